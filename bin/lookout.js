@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// Entry point of the `lookout` command. Checks the Node version before anything else so
+// an old Node gets one clear line instead of a syntax or import error.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 13)) {
+  process.stderr.write(
+    `lookout: needs Node 22.13 or newer (this is ${process.version}); ` +
+      'install Node 24 LTS, or run `source scripts/bootstrap-node.sh` in the Lookout checkout\n',
+  );
+  process.exit(1);
+}
+
+const { existsSync } = await import('node:fs');
+const built = new URL('../dist/src-main/cli/main.js', import.meta.url);
+// Prefer the build; fall back to the TypeScript sources (Node strips types natively).
+const entry = existsSync(built) ? built : new URL('../src-main/cli/main.ts', import.meta.url);
+const { main } = await import(entry.href);
+await main(process.argv.slice(2));

@@ -1,0 +1,59 @@
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+/**
+ * The layering rule of ARCHITECTURE.md, enforced: a file's folder decides what it may
+ * import. src-shared runs everywhere (zod only); src-renderer never reaches into the
+ * Node side; only src-main/desktop/ may import electron.
+ */
+const NODE_BUILTINS = ['node:*', 'fs', 'path', 'http', 'os', 'child_process', 'crypto', 'net', 'url', 'stream'];
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', '.tools/', 'coverage/', 'src-renderer/dist/', 'docs/'] },
+  js.configs.recommended,
+  ...tseslint.configs.strict,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'Only src-main/desktop/ may import electron.' }] }],
+    },
+  },
+  {
+    files: ['src-shared/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^(?!zod$|zod/|\\.{1,2}/).*', message: 'src-shared runs in Node, Electron and the browser: it imports only zod and itself.' },
+            { group: ['../src-main/**', '../../src-main/**', '../src-renderer/**', '../../src-renderer/**'], message: 'src-shared must not import other layers.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src-renderer/**'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', message: 'The dashboard talks to the server over HTTP/WS only.' }],
+          patterns: [
+            { group: ['**/src-main/**'], message: 'src-renderer never imports src-main: use src-shared contracts.' },
+            { group: NODE_BUILTINS, message: 'The dashboard runs in a browser.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src-main/desktop/**'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+);

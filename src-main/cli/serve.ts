@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { loadConfig, SETTINGS, type SettingName } from '../config.ts';
+import { createRuntime } from '../runtime.ts';
+import { reportAndExit } from './output.ts';
+
+/** Settings that only make sense for a server, offered as `serve` flags. */
+const SERVE_FLAGS = Object.keys(SETTINGS).filter((name) => name !== 'workspace') as SettingName[];
+
+export function registerServe(program: Command): void {
+  const command = program
+    .command('serve')
+    .description('run the Lookout server headless (no window) for a workspace')
+    .addHelpText('after', '\nEvery flag can also be set with its LOOKOUT_* environment variable; see the README.');
+  for (const name of SERVE_FLAGS) {
+    const setting = SETTINGS[name];
+    const takesValue = !(setting.schema.def.type === 'boolean');
+    command.option(`${setting.flag}${takesValue ? ' <value>' : ''}`, `${setting.describe} (env ${setting.env})`);
+  }
+  command.action(async (options: Record<string, string | boolean | undefined>, cmd: Command) => {
+    try {
+      const globals = cmd.optsWithGlobals<{ workspace?: string }>();
+      const config = loadConfig({ flags: { ...options, workspace: globals.workspace } });
+      if (config.allowRemote && config.host !== '127.0.0.1') {
+        process.stderr.write(`lookout: warning: listening on ${config.host}: anyone who can reach it and has the token can drive this workspace\n`);
+      }
+      const runtime = await createRuntime(config, { logToStderr: true });
+      process.stdout.write(`Lookout ${runtime.info.version} listening on ${runtime.url} (workspace ${config.workspace})\n`);
+
+      let signals = 0;
+      const onSignal = (signal: NodeJS.Signals) => {
+        signals++;
+        if (signals > 1) {
+          process.stderr.write(`lookout: ${signal} again, exiting without waiting\n`);
+          process.exit(130);
+        }
+        process.stderr.write(`lookout: ${signal} received, stopping (press Ctrl+C again to force)\n`);
+        runtime.stop().then(
+          () => process.exit(0),
+          (error: unknown) => reportAndExit(error),
+        );
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    } catch (error) {
+      reportAndExit(error);
+    }
+  });
+}

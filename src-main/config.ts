@@ -1,0 +1,201 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { EXIT_USAGE, StartupError } from './errors.ts';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+export const isLoopbackHost = (host: string): boolean =>
+  LOOPBACK_HOSTS.has(host) || /^127(\.\d{1,3}){3}$/.test(host);
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/**
+ * Every setting: its schema, default, and where it can come from. This table is the
+ * single source for parsing flags and `LOOKOUT_*` variables and for the README's table.
+ */
+export const SETTINGS = {
+  workspace: {
+    schema: z.string().min(1),
+    default: undefined, // the current directory, resolved at load time
+    env: 'LOOKOUT_WORKSPACE',
+    flag: '--workspace',
+    describe: 'Workspace directory; state lives in <workspace>/.lookout/',
+  },
+  port: {
+    schema: int(0, 65535),
+    default: 3000,
+    env: 'LOOKOUT_PORT',
+    flag: '--port',
+    describe: 'TCP port; 0 picks a free one',
+  },
+  host: {
+    schema: z.string().min(1),
+    default: '127.0.0.1',
+    env: 'LOOKOUT_HOST',
+    flag: '--host',
+    describe: 'Interface to bind; non-loopback needs allow_remote',
+  },
+  allowRemote: {
+    schema: z.boolean(),
+    default: false,
+    env: 'LOOKOUT_ALLOW_REMOTE',
+    flag: '--allow-remote',
+    describe: 'Permit binding a non-loopback host (prints a warning)',
+  },
+  logLevel: {
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info',
+    env: 'LOOKOUT_LOG_LEVEL',
+    flag: '--log-level',
+    describe: 'Log level for .lookout/lookout.log and stderr',
+  },
+  shutdownTimeoutMs: {
+    schema: int(0, 600_000),
+    default: 5000,
+    env: 'LOOKOUT_SHUTDOWN_TIMEOUT_MS',
+    flag: '--shutdown-timeout-ms',
+    describe: 'How long a graceful stop waits for in-flight requests',
+  },
+  maxBodyBytes: {
+    schema: int(1024, 256 * 1024 * 1024),
+    default: 16 * 1024 * 1024,
+    env: 'LOOKOUT_MAX_BODY_BYTES',
+    flag: '--max-body-bytes',
+    describe: 'Largest accepted JSON request body',
+  },
+  corsOrigins: {
+    schema: z.array(z.url()),
+    default: [] as string[],
+    env: 'LOOKOUT_CORS_ORIGINS',
+    flag: '--cors-origins',
+    describe: 'Comma-separated origins allowed by CORS and WebSocket Origin checks',
+  },
+  maxClients: {
+    schema: int(1, 10_000),
+    default: 10,
+    env: 'LOOKOUT_MAX_CLIENTS',
+    flag: '--max-clients',
+    describe: 'Concurrent WebSocket clients',
+  },
+  queueSize: {
+    schema: int(1, 1_000_000),
+    default: 1000,
+    env: 'LOOKOUT_QUEUE_SIZE',
+    flag: '--queue-size',
+    describe: 'Events buffered per slow subscriber before the oldest are dropped',
+  },
+  heartbeatMs: {
+    schema: int(100, 3_600_000),
+    default: 30_000,
+    env: 'LOOKOUT_HEARTBEAT_MS',
+    flag: '--heartbeat-ms',
+    describe: 'WebSocket ping interval; a client silent for one interval is dropped',
+  },
+  sseKeepAliveMs: {
+    schema: int(100, 3_600_000),
+    default: 15_000,
+    env: 'LOOKOUT_SSE_KEEPALIVE_MS',
+    flag: '--sse-keepalive-ms',
+    describe: 'Interval of SSE keep-alive comments',
+  },
+  retentionEvents: {
+    schema: int(1, Number.MAX_SAFE_INTEGER),
+    default: 1_000_000,
+    env: 'LOOKOUT_RETENTION_EVENTS',
+    flag: '--retention-events',
+    describe: 'Events kept in the store (oldest pruned first)',
+  },
+  retentionDays: {
+    schema: z.number().positive().max(36_500),
+    default: 30,
+    env: 'LOOKOUT_RETENTION_DAYS',
+    flag: '--retention-days',
+    describe: 'Age after which events are pruned',
+  },
+} as const;
+
+type Settings = typeof SETTINGS;
+export type SettingName = keyof Settings;
+
+export const ConfigSchema = z.object(
+  Object.fromEntries(
+    Object.entries(SETTINGS).map(([name, s]) => [
+      name,
+      s.default === undefined ? s.schema : (s.schema as z.ZodType).default(s.default as never),
+    ]),
+  ) as unknown as { [K in SettingName]: Settings[K]["schema"] },
+);
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = { [K in SettingName]?: z.input<Settings[K]['schema']> };
+
+/** Turns one textual value (flag or env) into the type its schema expects. */
+function fromText(name: SettingName, raw: string): unknown {
+  const expected = SETTINGS[name].schema;
+  if (expected instanceof z.ZodNumber) {
+    return raw.trim() === '' ? Number.NaN : Number(raw);
+  }
+  if (expected instanceof z.ZodBoolean) {
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    return raw;
+  }
+  if (expected instanceof z.ZodArray) {
+    return raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
+  }
+  return raw;
+}
+
+function describeSource(name: SettingName): string {
+  const s = SETTINGS[name];
+  return `${s.flag} / ${s.env}`;
+}
+
+/**
+ * Resolves the configuration: flags win over `LOOKOUT_*` variables, which win over
+ * defaults. A bad value throws a StartupError (exit code 2) naming the setting.
+ */
+export function loadConfig(
+  options: {
+    flags?: Partial<Record<SettingName, string | number | boolean | string[] | undefined>>;
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+  } = {},
+): Config {
+  const env = options.env ?? process.env;
+  const raw: Record<string, unknown> = {};
+  const given: Record<string, unknown> = {};
+  for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    const value = options.flags?.[name] ?? env[SETTINGS[name].env];
+    if (value === undefined) continue;
+    given[name] = value;
+    raw[name] = typeof value === 'string' ? fromText(name, value) : value;
+  }
+  raw.workspace ??= options.cwd ?? process.cwd();
+  return parseConfig(raw, given);
+}
+
+/** Validates an already-typed configuration (used by tests and the desktop app). */
+export function parseConfig(input: ConfigInput | Record<string, unknown>, given: Record<string, unknown> = input): Config {
+  const result = ConfigSchema.safeParse(input);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const name = String(issue?.path[0] ?? '') as SettingName;
+    const got = given[name];
+    const where = name in SETTINGS ? ` (${describeSource(name)})` : '';
+    throw new StartupError(
+      `invalid setting ${name}${where}: ${issue?.message ?? 'invalid'}; got ${JSON.stringify(got)}`,
+      { exitCode: EXIT_USAGE },
+    );
+  }
+  const config = { ...result.data, workspace: path.resolve(result.data.workspace) };
+  if (!isLoopbackHost(config.host) && !config.allowRemote) {
+    throw new StartupError(
+      `refusing to bind non-loopback host ${config.host}: Lookout is a local tool; ` +
+        `pass --allow-remote (or LOOKOUT_ALLOW_REMOTE=1) if you really mean it`,
+      { exitCode: EXIT_USAGE },
+    );
+  }
+  return config;
+}

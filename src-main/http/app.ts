@@ -1,0 +1,83 @@
+import cors from '@koa/cors';
+import Router from '@koa/router';
+import Koa from 'koa';
+import compose from 'koa-compose';
+import type { Logger } from '../logger.ts';
+import { accessLog } from './middleware/access-log.ts';
+import { requireToken } from './middleware/auth.ts';
+import { errorHandler } from './middleware/error-handler.ts';
+import { hostCheck } from './middleware/host-check.ts';
+import { jsonBody } from './middleware/json-body.ts';
+import { requestId } from './middleware/request-id.ts';
+import { securityHeaders } from './middleware/security-headers.ts';
+import { buildOpenApi } from './openapi.ts';
+import { mountRoutes, type Route } from './route.ts';
+import { docsRoutes } from './routes/docs.ts';
+
+export const API_PREFIX = '/api/v1';
+
+export interface AppOptions {
+  logger: Logger;
+  token: string;
+  version: string;
+  maxBodyBytes: number;
+  corsOrigins: readonly string[];
+  getPort: () => number;
+  getAllowedHosts: () => Set<string>;
+  /** Routes served without a token (health, docs). */
+  publicRoutes: readonly Route[];
+  /** Routes under /api/v1, behind the token. */
+  apiRoutes: readonly Route[];
+  /** Middleware run for /api/v1 after authentication (e.g. the read-only guard). */
+  apiGuards?: readonly Koa.Middleware[];
+}
+
+/**
+ * The Koa application. Everything a request passes through is listed here, in order,
+ * so one reading of this function tells the whole request path.
+ */
+export function createApp(options: AppOptions): Koa {
+  const app = new Koa();
+  app.silent = true; // errors are rendered and logged by errorHandler
+
+  app.use(requestId());
+  app.use(accessLog(options.logger));
+  app.use(errorHandler(options.logger));
+  app.use(securityHeaders());
+  app.use(hostCheck(options.getAllowedHosts));
+  if (options.corsOrigins.length > 0) {
+    const allowed = new Set(options.corsOrigins.map((origin) => origin.replace(/\/$/, '')));
+    app.use(
+      cors({
+        origin: (ctx) => (allowed.has(ctx.get('origin')) ? ctx.get('origin') : ''),
+        allowHeaders: ['Content-Type', 'Authorization', 'X-Session-Token', 'X-Lock-Id', 'X-Request-Id', 'Last-Event-ID'],
+        exposeHeaders: ['X-Request-Id'],
+      }),
+    );
+  }
+
+  const routes: { prefix: string; route: Route }[] = [];
+  const document = () => buildOpenApi(routes, { version: options.version });
+
+  const root = new Router();
+  const publicRoutes = [...options.publicRoutes, ...(docsRoutes(document) as Route[])];
+  mountRoutes(root, publicRoutes);
+  routes.push(...publicRoutes.map((route) => ({ prefix: '', route })));
+
+  // Guards run for every path under the prefix, matched or not, so an unknown API
+  // path answers 401 to a stranger rather than revealing what exists.
+  const apiGuards = compose([
+    requireToken({ token: options.token, getPort: options.getPort }),
+    ...(options.apiGuards ?? []),
+    jsonBody({ limitBytes: options.maxBodyBytes }),
+  ]);
+  app.use((ctx, next) => (ctx.path === API_PREFIX || ctx.path.startsWith(`${API_PREFIX}/`) ? apiGuards(ctx, next) : next()));
+
+  const api = new Router({ prefix: API_PREFIX });
+  mountRoutes(api, options.apiRoutes);
+  routes.push(...options.apiRoutes.map((route) => ({ prefix: API_PREFIX, route })));
+
+  app.use(root.routes()).use(root.allowedMethods({ throw: true }));
+  app.use(api.routes()).use(api.allowedMethods({ throw: true }));
+  return app;
+}

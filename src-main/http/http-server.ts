@@ -1,0 +1,83 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { StartupError } from '../errors.ts';
+
+export interface HttpServer {
+  readonly server: http.Server;
+  readonly port: number;
+  /** True once close() has begun: responses then carry `Connection: close`. */
+  readonly draining: boolean;
+  /**
+   * Stops accepting, lets in-flight requests finish for at most `timeoutMs`, then cuts
+   * whatever is left. Resolves when the socket is closed.
+   */
+  close(timeoutMs: number): Promise<void>;
+}
+
+/** Starts an http.Server for `handler` and resolves once it accepts connections. */
+export async function listen(
+  handler: http.RequestListener,
+  options: { host: string; port: number },
+): Promise<HttpServer> {
+  let draining = false;
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+  const server = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => {
+    inFlight++;
+    if (draining) res.setHeader('Connection', 'close');
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) idle?.();
+    });
+    handler(req, res);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      if (error.code === 'EADDRINUSE') {
+        reject(new StartupError(`port ${options.port} is already in use on ${options.host}; pick another with --port N (or LOOKOUT_PORT; 0 picks a free one)`, { cause: error }));
+      } else if (error.code === 'EACCES') {
+        reject(new StartupError(`not allowed to listen on ${options.host}:${options.port}; use a port above 1023`, { cause: error }));
+      } else if (error.code === 'EADDRNOTAVAIL') {
+        reject(new StartupError(`cannot bind ${options.host}: no such address on this machine`, { cause: error }));
+      } else {
+        reject(new StartupError(`cannot listen on ${options.host}:${options.port}: ${error.message}`, { cause: error }));
+      }
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen({ host: options.host, port: options.port, exclusive: true });
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    get draining() {
+      return draining;
+    },
+    close(timeoutMs) {
+      closing ??= new Promise<void>((resolve) => {
+        draining = true;
+        server.close(() => resolve());
+        // Keep-alive sockets with no request in progress would hold close() open.
+        server.closeIdleConnections();
+        const cut = () => server.closeAllConnections();
+        const timer = setTimeout(cut, timeoutMs);
+        timer.unref();
+        const finish = () => {
+          clearTimeout(timer);
+          server.closeAllConnections();
+        };
+        if (inFlight === 0) finish();
+        else idle = finish;
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import type { Middleware } from 'koa';
+import { LookoutError } from '../../errors.ts';
+
+/** The Host values a browser sends for this server: loopback names with our port. */
+export function allowedHosts(port: number, boundHost: string): Set<string> {
+  const names = ['127.0.0.1', 'localhost', '[::1]'];
+  if (!names.includes(boundHost)) names.push(boundHost.includes(':') ? `[${boundHost}]` : boundHost);
+  return new Set(names.map((name) => `${name}:${port}`.toLowerCase()));
+}
+
+/**
+ * DNS-rebinding defence: a page on evil.example that rebinds its name to 127.0.0.1
+ * still sends `Host: evil.example`, so anything but our own names is refused.
+ */
+export function hostCheck(getAllowed: () => Set<string>): Middleware {
+  return async (ctx, next) => {
+    const host = (ctx.get('host') || '').toLowerCase();
+    if (!getAllowed().has(host)) {
+      throw new LookoutError('forbidden_host', `Host ${JSON.stringify(host)} is not allowed; use http://127.0.0.1 or http://localhost with the server's port`);
+    }
+    await next();
+  };
+}

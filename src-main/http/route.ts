@@ -1,0 +1,69 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { fieldIssues } from '../../src-shared/errors.ts';
+import { LookoutError } from '../errors.ts';
+
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface RouteInput<Q, B> {
+  query: Q;
+  body: B;
+  params: Record<string, string>;
+  ctx: Context;
+}
+
+export interface RouteResult {
+  status?: number;
+  body?: unknown;
+}
+
+/**
+ * A route declared with its schemas. The same declaration validates requests and
+ * generates /openapi.json, so the docs cannot drift from the code.
+ */
+export interface Route<Q = unknown, B = unknown> {
+  method: Method;
+  /** Koa-router path with `:param` segments, relative to the router's prefix. */
+  path: string;
+  summary: string;
+  description?: string;
+  tags?: string[];
+  /** Whether the session token is required (everything under /api/v1 is). */
+  auth: boolean;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  /** Errors this route can answer besides the ones every route can (for the docs). */
+  errors?: number[];
+  /** Return a result for JSON routes; return nothing when the handler wrote ctx itself. */
+  handler: (input: RouteInput<Q, B>) => RouteResult | undefined | Promise<RouteResult | undefined>;
+}
+
+/** Identity function that gives a route declaration its types. */
+export const defineRoute = <Q = undefined, B = undefined>(route: Route<Q, B>): Route<Q, B> => route;
+
+function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'query' | 'body'): T {
+  if (!schema) return undefined as T;
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new LookoutError('invalid_input', `invalid request ${where}: ${result.error.issues[0]?.message ?? ''}`.trim(), {
+      details: fieldIssues(result.error, [where]),
+    });
+  }
+  return result.data;
+}
+
+export function mountRoutes(router: Router, routes: readonly Route<never, never>[] | readonly Route[]): void {
+  for (const route of routes as readonly Route[]) {
+    router[route.method](route.path, async (ctx) => {
+      const query = parse(route.query, ctx.query, 'query');
+      const body = parse(route.body, (ctx.request as { body?: unknown }).body, 'body');
+      const result = await route.handler({ query, body, params: ctx.params as Record<string, string>, ctx });
+      if (result) {
+        ctx.status = result.status ?? 200;
+        if (result.body !== undefined) ctx.body = result.body;
+      }
+    });
+  }
+}

@@ -1,0 +1,87 @@
+import { createReadStream } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { defineRoute } from '../route.ts';
+
+// Only these files of the viewer package are served: no path from the request ever
+// reaches the file system.
+const ASSETS: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+  'favicon-32x32.png': 'image/png',
+};
+
+const ASSET_DIR = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Lookout API</title>
+  <link rel="icon" href="/docs/assets/favicon-32x32.png">
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+</head>
+<body>
+  <div id="docs"></div>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script src="/docs/init.js"></script>
+</body>
+</html>
+`;
+
+const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs', deepLinking: true, persistAuthorization: false });\n`;
+
+const DOCS_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
+
+/** /openapi.json and /docs (Swagger UI from the installed package: no CDN, works offline). */
+export const docsRoutes = (getDocument: () => unknown) => [
+  defineRoute({
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'This API as an OpenAPI 3.1 document',
+    tags: ['server'],
+    auth: false,
+    responses: { 200: { description: 'The OpenAPI document' } },
+    handler: () => ({ body: getDocument() }),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/docs',
+    summary: 'Interactive API reference',
+    tags: ['server'],
+    auth: false,
+    responses: { 200: { description: 'An HTML page', contentType: 'text/html' } },
+    handler: ({ ctx }) => {
+      ctx.set('Content-Security-Policy', DOCS_CSP);
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = PAGE;
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/docs/init.js',
+    summary: 'Docs page bootstrap script',
+    tags: ['server'],
+    auth: false,
+    responses: { 200: { description: 'JavaScript' } },
+    handler: ({ ctx }) => {
+      ctx.type = 'text/javascript; charset=utf-8';
+      ctx.body = INIT;
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/docs/assets/:file',
+    summary: 'Docs page assets',
+    tags: ['server'],
+    auth: false,
+    responses: { 200: { description: 'A static file' }, 404: { description: 'Unknown file' } },
+    handler: ({ ctx, params }) => {
+      const type = ASSETS[params.file ?? ''];
+      if (!type) return; // falls through to the JSON 404
+      ctx.type = type;
+      ctx.set('Cache-Control', 'public, max-age=86400');
+      ctx.body = createReadStream(path.join(ASSET_DIR, params.file as string));
+    },
+  }),
+];

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+/**
+ * Every error the API returns, with the HTTP status it travels with. Clients (dashboard,
+ * CLI) switch on `code`; `message` is for humans and may change.
+ */
+export const ERROR_STATUS = {
+  invalid_input: 400,
+  invalid_json: 400,
+  unknown_command: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  forbidden_host: 403,
+  forbidden_origin: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  read_only: 423,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string().regex(/^[a-z][a-z0-9_]*$/),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/** One field that failed validation: `path` is dotted (`events.3.type`), `message` says why. */
+export const FieldIssue = z.object({ path: z.string(), message: z.string() });
+export type FieldIssue = z.infer<typeof FieldIssue>;
+
+/** Turns zod issues into the `details` of an `invalid_input` error. */
+export function fieldIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): FieldIssue[] {
+  return error.issues.map((issue) => ({
+    path: [...prefix, ...issue.path].map(String).join('.') || '(root)',
+    message: issue.message,
+  }));
+}

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+/** `<workspace>/.lookout/server.json`: how the CLI and other tools find a running server. */
+export const ServerInfo = z.object({
+  url: z.string(),
+  port: z.number().int(),
+  pid: z.number().int(),
+  token: z.string(),
+  version: z.string(),
+  started_at: z.string(),
+});
+export type ServerInfo = z.infer<typeof ServerInfo>;
+
+export const Health = z.object({
+  status: z.enum(['ok', 'degraded']),
+  version: z.string(),
+  uptime_s: z.number(),
+  memory_mb: z.number(),
+  store: z.object({
+    status: z.enum(['ok', 'error']),
+    schema_version: z.number().int(),
+    last_sequence_number: z.number().int(),
+  }),
+});
+export type Health = z.infer<typeof Health>;

@@ -55,6 +55,7 @@ export const docsRoutes = (getDocument: () => unknown) => [
       ctx.set('Content-Security-Policy', DOCS_CSP);
       ctx.type = 'text/html; charset=utf-8';
       ctx.body = PAGE;
+      return undefined;
     },
   }),
   defineRoute({
@@ -67,6 +68,7 @@ export const docsRoutes = (getDocument: () => unknown) => [
     handler: ({ ctx }) => {
       ctx.type = 'text/javascript; charset=utf-8';
       ctx.body = INIT;
+      return undefined;
     },
   }),
   defineRoute({
@@ -78,10 +80,11 @@ export const docsRoutes = (getDocument: () => unknown) => [
     responses: { 200: { description: 'A static file' }, 404: { description: 'Unknown file' } },
     handler: ({ ctx, params }) => {
       const type = ASSETS[params.file ?? ''];
-      if (!type) return; // falls through to the JSON 404
+      if (!type) return undefined; // falls through to the JSON 404
       ctx.type = type;
       ctx.set('Cache-Control', 'public, max-age=86400');
       ctx.body = createReadStream(path.join(ASSET_DIR, params.file as string));
+      return undefined;
     },
   }),
 ];

@@ -90,6 +90,13 @@ export const SETTINGS = {
     flag: '--heartbeat-ms',
     describe: 'WebSocket ping interval; a client silent for one interval is dropped',
   },
+  replayLimit: {
+    schema: int(1, 1_000_000),
+    default: 10_000,
+    env: 'LOOKOUT_REPLAY_LIMIT',
+    flag: '--replay-limit',
+    describe: 'Most events one resume replays; older ones are announced as a gap (limit)',
+  },
   sseKeepAliveMs: {
     schema: int(100, 3_600_000),
     default: 15_000,

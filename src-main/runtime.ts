@@ -1,12 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerInfo } from '../src-shared/server-info.ts';
 import { type Config, type ConfigInput, parseConfig } from './config.ts';
-import { createApp } from './http/app.ts';
+import { EventBus } from './events/bus.ts';
+import { EventLog } from './events/event-log.ts';
+import { SseHub } from './gateway/sse.ts';
+import { WsGateway } from './gateway/ws-gateway.ts';
+import { API_PREFIX, createApp } from './http/app.ts';
 import { type HttpServer, listen } from './http/http-server.ts';
 import { allowedHosts } from './http/middleware/host-check.ts';
-import { healthRoutes } from './http/routes/health.ts';
 import type { Route } from './http/route.ts';
+import { eventRoutes } from './http/routes/events.ts';
+import { healthRoutes } from './http/routes/health.ts';
+import { HANDOVER_PATH, sessionRoutes } from './http/routes/session.ts';
 import { createLogger, flushLogger, type Logger } from './logger.ts';
+import { SessionService } from './session/session.ts';
 import { type Database, openDatabase } from './store/database.ts';
 import { VERSION } from './version.ts';
 import {
@@ -22,6 +29,10 @@ export interface Runtime {
   readonly paths: WorkspacePaths;
   readonly logger: Logger;
   readonly store: Database;
+  readonly bus: EventBus;
+  readonly gateway: WsGateway;
+  readonly sse: SseHub;
+  readonly session: SessionService;
   readonly http: HttpServer;
   readonly url: string;
   readonly port: number;
@@ -35,6 +46,8 @@ export interface RuntimeOptions {
   /** Log to stderr as well as the file (the headless command does; tests don't). */
   logToStderr?: boolean;
 }
+
+const RETENTION_SWEEP_MS = 60_000;
 
 /**
  * The composition root: the desktop app, `lookout serve` and the tests all build the
@@ -55,16 +68,39 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     throw error;
   }
 
+  const log = new EventLog(store);
+  const retention = { maxEvents: config.retentionEvents, maxAgeMs: config.retentionDays * 86_400_000 };
+  log.prune(retention);
+  const bus = new EventBus({ log, logger, queueSize: config.queueSize });
+
   const token = randomBytes(32).toString('base64url');
   let port = config.port;
   let hosts = new Set<string>();
+  let origins = new Set<string>();
+
+  const gateway = new WsGateway({
+    bus,
+    logger,
+    token,
+    maxClients: config.maxClients,
+    queueSize: config.queueSize,
+    replayLimit: config.replayLimit,
+    heartbeatMs: config.heartbeatMs,
+    getPort: () => port,
+    getAllowedHosts: () => hosts,
+    getAllowedOrigins: () => origins,
+    getSnapshot: () => ({}),
+  });
+  const session = new SessionService({ paths, bus, logger });
+  await session.start();
+  const sse = new SseHub({ bus, logger, keepAliveMs: config.sseKeepAliveMs, queueSize: config.queueSize, replayLimit: config.replayLimit });
 
   const publicRoutes = healthRoutes({
     version: VERSION,
     startedAt,
     storePing: () => store.ping(),
     schemaVersion: store.schemaVersion,
-    lastSequenceNumber: () => 0,
+    lastSequenceNumber: () => log.lastSequenceNumber,
   }) as Route[];
 
   const app = createApp({
@@ -76,35 +112,81 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     getPort: () => port,
     getAllowedHosts: () => hosts,
     publicRoutes,
-    apiRoutes: [],
+    apiRoutes: [
+      ...eventRoutes(bus, sse),
+      ...sessionRoutes(session, () => ({
+        url,
+        pid: process.pid,
+        version: VERSION,
+        workspace: config.workspace,
+        started_at: info.started_at,
+        uptime_s: Math.round((Date.now() - startedAt) / 1000),
+        clients: { websocket: gateway.clientCount, sse: sse.clientCount },
+        last_sequence_number: log.lastSequenceNumber,
+        epoch: log.epoch,
+        session: session.state,
+      })),
+    ] as Route[],
+    apiGuards: [
+      session.readOnlyGuard(
+        (method, path) => method === 'POST' && (path === `${API_PREFIX}/events` || path === `${API_PREFIX}${HANDOVER_PATH}`),
+      ),
+    ],
   });
 
   let http: HttpServer;
   try {
     http = await listen(app.callback(), { host: config.host, port: config.port });
   } catch (error) {
+    await session.stop();
     store.close();
     flushLogger(logger);
     throw error;
   }
   port = http.port;
   hosts = allowedHosts(port, config.host);
+  origins = new Set([...[...hosts].map((host) => `http://${host}`), ...config.corsOrigins.map((o) => o.replace(/\/$/, ''))]);
+  gateway.attach(http.server);
+
   const displayHost = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${displayHost}:${port}`;
   const info: ServerInfo = { url, port, pid: process.pid, token, version: VERSION, started_at: new Date(startedAt).toISOString() };
   writeServerInfo(paths, info);
+  bus.emit('system.started', { version: VERSION, pid: process.pid });
   logger.info({ url, workspace: config.workspace, version: VERSION }, 'listening');
+
+  const sweep = setInterval(() => {
+    try {
+      const removed = log.prune(retention);
+      if (removed > 0) logger.info({ removed }, 'retention pruned events');
+    } catch (error) {
+      logger.error({ err: error }, 'retention sweep failed');
+    }
+  }, RETENTION_SWEEP_MS);
+  sweep.unref();
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       logger.info('stopping');
-      await http.close(config.shutdownTimeoutMs);
+      clearInterval(sweep);
+      try {
+        bus.emit('system.stopping', { reason: 'shutdown' });
+      } catch (error) {
+        logger.warn({ err: error }, 'could not record system.stopping');
+      }
+      // Stop accepting first, then tell streaming clients, then let requests finish.
+      const closingHttp = http.close(config.shutdownTimeoutMs);
+      await gateway.close(Math.min(1000, config.shutdownTimeoutMs));
+      sse.close();
+      await closingHttp;
+      await session.stop();
+      bus.close();
       store.close();
       removeServerInfo(paths, token);
       logger.info('stopped');
       flushLogger(logger);
     })());
 
-  return { config, paths, logger, store, http, url, port, token, info, stop };
+  return { config, paths, logger, store, bus, gateway, sse, session, http, url, port, token, info, stop };
 }

@@ -10,6 +10,7 @@ export interface WorkspacePaths {
   stateDir: string;
   database: string;
   serverInfo: string;
+  /** The lock directory (proper-lockfile); its holder record is `session.lock.json`. */
   lock: string;
   log: string;
 }

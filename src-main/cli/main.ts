@@ -1,7 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE } from '../errors.ts';
 import { VERSION } from '../version.ts';
+import { registerEmit } from './emit.ts';
+import { registerOpen } from './open.ts';
+import { registerRun } from './run.ts';
 import { registerServe } from './serve.ts';
+import { registerStatus } from './status.ts';
+import { registerTail } from './tail.ts';
 
 export function buildProgram(): Command {
   const program = new Command('lookout')
@@ -9,9 +14,18 @@ export function buildProgram(): Command {
     .version(VERSION, '-v, --version')
     .option('-w, --workspace <dir>', 'workspace directory (default: nearest with .lookout/, else the current directory)')
     .showHelpAfterError('(run with --help for usage)')
+    // `run` passes everything after its command through untouched.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith('error:') ? `lookout: ${text}` : text) });
   registerServe(program);
+  registerStatus(program);
+  registerRun(program);
+  registerEmit(program);
+  registerTail(program);
+  registerOpen(program);
+  // --workspace works before or after the command name.
+  for (const command of program.commands) command.option('-w, --workspace <dir>', 'workspace directory (default: nearest with .lookout/ above the current directory)');
   return program;
 }
 

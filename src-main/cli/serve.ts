@@ -18,8 +18,7 @@ export function registerServe(program: Command): void {
   }
   command.action(async (options: Record<string, string | boolean | undefined>, cmd: Command) => {
     try {
-      const globals = cmd.optsWithGlobals<{ workspace?: string }>();
-      const config = loadConfig({ flags: { ...options, workspace: globals.workspace } });
+      const config = loadConfig({ flags: { ...options, workspace: cmd.optsWithGlobals<{ workspace?: string }>().workspace } });
       if (config.allowRemote && config.host !== '127.0.0.1') {
         process.stderr.write(`lookout: warning: listening on ${config.host}: anyone who can reach it and has the token can drive this workspace\n`);
       }

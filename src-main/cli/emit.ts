@@ -1,0 +1,94 @@
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { validateEventInput } from '../../src-shared/events.ts';
+import type { PublishResponse } from '../../src-shared/protocol.ts';
+import { MAX_BATCH } from '../events/bus.ts';
+import { callApi, findWorkspace, requireServer } from './connection.ts';
+import { CliError, reportAndExit } from './output.ts';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJsonObject(text: string, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`${what} is not valid JSON (${(error as Error).message})`, 2);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CliError(`${what} must be a JSON object`, 2);
+  return value as Record<string, unknown>;
+}
+
+async function readData(spec: string): Promise<Record<string, unknown>> {
+  if (spec === '-') return parseJsonObject(await readStdin(), '--data from stdin');
+  if (spec.startsWith('@')) {
+    const file = spec.slice(1);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new CliError(`cannot read --data file ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`, 2);
+    }
+    return parseJsonObject(text, `--data file ${file}`);
+  }
+  return parseJsonObject(spec, '--data');
+}
+
+/** Checks events with the shared catalogue before anything is sent: all or nothing. */
+function checkLocally(events: unknown[], label: (index: number) => string): void {
+  events.forEach((event, index) => {
+    const result = validateEventInput(event);
+    if (!result.ok) {
+      const issue = result.issues[0]!;
+      throw new CliError(`${label(index)}: ${issue.path}: ${issue.message}; nothing was sent`);
+    }
+  });
+}
+
+export function registerEmit(program: Command): void {
+  program
+    .command('emit')
+    .description('publish an event (or JSON lines from stdin with --stdin)')
+    .argument('[type]', 'event type, e.g. workflow.started or x.my-tool.done')
+    .option('--data <json>', 'event data: JSON, @FILE, or - for stdin', '{}')
+    .option('--metadata <json>', 'event metadata as JSON, e.g. {"agent":"claude"}')
+    .option('--stdin', 'read events as JSON lines ({"type","data","metadata"?}) from stdin; sent in batches')
+    .addHelpText('after', '\nPrints the sequence number of each stored event, one per line.\nExamples:\n  lookout emit workflow.started --data \'{"workflow_id":"w1"}\'\n  tail -f agent.jsonl | lookout emit --stdin')
+    .action(async (type: string | undefined, options: { data: string; metadata?: string; stdin?: boolean }, cmd: Command) => {
+      try {
+        let events: unknown[];
+        if (options.stdin) {
+          if (type) throw new CliError('give either a TYPE or --stdin, not both', 2);
+          const lines = (await readStdin()).split('\n').map((line) => line.trim());
+          events = [];
+          lines.forEach((line, index) => {
+            if (line) events.push(parseJsonObject(line, `stdin line ${index + 1}`));
+          });
+          if (events.length === 0) throw new CliError('no events on stdin (expected one JSON object per line)', 2);
+          checkLocally(events, (i) => `event ${i + 1} on stdin`);
+        } else {
+          if (!type) throw new CliError('missing event TYPE (e.g. `lookout emit x.note --data \'{"text":"hi"}\'`), or use --stdin', 2);
+          const event = {
+            type,
+            data: await readData(options.data),
+            ...(options.metadata ? { metadata: parseJsonObject(options.metadata, '--metadata') } : {}),
+          };
+          events = [event];
+          checkLocally(events, () => `event ${type}`);
+        }
+        const server = requireServer(findWorkspace(cmd.optsWithGlobals<{ workspace?: string }>().workspace));
+        for (let start = 0; start < events.length; start += MAX_BATCH) {
+          const batch = events.slice(start, start + MAX_BATCH);
+          const reply = await callApi<PublishResponse>(server, 'POST', '/events', batch.length === 1 && !options.stdin ? batch[0] : { events: batch });
+          process.stdout.write(reply.events.map((e) => `${e.sequence_number}\n`).join(''));
+        }
+        process.exit(0);
+      } catch (error) {
+        reportAndExit(error);
+      }
+    });
+}

@@ -1,0 +1,102 @@
+import { spawn } from 'node:child_process';
+import type { Command } from 'commander';
+import { describeHolder } from '../../src-shared/session.ts';
+import { WorkspaceLock } from '../session/lock.ts';
+import { prepareStateDir } from '../workspace.ts';
+import { callApi, findWorkspace, runningServer } from './connection.ts';
+import { CliError, reportAndExit } from './output.ts';
+
+/** Exit code when another CLI holds the workspace and we may not (or no longer) wait. */
+export const EXIT_LOCKED = 3;
+const POLL_MS = 250;
+
+const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15, SIGKILL: 9 };
+
+function parseWait(value: string | boolean | undefined): number | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return Number.POSITIVE_INFINITY;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new CliError(`--wait takes a number of seconds; got ${JSON.stringify(value)}`, 2);
+  return seconds;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('take the workspace (the dashboard turns read-only), run a command, give the workspace back when it ends')
+    .option('--wait [seconds]', 'if another CLI holds the workspace, wait for it (forever, or this many seconds)')
+    .argument('<command...>', 'the command to run, after --')
+    .passThroughOptions()
+    .addHelpText(
+      'after',
+      '\nThe command gets LOOKOUT_URL, LOOKOUT_TOKEN and LOOKOUT_LOCK_ID (send it as X-Lock-Id to write while others are read-only).\n' +
+        'Exit code: the command\'s own; 3 if another CLI holds the workspace and --wait was not given or ran out.\n\n' +
+        'Example: lookout run --wait=60 -- npm test',
+    )
+    .action(async (argv: string[], options: { wait?: string | boolean }, cmd: Command) => {
+      try {
+        const waitSeconds = parseWait(options.wait);
+        const workspace = findWorkspace(cmd.optsWithGlobals<{ workspace?: string }>().workspace, { mustExist: false });
+        const paths = prepareStateDir(workspace);
+        const lock = new WorkspaceLock(paths, {
+          onCompromised: (error) => process.stderr.write(`lookout: warning: the workspace lock was lost (${error.message})\n`),
+        });
+        const giveUpAt = Date.now() + (waitSeconds ?? 0) * 1000;
+        // A server hands over within a second; allow for that even without --wait.
+        const serverGraceUntil = Date.now() + 5000;
+        let announced = false;
+        for (;;) {
+          const server = runningServer(paths);
+          // Ask a running server to let go; it takes the lock back when we are done.
+          if (server) await callApi(server, 'POST', '/session/handover');
+          const result = await lock.acquire('cli', argv);
+          if (result.ok) break;
+          const holder = result.holder;
+          const described = holder ? describeHolder({ holder: holder.kind, pid: holder.pid, hostname: holder.hostname, since: holder.started_at, id: holder.id }) : 'another process';
+          const now = Date.now();
+          if (now >= giveUpAt && (holder?.kind !== 'server' || now >= serverGraceUntil)) {
+            throw new CliError(
+              waitSeconds === undefined
+                ? `the workspace is held by ${described}${holder ? ` running \`${holder.command.join(' ')}\`` : ''}; wait for it with \`lookout run --wait -- …\``
+                : `gave up after ${waitSeconds} s: the workspace is still held by ${described}`,
+              EXIT_LOCKED,
+            );
+          }
+          if (!announced && holder?.kind !== 'server') {
+            process.stderr.write(`lookout: waiting for the workspace, held by ${described}…\n`);
+            announced = true;
+          }
+          await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        }
+
+        const server = runningServer(paths);
+        const held = lock.held!;
+        const [file, ...args] = argv as [string, ...string[]];
+        const child = spawn(file, args, {
+          stdio: 'inherit',
+          env: {
+            ...process.env,
+            LOOKOUT_WORKSPACE: workspace,
+            LOOKOUT_LOCK_ID: held.id,
+            ...(server ? { LOOKOUT_URL: server.url, LOOKOUT_TOKEN: server.token } : {}),
+          },
+        });
+        const forward = (signal: NodeJS.Signals) => {
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+        };
+        for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, forward);
+
+        const code = await new Promise<number>((resolve) => {
+          child.once('error', (error: NodeJS.ErrnoException) => {
+            process.stderr.write(`lookout: cannot run ${file}: ${error.code === 'ENOENT' ? 'command not found' : error.message}\n`);
+            resolve(error.code === 'ENOENT' ? 127 : 126);
+          });
+          child.once('exit', (exitCode, signal) => resolve(exitCode ?? 128 + (SIGNAL_NUMBERS[signal ?? 'SIGTERM'] ?? 15)));
+        });
+        await lock.release();
+        process.exit(code);
+      } catch (error) {
+        reportAndExit(error);
+      }
+    });
+}

@@ -1,0 +1,82 @@
+import type { Command } from 'commander';
+import { WebSocket } from 'ws';
+import { parsePatterns, summarize } from '../../src-shared/events.ts';
+import { LiveClient, type WebSocketLike } from '../../src-shared/live-client.ts';
+import { workspacePaths } from '../workspace.ts';
+import { findWorkspace, requireServer, runningServer } from './connection.ts';
+import { CliError, reportAndExit } from './output.ts';
+
+const time = (iso: string) => iso.slice(11, 19);
+
+export function registerTail(program: Command): void {
+  program
+    .command('tail')
+    .description('follow events live, one per line; resumes by itself after reconnects and server restarts')
+    .option('--types <patterns>', 'comma-separated patterns: *, ns.*, or exact types', '*')
+    .option('--since <n>', 'first replay stored events after this sequence number')
+    .option('--json', 'stdout carries only JSON lines (events, and gaps as {"type":"gap",…}); notices go to stderr')
+    .addHelpText('after', '\nExit code: 0 on Ctrl+C (SIGINT).')
+    .action(async (options: { types: string; since?: string; json?: boolean }, cmd: Command) => {
+      try {
+        const patterns = parsePatterns(options.types);
+        if (!patterns.ok) throw new CliError(`--types: ${patterns.error}`, 2);
+        let since: number | undefined;
+        if (options.since !== undefined) {
+          if (!/^\d+$/.test(options.since)) throw new CliError(`--since takes a sequence number; got ${JSON.stringify(options.since)}`, 2);
+          since = Number(options.since);
+        }
+        const workspace = findWorkspace(cmd.optsWithGlobals<{ workspace?: string }>().workspace);
+        const paths = workspacePaths(workspace);
+        requireServer(workspace); // fail fast when nothing runs at all
+        const notice = (text: string) => process.stderr.write(`lookout: ${text}\n`);
+        const out = (line: string) => process.stdout.write(`${line}\n`);
+
+        const client = new LiveClient({
+          // server.json is read on every attempt: a restarted server has a new port and token.
+          url: () => {
+            const server = runningServer(paths);
+            if (!server) throw new Error('no server running');
+            return `${server.url.replace(/^http/, 'ws')}/ws`;
+          },
+          connect: (url) => {
+            const server = runningServer(paths);
+            if (!server) throw new Error('no server running');
+            return new WebSocket(url, { headers: { 'x-session-token': server.token } }) as unknown as WebSocketLike;
+          },
+          types: patterns.patterns,
+          ...(since === undefined ? {} : { since }),
+          onEvent: (event) => {
+            if (options.json) out(JSON.stringify(event));
+            else {
+              const agent = typeof event.metadata?.agent === 'string' ? ` [${event.metadata.agent}]` : '';
+              out(`#${event.sequence_number} ${time(event.timestamp)} ${event.type}${agent}  ${summarize(event)}`);
+            }
+          },
+          onGap: (gap) => {
+            if (options.json) out(JSON.stringify(gap));
+            else out(`-- gap: events ${gap.from}–${gap.to} were not delivered (${gap.reason})${gap.reason === 'limit' ? '; fetch them with GET /api/v1/events' : ''}`);
+          },
+          onEpochChange: () => notice('the server has a new event store (epoch changed); starting over from its first event'),
+          onStatus: (status) => {
+            if (status.state === 'live' && status.attempt === 0) notice(`following ${patterns.patterns.join(',')} (Ctrl+C to stop)`);
+            if (status.state === 'reconnecting' || status.state === 'offline') {
+              const seconds = Math.max(0, Math.round(((status.retryAt ?? Date.now()) - Date.now()) / 100) / 10);
+              notice(`${status.state === 'offline' ? 'offline' : 'connection lost'} (${status.lastError}); retrying in ${seconds} s`);
+            }
+          },
+          backoff: { initialMs: 250, maxMs: 5000 },
+        });
+        process.on('SIGINT', () => {
+          client.stop();
+          process.exit(0);
+        });
+        process.on('SIGTERM', () => {
+          client.stop();
+          process.exit(0);
+        });
+        client.start();
+      } catch (error) {
+        reportAndExit(error);
+      }
+    });
+}

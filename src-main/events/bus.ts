@@ -1,0 +1,121 @@
+import { type EventEnvelope, validateEventInput } from '../../src-shared/events.ts';
+import type { FieldIssue } from '../../src-shared/errors.ts';
+import { LookoutError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { EventLog, NewEvent, StoredEvent } from './event-log.ts';
+import { Subscription } from './subscription.ts';
+
+/** Largest event accepted, measured as its JSON (CONTRACT: 413 above this). */
+export const MAX_EVENT_BYTES = 64 * 1024;
+/** Largest batch accepted in one publish. */
+export const MAX_BATCH = 1000;
+
+export interface PublishOptions {
+  /** The server's own producers may publish system.* and session.*; clients may not. */
+  allowServerTypes?: boolean;
+  /** Name offending events `events.N` (the body was a batch) rather than the root. */
+  batch?: boolean;
+}
+
+/**
+ * The event bus: validate → stamp → store → fan out. Publishing is synchronous, so an
+ * event is committed to SQLite before any subscriber sees it and before its publisher
+ * is answered, and every subscriber sees events in sequence order.
+ */
+export class EventBus {
+  readonly log: EventLog;
+  #subscriptions = new Set<Subscription>();
+  #logger: Logger;
+  #defaultCapacity: number;
+
+  constructor(options: { log: EventLog; logger: Logger; queueSize: number }) {
+    this.log = options.log;
+    this.#logger = options.logger;
+    this.#defaultCapacity = options.queueSize;
+  }
+
+  get subscriberCount(): number {
+    return this.#subscriptions.size;
+  }
+
+  /** Validates every input first; stores all or none (400/413 name the offending index). */
+  publish(inputs: readonly unknown[], options: PublishOptions = {}): EventEnvelope[] {
+    if (inputs.length > MAX_BATCH) {
+      throw new LookoutError('payload_too_large', `a batch holds at most ${MAX_BATCH} events; got ${inputs.length}`);
+    }
+    const batch = options.batch ?? inputs.length > 1;
+    const events: NewEvent[] = [];
+    const issues: FieldIssue[] = [];
+    inputs.forEach((input, index) => {
+      const prefix = batch ? `events.${index}.` : '';
+      const size = Buffer.byteLength(JSON.stringify(input) ?? '');
+      if (size > MAX_EVENT_BYTES) {
+        throw new LookoutError('payload_too_large', `event${batch ? ` ${index}` : ''} is ${size} bytes of JSON; the limit is ${MAX_EVENT_BYTES}`, {
+          details: [{ path: prefix ? prefix.slice(0, -1) : '(root)', message: `larger than ${MAX_EVENT_BYTES} bytes` }],
+        });
+      }
+      const result = validateEventInput(input, { allowServerTypes: options.allowServerTypes ?? false });
+      if (result.ok) events.push(result.event);
+      else issues.push(...result.issues.map((issue) => ({ path: `${prefix}${issue.path}`, message: issue.message })));
+    });
+    if (issues.length > 0) {
+      throw new LookoutError('invalid_input', `invalid event: ${issues[0]!.path}: ${issues[0]!.message}`, { details: issues });
+    }
+    if (events.length === 0) return [];
+    const { stored, envelopes } = this.log.append(events);
+    this.#fanOut(stored);
+    return envelopes;
+  }
+
+  /** For the server's own events (lock changes, status): same path, server namespaces allowed. */
+  emit(type: string, data: Record<string, unknown>): EventEnvelope {
+    return this.publish([{ type, data }], { allowServerTypes: true })[0]!;
+  }
+
+  #fanOut(stored: readonly StoredEvent[]): void {
+    for (const subscription of this.#subscriptions) {
+      for (const event of stored) {
+        try {
+          subscription.offer(event);
+        } catch (error) {
+          // One failing in-process subscriber must not stop the others or the publisher.
+          this.#logger.error({ err: error }, 'subscriber failed');
+        }
+      }
+    }
+  }
+
+  /**
+   * Registers a consumer. Events published from now on that match are queued (bounded);
+   * `onReadable` fires when the queue goes from empty to non-empty.
+   */
+  subscribe(options: { patterns: readonly string[]; onReadable: () => void; capacity?: number }): Subscription {
+    const subscription = new Subscription({
+      patterns: options.patterns,
+      capacity: options.capacity ?? this.#defaultCapacity,
+      onReadable: options.onReadable,
+      release: (s) => this.#subscriptions.delete(s),
+    });
+    this.#subscriptions.add(subscription);
+    return subscription;
+  }
+
+  /** Convenience for in-process listeners: a callback per event (and per overflow gap). */
+  listen(patterns: readonly string[], listener: (event: EventEnvelope) => void): () => void {
+    const subscription: Subscription = this.subscribe({
+      patterns,
+      onReadable: () => {
+        queueMicrotask(() => {
+          for (let item = subscription.take(); item; item = subscription.take()) {
+            if ('event' in item) listener(JSON.parse(item.event.json) as EventEnvelope);
+          }
+        });
+      },
+    });
+    return () => subscription.close();
+  }
+
+  close(): void {
+    for (const subscription of [...this.#subscriptions]) subscription.close();
+  }
+}

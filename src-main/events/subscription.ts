@@ -1,0 +1,102 @@
+import { matchesAny } from '../../src-shared/events.ts';
+import type { StoredEvent } from './event-log.ts';
+
+export interface OverflowGap {
+  from: number;
+  to: number;
+}
+
+/**
+ * One consumer's bounded queue. When it is full the oldest event is dropped and the
+ * dropped range remembered, so the consumer learns of it (a `gap`) before the next
+ * event it does get. Memory per subscriber is therefore bounded by `capacity`.
+ */
+export class Subscription {
+  readonly capacity: number;
+  #patterns: readonly string[];
+  #items: (StoredEvent | undefined)[] = [];
+  #head = 0;
+  #gap: OverflowGap | undefined;
+  #dropped = 0;
+  #onReadable: () => void;
+  #closed = false;
+  #release: (subscription: Subscription) => void;
+
+  constructor(options: {
+    patterns: readonly string[];
+    capacity: number;
+    onReadable: () => void;
+    release: (subscription: Subscription) => void;
+  }) {
+    this.#patterns = options.patterns;
+    this.capacity = options.capacity;
+    this.#onReadable = options.onReadable;
+    this.#release = options.release;
+  }
+
+  get patterns(): readonly string[] {
+    return this.#patterns;
+  }
+
+  /** Replaces the filter; already queued events stay (they matched when published). */
+  setPatterns(patterns: readonly string[]): void {
+    this.#patterns = patterns;
+  }
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** Total events ever dropped for this subscriber. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Called by the bus for every published event. */
+  offer(event: StoredEvent): void {
+    if (this.#closed || !matchesAny(event.type, this.#patterns)) return;
+    const wasEmpty = this.size === 0 && !this.#gap;
+    if (this.size >= this.capacity) {
+      const oldest = this.#items[this.#head]!;
+      this.#items[this.#head++] = undefined;
+      this.#dropped++;
+      this.#gap = this.#gap ? { from: this.#gap.from, to: oldest.seq } : { from: oldest.seq, to: oldest.seq };
+    }
+    this.#items.push(event);
+    // Compact now and then so the array does not grow with the consumed prefix.
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    if (wasEmpty) this.#onReadable();
+  }
+
+  /** The next thing to deliver: a pending overflow gap first, then the oldest event. */
+  take(): { gap: OverflowGap } | { event: StoredEvent } | undefined {
+    if (this.#gap) {
+      const gap = this.#gap;
+      this.#gap = undefined;
+      return { gap };
+    }
+    if (this.size === 0) return undefined;
+    const event = this.#items[this.#head]!;
+    this.#items[this.#head++] = undefined;
+    if (this.size === 0) {
+      this.#items = [];
+      this.#head = 0;
+    }
+    return { event };
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#items = [];
+    this.#head = 0;
+    this.#release(this);
+  }
+}

@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'koa';
+import type { EventBus } from '../events/bus.ts';
+import { EventStream } from '../events/event-stream.ts';
+import type { Logger } from '../logger.ts';
+import { controlJson, parseStreamParams } from './stream-params.ts';
+
+interface SseClient {
+  id: string;
+  end: () => void;
+}
+
+/**
+ * Server-Sent Events on GET /api/v1/sse: the same stream as /ws (replay, gaps, live),
+ * framed as `id:` (the sequence number, so the browser's Last-Event-ID resumes),
+ * `event:` (the type) and `data:` (the envelope). Control items travel as named events
+ * without an id, so they never move the resume point.
+ */
+export class SseHub {
+  #clients = new Map<string, SseClient>();
+  #bus: EventBus;
+  #logger: Logger;
+  #keepAliveMs: number;
+  #queueSize: number;
+  #replayLimit: number;
+
+  constructor(options: { bus: EventBus; logger: Logger; keepAliveMs: number; queueSize: number; replayLimit: number }) {
+    this.#bus = options.bus;
+    this.#logger = options.logger;
+    this.#keepAliveMs = options.keepAliveMs;
+    this.#queueSize = options.queueSize;
+    this.#replayLimit = options.replayLimit;
+  }
+
+  get clientCount(): number {
+    return this.#clients.size;
+  }
+
+  /** Takes over the response of a Koa request; validation errors are thrown before. */
+  handle(ctx: Context): void {
+    const params = parseStreamParams(new URLSearchParams(ctx.querystring), ctx.get('last-event-id') || undefined);
+    const { req, res } = ctx;
+    ctx.respond = false;
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+      'X-Request-Id': ctx.state.requestId as string,
+      'X-Content-Type-Options': 'nosniff',
+    });
+    req.socket.setNoDelay(true);
+
+    const id = randomUUID();
+    let waiting = false;
+    const pump = () => {
+      if (waiting || res.writableEnded) return;
+      for (let item = stream.next(); item; item = stream.next()) {
+        const text =
+          item.kind === 'event'
+            ? `id: ${item.event.seq}\nevent: ${item.event.type}\ndata: ${item.event.json}\n\n`
+            : `event: ${item.kind}\ndata: ${controlJson(item)}\n\n`;
+        if (!res.write(text)) {
+          waiting = true;
+          res.once('drain', () => {
+            waiting = false;
+            pump();
+          });
+          return;
+        }
+      }
+    };
+    const stream = new EventStream(this.#bus, {
+      since: params.since,
+      patterns: params.patterns,
+      capacity: this.#queueSize,
+      replayLimit: this.#replayLimit,
+      onReadable: pump,
+    });
+    const connected = { type: 'connected', client_id: id, epoch: this.#bus.log.epoch, last_sequence_number: stream.boundary, types: params.patterns };
+    res.write(`retry: 2000\nevent: connected\ndata: ${JSON.stringify(connected)}\n\n`);
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), this.#keepAliveMs);
+    keepAlive.unref();
+
+    const end = () => {
+      clearInterval(keepAlive);
+      stream.close();
+      this.#clients.delete(id);
+      if (!res.writableEnded) res.end();
+    };
+    this.#clients.set(id, { id, end });
+    res.on('close', end);
+    this.#logger.info({ client_id: id, since: params.since, types: params.patterns }, 'sse client connected');
+    pump();
+  }
+
+  close(): void {
+    for (const client of [...this.#clients.values()]) client.end();
+  }
+}

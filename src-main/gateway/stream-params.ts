@@ -1,0 +1,33 @@
+import { parsePatterns } from '../../src-shared/events.ts';
+import { LookoutError } from '../errors.ts';
+import type { StreamItem } from '../events/event-stream.ts';
+
+export interface StreamParams {
+  since: number | undefined;
+  patterns: string[];
+}
+
+/** `since` and `types` as WS and SSE take them; a bad value is a 400 naming the field. */
+export function parseStreamParams(query: URLSearchParams, lastEventId?: string): StreamParams {
+  const rawSince = query.get('since') ?? lastEventId ?? undefined;
+  let since: number | undefined;
+  if (rawSince !== undefined && rawSince !== '') {
+    if (!/^\d{1,15}$/.test(rawSince)) {
+      throw new LookoutError('invalid_input', `since must be a sequence number (a non-negative integer); got ${JSON.stringify(rawSince)}`, {
+        details: [{ path: 'query.since', message: 'expected a non-negative integer' }],
+      });
+    }
+    since = Number(rawSince);
+  }
+  const parsed = parsePatterns(query.get('types') ?? undefined);
+  if (!parsed.ok) {
+    throw new LookoutError('invalid_input', parsed.error, { details: [{ path: 'query.types', message: parsed.error }] });
+  }
+  return { since, patterns: parsed.patterns };
+}
+
+/** The text of a control item as a JSON message (events are already serialized). */
+export function controlJson(item: Exclude<StreamItem, { kind: 'event' }>): string {
+  if (item.kind === 'gap') return JSON.stringify({ type: 'gap', from: item.from, to: item.to, reason: item.reason });
+  return JSON.stringify({ type: 'replay_complete', last_sequence_number: item.last_sequence_number });
+}

@@ -1,0 +1,235 @@
+import { randomUUID } from 'node:crypto';
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { fieldIssues } from '../../src-shared/errors.ts';
+import { parsePatterns } from '../../src-shared/events.ts';
+import { ClientMessage, CLOSE_CODES, type ControlMessage, MAX_CLIENT_FRAME_BYTES } from '../../src-shared/protocol.ts';
+import { LookoutError } from '../errors.ts';
+import type { EventBus } from '../events/bus.ts';
+import { EventStream } from '../events/event-stream.ts';
+import { isAuthorized } from '../http/middleware/auth.ts';
+import type { Logger } from '../logger.ts';
+import { controlJson, parseStreamParams } from './stream-params.ts';
+
+/** Stop pulling from a client's queue while this much is unsent on its socket. */
+const HIGH_WATER_BYTES = 512 * 1024;
+
+export interface GatewayOptions {
+  bus: EventBus;
+  logger: Logger;
+  token: string;
+  maxClients: number;
+  queueSize: number;
+  replayLimit: number;
+  heartbeatMs: number;
+  getPort: () => number;
+  getAllowedHosts: () => Set<string>;
+  getAllowedOrigins: () => Set<string>;
+  getSnapshot: () => unknown;
+}
+
+interface Client {
+  id: string;
+  ws: WebSocket;
+  stream: EventStream;
+  alive: boolean;
+  waitingForDrain: boolean;
+}
+
+function refuse(socket: Duplex, status: number, reason: string, error: LookoutError, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify(error.toBody());
+  const lines = [
+    `HTTP/1.1 ${status} ${reason}`,
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+  ];
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+}
+
+/**
+ * The WebSocket side of the bus on `/ws`. Every refusal (path, Host, Origin, token,
+ * client limit, bad query) is decided on the HTTP upgrade request, before a handshake.
+ * Each client pulls from its own EventStream only while its socket drains, so a slow
+ * reader costs at most its bounded queue plus HIGH_WATER_BYTES.
+ */
+export class WsGateway {
+  #options: GatewayOptions;
+  #wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
+  #clients = new Map<string, Client>();
+  #sweep: NodeJS.Timeout;
+  #closing = false;
+
+  constructor(options: GatewayOptions) {
+    this.#options = options;
+    // One timer for all clients: a client that has not answered the previous ping by
+    // the next sweep is gone (half-open TCP, sleeping laptop) and is terminated.
+    this.#sweep = setInterval(() => this.#heartbeat(), options.heartbeatMs);
+    this.#sweep.unref();
+  }
+
+  get clientCount(): number {
+    return this.#clients.size;
+  }
+
+  /** Per-client figures, for `lookout status` and tests. */
+  stats(): { client_id: string; queued: number; dropped: number; buffered_bytes: number }[] {
+    return [...this.#clients.values()].map((c) => ({
+      client_id: c.id,
+      queued: c.stream.queued,
+      dropped: c.stream.dropped,
+      buffered_bytes: c.ws.bufferedAmount,
+    }));
+  }
+
+  attach(server: http.Server): void {
+    server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
+  }
+
+  #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const o = this.#options;
+    if (url.pathname !== '/ws') {
+      return refuse(socket, 404, 'Not Found', new LookoutError('not_found', `no WebSocket endpoint at ${url.pathname}; use /ws`));
+    }
+    if (this.#closing) {
+      return refuse(socket, 503, 'Service Unavailable', new LookoutError('unavailable', 'the server is shutting down'), { 'Retry-After': '2' });
+    }
+    if (!o.getAllowedHosts().has((req.headers.host ?? '').toLowerCase())) {
+      return refuse(socket, 403, 'Forbidden', new LookoutError('forbidden_host', `Host ${JSON.stringify(req.headers.host ?? '')} is not allowed`));
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !o.getAllowedOrigins().has(origin)) {
+      return refuse(socket, 403, 'Forbidden', new LookoutError('forbidden_origin', `Origin ${origin} may not open a WebSocket here; add it to LOOKOUT_CORS_ORIGINS if you trust it`));
+    }
+    if (!isAuthorized(req, o.getPort(), o.token)) {
+      return refuse(socket, 401, 'Unauthorized', new LookoutError('unauthorized', 'missing or wrong session token (X-Session-Token, Authorization: Bearer, or the session cookie)'));
+    }
+    if (this.#clients.size >= o.maxClients) {
+      return refuse(socket, 503, 'Service Unavailable', new LookoutError('unavailable', `too many clients (limit ${o.maxClients}, LOOKOUT_MAX_CLIENTS)`), { 'Retry-After': '5' });
+    }
+    let params;
+    try {
+      params = parseStreamParams(url.searchParams);
+    } catch (error) {
+      return refuse(socket, 400, 'Bad Request', error as LookoutError);
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, params.since, params.patterns));
+  }
+
+  #onConnection(ws: WebSocket, since: number | undefined, patterns: string[]): void {
+    const o = this.#options;
+    const id = randomUUID();
+    const client: Client = {
+      id,
+      ws,
+      alive: true,
+      waitingForDrain: false,
+      stream: new EventStream(o.bus, { since, patterns, capacity: o.queueSize, replayLimit: o.replayLimit, onReadable: () => this.#pump(client) }),
+    };
+    this.#clients.set(id, client);
+    this.#control(client, {
+      type: 'connected',
+      client_id: id,
+      epoch: o.bus.log.epoch,
+      last_sequence_number: client.stream.boundary,
+      types: patterns,
+    });
+    this.#control(client, { type: 'snapshot', state: o.getSnapshot(), sequence_number_at: client.stream.boundary });
+    ws.on('pong', () => (client.alive = true));
+    ws.on('message', (data, isBinary) => this.#onMessage(client, data, isBinary));
+    ws.on('error', (error) => o.logger.debug({ err: error, client_id: id }, 'websocket error'));
+    ws.on('close', () => {
+      client.stream.close();
+      this.#clients.delete(id);
+    });
+    o.logger.info({ client_id: id, since, types: patterns }, 'websocket client connected');
+    this.#pump(client);
+  }
+
+  /** Control messages bypass the bounded queue: they are never dropped. */
+  #control(client: Client, message: ControlMessage): void {
+    if (client.ws.readyState === WebSocket.OPEN) client.ws.send(JSON.stringify(message));
+  }
+
+  #pump(client: Client): void {
+    const { ws, stream } = client;
+    if (client.waitingForDrain) return;
+    while (ws.readyState === WebSocket.OPEN) {
+      if (ws.bufferedAmount > HIGH_WATER_BYTES) {
+        // Resumed by the write callback of a frame already in flight (below).
+        client.waitingForDrain = true;
+        return;
+      }
+      const item = stream.next();
+      if (!item) return;
+      const frame = item.kind === 'event' ? item.event.json : controlJson(item);
+      ws.send(frame, (error) => {
+        if (error || !client.waitingForDrain) return;
+        if (ws.bufferedAmount <= HIGH_WATER_BYTES / 2) {
+          client.waitingForDrain = false;
+          this.#pump(client);
+        }
+      });
+    }
+  }
+
+  #onMessage(client: Client, data: RawData, isBinary: boolean): void {
+    let parsed: unknown;
+    try {
+      if (isBinary) throw new Error('binary');
+      parsed = JSON.parse(data.toString());
+    } catch {
+      return this.#control(client, { type: 'error', code: 'invalid_json', message: 'messages must be JSON text frames' });
+    }
+    const result = ClientMessage.safeParse(parsed);
+    if (!result.success) {
+      const issue = fieldIssues(result.error)[0];
+      return this.#control(client, {
+        type: 'error',
+        code: 'invalid_input',
+        message: `unknown or malformed message (${issue?.path}: ${issue?.message}); send {"type":"subscribe","types":[...]} or {"type":"ping"}`,
+      });
+    }
+    const message = result.data;
+    if (message.type === 'ping') {
+      return this.#control(client, { type: 'pong', ...(message.id === undefined ? {} : { id: message.id }) });
+    }
+    const patterns = parsePatterns(message.types.join(','));
+    if (!patterns.ok) return this.#control(client, { type: 'error', code: 'invalid_input', message: patterns.error });
+    client.stream.setPatterns(patterns.patterns);
+    this.#control(client, { type: 'subscribed', types: patterns.patterns });
+  }
+
+  #heartbeat(): void {
+    for (const client of this.#clients.values()) {
+      if (!client.alive) {
+        this.#options.logger.info({ client_id: client.id }, 'websocket client missed a heartbeat; terminating');
+        client.ws.terminate();
+        continue;
+      }
+      client.alive = false;
+      client.ws.ping();
+    }
+  }
+
+  /** Closes every client with 1001 and waits (bounded) for them to go. */
+  async close(timeoutMs = 1000): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#sweep);
+    const closed = [...this.#clients.values()].map(
+      (client) =>
+        new Promise<void>((resolve) => {
+          client.ws.once('close', () => resolve());
+          client.ws.close(CLOSE_CODES.goingAway, 'server shutting down');
+        }),
+    );
+    const timer = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+    await Promise.race([Promise.all(closed), timer]);
+    for (const client of this.#clients.values()) client.ws.terminate();
+    this.#wss.close();
+  }
+}

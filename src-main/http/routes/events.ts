@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { EventEnvelope, parsePatterns } from '../../../src-shared/events.ts';
+import { EventsPage, PublishResponse } from '../../../src-shared/protocol.ts';
+import { LookoutError } from '../../errors.ts';
+import type { EventBus } from '../../events/bus.ts';
+import type { SseHub } from '../../gateway/sse.ts';
+import { defineRoute } from '../route.ts';
+
+// One event, or a batch under `events`. The bus checks both in depth (catalogue, sizes,
+// all-or-nothing) and names the offending field, so this schema stays permissive.
+const PublishBody = z.looseObject({
+  type: z.string().optional().describe('namespace.name, e.g. workflow.started, or x.<anything>'),
+  data: z.unknown().optional().describe('an object; its schema depends on the type'),
+  metadata: z.unknown().optional().describe('free-form object, e.g. {"agent": "claude"}'),
+  events: z.array(z.unknown()).optional().describe('a batch of up to 1000 events, stored all or nothing'),
+});
+
+const HistoryQuery = z.object({
+  since: z.coerce.number().int().min(0).default(0).describe('return events after this sequence number'),
+  types: z.string().optional().describe('comma-separated patterns: *, ns.*, or exact types'),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+const StreamQuery = z.object({
+  since: z.string().optional().describe('resume after this sequence number (or send Last-Event-ID)'),
+  types: z.string().optional(),
+});
+
+export const eventRoutes = (bus: EventBus, sse: SseHub) => [
+  defineRoute({
+    method: 'post',
+    path: '/events',
+    summary: 'Publish one event, or a batch of up to 1000 (all or nothing)',
+    description: 'Allowed in read-only mode: events are observations. An event over 64 KiB of JSON is refused with 413.',
+    tags: ['events'],
+    auth: true,
+    body: PublishBody,
+    errors: [413],
+    responses: { 201: { description: 'Stored; numbers and timestamps in input order', schema: PublishResponse } },
+    handler: ({ body }) => {
+      const batch = body.type === undefined && body.events !== undefined;
+      const inputs = batch ? body.events! : [body];
+      const envelopes = bus.publish(inputs, { batch });
+      return { status: 201, body: { events: envelopes.map((e) => ({ sequence_number: e.sequence_number, timestamp: e.timestamp })) } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/events',
+    summary: 'Stored events after a sequence number, oldest first',
+    tags: ['events'],
+    auth: true,
+    query: HistoryQuery,
+    responses: { 200: { description: 'A page of history', schema: EventsPage } },
+    handler: ({ query, ctx }) => {
+      const patterns = parsePatterns(query.types);
+      if (!patterns.ok) throw new LookoutError('invalid_input', patterns.error, { details: [{ path: 'query.types', message: patterns.error }] });
+      const rows = bus.log.read({ after: query.since, patterns: patterns.patterns, limit: query.limit });
+      // Rows hold the exact JSON clients get; splice them rather than re-encode.
+      const last = bus.log.lastSequenceNumber;
+      const oldest = bus.log.oldestSequenceNumber;
+      ctx.type = 'application/json; charset=utf-8';
+      ctx.body = `{"events":[${rows.map((r) => r.json).join(',')}],"last_sequence_number":${last},"oldest_sequence_number":${oldest}}`;
+      return undefined;
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/sse',
+    summary: 'Server-Sent Events stream (resumes with Last-Event-ID or since)',
+    tags: ['events'],
+    auth: true,
+    query: StreamQuery,
+    responses: { 200: { description: 'text/event-stream of event envelopes', contentType: 'text/event-stream', schema: EventEnvelope } },
+    handler: ({ ctx }) => {
+      sse.handle(ctx);
+      return undefined;
+    },
+  }),
+];

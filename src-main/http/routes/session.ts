@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { HandoverResponse, SessionState } from '../../../src-shared/session.ts';
+import type { SessionService } from '../../session/session.ts';
+import { defineRoute } from '../route.ts';
+
+export const ServerStatus = z.object({
+  url: z.string(),
+  pid: z.number().int(),
+  version: z.string(),
+  workspace: z.string(),
+  started_at: z.string(),
+  uptime_s: z.number(),
+  clients: z.object({ websocket: z.number().int(), sse: z.number().int() }),
+  last_sequence_number: z.number().int(),
+  epoch: z.string(),
+  session: SessionState,
+});
+export type ServerStatus = z.infer<typeof ServerStatus>;
+
+export const HANDOVER_PATH = '/session/handover';
+
+export const sessionRoutes = (session: SessionService, status: () => ServerStatus) => [
+  defineRoute({
+    method: 'get',
+    path: '/session',
+    summary: 'Who holds the workspace lock, and whether this server is read-only',
+    tags: ['session'],
+    auth: true,
+    responses: { 200: { description: 'The session state', schema: SessionState } },
+    handler: () => ({ body: session.state }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: HANDOVER_PATH,
+    summary: 'Ask the server to release the workspace lock (used by `lookout run`)',
+    description:
+      'The server releases the lock if it holds it and stays away for 10 s so the caller can take it; it re-takes the lock when the caller releases it or dies. Allowed in read-only mode.',
+    tags: ['session'],
+    auth: true,
+    responses: { 200: { description: 'released is false when the server did not hold the lock', schema: HandoverResponse } },
+    handler: async () => {
+      const released = await session.handover();
+      return { body: { released, session: session.state } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/status',
+    summary: 'Server overview for `lookout status`: clients, last sequence number, lock',
+    tags: ['server'],
+    auth: true,
+    responses: { 200: { description: 'Server status', schema: ServerStatus } },
+    handler: () => ({ body: status() }),
+  }),
+];

@@ -1,0 +1,129 @@
+import type { Middleware } from 'koa';
+import { describeHolder, type LockInfo, NO_LOCK, type SessionState } from '../../src-shared/session.ts';
+import { LookoutError } from '../errors.ts';
+import type { EventBus } from '../events/bus.ts';
+import type { Logger } from '../logger.ts';
+import { type HolderRecord, isHeld, type LockPaths, readHolder, WorkspaceLock } from './lock.ts';
+
+const WATCH_MS = 1000;
+/** After handing the lock to a CLI, how long the server waits for it before taking it back. */
+const HANDOVER_GRACE_MS = 10_000;
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+const toLockInfo = (holder: HolderRecord | null): LockInfo =>
+  holder ? { holder: holder.kind, pid: holder.pid, hostname: holder.hostname, since: holder.started_at, id: holder.id } : NO_LOCK;
+
+/**
+ * The server's side of the workspace lock: hold it when free, hand it to a CLI that
+ * asks, watch it while someone else has it, and take it back when they let go or die.
+ * Read-only mode is derived from one fact: the server does not hold the lock.
+ */
+export class SessionService {
+  #lock: WorkspaceLock;
+  #paths: LockPaths;
+  #bus: EventBus;
+  #logger: Logger;
+  #state: SessionState = { read_only: true, lock: NO_LOCK };
+  #timer: NodeJS.Timeout | undefined;
+  #handoverUntil = 0;
+  #ticking = false;
+  #stopped = false;
+
+  constructor(options: { paths: LockPaths; bus: EventBus; logger: Logger }) {
+    this.#paths = options.paths;
+    this.#bus = options.bus;
+    this.#logger = options.logger;
+    this.#lock = new WorkspaceLock(options.paths, {
+      onCompromised: (error) => {
+        this.#logger.error({ err: error }, 'workspace lock compromised; continuing read-only until it can be re-taken');
+        void this.#refresh('compromised');
+      },
+    });
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** Takes the lock if free (else starts read-only) and begins watching. */
+  async start(): Promise<void> {
+    await this.#refresh('start');
+    this.#timer = setInterval(() => void this.#tick(), WATCH_MS);
+    this.#timer.unref();
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#ticking || this.#stopped) return;
+    this.#ticking = true;
+    try {
+      await this.#refresh('watch');
+    } catch (error) {
+      this.#logger.error({ err: error }, 'lock watch failed');
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  async #refresh(reason: string): Promise<void> {
+    if (this.#stopped) return;
+    const mine = this.#lock.held;
+    if (!mine && !isHeld(this.#paths)) {
+      const reclaimed = this.#lock.reclaimIfDead();
+      if (reclaimed) this.#logger.warn({ pid: reclaimed.pid, kind: reclaimed.kind }, 'reclaimed the lock of a holder that died');
+      if (Date.now() >= this.#handoverUntil) {
+        const result = await this.#lock.acquire('server');
+        if (result.ok) reason = reclaimed ? 'reclaimed' : reason === 'watch' ? 'released' : reason;
+      }
+    } else if (!mine && Date.now() < this.#handoverUntil) {
+      this.#handoverUntil = 0; // the CLI has it now
+    }
+    const held = this.#lock.held;
+    const next: SessionState = held
+      ? { read_only: false, lock: toLockInfo(held) }
+      : { read_only: true, lock: isHeld(this.#paths) ? toLockInfo(readHolder(this.#paths)) : NO_LOCK };
+    this.#publishIfChanged(next, reason);
+  }
+
+  #publishIfChanged(next: SessionState, reason: string): void {
+    const previous = this.#state;
+    if (previous.read_only === next.read_only && previous.lock.id === next.lock.id && previous.lock.holder === next.lock.holder) return;
+    this.#state = next;
+    this.#logger.info({ read_only: next.read_only, holder: describeHolder(next.lock), reason }, 'lock changed');
+    this.#bus.emit('session.lock_changed', { ...next, reason });
+  }
+
+  /** A CLI asks for the workspace: release it and keep away for a grace period. */
+  async handover(): Promise<boolean> {
+    if (!this.#lock.held) return false;
+    this.#handoverUntil = Date.now() + HANDOVER_GRACE_MS;
+    await this.#lock.release();
+    this.#publishIfChanged({ read_only: true, lock: NO_LOCK }, 'handover');
+    return true;
+  }
+
+  /**
+   * The 423 guard for /api/v1: while the server does not hold the lock, writes are
+   * refused — except event publishing (events are observations), the handover request
+   * itself, and requests that present the holder's lock id.
+   */
+  readOnlyGuard(exempt: (method: string, path: string) => boolean): Middleware {
+    return async (ctx, next) => {
+      if (WRITE_METHODS.has(ctx.method) && this.#state.read_only && !exempt(ctx.method, ctx.path)) {
+        const lock = this.#state.lock;
+        const presented = ctx.get('x-lock-id');
+        if (!(presented && lock.id && presented === lock.id)) {
+          throw new LookoutError('read_only', `the workspace is read-only: it is held by ${describeHolder(lock)}; writes resume when it is released`, {
+            details: { lock },
+          });
+        }
+      }
+      await next();
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#lock.release();
+  }
+}

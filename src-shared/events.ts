@@ -1,0 +1,383 @@
+import { z } from 'zod';
+import { type FieldIssue, fieldIssues } from './errors.ts';
+
+/**
+ * The event catalogue: what an event type may be, what its data must hold, how clients
+ * select types with patterns, and a one-line rendering for people. The server validates
+ * with it before anything is stored; the dashboard and the CLI read it to display.
+ */
+
+export const MAX_EVENT_TYPE_LENGTH = 128;
+/** More patterns than this in one filter is a mistake, not a use case. */
+export const MAX_PATTERNS = 100;
+
+/**
+ * `namespace.name[.more]`. The event log matches patterns with SQLite GLOB, so a type
+ * must never contain GLOB metacharacters (`*`, `?`, `[`, `]`); the character classes
+ * below exclude them by construction. The lookahead bounds the length for anyone who
+ * uses the regex alone.
+ */
+export const EVENT_TYPE_PATTERN = /^(?=.{1,128}$)[a-z][a-z0-9_]*(?:\.[A-Za-z0-9_-]+)+$/;
+
+/** `*`, a namespace wildcard (`workflow.*`), or an exact type. */
+export const EVENT_PATTERN_PATTERN = /^(?=.{1,128}$)(?:\*|[a-z][a-z0-9_]*\.\*|[a-z][a-z0-9_]*(?:\.[A-Za-z0-9_-]+)+)$/;
+
+export const EventType = z
+  .string()
+  .max(MAX_EVENT_TYPE_LENGTH, { abort: true, error: `an event type is at most ${MAX_EVENT_TYPE_LENGTH} characters` })
+  .regex(EVENT_TYPE_PATTERN, {
+    error: 'an event type is namespace.name: a lowercase namespace, then dot-separated names of letters, digits, _ or - (e.g. workflow.started, x.my-tool.done)',
+  });
+
+export const TypePattern = z
+  .string()
+  .regex(EVENT_PATTERN_PATTERN, { error: 'a type pattern is *, a namespace wildcard like workflow.*, or an exact type like workflow.started' });
+
+// Bounds that keep one field from eating the whole 64 KiB event budget by accident.
+const id = z.string().min(1).max(256);
+const label = z.string().min(1).max(256);
+const text = z.string().max(32_768);
+const filePath = z.string().min(1).max(4096);
+const durationMs = z.number().nonnegative();
+// Producers live in other time zones (git dates carry their offset); keep what they send.
+const isoTime = z.iso.datetime({ offset: true });
+
+const workflowId = { workflow_id: id };
+const conversation = { agent: label.optional(), conversation_id: id.optional() };
+const ceremonyId = { ceremony_id: id };
+
+export const SYSTEM_STATUSES = ['IDLE', 'COLLECTING', 'PROCESSING', 'ERROR'] as const;
+export const STATE_SECTIONS = ['calendar', 'priorities', 'commitments', 'active_brief'] as const;
+export const LOCK_HOLDERS = ['server', 'cli'] as const;
+
+/**
+ * The data schema of every catalogued type. Every object is loose: producers may add
+ * fields (kept as sent), but the fields named here are checked.
+ */
+export const CATALOGUE = {
+  'workflow.started': z.object({ ...workflowId, name: label.optional() }).loose(),
+  'workflow.step_completed': z.object({ ...workflowId, name: label.optional(), step: label, duration_ms: durationMs.optional() }).loose(),
+  'workflow.finished': z.object({ ...workflowId, name: label.optional(), duration_ms: durationMs.optional() }).loose(),
+  'workflow.failed': z.object({ ...workflowId, name: label.optional(), step: label.optional(), error: z.string().min(1).max(8192) }).loose(),
+
+  'chat.message_sent': z.object({ ...conversation, text }).loose(),
+  'chat.message_received': z.object({ ...conversation, text }).loose(),
+  'chat.thinking_started': z.object({ ...conversation }).loose(),
+  'chat.thinking_finished': z.object({ ...conversation, duration_ms: durationMs.optional() }).loose(),
+
+  'file.created': z.object({ path: filePath }).loose(),
+  'file.modified': z.object({ path: filePath }).loose(),
+  'file.deleted': z.object({ path: filePath }).loose(),
+
+  'state.epic_created': z.object({ epic_id: id, title: label.optional() }).loose(),
+  'state.story_created': z.object({ story_id: id, epic_id: id.optional(), title: label.optional() }).loose(),
+  'state.story_transitioned': z.object({ story_id: id, from: label, to: label }).loose(),
+
+  'git.commit_created': z
+    .object({
+      sha: z.string().regex(/^[0-9a-fA-F]{7,64}$/, { error: 'a commit sha is 7 to 64 hexadecimal digits' }),
+      message: z.string().max(16_384),
+      author: label.optional(),
+      branch: label.optional(),
+      committed_at: isoTime.optional(),
+    })
+    .loose(),
+
+  'ceremony.started': z.object({ ...ceremonyId, name: label.optional() }).loose(),
+  'ceremony.message': z.object({ ...ceremonyId, text, speaker: label.optional() }).loose(),
+  'ceremony.ended': z.object({ ...ceremonyId }).loose(),
+
+  'kanban.card_moved': z.object({ card_id: id, from: label, to: label, title: label.optional() }).loose(),
+  'kanban.card_updated': z.object({ card_id: id, title: label.optional() }).loose(),
+
+  'system.started': z.object({ version: z.string().min(1).max(64), pid: z.number().int().positive() }).loose(),
+  'system.stopping': z.object({ reason: label.optional() }).loose(),
+  'system.status_changed': z
+    .object({
+      status: z.enum(SYSTEM_STATUSES),
+      progress: z.number().int().min(0).max(100),
+      last_sync: isoTime.nullable(),
+      message: z.string().max(1024).optional(),
+    })
+    .loose(),
+  'system.state_changed': z.object({ section: z.enum(STATE_SECTIONS) }).loose(),
+
+  'session.lock_changed': z
+    .object({
+      read_only: z.boolean(),
+      lock: z
+        .object({
+          holder: z.enum(LOCK_HOLDERS).nullable(),
+          pid: z.number().int().positive().nullable(),
+          hostname: z.string().max(256).nullable(),
+          // Read from a lock file another process wrote: insisting on ISO here would
+          // make the server unable to announce that a stranger holds the workspace.
+          since: z.string().max(64).nullable(),
+          id: z.string().max(256).nullable(),
+        })
+        .loose(),
+      reason: label.optional(),
+    })
+    .loose(),
+} as const;
+
+export type CataloguedType = keyof typeof CATALOGUE;
+export type EventData<T extends CataloguedType> = z.infer<(typeof CATALOGUE)[T]>;
+
+/** The open namespace: `x.<anything>` carries any JSON object, unchecked. */
+export const CUSTOM_NAMESPACE = 'x';
+export const CustomEventData = z.record(z.string(), z.unknown());
+
+/** Published by the server itself; a client that sends them is refused. */
+export const SERVER_NAMESPACES: readonly string[] = ['system', 'session'];
+
+export const CATALOGUED_TYPES: readonly CataloguedType[] = Object.keys(CATALOGUE) as CataloguedType[];
+
+/** Catalogued namespaces in catalogue order, then the open one. */
+export const NAMESPACES: readonly string[] = [...new Set(CATALOGUED_TYPES.map(namespaceOf)), CUSTOM_NAMESPACE];
+
+/** The part before the first dot (the whole text when there is none). */
+export function namespaceOf(type: string): string {
+  const dot = type.indexOf('.');
+  return dot === -1 ? type : type.slice(0, dot);
+}
+
+export function isCataloguedType(type: string): type is CataloguedType {
+  return Object.hasOwn(CATALOGUE, type);
+}
+
+// ---------------------------------------------------------------------------------------
+// Patterns
+
+/**
+ * Must agree with the event log's SQL (`type GLOB pattern`), so history and live
+ * delivery select the same events: `ns.*` is a prefix match on `ns.` — the dot keeps
+ * `chat.*` from matching `chatter.x`, and the bare namespace `workflow` is not a type.
+ */
+export function matchesPattern(type: string, pattern: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.endsWith('.*')) return type.startsWith(pattern.slice(0, -1));
+  return type === pattern;
+}
+
+/** An empty list matches nothing: a filter the caller emptied selects no events. */
+export function matchesAny(type: string, patterns: readonly string[]): boolean {
+  return patterns.some((pattern) => matchesPattern(type, pattern));
+}
+
+export type ParsePatternsResult = { ok: true; patterns: string[] } | { ok: false; error: string };
+
+/**
+ * Reads a comma-separated `types` value (`chat.*, workflow.failed`). Nothing given means
+ * everything; duplicates are dropped so the filter echoed back is the one in effect.
+ */
+export function parsePatterns(text: string | undefined): ParsePatternsResult {
+  const patterns = [
+    ...new Set(
+      (text ?? '')
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part !== ''),
+    ),
+  ];
+  if (patterns.length === 0) return { ok: true, patterns: ['*'] };
+  if (patterns.length > MAX_PATTERNS) return { ok: false, error: `at most ${MAX_PATTERNS} type patterns; got ${patterns.length}` };
+  const bad = patterns.find((pattern) => !EVENT_PATTERN_PATTERN.test(pattern));
+  if (bad !== undefined) {
+    return {
+      ok: false,
+      error: `invalid type pattern ${JSON.stringify(clip(bad, 60))}: use *, a namespace wildcard like workflow.*, or an exact type like workflow.started`,
+    };
+  }
+  return { ok: true, patterns };
+}
+
+// ---------------------------------------------------------------------------------------
+// Envelopes
+
+const JsonObject = z.record(z.string(), z.unknown(), { error: (issue) => (issue.code === 'invalid_type' ? 'must be a JSON object' : undefined) });
+
+const strayField = (key: string): string =>
+  `unknown field ${key}: an event has only type, data and metadata (the server stamps sequence_number and timestamp)`;
+
+/** What a client sends. The server stamps `sequence_number` and `timestamp`; a client never does. */
+export const EventInput = z.strictObject(
+  {
+    type: EventType,
+    data: JsonObject.default({}),
+    metadata: JsonObject.optional(),
+  },
+  {
+    error: (issue) => {
+      if (issue.code === 'unrecognized_keys') return issue.keys.map(strayField).join('; ');
+      if (issue.code === 'invalid_type') return 'an event is a JSON object: {"type", "data"?, "metadata"?}';
+      return undefined;
+    },
+  },
+);
+export type EventInput = z.infer<typeof EventInput>;
+
+/** An event as stored and as every client receives it. */
+export const EventEnvelope = z.object({
+  type: EventType,
+  timestamp: z.iso.datetime(),
+  sequence_number: z.number().int().positive(),
+  data: JsonObject,
+  metadata: JsonObject.optional(),
+});
+export type EventEnvelope = z.infer<typeof EventEnvelope>;
+
+export interface ValidEvent {
+  type: string;
+  data: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+}
+
+export type ValidateEventResult = { ok: true; event: ValidEvent } | { ok: false; issues: FieldIssue[] };
+
+export interface ValidateEventOptions {
+  /** Only the server's own producers set this: system.* and session.* are its voice. */
+  allowServerTypes?: boolean;
+}
+
+// Zod's default for a missing field ("expected string, received undefined") reads like a
+// type mistake; a producer needs to hear that the field is required.
+const parseErrors: z.core.ParseContext<z.core.$ZodIssue> = {
+  error: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? `required (${issue.expected})` : undefined),
+};
+
+/**
+ * Checks the envelope, who may publish the type, and the data against the catalogue.
+ * Issue paths are relative to the event (`type`, `data.workflow_id`) so a batch can
+ * prefix them with its index.
+ */
+export function validateEventInput(input: unknown, options: ValidateEventOptions = {}): ValidateEventResult {
+  const envelope = EventInput.safeParse(input, parseErrors);
+  if (!envelope.success) {
+    return {
+      ok: false,
+      // One issue per stray field, at that field, so the path points at what to remove.
+      issues: envelope.error.issues.flatMap((issue) =>
+        issue.code === 'unrecognized_keys' && issue.path.length === 0
+          ? issue.keys.map((key) => ({ path: key, message: strayField(key) }))
+          : fieldIssues(new z.ZodError([issue])),
+      ),
+    };
+  }
+  const { type, data, metadata } = envelope.data;
+  const namespace = namespaceOf(type);
+
+  if (SERVER_NAMESPACES.includes(namespace) && options.allowServerTypes !== true) {
+    return refuse('type', 'system.* and session.* are published by the server only');
+  }
+
+  let checked: Record<string, unknown> = data;
+  if (namespace !== CUSTOM_NAMESPACE) {
+    if (!isCataloguedType(type)) return refuse('type', notCatalogued(type));
+    const result = CATALOGUE[type].safeParse(data, parseErrors);
+    if (!result.success) return { ok: false, issues: fieldIssues(result.error, ['data']) };
+    checked = result.data;
+  }
+  return { ok: true, event: metadata === undefined ? { type, data: checked } : { type, data: checked, metadata } };
+}
+
+function refuse(path: string, message: string): ValidateEventResult {
+  return { ok: false, issues: [{ path, message }] };
+}
+
+function notCatalogued(type: string): string {
+  const namespace = namespaceOf(type);
+  const custom = `use ${CUSTOM_NAMESPACE}.<name> for custom events`;
+  const known = CATALOGUED_TYPES.filter((t) => namespaceOf(t) === namespace);
+  if (known.length > 0) {
+    return `${type} is not catalogued; ${namespace}.* has ${known.map((t) => t.slice(namespace.length + 1)).join(', ')} (or ${custom})`;
+  }
+  const namespaces = NAMESPACES.filter((ns) => ns !== CUSTOM_NAMESPACE && !SERVER_NAMESPACES.includes(ns));
+  return `${type} is not catalogued: namespace ${namespace} is unknown (catalogued: ${namespaces.join(', ')}); ${custom}, e.g. ${CUSTOM_NAMESPACE}.${type}`;
+}
+
+// ---------------------------------------------------------------------------------------
+// Summaries
+
+const SUMMARY_TEXT_LENGTH = 120;
+const SUMMARY_LENGTH = 200;
+
+/** One line, at most `max` characters: a summary must never break a terminal row. */
+function clip(value: string, max: number): string {
+  const line = value.replace(/\s+/g, ' ').trim();
+  return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
+}
+
+function duration(ms: number | undefined): string {
+  if (ms === undefined) return '';
+  if (ms < 1000) return ` (${Math.round(ms)} ms)`;
+  if (ms < 60_000) return ` (${(ms / 1000).toFixed(1)} s)`;
+  const seconds = Math.round(ms / 1000);
+  return ` (${Math.floor(seconds / 60)} min ${seconds % 60} s)`;
+}
+
+const arrow = (from: string, to: string): string => `${from} → ${to}`;
+
+// Mapped over one key type so that indexing both maps with a generic T stays correlated
+// (TypeScript loses the link between CATALOGUE[T] and EventData<T> otherwise).
+type DataOf = { [T in CataloguedType]: EventData<T> };
+type Summarizers = { [T in CataloguedType]: (data: DataOf[T]) => string };
+const SCHEMAS: { [T in CataloguedType]: z.ZodType<DataOf[T]> } = CATALOGUE;
+
+const SUMMARIZERS: Summarizers = {
+  'workflow.started': (d) => `${d.name ?? d.workflow_id} started`,
+  'workflow.step_completed': (d) => `${d.name ?? d.workflow_id}: ${d.step} done${duration(d.duration_ms)}`,
+  'workflow.finished': (d) => `${d.name ?? d.workflow_id} finished${duration(d.duration_ms)}`,
+  'workflow.failed': (d) => `${d.name ?? d.workflow_id} failed${d.step === undefined ? '' : ` at ${d.step}`}: ${d.error}`,
+
+  'chat.message_sent': (d) => clip(d.text, SUMMARY_TEXT_LENGTH),
+  'chat.message_received': (d) => clip(d.text, SUMMARY_TEXT_LENGTH),
+  'chat.thinking_started': (d) => `${d.agent ?? 'agent'} is thinking`,
+  'chat.thinking_finished': (d) => `${d.agent ?? 'agent'} finished thinking${duration(d.duration_ms)}`,
+
+  'file.created': (d) => d.path,
+  'file.modified': (d) => d.path,
+  'file.deleted': (d) => d.path,
+
+  'state.epic_created': (d) => (d.title === undefined ? `epic ${d.epic_id}` : `epic ${d.epic_id}: ${d.title}`),
+  'state.story_created': (d) => (d.title === undefined ? `story ${d.story_id}` : `story ${d.story_id}: ${d.title}`),
+  'state.story_transitioned': (d) => `story ${d.story_id}: ${arrow(d.from, d.to)}`,
+
+  'git.commit_created': (d) => `${d.sha.slice(0, 7)} ${clip(d.message.split('\n', 1)[0] ?? '', SUMMARY_TEXT_LENGTH)}`.trimEnd(),
+
+  'ceremony.started': (d) => `${d.name ?? d.ceremony_id} started`,
+  'ceremony.message': (d) => clip(d.speaker === undefined ? d.text : `${d.speaker}: ${d.text}`, SUMMARY_TEXT_LENGTH),
+  'ceremony.ended': (d) => `${d.ceremony_id} ended`,
+
+  'kanban.card_moved': (d) => `card ${d.title ?? d.card_id}: ${arrow(d.from, d.to)}`,
+  'kanban.card_updated': (d) => `card ${d.title ?? d.card_id} updated`,
+
+  'system.started': (d) => `Lookout ${d.version} started (pid ${d.pid})`,
+  'system.stopping': (d) => (d.reason === undefined ? 'stopping' : `stopping: ${d.reason}`),
+  'system.status_changed': (d) => `${d.status} ${d.progress}%${d.message === undefined ? '' : `: ${d.message}`}`,
+  'system.state_changed': (d) => `${d.section} updated`,
+
+  'session.lock_changed': (d) => {
+    const { holder, pid, hostname } = d.lock;
+    const where = [pid === null ? '' : `pid ${pid}`, hostname === null ? '' : `on ${hostname}`].filter(Boolean).join(' ');
+    const lock = holder === null ? 'lock free' : `${holder} holds the lock${where ? ` (${where})` : ''}`;
+    return `${d.read_only ? 'read-only' : 'writable'}: ${lock}${d.reason === undefined ? '' : `, ${d.reason}`}`;
+  },
+};
+
+function summarizeCatalogued<T extends CataloguedType>(type: T, data: unknown): string | undefined {
+  const parsed = SCHEMAS[type].safeParse(data);
+  if (!parsed.success) return undefined;
+  const summarizer: (data: DataOf[T]) => string = SUMMARIZERS[type];
+  return summarizer(parsed.data);
+}
+
+/**
+ * A one-line description for the CLI's `tail` and the dashboard. Data that does not fit
+ * its schema (an event stored by an older version, say) falls back to its JSON rather
+ * than failing: a viewer must show every event it is given.
+ */
+export function summarize(event: { type: string; data: unknown }): string {
+  const summary = isCataloguedType(event.type) ? summarizeCatalogued(event.type, event.data) : undefined;
+  return clip(summary ?? JSON.stringify(event.data) ?? '{}', summary === undefined ? SUMMARY_TEXT_LENGTH : SUMMARY_LENGTH);
+}

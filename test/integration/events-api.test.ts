@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { createRuntime } from '../../src-main/runtime.ts';
+import { api, startRuntime } from '../helpers/runtime.ts';
+import { tempWorkspace } from '../helpers/workspace.ts';
+
+type Page = { events: { sequence_number: number; type: string; data: Record<string, unknown>; timestamp: string; metadata?: unknown }[]; last_sequence_number: number; oldest_sequence_number: number };
+
+const publish = (runtime: Awaited<ReturnType<typeof startRuntime>>, body: unknown) => api(runtime, '/api/v1/events', { method: 'POST', json: body });
+const history = async (runtime: Awaited<ReturnType<typeof startRuntime>>, query: string) => (await (await api(runtime, `/api/v1/events${query}`)).json()) as Page;
+
+describe('POST /api/v1/events and GET /api/v1/events', () => {
+  it('stores one event and answers 201 with its number and server timestamp', async () => {
+    const runtime = await startRuntime();
+    const res = await publish(runtime, { type: 'workflow.started', data: { workflow_id: 'w1', name: 'deploy' }, metadata: { agent: 'claude' } });
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { events: { sequence_number: number; timestamp: string }[] };
+    expect(body.events).toHaveLength(1);
+    const [ack] = body.events;
+    expect(ack!.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const page = await history(runtime, `?since=${ack!.sequence_number - 1}`);
+    expect(page.events[0]).toEqual({
+      type: 'workflow.started',
+      timestamp: ack!.timestamp,
+      sequence_number: ack!.sequence_number,
+      data: { workflow_id: 'w1', name: 'deploy' },
+      metadata: { agent: 'claude' },
+    });
+  });
+
+  it('stores a batch in input order with consecutive numbers', async () => {
+    const runtime = await startRuntime();
+    const events = Array.from({ length: 50 }, (_, i) => ({ type: 'x.test', data: { i } }));
+    const res = await publish(runtime, { events });
+    expect(res.status).toBe(201);
+    const seqs = ((await res.json()) as { events: { sequence_number: number }[] }).events.map((e) => e.sequence_number);
+    expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
+    const page = await history(runtime, `?since=${seqs[0]! - 1}&types=x.test&limit=1000`);
+    expect(page.events.map((e) => e.data.i)).toEqual(events.map((e) => e.data.i));
+  });
+
+  it('refuses a whole batch when one event is bad, naming it, and stores nothing', async () => {
+    const runtime = await startRuntime();
+    const before = (await history(runtime, '')).last_sequence_number;
+    const res = await publish(runtime, { events: [{ type: 'x.ok', data: {} }, { type: 'chat.message_sent', data: {} }, { type: 'nope', data: {} }] });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; details: { path: string }[] } };
+    expect(body.error.code).toBe('invalid_input');
+    const paths = body.error.details.map((d) => d.path);
+    expect(paths.some((p) => p.startsWith('events.1.data'))).toBe(true);
+    expect(paths.some((p) => p.startsWith('events.2.type'))).toBe(true);
+    expect((await history(runtime, '')).last_sequence_number).toBe(before);
+  });
+
+  it('refuses uncatalogued types, the server namespaces, stamped fields and non-object data', async () => {
+    const runtime = await startRuntime();
+    for (const [body, path] of [
+      [{ type: 'workflow.exploded', data: {} }, 'type'],
+      [{ type: 'system.status_changed', data: { status: 'IDLE', progress: 0, last_sync: null } }, 'type'],
+      [{ type: 'x.custom', data: { a: 1 }, sequence_number: 5 }, undefined],
+      [{ type: 'x.custom', data: [1, 2] }, 'data'],
+      [{ data: {} }, undefined],
+    ] as const) {
+      const res = await publish(runtime, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      const error = ((await res.json()) as { error: { details?: { path: string }[] } }).error;
+      if (path) expect(error.details?.some((d) => d.path === path || d.path.startsWith(`${path}.`)), JSON.stringify(error)).toBe(true);
+    }
+  });
+
+  it('answers 413 for an event over 64 KiB and for more than 1000 in a batch', async () => {
+    const runtime = await startRuntime();
+    const big = await publish(runtime, { type: 'x.big', data: { blob: 'a'.repeat(64 * 1024) } });
+    expect(big.status).toBe(413);
+    expect(await big.json()).toMatchObject({ error: { code: 'payload_too_large' } });
+    const many = await publish(runtime, { events: Array.from({ length: 1001 }, () => ({ type: 'x.a', data: {} })) });
+    expect(many.status).toBe(413);
+    const fits = await publish(runtime, { type: 'x.big', data: { blob: 'a'.repeat(60 * 1024) } });
+    expect(fits.status).toBe(201);
+  });
+
+  it('filters history by patterns and pages with since and limit', async () => {
+    const runtime = await startRuntime();
+    await publish(runtime, {
+      events: [
+        { type: 'chat.message_sent', data: { text: 'hi' } },
+        { type: 'workflow.started', data: { workflow_id: 'a' } },
+        { type: 'workflow.failed', data: { workflow_id: 'a', error: 'boom' } },
+        { type: 'x.other', data: {} },
+      ],
+    });
+    expect((await history(runtime, '?types=workflow.*')).events.map((e) => e.type)).toEqual(['workflow.started', 'workflow.failed']);
+    expect((await history(runtime, '?types=chat.*,workflow.failed')).events.map((e) => e.type)).toEqual(['chat.message_sent', 'workflow.failed']);
+    const first = await history(runtime, '?limit=2');
+    expect(first.events).toHaveLength(2);
+    const next = await history(runtime, `?limit=2&since=${first.events[1]!.sequence_number}`);
+    expect(next.events[0]!.sequence_number).toBe(first.events[1]!.sequence_number + 1);
+    expect(first.oldest_sequence_number).toBe(1);
+    expect(first.last_sequence_number).toBeGreaterThanOrEqual(5);
+    for (const bad of ['?limit=0', '?limit=1001', '?since=-1', '?since=abc', '?types=chat.**', '?types=bad type']) {
+      const res = await api(runtime, `/api/v1/events${bad}`);
+      expect(res.status, bad).toBe(400);
+    }
+  });
+
+  it('continues numbering across restarts on the same workspace, never reusing a number', async () => {
+    const workspace = tempWorkspace();
+    const first = await createRuntime({ workspace, port: 0, logLevel: 'warn' });
+    await publish(first as never, { type: 'x.before', data: {} });
+    const lastBefore = first.bus.log.lastSequenceNumber;
+    await first.stop();
+    const second = await createRuntime({ workspace, port: 0, logLevel: 'warn', retentionEvents: 1 });
+    try {
+      // Retention kept one event, yet numbering goes on from the highest ever assigned.
+      const res = await publish(second as never, { type: 'x.after', data: {} });
+      const seq = ((await res.json()) as { events: { sequence_number: number }[] }).events[0]!.sequence_number;
+      expect(seq).toBeGreaterThan(lastBefore);
+      const all = await history(second as never, '?types=system.*,x.*');
+      const types = all.events.map((e) => e.type);
+      expect(types).toContain('x.after');
+      expect(new Set(all.events.map((e) => e.sequence_number)).size).toBe(all.events.length);
+    } finally {
+      await second.stop();
+    }
+  });
+});

@@ -1,0 +1,104 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readServerInfo, workspacePaths } from '../../src-main/workspace.ts';
+import { runLookout, spawnLookout } from '../helpers/cli.ts';
+import { tempWorkspace } from '../helpers/workspace.ts';
+
+const LISTENING = /listening on (http:\/\/127\.0\.0\.1:(\d+))/;
+
+describe('lookout serve (child process)', () => {
+  it('starts, prints where it listens, serves /health, and stops cleanly on SIGTERM', async () => {
+    const workspace = tempWorkspace();
+    const server = spawnLookout(['serve', '--workspace', workspace, '--port', '0', '--log-level', 'warn']);
+    const [, url] = await server.waitFor(LISTENING);
+    const info = readServerInfo(workspacePaths(workspace).serverInfo);
+    expect(info).toMatchObject({ url, pid: server.child.pid });
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(fs.existsSync(workspacePaths(workspace).serverInfo)).toBe(false);
+  });
+
+  it('stops on SIGINT with exit code 0 as well', async () => {
+    const workspace = tempWorkspace();
+    const server = spawnLookout(['serve', '--port', '0'], { cwd: workspace, env: { LOOKOUT_LOG_LEVEL: 'warn' } });
+    await server.waitFor(LISTENING);
+    server.child.kill('SIGINT');
+    expect(await server.exited).toBe(0);
+  });
+
+  it('a second signal forces the exit while a request is still in flight', async () => {
+    const workspace = tempWorkspace();
+    const server = spawnLookout(['serve', '--workspace', workspace, '--port', '0', '--log-level', 'warn', '--shutdown-timeout-ms', '60000']);
+    const [, url] = await server.waitFor(LISTENING);
+    const token = readServerInfo(workspacePaths(workspace).serverInfo)!.token;
+    // An open SSE stream is an in-flight request that a graceful stop must end itself;
+    // a hung upload is one it has to wait for: start a request and never finish it.
+    const socket = net.connect(Number(new URL(url!).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(`POST /api/v1/events HTTP/1.1\r\nHost: ${new URL(url!).host}\r\nX-Session-Token: ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"type":`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    server.child.kill('SIGTERM');
+    await server.waitFor(/stopping/, 'stderr');
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(130);
+    expect(server.stderr()).toMatch(/again, exiting without waiting/);
+    socket.destroy();
+  });
+
+  it('refuses a busy port with one clear line and a non-zero exit, writing no server.json', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const workspace = tempWorkspace();
+    const result = await runLookout(['serve', '--workspace', workspace, '--port', String(port), '--log-level', 'silent']);
+    blocker.close();
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe(`lookout: port ${port} is already in use on 127.0.0.1; pick another with --port N (or LOOKOUT_PORT; 0 picks a free one)`);
+    expect(fs.existsSync(workspacePaths(workspace).serverInfo)).toBe(false);
+  });
+
+  it.each([
+    [['serve', '--port', 'abc'], /invalid setting port \(--port \/ LOOKOUT_PORT\)/],
+    [['serve', '--port', '0', '--log-level', 'shouty'], /invalid setting logLevel/],
+    [['serve', '--bogus'], /unknown option '--bogus'/],
+    [['serve', '--port', '0', '--host', '0.0.0.0'], /refusing to bind non-loopback host/],
+  ])('exits 2 on a bad flag: %j', async (args, message) => {
+    const result = await runLookout([...args, '--workspace', tempWorkspace()]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toMatch(/^lookout: /);
+  });
+
+  it('exits 2 on a bad LOOKOUT_* variable', async () => {
+    const result = await runLookout(['serve', '--workspace', tempWorkspace()], { env: { LOOKOUT_PORT: '-5' } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/invalid setting port \(--port \/ LOOKOUT_PORT\).*"-5"/);
+  });
+
+  it('refuses a workspace it cannot write, with one line', async () => {
+    const parent = tempWorkspace();
+    const workspace = path.join(parent, 'ws');
+    fs.writeFileSync(workspace, 'not a directory');
+    const result = await runLookout(['serve', '--workspace', workspace, '--port', '0']);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/is not a directory/);
+
+    const blocked = tempWorkspace();
+    fs.writeFileSync(path.join(blocked, '.lookout'), 'a file where the state dir should be');
+    const second = await runLookout(['serve', '--workspace', blocked, '--port', '0']);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/cannot write to .*\.lookout/);
+  });
+
+  it('prints help for serve and the version', async () => {
+    const help = await runLookout(['serve', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--port <value>/);
+    const version = await runLookout(['--version']);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});

@@ -1,0 +1,97 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { describe, expect, it } from 'vitest';
+import { createRuntime } from '../../src-main/runtime.ts';
+import { openDatabase } from '../../src-main/store/database.ts';
+import { SCHEMA_VERSION } from '../../src-main/store/migrations.ts';
+import { readServerInfo, workspacePaths } from '../../src-main/workspace.ts';
+import { startRuntime } from '../helpers/runtime.ts';
+import { tempWorkspace } from '../helpers/workspace.ts';
+
+const mode = (file: string) => fs.statSync(file).mode & 0o777;
+
+describe('workspace state and store', () => {
+  it('creates .lookout/ (0700, self-ignoring) and server.json (0600) once listening; stop removes it', async () => {
+    const runtime = await startRuntime();
+    const paths = runtime.paths;
+    expect(mode(paths.stateDir)).toBe(0o700);
+    expect(fs.readFileSync(path.join(paths.stateDir, '.gitignore'), 'utf8').trim()).toBe('*');
+    expect(mode(paths.serverInfo)).toBe(0o600);
+    expect(readServerInfo(paths.serverInfo)).toEqual({
+      url: runtime.url,
+      port: runtime.port,
+      pid: process.pid,
+      token: runtime.token,
+      version: runtime.info.version,
+      started_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
+    expect(runtime.token).toMatch(/^[A-Za-z0-9_-]{43}$/); // 256 bits
+    await runtime.stop();
+    expect(fs.existsSync(paths.serverInfo)).toBe(false);
+    await runtime.stop(); // idempotent
+  });
+
+  it('replaces a stale server.json whose pid is dead', async () => {
+    const workspace = tempWorkspace();
+    const paths = workspacePaths(workspace);
+    fs.mkdirSync(paths.stateDir, { recursive: true });
+    fs.writeFileSync(paths.serverInfo, JSON.stringify({ url: 'http://127.0.0.1:1', port: 1, pid: 2 ** 22 + 12345, token: 'old', version: '0.0.1', started_at: '2020-01-01T00:00:00.000Z' }));
+    const runtime = await startRuntime({ workspace });
+    expect(readServerInfo(paths.serverInfo)?.token).toBe(runtime.token);
+  });
+
+  it('refuses a second server on a workspace whose server.json names a live process', async () => {
+    const workspace = tempWorkspace();
+    const paths = workspacePaths(workspace);
+    fs.mkdirSync(paths.stateDir, { recursive: true });
+    // pid 1 is always alive: another server appears to own the workspace.
+    fs.writeFileSync(paths.serverInfo, JSON.stringify({ url: 'http://127.0.0.1:4321', port: 4321, pid: 1, token: 't', version: '0.1.0', started_at: '2026-01-01T00:00:00.000Z' }));
+    await expect(createRuntime({ workspace, port: 0, logLevel: 'silent' })).rejects.toThrow(/already serving .* at http:\/\/127\.0\.0\.1:4321/);
+    expect(readServerInfo(paths.serverInfo)?.pid).toBe(1); // untouched
+  });
+
+  it('refuses a corrupt database with a clear message and leaves it as it was', async () => {
+    const workspace = tempWorkspace();
+    const paths = workspacePaths(workspace);
+    fs.mkdirSync(paths.stateDir, { recursive: true });
+    const garbage = Buffer.alloc(8192, 0x5a);
+    fs.writeFileSync(paths.database, garbage);
+    await expect(createRuntime({ workspace, port: 0, logLevel: 'silent' })).rejects.toThrow(/lookout\.db cannot be used: .*corrupt.*move it aside/);
+    expect(fs.readFileSync(paths.database).equals(garbage)).toBe(true);
+    expect(fs.existsSync(paths.serverInfo)).toBe(false);
+  });
+
+  it('refuses a database from a newer Lookout', () => {
+    const workspace = tempWorkspace();
+    const file = path.join(workspace, 'x.db');
+    openDatabase(file).close();
+    const db = new DatabaseSync(file);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 5}`);
+    db.close();
+    expect(() => openDatabase(file)).toThrow(new RegExp(`schema is version ${SCHEMA_VERSION + 5}, newer than this Lookout understands \\(${SCHEMA_VERSION}\\); upgrade`));
+  });
+
+  it('migrates a new store to the latest schema in WAL mode and keeps its epoch', () => {
+    const file = path.join(tempWorkspace(), 'x.db');
+    const first = openDatabase(file);
+    expect(first.schemaVersion).toBe(SCHEMA_VERSION);
+    expect((first.db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode).toBe('wal');
+    const epoch = first.epoch;
+    first.close();
+    const again = openDatabase(file);
+    expect(again.epoch).toBe(epoch);
+    again.close();
+    fs.rmSync(file);
+    const recreated = openDatabase(file);
+    expect(recreated.epoch).not.toBe(epoch);
+    recreated.close();
+  });
+
+  it('says what is wrong with a workspace that is missing or a file', async () => {
+    await expect(createRuntime({ workspace: '/nonexistent/lookout-ws', port: 0 })).rejects.toThrow(/does not exist/);
+    const file = path.join(tempWorkspace(), 'plain-file');
+    fs.writeFileSync(file, '');
+    await expect(createRuntime({ workspace: file, port: 0 })).rejects.toThrow(/is not a directory/);
+  });
+});

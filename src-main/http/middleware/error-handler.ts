@@ -23,10 +23,6 @@ function toLookoutError(error: unknown): LookoutError | undefined {
   const e = error as { status?: unknown; expose?: unknown; message?: unknown; type?: unknown; headers?: unknown };
   const status = typeof e?.status === 'number' ? e.status : undefined;
   if (status === undefined || status >= 500) return undefined;
-  if (e.type === 'entity.parse.failed' || (error instanceof SyntaxError && status === 400)) return new LookoutError('invalid_json', 'the request body is not valid JSON');
-  if (e.type === 'entity.too.large') {
-    return new LookoutError('payload_too_large', 'the request body is larger than the server accepts (see LOOKOUT_MAX_BODY_BYTES)');
-  }
   const code = CODE_FOR_STATUS[status] ?? 'invalid_input';
   const message = e.expose === true && typeof e.message === 'string' ? e.message : code.replaceAll('_', ' ');
   return new LookoutError(code, message, {

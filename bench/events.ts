@@ -1,0 +1,593 @@
+/**
+ * bench/events: event fan-out through the real `lookout serve` (HTTP publish → store →
+ * WebSocket /ws), beside two peers doing the same job in the same run:
+ *   - bare-ws:   node:http + `ws`, broadcast each event, no auth, no storage (the practical floor);
+ *   - socket.io: Socket.IO with connection state recovery (its replay buffer is the closest
+ *                analogue of Lookout's stored, resumable stream).
+ *
+ *   node bench/events.ts [--subscribers 10] [--events 20000] [--batch 100] [--inflight 1] [--rounds 3]
+ *                        [--rate 1000] [--seconds 5] [--warmup 2000] [--timeout 180]
+ *
+ * Every server runs in its own child process (its RSS is read from /proc). This process is
+ * both the publisher (HTTP POST, the same bodies for all three) and every subscriber, so
+ * the send time carried in each event and the receive time share one clock.
+ *   1. throughput: N events in batches (--inflight POSTs at a time), timed until every subscriber
+ *      has all N; repeated --rounds times, the median reported (one round is ~1-2 s and noisy);
+ *   2. latency: a steady rate for a few seconds (a batch every 10 ms), p50/p99 per delivery;
+ *   3. server RSS after both.
+ * Each subscriber must get each event exactly once; loss and duplicates are reported, not hidden.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { io as ioClient, type Socket as IoSocket } from 'socket.io-client';
+import { WebSocket } from 'ws';
+
+const { values } = parseArgs({
+  options: {
+    subscribers: { type: 'string', default: '10' },
+    events: { type: 'string', default: '20000' },
+    batch: { type: 'string', default: '100' },
+    inflight: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '3' },
+    rate: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '2000' },
+    timeout: { type: 'string', default: '180' },
+  },
+});
+
+function positiveInt(name: string, raw: string, max: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    console.error(`bench/events: --${name} must be an integer from 1 to ${max} (got ${JSON.stringify(raw)})`);
+    process.exit(1);
+  }
+  return n;
+}
+
+const SUBSCRIBERS = positiveInt('subscribers', values.subscribers, 1000);
+const EVENTS = positiveInt('events', values.events, 10_000_000);
+const BATCH = positiveInt('batch', values.batch, 1000);
+const INFLIGHT = positiveInt('inflight', values.inflight, 64);
+const ROUNDS = positiveInt('rounds', values.rounds, 20);
+const RATE = positiveInt('rate', values.rate, 100_000);
+const SECONDS = positiveInt('seconds', values.seconds, 60);
+const WARMUP = positiveInt('warmup', values.warmup, 1_000_000);
+const TIMEOUT_S = positiveInt('timeout', values.timeout, 3600);
+
+/** Latency phase: one batch per tick, sized so the rate holds on average. */
+const TICK_MS = 10;
+/** A phase ends when nothing new has arrived for this long after the last publish. */
+const STALL_MS = 5_000;
+/** Most in-flight POSTs during the paced phase (a slow server backs up here, not in memory). */
+const MAX_INFLIGHT = 64;
+
+const root = path.resolve(import.meta.dirname, '..');
+const bin = path.join(root, 'bin/lookout.js');
+const LISTENING = /listening on (http:\/\/127\.0\.0\.1:(\d+))/;
+
+/**
+ * The two peers, run with `node -e` from the project root (so `require` finds the
+ * project's node_modules). Same contract as Lookout: POST /api/v1/events takes one event
+ * or {"events": [...]}, stamps an envelope, answers 201; every envelope goes to every client.
+ */
+const PEER_COMMON = `
+const http = require('node:http');
+let seq = 0;
+function ingest(req, res, broadcast) {
+  if (req.method !== 'POST' || req.url !== '/api/v1/events') { res.writeHead(404).end(); return; }
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    let body;
+    try { body = JSON.parse(Buffer.concat(chunks).toString()); } catch { res.writeHead(400).end(); return; }
+    const inputs = Array.isArray(body.events) ? body.events : [body];
+    const out = [];
+    for (const input of inputs) {
+      const envelope = { type: input.type, timestamp: new Date().toISOString(), sequence_number: ++seq, data: input.data ?? {}, metadata: input.metadata ?? {} };
+      broadcast(envelope);
+      out.push({ sequence_number: envelope.sequence_number, timestamp: envelope.timestamp });
+    }
+    res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ events: out }));
+  });
+}
+const announce = (server) => console.log('listening on http://127.0.0.1:' + server.address().port);
+`;
+
+const BARE_WS = `${PEER_COMMON}
+const { WebSocketServer, WebSocket } = require('ws');
+const server = http.createServer((req, res) => ingest(req, res, (envelope) => {
+  const frame = JSON.stringify(envelope);
+  for (const client of wss.clients) if (client.readyState === WebSocket.OPEN) client.send(frame);
+}));
+const wss = new WebSocketServer({ server, path: '/ws', perMessageDeflate: false });
+server.listen(0, '127.0.0.1', () => announce(server));
+`;
+
+const SOCKET_IO = `${PEER_COMMON}
+const { Server } = require('socket.io');
+const server = http.createServer((req, res) => ingest(req, res, (envelope) => io.emit('event', envelope)));
+const io = new Server(server, { serveClient: false, connectionStateRecovery: { maxDisconnectionDuration: 120000 } });
+server.listen(0, '127.0.0.1', () => announce(server));
+`;
+
+type Kind = 'lookout' | 'bare-ws' | 'socket.io';
+
+interface EventData {
+  i: number;
+  t: number;
+}
+
+// ---------------------------------------------------------------------------------------
+// Processes and temp dirs: everything started here is tracked and torn down on every exit.
+
+const children = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+
+function killAllSync(): void {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+process.on('exit', killAllSync);
+process.on('SIGINT', () => {
+  killAllSync();
+  process.exit(130);
+});
+const watchdog = setTimeout(() => {
+  console.error(`bench/events: gave up after ${TIMEOUT_S} s`);
+  killAllSync();
+  process.exit(2);
+}, TIMEOUT_S * 1000);
+watchdog.unref();
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  children.delete(child);
+}
+
+function memoryMb(pid: number): { rss: number; peak: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+interface Server {
+  kind: Kind;
+  child: ChildProcess;
+  url: string;
+  port: number;
+  /** Headers for publishing and subscribing (the token, for Lookout). */
+  headers: Record<string, string>;
+  stderr: () => string;
+}
+
+async function startServer(kind: Kind): Promise<Server> {
+  let args: string[];
+  let workspace: string | undefined;
+  if (kind === 'lookout') {
+    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'lookout-bench-events-'));
+    tempDirs.add(workspace);
+    args = [bin, 'serve', '--workspace', workspace, '--port', '0', '--log-level', 'warn'];
+    // The default client limit is 10; more subscribers need a higher one.
+    if (SUBSCRIBERS > 10) args.push('--max-clients', String(SUBSCRIBERS));
+  } else {
+    args = ['-e', kind === 'bare-ws' ? BARE_WS : SOCKET_IO];
+  }
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${kind} did not say where it listens within 20 s\n${stderr}`)), 20_000);
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      const match = LISTENING.exec(stdout);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${kind} exited (${code ?? signal}) before listening\n${stdout}${stderr}`));
+    });
+  });
+  const headers: Record<string, string> = {};
+  if (workspace !== undefined) {
+    const infoPath = path.join(workspace, '.lookout', 'server.json');
+    for (let attempt = 0; !fs.existsSync(infoPath); attempt++) {
+      if (attempt > 200) throw new Error(`lookout printed its URL but wrote no ${infoPath}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const info = JSON.parse(fs.readFileSync(infoPath, 'utf8')) as { token: string };
+    headers['X-Session-Token'] = info.token;
+  }
+  return { kind, child, url, port: Number(new URL(url).port), headers, stderr: () => stderr };
+}
+
+// ---------------------------------------------------------------------------------------
+// Subscribers: each records what it got, per event index, so loss and duplicates show.
+
+interface Subscriber {
+  /** 1 once event i has arrived. */
+  seen: Uint8Array;
+  received: number;
+  duplicates: number;
+  /** Events whose sequence_number was not above the previous one on this connection. */
+  outOfOrder: number;
+  lastSeq: number;
+  /** Anything with a sequence_number that is not one of ours, or malformed. */
+  foreign: number;
+  /** Lookout `gap` control messages (overflow: the server dropped events for this client). */
+  gaps: { from: number; to: number; reason: string }[];
+  close: () => void;
+}
+
+interface Recorder {
+  subscribers: Subscriber[];
+  /** Deliveries per event index range, for completion checks. */
+  deliveredIn: (from: number, to: number) => number;
+  lastProgressAt: number;
+  /** Latest receive time of an event with index in [latFrom, latTo), and their latencies. */
+  latFrom: number;
+  latTo: number;
+  latencies: number[];
+  /** Latest receive time of any event, per range start (phase start index). */
+  lastReceiveAt: number;
+}
+
+function createRecorder(total: number): Recorder {
+  const recorder: Recorder = {
+    subscribers: [],
+    deliveredIn: (from, to) => {
+      let n = 0;
+      for (const s of recorder.subscribers) for (let i = from; i < to; i++) n += s.seen[i]!;
+      return n;
+    },
+    lastProgressAt: performance.now(),
+    latFrom: total,
+    latTo: total,
+    latencies: [],
+    lastReceiveAt: 0,
+  };
+  return recorder;
+}
+
+function newSubscriber(total: number): Subscriber {
+  return { seen: new Uint8Array(total), received: 0, duplicates: 0, outOfOrder: 0, lastSeq: 0, foreign: 0, gaps: [], close: () => undefined };
+}
+
+/** Called for every event a subscriber receives, first thing (the receive time). */
+function record(recorder: Recorder, sub: Subscriber, at: number, envelope: { sequence_number?: unknown; data?: unknown }): void {
+  const data = envelope.data as Partial<EventData> | undefined;
+  const i = data?.i;
+  const seq = envelope.sequence_number;
+  if (typeof seq === 'number') {
+    if (seq <= sub.lastSeq) sub.outOfOrder++;
+    sub.lastSeq = seq;
+  }
+  if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= sub.seen.length) {
+    sub.foreign++;
+    return;
+  }
+  if (sub.seen[i]) {
+    sub.duplicates++;
+    return;
+  }
+  sub.seen[i] = 1;
+  sub.received++;
+  recorder.lastProgressAt = at;
+  recorder.lastReceiveAt = at;
+  if (i >= recorder.latFrom && i < recorder.latTo && typeof data!.t === 'number') recorder.latencies.push(at - data!.t);
+}
+
+async function connectWs(server: Server, recorder: Recorder, total: number): Promise<Subscriber> {
+  const sub = newSubscriber(total);
+  const query = server.kind === 'lookout' ? '?types=x.bench' : '';
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws${query}`, { headers: server.headers, perMessageDeflate: false });
+  sub.close = () => ws.terminate();
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${server.kind}: WebSocket not ready within 10 s`)), 10_000);
+    const ready = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    ws.on('message', (raw) => {
+      const at = performance.now();
+      const message = JSON.parse(raw.toString()) as { type?: string; sequence_number?: unknown; data?: unknown; from?: number; to?: number; reason?: string };
+      if (typeof message.sequence_number === 'number') return record(recorder, sub, at, message);
+      // Control message (Lookout): `connected` means the server-side subscription exists.
+      if (message.type === 'connected') ready();
+      else if (message.type === 'gap') sub.gaps.push({ from: message.from ?? -1, to: message.to ?? -1, reason: message.reason ?? '?' });
+    });
+    // The peers send no control message; once open, the server has registered the client.
+    if (server.kind !== 'lookout') ws.once('open', ready);
+    ws.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`${server.kind}: WebSocket failed: ${error.message}`));
+    });
+  });
+  return sub;
+}
+
+async function connectIo(server: Server, recorder: Recorder, total: number): Promise<Subscriber> {
+  const sub = newSubscriber(total);
+  // forceNew: one connection per subscriber (the client would otherwise multiplex them).
+  const socket: IoSocket = ioClient(server.url, { transports: ['websocket'], forceNew: true, reconnection: false });
+  sub.close = () => socket.disconnect();
+  socket.on('event', (envelope: { sequence_number?: unknown; data?: unknown }) => record(recorder, sub, performance.now(), envelope));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('socket.io: not connected within 10 s')), 10_000);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.once('connect_error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`socket.io: connect failed: ${error.message}`));
+    });
+  });
+  return sub;
+}
+
+// ---------------------------------------------------------------------------------------
+// Publishing.
+
+interface PublishStats {
+  posts: number;
+  failedPosts: number;
+  failedEvents: number;
+  firstError: string | undefined;
+}
+
+async function post(server: Server, from: number, count: number, stats: PublishStats): Promise<void> {
+  const t = performance.now();
+  const events = [];
+  for (let i = from; i < from + count; i++) events.push({ type: 'x.bench', data: { i, t } });
+  const body = count === 1 ? JSON.stringify(events[0]) : JSON.stringify({ events });
+  stats.posts++;
+  try {
+    const res = await fetch(`${server.url}/api/v1/events`, {
+      method: 'POST',
+      headers: { ...server.headers, 'Content-Type': 'application/json' },
+      body,
+    });
+    const text = await res.text();
+    if (res.status !== 201) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
+  } catch (error) {
+    stats.failedPosts++;
+    stats.failedEvents += count;
+    stats.firstError ??= (error as Error).message;
+  }
+}
+
+/** Waits until every subscriber has every event in [from, to), or nothing arrives for STALL_MS. */
+async function waitDelivered(recorder: Recorder, from: number, to: number, deadline: number): Promise<boolean> {
+  const want = (to - from) * recorder.subscribers.length;
+  for (;;) {
+    if (recorder.deliveredIn(from, to) >= want) return true;
+    const now = performance.now();
+    if (now - recorder.lastProgressAt > STALL_MS || now > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// One server, all phases.
+
+interface Result {
+  throughput_eps: number | null;
+  publish_eps: number;
+  throughput_rounds_eps: (number | null)[];
+  latency_p50_ms: number;
+  latency_p99_ms: number;
+  latency_max_ms: number;
+  latency_samples: number;
+  rss_mb: number;
+  peak_rss_mb: number;
+  delivery: {
+    subscribers: number;
+    expected_per_subscriber: number;
+    complete: boolean;
+    missing: number;
+    duplicates: number;
+    out_of_order: number;
+    foreign: number;
+    gap_messages: number;
+    gaps_sample: { from: number; to: number; reason: string }[];
+    failed_posts: number;
+    failed_events: number;
+    first_post_error: string | undefined;
+  };
+}
+
+interface Round {
+  complete: boolean;
+  eps: number;
+  publishEps: number;
+  ms: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const percentile = (sorted: Float64Array, p: number) => (sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!);
+const round = (x: number) => Math.round(x * 100) / 100;
+
+async function run(kind: Kind): Promise<Result> {
+  const latencyCount = RATE * SECONDS;
+  const total = WARMUP + ROUNDS * EVENTS + latencyCount;
+  const server = await startServer(kind);
+  const recorder = createRecorder(total);
+  const stats: PublishStats = { posts: 0, failedPosts: 0, failedEvents: 0, firstError: undefined };
+  try {
+    for (let s = 0; s < SUBSCRIBERS; s++) {
+      recorder.subscribers.push(kind === 'socket.io' ? await connectIo(server, recorder, total) : await connectWs(server, recorder, total));
+    }
+
+    // Warm-up (JIT, connection pools); delivered and verified like the rest, not timed.
+    for (let i = 0; i < WARMUP; i += BATCH) await post(server, i, Math.min(BATCH, WARMUP - i), stats);
+    await waitDelivered(recorder, 0, WARMUP, performance.now() + 30_000);
+
+    // 1. Throughput: batches as fast as the server answers, INFLIGHT POSTs at a time.
+    const rounds: Round[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const tFrom = WARMUP + r * EVENTS;
+      const tTo = tFrom + EVENTS;
+      const started = performance.now();
+      recorder.lastProgressAt = started;
+      let cursor = tFrom;
+      const worker = async () => {
+        while (cursor < tTo) {
+          const from = cursor;
+          cursor = Math.min(tTo, cursor + BATCH);
+          await post(server, from, cursor - from, stats);
+        }
+      };
+      await Promise.all(Array.from({ length: INFLIGHT }, worker));
+      const published = performance.now();
+      recorder.lastProgressAt = Math.max(recorder.lastProgressAt, published);
+      const complete = await waitDelivered(recorder, tFrom, tTo, performance.now() + 60_000);
+      const ms = recorder.lastReceiveAt - started;
+      rounds.push({ complete, eps: EVENTS / (ms / 1000), publishEps: EVENTS / ((published - started) / 1000), ms });
+    }
+
+    // 2. Latency at a steady rate: a batch every TICK_MS, sized to what is due by now.
+    const lFrom = WARMUP + ROUNDS * EVENTS;
+    const lTo = lFrom + latencyCount;
+    recorder.latFrom = lFrom;
+    recorder.latTo = lTo;
+    const inflight = new Set<Promise<void>>();
+    const t0 = performance.now();
+    let next = lFrom;
+    for (let tick = 1; next < lTo; tick++) {
+      const due = Math.min(lTo, lFrom + Math.floor(((performance.now() - t0) * RATE) / 1000));
+      if (due > next) {
+        if (inflight.size >= MAX_INFLIGHT) await Promise.race(inflight);
+        // Split a large backlog (timer hiccup) into batches the servers all accept.
+        for (let i = next; i < due; i += 1000) {
+          const p: Promise<void> = post(server, i, Math.min(1000, due - i), stats).finally(() => inflight.delete(p));
+          inflight.add(p);
+        }
+        next = due;
+      }
+      const wait = t0 + tick * TICK_MS - performance.now();
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, wait)));
+    }
+    await Promise.all(inflight);
+    recorder.lastProgressAt = Math.max(recorder.lastProgressAt, performance.now());
+    await waitDelivered(recorder, lFrom, lTo, performance.now() + 30_000);
+
+    // 3. Memory, with every subscriber still connected.
+    const memory = memoryMb(server.child.pid!);
+
+    const subs = recorder.subscribers;
+    const sum = (f: (s: Subscriber) => number) => subs.reduce((n, s) => n + f(s), 0);
+    const sorted = Float64Array.from(recorder.latencies).sort();
+    const missing = total * subs.length - sum((s) => s.received);
+    return {
+      // A round in which some subscriber never got everything has no fully-delivered rate.
+      throughput_eps: rounds.every((r) => r.complete) ? Math.round(median(rounds.map((r) => r.eps))) : null,
+      publish_eps: Math.round(median(rounds.map((r) => r.publishEps))),
+      throughput_rounds_eps: rounds.map((r) => (r.complete ? Math.round(r.eps) : null)),
+      latency_p50_ms: round(percentile(sorted, 50)),
+      latency_p99_ms: round(percentile(sorted, 99)),
+      latency_max_ms: round(sorted.at(-1) ?? Number.NaN),
+      latency_samples: sorted.length,
+      rss_mb: round(memory.rss),
+      peak_rss_mb: round(memory.peak),
+      delivery: {
+        subscribers: subs.length,
+        expected_per_subscriber: total,
+        complete: missing === 0 && sum((s) => s.duplicates) === 0,
+        missing,
+        duplicates: sum((s) => s.duplicates),
+        out_of_order: sum((s) => s.outOfOrder),
+        foreign: sum((s) => s.foreign),
+        gap_messages: sum((s) => s.gaps.length),
+        gaps_sample: subs.flatMap((s) => s.gaps).slice(0, 5),
+        failed_posts: stats.failedPosts,
+        failed_events: stats.failedEvents,
+        first_post_error: stats.firstError,
+      },
+    };
+  } finally {
+    for (const sub of recorder.subscribers) sub.close();
+    await stopChild(server.child);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+
+const results = {} as Record<Kind, Result>;
+try {
+  for (const kind of ['lookout', 'bare-ws', 'socket.io'] as const) results[kind] = await run(kind);
+} catch (error) {
+  console.error(`bench/events: ${(error as Error).message}`);
+  killAllSync();
+  process.exit(1);
+}
+
+const ratio = (a: number | null, b: number | null) => (a === null || b === null || !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? null : round(a / b));
+const ratios = (peer: Result) => {
+  const l = results.lookout;
+  return {
+    throughput: ratio(l.throughput_eps, peer.throughput_eps),
+    publish: ratio(l.publish_eps, peer.publish_eps),
+    latency_p50: ratio(l.latency_p50_ms, peer.latency_p50_ms),
+    latency_p99: ratio(l.latency_p99_ms, peer.latency_p99_ms),
+    rss: ratio(l.rss_mb, peer.rss_mb),
+  };
+};
+
+const output = {
+  benchmark: 'events',
+  node: process.version,
+  config: { subscribers: SUBSCRIBERS, events: EVENTS, batch: BATCH, inflight_posts: INFLIGHT, throughput_rounds: ROUNDS, rate_eps: RATE, seconds: SECONDS, warmup: WARMUP, latency_batch_every_ms: TICK_MS },
+  lookout: results.lookout,
+  peer_bare_ws: results['bare-ws'],
+  peer_socket_io: results['socket.io'],
+  ratio_lookout_vs_bare_ws: ratios(results['bare-ws']),
+  ratio_lookout_vs_socket_io: ratios(results['socket.io']),
+  all_delivered_exactly_once: Object.values(results).every((r) => r.delivery.complete),
+};
+console.log(JSON.stringify(output, null, 2));
+
+const row = (r: Result) => ({
+  'throughput ev/s': r.throughput_eps ?? 'incomplete',
+  'publish ev/s': r.publish_eps,
+  'p50 ms': r.latency_p50_ms,
+  'p99 ms': r.latency_p99_ms,
+  'rss MB': r.rss_mb,
+  missing: r.delivery.missing,
+  dups: r.delivery.duplicates,
+});
+const ratioRow = (x: ReturnType<typeof ratios>) => ({
+  'throughput ev/s': x.throughput ?? '',
+  'publish ev/s': x.publish ?? '',
+  'p50 ms': x.latency_p50 ?? '',
+  'p99 ms': x.latency_p99 ?? '',
+  'rss MB': x.rss ?? '',
+  missing: '',
+  dups: '',
+});
+console.table({
+  lookout: row(results.lookout),
+  'bare ws': row(results['bare-ws']),
+  'socket.io (recovery)': row(results['socket.io']),
+  'ratio lookout / bare ws': ratioRow(output.ratio_lookout_vs_bare_ws),
+  'ratio lookout / socket.io': ratioRow(output.ratio_lookout_vs_socket_io),
+});
+killAllSync();
+process.exit(output.all_delivered_exactly_once ? 0 : 3);

@@ -139,7 +139,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     http = await listen(app.callback(), { host: config.host, port: config.port });
   } catch (error) {
     await session.stop();
-    store.close();
+    await store.close();
     flushLogger(logger);
     throw error;
   }
@@ -182,7 +182,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
       await closingHttp;
       await session.stop();
       bus.close();
-      store.close();
+      await store.close();
       removeServerInfo(paths, token);
       logger.info('stopped');
       flushLogger(logger);

@@ -1,5 +1,6 @@
 import { DatabaseSync } from 'node:sqlite';
 import { StartupError } from '../errors.ts';
+import { Checkpointer } from './checkpointer.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
 
 export interface Database {
@@ -11,7 +12,8 @@ export interface Database {
   transaction<T>(fn: () => T): T;
   /** Cheap liveness probe used by /health. */
   ping(): boolean;
-  close(): void;
+  /** Stops the checkpoint worker, folds the WAL back into the file and closes. */
+  close(): Promise<void>;
 }
 
 function fail(file: string, reason: string, cause?: unknown): never {
@@ -49,11 +51,13 @@ export function openDatabase(file: string): Database {
     fail(file, `it is corrupt or not a Lookout database (${(error as Error).message})`, error);
   }
 
+  let checkpointer: Checkpointer | undefined;
   const transaction = <T>(fn: () => T): T => {
     db.exec('BEGIN IMMEDIATE');
     try {
       const result = fn();
       db.exec('COMMIT');
+      checkpointer?.noteWrite();
       return result;
     } catch (error) {
       if (db.isTransaction) db.exec('ROLLBACK');
@@ -71,6 +75,11 @@ export function openDatabase(file: string): Database {
       db.exec(MIGRATIONS[version - 1] as string);
       db.exec(`PRAGMA user_version = ${version}`);
     });
+  }
+
+  if (file !== ':memory:') {
+    db.exec('PRAGMA wal_autocheckpoint = 0');
+    checkpointer = new Checkpointer(file, () => db.exec('PRAGMA wal_autocheckpoint = 1000'));
   }
 
   const epoch = (db.prepare(`SELECT value FROM meta WHERE key = 'epoch'`).get() as { value: string }).value;
@@ -91,9 +100,10 @@ export function openDatabase(file: string): Database {
         return false;
       }
     },
-    close: () => {
+    close: async () => {
       if (closed) return;
       closed = true;
+      await checkpointer?.close();
       try {
         // Fold the WAL back so the file is self-contained when the app is not running.
         db.exec('PRAGMA wal_checkpoint(TRUNCATE)');

@@ -62,30 +62,30 @@ describe('workspace state and store', () => {
     expect(fs.existsSync(paths.serverInfo)).toBe(false);
   });
 
-  it('refuses a database from a newer Lookout', () => {
+  it('refuses a database from a newer Lookout', async () => {
     const workspace = tempWorkspace();
     const file = path.join(workspace, 'x.db');
-    openDatabase(file).close();
+    await openDatabase(file).close();
     const db = new DatabaseSync(file);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 5}`);
     db.close();
     expect(() => openDatabase(file)).toThrow(new RegExp(`schema is version ${SCHEMA_VERSION + 5}, newer than this Lookout understands \\(${SCHEMA_VERSION}\\); upgrade`));
   });
 
-  it('migrates a new store to the latest schema in WAL mode and keeps its epoch', () => {
+  it('migrates a new store to the latest schema in WAL mode and keeps its epoch', async () => {
     const file = path.join(tempWorkspace(), 'x.db');
     const first = openDatabase(file);
     expect(first.schemaVersion).toBe(SCHEMA_VERSION);
     expect((first.db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode).toBe('wal');
     const epoch = first.epoch;
-    first.close();
+    await first.close();
     const again = openDatabase(file);
     expect(again.epoch).toBe(epoch);
-    again.close();
+    await again.close();
     fs.rmSync(file);
     const recreated = openDatabase(file);
     expect(recreated.epoch).not.toBe(epoch);
-    recreated.close();
+    await recreated.close();
   });
 
   it('says what is wrong with a workspace that is missing or a file', async () => {
@@ -93,5 +93,30 @@ describe('workspace state and store', () => {
     const file = path.join(tempWorkspace(), 'plain-file');
     fs.writeFileSync(file, '');
     await expect(createRuntime({ workspace: file, port: 0 })).rejects.toThrow(/is not a directory/);
+  });
+});
+
+describe('WAL checkpoints', () => {
+  it('are taken off the event loop by a worker: the WAL is folded back while the server runs', async () => {
+    const runtime = await startRuntime();
+    const wal = `${runtime.paths.database}-wal`;
+    const blob = 'x'.repeat(4000);
+    for (let i = 0; i < 5; i++) {
+      runtime.bus.publish(Array.from({ length: 200 }, () => ({ type: 'x.fill', data: { blob } })), { batch: true });
+    }
+    // Automatic checkpoints are off on the main connection…
+    expect((runtime.store.db.prepare('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number }).wal_autocheckpoint).toBe(0);
+    // …yet the rows reach the main database file: only the worker can have copied them.
+    const before = fs.statSync(runtime.paths.database).size;
+    expect(before).toBeLessThan(1_000_000);
+    const started = Date.now();
+    while (fs.statSync(runtime.paths.database).size < 3_000_000) {
+      if (Date.now() - started > 5000) throw new Error(`no checkpoint: database is ${fs.statSync(runtime.paths.database).size} bytes`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(fs.statSync(wal).size).toBeGreaterThan(0);
+    await runtime.stop();
+    // A clean stop leaves a self-contained database file.
+    expect(fs.existsSync(wal) ? fs.statSync(wal).size : 0).toBe(0);
   });
 });

@@ -1,0 +1,106 @@
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { createRuntime, type Runtime } from '../../src-main/runtime.ts';
+import type { EventEnvelope } from '../../src-shared/events.ts';
+import { LiveClient, type LiveStatus, type WebSocketLike } from '../../src-shared/live-client.ts';
+import type { GapMessage } from '../../src-shared/protocol.ts';
+import { tempWorkspace } from '../helpers/workspace.ts';
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(check: () => boolean, timeoutMs = 8000): Promise<void> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
+    await delay(20);
+  }
+}
+
+describe('LiveClient (shared resuming client) against a real server', () => {
+  it('resumes after a restart on the same port without duplicates, and starts over when the epoch changes', async () => {
+    const workspace = tempWorkspace();
+    let runtime: Runtime = await createRuntime({ workspace, port: 0, logLevel: 'warn' });
+    const port = runtime.port;
+    let token = runtime.token;
+    const events: EventEnvelope[] = [];
+    const statuses: LiveStatus['state'][] = [];
+    const epochChanges: string[] = [];
+    const client = new LiveClient({
+      url: `ws://127.0.0.1:${port}/ws`,
+      connect: (url) => new WebSocket(url, { headers: { 'x-session-token': token } }) as unknown as WebSocketLike,
+      types: ['x.*'],
+      since: 0,
+      onEvent: (event) => events.push(event),
+      onStatus: (status) => statuses.push(status.state),
+      onEpochChange: (previous, next) => epochChanges.push(`${previous}->${next}`),
+      backoff: { initialMs: 50, maxMs: 200 },
+      offlineAfter: 2,
+    });
+    try {
+      runtime.bus.publish([{ type: 'x.a', data: {} }, { type: 'x.b', data: {} }]);
+      client.start();
+      await until(() => events.length === 2);
+      expect(client.status.state).toBe('live');
+
+      await runtime.stop();
+      await until(() => statuses.includes('reconnecting'));
+      await delay(600); // a few failed attempts: the state reads offline
+      expect(statuses).toContain('offline');
+      expect(client.status.retryAt).toBeGreaterThan(Date.now() - 1000);
+
+      runtime = await createRuntime({ workspace, port, logLevel: 'warn' });
+      token = runtime.token;
+      runtime.bus.publish([{ type: 'x.c', data: {} }]);
+      await until(() => events.length === 3);
+      expect(client.status.state).toBe('live');
+      expect(events.map((e) => e.type)).toEqual(['x.a', 'x.b', 'x.c']);
+      expect(epochChanges).toEqual([]);
+
+      // A recreated store has a new epoch: numbers restart, so the client starts over.
+      await runtime.stop();
+      fs.rmSync(runtime.paths.database, { force: true });
+      fs.rmSync(`${runtime.paths.database}-wal`, { force: true });
+      fs.rmSync(`${runtime.paths.database}-shm`, { force: true });
+      runtime = await createRuntime({ workspace, port, logLevel: 'warn' });
+      token = runtime.token;
+      runtime.bus.publish([{ type: 'x.fresh', data: {} }]);
+      await until(() => events.some((e) => e.type === 'x.fresh'));
+      expect(epochChanges).toHaveLength(1);
+      expect(events.at(-1)!.type).toBe('x.fresh');
+      expect(client.lastSequenceNumber).toBe(events.at(-1)!.sequence_number);
+    } finally {
+      client.stop();
+      await runtime.stop();
+    }
+    expect(client.status.state).toBe('stopped');
+  });
+
+  it('surfaces gaps and changes its filter with subscribe()', async () => {
+    const runtime = await createRuntime({ workspace: tempWorkspace(), port: 0, logLevel: 'warn', replayLimit: 2 });
+    const events: EventEnvelope[] = [];
+    const gaps: GapMessage[] = [];
+    const client = new LiveClient({
+      url: `ws://127.0.0.1:${runtime.port}/ws`,
+      connect: (url) => new WebSocket(url, { headers: { 'x-session-token': runtime.token } }) as unknown as WebSocketLike,
+      types: ['x.*'],
+      since: 0,
+      onEvent: (event) => events.push(event),
+      onGap: (gap) => gaps.push(gap),
+    });
+    try {
+      runtime.bus.publish(Array.from({ length: 5 }, (_, i) => ({ type: 'x.n', data: { i } })));
+      client.start();
+      await until(() => events.length === 2 && gaps.length === 1);
+      expect(gaps[0]).toMatchObject({ reason: 'limit' });
+      client.subscribe(['chat.*']);
+      await delay(100);
+      runtime.bus.publish([{ type: 'x.hidden', data: {} }, { type: 'chat.message_sent', data: { text: 'shown' } }]);
+      await until(() => events.some((e) => e.type === 'chat.message_sent'));
+      expect(events.some((e) => e.type === 'x.hidden')).toBe(false);
+    } finally {
+      client.stop();
+      await runtime.stop();
+    }
+  });
+});

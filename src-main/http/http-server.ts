@@ -20,14 +20,14 @@ export async function listen(
   options: { host: string; port: number },
 ): Promise<HttpServer> {
   let draining = false;
-  let inFlight = 0;
+  const inFlight = new Set<http.ServerResponse>();
   let idle: (() => void) | undefined;
   const server = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => {
-    inFlight++;
+    inFlight.add(res);
     if (draining) res.setHeader('Connection', 'close');
     res.once('close', () => {
-      inFlight--;
-      if (inFlight === 0) idle?.();
+      inFlight.delete(res);
+      if (inFlight.size === 0) idle?.();
     });
     handler(req, res);
   });
@@ -64,6 +64,8 @@ export async function listen(
     close(timeoutMs) {
       closing ??= new Promise<void>((resolve) => {
         draining = true;
+        // Requests already running finish, but their connections end with them.
+        for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
         server.close(() => resolve());
         // Keep-alive sockets with no request in progress would hold close() open.
         server.closeIdleConnections();
@@ -74,7 +76,7 @@ export async function listen(
           clearTimeout(timer);
           server.closeAllConnections();
         };
-        if (inFlight === 0) finish();
+        if (inFlight.size === 0) finish();
         else idle = finish;
       });
       return closing;

@@ -12,8 +12,10 @@ import type { Route } from './http/route.ts';
 import { eventRoutes } from './http/routes/events.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { HANDOVER_PATH, sessionRoutes } from './http/routes/session.ts';
+import { stateRoutes } from './http/routes/state.ts';
 import { createLogger, flushLogger, type Logger } from './logger.ts';
 import { SessionService } from './session/session.ts';
+import { StateService } from './state/state-service.ts';
 import { type Database, openDatabase } from './store/database.ts';
 import { VERSION } from './version.ts';
 import {
@@ -33,6 +35,8 @@ export interface Runtime {
   readonly gateway: WsGateway;
   readonly sse: SseHub;
   readonly session: SessionService;
+  /** The state document, commands and collections. */
+  readonly state: StateService;
   readonly http: HttpServer;
   readonly url: string;
   readonly port: number;
@@ -72,6 +76,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   const retention = { maxEvents: config.retentionEvents, maxAgeMs: config.retentionDays * 86_400_000 };
   log.prune(retention);
   const bus = new EventBus({ log, logger, queueSize: config.queueSize });
+  const state = new StateService({ db: store, bus, logger, workspace: config.workspace });
 
   const token = randomBytes(32).toString('base64url');
   let port = config.port;
@@ -89,7 +94,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     getPort: () => port,
     getAllowedHosts: () => hosts,
     getAllowedOrigins: () => origins,
-    getSnapshot: () => ({}),
+    getSnapshot: () => state.document(),
   });
   const session = new SessionService({ paths, bus, logger });
   await session.start();
@@ -114,6 +119,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     publicRoutes,
     apiRoutes: [
       ...eventRoutes(bus, sse),
+      ...stateRoutes(state),
       ...sessionRoutes(session, () => ({
         url,
         pid: process.pid,
@@ -138,6 +144,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   try {
     http = await listen(app.callback(), { host: config.host, port: config.port });
   } catch (error) {
+    await state.stop();
     await session.stop();
     await store.close();
     flushLogger(logger);
@@ -170,6 +177,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     (stopping ??= (async () => {
       logger.info('stopping');
       clearInterval(sweep);
+      await state.stop();
       try {
         bus.emit('system.stopping', { reason: 'shutdown' });
       } catch (error) {
@@ -188,5 +196,5 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
       flushLogger(logger);
     })());
 
-  return { config, paths, logger, store, bus, gateway, sse, session, http, url, port, token, info, stop };
+  return { config, paths, logger, store, bus, gateway, sse, session, state, http, url, port, token, info, stop };
 }

@@ -1,0 +1,332 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { validateEventInput } from '../../src-shared/events.ts';
+import type { Collection, SystemState } from '../../src-shared/state.ts';
+import { LookoutError } from '../errors.ts';
+import { type EventBus, MAX_BATCH } from '../events/bus.ts';
+import type { Logger } from '../logger.ts';
+import type { StateStore } from './state-store.ts';
+
+/** An event a collector reports; metadata naming the collector and the run is added. */
+export interface CollectorEvent {
+  type: string;
+  data: Record<string, unknown>;
+}
+
+export interface CollectorContext {
+  readonly workspace: string;
+  /** Aborted when the collection is cancelled or the server stops; pass it to I/O. */
+  readonly signal: AbortSignal;
+  /** When the last successful collection finished (null before the first). */
+  readonly lastSync: string | null;
+  readonly logger: Logger;
+  /** How far this collector has come, 0..1; the runner maps it onto the overall bar. */
+  progress(fraction: number): void;
+  /** What this collector remembered at its last commit, if it still parses. */
+  recall<T>(schema: z.ZodType<T>): T | undefined;
+  /**
+   * Publishes events and remembers `memory`, in one synchronous step after checking
+   * every event, so what was reported and what is remembered never disagree: each
+   * thing is reported exactly once across runs. Throws once the run is cancelled.
+   */
+  commit(events: readonly CollectorEvent[], memory: unknown): void;
+}
+
+/**
+ * One source of observations. Collectors run one after another; a throw ends the
+ * collection in ERROR with its message. The returned summary (small, JSON) is shown in
+ * the collection's `results` under the collector's name.
+ */
+export interface Collector {
+  /** Lowercase, unique: `git`, `files`. Also the key of its memory. */
+  readonly name: string;
+  /** Share of the progress bar relative to the other collectors (default 1). */
+  readonly weight?: number;
+  collect(context: CollectorContext): Promise<Record<string, unknown>>;
+}
+
+/** Where the runner reads and writes the system status (the state service). */
+export interface StatusPort {
+  current(): SystemState;
+  set(next: SystemState): void;
+}
+
+export interface CollectionRunnerOptions {
+  store: StateStore;
+  bus: EventBus;
+  logger: Logger;
+  workspace: string;
+  status: StatusPort;
+  collectors: readonly Collector[];
+}
+
+/** Finished collections kept for `GET /api/v1/collections/{id}` (memory only). */
+const HISTORY = 20;
+/** How long stop() waits for a cancelled collector to let go of its processes. */
+const STOP_WAIT_MS = 2000;
+const RUNNING_KEY = 'collection.running';
+const RunningMarker = z.object({ id: z.string(), started_at: z.string() });
+const MAX_MESSAGE = 500;
+
+interface Run {
+  record: Collection;
+  controller: AbortController;
+  settled: Promise<void>;
+  /** Highest multiple of 10 published as progress. */
+  published: number;
+}
+
+class Cancelled extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'Cancelled';
+  }
+}
+
+/**
+ * Runs collections one at a time with progress. The system status follows the run:
+ * COLLECTING 0, then every tenth from 10 to 100 exactly once, then IDLE with
+ * `last_sync`, or ERROR with the reason (the progress stays where it failed), or IDLE
+ * with a message when cancelled. A marker row survives a crash, so the next start can
+ * say that the collection was interrupted instead of showing COLLECTING forever.
+ */
+export class CollectionRunner {
+  #options: CollectionRunnerOptions;
+  #collectors: Collector[];
+  #current: Run | undefined;
+  #history = new Map<string, Collection>();
+  /** Runs cancelled but not yet settled: stop() waits for their child processes too. */
+  #draining = new Set<Promise<void>>();
+  #stopped = false;
+
+  constructor(options: CollectionRunnerOptions) {
+    this.#options = options;
+    this.#collectors = [...options.collectors];
+    this.#recoverInterrupted();
+  }
+
+  /** Adds a collector, or replaces the one with the same name. */
+  register(collector: Collector): void {
+    if (!/^[a-z][a-z0-9_-]*$/.test(collector.name)) throw new Error(`a collector name is lowercase (git, files); got ${collector.name}`);
+    this.#collectors = [...this.#collectors.filter((c) => c.name !== collector.name), collector];
+  }
+
+  /** Removes a collector; false when there was none by that name. */
+  unregister(name: string): boolean {
+    const before = this.#collectors.length;
+    this.#collectors = this.#collectors.filter((c) => c.name !== name);
+    return this.#collectors.length < before;
+  }
+
+  get collectorNames(): string[] {
+    return this.#collectors.map((c) => c.name);
+  }
+
+  get running(): Collection | undefined {
+    return this.#current && structuredClone(this.#current.record);
+  }
+
+  get(id: string): Collection | undefined {
+    if (this.#current?.record.id === id) return structuredClone(this.#current.record);
+    const done = this.#history.get(id);
+    return done && structuredClone(done);
+  }
+
+  /** Most recent first, the running one included. */
+  list(): Collection[] {
+    const all = [...this.#history.values()].reverse();
+    if (this.#current) all.unshift(this.#current.record);
+    return structuredClone(all);
+  }
+
+  /** Starts a collection, or throws 409 while one runs. COLLECTING 0 is published before this returns. */
+  start(): Collection {
+    if (this.#stopped) throw new LookoutError('unavailable', 'the server is stopping; start the collection again once it is back');
+    if (this.#current) {
+      const { id } = this.#current.record;
+      throw new LookoutError('conflict', `a collection is already running (${id}); wait for it or cancel it first`, {
+        details: { collection: this.get(id) },
+      });
+    }
+    const record: Collection = {
+      id: newId(),
+      status: 'running',
+      progress: 0,
+      started_at: new Date().toISOString(),
+      finished_at: null,
+      collector: null,
+      results: {},
+    };
+    const run: Run = { record, controller: new AbortController(), settled: Promise.resolve(), published: 0 };
+    this.#current = run;
+    this.#options.store.writePrivate(RUNNING_KEY, { id: record.id, started_at: record.started_at });
+    const { last_sync } = this.#options.status.current();
+    this.#options.status.set({ status: 'COLLECTING', progress: 0, last_sync, message: 'collection started' });
+    run.settled = this.#execute(run);
+    return structuredClone(record);
+  }
+
+  /** Resolves when the collection has finished, one way or another. */
+  async settled(id: string): Promise<Collection | undefined> {
+    if (this.#current?.record.id === id) await this.#current.settled;
+    return this.get(id);
+  }
+
+  /**
+   * Cancels a running collection at once: its status becomes `cancelled`, the system
+   * goes back to IDLE, and nothing it had not committed yet is reported. 404 for an
+   * unknown id, 409 for one that has already finished.
+   */
+  cancel(id: string, reason?: string): Collection {
+    const run = this.#current;
+    if (!run || run.record.id !== id) {
+      const done = this.#history.get(id);
+      if (!done) throw new LookoutError('not_found', `no collection has the id ${id}`);
+      throw new LookoutError('conflict', `collection ${id} has already ${done.status === 'running' ? 'stopped' : done.status}; there is nothing to cancel`, {
+        details: { collection: done },
+      });
+    }
+    run.controller.abort(new Cancelled(reason ?? 'cancelled'));
+    const last = this.#options.status.current();
+    this.#finish(run, { status: 'cancelled', error: reason ?? 'cancelled on request' });
+    const message = reason === undefined ? 'collection cancelled' : `collection cancelled: ${reason}`;
+    this.#options.status.set({ status: 'IDLE', progress: last.progress, last_sync: last.last_sync, message });
+    const draining = run.settled.finally(() => this.#draining.delete(draining));
+    this.#draining.add(draining);
+    return structuredClone(run.record);
+  }
+
+  /** Cancels what runs (the server is stopping) and waits a little for it to let go. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#current) this.cancel(this.#current.record.id, 'the server is stopping');
+    if (this.#draining.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)));
+    await Promise.race([Promise.allSettled([...this.#draining]), timeout]);
+    clearTimeout(timer);
+  }
+
+  async #execute(run: Run): Promise<void> {
+    const { logger } = this.#options;
+    const collectors = this.#collectors;
+    const total = collectors.reduce((sum, c) => sum + (c.weight ?? 1), 0) || 1;
+    const lastSync = this.#options.status.current().last_sync;
+    let offset = 0;
+    let collector: Collector | undefined;
+    // Let start() answer before the first collector does any work.
+    await Promise.resolve();
+    try {
+      for (collector of collectors) {
+        if (run.controller.signal.aborted) return;
+        const share = ((collector.weight ?? 1) / total) * 100;
+        const base = offset;
+        run.record.collector = collector.name;
+        const summary = await collector.collect(this.#context(run, collector, lastSync, (fraction) => this.#advance(run, base + share * clamp(fraction))));
+        if (run.controller.signal.aborted) return;
+        run.record.results[collector.name] = summary;
+        offset += share;
+        this.#advance(run, offset);
+      }
+      if (run.controller.signal.aborted) return;
+      this.#advance(run, 100);
+      const finishedAt = new Date().toISOString();
+      this.#finish(run, { status: 'succeeded', finishedAt });
+      this.#options.status.set({ status: 'IDLE', progress: 100, last_sync: finishedAt });
+      logger.info({ collection: run.record.id, results: run.record.results }, 'collection finished');
+    } catch (error) {
+      if (run.controller.signal.aborted) return; // cancel() has already said so
+      const name = collector?.name ?? 'collection';
+      const reason = clip(error instanceof Error ? error.message : String(error));
+      logger.warn({ err: error, collection: run.record.id, collector: name }, 'collection failed');
+      try {
+        this.#finish(run, { status: 'failed', error: reason });
+        const last = this.#options.status.current();
+        this.#options.status.set({ status: 'ERROR', progress: last.progress, last_sync: last.last_sync, message: clip(`${name} collector failed: ${reason}`) });
+      } catch (inner) {
+        logger.error({ err: inner, collection: run.record.id }, 'could not record a failed collection');
+      }
+    }
+  }
+
+  #context(run: Run, collector: Collector, lastSync: string | null, progress: (fraction: number) => void): CollectorContext {
+    const { store, bus, logger, workspace } = this.#options;
+    const key = `collector.${collector.name}`;
+    const signal = run.controller.signal;
+    return {
+      workspace,
+      signal,
+      lastSync,
+      logger: logger.child({ collector: collector.name, collection: run.record.id }),
+      progress: (fraction) => {
+        if (!signal.aborted) progress(fraction);
+      },
+      recall: (schema) => store.readPrivate(key, schema),
+      commit: (events, memory) => {
+        if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Cancelled('cancelled');
+        const metadata = { source: 'collector', collector: collector.name, collection_id: run.record.id };
+        const inputs = events.map((event) => ({ type: event.type, data: event.data, metadata }));
+        // Check everything before publishing anything: a bad event must not leave half
+        // a batch reported and nothing remembered (it would be reported again).
+        for (const input of inputs) {
+          const result = validateEventInput(input);
+          if (!result.ok) throw new Error(`${collector.name} produced an invalid ${input.type} event: ${result.issues[0]?.path} ${result.issues[0]?.message}`);
+        }
+        for (let i = 0; i < inputs.length; i += MAX_BATCH) bus.publish(inputs.slice(i, i + MAX_BATCH), { batch: true });
+        store.writePrivate(key, memory);
+      },
+    };
+  }
+
+  /** Moves the run to `percent` and publishes every tenth crossed, each exactly once. */
+  #advance(run: Run, percent: number): void {
+    const value = Math.max(run.record.progress, Math.min(100, Math.floor(percent)));
+    run.record.progress = value;
+    const target = Math.floor(value / 10) * 10;
+    if (target <= run.published) return;
+    const { last_sync } = this.#options.status.current();
+    for (let step = run.published + 10; step <= target; step += 10) {
+      this.#options.status.set({ status: 'COLLECTING', progress: step, last_sync, message: `collecting ${run.record.collector ?? ''}`.trim() });
+    }
+    run.published = target;
+  }
+
+  #finish(run: Run, outcome: { status: 'succeeded' | 'failed' | 'cancelled'; error?: string; finishedAt?: string }): void {
+    run.record.status = outcome.status;
+    run.record.finished_at = outcome.finishedAt ?? new Date().toISOString();
+    if (outcome.error !== undefined) run.record.error = outcome.error;
+    if (outcome.status === 'succeeded') run.record.collector = null;
+    this.#history.set(run.record.id, run.record);
+    while (this.#history.size > HISTORY) this.#history.delete(this.#history.keys().next().value!);
+    if (this.#current === run) this.#current = undefined;
+    this.#options.store.deletePrivate(RUNNING_KEY);
+  }
+
+  /** A marker left behind means the process died mid-collection. */
+  #recoverInterrupted(): void {
+    const marker = this.#options.store.readPrivate(RUNNING_KEY, RunningMarker);
+    if (!marker) return;
+    this.#options.store.deletePrivate(RUNNING_KEY);
+    const last = this.#options.status.current();
+    if (last.status !== 'COLLECTING') return;
+    this.#options.logger.warn({ collection: marker.id }, 'the last collection was interrupted');
+    this.#options.status.set({
+      status: 'ERROR',
+      progress: last.progress,
+      last_sync: last.last_sync,
+      message: `collection ${marker.id} was interrupted: the server stopped before it finished`,
+    });
+  }
+}
+
+function newId(): string {
+  // Time first, so ids sort in start order; random after, so two servers never collide.
+  return `c${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
+}
+
+const clamp = (fraction: number): number => (Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0);
+
+function clip(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length <= MAX_MESSAGE ? line : `${line.slice(0, MAX_MESSAGE - 1)}…`;
+}

@@ -1,0 +1,165 @@
+import { type Command, COMMANDS, type CommandResponse, describeTarget, parseCommand, resolveTarget, similarTargets } from '../../src-shared/commands.ts';
+import {
+  type ActiveBrief,
+  type Priority,
+  type StateDocument,
+  type StateSection,
+  type SystemState,
+  type SystemStatus,
+  type SystemStatusUpdate,
+} from '../../src-shared/state.ts';
+import { LookoutError } from '../errors.ts';
+import type { EventBus } from '../events/bus.ts';
+import type { Logger } from '../logger.ts';
+import type { Database } from '../store/database.ts';
+import { type Collector, CollectionRunner } from './collections.ts';
+import { FileCollector } from './file-collector.ts';
+import { GitCollector } from './git-collector.ts';
+import { StateStore } from './state-store.ts';
+
+export interface StateServiceOptions {
+  db: Database;
+  bus: EventBus;
+  logger: Logger;
+  workspace: string;
+  /** Replaces the built-in collectors (git, files); tests pass their own. */
+  collectors?: readonly Collector[];
+}
+
+const BUSY: ReadonlySet<SystemStatus> = new Set(['COLLECTING', 'PROCESSING']);
+
+/**
+ * The state document and everything that changes it: system status, the replaceable
+ * sections, commands and collections. Every change is stored first, then published
+ * (`system.status_changed` with the new system object, `system.state_changed` naming
+ * the section), so a client that sees the event and then reads the state sees the change.
+ */
+export class StateService {
+  readonly collections: CollectionRunner;
+  #store: StateStore;
+  #bus: EventBus;
+
+  constructor(options: StateServiceOptions) {
+    this.#store = new StateStore(options.db, options.logger);
+    this.#bus = options.bus;
+    this.collections = new CollectionRunner({
+      store: this.#store,
+      bus: options.bus,
+      logger: options.logger,
+      workspace: options.workspace,
+      status: { current: () => this.system(), set: (next) => this.#setSystem(next) },
+      collectors: options.collectors ?? [new GitCollector(), new FileCollector()],
+    });
+  }
+
+  /** The whole document, as `GET /api/v1/state` and the WebSocket snapshot carry it. */
+  document(): StateDocument {
+    return this.#store.document();
+  }
+
+  system(): SystemState {
+    return this.#store.get('system');
+  }
+
+  section<S extends StateSection>(section: S): StateDocument[S] {
+    return this.#store.get(section);
+  }
+
+  /**
+   * `POST /api/v1/system/status`. A field not given keeps its value, except that moving
+   * into a busy status (COLLECTING, PROCESSING) without a progress starts it at 0, and
+   * `message` is cleared unless given. Always published: the caller asked for it.
+   */
+  updateSystem(update: SystemStatusUpdate): SystemState {
+    const current = this.system();
+    const status = update.status ?? current.status;
+    const restart = status !== current.status && BUSY.has(status);
+    const next: SystemState = {
+      status,
+      progress: update.progress ?? (restart ? 0 : current.progress),
+      last_sync: current.last_sync,
+      ...(update.message === undefined ? {} : { message: update.message }),
+    };
+    this.#setSystem(next);
+    return next;
+  }
+
+  #setSystem(next: SystemState): void {
+    this.#store.set('system', next);
+    this.#bus.emit('system.status_changed', { ...next });
+  }
+
+  /** `PUT /api/v1/state/{section}`: the value is already validated against its schema. */
+  replaceSection<S extends StateSection>(section: S, value: StateDocument[S]): StateDocument[S] {
+    this.#store.set(section, value);
+    this.#bus.emit('system.state_changed', { section });
+    return this.#store.get(section);
+  }
+
+  /** Parses and runs one command line; grammar errors are 400 `unknown_command`. */
+  execute(text: string): CommandResponse {
+    const parsed = parseCommand(text);
+    if (!parsed.ok) {
+      throw new LookoutError('unknown_command', parsed.error.message, {
+        details: {
+          reason: parsed.error.reason,
+          ...(parsed.error.command === undefined ? {} : { command: parsed.error.command }),
+          known: COMMANDS.map((c) => c.name),
+          usage: COMMANDS.map((c) => c.usage),
+        },
+      });
+    }
+    return this.run(parsed.command);
+  }
+
+  run(command: Command): CommandResponse {
+    switch (command.action) {
+      case 'approve':
+        return this.#approve(command.target);
+      case 'brief':
+        return this.#brief(command.target);
+      case 'refresh':
+        return { action: 'refresh', collection: this.collections.start() };
+      case 'help':
+        return { action: 'help', commands: [...COMMANDS] };
+    }
+  }
+
+  #approve(id: string): CommandResponse {
+    const priorities = this.section('priorities');
+    const index = priorities.findIndex((p) => p.id === id);
+    const priority = priorities[index];
+    if (!priority) throw this.#unknownTarget(id, 'priority');
+    if (priority.status === 'done') {
+      throw new LookoutError('conflict', `priority ${id} is already done; only an open priority can be approved`, {
+        details: { target: id, status: priority.status },
+      });
+    }
+    if (priority.status === 'approved') return { action: 'approve', target: id, changed: false, priority };
+    const approved: Priority = { ...priority, status: 'approved' };
+    priorities[index] = approved;
+    this.replaceSection('priorities', priorities);
+    return { action: 'approve', target: id, changed: true, priority: approved };
+  }
+
+  #brief(id: string): CommandResponse {
+    const target = resolveTarget(this.document(), id);
+    if (!target) throw this.#unknownTarget(id, 'priority, commitment or calendar item');
+    const brief: ActiveBrief = { target: id, summary: describeTarget(target), created_at: new Date().toISOString() };
+    this.replaceSection('active_brief', brief);
+    return { action: 'brief', target: id, active_brief: brief };
+  }
+
+  #unknownTarget(id: string, what: string): LookoutError {
+    const similar = similarTargets(this.document(), id);
+    const hint = similar.length > 0 ? ` (ids keep their case: did you mean ${similar.join(' or ')}?)` : '';
+    return new LookoutError('not_found', `no ${what} has the id ${id}${hint}`, {
+      details: { target: id, ...(similar.length > 0 ? { similar } : {}) },
+    });
+  }
+
+  /** Cancels a running collection and waits (bounded) for it to let go. */
+  async stop(): Promise<void> {
+    await this.collections.stop();
+  }
+}

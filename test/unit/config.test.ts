@@ -1,6 +1,7 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseConfig } from '../../src-main/config.ts';
+import { loadConfig, parseConfig, SETTINGS } from '../../src-main/config.ts';
 import { StartupError } from '../../src-main/errors.ts';
 
 describe('config', () => {
@@ -45,5 +46,14 @@ describe('config', () => {
     expect(() => parseConfig({ workspace: '/tmp', host: '0.0.0.0' })).toThrow(/refusing to bind non-loopback host 0\.0\.0\.0.*--allow-remote/);
     expect(parseConfig({ workspace: '/tmp', host: '0.0.0.0', allowRemote: true }).host).toBe('0.0.0.0');
     for (const host of ['127.0.0.1', 'localhost', '::1', '127.1.2.3']) expect(parseConfig({ workspace: '/tmp', host }).host).toBe(host);
+  });
+
+  it('is documented: every setting has a row in the README with its flag and variable', () => {
+    const readme = fs.readFileSync(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
+    for (const setting of Object.values(SETTINGS)) {
+      const row = readme.split('\n').find((line) => line.includes(`\`${setting.env}\``));
+      expect(row, setting.env).toBeDefined();
+      expect(row).toContain(`\`${setting.flag}\``);
+    }
   });
 });

@@ -1,0 +1,46 @@
+// Bundles the preload (src-main/desktop/preload.ts and what it imports: the IPC schema
+// and zod) into one CommonJS file. A sandboxed preload can require only `electron` and
+// a few built-ins — not ESM, not node_modules — so the tsc output cannot be used there.
+//
+//   node build/bundle-preload.ts   →   dist/src-main/desktop/preload.cjs
+//
+// Runs after `npm run build` (package.json: build:preload). Uses Vite (already a dev
+// dependency, for the dashboard) in library mode; no extra tooling. The test suite
+// calls bundlePreload() into a temp dir and runs the result in a bare VM context.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'vite';
+
+const root = path.resolve(import.meta.dirname, '..');
+export const PRELOAD_FILE = 'preload.cjs';
+
+export async function bundlePreload(outDir = path.join(root, 'dist/src-main/desktop')): Promise<string> {
+  await build({
+    configFile: false,
+    root,
+    logLevel: 'warn',
+    build: {
+      outDir,
+      emptyOutDir: false,
+      target: 'es2023',
+      minify: false,
+      sourcemap: false,
+      reportCompressedSize: false,
+      lib: {
+        entry: path.join(root, 'src-main/desktop/preload.ts'),
+        formats: ['cjs'],
+        fileName: () => PRELOAD_FILE,
+      },
+      rolldownOptions: {
+        // Provided by Electron inside the sandbox; everything else is inlined.
+        external: ['electron'],
+      },
+    },
+  });
+  return path.join(outDir, PRELOAD_FILE);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const file = await bundlePreload();
+  process.stdout.write(`bundled ${path.relative(root, file)}\n`);
+}

@@ -13,7 +13,8 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const HOLDER_CHILD = [
   process.execPath,
   '-e',
-  "console.log('ready ' + JSON.stringify({id: process.env.LOOKOUT_LOCK_ID, url: process.env.LOOKOUT_URL, token: process.env.LOOKOUT_TOKEN})); process.stdin.resume(); process.stdin.on('end', () => process.exit(5)); process.on('SIGINT', () => { console.log('child got SIGINT'); process.exit(42); });",
+  // Handlers first, then "ready": the test acts as soon as it reads that line.
+  "process.on('SIGINT', () => { console.log('child got SIGINT'); process.exit(42); }); process.stdin.resume(); process.stdin.on('end', () => process.exit(5)); console.log('ready ' + JSON.stringify({id: process.env.LOOKOUT_LOCK_ID, url: process.env.LOOKOUT_URL, token: process.env.LOOKOUT_TOKEN}));",
 ];
 
 async function until<T>(probe: () => T | Promise<T>, accept: (value: T) => boolean, timeoutMs = 8000): Promise<T> {

@@ -82,6 +82,9 @@ export function registerRun(program: Command): void {
           },
         });
         const forward = (signal: NodeJS.Signals) => {
+          // Ctrl+C in a terminal already reaches the child (same process group); sending
+          // it again would look like a second Ctrl+C, which many tools take as "force".
+          if (signal === 'SIGINT' && process.stdin.isTTY) return;
           if (child.exitCode === null && child.signalCode === null) child.kill(signal);
         };
         for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, forward);

@@ -53,6 +53,12 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's build configuration runs in Node (Vite), not in the page.
+    files: ['src-renderer/vite.config.ts'],
+    languageOptions: { globals: { ...globals.node } },
+    rules: { 'no-restricted-imports': 'off' },
+  },
+  {
     files: ['src-main/desktop/**'],
     rules: { 'no-restricted-imports': 'off' },
   },

@@ -9,6 +9,7 @@ import { API_PREFIX, createApp } from './http/app.ts';
 import { type HttpServer, listen } from './http/http-server.ts';
 import { allowedHosts } from './http/middleware/host-check.ts';
 import type { Route } from './http/route.ts';
+import { dashboardRoutes } from './http/routes/dashboard.ts';
 import { eventRoutes } from './http/routes/events.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { HANDOVER_PATH, sessionRoutes } from './http/routes/session.ts';
@@ -107,6 +108,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     schemaVersion: store.schemaVersion,
     lastSequenceNumber: () => log.lastSequenceNumber,
   }) as Route[];
+  publicRoutes.push(...(dashboardRoutes({ token, getPort: () => port }) as Route[]));
 
   const app = createApp({
     logger,

@@ -1,0 +1,252 @@
+import { type Command, type CommandResponse, formatCommand } from '../../src-shared/commands.ts';
+import { type EventEnvelope, namespaceOf } from '../../src-shared/events.ts';
+import { LiveClient, type LiveStatus, type WebSocketLike } from '../../src-shared/live-client.ts';
+import type { EventsPage } from '../../src-shared/protocol.ts';
+import type { Collection } from '../../src-shared/state.ts';
+import { ActivityLog } from '../model/activity-log.ts';
+import { type DashboardAction, dashboardReducer, type DashboardState, initialDashboardState, STATE_EVENT_TYPES, Store } from '../model/dashboard-state.ts';
+import { parseFilter } from '../model/filter.ts';
+import { FrameBatcher, type FrameScheduler } from '../model/frame-batcher.ts';
+import { RateSeries } from '../model/rate-series.ts';
+import { API, ApiError, get, post, signIn } from './api.ts';
+
+/** Events shown on first load; older ones sit behind a "load" notice. */
+export const HISTORY_ON_LOAD = 2000;
+
+const browserScheduler: FrameScheduler = {
+  requestFrame: (callback) => requestAnimationFrame(callback),
+  cancelFrame: (handle) => cancelAnimationFrame(handle),
+  setTimer: (callback, ms) => window.setTimeout(callback, ms),
+  clearTimer: (handle) => window.clearTimeout(handle),
+};
+
+const STATE_TYPES: readonly string[] = STATE_EVENT_TYPES;
+
+/**
+ * The browser's WebSocket behind the shared client's interface. Its handler properties
+ * take DOM event types, which strict function types will not pass as `unknown`-taking
+ * handlers, so the events are forwarded rather than the socket cast.
+ */
+function browserSocket(url: string): WebSocketLike {
+  const ws = new WebSocket(url);
+  const like: WebSocketLike = {
+    get readyState() {
+      return ws.readyState;
+    },
+    send: (data) => ws.send(data),
+    close: (code, reason) => ws.close(code, reason),
+    onopen: null,
+    onmessage: null,
+    onclose: null,
+    onerror: null,
+  };
+  ws.onopen = (event) => like.onopen?.(event);
+  ws.onmessage = (event) => like.onmessage?.({ data: event.data });
+  ws.onclose = (event) => like.onclose?.({ code: event.code, reason: event.reason });
+  ws.onerror = (event) => like.onerror?.(event);
+  return like;
+}
+
+/**
+ * The dashboard's one connection to the server: the shared LiveClient for the stream,
+ * REST for everything else. It owns the stores the components read, and every action a
+ * component can take goes through here.
+ */
+export class DashboardController {
+  readonly log = new ActivityLog();
+  readonly rates = new RateSeries(300);
+  readonly app = new Store<DashboardState, DashboardAction>(dashboardReducer, initialDashboardState);
+  #client: LiveClient | undefined;
+  #batcher = new FrameBatcher<EventEnvelope>((events) => this.#apply(events), browserScheduler);
+  #stateFetch: Promise<void> | undefined;
+  #probing = false;
+  #disposers: (() => void)[] = [];
+
+  async start(): Promise<void> {
+    void this.#loadServerInfo();
+    const since = await this.#historyStart();
+    this.#client = new LiveClient({
+      url: () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
+      connect: browserSocket,
+      since,
+      onEvent: (event) => this.#batcher.push(event),
+      onGap: (gap) => {
+        this.#batcher.flush();
+        this.log.addGap(gap.from, gap.to, gap.reason);
+      },
+      onControl: (message) => {
+        if (message.type === 'connected') {
+          this.app.dispatch({ type: 'signed-in' });
+          void this.#loadSession(message.last_sequence_number);
+        } else if (message.type === 'snapshot') {
+          this.app.dispatch({ type: 'state', state: message.state, at: message.sequence_number_at });
+          if (this.app.state.state === null) void this.refreshState();
+        }
+      },
+      onStatus: (status) => this.#onStatus(status),
+      onEpochChange: () => {
+        // Another store: nothing held counts the same history any more.
+        this.#batcher.flush();
+        this.log.clear();
+        this.rates.clear();
+      },
+    });
+    this.#client.start();
+
+    const onVisible = () => {
+      if (document.visibilityState === 'visible' && !this.app.state.signedIn) void this.#probeAuth();
+    };
+    document.addEventListener('visibilitychange', onVisible);
+    window.addEventListener('focus', onVisible);
+    this.#disposers.push(() => {
+      document.removeEventListener('visibilitychange', onVisible);
+      window.removeEventListener('focus', onVisible);
+    });
+  }
+
+  stop(): void {
+    this.#client?.stop();
+    this.#batcher.dispose();
+    for (const dispose of this.#disposers.splice(0)) dispose();
+  }
+
+  /** Where the live stream starts: the newest HISTORY_ON_LOAD events; older ones become a notice. */
+  async #historyStart(): Promise<number> {
+    try {
+      const page = await get<EventsPage>(`${API}/events?since=0&limit=1`);
+      const since = Math.max(0, page.last_sequence_number - HISTORY_ON_LOAD);
+      const oldest = page.oldest_sequence_number;
+      if (oldest > 0 && since >= oldest) this.log.addGap(oldest, since, 'unloaded');
+      return since;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) this.app.dispatch({ type: 'signed-out' });
+      return 0;
+    }
+  }
+
+  #apply(events: EventEnvelope[]): void {
+    const fresh = this.log.ingest(events);
+    this.#record(fresh);
+    const relevant = events.filter((event) => STATE_TYPES.includes(event.type));
+    if (relevant.length > 0) {
+      this.app.dispatch({ type: 'events', events: relevant });
+      if (this.app.state.stateStale) void this.refreshState();
+    }
+  }
+
+  #record(events: readonly EventEnvelope[]): void {
+    for (const event of events) this.rates.record(Date.parse(event.timestamp), namespaceOf(event.type));
+  }
+
+  #onStatus(status: LiveStatus): void {
+    this.app.dispatch({ type: 'connection', status });
+    if (status.state === 'reconnecting' || status.state === 'offline') void this.#probeAuth();
+  }
+
+  /**
+   * A WebSocket refused with 401 looks like any other failure from a page; ask the REST
+   * side whether our cookie still works (a restarted server has a new token).
+   */
+  async #probeAuth(): Promise<void> {
+    if (this.#probing) return;
+    this.#probing = true;
+    try {
+      await get(`${API}/session`);
+      if (!this.app.state.signedIn) {
+        this.app.dispatch({ type: 'signed-in' });
+        this.#client?.retryNow();
+      }
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) this.app.dispatch({ type: 'signed-out' });
+    } finally {
+      this.#probing = false;
+    }
+  }
+
+  async #loadSession(at: number): Promise<void> {
+    try {
+      this.app.dispatch({ type: 'session', session: await get(`${API}/session`), at });
+    } catch {
+      // The next lock event or reconnect brings it.
+    }
+  }
+
+  async #loadServerInfo(): Promise<void> {
+    try {
+      const status = await get<{ version: string; workspace: string }>(`${API}/status`);
+      this.app.dispatch({ type: 'server', server: { version: status.version, workspace: status.workspace } });
+    } catch {
+      // Cosmetic: the header just shows less.
+    }
+  }
+
+  /** Fetches the state document again (coalesced: one request in flight at a time). */
+  refreshState(): Promise<void> {
+    this.#stateFetch ??= (async () => {
+      const at = this.#client?.lastSequenceNumber ?? 0;
+      try {
+        this.app.dispatch({ type: 'state', state: await get(`${API}/state`), at });
+      } catch {
+        // Shown as "no state yet"; the next change event tries again.
+      } finally {
+        this.#stateFetch = undefined;
+      }
+    })();
+    return this.#stateFetch;
+  }
+
+  // -- actions -----------------------------------------------------------------------
+
+  /** Refused writes mean our idea of the lock is stale: ask again. */
+  #afterWriteError(error: unknown): never {
+    if (error instanceof ApiError && error.status === 423) void this.#loadSession(this.#client?.lastSequenceNumber ?? 0);
+    if (error instanceof ApiError && error.status === 401) this.app.dispatch({ type: 'signed-out' });
+    throw error;
+  }
+
+  async startCollection(): Promise<Collection> {
+    try {
+      return await post<Collection>(`${API}/collections`);
+    } catch (error) {
+      this.#afterWriteError(error);
+    }
+  }
+
+  async runCommand(command: Command): Promise<CommandResponse> {
+    try {
+      return await post<CommandResponse>(`${API}/commands`, { command: formatCommand(command) });
+    } catch (error) {
+      this.#afterWriteError(error);
+    }
+  }
+
+  async backfill(gapId: string): Promise<void> {
+    const request = this.log.beginBackfill(gapId);
+    if (!request) return;
+    try {
+      const page = await get<EventsPage>(`${API}/events?since=${request.since}&limit=${request.limit}`);
+      this.#record(this.log.completeBackfill(gapId, page));
+    } catch (error) {
+      this.log.failBackfill(gapId, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  async signIn(token: string): Promise<void> {
+    await signIn(token);
+    this.app.dispatch({ type: 'signed-in' });
+    this.#client?.retryNow();
+  }
+
+  retryNow(): void {
+    this.#client?.retryNow();
+  }
+
+  setFilter(text: string): void {
+    this.log.setFilter(parseFilter(text));
+  }
+
+  setPaused(paused: boolean): void {
+    this.#batcher.flush();
+    this.log.setPaused(paused);
+  }
+}

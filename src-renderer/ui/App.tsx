@@ -1,0 +1,65 @@
+import { useCallback, useEffect, useState } from 'react';
+import { ActivityPanel } from './ActivityPanel.tsx';
+import { ReadOnlyBanner, SignedOutBanner } from './Banners.tsx';
+import { CommandBar } from './CommandBar.tsx';
+import { DetailDrawer } from './DetailDrawer.tsx';
+import { Header } from './Header.tsx';
+import { COMMAND_INPUT_ID, FILTER_INPUT_ID } from './hooks.ts';
+import { SidePanels } from './SidePanels.tsx';
+
+function isTyping(target: EventTarget | null): boolean {
+  if (!(target instanceof HTMLElement)) return false;
+  return target.isContentEditable || target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement;
+}
+
+function focus(id: string): void {
+  const element = document.getElementById(id);
+  if (element instanceof HTMLInputElement && !element.disabled) {
+    element.focus();
+    element.select();
+  }
+}
+
+export function App() {
+  const [selected, setSelected] = useState<number | null>(null);
+  const close = useCallback(() => setSelected(null), []);
+
+  // Shortcuts: `/` the filter, `:` or Ctrl/Cmd+K the command bar, Esc closes the drawer.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 'k') {
+        e.preventDefault();
+        focus(COMMAND_INPUT_ID);
+        return;
+      }
+      if (e.key === 'Escape' && !isTyping(e.target)) {
+        setSelected(null);
+        return;
+      }
+      if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target)) return;
+      if (e.key === '/') {
+        e.preventDefault();
+        focus(FILTER_INPUT_ID);
+      } else if (e.key === ':') {
+        e.preventDefault();
+        focus(COMMAND_INPUT_ID);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  return (
+    <div className={`app${selected !== null ? ' with-drawer' : ''}`}>
+      <Header />
+      <ReadOnlyBanner />
+      <SignedOutBanner />
+      <main className="main">
+        <ActivityPanel selected={selected} onSelect={setSelected} />
+        <SidePanels />
+        {selected !== null && <DetailDrawer seq={selected} onClose={close} />}
+      </main>
+      <CommandBar />
+    </div>
+  );
+}

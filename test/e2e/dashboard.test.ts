@@ -1,0 +1,370 @@
+import fs from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sessionCookieName } from '../../src-main/http/middleware/auth.ts';
+import { createRuntime, type Runtime } from '../../src-main/runtime.ts';
+import { spawnLookout } from '../helpers/cli.ts';
+import { api, startRuntime } from '../helpers/runtime.ts';
+import { ensureRendererBuilt, launchChromium, openDashboard, watchConsole } from './chromium.ts';
+
+/**
+ * The dashboard end to end: a real runtime on port 0, the built page, Debian's Chromium.
+ * One browser for the file; each test gets its own runtime and browser context.
+ */
+
+let browser: Browser;
+const contexts: { close(): Promise<void> }[] = [];
+
+beforeAll(async () => {
+  await ensureRendererBuilt();
+  browser = await launchChromium();
+}, 180_000);
+
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((context) => context.close()));
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function open(runtime: Runtime, options: Parameters<typeof openDashboard>[2] = {}): Promise<{ page: Page; errors: string[] }> {
+  const { context, page } = await openDashboard(browser, runtime, options);
+  contexts.push(context);
+  const errors = watchConsole(page);
+  return { page, errors };
+}
+
+type EventInput = { type: string; data?: Record<string, unknown>; metadata?: Record<string, unknown> };
+
+async function publish(runtime: Runtime, events: EventInput[]): Promise<number[]> {
+  const numbers: number[] = [];
+  for (let i = 0; i < events.length; i += 1000) {
+    const response = await api(runtime, '/api/v1/events', { method: 'POST', json: { events: events.slice(i, i + 1000) } });
+    expect(response.status).toBe(201);
+    numbers.push(...((await response.json()) as { events: { sequence_number: number }[] }).events.map((e) => e.sequence_number));
+  }
+  return numbers;
+}
+
+const chat = (text: string, agent = 'claude'): EventInput => ({ type: 'chat.message_sent', data: { text }, metadata: { agent } });
+const workflow = (id: string, name: string): EventInput => ({ type: 'workflow.started', data: { workflow_id: id, name } });
+
+const log = (page: Page) => page.getByRole('log');
+const row = (page: Page, seq: number) => log(page).locator(`[data-seq="${seq}"]`);
+const heldCount = async (page: Page) => Number(await log(page).getAttribute('data-event-count'));
+const shownSeqs = async (page: Page) => (await log(page).locator('[data-seq]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-seq'))))).sort((a, b) => a - b);
+const connection = (page: Page) => page.getByTestId('connection-state');
+const readOnlyBanner = (page: Page) => page.getByRole('status').filter({ hasText: /^Read-only/ });
+
+/** A `lookout run` child that holds the lock until its stdin closes. */
+const HOLDER = [process.execPath, '-e', 'process.stdin.resume()'];
+
+describe('the dashboard', { timeout: 60_000 }, () => {
+  it('shows a sign-in page without a session and trades ?token= for an HttpOnly, SameSite=Strict cookie on a clean URL', async () => {
+    const runtime = await startRuntime();
+    const cookieName = sessionCookieName(runtime.port);
+
+    // No session: a sign-in page and nothing else (no app script, no data).
+    const anonymous = await fetch(`${runtime.url}/`);
+    expect(anonymous.status).toBe(200);
+    const signIn = await anonymous.text();
+    expect(signIn).toContain('Sign in to Lookout');
+    expect(signIn).toContain('lookout open');
+    expect(signIn).not.toMatch(/<script/i);
+    expect(anonymous.headers.get('content-security-policy')).toMatch(/^default-src 'none'; style-src 'sha256-/);
+
+    const wrong = await fetch(`${runtime.url}/?token=not-the-token`, { redirect: 'manual' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+    expect(await wrong.text()).toContain('That token is not valid');
+
+    const exchange = await fetch(`${runtime.url}/?token=${runtime.token}`, { redirect: 'manual' });
+    expect(exchange.status).toBe(303);
+    expect(exchange.headers.get('location')).toBe('/');
+    expect(exchange.headers.get('set-cookie')).toBe(`${cookieName}=${runtime.token}; Path=/; HttpOnly; SameSite=Strict`);
+
+    // Signed in: the built page under a strict policy, never cached; hashed assets cached for good.
+    const cookie = `${cookieName}=${runtime.token}`;
+    const index = await fetch(`${runtime.url}/`, { headers: { cookie } });
+    expect(index.status).toBe(200);
+    expect(index.headers.get('cache-control')).toBe('no-store');
+    const csp = index.headers.get('content-security-policy')!;
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain(`connect-src 'self' ws://127.0.0.1:${runtime.port}`);
+    expect(csp).not.toContain('unsafe-inline');
+    const html = await index.text();
+    const scripts = [...html.matchAll(/<script[^>]*>/g)].map((m) => m[0]);
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const tag of scripts) expect(tag).toMatch(/ src="\/assets\/[^"]+-[A-Za-z0-9_-]{8,}\.js"/);
+    const asset = html.match(/src="(\/assets\/[^"]+\.js)"/)![1]!;
+    const js = await fetch(`${runtime.url}${asset}`);
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect((await fetch(`${runtime.url}/assets/missing-12345678.js`)).status).toBe(404);
+    expect((await fetch(`${runtime.url}/assets/..%2Fpackage.json`)).status).toBe(404);
+
+    // The JSON sign-in the page uses after a restart: JSON only, right token only.
+    expect((await fetch(`${runtime.url}/sign-in`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: `{"token":"${runtime.token}"}` })).status).toBe(415);
+    expect((await fetch(`${runtime.url}/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"token":"nope"}' })).status).toBe(401);
+    const jsonSignIn = await fetch(`${runtime.url}/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: runtime.token }) });
+    expect(jsonSignIn.status).toBe(204);
+    expect(jsonSignIn.headers.get('set-cookie')).toContain('HttpOnly; SameSite=Strict');
+
+    // In the browser: paste the token into the sign-in page.
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    const errors = watchConsole(page);
+    await page.goto(`${runtime.url}/`);
+    await page.getByLabel('Session token').fill(runtime.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await connection(page).filter({ hasText: /^Live$/ }).waitFor();
+    expect(page.url()).toBe(`${runtime.url}/`);
+    const [stored] = (await context.cookies()).filter((c) => c.name === cookieName);
+    expect(stored).toMatchObject({ value: runtime.token, httpOnly: true, sameSite: 'Strict', path: '/' });
+    expect(await page.evaluate('document.cookie')).toBe('');
+    expect(errors).toEqual([]);
+  });
+
+  it('shows a published event within 1 s, and its full envelope in the detail drawer', async () => {
+    const runtime = await startRuntime();
+    const { page, errors } = await open(runtime);
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: runtime.url });
+
+    const sent = performance.now();
+    const [seq] = await publish(runtime, [{ type: 'workflow.failed', data: { workflow_id: 'w1', name: 'deploy', step: 'push', error: 'permission denied' }, metadata: { agent: 'release-bot' } }]);
+    await row(page, seq!).waitFor({ timeout: 1000 });
+    expect(performance.now() - sent).toBeLessThan(1000);
+
+    const line = row(page, seq!);
+    expect(await line.locator('.type').textContent()).toBe('workflow.failed');
+    expect(await line.locator('.source').textContent()).toBe('release-bot');
+    expect(await line.locator('.summary').textContent()).toBe('deploy failed at push: permission denied');
+    expect(await line.locator('.time').textContent()).toMatch(/^\d\d:\d\d:\d\d\.\d{3}$/);
+    expect(await line.getAttribute('class')).toContain('ns-workflow');
+
+    await line.click();
+    const drawer = page.getByRole('dialog');
+    await drawer.waitFor();
+    const json = await drawer.getByLabel('Event JSON').textContent();
+    const envelope = JSON.parse(json!) as { sequence_number: number; type: string; metadata: Record<string, unknown> };
+    expect(envelope).toMatchObject({ sequence_number: seq, type: 'workflow.failed', metadata: { agent: 'release-bot' } });
+    await drawer.getByRole('button', { name: 'Copy as JSON' }).click();
+    await drawer.getByRole('button', { name: 'Copied' }).waitFor();
+    expect(JSON.parse((await page.evaluate('navigator.clipboard.readText()')) as string)).toEqual(envelope);
+    await page.keyboard.press('Escape');
+    await drawer.waitFor({ state: 'detached' });
+    expect(errors).toEqual([]);
+  });
+
+  it('moves the progress bar with POST /api/v1/system/status', async () => {
+    const runtime = await startRuntime();
+    const { page, errors } = await open(runtime);
+    const bar = page.getByRole('progressbar');
+    expect(await bar.getAttribute('aria-valuenow')).toBe('0');
+    expect((await api(runtime, '/api/v1/system/status', { method: 'POST', json: { status: 'COLLECTING', progress: 42 } })).status).toBe(200);
+    await expect.poll(() => bar.getAttribute('aria-valuenow'), { timeout: 2000 }).toBe('42');
+    expect(await bar.getAttribute('aria-valuetext')).toBe('COLLECTING, 42%');
+    await api(runtime, '/api/v1/system/status', { method: 'POST', json: { status: 'IDLE', progress: 100 } });
+    await expect.poll(() => bar.getAttribute('aria-valuenow'), { timeout: 2000 }).toBe('100');
+    expect(errors).toEqual([]);
+  });
+
+  it('filters by type patterns and free text (`/` focuses the box), and exports what is shown as JSON lines', async () => {
+    const runtime = await startRuntime();
+    const { page, errors } = await open(runtime);
+    const seqs = await publish(runtime, [chat('deploy the release'), workflow('w1', 'deploy'), chat('lunch?'), workflow('w2', 'tests'), { type: 'workflow.failed', data: { workflow_id: 'w2', error: 'flaky' } }]);
+    await row(page, seqs[4]!).waitFor();
+    const [deployChat, deployRun, lunch, tests, failed] = seqs as [number, number, number, number, number];
+
+    await page.keyboard.press('/');
+    expect(await page.evaluate('document.activeElement?.id')).toBe('filter-input');
+    const filter = page.getByRole('searchbox', { name: /Filter/ });
+    await filter.fill('chat.*');
+    await expect.poll(() => shownSeqs(page)).toEqual([deployChat, lunch]);
+    await filter.fill('deploy');
+    await expect.poll(() => shownSeqs(page)).toEqual([deployChat, deployRun]);
+    await filter.fill('workflow.* -deploy');
+    await expect.poll(() => shownSeqs(page)).toEqual([tests, failed]);
+    expect(await page.locator('.log-count').textContent()).toMatch(/^2 of \d+ events$/);
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^lookout-events-.*\.jsonl$/);
+    const lines = fs.readFileSync((await download.path())!, 'utf8').trimEnd().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { sequence_number: number }).sequence_number)).toEqual([tests, failed]);
+
+    await filter.fill('');
+    await expect.poll(async () => (await shownSeqs(page)).length).toBe(await heldCount(page));
+    expect(errors).toEqual([]);
+  });
+
+  it('runs commands with completion, and reports unknown commands and ids next to the bar', async () => {
+    const runtime = await startRuntime();
+    const priorities = [
+      { id: 'P7', title: 'Ship the dashboard', status: 'open' },
+      { id: 'P8', title: 'Write the docs', status: 'open' },
+    ];
+    expect((await api(runtime, '/api/v1/state/priorities', { method: 'PUT', json: priorities })).status).toBe(200);
+    const { page, errors } = await open(runtime);
+    const bar = page.getByRole('combobox', { name: /Command/ });
+    await page.locator('.side').getByText('Ship the dashboard').waitFor();
+
+    await page.keyboard.press(':');
+    expect(await page.evaluate('document.activeElement?.id')).toBe('command-input');
+    await bar.pressSequentially('appr');
+    await page.getByRole('option', { name: /approve <id>/ }).waitFor();
+    await bar.press('Tab');
+    expect(await bar.inputValue()).toBe('approve ');
+    await page.getByRole('option', { name: /P7/ }).waitFor();
+    await bar.pressSequentially('P7');
+    await bar.press('Enter');
+    await page.locator('.command-result').getByText('Approved P7: Ship the dashboard').waitFor();
+    expect(await bar.inputValue()).toBe('');
+    await page.getByRole('region', { name: 'Priorities' }).getByText('approved').waitFor();
+    const state = (await (await api(runtime, '/api/v1/state')).json()) as { priorities: { id: string; status: string }[] };
+    expect(state.priorities.find((p) => p.id === 'P7')?.status).toBe('approved');
+
+    await bar.fill('frobnicate now');
+    await bar.press('Enter');
+    const alert = page.locator('.command-result').getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/^Unknown command "frobnicate"/);
+
+    await bar.fill('approve P99');
+    await bar.press('Enter');
+    await page.locator('.command-result').getByText('No priority P99').waitFor();
+
+    // Ctrl+K reaches the bar from anywhere, even from the filter box.
+    await page.getByRole('searchbox', { name: /Filter/ }).focus();
+    await page.keyboard.press('Control+k');
+    expect(await page.evaluate('document.activeElement?.id')).toBe('command-input');
+    expect(errors).toEqual([]);
+  });
+
+  it('goes read-only while `lookout run` holds the workspace: banner naming the holder, write controls disabled, then recovers', async () => {
+    const runtime = await startRuntime();
+    await api(runtime, '/api/v1/state/priorities', { method: 'PUT', json: [{ id: 'P1', title: 'Review the plan', status: 'open' }] });
+    const { page, errors } = await open(runtime);
+    const sync = page.getByRole('button', { name: 'Sync' });
+    const approve = page.getByRole('button', { name: 'Approve P1' });
+    const command = page.getByRole('combobox', { name: /Command/ });
+    await approve.waitFor();
+    expect(await sync.isEnabled()).toBe(true);
+    expect(await readOnlyBanner(page).count()).toBe(0);
+
+    const run = spawnLookout(['run', '--workspace', runtime.config.workspace, '--', ...HOLDER]);
+    const pid = run.child.pid!;
+    // The server hands the lock over first (read-only, nobody holds it), then the CLI takes it.
+    const banner = readOnlyBanner(page).filter({ hasText: `CLI pid ${pid}` });
+    await banner.waitFor({ timeout: 10_000 });
+    expect(await banner.textContent()).toMatch(new RegExp(`^Read-only — CLI pid ${pid} since \\d\\d:\\d\\d holds the workspace`));
+    expect(await page.locator('.lock-badge').textContent()).toBe(`CLI pid ${pid}`);
+    for (const control of [sync, approve, command]) {
+      expect(await control.isDisabled()).toBe(true);
+      expect(await control.getAttribute('title')).toBe(`Read-only: the workspace is held by the CLI (pid ${pid}); changes resume when it is released`);
+    }
+
+    run.child.stdin!.end();
+    expect(await run.exited).toBe(0);
+    await readOnlyBanner(page).waitFor({ state: 'detached', timeout: 10_000 });
+    await expect.poll(() => sync.isEnabled()).toBe(true);
+    expect(await approve.isEnabled()).toBe(true);
+    expect(await command.isEnabled()).toBe(true);
+    expect(await page.locator('.lock-badge').textContent()).toBe('Writable');
+    expect(errors).toEqual([]);
+  });
+
+  it('survives a server restart: Reconnecting, sign in again, Live, no duplicate rows', async () => {
+    const first = await startRuntime();
+    const { workspace } = first.config;
+    const port = first.port;
+    const { page, errors } = await open(first);
+    const before = await publish(first, [chat('one'), chat('two'), chat('three')]);
+    await row(page, before[2]!).waitFor();
+
+    await first.stop();
+    await connection(page).filter({ hasText: /^(Reconnecting|Offline)$/ }).waitFor({ timeout: 5000 });
+    expect(await connection(page).textContent()).toBe('Reconnecting');
+
+    const second = await createRuntime({ workspace, port, logLevel: 'warn' });
+    try {
+      // The new server has a new token: the page says so and takes the new one in place.
+      const signedOut = page.getByRole('alert').filter({ hasText: /^Signed out/ });
+      await signedOut.waitFor({ timeout: 15_000 });
+      await signedOut.getByLabel('Session token').fill(second.token);
+      await signedOut.getByRole('button', { name: 'Sign in' }).click();
+      await connection(page).filter({ hasText: /^Live$/ }).waitFor({ timeout: 5000 });
+      expect(await signedOut.count()).toBe(0);
+
+      const after = await publish(second, [chat('four'), chat('five')]);
+      await row(page, after[1]!).waitFor({ timeout: 2000 });
+      const stored = second.bus.log.lastSequenceNumber;
+      await expect.poll(() => heldCount(page)).toBe(stored);
+      const shown = await shownSeqs(page);
+      expect(new Set(shown).size).toBe(shown.length);
+      expect(shown).toEqual(Array.from({ length: stored }, (_, i) => i + 1));
+    } finally {
+      await second.stop();
+    }
+    // What a dropped server looks like from the page; anything else is a bug.
+    const expected = /WebSocket connection to .* failed|Failed to load resource: (net::ERR_CONNECTION_REFUSED|the server responded with a status of 401)/;
+    expect(errors.filter((e) => !expected.test(e))).toEqual([]);
+  });
+
+  it('sticks to the bottom until scrolled up, then offers "Jump to latest (N new)"; pause holds events until resumed', async () => {
+    const runtime = await startRuntime();
+    const { page, errors } = await open(runtime);
+    const seqs = await publish(runtime, Array.from({ length: 200 }, (_, i) => chat(`message ${i}`)));
+    await row(page, seqs[199]!).waitFor();
+    expect(await row(page, seqs[199]!).isVisible()).toBe(true);
+
+    await log(page).hover();
+    await page.mouse.wheel(0, -1500);
+    await expect.poll(() => row(page, seqs[199]!).count()).toBe(0);
+    const more = await publish(runtime, Array.from({ length: 5 }, (_, i) => chat(`later ${i}`)));
+    const jump = page.getByRole('button', { name: 'Jump to latest (5 new)' });
+    await jump.waitFor();
+    expect(await row(page, more[4]!).count()).toBe(0); // the view stayed where the user put it
+    await jump.click();
+    await row(page, more[4]!).waitFor();
+    await jump.waitFor({ state: 'detached' });
+
+    await page.getByRole('button', { name: 'Pause' }).click();
+    const held = await publish(runtime, [chat('held 1'), chat('held 2'), chat('held 3')]);
+    const resume = page.getByRole('button', { name: 'Resume (3 new)' });
+    await resume.waitFor();
+    expect(await row(page, held[0]!).count()).toBe(0);
+    await resume.click();
+    await row(page, held[2]!).waitFor();
+    expect(errors).toEqual([]);
+  });
+
+  it('loads older events through the notice at the top, and shows a sparkline and namespace breakdown', async () => {
+    const runtime = await startRuntime();
+    await publish(runtime, Array.from({ length: 2600 }, (_, i) => (i % 2 ? chat(`m${i}`) : workflow(`w${i}`, 'build'))));
+    const stored = runtime.bus.log.lastSequenceNumber;
+    const { page, errors } = await open(runtime);
+    await expect.poll(() => heldCount(page)).toBe(2000);
+
+    await log(page).focus();
+    await page.keyboard.press('Home');
+    const notice = log(page).locator('.row.gap');
+    await notice.waitFor();
+    expect(await notice.textContent()).toMatch(/older, not loaded/);
+    await notice.getByRole('button', { name: /^Load/ }).click();
+    await expect.poll(() => heldCount(page)).toBe(stored);
+    await notice.waitFor({ state: 'detached' });
+    await row(page, 1).waitFor();
+
+    const breakdown = page.getByRole('list', { name: /Events by namespace/ });
+    await breakdown.getByText('workflow').waitFor();
+    await breakdown.getByText('chat').waitFor();
+    expect(await page.getByRole('img', { name: /Events per second/ }).count()).toBe(1);
+    await breakdown.getByRole('button', { name: /chat/ }).click();
+    expect(await page.getByRole('searchbox', { name: /Filter/ }).inputValue()).toBe('chat.*');
+    expect(errors).toEqual([]);
+  });
+});

@@ -24,6 +24,19 @@ export function App() {
   const [selected, setSelected] = useState<number | null>(null);
   const close = useCallback(() => setSelected(null), []);
 
+  // `#event=N` opens event N: what the desktop app loads when a notification is clicked.
+  useEffect(() => {
+    const openFromHash = () => {
+      const match = /^#event=(\d+)$/.exec(window.location.hash);
+      if (!match) return;
+      setSelected(Number(match[1]));
+      history.replaceState(null, '', window.location.pathname + window.location.search);
+    };
+    openFromHash();
+    window.addEventListener('hashchange', openFromHash);
+    return () => window.removeEventListener('hashchange', openFromHash);
+  }, []);
+
   // Shortcuts: `/` the filter, `:` or Ctrl/Cmd+K the command bar, Esc closes the drawer.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {

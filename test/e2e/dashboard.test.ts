@@ -157,6 +157,12 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     expect(JSON.parse((await page.evaluate('navigator.clipboard.readText()')) as string)).toEqual(envelope);
     await page.keyboard.press('Escape');
     await drawer.waitFor({ state: 'detached' });
+
+    // A clicked desktop notification loads `/#event=N`: the drawer opens on that event.
+    await page.evaluate((n) => (window.location.hash = `event=${n}`), seq!);
+    await drawer.waitFor();
+    expect(JSON.parse((await drawer.getByLabel('Event JSON').textContent())!)).toMatchObject({ sequence_number: seq });
+    expect(await page.evaluate(() => window.location.hash)).toBe('');
     expect(errors).toEqual([]);
   });
 

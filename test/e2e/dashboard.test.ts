@@ -159,10 +159,10 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     await drawer.waitFor({ state: 'detached' });
 
     // A clicked desktop notification loads `/#event=N`: the drawer opens on that event.
-    await page.evaluate((n) => (window.location.hash = `event=${n}`), seq!);
+    await page.evaluate(`window.location.hash = 'event=${seq!}'`);
     await drawer.waitFor();
     expect(JSON.parse((await drawer.getByLabel('Event JSON').textContent())!)).toMatchObject({ sequence_number: seq });
-    expect(await page.evaluate(() => window.location.hash)).toBe('');
+    expect(await page.evaluate('window.location.hash')).toBe('');
     expect(errors).toEqual([]);
   });
 

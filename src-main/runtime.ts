@@ -12,7 +12,7 @@ import type { Route } from './http/route.ts';
 import { dashboardRoutes } from './http/routes/dashboard.ts';
 import { eventRoutes } from './http/routes/events.ts';
 import { healthRoutes } from './http/routes/health.ts';
-import { HANDOVER_PATH, sessionRoutes } from './http/routes/session.ts';
+import { HANDOVER_PATH, RECHECK_PATH, sessionRoutes } from './http/routes/session.ts';
 import { stateRoutes } from './http/routes/state.ts';
 import { createLogger, flushLogger, type Logger } from './logger.ts';
 import { SessionService } from './session/session.ts';
@@ -98,7 +98,6 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     getSnapshot: () => state.document(),
   });
   const session = new SessionService({ paths, bus, logger });
-  await session.start();
   const sse = new SseHub({ bus, logger, keepAliveMs: config.sseKeepAliveMs, queueSize: config.queueSize, replayLimit: config.replayLimit });
 
   const publicRoutes = healthRoutes({
@@ -137,17 +136,22 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     ] as Route[],
     apiGuards: [
       session.readOnlyGuard(
-        (method, path) => method === 'POST' && (path === `${API_PREFIX}/events` || path === `${API_PREFIX}${HANDOVER_PATH}`),
+        (method, path) =>
+          method === 'POST' && [`${API_PREFIX}/events`, `${API_PREFIX}${HANDOVER_PATH}`, `${API_PREFIX}${RECHECK_PATH}`].includes(path),
       ),
     ],
   });
 
-  let http: HttpServer;
+  let http: HttpServer | undefined;
   try {
     http = await listen(app.callback(), { host: config.host, port: config.port });
+    // The lock is taken only once the port is ours, so a failed start leaves no trace
+    // in the history. Until `hosts` is set below, every request is refused (403).
+    await session.start();
   } catch (error) {
-    await state.stop();
+    await http?.close(0);
     await session.stop();
+    await state.stop();
     await store.close();
     flushLogger(logger);
     throw error;
@@ -174,29 +178,38 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   }, RETENTION_SWEEP_MS);
   sweep.unref();
 
+  const server = http;
+  // Each step runs even if an earlier one failed: a stop always ends with the lock
+  // released and server.json removed.
+  const step = async (name: string, fn: () => unknown) => {
+    try {
+      await fn();
+    } catch (error) {
+      logger.error({ err: error, step: name }, 'stop step failed');
+    }
+  };
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       logger.info('stopping');
       clearInterval(sweep);
-      await state.stop();
-      try {
-        bus.emit('system.stopping', { reason: 'shutdown' });
-      } catch (error) {
-        logger.warn({ err: error }, 'could not record system.stopping');
-      }
-      // Stop accepting first, then tell streaming clients, then let requests finish.
-      const closingHttp = http.close(config.shutdownTimeoutMs);
-      await gateway.close(Math.min(1000, config.shutdownTimeoutMs));
-      sse.close();
-      await closingHttp;
-      await session.stop();
-      bus.close();
-      await store.close();
-      removeServerInfo(paths, token);
+      await step('record stop', () => bus.emit('system.stopping', { reason: 'shutdown' }));
+      // Stop accepting, tell streaming clients, let in-flight requests finish (bounded),
+      // then close the store, release the lock, and remove the runtime file.
+      const closingHttp = server.close(config.shutdownTimeoutMs);
+      await step('close websockets', () => gateway.close(Math.min(1000, config.shutdownTimeoutMs)));
+      await step('close sse', () => sse.close());
+      await step('stop collections', () => state.stop());
+      await step('finish requests', () => closingHttp);
+      await step('close store', async () => {
+        bus.close();
+        await store.close();
+      });
+      await step('release lock', () => session.stop());
+      await step('remove server.json', () => removeServerInfo(paths, token));
       logger.info('stopped');
       flushLogger(logger);
     })());
 
-  return { config, paths, logger, store, bus, gateway, sse, session, state, http, url, port, token, info, stop };
+  return { config, paths, logger, store, bus, gateway, sse, session, state, http: server, url, port, token, info, stop };
 }

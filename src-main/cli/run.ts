@@ -71,6 +71,12 @@ export function registerRun(program: Command): void {
 
         const server = runningServer(paths);
         const held = lock.held!;
+        // Tell the server at once (it would notice within a second): even a short run is published.
+        const notify = async () => {
+          const current = runningServer(paths);
+          if (current) await callApi(current, 'POST', '/session/recheck').catch(() => undefined);
+        };
+        await notify();
         const [file, ...args] = argv as [string, ...string[]];
         const child = spawn(file, args, {
           stdio: 'inherit',
@@ -97,6 +103,7 @@ export function registerRun(program: Command): void {
           child.once('exit', (exitCode, signal) => resolve(exitCode ?? 128 + (SIGNAL_NUMBERS[signal ?? 'SIGTERM'] ?? 15)));
         });
         await lock.release();
+        await notify();
         process.exit(code);
       } catch (error) {
         reportAndExit(error);

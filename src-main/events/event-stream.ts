@@ -1,3 +1,4 @@
+import { matchesAny } from '../../src-shared/events.ts';
 import type { EventBus } from './bus.ts';
 import type { StoredEvent } from './event-log.ts';
 import type { Subscription } from './subscription.ts';
@@ -44,6 +45,7 @@ export class EventStream {
   /** Replaces the filter for the rest of the replay and for live delivery alike. */
   setPatterns(patterns: readonly string[]): void {
     this.#subscription.setPatterns(patterns);
+    if (this.#replay) this.#replay.page = this.#replay.page.filter((event) => matchesAny(event.type, patterns));
   }
 
   get replaying(): boolean {
@@ -78,6 +80,14 @@ export class EventStream {
     const replay = this.#replay;
     if (replay) {
       if (replay.page.length === 0 && replay.cursor < this.boundary) {
+        // Retention may have pruned rows since the replay began: announce, never skip.
+        const oldest = this.#bus.log.oldestSequenceNumber;
+        if (replay.cursor + 1 < oldest) {
+          const to = Math.min(oldest - 1, this.boundary);
+          const from = replay.cursor + 1;
+          replay.cursor = to;
+          return { kind: 'gap', from, to, reason: 'retention' };
+        }
         replay.page = this.#bus.log.read({ after: replay.cursor, upTo: this.boundary, patterns: this.#subscription.patterns, limit: PAGE });
         replay.cursor = replay.page.length < PAGE ? this.boundary : replay.page.at(-1)!.seq;
       }

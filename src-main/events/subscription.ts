@@ -38,9 +38,11 @@ export class Subscription {
     return this.#patterns;
   }
 
-  /** Replaces the filter; already queued events stay (they matched when published). */
+  /** Replaces the filter, for queued events too: nothing the new filter excludes arrives after it. */
   setPatterns(patterns: readonly string[]): void {
     this.#patterns = patterns;
+    this.#items = this.#items.slice(this.#head).filter((event) => event !== undefined && matchesAny(event.type, patterns));
+    this.#head = 0;
   }
 
   get size(): number {

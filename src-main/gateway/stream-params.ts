@@ -9,7 +9,9 @@ export interface StreamParams {
 
 /** `since` and `types` as WS and SSE take them; a bad value is a 400 naming the field. */
 export function parseStreamParams(query: URLSearchParams, lastEventId?: string): StreamParams {
-  const rawSince = query.get('since') ?? lastEventId ?? undefined;
+  // The browser resends the same URL on every reconnect, with a newer Last-Event-ID:
+  // the header wins, or each reconnect would replay from the original `since`.
+  const rawSince = lastEventId ?? query.get('since') ?? undefined;
   let since: number | undefined;
   if (rawSince !== undefined && rawSince !== '') {
     if (!/^\d{1,15}$/.test(rawSince)) {

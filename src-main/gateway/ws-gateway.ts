@@ -9,8 +9,13 @@ import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import { EventStream } from '../events/event-stream.ts';
 import { isAuthorized } from '../http/middleware/auth.ts';
+import { acceptableRequestId } from '../http/middleware/request-id.ts';
 import type { Logger } from '../logger.ts';
 import { controlJson, parseStreamParams } from './stream-params.ts';
+
+// Refusals are written on the raw socket; they carry the request id like any response.
+const REQUEST_IDS = new WeakMap<Duplex, string>();
+const requestIdFor = (socket: Duplex): string => REQUEST_IDS.get(socket) ?? randomUUID();
 
 /** Stop pulling from a client's queue while this much is unsent on its socket. */
 const HIGH_WATER_BYTES = 512 * 1024;
@@ -41,6 +46,7 @@ function refuse(socket: Duplex, status: number, reason: string, error: LookoutEr
   const body = JSON.stringify(error.toBody());
   const lines = [
     `HTTP/1.1 ${status} ${reason}`,
+    `X-Request-Id: ${requestIdFor(socket)}`,
     'Content-Type: application/json; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Connection: close',
@@ -59,15 +65,11 @@ export class WsGateway {
   #options: GatewayOptions;
   #wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
   #clients = new Map<string, Client>();
-  #sweep: NodeJS.Timeout;
+  #sweep: NodeJS.Timeout | undefined;
   #closing = false;
 
   constructor(options: GatewayOptions) {
     this.#options = options;
-    // One timer for all clients: a client that has not answered the previous ping by
-    // the next sweep is gone (half-open TCP, sleeping laptop) and is terminated.
-    this.#sweep = setInterval(() => this.#heartbeat(), options.heartbeatMs);
-    this.#sweep.unref();
   }
 
   get clientCount(): number {
@@ -86,10 +88,15 @@ export class WsGateway {
 
   attach(server: http.Server): void {
     server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
+    // One timer for all clients: a client that has not answered the previous ping by
+    // the next sweep is gone (half-open TCP, sleeping laptop) and is terminated.
+    this.#sweep = setInterval(() => this.#heartbeat(), this.#options.heartbeatMs);
+    this.#sweep.unref();
   }
 
   #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
+    REQUEST_IDS.set(socket, acceptableRequestId(req.headers['x-request-id']) ?? randomUUID());
     const url = new URL(req.url ?? '/', 'http://localhost');
     const o = this.#options;
     if (url.pathname !== '/ws') {
@@ -152,7 +159,21 @@ export class WsGateway {
 
   /** Control messages bypass the bounded queue: they are never dropped. */
   #control(client: Client, message: ControlMessage): void {
-    if (client.ws.readyState === WebSocket.OPEN) client.ws.send(JSON.stringify(message));
+    if (client.ws.readyState === WebSocket.OPEN) this.#send(client, JSON.stringify(message));
+  }
+
+  /**
+   * Every frame goes out with a write callback: whichever frame drains the socket below
+   * the low-water mark resumes a pump that paused (a large snapshot can be that frame).
+   */
+  #send(client: Client, frame: string): void {
+    client.ws.send(frame, (error) => {
+      if (error || !client.waitingForDrain) return;
+      if (client.ws.bufferedAmount <= HIGH_WATER_BYTES / 2) {
+        client.waitingForDrain = false;
+        this.#pump(client);
+      }
+    });
   }
 
   #pump(client: Client): void {
@@ -166,14 +187,7 @@ export class WsGateway {
       }
       const item = stream.next();
       if (!item) return;
-      const frame = item.kind === 'event' ? item.event.json : controlJson(item);
-      ws.send(frame, (error) => {
-        if (error || !client.waitingForDrain) return;
-        if (ws.bufferedAmount <= HIGH_WATER_BYTES / 2) {
-          client.waitingForDrain = false;
-          this.#pump(client);
-        }
-      });
+      this.#send(client, item.kind === 'event' ? item.event.json : controlJson(item));
     }
   }
 

@@ -59,7 +59,9 @@ export function createApp(options: AppOptions): Koa {
   const routes: { prefix: string; route: Route }[] = [];
   const document = () => buildOpenApi(routes, { version: options.version });
 
-  const root = new Router();
+  // Case-sensitive and strict: a path either is ours exactly or is a 404, so the
+  // prefix check for the guards below can never disagree with the routing.
+  const root = new Router({ sensitive: true, strict: true });
   const publicRoutes = [...options.publicRoutes, ...(docsRoutes(document) as Route[])];
   mountRoutes(root, publicRoutes);
   routes.push(...publicRoutes.map((route) => ({ prefix: '', route })));
@@ -71,9 +73,12 @@ export function createApp(options: AppOptions): Koa {
     ...(options.apiGuards ?? []),
     jsonBody({ limitBytes: options.maxBodyBytes }),
   ]);
-  app.use((ctx, next) => (ctx.path === API_PREFIX || ctx.path.startsWith(`${API_PREFIX}/`) ? apiGuards(ctx, next) : next()));
+  app.use((ctx, next) => {
+    const path = ctx.path.toLowerCase();
+    return path === API_PREFIX || path.startsWith(`${API_PREFIX}/`) ? apiGuards(ctx, next) : next();
+  });
 
-  const api = new Router({ prefix: API_PREFIX });
+  const api = new Router({ prefix: API_PREFIX, sensitive: true, strict: true });
   mountRoutes(api, options.apiRoutes);
   routes.push(...options.apiRoutes.map((route) => ({ prefix: API_PREFIX, route })));
 

@@ -26,7 +26,8 @@ export class SessionService {
   #state: SessionState = { read_only: true, lock: NO_LOCK };
   #timer: NodeJS.Timeout | undefined;
   #handoverUntil = 0;
-  #ticking = false;
+  /** Lock checks run one at a time (watch ticks, rechecks, handovers never interleave). */
+  #queue: Promise<void> = Promise.resolve();
   #stopped = false;
 
   constructor(options: { paths: LockPaths; bus: EventBus; logger: Logger }) {
@@ -47,21 +48,38 @@ export class SessionService {
 
   /** Takes the lock if free (else starts read-only) and begins watching. */
   async start(): Promise<void> {
-    await this.#refresh('start');
+    await this.#serially(() => this.#refresh('start'));
     this.#timer = setInterval(() => void this.#tick(), WATCH_MS);
     this.#timer.unref();
   }
 
+  #serially(fn: () => Promise<void>): Promise<void> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch((error: unknown) => this.#logger.error({ err: error }, 'lock check failed'));
+    return run;
+  }
+
+  #tickQueued = false;
+
   async #tick(): Promise<void> {
-    if (this.#ticking || this.#stopped) return;
-    this.#ticking = true;
-    try {
+    if (this.#tickQueued) return; // one pending watch check is enough
+    this.#tickQueued = true;
+    await this.#serially(async () => {
+      this.#tickQueued = false;
       await this.#refresh('watch');
-    } catch (error) {
-      this.#logger.error({ err: error }, 'lock watch failed');
-    } finally {
-      this.#ticking = false;
-    }
+    }).catch(() => undefined);
+  }
+
+  /**
+   * Look again now (`lookout run` calls this right after it took or gave back the lock):
+   * a run shorter than the watch interval is still published, and the server takes the
+   * lock back at once instead of waiting out the handover grace period.
+   */
+  recheck(): Promise<void> {
+    return this.#serially(async () => {
+      this.#handoverUntil = 0;
+      await this.#refresh('recheck');
+    });
   }
 
   async #refresh(reason: string): Promise<void> {
@@ -72,7 +90,12 @@ export class SessionService {
       if (reclaimed) this.#logger.warn({ pid: reclaimed.pid, kind: reclaimed.kind }, 'reclaimed the lock of a holder that died');
       if (Date.now() >= this.#handoverUntil) {
         const result = await this.#lock.acquire('server');
-        if (result.ok) reason = reclaimed ? 'reclaimed' : reason === 'watch' ? 'released' : reason;
+        if (this.#stopped) {
+          // stop() ran while we were taking it: give it straight back.
+          await this.#lock.release();
+          return;
+        }
+        if (result.ok) reason = reclaimed ? 'reclaimed' : reason === 'watch' || reason === 'recheck' ? 'released' : reason;
       }
     } else if (!mine && Date.now() < this.#handoverUntil) {
       this.#handoverUntil = 0; // the CLI has it now
@@ -94,10 +117,23 @@ export class SessionService {
 
   /** A CLI asks for the workspace: release it and keep away for a grace period. */
   async handover(): Promise<boolean> {
-    if (!this.#lock.held) return false;
-    this.#handoverUntil = Date.now() + HANDOVER_GRACE_MS;
-    await this.#lock.release();
-    this.#publishIfChanged({ read_only: true, lock: NO_LOCK }, 'handover');
+    let released = false;
+    await this.#serially(async () => {
+      if (!this.#lock.held) return;
+      this.#handoverUntil = Date.now() + HANDOVER_GRACE_MS;
+      await this.#lock.release();
+      this.#publishIfChanged({ read_only: true, lock: NO_LOCK }, 'handover');
+      released = true;
+    });
+    return released;
+  }
+
+  /** The holder's id, from the state or, if the state is behind, from the lock on disk. */
+  #isHolderId(id: string): boolean {
+    if (this.#state.lock.id === id) return true;
+    const holder = isHeld(this.#paths) ? readHolder(this.#paths) : null;
+    if (holder?.id !== id) return false;
+    void this.#tick(); // our state is behind: catch up (and publish) now
     return true;
   }
 
@@ -111,7 +147,7 @@ export class SessionService {
       if (WRITE_METHODS.has(ctx.method) && this.#state.read_only && !exempt(ctx.method, ctx.path)) {
         const lock = this.#state.lock;
         const presented = ctx.get('x-lock-id');
-        if (!(presented && lock.id && presented === lock.id)) {
+        if (!(presented && this.#isHolderId(presented))) {
           throw new LookoutError('read_only', `the workspace is read-only: it is held by ${describeHolder(lock)}; writes resume when it is released`, {
             details: { lock },
           });
@@ -124,6 +160,7 @@ export class SessionService {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
+    await this.#queue;
     await this.#lock.release();
   }
 }

@@ -3,11 +3,14 @@ import type { Middleware } from 'koa';
 
 const ACCEPTABLE_ID = /^[\w.:-]{1,128}$/;
 
+/** A client-sent id we can echo safely (1–128 of letters, digits, `_.:-`), else undefined. */
+export const acceptableRequestId = (sent: unknown): string | undefined =>
+  typeof sent === 'string' && ACCEPTABLE_ID.test(sent) ? sent : undefined;
+
 /** Echoes a sane client-sent X-Request-Id, or mints one; every response carries it. */
 export function requestId(): Middleware {
   return async (ctx, next) => {
-    const sent = ctx.get('x-request-id');
-    ctx.state.requestId = ACCEPTABLE_ID.test(sent) ? sent : randomUUID();
+    ctx.state.requestId = acceptableRequestId(ctx.get('x-request-id')) ?? randomUUID();
     ctx.set('X-Request-Id', ctx.state.requestId as string);
     await next();
   };

@@ -79,8 +79,9 @@ export const docsRoutes = (getDocument: () => unknown) => [
     auth: false,
     responses: { 200: { description: 'A static file' }, 404: { description: 'Unknown file' } },
     handler: ({ ctx, params }) => {
-      const type = ASSETS[params.file ?? ''];
-      if (!type) return undefined; // falls through to the JSON 404
+      const file = params.file ?? '';
+      if (!Object.hasOwn(ASSETS, file)) return undefined; // falls through to the JSON 404
+      const type = ASSETS[file]!;
       ctx.type = type;
       ctx.set('Cache-Control', 'public, max-age=86400');
       ctx.body = createReadStream(path.join(ASSET_DIR, params.file as string));

@@ -18,6 +18,7 @@ export const ServerStatus = z.object({
 export type ServerStatus = z.infer<typeof ServerStatus>;
 
 export const HANDOVER_PATH = '/session/handover';
+export const RECHECK_PATH = '/session/recheck';
 
 export const sessionRoutes = (session: SessionService, status: () => ServerStatus) => [
   defineRoute({
@@ -41,6 +42,19 @@ export const sessionRoutes = (session: SessionService, status: () => ServerStatu
     handler: async () => {
       const released = await session.handover();
       return { body: { released, session: session.state } };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: RECHECK_PATH,
+    summary: 'Ask the server to look at the workspace lock now (used by `lookout run` after taking or releasing it)',
+    description: 'Ends the handover grace period: the server publishes the current holder at once, and takes the lock back if it is free. Allowed in read-only mode.',
+    tags: ['session'],
+    auth: true,
+    responses: { 200: { description: 'The session state after the check', schema: SessionState } },
+    handler: async () => {
+      await session.recheck();
+      return { body: session.state };
     },
   }),
   defineRoute({

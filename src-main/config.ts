@@ -138,7 +138,9 @@ export type ConfigInput = { [K in SettingName]?: z.input<Settings[K]['schema']> 
 function fromText(name: SettingName, raw: string): unknown {
   const expected = SETTINGS[name].schema;
   if (expected instanceof z.ZodNumber) {
-    return raw.trim() === '' ? Number.NaN : Number(raw);
+    // Not a number: keep the text, so the message reads "expected number, received string".
+    const value = raw.trim() === '' ? Number.NaN : Number(raw);
+    return Number.isNaN(value) ? raw : value;
   }
   if (expected instanceof z.ZodBoolean) {
     if (/^(1|true|yes|on)$/i.test(raw)) return true;

@@ -13,11 +13,13 @@ export function buildProgram(): Command {
     .description('Lookout: a local control room for AI agents')
     .version(VERSION, '-v, --version')
     .option('-w, --workspace <dir>', 'workspace directory (default: nearest with .lookout/, else the current directory)')
-    .showHelpAfterError('(run with --help for usage)')
+    // One line, like every other error: what is wrong, and where to look.
     // `run` passes everything after its command through untouched.
     .enablePositionalOptions()
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith('error:') ? `lookout: ${text}` : text) });
+    .configureOutput({
+      outputError: (text, write) => write(`lookout: ${text.trim().replace(/^error: /, '')}; see \`lookout --help\`\n`),
+    });
   registerServe(program);
   registerStatus(program);
   registerRun(program);

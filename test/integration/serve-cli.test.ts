@@ -70,6 +70,7 @@ describe('lookout serve (child process)', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stderr).toMatch(/^lookout: /);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('exits 2 on a bad LOOKOUT_* variable', async () => {

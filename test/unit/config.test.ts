@@ -23,7 +23,7 @@ describe('config', () => {
   });
 
   it.each([
-    [{ LOOKOUT_PORT: 'abc' }, /invalid setting port \(--port \/ LOOKOUT_PORT\).*"abc"|got NaN/],
+    [{ LOOKOUT_PORT: 'abc' }, /invalid setting port \(--port \/ LOOKOUT_PORT\): .*expected number, received string; got "abc"/],
     [{ LOOKOUT_PORT: '70000' }, /invalid setting port.*70000/],
     [{ LOOKOUT_PORT: '' }, /invalid setting port/],
     [{ LOOKOUT_LOG_LEVEL: 'loud' }, /invalid setting logLevel \(--log-level \/ LOOKOUT_LOG_LEVEL\)/],

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
 // Runs in a worker thread with its own connection. A PASSIVE checkpoint copies WAL
@@ -19,14 +20,17 @@ parentPort.on('message', (message) => {
 `;
 
 const INTERVAL_MS = 1000;
+/** SQLite's own threshold (1000 pages of 4 KiB): below it no checkpoint is due at all. */
+const START_AT_WAL_BYTES = 4 * 1024 * 1024;
 
 /**
  * Keeps WAL checkpoints (and their fsync) off the event loop. SQLite's automatic
  * checkpoint runs inside whichever COMMIT crosses the threshold, which stalls every
  * live client behind one disk flush; instead the main connection turns it off and this
- * worker checkpoints once a second while there are new writes. It starts with the
- * first write, so an idle server does not pay for a thread. If the worker fails, the
- * automatic checkpoint is switched back on: the WAL never grows without bound.
+ * worker checkpoints once a second while there are new writes. It starts once the WAL
+ * reaches the size at which SQLite itself would first checkpoint, so a quiet server
+ * does not pay for a thread. If the worker fails, the automatic checkpoint is switched
+ * back on: the WAL never grows without bound.
  */
 export class Checkpointer {
   #file: string;
@@ -45,6 +49,13 @@ export class Checkpointer {
   noteWrite(): void {
     this.#dirty = true;
     if (this.#worker || this.#failed) return;
+    let walBytes = 0;
+    try {
+      walBytes = fs.statSync(`${this.#file}-wal`).size;
+    } catch {
+      // No WAL file yet.
+    }
+    if (walBytes < START_AT_WAL_BYTES) return;
     this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: this.#file } });
     this.#worker.unref();
     this.#worker.on('error', () => this.#fail());

@@ -73,8 +73,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     throw error;
   }
 
-  const log = new EventLog(store);
   const retention = { maxEvents: config.retentionEvents, maxAgeMs: config.retentionDays * 86_400_000 };
+  const log = new EventLog(store, { maxEvents: retention.maxEvents });
   log.prune(retention);
   const bus = new EventBus({ log, logger, queueSize: config.queueSize });
   const state = new StateService({ db: store, bus, logger, workspace: config.workspace });

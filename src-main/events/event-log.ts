@@ -39,9 +39,17 @@ export class EventLog {
   #insert: StatementSync;
   #oldest: StatementSync;
   #statements = new Map<string, StatementSync>();
+  #maxEvents: number | undefined;
+  /** Everything at or below this number is known to be pruned by count already. */
+  #prunedUpTo = 0;
 
-  constructor(db: Database) {
+  /**
+   * `maxEvents`, when given, is enforced as events arrive (in steps of 1%, so pruning
+   * costs one DELETE per hundredth of the cap); age retention runs on a timer.
+   */
+  constructor(db: Database, options: { maxEvents?: number } = {}) {
     this.#db = db;
+    this.#maxEvents = options.maxEvents;
     this.epoch = db.epoch;
     const row = db.db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'events'`).get() as { seq: number } | undefined;
     this.#last = row?.seq ?? 0;
@@ -87,6 +95,7 @@ export class EventLog {
       }
     });
     this.#last = first + events.length - 1;
+    this.#enforceCount();
     return { stored, envelopes };
   }
 
@@ -128,6 +137,14 @@ export class EventLog {
     );
     const row = statement.get(after, upTo, ...clause.params, skip) as { seq: number } | undefined;
     return row?.seq ?? null;
+  }
+
+  #enforceCount(): void {
+    if (this.#maxEvents === undefined) return;
+    const cutoff = this.#last - this.#maxEvents;
+    if (cutoff - this.#prunedUpTo < Math.max(1, Math.floor(this.#maxEvents / 100))) return;
+    this.#prepared('prune-count', 'DELETE FROM events WHERE seq <= ?').run(cutoff);
+    this.#prunedUpTo = cutoff;
   }
 
   /** Drops what retention no longer keeps; returns how many events were removed. */

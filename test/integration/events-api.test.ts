@@ -123,3 +123,17 @@ describe('POST /api/v1/events and GET /api/v1/events', () => {
     }
   });
 });
+
+describe('retention', () => {
+  it('keeps the count cap as events arrive (within 1% of it), without waiting for the sweep', async () => {
+    const runtime = await startRuntime({ retentionEvents: 200 });
+    for (let i = 0; i < 5; i++) runtime.bus.publish(Array.from({ length: 100 }, () => ({ type: 'x.r', data: {} })), { batch: true });
+    const last = runtime.bus.log.lastSequenceNumber;
+    const stored = last - runtime.bus.log.oldestSequenceNumber + 1;
+    expect(stored).toBeGreaterThanOrEqual(200);
+    expect(stored).toBeLessThanOrEqual(202);
+    const page = (await (await api(runtime, '/api/v1/events?limit=1000')).json()) as Page;
+    expect(page.events.at(-1)!.sequence_number).toBe(last);
+    expect(page.oldest_sequence_number).toBe(runtime.bus.log.oldestSequenceNumber);
+  });
+});

@@ -28,6 +28,7 @@ export class SessionService {
   #handoverUntil = 0;
   /** Lock checks run one at a time (watch ticks, rechecks, handovers never interleave). */
   #queue: Promise<void> = Promise.resolve();
+  #tickQueued = false;
   #stopped = false;
 
   constructor(options: { paths: LockPaths; bus: EventBus; logger: Logger }) {
@@ -37,7 +38,7 @@ export class SessionService {
     this.#lock = new WorkspaceLock(options.paths, {
       onCompromised: (error) => {
         this.#logger.error({ err: error }, 'workspace lock compromised; continuing read-only until it can be re-taken');
-        void this.#refresh('compromised');
+        void this.#serially(() => this.#refresh('compromised')).catch(() => undefined);
       },
     });
   }
@@ -58,8 +59,6 @@ export class SessionService {
     this.#queue = run.catch((error: unknown) => this.#logger.error({ err: error }, 'lock check failed'));
     return run;
   }
-
-  #tickQueued = false;
 
   async #tick(): Promise<void> {
     if (this.#tickQueued) return; // one pending watch check is enough

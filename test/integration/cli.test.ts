@@ -233,3 +233,25 @@ describe('lookout status, emit, tail', () => {
     await server.exited;
   });
 });
+
+describe('lookout open', () => {
+  it('prints a sign-in URL that the server trades for the session cookie', async () => {
+    const runtime = await startRuntime();
+    const printed = await runLookout(['open', '--print', '--workspace', runtime.config.workspace]);
+    expect(printed.code).toBe(0);
+    const url = printed.stdout.trim();
+    expect(url).toBe(`${runtime.url}/?token=${encodeURIComponent(runtime.token)}`);
+    const res = await fetch(url, { redirect: 'manual' });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/');
+    expect(res.headers.get('set-cookie')).toMatch(new RegExp(`^lookout_session_${runtime.port}=.*HttpOnly`, 'i'));
+  });
+
+  it('says where to go when no browser can be started', async () => {
+    const runtime = await startRuntime();
+    // An empty PATH: neither xdg-open nor open exists.
+    const result = await runLookout(['open', '--workspace', runtime.config.workspace], { env: { PATH: '/nonexistent' } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/could not start a browser \(xdg-open\); open this URL yourself:\nhttp:\/\/127\.0\.0\.1:\d+\/\?token=/);
+  });
+});

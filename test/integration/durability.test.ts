@@ -61,8 +61,10 @@ describe('durability and graceful stop', () => {
     expect(stopped).toBe(false); // waiting for the request
     // New connections are refused while draining.
     await expect(fetch(`${runtime.url}/health`)).rejects.toThrow();
+    const ended = new Promise((resolve) => socket.once('close', resolve));
     socket.write(body.slice(10));
     await stopping;
+    await ended; // the response was written before the connection closed; read all of it
     expect(response).toMatch(/^HTTP\/1\.1 201/);
     expect(response).toMatch(/connection: close/i);
     socket.destroy();

@@ -10,8 +10,8 @@ export default defineConfig({
     testTimeout: 20_000,
     // CI runs on a shared two-core machine where the timing of real sockets, child
     // processes and a browser occasionally slips; one retry there keeps a scheduling
-    // hiccup from blocking a landing. Locally there is none, so flakiness stays visible,
-    // and the JSON report CI prints lists retried tests.
+    // hiccup from blocking a landing. Locally there is no retry, so flakiness stays
+    // visible where it can be fixed.
     retry: process.env.CI ? 1 : 0,
     hookTimeout: 20_000,
   },

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig, SETTINGS, type SettingName } from '../config.ts';
+import { QuitSequence } from '../quit-sequence.ts';
 import { createRuntime } from '../runtime.ts';
 import { reportAndExit } from './output.ts';
 
@@ -25,18 +26,21 @@ export function registerServe(program: Command): void {
       const runtime = await createRuntime(config, { logToStderr: true });
       process.stdout.write(`Lookout ${runtime.info.version} listening on ${runtime.url} (workspace ${config.workspace})\n`);
 
-      let signals = 0;
-      const onSignal = (signal: NodeJS.Signals) => {
-        signals++;
-        if (signals > 1) {
-          process.stderr.write(`lookout: ${signal} again, exiting without waiting\n`);
-          process.exit(130);
-        }
-        process.stderr.write(`lookout: ${signal} received, stopping (press Ctrl+C again to force)\n`);
-        runtime.stop().then(
-          () => process.exit(0),
-          (error: unknown) => reportAndExit(error),
+      // The same quit path as the desktop app: bounded, and a second signal forces.
+      const quit = new QuitSequence({
+        stop: () => runtime.stop(),
+        exit: (code) => process.exit(code),
+        // The runtime's own stop is bounded by the drain timeout; leave it room to finish.
+        timeoutMs: config.shutdownTimeoutMs + 3000,
+        log: (message) => runtime.logger.info(message),
+      });
+      const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+        process.stderr.write(
+          quit.requested
+            ? `lookout: ${signal} again, exiting without waiting\n`
+            : `lookout: ${signal} received, stopping (press Ctrl+C again to force)\n`,
         );
+        void quit.request(signal);
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);

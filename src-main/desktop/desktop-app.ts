@@ -16,7 +16,7 @@ import type { DesktopAction } from './menu-model.ts';
 import { toMenuTemplate } from './menu-template.ts';
 import { dashboardEventUrl, NOTIFIABLE_TYPES, NoticeThrottle, noticeFor } from './notification-policy.ts';
 import { Notifier } from './notifier.ts';
-import { QuitSequence, type QuitReason } from './quit-sequence.ts';
+import { QuitSequence, type QuitReason } from '../quit-sequence.ts';
 import { type RuntimeFactory, ServerToggle, type ToggleRuntime } from './server-toggle.ts';
 import { statusPageUrl } from './status-page.ts';
 import { TrayController } from './tray.ts';

@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { describeHolder, type LockInfo, NO_LOCK, type SessionState } from '../../src-shared/session.ts';
 import { LookoutError } from '../errors.ts';
+import { WRITE_METHODS } from '../http/middleware/json-body.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
 import { type HolderRecord, isHeld, type LockPaths, readHolder, WorkspaceLock } from './lock.ts';
@@ -8,7 +9,6 @@ import { type HolderRecord, isHeld, type LockPaths, readHolder, WorkspaceLock } 
 const WATCH_MS = 1000;
 /** After handing the lock to a CLI, how long the server waits for it before taking it back. */
 const HANDOVER_GRACE_MS = 10_000;
-const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 const toLockInfo = (holder: HolderRecord | null): LockInfo =>
   holder ? { holder: holder.kind, pid: holder.pid, hostname: holder.hostname, since: holder.started_at, id: holder.id } : NO_LOCK;

@@ -51,7 +51,6 @@ describe('the desktop layer', () => {
         'launch-args.ts',
         'menu-model.ts',
         'notification-policy.ts',
-        'quit-sequence.ts',
         'server-toggle.ts',
         'status-page.ts',
         'tray-menu-model.ts',

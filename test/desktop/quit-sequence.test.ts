@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src-main/config.ts';
-import { QUIT_EXIT_CODES, QuitSequence } from '../../src-main/desktop/quit-sequence.ts';
+import { QUIT_EXIT_CODES, QuitSequence } from '../../src-main/quit-sequence.ts';
 import { ServerToggle } from '../../src-main/desktop/server-toggle.ts';
 import { createRuntime } from '../../src-main/runtime.ts';
 import { readServerInfo, workspacePaths } from '../../src-main/workspace.ts';

@@ -1,7 +1,8 @@
 /**
- * Everything that ends the app goes through here: the tray's Quit, the app menu (and
- * Cmd+Q, which Electron reports as before-quit), closing the window when close-to-tray
- * is off, SIGINT/SIGTERM, and the OS shutting down.
+ * Everything that ends a Lookout process goes through here: in the desktop app the
+ * tray's Quit, the app menu (and Cmd+Q, which Electron reports as before-quit), closing
+ * the window when close-to-tray is off, SIGINT/SIGTERM and the OS shutting down; in
+ * `lookout serve`, SIGINT/SIGTERM.
  */
 export type QuitReason = 'tray' | 'app-menu' | 'before-quit' | 'window-close' | 'SIGINT' | 'SIGTERM' | 'os-shutdown' | 'session-end';
 

@@ -85,13 +85,19 @@ export function readServerInfo(file: string): ServerInfo | undefined {
   }
 }
 
+/** The running server of a workspace, or undefined when none is (server.json absent or its pid dead). */
+export function runningServer(paths: WorkspacePaths): ServerInfo | undefined {
+  const info = readServerInfo(paths.serverInfo);
+  return info && isPidAlive(info.pid) ? info : undefined;
+}
+
 /**
  * Refuses to start when another live server owns this workspace, and clears the
  * leftovers of one that was killed (its pid is gone).
  */
 export function claimServerInfo(paths: WorkspacePaths): void {
-  const existing = readServerInfo(paths.serverInfo);
-  if (existing && existing.pid !== process.pid && isPidAlive(existing.pid)) {
+  const existing = runningServer(paths);
+  if (existing && existing.pid !== process.pid) {
     throw new StartupError(
       `a Lookout server (pid ${existing.pid}) is already serving ${paths.root} at ${existing.url}; ` +
         `stop it first, or use it (lookout status)`,

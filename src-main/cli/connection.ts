@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ServerInfo } from '../../src-shared/server-info.ts';
-import { isPidAlive, readServerInfo, STATE_DIR, workspacePaths, type WorkspacePaths } from '../workspace.ts';
+import { runningServer, STATE_DIR, workspacePaths } from '../workspace.ts';
 import { CliError } from './output.ts';
 
 /**
@@ -22,12 +22,6 @@ export function findWorkspace(explicit: string | undefined, options: { mustExist
   }
   if (!options.mustExist) return cwd;
   throw new CliError(`no Lookout workspace in ${cwd} or above (no ${STATE_DIR}/ found); start one with \`lookout serve\` there, or pass --workspace DIR`);
-}
-
-/** The running server of a workspace, or undefined when none is (server.json absent or its pid dead). */
-export function runningServer(paths: WorkspacePaths): ServerInfo | undefined {
-  const info = readServerInfo(paths.serverInfo);
-  return info && isPidAlive(info.pid) ? info : undefined;
 }
 
 export function requireServer(workspace: string): ServerInfo {

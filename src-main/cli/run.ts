@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { describeHolder } from '../../src-shared/session.ts';
 import { WorkspaceLock } from '../session/lock.ts';
-import { prepareStateDir } from '../workspace.ts';
-import { callApi, findWorkspace, runningServer } from './connection.ts';
+import { prepareStateDir, runningServer } from '../workspace.ts';
+import { callApi, findWorkspace } from './connection.ts';
 import { CliError, reportAndExit } from './output.ts';
 
 /** Exit code when another CLI holds the workspace and we may not (or no longer) wait. */

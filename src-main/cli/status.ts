@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { describeHolder, NO_LOCK } from '../../src-shared/session.ts';
 import type { ServerStatus } from '../http/routes/session.ts';
 import { isHeld, readHolder } from '../session/lock.ts';
-import { workspacePaths } from '../workspace.ts';
-import { callApi, findWorkspace, runningServer } from './connection.ts';
+import { runningServer, workspacePaths } from '../workspace.ts';
+import { callApi, findWorkspace } from './connection.ts';
 import { reportAndExit } from './output.ts';
 
 export function registerStatus(program: Command): void {

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { WebSocket } from 'ws';
 import { parsePatterns, summarize } from '../../src-shared/events.ts';
 import { LiveClient, type WebSocketLike } from '../../src-shared/live-client.ts';
-import { workspacePaths } from '../workspace.ts';
-import { findWorkspace, requireServer, runningServer } from './connection.ts';
+import { runningServer, workspacePaths } from '../workspace.ts';
+import { findWorkspace, requireServer } from './connection.ts';
 import { CliError, reportAndExit } from './output.ts';
 
 const time = (iso: string) => iso.slice(11, 19);

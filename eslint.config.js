@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
 
 /**
  * The layering rule of ARCHITECTURE.md, enforced: a file's folder decides what it may
@@ -16,10 +17,16 @@ export default tseslint.config(
   {
     languageOptions: { globals: { ...globals.node } },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-non-null-assertion': 'off',
-      'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'Only src-main/desktop/ may import electron.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'electron', message: 'Only src-main/desktop/ may import electron.' }] },
+      ],
     },
   },
   {
@@ -29,8 +36,14 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { regex: '^(?!zod$|zod/|\\.{1,2}/).*', message: 'src-shared runs in Node, Electron and the browser: it imports only zod and itself.' },
-            { group: ['../src-main/**', '../../src-main/**', '../src-renderer/**', '../../src-renderer/**'], message: 'src-shared must not import other layers.' },
+            {
+              regex: '^(?!zod$|zod/|\\.{1,2}/).*',
+              message: 'src-shared runs in Node, Electron and the browser: it imports only zod and itself.',
+            },
+            {
+              group: ['../src-main/**', '../../src-main/**', '../src-renderer/**', '../../src-renderer/**'],
+              message: 'src-shared must not import other layers.',
+            },
           ],
         },
       ],
@@ -62,4 +75,6 @@ export default tseslint.config(
     files: ['src-main/desktop/**'],
     rules: { 'no-restricted-imports': 'off' },
   },
+  // Formatting belongs to Prettier; ESLint keeps to correctness.
+  prettier,
 );

@@ -93,17 +93,46 @@ interface PageReading {
 }
 
 const TYPES: { type: string; data: (i: number) => Record<string, unknown> }[] = [
-  { type: 'chat.message_sent', data: (i) => ({ agent: 'claude', conversation_id: 'c1', text: `Refactoring module ${i % 97}: extracting the parser and adding tests for edge cases` }) },
-  { type: 'chat.message_received', data: (i) => ({ agent: 'claude', conversation_id: 'c1', text: `Looks good, continue with step ${i % 13}` }) },
-  { type: 'workflow.step_completed', data: (i) => ({ workflow_id: `wf-${i % 7}`, name: 'release', step: `step-${i % 11}`, duration_ms: (i * 37) % 5000 }) },
+  {
+    type: 'chat.message_sent',
+    data: (i) => ({
+      agent: 'claude',
+      conversation_id: 'c1',
+      text: `Refactoring module ${i % 97}: extracting the parser and adding tests for edge cases`,
+    }),
+  },
+  {
+    type: 'chat.message_received',
+    data: (i) => ({ agent: 'claude', conversation_id: 'c1', text: `Looks good, continue with step ${i % 13}` }),
+  },
+  {
+    type: 'workflow.step_completed',
+    data: (i) => ({
+      workflow_id: `wf-${i % 7}`,
+      name: 'release',
+      step: `step-${i % 11}`,
+      duration_ms: (i * 37) % 5000,
+    }),
+  },
   { type: 'file.modified', data: (i) => ({ path: `src/module-${i % 97}/index.ts` }) },
-  { type: 'git.commit_created', data: (i) => ({ sha: (0xabc0000 + i).toString(16).padEnd(12, '0'), message: `Fix ${i % 50}: handle empty input`, author: 'agent' }) },
+  {
+    type: 'git.commit_created',
+    data: (i) => ({
+      sha: (0xabc0000 + i).toString(16).padEnd(12, '0'),
+      message: `Fix ${i % 50}: handle empty input`,
+      author: 'agent',
+    }),
+  },
   { type: 'x.bench.tick', data: (i) => ({ i, payload: 'x'.repeat(40) }) },
 ];
 
 function makeEvent(i: number) {
   const kind = TYPES[i % TYPES.length]!;
-  return { type: kind.type, data: kind.data(i), metadata: { agent: i % 3 === 0 ? 'planner' : 'coder', run_id: 'bench' } };
+  return {
+    type: kind.type,
+    data: kind.data(i),
+    metadata: { agent: i % 3 === 0 ? 'planner' : 'coder', run_id: 'bench' },
+  };
 }
 
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
@@ -114,7 +143,10 @@ const runtime = await createRuntime({ workspace, port: 0, logLevel: 'warn' });
 const browser = await launchChromium();
 let exitCode = 0;
 try {
-  const { page, context } = await openDashboard(browser, runtime, { initScript: PROBE, viewport: { width: 1280, height: 800 } });
+  const { page, context } = await openDashboard(browser, runtime, {
+    initScript: PROBE,
+    viewport: { width: 1280, height: 800 },
+  });
   const cdp = await context.newCDPSession(page);
   await cdp.send('Performance.enable');
   await cdp.send('HeapProfiler.enable');
@@ -175,7 +207,9 @@ try {
     });
     if (!values.json) {
       const s = samples[samples.length - 1]!;
-      console.error(`t=${s.t_s}s fps=${s.fps} longtask=${s.long_task_ms_per_s}ms/s dom=${s.dom_nodes} heap=${s.heap_mb}MB retained=${s.heap_retained_mb}MB held=${s.held}+${s.behind_notice}/${published}`);
+      console.error(
+        `t=${s.t_s}s fps=${s.fps} longtask=${s.long_task_ms_per_s}ms/s dom=${s.dom_nodes} heap=${s.heap_mb}MB retained=${s.heap_retained_mb}MB held=${s.held}+${s.behind_notice}/${published}`,
+      );
     }
     // The next interval starts after the forced GC, so its pause is not counted against the page.
     previous = await read();
@@ -203,7 +237,10 @@ try {
   const retainedMax = Math.max(...samples.map((s) => s.heap_retained_mb!));
   const afterMinute = samples.filter((s) => s.t_s! >= 60);
   // Flat: what is retained stops growing once the page holds its window of events.
-  const heapGrowthAfterMinute = afterMinute.length >= 2 ? round(afterMinute[afterMinute.length - 1]!.heap_retained_mb! - afterMinute[0]!.heap_retained_mb!) : null;
+  const heapGrowthAfterMinute =
+    afterMinute.length >= 2
+      ? round(afterMinute[afterMinute.length - 1]!.heap_retained_mb! - afterMinute[0]!.heap_retained_mb!)
+      : null;
 
   const result = {
     bench: 'dashboard',
@@ -240,14 +277,22 @@ try {
 
   console.log(JSON.stringify(result, null, values.json ? 0 : 2));
   if (!values.json) {
-    console.log('\n  t (s) |   fps | long tasks ms/s | DOM nodes | heap MB | retained MB |  held + behind notice / published');
-    console.log('  ------+-------+-----------------+-----------+---------+-------------+-----------------------------------');
+    console.log(
+      '\n  t (s) |   fps | long tasks ms/s | DOM nodes | heap MB | retained MB |  held + behind notice / published',
+    );
+    console.log(
+      '  ------+-------+-----------------+-----------+---------+-------------+-----------------------------------',
+    );
     for (const s of samples) {
       console.log(
         `  ${String(s.t_s).padStart(5)} | ${String(s.fps).padStart(5)} | ${String(s.long_task_ms_per_s).padStart(15)} | ${String(s.dom_nodes).padStart(9)} | ${String(s.heap_mb).padStart(7)} | ${String(s.heap_retained_mb).padStart(11)} | ${`${s.held} + ${s.behind_notice} / ${s.published}`.padStart(33)}`,
       );
     }
-    console.log(`\n  targets: ${Object.entries(result.targets).map(([k, v]) => `${k} ${v ? 'ok' : 'MISSED'}`).join(', ')}`);
+    console.log(
+      `\n  targets: ${Object.entries(result.targets)
+        .map(([k, v]) => `${k} ${v ? 'ok' : 'MISSED'}`)
+        .join(', ')}`,
+    );
   }
   if (Object.values(result.targets).some((ok) => !ok)) exitCode = 1;
 } finally {

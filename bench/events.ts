@@ -191,7 +191,10 @@ async function startServer(kind: Kind): Promise<Server> {
     stderr = (stderr + chunk).slice(-4000);
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${kind} did not say where it listens within 20 s\n${stderr}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${kind} did not say where it listens within 20 s\n${stderr}`)),
+      20_000,
+    );
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
       const match = LISTENING.exec(stdout);
@@ -267,11 +270,25 @@ function createRecorder(total: number): Recorder {
 }
 
 function newSubscriber(total: number): Subscriber {
-  return { seen: new Uint8Array(total), received: 0, duplicates: 0, outOfOrder: 0, lastSeq: 0, foreign: 0, gaps: [], close: () => undefined };
+  return {
+    seen: new Uint8Array(total),
+    received: 0,
+    duplicates: 0,
+    outOfOrder: 0,
+    lastSeq: 0,
+    foreign: 0,
+    gaps: [],
+    close: () => undefined,
+  };
 }
 
 /** Called for every event a subscriber receives, first thing (the receive time). */
-function record(recorder: Recorder, sub: Subscriber, at: number, envelope: { sequence_number?: unknown; data?: unknown }): void {
+function record(
+  recorder: Recorder,
+  sub: Subscriber,
+  at: number,
+  envelope: { sequence_number?: unknown; data?: unknown },
+): void {
   const data = envelope.data as Partial<EventData> | undefined;
   const i = data?.i;
   const seq = envelope.sequence_number;
@@ -297,7 +314,10 @@ function record(recorder: Recorder, sub: Subscriber, at: number, envelope: { seq
 async function connectWs(server: Server, recorder: Recorder, total: number): Promise<Subscriber> {
   const sub = newSubscriber(total);
   const query = server.kind === 'lookout' ? '?types=x.bench' : '';
-  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws${query}`, { headers: server.headers, perMessageDeflate: false });
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws${query}`, {
+    headers: server.headers,
+    perMessageDeflate: false,
+  });
   sub.close = () => ws.terminate();
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${server.kind}: WebSocket not ready within 10 s`)), 10_000);
@@ -307,11 +327,19 @@ async function connectWs(server: Server, recorder: Recorder, total: number): Pro
     };
     ws.on('message', (raw) => {
       const at = performance.now();
-      const message = JSON.parse(raw.toString()) as { type?: string; sequence_number?: unknown; data?: unknown; from?: number; to?: number; reason?: string };
+      const message = JSON.parse(raw.toString()) as {
+        type?: string;
+        sequence_number?: unknown;
+        data?: unknown;
+        from?: number;
+        to?: number;
+        reason?: string;
+      };
       if (typeof message.sequence_number === 'number') return record(recorder, sub, at, message);
       // Control message (Lookout): `connected` means the server-side subscription exists.
       if (message.type === 'connected') ready();
-      else if (message.type === 'gap') sub.gaps.push({ from: message.from ?? -1, to: message.to ?? -1, reason: message.reason ?? '?' });
+      else if (message.type === 'gap')
+        sub.gaps.push({ from: message.from ?? -1, to: message.to ?? -1, reason: message.reason ?? '?' });
     });
     // The peers send no control message; once open, the server has registered the client.
     if (server.kind !== 'lookout') ws.once('open', ready);
@@ -328,7 +356,9 @@ async function connectIo(server: Server, recorder: Recorder, total: number): Pro
   // forceNew: one connection per subscriber (the client would otherwise multiplex them).
   const socket: IoSocket = ioClient(server.url, { transports: ['websocket'], forceNew: true, reconnection: false });
   sub.close = () => socket.disconnect();
-  socket.on('event', (envelope: { sequence_number?: unknown; data?: unknown }) => record(recorder, sub, performance.now(), envelope));
+  socket.on('event', (envelope: { sequence_number?: unknown; data?: unknown }) =>
+    record(recorder, sub, performance.now(), envelope),
+  );
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('socket.io: not connected within 10 s')), 10_000);
     socket.once('connect', () => {
@@ -422,7 +452,8 @@ interface Round {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const percentile = (sorted: Float64Array, p: number) => (sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!);
+const percentile = (sorted: Float64Array, p: number) =>
+  sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const round = (x: number) => Math.round(x * 100) / 100;
 
 async function run(kind: Kind): Promise<Result> {
@@ -433,7 +464,9 @@ async function run(kind: Kind): Promise<Result> {
   const stats: PublishStats = { posts: 0, failedPosts: 0, failedEvents: 0, firstError: undefined };
   try {
     for (let s = 0; s < SUBSCRIBERS; s++) {
-      recorder.subscribers.push(kind === 'socket.io' ? await connectIo(server, recorder, total) : await connectWs(server, recorder, total));
+      recorder.subscribers.push(
+        kind === 'socket.io' ? await connectIo(server, recorder, total) : await connectWs(server, recorder, total),
+      );
     }
 
     // Warm-up (JIT, connection pools); delivered and verified like the rest, not timed.
@@ -539,7 +572,8 @@ try {
   process.exit(1);
 }
 
-const ratio = (a: number | null, b: number | null) => (a === null || b === null || !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? null : round(a / b));
+const ratio = (a: number | null, b: number | null) =>
+  a === null || b === null || !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? null : round(a / b);
 const ratios = (peer: Result) => {
   const l = results.lookout;
   return {
@@ -554,7 +588,17 @@ const ratios = (peer: Result) => {
 const output = {
   benchmark: 'events',
   node: process.version,
-  config: { subscribers: SUBSCRIBERS, events: EVENTS, batch: BATCH, inflight_posts: INFLIGHT, throughput_rounds: ROUNDS, rate_eps: RATE, seconds: SECONDS, warmup: WARMUP, latency_batch_every_ms: TICK_MS },
+  config: {
+    subscribers: SUBSCRIBERS,
+    events: EVENTS,
+    batch: BATCH,
+    inflight_posts: INFLIGHT,
+    throughput_rounds: ROUNDS,
+    rate_eps: RATE,
+    seconds: SECONDS,
+    warmup: WARMUP,
+    latency_batch_every_ms: TICK_MS,
+  },
   lookout: results.lookout,
   peer_bare_ws: results['bare-ws'],
   peer_socket_io: results['socket.io'],

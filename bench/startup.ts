@@ -42,7 +42,11 @@ async function measure(kind: 'lookout' | 'bare-node'): Promise<{ readyMs: number
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'lookout-bench-'));
   const args = kind === 'lookout' ? [bin, 'serve', '--port', String(port), '--log-level', 'warn'] : ['-e', PEER];
   const started = performance.now();
-  const child = spawn(process.execPath, args, { cwd: workspace, env: { ...process.env, PORT: String(port) }, stdio: 'ignore' });
+  const child = spawn(process.execPath, args, {
+    cwd: workspace,
+    env: { ...process.env, PORT: String(port) },
+    stdio: 'ignore',
+  });
   let readyMs: number;
   for (;;) {
     try {
@@ -68,7 +72,10 @@ async function measure(kind: 'lookout' | 'bare-node'): Promise<{ readyMs: number
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round = (x: number) => Math.round(x * 10) / 10;
 
-const samples: Record<'lookout' | 'bare-node', { readyMs: number; idleRssMb: number }[]> = { lookout: [], 'bare-node': [] };
+const samples: Record<'lookout' | 'bare-node', { readyMs: number; idleRssMb: number }[]> = {
+  lookout: [],
+  'bare-node': [],
+};
 for (let i = 0; i < RUNS; i++) {
   // Interleave so machine noise hits both alike.
   samples.lookout.push(await measure('lookout'));
@@ -78,7 +85,11 @@ for (let i = 0; i < RUNS; i++) {
 const summary = Object.fromEntries(
   Object.entries(samples).map(([kind, runs]) => [
     kind,
-    { ready_ms_median: round(median(runs.map((r) => r.readyMs))), ready_ms_max: round(Math.max(...runs.map((r) => r.readyMs))), idle_rss_mb_median: round(median(runs.map((r) => r.idleRssMb))) },
+    {
+      ready_ms_median: round(median(runs.map((r) => r.readyMs))),
+      ready_ms_max: round(Math.max(...runs.map((r) => r.readyMs))),
+      idle_rss_mb_median: round(median(runs.map((r) => r.idleRssMb))),
+    },
   ]),
 ) as Record<'lookout' | 'bare-node', { ready_ms_median: number; ready_ms_max: number; idle_rss_mb_median: number }>;
 
@@ -97,5 +108,9 @@ console.log(JSON.stringify(result, null, 2));
 console.table({
   lookout: summary.lookout,
   'bare node http': summary['bare-node'],
-  'ratio (lookout / bare)': { ready_ms_median: result.ratio_ready_vs_peer, ready_ms_max: '', idle_rss_mb_median: result.ratio_rss_vs_peer },
+  'ratio (lookout / bare)': {
+    ready_ms_median: result.ratio_ready_vs_peer,
+    ready_ms_max: '',
+    idle_rss_mb_median: result.ratio_rss_vs_peer,
+  },
 });

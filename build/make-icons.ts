@@ -79,18 +79,25 @@ function render(size: number, layers: { shape: Shape; color: (x: number, y: numb
   return pixels;
 }
 
-const circle = (cx: number, cy: number, radius: number): Shape => (x, y) => (x - cx) ** 2 + (y - cy) ** 2 <= radius ** 2;
-const ring = (cx: number, cy: number, outer: number, inner: number): Shape => (x, y) => {
-  const d = (x - cx) ** 2 + (y - cy) ** 2;
-  return d <= outer ** 2 && d >= inner ** 2;
-};
-const roundedSquare = (inset: number, radius: number): Shape => (x, y) => {
-  const lo = inset + radius;
-  const hi = 1 - inset - radius;
-  const dx = Math.max(lo - x, 0, x - hi);
-  const dy = Math.max(lo - y, 0, y - hi);
-  return x >= inset && x <= 1 - inset && y >= inset && y <= 1 - inset && dx * dx + dy * dy <= radius * radius;
-};
+const circle =
+  (cx: number, cy: number, radius: number): Shape =>
+  (x, y) =>
+    (x - cx) ** 2 + (y - cy) ** 2 <= radius ** 2;
+const ring =
+  (cx: number, cy: number, outer: number, inner: number): Shape =>
+  (x, y) => {
+    const d = (x - cx) ** 2 + (y - cy) ** 2;
+    return d <= outer ** 2 && d >= inner ** 2;
+  };
+const roundedSquare =
+  (inset: number, radius: number): Shape =>
+  (x, y) => {
+    const lo = inset + radius;
+    const hi = 1 - inset - radius;
+    const dx = Math.max(lo - x, 0, x - hi);
+    const dy = Math.max(lo - y, 0, y - hi);
+    return x >= inset && x <= 1 - inset && y >= inset && y <= 1 - inset && dx * dx + dy * dy <= radius * radius;
+  };
 const solid = (color: Rgba) => () => color;
 
 function write(name: string, size: number, pixels: Uint8Array): void {
@@ -104,7 +111,8 @@ function write(name: string, size: number, pixels: Uint8Array): void {
 function appIcon(size: number): Uint8Array {
   const top: Rgba = [37, 99, 235, 255];
   const bottom: Rgba = [30, 58, 138, 255];
-  const gradient = (_x: number, y: number): Rgba => [0, 1, 2].map((i) => top[i]! + (bottom[i]! - top[i]!) * y).concat(255) as Rgba;
+  const gradient = (_x: number, y: number): Rgba =>
+    [0, 1, 2].map((i) => top[i]! + (bottom[i]! - top[i]!) * y).concat(255) as Rgba;
   return render(size, [
     { shape: roundedSquare(0.06, 0.2), color: gradient },
     { shape: ring(0.5, 0.5, 0.3, 0.22), color: solid([255, 255, 255, 255]) },

@@ -73,11 +73,21 @@ async function seedState(runtime: Runtime): Promise<void> {
     { id: 'retro', title: 'Retrospective', start: at(50), end: at(51), kind: 'ceremony' },
   ]);
   await call(runtime, 'POST', '/api/v1/commands', { command: 'brief P2' });
-  await call(runtime, 'POST', '/api/v1/system/status', { status: 'COLLECTING', progress: 64, message: 'git: scanning 3 branches' });
+  await call(runtime, 'POST', '/api/v1/system/status', {
+    status: 'COLLECTING',
+    progress: 64,
+    message: 'git: scanning 3 branches',
+  });
 }
 
 const AGENTS = ['planner', 'coder', 'reviewer', 'release-bot'];
-const FILES = ['src/checkout/cart.ts', 'src/checkout/payment.ts', 'src/api/orders.ts', 'test/e2e/checkout.test.ts', 'docs/architecture.md'];
+const FILES = [
+  'src/checkout/cart.ts',
+  'src/checkout/payment.ts',
+  'src/api/orders.ts',
+  'test/e2e/checkout.test.ts',
+  'docs/architecture.md',
+];
 const SAYINGS = [
   'Splitting the payment step so the retry logic can be tested on its own.',
   'The flaky test waits on a timer; switching it to an explicit event.',
@@ -93,28 +103,80 @@ function storyEvent(i: number): EventInput {
   const metadata = { agent, run_id: 'demo' };
   switch (i % 12) {
     case 0:
-      return { type: 'workflow.started', data: { workflow_id: `wf-${100 + (i % 9)}`, name: 'checkout refactor' }, metadata };
+      return {
+        type: 'workflow.started',
+        data: { workflow_id: `wf-${100 + (i % 9)}`, name: 'checkout refactor' },
+        metadata,
+      };
     case 1:
     case 7:
-      return { type: 'chat.message_sent', data: { agent, conversation_id: 'c-42', text: SAYINGS[i % SAYINGS.length]! }, metadata };
+      return {
+        type: 'chat.message_sent',
+        data: { agent, conversation_id: 'c-42', text: SAYINGS[i % SAYINGS.length]! },
+        metadata,
+      };
     case 2:
       return { type: 'chat.thinking_started', data: { agent }, metadata };
     case 3:
     case 9:
       return { type: 'file.modified', data: { path: FILES[i % FILES.length]! }, metadata };
     case 4:
-      return { type: 'workflow.step_completed', data: { workflow_id: `wf-${100 + (i % 9)}`, name: 'checkout refactor', step: ['lint', 'unit tests', 'build', 'e2e'][i % 4]!, duration_ms: 800 + ((i * 377) % 9000) }, metadata };
+      return {
+        type: 'workflow.step_completed',
+        data: {
+          workflow_id: `wf-${100 + (i % 9)}`,
+          name: 'checkout refactor',
+          step: ['lint', 'unit tests', 'build', 'e2e'][i % 4]!,
+          duration_ms: 800 + ((i * 377) % 9000),
+        },
+        metadata,
+      };
     case 5:
-      return { type: 'git.commit_created', data: { sha: (0x3fa9c10 + i * 7919).toString(16).padEnd(40, '0').slice(0, 40), message: `checkout: ${['extract payment step', 'retry declined cards once', 'remove the orders shim', 'fix timer in e2e'][i % 4]}`, author: agent, branch: 'refactor/checkout' }, metadata };
+      return {
+        type: 'git.commit_created',
+        data: {
+          sha: (0x3fa9c10 + i * 7919).toString(16).padEnd(40, '0').slice(0, 40),
+          message: `checkout: ${['extract payment step', 'retry declined cards once', 'remove the orders shim', 'fix timer in e2e'][i % 4]}`,
+          author: agent,
+          branch: 'refactor/checkout',
+        },
+        metadata,
+      };
     case 6:
-      return { type: 'chat.message_received', data: { agent: 'you', conversation_id: 'c-42', text: 'Sounds good, keep the old endpoint until Friday.' }, metadata: { agent: 'you' } };
+      return {
+        type: 'chat.message_received',
+        data: { agent: 'you', conversation_id: 'c-42', text: 'Sounds good, keep the old endpoint until Friday.' },
+        metadata: { agent: 'you' },
+      };
     case 8:
-      return { type: 'kanban.card_moved', data: { card_id: `K-${20 + (i % 5)}`, title: ['Payment retries', 'Orders API v2', 'Flaky e2e'][i % 3]!, from: 'In progress', to: 'Review' }, metadata };
+      return {
+        type: 'kanban.card_moved',
+        data: {
+          card_id: `K-${20 + (i % 5)}`,
+          title: ['Payment retries', 'Orders API v2', 'Flaky e2e'][i % 3]!,
+          from: 'In progress',
+          to: 'Review',
+        },
+        metadata,
+      };
     case 10:
-      return { type: 'state.story_transitioned', data: { story_id: `S-${310 + (i % 6)}`, from: 'in_progress', to: 'done' }, metadata };
+      return {
+        type: 'state.story_transitioned',
+        data: { story_id: `S-${310 + (i % 6)}`, from: 'in_progress', to: 'done' },
+        metadata,
+      };
     default:
       return i % 23 === 11
-        ? { type: 'workflow.failed', data: { workflow_id: 'wf-104', name: 'e2e', step: 'checkout.test.ts', error: 'timed out after 30000 ms waiting for #pay' }, metadata }
+        ? {
+            type: 'workflow.failed',
+            data: {
+              workflow_id: 'wf-104',
+              name: 'e2e',
+              step: 'checkout.test.ts',
+              error: 'timed out after 30000 ms waiting for #pay',
+            },
+            metadata,
+          }
         : { type: 'x.sandbox.heartbeat', data: { sandbox: `sbx-${i % 3}`, cpu: (i * 13) % 100 }, metadata };
   }
 }
@@ -166,7 +228,10 @@ try {
       written.push(path.relative(ROOT, file));
     };
 
-    const { page, context } = await openDashboard(browser, runtime, { colorScheme: scheme, viewport: { width: 1280, height: 800 } });
+    const { page, context } = await openDashboard(browser, runtime, {
+      colorScheme: scheme,
+      viewport: { width: 1280, height: 800 },
+    });
     await page.locator('.side .item-title').getByText('Cut release 0.4').waitFor();
     await settle(page);
     await shoot(page, 'dashboard');
@@ -181,17 +246,39 @@ try {
     await page.keyboard.press('Escape');
 
     // Read-only: the real CLI holds the workspace.
-    const holder = spawn(process.execPath, [path.join(ROOT, 'bin/lookout.js'), 'run', '--workspace', runtime.config.workspace, '--', process.execPath, '-e', 'process.stdin.resume()'], { stdio: ['pipe', 'ignore', 'inherit'] });
-    await page.getByRole('status').filter({ hasText: /^Read-only — CLI pid/ }).waitFor({ timeout: 15_000 });
+    const holder = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, 'bin/lookout.js'),
+        'run',
+        '--workspace',
+        runtime.config.workspace,
+        '--',
+        process.execPath,
+        '-e',
+        'process.stdin.resume()',
+      ],
+      { stdio: ['pipe', 'ignore', 'inherit'] },
+    );
+    await page
+      .getByRole('status')
+      .filter({ hasText: /^Read-only — CLI pid/ })
+      .waitFor({ timeout: 15_000 });
     await page.getByRole('combobox', { name: /Command/ }).hover();
     await settle(page);
     await shoot(page, 'read-only');
     holder.stdin.end();
     await new Promise((resolve) => holder.once('exit', resolve));
-    await page.getByRole('status').filter({ hasText: /^Read-only/ }).waitFor({ state: 'detached', timeout: 15_000 });
+    await page
+      .getByRole('status')
+      .filter({ hasText: /^Read-only/ })
+      .waitFor({ state: 'detached', timeout: 15_000 });
     await context.close();
 
-    const wide = await openDashboard(browser, runtime, { colorScheme: scheme, viewport: { width: 1920, height: 1080 } });
+    const wide = await openDashboard(browser, runtime, {
+      colorScheme: scheme,
+      viewport: { width: 1920, height: 1080 },
+    });
     await wide.page.locator('.side .item-title').getByText('Cut release 0.4').waitFor();
     const command = wide.page.getByRole('combobox', { name: /Command/ });
     await command.click();

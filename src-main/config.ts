@@ -3,8 +3,7 @@ import { z } from 'zod';
 import { EXIT_USAGE, StartupError } from './errors.ts';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
-export const isLoopbackHost = (host: string): boolean =>
-  LOOPBACK_HOSTS.has(host) || /^127(\.\d{1,3}){3}$/.test(host);
+export const isLoopbackHost = (host: string): boolean => LOOPBACK_HOSTS.has(host) || /^127(\.\d{1,3}){3}$/.test(host);
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -129,7 +128,7 @@ export const ConfigSchema = z.object(
       name,
       s.default === undefined ? s.schema : (s.schema as z.ZodType).default(s.default as never),
     ]),
-  ) as unknown as { [K in SettingName]: Settings[K]["schema"] },
+  ) as unknown as { [K in SettingName]: Settings[K]['schema'] },
 );
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = { [K in SettingName]?: z.input<Settings[K]['schema']> };
@@ -186,7 +185,10 @@ export function loadConfig(
 }
 
 /** Validates an already-typed configuration (used by tests and the desktop app). */
-export function parseConfig(input: ConfigInput | Record<string, unknown>, given: Record<string, unknown> = input): Config {
+export function parseConfig(
+  input: ConfigInput | Record<string, unknown>,
+  given: Record<string, unknown> = input,
+): Config {
   const result = ConfigSchema.safeParse(input);
   if (!result.success) {
     const issue = result.error.issues[0];

@@ -18,7 +18,10 @@ export function createLogger(options: { level: string; file?: string; stderr?: b
     } catch {
       // No log yet.
     }
-    streams.push({ level: options.level as pino.Level, stream: pino.destination({ dest: options.file, sync: false, mode: 0o600 }) });
+    streams.push({
+      level: options.level as pino.Level,
+      stream: pino.destination({ dest: options.file, sync: false, mode: 0o600 }),
+    });
   }
   if (options.stderr !== false) {
     streams.push({ level: options.level as pino.Level, stream: pino.destination({ dest: 2, sync: true }) });

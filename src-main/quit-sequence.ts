@@ -4,7 +4,8 @@
  * the window when close-to-tray is off, SIGINT/SIGTERM and the OS shutting down; in
  * `lookout serve`, SIGINT/SIGTERM.
  */
-export type QuitReason = 'tray' | 'app-menu' | 'before-quit' | 'window-close' | 'SIGINT' | 'SIGTERM' | 'os-shutdown' | 'session-end';
+export type QuitReason =
+  'tray' | 'app-menu' | 'before-quit' | 'window-close' | 'SIGINT' | 'SIGTERM' | 'os-shutdown' | 'session-end';
 
 /**
  * `stopped`: the server stopped cleanly. `timed_out`: it did not within the bound, and
@@ -14,7 +15,12 @@ export type QuitReason = 'tray' | 'app-menu' | 'before-quit' | 'window-close' | 
 export type QuitOutcome = 'stopped' | 'timed_out' | 'failed' | 'forced';
 
 /** Same codes as `lookout serve`: 0 clean, 130 when a second signal forced the exit. */
-export const QUIT_EXIT_CODES: Readonly<Record<QuitOutcome, number>> = { stopped: 0, timed_out: 1, failed: 1, forced: 130 };
+export const QUIT_EXIT_CODES: Readonly<Record<QuitOutcome, number>> = {
+  stopped: 0,
+  timed_out: 1,
+  failed: 1,
+  forced: 130,
+};
 
 /** Enough for the runtime's own ordered stop (5 s default drain) plus closing the store. */
 export const DEFAULT_QUIT_TIMEOUT_MS = 8000;
@@ -69,7 +75,10 @@ export class QuitSequence {
       this.#resolve = resolve;
     });
     this.#log(`quit requested (${reason}): stopping the server (at most ${this.#timeoutMs} ms)`);
-    this.#timer = setTimeout(() => this.#finish('timed_out', `the server did not stop within ${this.#timeoutMs} ms`), this.#timeoutMs);
+    this.#timer = setTimeout(
+      () => this.#finish('timed_out', `the server did not stop within ${this.#timeoutMs} ms`),
+      this.#timeoutMs,
+    );
     // Promise.resolve().then: a stop() that throws synchronously is a failure, not a crash.
     Promise.resolve()
       .then(() => this.#stop())

@@ -98,7 +98,13 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     getSnapshot: () => state.document(),
   });
   const session = new SessionService({ paths, bus, logger });
-  const sse = new SseHub({ bus, logger, keepAliveMs: config.sseKeepAliveMs, queueSize: config.queueSize, replayLimit: config.replayLimit });
+  const sse = new SseHub({
+    bus,
+    logger,
+    keepAliveMs: config.sseKeepAliveMs,
+    queueSize: config.queueSize,
+    replayLimit: config.replayLimit,
+  });
 
   const publicRoutes = healthRoutes({
     version: VERSION,
@@ -137,7 +143,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     apiGuards: [
       session.readOnlyGuard(
         (method, path) =>
-          method === 'POST' && [`${API_PREFIX}/events`, `${API_PREFIX}${HANDOVER_PATH}`, `${API_PREFIX}${RECHECK_PATH}`].includes(path),
+          method === 'POST' &&
+          [`${API_PREFIX}/events`, `${API_PREFIX}${HANDOVER_PATH}`, `${API_PREFIX}${RECHECK_PATH}`].includes(path),
       ),
     ],
   });
@@ -158,12 +165,22 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   }
   port = http.port;
   hosts = allowedHosts(port, config.host);
-  origins = new Set([...[...hosts].map((host) => `http://${host}`), ...config.corsOrigins.map((o) => o.replace(/\/$/, ''))]);
+  origins = new Set([
+    ...[...hosts].map((host) => `http://${host}`),
+    ...config.corsOrigins.map((o) => o.replace(/\/$/, '')),
+  ]);
   gateway.attach(http.server);
 
   const displayHost = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${displayHost}:${port}`;
-  const info: ServerInfo = { url, port, pid: process.pid, token, version: VERSION, started_at: new Date(startedAt).toISOString() };
+  const info: ServerInfo = {
+    url,
+    port,
+    pid: process.pid,
+    token,
+    version: VERSION,
+    started_at: new Date(startedAt).toISOString(),
+  };
   writeServerInfo(paths, info);
   bus.emit('system.started', { version: VERSION, pid: process.pid });
   logger.info({ url, workspace: config.workspace, version: VERSION }, 'listening');
@@ -211,5 +228,21 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
       flushLogger(logger);
     })());
 
-  return { config, paths, logger, store, bus, gateway, sse, session, state, http: server, url, port, token, info, stop };
+  return {
+    config,
+    paths,
+    logger,
+    store,
+    bus,
+    gateway,
+    sse,
+    session,
+    state,
+    http: server,
+    url,
+    port,
+    token,
+    info,
+    stop,
+  };
 }

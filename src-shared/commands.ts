@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { ActiveBrief, type CalendarItem, Collection, type Commitment, ITEM_ID_PATTERN, Priority, type StateDocument } from './state.ts';
+import {
+  ActiveBrief,
+  type CalendarItem,
+  Collection,
+  type Commitment,
+  ITEM_ID_PATTERN,
+  Priority,
+  type StateDocument,
+} from './state.ts';
 
 /**
  * The command line of the dashboard (and of `POST /api/v1/commands`): a tiny grammar,
@@ -29,8 +37,18 @@ export type CommandSpec = z.infer<typeof CommandSpec>;
 
 export const COMMANDS: readonly CommandSpec[] = [
   { name: 'approve', usage: 'approve <id>', summary: 'mark a priority approved', argument: 'priority id' },
-  { name: 'brief', usage: 'brief <target>', summary: 'make a priority, calendar item or commitment the active brief', argument: 'target id' },
-  { name: 'refresh', usage: 'refresh', summary: 'start a collection: git commits and file changes since the last sync', argument: null },
+  {
+    name: 'brief',
+    usage: 'brief <target>',
+    summary: 'make a priority, calendar item or commitment the active brief',
+    argument: 'target id',
+  },
+  {
+    name: 'refresh',
+    usage: 'refresh',
+    summary: 'start a collection: git commits and file changes since the last sync',
+    argument: null,
+  },
   { name: 'help', usage: 'help', summary: 'list the commands', argument: null },
 ];
 
@@ -57,7 +75,8 @@ export const CommandResponse = z.discriminatedUnion('action', [
 ]);
 export type CommandResponse = z.infer<typeof CommandResponse>;
 
-export type CommandErrorReason = 'empty' | 'unknown_command' | 'missing_argument' | 'unexpected_argument' | 'invalid_target' | 'too_long';
+export type CommandErrorReason =
+  'empty' | 'unknown_command' | 'missing_argument' | 'unexpected_argument' | 'invalid_target' | 'too_long';
 
 export interface CommandError {
   reason: CommandErrorReason;
@@ -84,12 +103,17 @@ const knownList = (): string => COMMANDS.map((c) => c.usage).join(', ');
 
 /** Parses one command line. Pure: it knows the grammar, not the state. */
 export function parseCommand(text: string): ParseCommandResult {
-  if (text.length > MAX_COMMAND_LENGTH) return fail('too_long', `a command is at most ${MAX_COMMAND_LENGTH} characters`);
-  const words = text.trim().split(/\s+/).filter((word) => word !== '');
+  if (text.length > MAX_COMMAND_LENGTH)
+    return fail('too_long', `a command is at most ${MAX_COMMAND_LENGTH} characters`);
+  const words = text
+    .trim()
+    .split(/\s+/)
+    .filter((word) => word !== '');
   const [first, ...rest] = words;
   if (first === undefined) return fail('empty', `type a command: ${knownList()}`);
   const name = first.toLowerCase();
-  if (!isCommandName(name)) return fail('unknown_command', `unknown command ${JSON.stringify(clip(first))}; the commands are ${knownList()}`);
+  if (!isCommandName(name))
+    return fail('unknown_command', `unknown command ${JSON.stringify(clip(first))}; the commands are ${knownList()}`);
   const { argument, usage } = spec(name);
 
   if (argument === null) {
@@ -98,9 +122,18 @@ export function parseCommand(text: string): ParseCommandResult {
   }
   const [target, ...extra] = rest;
   if (target === undefined) return fail('missing_argument', `${name} needs a ${argument}: ${usage}`, name);
-  if (extra.length > 0) return fail('unexpected_argument', `${name} takes one ${argument}, e.g. "${name} P7"; got ${rest.length} words`, name);
+  if (extra.length > 0)
+    return fail(
+      'unexpected_argument',
+      `${name} takes one ${argument}, e.g. "${name} P7"; got ${rest.length} words`,
+      name,
+    );
   if (!ITEM_ID_PATTERN.test(target) || target.length > 64) {
-    return fail('invalid_target', `${JSON.stringify(clip(target))} is not an id: an id starts with a letter, then letters, digits, _ or - (e.g. P7)`, name);
+    return fail(
+      'invalid_target',
+      `${JSON.stringify(clip(target))} is not an id: an id starts with a letter, then letters, digits, _ or - (e.g. P7)`,
+      name,
+    );
   }
   return { ok: true, command: name === 'approve' ? { action: 'approve', target } : { action: 'brief', target } };
 }

@@ -26,12 +26,15 @@ export const EventType = z
   .string()
   .max(MAX_EVENT_TYPE_LENGTH, { abort: true, error: `an event type is at most ${MAX_EVENT_TYPE_LENGTH} characters` })
   .regex(EVENT_TYPE_PATTERN, {
-    error: 'an event type is namespace.name: a lowercase namespace, then dot-separated names of letters, digits, _ or - (e.g. workflow.started, x.my-tool.done)',
+    error:
+      'an event type is namespace.name: a lowercase namespace, then dot-separated names of letters, digits, _ or - (e.g. workflow.started, x.my-tool.done)',
   });
 
 export const TypePattern = z
   .string()
-  .regex(EVENT_PATTERN_PATTERN, { error: 'a type pattern is *, a namespace wildcard like workflow.*, or an exact type like workflow.started' });
+  .regex(EVENT_PATTERN_PATTERN, {
+    error: 'a type pattern is *, a namespace wildcard like workflow.*, or an exact type like workflow.started',
+  });
 
 // Bounds that keep one field from eating the whole 64 KiB event budget by accident.
 const id = z.string().min(1).max(256);
@@ -56,9 +59,13 @@ export const LOCK_HOLDERS = ['server', 'cli'] as const;
  */
 export const CATALOGUE = {
   'workflow.started': z.object({ ...workflowId, name: label.optional() }).loose(),
-  'workflow.step_completed': z.object({ ...workflowId, name: label.optional(), step: label, duration_ms: durationMs.optional() }).loose(),
+  'workflow.step_completed': z
+    .object({ ...workflowId, name: label.optional(), step: label, duration_ms: durationMs.optional() })
+    .loose(),
   'workflow.finished': z.object({ ...workflowId, name: label.optional(), duration_ms: durationMs.optional() }).loose(),
-  'workflow.failed': z.object({ ...workflowId, name: label.optional(), step: label.optional(), error: z.string().min(1).max(8192) }).loose(),
+  'workflow.failed': z
+    .object({ ...workflowId, name: label.optional(), step: label.optional(), error: z.string().min(1).max(8192) })
+    .loose(),
 
   'chat.message_sent': z.object({ ...conversation, text }).loose(),
   'chat.message_received': z.object({ ...conversation, text }).loose(),
@@ -181,7 +188,8 @@ export function parsePatterns(text: string | undefined): ParsePatternsResult {
     ),
   ];
   if (patterns.length === 0) return { ok: true, patterns: ['*'] };
-  if (patterns.length > MAX_PATTERNS) return { ok: false, error: `at most ${MAX_PATTERNS} type patterns; got ${patterns.length}` };
+  if (patterns.length > MAX_PATTERNS)
+    return { ok: false, error: `at most ${MAX_PATTERNS} type patterns; got ${patterns.length}` };
   const bad = patterns.find((pattern) => !EVENT_PATTERN_PATTERN.test(pattern));
   if (bad !== undefined) {
     return {
@@ -195,7 +203,9 @@ export function parsePatterns(text: string | undefined): ParsePatternsResult {
 // ---------------------------------------------------------------------------------------
 // Envelopes
 
-const JsonObject = z.record(z.string(), z.unknown(), { error: (issue) => (issue.code === 'invalid_type' ? 'must be a JSON object' : undefined) });
+const JsonObject = z.record(z.string(), z.unknown(), {
+  error: (issue) => (issue.code === 'invalid_type' ? 'must be a JSON object' : undefined),
+});
 
 const strayField = (key: string): string =>
   `unknown field ${key}: an event has only type, data and metadata (the server stamps sequence_number and timestamp)`;
@@ -243,7 +253,8 @@ export interface ValidateEventOptions {
 // Zod's default for a missing field ("expected string, received undefined") reads like a
 // type mistake; a producer needs to hear that the field is required.
 const parseErrors: z.core.ParseContext<z.core.$ZodIssue> = {
-  error: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? `required (${issue.expected})` : undefined),
+  error: (issue) =>
+    issue.code === 'invalid_type' && issue.input === undefined ? `required (${issue.expected})` : undefined,
 };
 
 /**
@@ -328,7 +339,8 @@ const SUMMARIZERS: Summarizers = {
   'workflow.started': (d) => `${d.name ?? d.workflow_id} started`,
   'workflow.step_completed': (d) => `${d.name ?? d.workflow_id}: ${d.step} done${duration(d.duration_ms)}`,
   'workflow.finished': (d) => `${d.name ?? d.workflow_id} finished${duration(d.duration_ms)}`,
-  'workflow.failed': (d) => `${d.name ?? d.workflow_id} failed${d.step === undefined ? '' : ` at ${d.step}`}: ${d.error}`,
+  'workflow.failed': (d) =>
+    `${d.name ?? d.workflow_id} failed${d.step === undefined ? '' : ` at ${d.step}`}: ${d.error}`,
 
   'chat.message_sent': (d) => clip(d.text, SUMMARY_TEXT_LENGTH),
   'chat.message_received': (d) => clip(d.text, SUMMARY_TEXT_LENGTH),
@@ -343,7 +355,8 @@ const SUMMARIZERS: Summarizers = {
   'state.story_created': (d) => (d.title === undefined ? `story ${d.story_id}` : `story ${d.story_id}: ${d.title}`),
   'state.story_transitioned': (d) => `story ${d.story_id}: ${arrow(d.from, d.to)}`,
 
-  'git.commit_created': (d) => `${d.sha.slice(0, 7)} ${clip(d.message.split('\n', 1)[0] ?? '', SUMMARY_TEXT_LENGTH)}`.trimEnd(),
+  'git.commit_created': (d) =>
+    `${d.sha.slice(0, 7)} ${clip(d.message.split('\n', 1)[0] ?? '', SUMMARY_TEXT_LENGTH)}`.trimEnd(),
 
   'ceremony.started': (d) => `${d.name ?? d.ceremony_id} started`,
   'ceremony.message': (d) => clip(d.speaker === undefined ? d.text : `${d.speaker}: ${d.text}`, SUMMARY_TEXT_LENGTH),
@@ -359,7 +372,9 @@ const SUMMARIZERS: Summarizers = {
 
   'session.lock_changed': (d) => {
     const { holder, pid, hostname } = d.lock;
-    const where = [pid === null ? '' : `pid ${pid}`, hostname === null ? '' : `on ${hostname}`].filter(Boolean).join(' ');
+    const where = [pid === null ? '' : `pid ${pid}`, hostname === null ? '' : `on ${hostname}`]
+      .filter(Boolean)
+      .join(' ');
     const lock = holder === null ? 'lock free' : `${holder} holds the lock${where ? ` (${where})` : ''}`;
     return `${d.read_only ? 'read-only' : 'writable'}: ${lock}${d.reason === undefined ? '' : `, ${d.reason}`}`;
   },
@@ -379,5 +394,8 @@ function summarizeCatalogued<T extends CataloguedType>(type: T, data: unknown): 
  */
 export function summarize(event: { type: string; data: unknown }): string {
   const summary = isCataloguedType(event.type) ? summarizeCatalogued(event.type, event.data) : undefined;
-  return clip(summary ?? JSON.stringify(event.data) ?? '{}', summary === undefined ? SUMMARY_TEXT_LENGTH : SUMMARY_LENGTH);
+  return clip(
+    summary ?? JSON.stringify(event.data) ?? '{}',
+    summary === undefined ? SUMMARY_TEXT_LENGTH : SUMMARY_LENGTH,
+  );
 }

@@ -31,8 +31,16 @@ export const SnapshotMessage = z.object({
   state: z.unknown(),
   sequence_number_at: z.number().int(),
 });
-export const ReplayCompleteMessage = z.object({ type: z.literal('replay_complete'), last_sequence_number: z.number().int() });
-export const GapMessage = z.object({ type: z.literal('gap'), from: z.number().int(), to: z.number().int(), reason: GapReason });
+export const ReplayCompleteMessage = z.object({
+  type: z.literal('replay_complete'),
+  last_sequence_number: z.number().int(),
+});
+export const GapMessage = z.object({
+  type: z.literal('gap'),
+  from: z.number().int(),
+  to: z.number().int(),
+  reason: GapReason,
+});
 export const SubscribedMessage = z.object({ type: z.literal('subscribed'), types: z.array(z.string()) });
 export const PongMessage = z.object({ type: z.literal('pong'), id: z.union([z.string(), z.number()]).optional() });
 export const ErrorMessage = z.object({ type: z.literal('error'), code: z.string(), message: z.string() });
@@ -56,8 +64,12 @@ export const isEventMessage = (message: ServerMessage): message is EventEnvelope
   typeof (message as { sequence_number?: unknown }).sequence_number === 'number';
 
 // Client → server.
-export const SubscribeRequest = z.object({ type: z.literal('subscribe'), types: z.array(z.string()).min(1).max(100) }).strict();
-export const PingRequest = z.object({ type: z.literal('ping'), id: z.union([z.string().max(128), z.number()]).optional() }).strict();
+export const SubscribeRequest = z
+  .object({ type: z.literal('subscribe'), types: z.array(z.string()).min(1).max(100) })
+  .strict();
+export const PingRequest = z
+  .object({ type: z.literal('ping'), id: z.union([z.string().max(128), z.number()]).optional() })
+  .strict();
 export const ClientMessage = z.discriminatedUnion('type', [SubscribeRequest, PingRequest]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 

@@ -102,19 +102,35 @@ export const ActiveBrief = z
 export type ActiveBrief = z.infer<typeof ActiveBrief>;
 
 /** Adds an issue at `<index>.id` for every id seen before in the same list. */
-function uniqueIds(items: readonly { id: string }[], ctx: z.core.$RefinementCtx<unknown>, prefix: PropertyKey[] = [], seen = new Map<string, string>()): void {
+function uniqueIds(
+  items: readonly { id: string }[],
+  ctx: z.core.$RefinementCtx<unknown>,
+  prefix: PropertyKey[] = [],
+  seen = new Map<string, string>(),
+): void {
   items.forEach((item, index) => {
     const where = [...prefix, index].join('.');
     const first = seen.get(item.id);
     if (first === undefined) seen.set(item.id, where);
-    else ctx.addIssue({ code: 'custom', path: [...prefix, index, 'id'], message: `duplicate id ${item.id} (also at ${first}); ids are unique` });
+    else
+      ctx.addIssue({
+        code: 'custom',
+        path: [...prefix, index, 'id'],
+        message: `duplicate id ${item.id} (also at ${first}); ids are unique`,
+      });
   });
 }
 
 const MAX_ITEMS = 1000;
 
-export const Calendar = z.array(CalendarItem).max(MAX_ITEMS).superRefine((items, ctx) => uniqueIds(items, ctx));
-export const Priorities = z.array(Priority).max(MAX_ITEMS).superRefine((items, ctx) => uniqueIds(items, ctx));
+export const Calendar = z
+  .array(CalendarItem)
+  .max(MAX_ITEMS)
+  .superRefine((items, ctx) => uniqueIds(items, ctx));
+export const Priorities = z
+  .array(Priority)
+  .max(MAX_ITEMS)
+  .superRefine((items, ctx) => uniqueIds(items, ctx));
 export const Commitments = z
   .strictObject({
     /** What the developer owes others. */
@@ -157,7 +173,13 @@ export const INITIAL_SYSTEM: SystemState = { status: 'IDLE', progress: 0, last_s
 
 /** A fresh workspace's document. */
 export function initialState(): StateDocument {
-  return { system: { ...INITIAL_SYSTEM }, calendar: [], priorities: [], commitments: { owe: [], owed: [] }, active_brief: null };
+  return {
+    system: { ...INITIAL_SYSTEM },
+    calendar: [],
+    priorities: [],
+    commitments: { owe: [], owed: [] },
+    active_brief: null,
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -170,11 +192,16 @@ export const SystemStatusUpdate = z
     progress: Progress.optional(),
     message: z.string().max(1024).optional().describe('shown beside the status; cleared when omitted'),
   })
-  .refine((body) => body.status !== undefined || body.progress !== undefined, { error: 'give status, progress, or both' });
+  .refine((body) => body.status !== undefined || body.progress !== undefined, {
+    error: 'give status, progress, or both',
+  });
 export type SystemStatusUpdate = z.infer<typeof SystemStatusUpdate>;
 
 export const CommandRequest = z.strictObject({
-  command: z.string({ error: 'command is a string, e.g. "approve P7"' }).max(1024).describe('e.g. "approve P7", "brief P7", "refresh", "help"'),
+  command: z
+    .string({ error: 'command is a string, e.g. "approve P7"' })
+    .max(1024)
+    .describe('e.g. "approve P7", "brief P7", "refresh", "help"'),
 });
 export type CommandRequest = z.infer<typeof CommandRequest>;
 

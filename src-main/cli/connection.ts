@@ -8,7 +8,10 @@ import { CliError } from './output.ts';
  * The workspace a command acts on: --workspace (or LOOKOUT_WORKSPACE) if given, else the
  * nearest directory at or above cwd holding `.lookout/` (as git finds a repository).
  */
-export function findWorkspace(explicit: string | undefined, options: { mustExist: boolean; cwd?: string } = { mustExist: true }): string {
+export function findWorkspace(
+  explicit: string | undefined,
+  options: { mustExist: boolean; cwd?: string } = { mustExist: true },
+): string {
   const cwd = options.cwd ?? process.cwd();
   const given = explicit ?? process.env.LOOKOUT_WORKSPACE;
   if (given) {
@@ -21,27 +24,44 @@ export function findWorkspace(explicit: string | undefined, options: { mustExist
     if (path.dirname(dir) === dir) break;
   }
   if (!options.mustExist) return cwd;
-  throw new CliError(`no Lookout workspace in ${cwd} or above (no ${STATE_DIR}/ found); start one with \`lookout serve\` there, or pass --workspace DIR`);
+  throw new CliError(
+    `no Lookout workspace in ${cwd} or above (no ${STATE_DIR}/ found); start one with \`lookout serve\` there, or pass --workspace DIR`,
+  );
 }
 
 export function requireServer(workspace: string): ServerInfo {
   const info = runningServer(workspacePaths(workspace));
-  if (!info) throw new CliError(`no Lookout server is running for ${workspace}; start one with \`lookout serve --workspace ${workspace}\``);
+  if (!info)
+    throw new CliError(
+      `no Lookout server is running for ${workspace}; start one with \`lookout serve --workspace ${workspace}\``,
+    );
   return info;
 }
 
 /** A call to the server's API; its error body becomes one CLI line. */
-export async function callApi<T>(server: ServerInfo, method: string, apiPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+export async function callApi<T>(
+  server: ServerInfo,
+  method: string,
+  apiPath: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
   let res: Response;
   try {
     res = await fetch(`${server.url}/api/v1${apiPath}`, {
       method,
-      headers: { 'x-session-token': server.token, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      headers: {
+        'x-session-token': server.token,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(30_000),
     });
   } catch (error) {
-    throw new CliError(`the server at ${server.url} (pid ${server.pid}) is not answering (${(error as Error).cause ?? (error as Error).message}); restart it with \`lookout serve\``);
+    throw new CliError(
+      `the server at ${server.url} (pid ${server.pid}) is not answering (${(error as Error).cause ?? (error as Error).message}); restart it with \`lookout serve\``,
+    );
   }
   const text = await res.text();
   let parsed: unknown;

@@ -20,7 +20,8 @@ function parseJsonObject(text: string, what: string): Record<string, unknown> {
   } catch (error) {
     throw new CliError(`${what} is not valid JSON (${(error as Error).message})`, 2);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CliError(`${what} must be a JSON object`, 2);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new CliError(`${what} must be a JSON object`, 2);
   return value as Record<string, unknown>;
 }
 
@@ -45,7 +46,8 @@ function checkLocally(events: unknown[], label: (index: number) => string, alrea
     const result = validateEventInput(event);
     if (!result.ok) {
       const issue = result.issues[0]!;
-      const outcome = alreadySent > 0 ? `the ${alreadySent} events before it were sent, nothing after` : 'nothing was sent';
+      const outcome =
+        alreadySent > 0 ? `the ${alreadySent} events before it were sent, nothing after` : 'nothing was sent';
       throw new CliError(`${label(index)}: ${issue.path}: ${issue.message}; ${outcome}`);
     }
   });
@@ -103,31 +105,45 @@ export function registerEmit(program: Command): void {
     .option('--data <json>', 'event data: JSON, @FILE, or - for stdin', '{}')
     .option('--metadata <json>', 'event metadata as JSON, e.g. {"agent":"claude"}')
     .option('--stdin', 'read events as JSON lines ({"type","data","metadata"?}) from stdin; sent in batches')
-    .addHelpText('after', '\nPrints the sequence number of each stored event, one per line.\nExamples:\n  lookout emit workflow.started --data \'{"workflow_id":"w1"}\'\n  tail -f agent.jsonl | lookout emit --stdin')
-    .action(async (type: string | undefined, options: { data: string; metadata?: string; stdin?: boolean }, cmd: Command) => {
-      try {
-        const server = requireServer(findWorkspace(cmd.optsWithGlobals<{ workspace?: string }>().workspace));
-        const send = async (batch: unknown[], single: boolean) => {
-          const reply = await callApi<PublishResponse>(server, 'POST', '/events', single ? batch[0] : { events: batch });
-          process.stdout.write(reply.events.map((e) => `${e.sequence_number}\n`).join(''));
-        };
-        if (options.stdin) {
-          if (type) throw new CliError('give either a TYPE or --stdin, not both', 2);
-          const sent = await streamStdin(send);
-          if (sent === 0) throw new CliError('no events on stdin (expected one JSON object per line)', 2);
-        } else {
-          if (!type) throw new CliError('missing event TYPE (e.g. `lookout emit x.note --data \'{"text":"hi"}\'`), or use --stdin', 2);
-          const event = {
-            type,
-            data: await readData(options.data),
-            ...(options.metadata ? { metadata: parseJsonObject(options.metadata, '--metadata') } : {}),
+    .addHelpText(
+      'after',
+      '\nPrints the sequence number of each stored event, one per line.\nExamples:\n  lookout emit workflow.started --data \'{"workflow_id":"w1"}\'\n  tail -f agent.jsonl | lookout emit --stdin',
+    )
+    .action(
+      async (type: string | undefined, options: { data: string; metadata?: string; stdin?: boolean }, cmd: Command) => {
+        try {
+          const server = requireServer(findWorkspace(cmd.optsWithGlobals<{ workspace?: string }>().workspace));
+          const send = async (batch: unknown[], single: boolean) => {
+            const reply = await callApi<PublishResponse>(
+              server,
+              'POST',
+              '/events',
+              single ? batch[0] : { events: batch },
+            );
+            process.stdout.write(reply.events.map((e) => `${e.sequence_number}\n`).join(''));
           };
-          checkLocally([event], () => `event ${type}`);
-          await send([event], true);
+          if (options.stdin) {
+            if (type) throw new CliError('give either a TYPE or --stdin, not both', 2);
+            const sent = await streamStdin(send);
+            if (sent === 0) throw new CliError('no events on stdin (expected one JSON object per line)', 2);
+          } else {
+            if (!type)
+              throw new CliError(
+                'missing event TYPE (e.g. `lookout emit x.note --data \'{"text":"hi"}\'`), or use --stdin',
+                2,
+              );
+            const event = {
+              type,
+              data: await readData(options.data),
+              ...(options.metadata ? { metadata: parseJsonObject(options.metadata, '--metadata') } : {}),
+            };
+            checkLocally([event], () => `event ${type}`);
+            await send([event], true);
+          }
+          process.exit(0);
+        } catch (error) {
+          reportAndExit(error);
         }
-        process.exit(0);
-      } catch (error) {
-        reportAndExit(error);
-      }
-    });
+      },
+    );
 }

@@ -12,7 +12,10 @@ export function buildProgram(): Command {
   const program = new Command('lookout')
     .description('Lookout: a local control room for AI agents')
     .version(VERSION, '-v, --version')
-    .option('-w, --workspace <dir>', 'workspace directory (default: nearest with .lookout/, else the current directory)')
+    .option(
+      '-w, --workspace <dir>',
+      'workspace directory (default: nearest with .lookout/, else the current directory)',
+    )
     // One line, like every other error: what is wrong, and where to look.
     // `run` passes everything after its command through untouched.
     .enablePositionalOptions()
@@ -27,7 +30,11 @@ export function buildProgram(): Command {
   registerTail(program);
   registerOpen(program);
   // --workspace works before or after the command name.
-  for (const command of program.commands) command.option('-w, --workspace <dir>', 'workspace directory (default: nearest with .lookout/ above the current directory)');
+  for (const command of program.commands)
+    command.option(
+      '-w, --workspace <dir>',
+      'workspace directory (default: nearest with .lookout/ above the current directory)',
+    );
   return program;
 }
 

@@ -16,21 +16,24 @@ function parseWait(value: string | boolean | undefined): number | undefined {
   if (value === undefined || value === false) return undefined;
   if (value === true) return Number.POSITIVE_INFINITY;
   const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds < 0) throw new CliError(`--wait takes a number of seconds; got ${JSON.stringify(value)}`, 2);
+  if (!Number.isFinite(seconds) || seconds < 0)
+    throw new CliError(`--wait takes a number of seconds; got ${JSON.stringify(value)}`, 2);
   return seconds;
 }
 
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('take the workspace (the dashboard turns read-only), run a command, give the workspace back when it ends')
+    .description(
+      'take the workspace (the dashboard turns read-only), run a command, give the workspace back when it ends',
+    )
     .option('--wait [seconds]', 'if another CLI holds the workspace, wait for it (forever, or this many seconds)')
     .argument('<command...>', 'the command to run, after --')
     .passThroughOptions()
     .addHelpText(
       'after',
       '\nThe command gets LOOKOUT_URL, LOOKOUT_TOKEN and LOOKOUT_LOCK_ID (send it as X-Lock-Id to write while others are read-only).\n' +
-        'Exit code: the command\'s own; 3 if another CLI holds the workspace and --wait was not given or ran out.\n\n' +
+        "Exit code: the command's own; 3 if another CLI holds the workspace and --wait was not given or ran out.\n\n" +
         'Example: lookout run --wait=60 -- npm test',
     )
     .action(async (argv: string[], options: { wait?: string | boolean }, cmd: Command) => {
@@ -39,7 +42,8 @@ export function registerRun(program: Command): void {
         const workspace = findWorkspace(cmd.optsWithGlobals<{ workspace?: string }>().workspace, { mustExist: false });
         const paths = prepareStateDir(workspace);
         const lock = new WorkspaceLock(paths, {
-          onCompromised: (error) => process.stderr.write(`lookout: warning: the workspace lock was lost (${error.message})\n`),
+          onCompromised: (error) =>
+            process.stderr.write(`lookout: warning: the workspace lock was lost (${error.message})\n`),
         });
         const giveUpAt = Date.now() + (waitSeconds ?? 0) * 1000;
         // A server hands over within a second; allow for that even without --wait.
@@ -52,7 +56,15 @@ export function registerRun(program: Command): void {
           const result = await lock.acquire('cli', argv);
           if (result.ok) break;
           const holder = result.holder;
-          const described = holder ? describeHolder({ holder: holder.kind, pid: holder.pid, hostname: holder.hostname, since: holder.started_at, id: holder.id }) : 'another process';
+          const described = holder
+            ? describeHolder({
+                holder: holder.kind,
+                pid: holder.pid,
+                hostname: holder.hostname,
+                since: holder.started_at,
+                id: holder.id,
+              })
+            : 'another process';
           const now = Date.now();
           if (now >= giveUpAt && (holder?.kind !== 'server' || now >= serverGraceUntil)) {
             throw new CliError(
@@ -97,10 +109,14 @@ export function registerRun(program: Command): void {
 
         const code = await new Promise<number>((resolve) => {
           child.once('error', (error: NodeJS.ErrnoException) => {
-            process.stderr.write(`lookout: cannot run ${file}: ${error.code === 'ENOENT' ? 'command not found' : error.message}\n`);
+            process.stderr.write(
+              `lookout: cannot run ${file}: ${error.code === 'ENOENT' ? 'command not found' : error.message}\n`,
+            );
             resolve(error.code === 'ENOENT' ? 127 : 126);
           });
-          child.once('exit', (exitCode, signal) => resolve(exitCode ?? 128 + (SIGNAL_NUMBERS[signal ?? 'SIGTERM'] ?? 15)));
+          child.once('exit', (exitCode, signal) =>
+            resolve(exitCode ?? 128 + (SIGNAL_NUMBERS[signal ?? 'SIGTERM'] ?? 15)),
+          );
         });
         await lock.release();
         await notify();

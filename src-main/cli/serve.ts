@@ -19,12 +19,18 @@ export function registerServe(program: Command): void {
   }
   command.action(async (options: Record<string, string | boolean | undefined>, cmd: Command) => {
     try {
-      const config = loadConfig({ flags: { ...options, workspace: cmd.optsWithGlobals<{ workspace?: string }>().workspace } });
+      const config = loadConfig({
+        flags: { ...options, workspace: cmd.optsWithGlobals<{ workspace?: string }>().workspace },
+      });
       if (config.allowRemote && config.host !== '127.0.0.1') {
-        process.stderr.write(`lookout: warning: listening on ${config.host}: anyone who can reach it and has the token can drive this workspace\n`);
+        process.stderr.write(
+          `lookout: warning: listening on ${config.host}: anyone who can reach it and has the token can drive this workspace\n`,
+        );
       }
       const runtime = await createRuntime(config, { logToStderr: true });
-      process.stdout.write(`Lookout ${runtime.info.version} listening on ${runtime.url} (workspace ${config.workspace})\n`);
+      process.stdout.write(
+        `Lookout ${runtime.info.version} listening on ${runtime.url} (workspace ${config.workspace})\n`,
+      );
 
       // The same quit path as the desktop app: bounded, and a second signal forces.
       const quit = new QuitSequence({

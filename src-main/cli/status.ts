@@ -19,7 +19,15 @@ export function registerStatus(program: Command): void {
         const server = runningServer(paths);
         if (!server) {
           const holder = isHeld(paths) ? readHolder(paths) : null;
-          const lock = holder ? { holder: holder.kind, pid: holder.pid, hostname: holder.hostname, since: holder.started_at, id: holder.id } : NO_LOCK;
+          const lock = holder
+            ? {
+                holder: holder.kind,
+                pid: holder.pid,
+                hostname: holder.hostname,
+                since: holder.started_at,
+                id: holder.id,
+              }
+            : NO_LOCK;
           if (options.json) process.stdout.write(`${JSON.stringify({ running: false, workspace, lock })}\n`);
           else {
             process.stdout.write(`Lookout is not running for ${workspace}\n`);

@@ -22,7 +22,8 @@ export function registerTail(program: Command): void {
         if (!patterns.ok) throw new CliError(`--types: ${patterns.error}`, 2);
         let since: number | undefined;
         if (options.since !== undefined) {
-          if (!/^\d+$/.test(options.since)) throw new CliError(`--since takes a sequence number; got ${JSON.stringify(options.since)}`, 2);
+          if (!/^\d+$/.test(options.since))
+            throw new CliError(`--since takes a sequence number; got ${JSON.stringify(options.since)}`, 2);
           since = Number(options.since);
         }
         const workspace = findWorkspace(cmd.optsWithGlobals<{ workspace?: string }>().workspace);
@@ -54,14 +55,21 @@ export function registerTail(program: Command): void {
           },
           onGap: (gap) => {
             if (options.json) out(JSON.stringify(gap));
-            else out(`-- gap: events ${gap.from}–${gap.to} were not delivered (${gap.reason})${gap.reason === 'limit' ? '; fetch them with GET /api/v1/events' : ''}`);
+            else
+              out(
+                `-- gap: events ${gap.from}–${gap.to} were not delivered (${gap.reason})${gap.reason === 'limit' ? '; fetch them with GET /api/v1/events' : ''}`,
+              );
           },
-          onEpochChange: () => notice('the server has a new event store (epoch changed); starting over from its first event'),
+          onEpochChange: () =>
+            notice('the server has a new event store (epoch changed); starting over from its first event'),
           onStatus: (status) => {
-            if (status.state === 'live' && status.attempt === 0) notice(`following ${patterns.patterns.join(',')} (Ctrl+C to stop)`);
+            if (status.state === 'live' && status.attempt === 0)
+              notice(`following ${patterns.patterns.join(',')} (Ctrl+C to stop)`);
             if (status.state === 'reconnecting' || status.state === 'offline') {
               const seconds = Math.max(0, Math.round(((status.retryAt ?? Date.now()) - Date.now()) / 100) / 10);
-              notice(`${status.state === 'offline' ? 'offline' : 'connection lost'} (${status.lastError}); retrying in ${seconds} s`);
+              notice(
+                `${status.state === 'offline' ? 'offline' : 'connection lost'} (${status.lastError}); retrying in ${seconds} s`,
+              );
             }
           },
           backoff: { initialMs: 250, maxMs: 5000 },

@@ -35,9 +35,20 @@ export function buildAppMenu(input: AppMenuInput, home = ''): MenuItemModel[] {
     enabled: dir !== input.currentWorkspace,
   }));
   if (recent.length > 0) recent.push(separator);
-  recent.push({ kind: 'action', label: 'Clear Recent', action: { type: 'clear-recent-workspaces' }, enabled: input.recentWorkspaces.length > 0 });
+  recent.push({
+    kind: 'action',
+    label: 'Clear Recent',
+    action: { type: 'clear-recent-workspaces' },
+    enabled: input.recentWorkspaces.length > 0,
+  });
 
-  const quit: MenuItemModel = { kind: 'action', label: mac ? 'Quit Lookout' : 'Quit', action: { type: 'quit' }, enabled: true, accelerator: 'CmdOrCtrl+Q' };
+  const quit: MenuItemModel = {
+    kind: 'action',
+    label: mac ? 'Quit Lookout' : 'Quit',
+    action: { type: 'quit' },
+    enabled: true,
+    accelerator: 'CmdOrCtrl+Q',
+  };
   const settings: MenuItemModel[] = [
     ...NOTIFIABLE_TYPES.map((eventType): MenuItemModel => ({
       kind: 'checkbox',
@@ -46,7 +57,12 @@ export function buildAppMenu(input: AppMenuInput, home = ''): MenuItemModel[] {
       checked: input.notifications[eventType],
     })),
     separator,
-    { kind: 'checkbox', label: 'Keep running in the tray when the window closes', action: { type: 'toggle-close-to-tray' }, checked: input.closeToTray },
+    {
+      kind: 'checkbox',
+      label: 'Keep running in the tray when the window closes',
+      action: { type: 'toggle-close-to-tray' },
+      checked: input.closeToTray,
+    },
   ];
 
   const menu: MenuItemModel[] = [];
@@ -75,14 +91,27 @@ export function buildAppMenu(input: AppMenuInput, home = ''): MenuItemModel[] {
     label: 'File',
     enabled: true,
     items: [
-      { kind: 'action', label: 'Open Workspace…', action: { type: 'choose-workspace' }, enabled: true, accelerator: 'CmdOrCtrl+O' },
+      {
+        kind: 'action',
+        label: 'Open Workspace…',
+        action: { type: 'choose-workspace' },
+        enabled: true,
+        accelerator: 'CmdOrCtrl+O',
+      },
       { kind: 'submenu', label: 'Open Recent', enabled: true, items: recent },
       separator,
       { kind: 'action', label: 'Open in Browser', action: { type: 'open-in-browser' }, enabled: input.serverRunning },
       { kind: 'action', label: 'Copy lookout env line', action: { type: 'copy-env' }, enabled: input.serverRunning },
       separator,
       { kind: 'role', role: 'close', label: 'Close Window' },
-      ...(mac ? [] : [separator, { kind: 'submenu', label: 'Settings', enabled: true, items: settings } satisfies MenuItemModel, separator, quit]),
+      ...(mac
+        ? []
+        : [
+            separator,
+            { kind: 'submenu', label: 'Settings', enabled: true, items: settings } satisfies MenuItemModel,
+            separator,
+            quit,
+          ]),
     ],
   });
   menu.push({
@@ -118,7 +147,9 @@ export function buildAppMenu(input: AppMenuInput, home = ''): MenuItemModel[] {
     kind: 'submenu',
     label: 'Window',
     enabled: true,
-    items: mac ? [{ kind: 'role', role: 'minimize' }, { kind: 'role', role: 'zoom' }, separator, { kind: 'role', role: 'front' }] : [{ kind: 'role', role: 'minimize' }],
+    items: mac
+      ? [{ kind: 'role', role: 'minimize' }, { kind: 'role', role: 'zoom' }, separator, { kind: 'role', role: 'front' }]
+      : [{ kind: 'role', role: 'minimize' }],
   });
   return menu;
 }

@@ -1,6 +1,17 @@
 import os from 'node:os';
 import path from 'node:path';
-import { app, BrowserWindow, clipboard, dialog, type IpcMainInvokeEvent, ipcMain, Menu, nativeTheme, powerMonitor, shell } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  clipboard,
+  dialog,
+  type IpcMainInvokeEvent,
+  ipcMain,
+  Menu,
+  nativeTheme,
+  powerMonitor,
+  shell,
+} from 'electron';
 import type { EventEnvelope } from '../../src-shared/events.ts';
 import { loadConfig } from '../config.ts';
 import { createRuntime } from '../runtime.ts';
@@ -95,8 +106,17 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
   const settings = DesktopSettings.load(options.userDataDir ?? app.getPath('userData'), { log });
   const factory = options.createRuntime ?? ((config) => createRuntime(config, { logToStderr: !app.isPackaged }));
   const toggle = new ServerToggle({ createRuntime: factory, config: null });
-  const switcher = new WorkspaceSwitcher({ toggle, settings, configFor: (dir) => loadConfig({ flags: { workspace: dir }, env, cwd }) });
-  const quit = new QuitSequence({ stop: () => toggle.stop(), exit: (code) => app.exit(code), timeoutMs: options.quitTimeoutMs, log });
+  const switcher = new WorkspaceSwitcher({
+    toggle,
+    settings,
+    configFor: (dir) => loadConfig({ flags: { workspace: dir }, env, cwd }),
+  });
+  const quit = new QuitSequence({
+    stop: () => toggle.stop(),
+    exit: (code) => app.exit(code),
+    timeoutMs: options.quitTimeoutMs,
+    log,
+  });
   const notifier = new Notifier({ icon: assetPath(app.getAppPath(), 'icon.png') });
   const throttle = new NoticeThrottle();
   const preload = options.preloadPath ?? path.join(import.meta.dirname, 'preload.cjs');
@@ -104,7 +124,11 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
   let win: BrowserWindow | null = null;
   let shown = '';
 
-  const state = (): DesktopState => ({ server: toggle.state, session: toggle.session, workspace: toggle.config?.workspace ?? null });
+  const state = (): DesktopState => ({
+    server: toggle.state,
+    session: toggle.session,
+    workspace: toggle.config?.workspace ?? null,
+  });
   const serverOrigin = (): string | null => (toggle.state.status === 'running' ? originOf(toggle.state.url) : null);
   const running = (): ToggleRuntime | undefined => (toggle.state.status === 'running' ? toggle.runtime : undefined);
   const requestQuit = (reason: QuitReason): void => void quit.request(reason);
@@ -115,9 +139,18 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
 
   function ensureWindow(): BrowserWindow {
     if (win && !win.isDestroyed()) return win;
-    const created = createMainWindow({ preload, icon: assetPath(app.getAppPath(), 'icon.png'), serverOrigin, openExternal });
+    const created = createMainWindow({
+      preload,
+      icon: assetPath(app.getAppPath(), 'icon.png'),
+      serverOrigin,
+      openExternal,
+    });
     created.on('close', (event) => {
-      const decision = closeDecision({ closeToTray: settings.value.close_to_tray, quitting: quit.requested, hintShown: settings.value.close_hint_shown });
+      const decision = closeDecision({
+        closeToTray: settings.value.close_to_tray,
+        quitting: quit.requested,
+        hintShown: settings.value.close_hint_shown,
+      });
       if (decision === 'close') return;
       event.preventDefault();
       if (decision === 'quit') return requestQuit('window-close');
@@ -175,7 +208,11 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
     tray.render({
       items: buildTrayMenu({ server, session: toggle.session, workspace: switcher.current }),
       tooltip: trayTooltip({ server, session: toggle.session }),
-      icon: assetPath(app.getAppPath(), 'tray', trayIconName({ platform: process.platform, darkPanel: nativeTheme.shouldUseDarkColors, server })),
+      icon: assetPath(
+        app.getAppPath(),
+        'tray',
+        trayIconName({ platform: process.platform, darkPanel: nativeTheme.shouldUseDarkColors, server }),
+      ),
     });
     const menu = buildAppMenu(
       {
@@ -235,7 +272,12 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
   function copyEnv(): boolean {
     const runtime = running();
     if (!runtime) return false;
-    clipboard.writeText(cliEnvLine({ url: runtime.url, token: runtime.token, workspace: runtime.config.workspace }, shellFor(process.platform)));
+    clipboard.writeText(
+      cliEnvLine(
+        { url: runtime.url, token: runtime.token, workspace: runtime.config.workspace },
+        shellFor(process.platform),
+      ),
+    );
     return true;
   }
 
@@ -246,8 +288,13 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
   }
 
   async function chooseWorkspace(): Promise<{ workspace: string | null; message: string | null }> {
-    const options: Electron.OpenDialogOptions = { title: 'Choose a workspace for Lookout', buttonLabel: 'Serve this folder', properties: ['openDirectory', 'createDirectory'] };
-    const picked = win && !win.isDestroyed() ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
+    const options: Electron.OpenDialogOptions = {
+      title: 'Choose a workspace for Lookout',
+      buttonLabel: 'Serve this folder',
+      properties: ['openDirectory', 'createDirectory'],
+    };
+    const picked =
+      win && !win.isDestroyed() ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
     const dir = picked.canceled ? undefined : picked.filePaths[0];
     if (dir === undefined) return { workspace: null, message: null };
     return openWorkspace(dir);
@@ -256,7 +303,12 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
   /** From the tray or the app menu: report a refused folder in a dialog (the page shows its own). */
   function chooseFromMenu(dir?: string): void {
     void (dir === undefined ? chooseWorkspace() : openWorkspace(dir)).then((result) => {
-      if (result.message) void dialog.showMessageBox({ type: 'warning', message: 'Lookout cannot serve that folder', detail: result.message });
+      if (result.message)
+        void dialog.showMessageBox({
+          type: 'warning',
+          message: 'Lookout cannot serve that folder',
+          detail: result.message,
+        });
     });
   }
 
@@ -288,7 +340,10 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
         settings.clearRecentWorkspaces();
         return renderMenus();
       case 'toggle-notification':
-        settings.update((s) => ({ ...s, notifications: { ...s.notifications, [action.eventType]: !s.notifications[action.eventType] } }));
+        settings.update((s) => ({
+          ...s,
+          notifications: { ...s.notifications, [action.eventType]: !s.notifications[action.eventType] },
+        }));
         return renderMenus();
       case 'toggle-close-to-tray':
         settings.update((s) => ({ ...s, close_to_tray: !s.close_to_tray }));
@@ -347,7 +402,8 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
   if (initial.dir !== null) {
     await openWorkspace(initial.dir);
   } else {
-    if (initial.problem) await dialog.showMessageBox({ type: 'warning', message: 'Choose a workspace', detail: initial.problem });
+    if (initial.problem)
+      await dialog.showMessageBox({ type: 'warning', message: 'Choose a workspace', detail: initial.problem });
     chooseFromMenu();
   }
   for (const workspace of earlyLaunches.splice(0)) onSecondInstance(workspace);

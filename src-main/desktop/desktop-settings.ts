@@ -7,10 +7,9 @@ export const SETTINGS_FILE = 'settings.json';
 export const MAX_RECENT_WORKSPACES = 10;
 
 const Notifications = z.object(
-  Object.fromEntries(NOTIFIABLE_TYPES.map((type) => [type, z.boolean().catch(DEFAULT_NOTIFICATION_PREFS[type])])) as Record<
-    NotifiableType,
-    z.ZodCatch<z.ZodBoolean>
-  >,
+  Object.fromEntries(
+    NOTIFIABLE_TYPES.map((type) => [type, z.boolean().catch(DEFAULT_NOTIFICATION_PREFS[type])]),
+  ) as Record<NotifiableType, z.ZodCatch<z.ZodBoolean>>,
 );
 
 /**
@@ -56,7 +55,8 @@ export class DesktopSettings {
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') log(`cannot read ${file} (${(error as Error).message}); using defaults`);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+        log(`cannot read ${file} (${(error as Error).message}); using defaults`);
     }
     if (text === undefined) return new DesktopSettings(file, defaultSettings(), log);
     let raw: unknown;
@@ -73,7 +73,11 @@ export class DesktopSettings {
       }
       return new DesktopSettings(file, defaultSettings(), log);
     }
-    return new DesktopSettings(file, DesktopSettingsSchema.parse(typeof raw === 'object' && raw !== null ? raw : {}), log);
+    return new DesktopSettings(
+      file,
+      DesktopSettingsSchema.parse(typeof raw === 'object' && raw !== null ? raw : {}),
+      log,
+    );
   }
 
   get value(): Readonly<DesktopSettingsValue> {

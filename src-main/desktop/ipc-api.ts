@@ -15,7 +15,12 @@ import type { ServerState } from './server-toggle.ts';
 export const ServerStateSchema = z.discriminatedUnion('status', [
   z.strictObject({ status: z.literal('stopped') }),
   z.strictObject({ status: z.literal('starting') }),
-  z.strictObject({ status: z.literal('running'), url: z.string(), address: z.string(), port: z.number().int().min(1).max(65535) }),
+  z.strictObject({
+    status: z.literal('running'),
+    url: z.string(),
+    address: z.string(),
+    port: z.number().int().min(1).max(65535),
+  }),
   z.strictObject({ status: z.literal('stopping') }),
   z.strictObject({
     status: z.literal('error'),

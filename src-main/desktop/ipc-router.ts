@@ -17,7 +17,11 @@ export type IpcHandlers = { [C in Channel]: (request: RequestOf<C>) => Promise<R
  *
  * Returns a function that removes the handlers (switching windows, tests).
  */
-export function registerIpcHandlers<E>(ipcMain: IpcMainLike<E>, handlers: IpcHandlers, isTrusted: (event: E) => boolean): () => void {
+export function registerIpcHandlers<E>(
+  ipcMain: IpcMainLike<E>,
+  handlers: IpcHandlers,
+  isTrusted: (event: E) => boolean,
+): () => void {
   for (const channel of CHANNELS) {
     ipcMain.handle(channel, (event: E, ...args: unknown[]) => dispatch(channel, event, args, handlers, isTrusted));
   }

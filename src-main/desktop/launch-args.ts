@@ -43,7 +43,11 @@ export function parseLaunchArgs(argv: readonly string[], cwd: string): LaunchReq
  * preferred (Chromium may reorder or add switches to argv) but only once it validates —
  * it comes from another process, so it is input like any other.
  */
-export function secondInstanceRequest(argv: readonly string[], workingDirectory: string, additionalData: unknown): LaunchRequest {
+export function secondInstanceRequest(
+  argv: readonly string[],
+  workingDirectory: string,
+  additionalData: unknown,
+): LaunchRequest {
   const data = LaunchRequest.safeParse(additionalData);
   if (data.success && data.data.workspace !== undefined) return data.data;
   return parseLaunchArgs(argv, workingDirectory);

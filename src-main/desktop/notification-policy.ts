@@ -16,7 +16,8 @@ export const NOTIFICATION_LABELS: Record<NotifiableType, string> = {
   'workflow.finished': 'Notify when a workflow finishes',
 };
 
-export const isNotifiableType = (type: string): type is NotifiableType => (NOTIFIABLE_TYPES as readonly string[]).includes(type);
+export const isNotifiableType = (type: string): type is NotifiableType =>
+  (NOTIFIABLE_TYPES as readonly string[]).includes(type);
 
 export interface DesktopNotice {
   title: string;
@@ -27,7 +28,8 @@ export interface DesktopNotice {
 
 const MAX_BODY = 200;
 
-const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 
 function clip(value: string, max: number): string {
   const oneLine = value.replace(/\s+/g, ' ');
@@ -48,16 +50,27 @@ export function formatDuration(ms: number): string {
  * The notice for an event, or null when none is due: the type is not opted into, or the
  * window is in front of the user already (they are looking at the activity log).
  */
-export function noticeFor(event: EventEnvelope, prefs: NotificationPrefs, context: { windowFocused: boolean }): DesktopNotice | null {
+export function noticeFor(
+  event: EventEnvelope,
+  prefs: NotificationPrefs,
+  context: { windowFocused: boolean },
+): DesktopNotice | null {
   if (!isNotifiableType(event.type) || !prefs[event.type] || context.windowFocused) return null;
   const data = event.data;
   const workflow = text(data.name) ?? text(data.workflow_id) ?? 'workflow';
   if (event.type === 'workflow.failed') {
     const step = text(data.step);
     const error = text(data.error) ?? 'no error message';
-    return { title: clip(`Workflow failed: ${workflow}`, 80), body: clip(step ? `${step}: ${error}` : error, MAX_BODY), sequenceNumber: event.sequence_number };
+    return {
+      title: clip(`Workflow failed: ${workflow}`, 80),
+      body: clip(step ? `${step}: ${error}` : error, MAX_BODY),
+      sequenceNumber: event.sequence_number,
+    };
   }
-  const duration = typeof data.duration_ms === 'number' && data.duration_ms >= 0 ? `Finished in ${formatDuration(data.duration_ms)}` : 'Finished';
+  const duration =
+    typeof data.duration_ms === 'number' && data.duration_ms >= 0
+      ? `Finished in ${formatDuration(data.duration_ms)}`
+      : 'Finished';
   return { title: clip(`Workflow finished: ${workflow}`, 80), body: duration, sequenceNumber: event.sequence_number };
 }
 

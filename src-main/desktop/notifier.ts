@@ -19,7 +19,12 @@ export class Notifier {
 
   show(notice: { title: string; body: string; onClick?: () => void }): boolean {
     if (!Notification.isSupported()) return false;
-    const notification = new Notification({ title: notice.title, body: notice.body, silent: false, ...(this.#icon ? { icon: this.#icon } : {}) });
+    const notification = new Notification({
+      title: notice.title,
+      body: notice.body,
+      silent: false,
+      ...(this.#icon ? { icon: this.#icon } : {}),
+    });
     this.#live.add(notification);
     const forget = () => this.#live.delete(notification);
     notification.on('click', () => {

@@ -130,7 +130,11 @@ export class ServerToggle {
     if (this.#runtime) return;
     const base = this.#config;
     if (!base) {
-      this.#set({ status: 'error', reason: 'no_workspace', message: 'no workspace chosen: choose a folder for Lookout to serve' });
+      this.#set({
+        status: 'error',
+        reason: 'no_workspace',
+        message: 'no workspace chosen: choose a folder for Lookout to serve',
+      });
       return;
     }
     const config = options.port === undefined ? base : { ...base, port: options.port };
@@ -165,7 +169,11 @@ export class ServerToggle {
       // Forget it anyway: a runtime that failed to stop cannot be stopped again, and
       // keeping it would block every later start.
       this.#runtime = undefined;
-      this.#set({ status: 'error', reason: 'stop_failed', message: `the server did not stop cleanly: ${messageOf(error)}` });
+      this.#set({
+        status: 'error',
+        reason: 'stop_failed',
+        message: `the server did not stop cleanly: ${messageOf(error)}`,
+      });
     }
   }
 

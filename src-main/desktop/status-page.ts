@@ -87,7 +87,9 @@ function viewFor(state: DesktopState): View {
   if (!workspace || (server.status === 'error' && server.reason === 'no_workspace')) {
     return {
       title: 'Choose a workspace',
-      lines: ['Pick the folder your agents work in. Lookout keeps its history in a <code>.lookout</code> folder inside it.'],
+      lines: [
+        'Pick the folder your agents work in. Lookout keeps its history in a <code>.lookout</code> folder inside it.',
+      ],
       actions: [{ ...choose, primary: true }],
     };
   }
@@ -97,8 +99,11 @@ function viewFor(state: DesktopState): View {
     case 'stopping':
       return { title: 'Stopping the server…', lines: [`Workspace ${where}`], actions: [] };
     case 'error': {
-      const actions: View['actions'] = [{ action: 'start', label: 'Try again', primary: server.reason !== 'port_taken' }];
-      if (server.reason === 'port_taken') actions.unshift({ action: 'start-free-port', label: 'Start on a free port', primary: true });
+      const actions: View['actions'] = [
+        { action: 'start', label: 'Try again', primary: server.reason !== 'port_taken' },
+      ];
+      if (server.reason === 'port_taken')
+        actions.unshift({ action: 'start-free-port', label: 'Start on a free port', primary: true });
       return {
         title: server.reason === 'stop_failed' ? 'The server did not stop cleanly' : 'The server could not start',
         lines: [`Workspace ${where}`],
@@ -112,7 +117,10 @@ function viewFor(state: DesktopState): View {
     case 'stopped':
       return {
         title: 'Server stopped',
-        lines: [`Workspace ${where}`, 'The dashboard, the <code>lookout</code> command and other clients cannot connect until it runs again.'],
+        lines: [
+          `Workspace ${where}`,
+          'The dashboard, the <code>lookout</code> command and other clients cannot connect until it runs again.',
+        ],
         actions: [{ action: 'start', label: 'Start server', primary: true }, choose],
       };
   }
@@ -121,7 +129,10 @@ function viewFor(state: DesktopState): View {
 export function statusPageHtml(state: DesktopState): string {
   const view = viewFor(state);
   const buttons = view.actions
-    .map((a) => `<button type="button" data-action="${a.action}"${a.primary ? ' class="primary"' : ''}>${escapeHtml(a.label)}</button>`)
+    .map(
+      (a) =>
+        `<button type="button" data-action="${a.action}"${a.primary ? ' class="primary"' : ''}>${escapeHtml(a.label)}</button>`,
+    )
     .join('');
   return `<!doctype html>
 <html lang="en">

@@ -20,7 +20,8 @@ export function statusLine(input: Pick<TrayInput, 'server' | 'session'>): string
   switch (server.status) {
     case 'running': {
       const lock = session?.lock;
-      if (session?.read_only && lock?.holder) return `Read-only: ${lock.holder === 'cli' ? 'CLI' : 'another server'} pid ${lock.pid ?? '?'}`;
+      if (session?.read_only && lock?.holder)
+        return `Read-only: ${lock.holder === 'cli' ? 'CLI' : 'another server'} pid ${lock.pid ?? '?'}`;
       if (session?.read_only) return `Read-only on ${server.address}`;
       return `Running on ${server.address}`;
     }
@@ -50,7 +51,12 @@ export function buildTrayMenu(input: TrayInput): MenuItemModel[] {
   const busy = server.status === 'starting' || server.status === 'stopping';
   const items: MenuItemModel[] = [{ kind: 'label', label: fit(statusLine(input)) }];
   if (running && input.session?.read_only) items.push({ kind: 'label', label: `Serving ${server.address}` });
-  items.push({ kind: 'label', label: fit(input.workspace ? `Workspace: ${path.basename(input.workspace) || input.workspace}` : 'No workspace chosen') });
+  items.push({
+    kind: 'label',
+    label: fit(
+      input.workspace ? `Workspace: ${path.basename(input.workspace) || input.workspace}` : 'No workspace chosen',
+    ),
+  });
   items.push(separator);
 
   if (running || server.status === 'stopping') {
@@ -58,9 +64,19 @@ export function buildTrayMenu(input: TrayInput): MenuItemModel[] {
   } else if (server.status === 'error' && server.reason === 'no_workspace') {
     items.push({ kind: 'action', label: 'Choose workspace…', action: { type: 'choose-workspace' }, enabled: true });
   } else {
-    items.push({ kind: 'action', label: server.status === 'error' ? 'Start server (retry)' : 'Start server', action: { type: 'start-server' }, enabled: !busy && input.workspace !== null });
+    items.push({
+      kind: 'action',
+      label: server.status === 'error' ? 'Start server (retry)' : 'Start server',
+      action: { type: 'start-server' },
+      enabled: !busy && input.workspace !== null,
+    });
     if (server.status === 'error' && server.reason === 'port_taken') {
-      items.push({ kind: 'action', label: 'Start on a free port', action: { type: 'start-server-free-port' }, enabled: true });
+      items.push({
+        kind: 'action',
+        label: 'Start on a free port',
+        action: { type: 'start-server-free-port' },
+        enabled: true,
+      });
     }
   }
   items.push(separator);

@@ -74,7 +74,9 @@ export function windowOpenDecision(target: string): 'open-externally' | 'deny' {
  * origin — its "copy as JSON" buttons — which Chromium sanitizes and which reads nothing.
  */
 export function permissionDecision(permission: string, requestingUrl: string, serverOrigin: string | null): boolean {
-  return permission === 'clipboard-sanitized-write' && serverOrigin !== null && originOf(requestingUrl) === serverOrigin;
+  return (
+    permission === 'clipboard-sanitized-write' && serverOrigin !== null && originOf(requestingUrl) === serverOrigin
+  );
 }
 
 /**

@@ -1,6 +1,12 @@
 import { BrowserWindow, session, type Session, type WebContents } from 'electron';
 import { sessionCookieName } from '../http/middleware/auth.ts';
-import { navigationDecision, permissionDecision, SESSION_PARTITION, WEB_PREFERENCES, windowOpenDecision } from './window-policy.ts';
+import {
+  navigationDecision,
+  permissionDecision,
+  SESSION_PARTITION,
+  WEB_PREFERENCES,
+  windowOpenDecision,
+} from './window-policy.ts';
 
 export interface MainWindowOptions {
   preload: string;
@@ -16,7 +22,9 @@ export function windowSession(serverOrigin: () => string | null): Session {
   ses.setPermissionRequestHandler((contents, permission, callback) => {
     callback(permissionDecision(permission, contents.getURL(), serverOrigin()));
   });
-  ses.setPermissionCheckHandler((_contents, permission, requestingOrigin) => permissionDecision(permission, requestingOrigin, serverOrigin()));
+  ses.setPermissionCheckHandler((_contents, permission, requestingOrigin) =>
+    permissionDecision(permission, requestingOrigin, serverOrigin()),
+  );
   return ses;
 }
 
@@ -25,7 +33,11 @@ export function windowSession(serverOrigin: () => string | null): Session {
  * in any frame, go through the policy; window.open never creates an Electron window.
  * Loads the main process starts itself (loadURL) are not page-initiated and pass.
  */
-export function guardNavigation(contents: WebContents, serverOrigin: () => string | null, openExternal: (url: string) => void): void {
+export function guardNavigation(
+  contents: WebContents,
+  serverOrigin: () => string | null,
+  openExternal: (url: string) => void,
+): void {
   contents.on('will-frame-navigate', (event) => {
     const decision = navigationDecision(event.url, serverOrigin());
     if (decision === 'allow') return;

@@ -20,14 +20,21 @@ export function checkWorkspace(candidate: string): WorkspaceCheck {
   } catch {
     return { ok: false, message: `${resolved} does not exist (moved or deleted?); choose another folder` };
   }
-  if (!fs.statSync(dir).isDirectory()) return { ok: false, message: `${dir} is a file, not a folder; choose the folder your agents work in` };
+  if (!fs.statSync(dir).isDirectory())
+    return { ok: false, message: `${dir} is a file, not a folder; choose the folder your agents work in` };
   if (dir.split(path.sep).includes(STATE_DIR)) {
-    return { ok: false, message: `${dir} is inside Lookout's own ${STATE_DIR} folder; choose the project folder that contains it` };
+    return {
+      ok: false,
+      message: `${dir} is inside Lookout's own ${STATE_DIR} folder; choose the project folder that contains it`,
+    };
   }
   try {
     fs.accessSync(dir, fs.constants.W_OK);
   } catch {
-    return { ok: false, message: `${dir} is not writable, and Lookout keeps its history in ${path.join(dir, STATE_DIR)}; choose a folder you can write to` };
+    return {
+      ok: false,
+      message: `${dir} is not writable, and Lookout keeps its history in ${path.join(dir, STATE_DIR)}; choose a folder you can write to`,
+    };
   }
   return { ok: true, dir };
 }
@@ -42,7 +49,10 @@ export type StartupWorkspace =
  * else none (the folder chooser). A bad `--workspace` is reported rather than silently
  * replaced by an older workspace: the user asked for that folder.
  */
-export function startupWorkspace(input: { requested: string | undefined; recent: readonly string[] }): StartupWorkspace {
+export function startupWorkspace(input: {
+  requested: string | undefined;
+  recent: readonly string[];
+}): StartupWorkspace {
   if (input.requested !== undefined) {
     const check = checkWorkspace(input.requested);
     return check.ok ? { dir: check.dir, source: 'argument' } : { dir: null, problem: check.message };
@@ -50,7 +60,9 @@ export function startupWorkspace(input: { requested: string | undefined; recent:
   const last = input.recent[0];
   if (last === undefined) return { dir: null, problem: null };
   const check = checkWorkspace(last);
-  return check.ok ? { dir: check.dir, source: 'recent' } : { dir: null, problem: `the last workspace cannot be opened: ${check.message}` };
+  return check.ok
+    ? { dir: check.dir, source: 'recent' }
+    : { dir: null, problem: `the last workspace cannot be opened: ${check.message}` };
 }
 
 export type OpenWorkspaceResult = { ok: true; dir: string; state: ServerState } | { ok: false; message: string };

@@ -50,16 +50,24 @@ export class EventBus {
       const prefix = batch ? `events.${index}.` : '';
       const size = Buffer.byteLength(JSON.stringify(input) ?? '');
       if (size > MAX_EVENT_BYTES) {
-        throw new LookoutError('payload_too_large', `event${batch ? ` ${index}` : ''} is ${size} bytes of JSON; the limit is ${MAX_EVENT_BYTES}`, {
-          details: [{ path: prefix ? prefix.slice(0, -1) : '(root)', message: `larger than ${MAX_EVENT_BYTES} bytes` }],
-        });
+        throw new LookoutError(
+          'payload_too_large',
+          `event${batch ? ` ${index}` : ''} is ${size} bytes of JSON; the limit is ${MAX_EVENT_BYTES}`,
+          {
+            details: [
+              { path: prefix ? prefix.slice(0, -1) : '(root)', message: `larger than ${MAX_EVENT_BYTES} bytes` },
+            ],
+          },
+        );
       }
       const result = validateEventInput(input, { allowServerTypes: options.allowServerTypes ?? false });
       if (result.ok) events.push(result.event);
       else issues.push(...result.issues.map((issue) => ({ path: `${prefix}${issue.path}`, message: issue.message })));
     });
     if (issues.length > 0) {
-      throw new LookoutError('invalid_input', `invalid event: ${issues[0]!.path}: ${issues[0]!.message}`, { details: issues });
+      throw new LookoutError('invalid_input', `invalid event: ${issues[0]!.path}: ${issues[0]!.message}`, {
+        details: issues,
+      });
     }
     if (events.length === 0) return [];
     const { stored, envelopes } = this.log.append(events);

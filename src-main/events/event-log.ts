@@ -51,7 +51,8 @@ export class EventLog {
     this.#db = db;
     this.#maxEvents = options.maxEvents;
     this.epoch = db.epoch;
-    const row = db.db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'events'`).get() as { seq: number } | undefined;
+    const row = db.db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'events'`).get() as
+      { seq: number } | undefined;
     this.#last = row?.seq ?? 0;
     this.#insert = db.db.prepare('INSERT INTO events (seq, type, ts_ms, json) VALUES (?, ?, ?, ?)');
     this.#oldest = db.db.prepare('SELECT MIN(seq) AS seq FROM events');
@@ -115,7 +116,12 @@ export class EventLog {
       `read:${clause.sql}`,
       `SELECT seq, type, json FROM events WHERE seq > ? AND seq <= ? AND ${clause.sql} ORDER BY seq LIMIT ?`,
     );
-    return statement.all(options.after, options.upTo ?? this.#last, ...clause.params, options.limit) as unknown as StoredEvent[];
+    return statement.all(
+      options.after,
+      options.upTo ?? this.#last,
+      ...clause.params,
+      options.limit,
+    ) as unknown as StoredEvent[];
   }
 
   /** How many matching events lie in (after, upTo], and the first one's number. */
@@ -149,7 +155,9 @@ export class EventLog {
 
   /** Drops what retention no longer keeps; returns how many events were removed. */
   prune(retention: Retention, now = Date.now()): number {
-    const byCount = this.#prepared('prune-count', 'DELETE FROM events WHERE seq <= ?').run(this.#last - retention.maxEvents);
+    const byCount = this.#prepared('prune-count', 'DELETE FROM events WHERE seq <= ?').run(
+      this.#last - retention.maxEvents,
+    );
     const byAge = this.#prepared('prune-age', 'DELETE FROM events WHERE ts_ms < ?').run(now - retention.maxAgeMs);
     return Number(byCount.changes) + Number(byAge.changes);
   }

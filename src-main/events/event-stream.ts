@@ -30,10 +30,23 @@ export class EventStream {
   #pending: StreamItem[] = [];
   #replayLimit: number;
 
-  constructor(bus: EventBus, options: { since?: number | undefined; patterns: readonly string[]; capacity?: number; replayLimit: number; onReadable: () => void }) {
+  constructor(
+    bus: EventBus,
+    options: {
+      since?: number | undefined;
+      patterns: readonly string[];
+      capacity?: number;
+      replayLimit: number;
+      onReadable: () => void;
+    },
+  ) {
     this.#bus = bus;
     this.#replayLimit = options.replayLimit;
-    this.#subscription = bus.subscribe({ patterns: options.patterns, capacity: options.capacity, onReadable: options.onReadable });
+    this.#subscription = bus.subscribe({
+      patterns: options.patterns,
+      capacity: options.capacity,
+      onReadable: options.onReadable,
+    });
     this.boundary = bus.log.lastSequenceNumber;
     if (options.since !== undefined) this.#startReplay(options.since);
   }
@@ -88,7 +101,12 @@ export class EventStream {
           replay.cursor = to;
           return { kind: 'gap', from, to, reason: 'retention' };
         }
-        replay.page = this.#bus.log.read({ after: replay.cursor, upTo: this.boundary, patterns: this.#subscription.patterns, limit: PAGE });
+        replay.page = this.#bus.log.read({
+          after: replay.cursor,
+          upTo: this.boundary,
+          patterns: this.#subscription.patterns,
+          limit: PAGE,
+        });
         replay.cursor = replay.page.length < PAGE ? this.boundary : replay.page.at(-1)!.seq;
       }
       const event = replay.page.shift();

@@ -41,7 +41,9 @@ export class Subscription {
   /** Replaces the filter, for queued events too: nothing the new filter excludes arrives after it. */
   setPatterns(patterns: readonly string[]): void {
     this.#patterns = patterns;
-    this.#items = this.#items.slice(this.#head).filter((event) => event !== undefined && matchesAny(event.type, patterns));
+    this.#items = this.#items
+      .slice(this.#head)
+      .filter((event) => event !== undefined && matchesAny(event.type, patterns));
     this.#head = 0;
   }
 

@@ -77,7 +77,13 @@ export class SseHub {
       replayLimit: this.#replayLimit,
       onReadable: pump,
     });
-    const connected = { type: 'connected', client_id: id, epoch: this.#bus.log.epoch, last_sequence_number: stream.boundary, types: params.patterns };
+    const connected = {
+      type: 'connected',
+      client_id: id,
+      epoch: this.#bus.log.epoch,
+      last_sequence_number: stream.boundary,
+      types: params.patterns,
+    };
     res.write(`retry: 2000\nevent: connected\ndata: ${JSON.stringify(connected)}\n\n`);
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), this.#keepAliveMs);
     keepAlive.unref();

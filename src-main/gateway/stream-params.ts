@@ -15,15 +15,21 @@ export function parseStreamParams(query: URLSearchParams, lastEventId?: string):
   let since: number | undefined;
   if (rawSince !== undefined && rawSince !== '') {
     if (!/^\d{1,15}$/.test(rawSince)) {
-      throw new LookoutError('invalid_input', `since must be a sequence number (a non-negative integer); got ${JSON.stringify(rawSince)}`, {
-        details: [{ path: 'query.since', message: 'expected a non-negative integer' }],
-      });
+      throw new LookoutError(
+        'invalid_input',
+        `since must be a sequence number (a non-negative integer); got ${JSON.stringify(rawSince)}`,
+        {
+          details: [{ path: 'query.since', message: 'expected a non-negative integer' }],
+        },
+      );
     }
     since = Number(rawSince);
   }
   const parsed = parsePatterns(query.get('types') ?? undefined);
   if (!parsed.ok) {
-    throw new LookoutError('invalid_input', parsed.error, { details: [{ path: 'query.types', message: parsed.error }] });
+    throw new LookoutError('invalid_input', parsed.error, {
+      details: [{ path: 'query.types', message: parsed.error }],
+    });
   }
   return { since, patterns: parsed.patterns };
 }

@@ -42,7 +42,13 @@ interface Client {
   waitingForDrain: boolean;
 }
 
-function refuse(socket: Duplex, status: number, reason: string, error: LookoutError, headers: Record<string, string> = {}): void {
+function refuse(
+  socket: Duplex,
+  status: number,
+  reason: string,
+  error: LookoutError,
+  headers: Record<string, string> = {},
+): void {
   const body = JSON.stringify(error.toBody());
   const lines = [
     `HTTP/1.1 ${status} ${reason}`,
@@ -63,7 +69,12 @@ function refuse(socket: Duplex, status: number, reason: string, error: LookoutEr
  */
 export class WsGateway {
   #options: GatewayOptions;
-  #wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
+  #wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_CLIENT_FRAME_BYTES,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
   #clients = new Map<string, Client>();
   #sweep: NodeJS.Timeout | undefined;
   #closing = false;
@@ -100,23 +111,61 @@ export class WsGateway {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const o = this.#options;
     if (url.pathname !== '/ws') {
-      return refuse(socket, 404, 'Not Found', new LookoutError('not_found', `no WebSocket endpoint at ${url.pathname}; use /ws`));
+      return refuse(
+        socket,
+        404,
+        'Not Found',
+        new LookoutError('not_found', `no WebSocket endpoint at ${url.pathname}; use /ws`),
+      );
     }
     if (this.#closing) {
-      return refuse(socket, 503, 'Service Unavailable', new LookoutError('unavailable', 'the server is shutting down'), { 'Retry-After': '2' });
+      return refuse(
+        socket,
+        503,
+        'Service Unavailable',
+        new LookoutError('unavailable', 'the server is shutting down'),
+        { 'Retry-After': '2' },
+      );
     }
     if (!o.getAllowedHosts().has((req.headers.host ?? '').toLowerCase())) {
-      return refuse(socket, 403, 'Forbidden', new LookoutError('forbidden_host', `Host ${JSON.stringify(req.headers.host ?? '')} is not allowed`));
+      return refuse(
+        socket,
+        403,
+        'Forbidden',
+        new LookoutError('forbidden_host', `Host ${JSON.stringify(req.headers.host ?? '')} is not allowed`),
+      );
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !o.getAllowedOrigins().has(origin)) {
-      return refuse(socket, 403, 'Forbidden', new LookoutError('forbidden_origin', `Origin ${origin} may not open a WebSocket here; add it to LOOKOUT_CORS_ORIGINS if you trust it`));
+      return refuse(
+        socket,
+        403,
+        'Forbidden',
+        new LookoutError(
+          'forbidden_origin',
+          `Origin ${origin} may not open a WebSocket here; add it to LOOKOUT_CORS_ORIGINS if you trust it`,
+        ),
+      );
     }
     if (!isAuthorized(req, o.getPort(), o.token)) {
-      return refuse(socket, 401, 'Unauthorized', new LookoutError('unauthorized', 'missing or wrong session token (X-Session-Token, Authorization: Bearer, or the session cookie)'));
+      return refuse(
+        socket,
+        401,
+        'Unauthorized',
+        new LookoutError(
+          'unauthorized',
+          'missing or wrong session token (X-Session-Token, Authorization: Bearer, or the session cookie)',
+        ),
+      );
     }
     if (this.#clients.size >= o.maxClients) {
-      return refuse(socket, 503, 'Service Unavailable', new LookoutError('unavailable', `too many clients (limit ${o.maxClients}, LOOKOUT_MAX_CLIENTS)`), { 'Retry-After': '5' });
+      return refuse(
+        socket,
+        503,
+        'Service Unavailable',
+        new LookoutError('unavailable', `too many clients (limit ${o.maxClients}, LOOKOUT_MAX_CLIENTS)`),
+        { 'Retry-After': '5' },
+      );
     }
     let params;
     try {
@@ -135,7 +184,13 @@ export class WsGateway {
       ws,
       alive: true,
       waitingForDrain: false,
-      stream: new EventStream(o.bus, { since, patterns, capacity: o.queueSize, replayLimit: o.replayLimit, onReadable: () => this.#pump(client) }),
+      stream: new EventStream(o.bus, {
+        since,
+        patterns,
+        capacity: o.queueSize,
+        replayLimit: o.replayLimit,
+        onReadable: () => this.#pump(client),
+      }),
     };
     this.#clients.set(id, client);
     this.#control(client, {
@@ -197,7 +252,11 @@ export class WsGateway {
       if (isBinary) throw new Error('binary');
       parsed = JSON.parse(data.toString());
     } catch {
-      return this.#control(client, { type: 'error', code: 'invalid_json', message: 'messages must be JSON text frames' });
+      return this.#control(client, {
+        type: 'error',
+        code: 'invalid_json',
+        message: 'messages must be JSON text frames',
+      });
     }
     const result = ClientMessage.safeParse(parsed);
     if (!result.success) {

@@ -50,7 +50,14 @@ export function createApp(options: AppOptions): Koa {
     app.use(
       cors({
         origin: (ctx) => (allowed.has(ctx.get('origin')) ? ctx.get('origin') : ''),
-        allowHeaders: ['Content-Type', 'Authorization', 'X-Session-Token', 'X-Lock-Id', 'X-Request-Id', 'Last-Event-ID'],
+        allowHeaders: [
+          'Content-Type',
+          'Authorization',
+          'X-Session-Token',
+          'X-Lock-Id',
+          'X-Request-Id',
+          'Last-Event-ID',
+        ],
         exposeHeaders: ['X-Request-Id'],
       }),
     );

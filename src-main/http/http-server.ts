@@ -36,13 +36,24 @@ export async function listen(
     const onError = (error: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
       if (error.code === 'EADDRINUSE') {
-        reject(new StartupError(`port ${options.port} is already in use on ${options.host}; pick another with --port N (or LOOKOUT_PORT; 0 picks a free one)`, { cause: error }));
+        reject(
+          new StartupError(
+            `port ${options.port} is already in use on ${options.host}; pick another with --port N (or LOOKOUT_PORT; 0 picks a free one)`,
+            { cause: error },
+          ),
+        );
       } else if (error.code === 'EACCES') {
-        reject(new StartupError(`not allowed to listen on ${options.host}:${options.port}; use a port above 1023`, { cause: error }));
+        reject(
+          new StartupError(`not allowed to listen on ${options.host}:${options.port}; use a port above 1023`, {
+            cause: error,
+          }),
+        );
       } else if (error.code === 'EADDRNOTAVAIL') {
         reject(new StartupError(`cannot bind ${options.host}: no such address on this machine`, { cause: error }));
       } else {
-        reject(new StartupError(`cannot listen on ${options.host}:${options.port}: ${error.message}`, { cause: error }));
+        reject(
+          new StartupError(`cannot listen on ${options.host}:${options.port}: ${error.message}`, { cause: error }),
+        );
       }
     };
     const onListening = () => {

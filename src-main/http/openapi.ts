@@ -10,7 +10,11 @@ const COMMON_ERRORS: Record<number, string> = {
 };
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+  });
   return rest; // the document declares the dialect once (OpenAPI 3.1 = 2020-12)
 }
 
@@ -42,11 +46,21 @@ export function buildOpenApi(routes: readonly { prefix: string; route: Route }[]
       responses[status] = {
         description: response.description,
         ...(response.schema
-          ? { content: { [response.contentType ?? 'application/json']: { schema: jsonSchema(response.schema, 'output') } } }
+          ? {
+              content: {
+                [response.contentType ?? 'application/json']: { schema: jsonSchema(response.schema, 'output') },
+              },
+            }
           : {}),
       };
     }
-    const errorStatuses = new Set([...(route.auth ? [401] : []), 403, 500, ...(route.body || route.query ? [400] : []), ...(route.errors ?? [])]);
+    const errorStatuses = new Set([
+      ...(route.auth ? [401] : []),
+      403,
+      500,
+      ...(route.body || route.query ? [400] : []),
+      ...(route.errors ?? []),
+    ]);
     for (const status of [...errorStatuses].sort()) {
       responses[String(status)] ??= {
         description: COMMON_ERRORS[status] ?? 'Error',
@@ -59,7 +73,12 @@ export function buildOpenApi(routes: readonly { prefix: string; route: Route }[]
       ...(route.tags ? { tags: route.tags } : {}),
       parameters: [...params, ...queryParameters(route.query)],
       ...(route.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } }
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: jsonSchema(route.body, 'input') } },
+            },
+          }
         : {}),
       responses,
       security: route.auth ? [{ token: [] }, { bearer: [] }, { cookie: [] }] : [],

@@ -47,9 +47,13 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'quer
   if (!schema) return undefined as T;
   const result = schema.safeParse(value);
   if (!result.success) {
-    throw new LookoutError('invalid_input', `invalid request ${where}: ${result.error.issues[0]?.message ?? ''}`.trim(), {
-      details: fieldIssues(result.error, [where]),
-    });
+    throw new LookoutError(
+      'invalid_input',
+      `invalid request ${where}: ${result.error.issues[0]?.message ?? ''}`.trim(),
+      {
+        details: fieldIssues(result.error, [where]),
+      },
+    );
   }
   return result.data;
 }

@@ -11,7 +11,9 @@ const WATCH_MS = 1000;
 const HANDOVER_GRACE_MS = 10_000;
 
 const toLockInfo = (holder: HolderRecord | null): LockInfo =>
-  holder ? { holder: holder.kind, pid: holder.pid, hostname: holder.hostname, since: holder.started_at, id: holder.id } : NO_LOCK;
+  holder
+    ? { holder: holder.kind, pid: holder.pid, hostname: holder.hostname, since: holder.started_at, id: holder.id }
+    : NO_LOCK;
 
 /**
  * The server's side of the workspace lock: hold it when free, hand it to a CLI that
@@ -86,7 +88,8 @@ export class SessionService {
     const mine = this.#lock.held;
     if (!mine && !isHeld(this.#paths)) {
       const reclaimed = this.#lock.reclaimIfDead();
-      if (reclaimed) this.#logger.warn({ pid: reclaimed.pid, kind: reclaimed.kind }, 'reclaimed the lock of a holder that died');
+      if (reclaimed)
+        this.#logger.warn({ pid: reclaimed.pid, kind: reclaimed.kind }, 'reclaimed the lock of a holder that died');
       if (Date.now() >= this.#handoverUntil) {
         const result = await this.#lock.acquire('server');
         if (this.#stopped) {
@@ -94,7 +97,8 @@ export class SessionService {
           await this.#lock.release();
           return;
         }
-        if (result.ok) reason = reclaimed ? 'reclaimed' : reason === 'watch' || reason === 'recheck' ? 'released' : reason;
+        if (result.ok)
+          reason = reclaimed ? 'reclaimed' : reason === 'watch' || reason === 'recheck' ? 'released' : reason;
       }
     } else if (!mine && Date.now() < this.#handoverUntil) {
       this.#handoverUntil = 0; // the CLI has it now
@@ -108,7 +112,12 @@ export class SessionService {
 
   #publishIfChanged(next: SessionState, reason: string): void {
     const previous = this.#state;
-    if (previous.read_only === next.read_only && previous.lock.id === next.lock.id && previous.lock.holder === next.lock.holder) return;
+    if (
+      previous.read_only === next.read_only &&
+      previous.lock.id === next.lock.id &&
+      previous.lock.holder === next.lock.holder
+    )
+      return;
     this.#state = next;
     this.#logger.info({ read_only: next.read_only, holder: describeHolder(next.lock), reason }, 'lock changed');
     this.#bus.emit('session.lock_changed', { ...next, reason });
@@ -147,9 +156,13 @@ export class SessionService {
         const lock = this.#state.lock;
         const presented = ctx.get('x-lock-id');
         if (!(presented && this.#isHolderId(presented))) {
-          throw new LookoutError('read_only', `the workspace is read-only: it is held by ${describeHolder(lock)}; writes resume when it is released`, {
-            details: { lock },
-          });
+          throw new LookoutError(
+            'read_only',
+            `the workspace is read-only: it is held by ${describeHolder(lock)}; writes resume when it is released`,
+            {
+              details: { lock },
+            },
+          );
         }
       }
       await next();

@@ -107,7 +107,8 @@ export class CollectionRunner {
 
   /** Adds a collector, or replaces the one with the same name. */
   register(collector: Collector): void {
-    if (!/^[a-z][a-z0-9_-]*$/.test(collector.name)) throw new Error(`a collector name is lowercase (git, files); got ${collector.name}`);
+    if (!/^[a-z][a-z0-9_-]*$/.test(collector.name))
+      throw new Error(`a collector name is lowercase (git, files); got ${collector.name}`);
     this.#collectors = [...this.#collectors.filter((c) => c.name !== collector.name), collector];
   }
 
@@ -141,7 +142,8 @@ export class CollectionRunner {
 
   /** Starts a collection, or throws 409 while one runs. COLLECTING 0 is published before this returns. */
   start(): Collection {
-    if (this.#stopped) throw new LookoutError('unavailable', 'the server is stopping; start the collection again once it is back');
+    if (this.#stopped)
+      throw new LookoutError('unavailable', 'the server is stopping; start the collection again once it is back');
     if (this.#current) {
       const { id } = this.#current.record;
       throw new LookoutError('conflict', `a collection is already running (${id}); wait for it or cancel it first`, {
@@ -182,9 +184,13 @@ export class CollectionRunner {
     if (!run || run.record.id !== id) {
       const done = this.#history.get(id);
       if (!done) throw new LookoutError('not_found', `no collection has the id ${id}`);
-      throw new LookoutError('conflict', `collection ${id} has already ${done.status === 'running' ? 'stopped' : done.status}; there is nothing to cancel`, {
-        details: { collection: done },
-      });
+      throw new LookoutError(
+        'conflict',
+        `collection ${id} has already ${done.status === 'running' ? 'stopped' : done.status}; there is nothing to cancel`,
+        {
+          details: { collection: done },
+        },
+      );
     }
     run.controller.abort(new Cancelled(reason ?? 'cancelled'));
     const last = this.#options.status.current();
@@ -222,7 +228,9 @@ export class CollectionRunner {
         const share = ((collector.weight ?? 1) / total) * 100;
         const base = offset;
         run.record.collector = collector.name;
-        const summary = await collector.collect(this.#context(run, collector, lastSync, (fraction) => this.#advance(run, base + share * clamp(fraction))));
+        const summary = await collector.collect(
+          this.#context(run, collector, lastSync, (fraction) => this.#advance(run, base + share * clamp(fraction))),
+        );
         if (run.controller.signal.aborted) return;
         run.record.results[collector.name] = summary;
         offset += share;
@@ -242,14 +250,24 @@ export class CollectionRunner {
       try {
         this.#finish(run, { status: 'failed', error: reason });
         const last = this.#options.status.current();
-        this.#options.status.set({ status: 'ERROR', progress: last.progress, last_sync: last.last_sync, message: clip(`${name} collector failed: ${reason}`) });
+        this.#options.status.set({
+          status: 'ERROR',
+          progress: last.progress,
+          last_sync: last.last_sync,
+          message: clip(`${name} collector failed: ${reason}`),
+        });
       } catch (inner) {
         logger.error({ err: inner, collection: run.record.id }, 'could not record a failed collection');
       }
     }
   }
 
-  #context(run: Run, collector: Collector, lastSync: string | null, progress: (fraction: number) => void): CollectorContext {
+  #context(
+    run: Run,
+    collector: Collector,
+    lastSync: string | null,
+    progress: (fraction: number) => void,
+  ): CollectorContext {
     const { store, bus, logger, workspace } = this.#options;
     const key = `collector.${collector.name}`;
     const signal = run.controller.signal;
@@ -270,7 +288,10 @@ export class CollectionRunner {
         // a batch reported and nothing remembered (it would be reported again).
         for (const input of inputs) {
           const result = validateEventInput(input);
-          if (!result.ok) throw new Error(`${collector.name} produced an invalid ${input.type} event: ${result.issues[0]?.path} ${result.issues[0]?.message}`);
+          if (!result.ok)
+            throw new Error(
+              `${collector.name} produced an invalid ${input.type} event: ${result.issues[0]?.path} ${result.issues[0]?.message}`,
+            );
         }
         for (let i = 0; i < inputs.length; i += MAX_BATCH) bus.publish(inputs.slice(i, i + MAX_BATCH), { batch: true });
         store.writePrivate(key, memory);
@@ -286,12 +307,20 @@ export class CollectionRunner {
     if (target <= run.published) return;
     const { last_sync } = this.#options.status.current();
     for (let step = run.published + 10; step <= target; step += 10) {
-      this.#options.status.set({ status: 'COLLECTING', progress: step, last_sync, message: `collecting ${run.record.collector ?? ''}`.trim() });
+      this.#options.status.set({
+        status: 'COLLECTING',
+        progress: step,
+        last_sync,
+        message: `collecting ${run.record.collector ?? ''}`.trim(),
+      });
     }
     run.published = target;
   }
 
-  #finish(run: Run, outcome: { status: 'succeeded' | 'failed' | 'cancelled'; error?: string; finishedAt?: string }): void {
+  #finish(
+    run: Run,
+    outcome: { status: 'succeeded' | 'failed' | 'cancelled'; error?: string; finishedAt?: string },
+  ): void {
     run.record.status = outcome.status;
     run.record.finished_at = outcome.finishedAt ?? new Date().toISOString();
     if (outcome.error !== undefined) run.record.error = outcome.error;

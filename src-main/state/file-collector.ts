@@ -38,7 +38,9 @@ export class FileCollector implements Collector {
     const source = repo.kind === 'repo' ? 'git' : 'walk';
     const paths = repo.kind === 'repo' ? await gitFiles(workspace, signal) : await walk(workspace, signal);
     if (paths.length > MAX_FILES) {
-      throw new Error(`the workspace holds more than ${MAX_FILES} files${source === 'git' ? ' not ignored by .gitignore' : ''}; ignore build output to collect file changes`);
+      throw new Error(
+        `the workspace holds more than ${MAX_FILES} files${source === 'git' ? ' not ignored by .gitignore' : ''}; ignore build output to collect file changes`,
+      );
     }
     context.progress(0.2);
 
@@ -69,7 +71,8 @@ export class FileCollector implements Collector {
     for (const [file, [size, mtime]] of Object.entries(current)) {
       const old = before[file];
       if (!old) created.push({ type: 'file.created', data: { path: file, size } });
-      else if (old[0] !== size || old[1] !== mtime) modified.push({ type: 'file.modified', data: { path: file, size } });
+      else if (old[0] !== size || old[1] !== mtime)
+        modified.push({ type: 'file.modified', data: { path: file, size } });
     }
     for (const file of Object.keys(before)) {
       if (!(file in current)) deleted.push({ type: 'file.deleted', data: { path: file } });
@@ -77,7 +80,14 @@ export class FileCollector implements Collector {
     const byPath = (a: CollectorEvent, b: CollectorEvent) => String(a.data.path).localeCompare(String(b.data.path));
     context.commit([...created.sort(byPath), ...modified.sort(byPath), ...deleted.sort(byPath)], { files: current });
     context.progress(1);
-    return { source, files: count, baseline: false, created: created.length, modified: modified.length, deleted: deleted.length };
+    return {
+      source,
+      files: count,
+      baseline: false,
+      created: created.length,
+      modified: modified.length,
+      deleted: deleted.length,
+    };
   }
 }
 

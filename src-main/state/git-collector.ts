@@ -59,7 +59,9 @@ export class GitCollector implements Collector {
       const previous = memory?.head ? await resolveCommit(workspace, memory.head, signal) : null;
       // From the HEAD seen last time when it still exists (a pull, new commits, a
       // rebase); otherwise (first run, history rewritten away) the recent commits.
-      const range = previous ? ['-n', String(MAX_NEW_COMMITS), `${previous}..${head}`] : ['-n', String(memory ? MAX_NEW_COMMITS : FIRST_RUN_COMMITS), head];
+      const range = previous
+        ? ['-n', String(MAX_NEW_COMMITS), `${previous}..${head}`]
+        : ['-n', String(memory ? MAX_NEW_COMMITS : FIRST_RUN_COMMITS), head];
       candidates = await log(workspace, range, signal);
     }
     context.progress(0.8);
@@ -96,7 +98,11 @@ async function resolveCommit(cwd: string, rev: string, signal: AbortSignal): Pro
 
 /** Newest first. `-z` separates commits with NUL, which a commit message cannot contain. */
 async function log(cwd: string, range: readonly string[], signal: AbortSignal): Promise<CommitInfo[]> {
-  const out = await git(cwd, ['log', '-z', '--no-color', '--no-decorate', `--format=%H${FIELD}%an${FIELD}%cI${FIELD}%B`, ...range, '--'], signal);
+  const out = await git(
+    cwd,
+    ['log', '-z', '--no-color', '--no-decorate', `--format=%H${FIELD}%an${FIELD}%cI${FIELD}%B`, ...range, '--'],
+    signal,
+  );
   return out
     .split('\0')
     .filter((record) => record.trim() !== '')

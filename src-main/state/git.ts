@@ -5,7 +5,11 @@ export class GitError extends Error {
   readonly exitCode: number | null;
   readonly stderr: string;
   constructor(args: readonly string[], exitCode: number | null, stderr: string) {
-    const reason = stderr.split('\n').find((line) => line.trim() !== '')?.trim() ?? `exit code ${exitCode}`;
+    const reason =
+      stderr
+        .split('\n')
+        .find((line) => line.trim() !== '')
+        ?.trim() ?? `exit code ${exitCode}`;
     super(`git ${args[0] ?? ''} failed: ${reason}`);
     this.name = 'GitError';
     this.exitCode = exitCode;
@@ -38,7 +42,8 @@ export function git(cwd: string, args: readonly string[], signal: AbortSignal): 
       (error, stdout, stderr) => {
         if (!error) return resolve(stdout);
         if (signal.aborted) return reject(signal.reason instanceof Error ? signal.reason : error);
-        if ((error as { killed?: boolean }).killed) return reject(new Error(`git ${args[0] ?? ''} did not finish within ${TIMEOUT_MS / 1000} s`));
+        if ((error as { killed?: boolean }).killed)
+          return reject(new Error(`git ${args[0] ?? ''} did not finish within ${TIMEOUT_MS / 1000} s`));
         const code = (error as NodeJS.ErrnoException).code;
         if (typeof code === 'string') return reject(error); // ENOENT and friends: git did not run
         reject(new GitError(args, typeof code === 'number' ? code : null, stderr));
@@ -59,10 +64,14 @@ export async function detectRepo(dir: string, signal: AbortSignal): Promise<Repo
     const root = (await git(dir, ['rev-parse', '--show-toplevel'], signal)).trim();
     return root ? { kind: 'repo', root } : { kind: 'none', reason: 'not inside a git work tree' };
   } catch (error) {
-    if (error instanceof GitError && /not a git repository|not a work tree|must be run in a work tree/i.test(error.stderr)) {
+    if (
+      error instanceof GitError &&
+      /not a git repository|not a work tree|must be run in a work tree/i.test(error.stderr)
+    ) {
       return { kind: 'none', reason: 'not a git repository' };
     }
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !signal.aborted) return { kind: 'none', reason: 'git is not installed' };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !signal.aborted)
+      return { kind: 'none', reason: 'git is not installed' };
     throw error;
   }
 }

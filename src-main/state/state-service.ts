@@ -1,4 +1,12 @@
-import { type Command, COMMANDS, type CommandResponse, describeTarget, parseCommand, resolveTarget, similarTargets } from '../../src-shared/commands.ts';
+import {
+  type Command,
+  COMMANDS,
+  type CommandResponse,
+  describeTarget,
+  parseCommand,
+  resolveTarget,
+  similarTargets,
+} from '../../src-shared/commands.ts';
 import {
   type ActiveBrief,
   type Priority,

@@ -1,6 +1,12 @@
 import type { StatementSync } from 'node:sqlite';
 import type { z } from 'zod';
-import { SECTION_SCHEMAS, type StateDocument, STATE_SECTIONS, SystemState, initialState } from '../../src-shared/state.ts';
+import {
+  SECTION_SCHEMAS,
+  type StateDocument,
+  STATE_SECTIONS,
+  SystemState,
+  initialState,
+} from '../../src-shared/state.ts';
 import type { Logger } from '../logger.ts';
 import type { Database } from '../store/database.ts';
 

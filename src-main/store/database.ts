@@ -68,7 +68,10 @@ export function openDatabase(file: string): Database {
   const current = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
   if (current > SCHEMA_VERSION) {
     db.close();
-    fail(file, `its schema is version ${current}, newer than this Lookout understands (${SCHEMA_VERSION}); upgrade Lookout`);
+    fail(
+      file,
+      `its schema is version ${current}, newer than this Lookout understands (${SCHEMA_VERSION}); upgrade Lookout`,
+    );
   }
   for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
     transaction(() => {

@@ -22,14 +22,22 @@ export class ApiError extends Error {
 
 export const API = '/api/v1';
 
-export async function request<T = unknown>(method: string, path: string, body?: unknown, options: { signal?: AbortSignal } = {}): Promise<T> {
+export async function request<T = unknown>(
+  method: string,
+  path: string,
+  body?: unknown,
+  options: { signal?: AbortSignal } = {},
+): Promise<T> {
   let response: Response;
   try {
     response = await fetch(path, {
       method,
       credentials: 'same-origin',
       cache: 'no-store',
-      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      headers:
+        body === undefined
+          ? { accept: 'application/json' }
+          : { accept: 'application/json', 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: options.signal,
     });
@@ -48,13 +56,19 @@ export async function request<T = unknown>(method: string, path: string, body?: 
   }
   if (!response.ok) {
     const parsed = ErrorBody.safeParse(json);
-    if (parsed.success) throw new ApiError(response.status, parsed.data.error.code, parsed.data.error.message, parsed.data.error.details);
-    throw new ApiError(response.status, 'http_error', `the server answered ${response.status} ${response.statusText}`.trim());
+    if (parsed.success)
+      throw new ApiError(response.status, parsed.data.error.code, parsed.data.error.message, parsed.data.error.details);
+    throw new ApiError(
+      response.status,
+      'http_error',
+      `the server answered ${response.status} ${response.statusText}`.trim(),
+    );
   }
   return json as T;
 }
 
-export const get = <T = unknown>(path: string, options?: { signal?: AbortSignal }): Promise<T> => request<T>('GET', path, undefined, options);
+export const get = <T = unknown>(path: string, options?: { signal?: AbortSignal }): Promise<T> =>
+  request<T>('GET', path, undefined, options);
 export const post = <T = unknown>(path: string, body: unknown = {}): Promise<T> => request<T>('POST', path, body);
 
 /** Trades a pasted token for the session cookie without leaving the page. */

@@ -4,7 +4,14 @@ import { LiveClient, type LiveStatus, type WebSocketLike } from '../../src-share
 import type { EventsPage } from '../../src-shared/protocol.ts';
 import type { Collection } from '../../src-shared/state.ts';
 import { ActivityLog } from '../model/activity-log.ts';
-import { type DashboardAction, dashboardReducer, type DashboardState, initialDashboardState, STATE_EVENT_TYPES, Store } from '../model/dashboard-state.ts';
+import {
+  type DashboardAction,
+  dashboardReducer,
+  type DashboardState,
+  initialDashboardState,
+  STATE_EVENT_TYPES,
+  Store,
+} from '../model/dashboard-state.ts';
 import { parseFilter } from '../model/filter.ts';
 import { FrameBatcher, type FrameScheduler } from '../model/frame-batcher.ts';
 import { RateSeries } from '../model/rate-series.ts';
@@ -199,7 +206,8 @@ export class DashboardController {
 
   /** Refused writes mean our idea of the lock is stale: ask again. */
   #afterWriteError(error: unknown): never {
-    if (error instanceof ApiError && error.status === 423) void this.#loadSession(this.#client?.lastSequenceNumber ?? 0);
+    if (error instanceof ApiError && error.status === 423)
+      void this.#loadSession(this.#client?.lastSequenceNumber ?? 0);
     if (error instanceof ApiError && error.status === 401) this.app.dispatch({ type: 'signed-out' });
     throw error;
   }

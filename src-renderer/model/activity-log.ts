@@ -109,8 +109,24 @@ export interface ActivityLogOptions {
 /** A minute at 1,000 events/s (~20 MB of heap); at everyday rates, hours of history. */
 export const DEFAULT_CAPACITY = 60_000;
 
-function makeGap(from: number, to: number, reason: GapKind, extra: Partial<Pick<GapRow, 'loading' | 'error' | 'requestSince'>> = {}): GapRow {
-  return { kind: 'gap', key: from - 0.5, id: `gap:${from}-${to}:${reason}`, from, to, reason, loading: false, error: null, requestSince: null, ...extra };
+function makeGap(
+  from: number,
+  to: number,
+  reason: GapKind,
+  extra: Partial<Pick<GapRow, 'loading' | 'error' | 'requestSince'>> = {},
+): GapRow {
+  return {
+    kind: 'gap',
+    key: from - 0.5,
+    id: `gap:${from}-${to}:${reason}`,
+    from,
+    to,
+    reason,
+    loading: false,
+    error: null,
+    requestSince: null,
+    ...extra,
+  };
 }
 
 /** `retention` ranges are gone from the server too; everything else can be fetched. */
@@ -453,7 +469,9 @@ export class ActivityLog {
 
   setFilter(filter: LogFilter): void {
     this.#filter = filter;
-    this.#visible = isEmptyFilter(filter) ? [...this.#rows] : this.#rows.filter((row) => row.kind === 'gap' || matchesFilter(row, filter));
+    this.#visible = isEmptyFilter(filter)
+      ? [...this.#rows]
+      : this.#rows.filter((row) => row.kind === 'gap' || matchesFilter(row, filter));
     this.#changed();
   }
 

@@ -1,7 +1,13 @@
 import type { EventEnvelope } from '../../src-shared/events.ts';
 import type { LiveState, LiveStatus } from '../../src-shared/live-client.ts';
 import { SessionState } from '../../src-shared/session.ts';
-import { SECTION_SCHEMAS, type StateDocument, StateDocument as StateDocumentSchema, StateSection, SystemState } from '../../src-shared/state.ts';
+import {
+  SECTION_SCHEMAS,
+  type StateDocument,
+  StateDocument as StateDocumentSchema,
+  StateSection,
+  SystemState,
+} from '../../src-shared/state.ts';
 
 /**
  * Everything the dashboard shows besides the log: the link, who may write, and the
@@ -129,7 +135,8 @@ export function dashboardReducer(s: DashboardState, action: DashboardAction): Da
 /** Why writes are refused right now, or null when they are allowed. */
 export function writeBlockedReason(s: DashboardState): string | null {
   if (!s.signedIn) return 'Signed out: sign in again to make changes';
-  if (s.connection.state === 'reconnecting' || s.connection.state === 'offline') return 'Not connected to the server: changes resume when the connection is back';
+  if (s.connection.state === 'reconnecting' || s.connection.state === 'offline')
+    return 'Not connected to the server: changes resume when the connection is back';
   if (s.session === null) return 'Waiting for the server…';
   if (s.session.read_only) {
     const lock = s.session.lock;

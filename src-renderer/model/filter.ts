@@ -61,11 +61,21 @@ export function parseFilter(input: string): LogFilter {
       (negated ? excludeWords : words).push(token.toLowerCase());
     }
   }
-  return { include: [...new Set(include)], exclude: [...new Set(exclude)], words: [...new Set(words)], excludeWords: [...new Set(excludeWords)] };
+  return {
+    include: [...new Set(include)],
+    exclude: [...new Set(exclude)],
+    words: [...new Set(words)],
+    excludeWords: [...new Set(excludeWords)],
+  };
 }
 
 export function isEmptyFilter(filter: LogFilter): boolean {
-  return filter.include.length === 0 && filter.exclude.length === 0 && filter.words.length === 0 && filter.excludeWords.length === 0;
+  return (
+    filter.include.length === 0 &&
+    filter.exclude.length === 0 &&
+    filter.words.length === 0 &&
+    filter.excludeWords.length === 0
+  );
 }
 
 /** What a filter is matched against; `text()` and `data()` are only called when words are given. */

@@ -13,11 +13,24 @@ export const ROW_HEIGHT = 28;
 const BOTTOM_SLACK = 4;
 
 const KNOWN_NAMESPACES = new Set(NAMESPACES);
-export const namespaceClass = (namespace: string): string => `ns-${KNOWN_NAMESPACES.has(namespace) ? namespace : 'other'}`;
+export const namespaceClass = (namespace: string): string =>
+  `ns-${KNOWN_NAMESPACES.has(namespace) ? namespace : 'other'}`;
 /** Failures (`workflow.failed`, `x.ci.failed`) are marked whatever their namespace. */
 const FAILURE = /\.(failed|error)$/;
 
-const EventLine = memo(function EventLine({ row, top, selected, cursor, onSelect }: { row: EventRow; top: number; selected: boolean; cursor: boolean; onSelect: (seq: number) => void }) {
+const EventLine = memo(function EventLine({
+  row,
+  top,
+  selected,
+  cursor,
+  onSelect,
+}: {
+  row: EventRow;
+  top: number;
+  selected: boolean;
+  cursor: boolean;
+  onSelect: (seq: number) => void;
+}) {
   const { event } = row;
   return (
     <div
@@ -55,17 +68,39 @@ function gapText(gap: GapRow): string {
   }
 }
 
-const GapLine = memo(function GapLine({ gap, top, atCapacity, onLoad }: { gap: GapRow; top: number; atCapacity: boolean; onLoad: (id: string) => void }) {
+const GapLine = memo(function GapLine({
+  gap,
+  top,
+  atCapacity,
+  onLoad,
+}: {
+  gap: GapRow;
+  top: number;
+  atCapacity: boolean;
+  onLoad: (id: string) => void;
+}) {
   const n = gap.to - gap.from + 1;
   const fetchable = canBackfill(gap);
-  const disabledReason = atCapacity ? 'This page holds as many events as it keeps; older ones stay in the store (lookout tail --since N, or GET /api/v1/events)' : undefined;
+  const disabledReason = atCapacity
+    ? 'This page holds as many events as it keeps; older ones stay in the store (lookout tail --since N, or GET /api/v1/events)'
+    : undefined;
   return (
     <div className={`row gap gap-${gap.reason}`} style={{ transform: `translateY(${top}px)` }} data-gap={gap.id}>
       <WarnIcon />
       <span className="gap-text">{gapText(gap)}</span>
       {fetchable && (
-        <button type="button" className="link-button" disabled={gap.loading || atCapacity} title={disabledReason} onClick={() => onLoad(gap.id)}>
-          {gap.loading ? 'Loading…' : n > BACKFILL_PAGE ? `Load ${formatCount(BACKFILL_PAGE)} more` : `Load ${n === 1 ? 'it' : formatCount(n)}`}
+        <button
+          type="button"
+          className="link-button"
+          disabled={gap.loading || atCapacity}
+          title={disabledReason}
+          onClick={() => onLoad(gap.id)}
+        >
+          {gap.loading
+            ? 'Loading…'
+            : n > BACKFILL_PAGE
+              ? `Load ${formatCount(BACKFILL_PAGE)} more`
+              : `Load ${n === 1 ? 'it' : formatCount(n)}`}
         </button>
       )}
       {gap.error && <span className="gap-error">Could not load: {gap.error}</span>}
@@ -97,7 +132,8 @@ function Toolbar() {
   }, [controller, text]);
   const filtered = !isEmptyFilter(log.filter);
   const shown = log.visibleEventCount;
-  const exportRows = () => download(`lookout-events-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`, log.exportVisible());
+  const exportRows = () =>
+    download(`lookout-events-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`, log.exportVisible());
   return (
     <div className="log-toolbar">
       <label className="filter">
@@ -127,13 +163,27 @@ function Toolbar() {
         <kbd aria-hidden>/</kbd>
       </label>
       <span className="log-count" title={filtered ? `Showing ${describeFilter(log.filter)}` : undefined}>
-        {filtered ? `${formatCount(shown)} of ${formatCount(log.eventCount)} events` : `${formatCount(log.eventCount)} events`}
+        {filtered
+          ? `${formatCount(shown)} of ${formatCount(log.eventCount)} events`
+          : `${formatCount(log.eventCount)} events`}
       </span>
-      <button type="button" className="button" aria-pressed={log.paused} onClick={() => controller.setPaused(!log.paused)} title={log.paused ? 'Show what arrived while paused' : 'Freeze the log; events keep arriving and are held'}>
+      <button
+        type="button"
+        className="button"
+        aria-pressed={log.paused}
+        onClick={() => controller.setPaused(!log.paused)}
+        title={log.paused ? 'Show what arrived while paused' : 'Freeze the log; events keep arriving and are held'}
+      >
         {log.paused ? <PlayIcon /> : <PauseIcon />}
         {log.paused ? `Resume (${formatCount(log.pendingCount)} new)` : 'Pause'}
       </button>
-      <button type="button" className="button" onClick={exportRows} disabled={shown === 0} title="Download the events shown as JSON lines">
+      <button
+        type="button"
+        className="button"
+        onClick={exportRows}
+        disabled={shown === 0}
+        title="Download the events shown as JSON lines"
+      >
         <DownloadIcon />
         Export
       </button>
@@ -213,7 +263,12 @@ export function ActivityPanel({ selected, onSelect }: { selected: number | null;
     const list = log.visible;
     if (list.length === 0) return;
     const current = cursor === null ? list.length - 1 : Math.min(log.visibleIndexOf(cursor), list.length - 1);
-    const next = delta === 'start' ? 0 : delta === 'end' ? list.length - 1 : Math.max(0, Math.min(list.length - 1, current + delta));
+    const next =
+      delta === 'start'
+        ? 0
+        : delta === 'end'
+          ? list.length - 1
+          : Math.max(0, Math.min(list.length - 1, current + delta));
     if (next < list.length - 1) detach();
     setCursor(list[next]!.key);
     virtualizer.scrollToIndex(next, { align: 'auto' });
@@ -223,7 +278,14 @@ export function ActivityPanel({ selected, onSelect }: { selected: number | null;
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
     if (e.target !== e.currentTarget) return;
     const page = Math.max(1, Math.floor((scrollRef.current?.clientHeight ?? 280) / ROW_HEIGHT) - 1);
-    const moves: Record<string, number | 'start' | 'end'> = { ArrowDown: 1, ArrowUp: -1, PageDown: page, PageUp: -page, Home: 'start', End: 'end' };
+    const moves: Record<string, number | 'start' | 'end'> = {
+      ArrowDown: 1,
+      ArrowUp: -1,
+      PageDown: page,
+      PageUp: -page,
+      Home: 'start',
+      End: 'end',
+    };
     const move = moves[e.key];
     if (move !== undefined) {
       e.preventDefault();
@@ -270,9 +332,22 @@ export function ActivityPanel({ selected, onSelect }: { selected: number | null;
               const row: LogRow | undefined = rows[item.index];
               if (!row) return null;
               return row.kind === 'event' ? (
-                <EventLine key={row.key} row={row} top={item.start} selected={row.key === selected} cursor={row.key === cursor} onSelect={onSelect} />
+                <EventLine
+                  key={row.key}
+                  row={row}
+                  top={item.start}
+                  selected={row.key === selected}
+                  cursor={row.key === cursor}
+                  onSelect={onSelect}
+                />
               ) : (
-                <GapLine key={row.id} gap={row} top={item.start} atCapacity={atCapacity && row.reason === 'unloaded'} onLoad={onLoad} />
+                <GapLine
+                  key={row.id}
+                  gap={row}
+                  top={item.start}
+                  atCapacity={atCapacity && row.reason === 'unloaded'}
+                  onLoad={onLoad}
+                />
               );
             })}
           </div>
@@ -300,7 +375,11 @@ function EmptyLog({ filtered, total }: { filtered: boolean; total: number }) {
     <div className="log-empty">
       <p>Waiting for events…</p>
       <p>
-        Agents publish with <code>lookout emit workflow.started --data '{'{'}"workflow_id":"w1"{'}'}'</code> or <code>POST /api/v1/events</code>.
+        Agents publish with{' '}
+        <code>
+          lookout emit workflow.started --data '{'{'}"workflow_id":"w1"{'}'}'
+        </code>{' '}
+        or <code>POST /api/v1/events</code>.
       </p>
     </div>
   );

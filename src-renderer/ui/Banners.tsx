@@ -43,7 +43,11 @@ export function SignedOutBanner() {
       await controller.signIn(token.trim());
       setToken('');
     } catch (e) {
-      setError(e instanceof ApiError && e.status === 401 ? 'That token is not valid: it changes every time the server starts.' : (e as Error).message);
+      setError(
+        e instanceof ApiError && e.status === 401
+          ? 'That token is not valid: it changes every time the server starts.'
+          : (e as Error).message,
+      );
     } finally {
       setBusy(false);
     }
@@ -52,8 +56,8 @@ export function SignedOutBanner() {
     <div className="banner signed-out" role="alert">
       <WarnIcon />
       <span>
-        Signed out — the server restarted with a new session token. Run <code>lookout open</code>, or paste the token from{' '}
-        <code>.lookout/server.json</code>:
+        Signed out — the server restarted with a new session token. Run <code>lookout open</code>, or paste the token
+        from <code>.lookout/server.json</code>:
       </span>
       <form className="inline-form" onSubmit={submit}>
         <input

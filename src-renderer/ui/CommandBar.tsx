@@ -1,5 +1,14 @@
 import { type FormEvent, type KeyboardEvent, useMemo, useState } from 'react';
-import { type Command, type CommandResponse, COMMANDS, type Completion, complete, parseCommand, resolveTarget, similarTargets } from '../../src-shared/commands.ts';
+import {
+  type Command,
+  type CommandResponse,
+  COMMANDS,
+  type Completion,
+  complete,
+  parseCommand,
+  resolveTarget,
+  similarTargets,
+} from '../../src-shared/commands.ts';
 import type { StateDocument } from '../../src-shared/state.ts';
 import { ApiError } from '../connection/api.ts';
 import { COMMAND_INPUT_ID, useController, useDashboard, useWriteBlocked } from './hooks.ts';
@@ -35,7 +44,8 @@ function checkTarget(command: Command, state: StateDocument | null): string | nu
     return similar.length > 0 ? ` (did you mean ${similar.join(' or ')}?)` : '';
   })();
   if (command.action === 'approve' && target?.kind !== 'priority') return `No priority ${command.target}${hint}`;
-  if (command.action === 'brief' && target === undefined) return `Nothing called ${command.target}: brief takes a priority, commitment or calendar id${hint}`;
+  if (command.action === 'brief' && target === undefined)
+    return `Nothing called ${command.target}: brief takes a priority, commitment or calendar id${hint}`;
   return null;
 }
 
@@ -53,10 +63,14 @@ export function CommandBar() {
 
   const targets = state ?? { priorities: [], calendar: [], commitments: { owe: [], owed: [] } };
   const completions: Completion[] = useMemo(() => (text.trim() === '' ? [] : complete(text, targets)), [text, targets]);
-  const showList = open && completions.length > 0 && !(completions.length === 1 && completions[0]!.text.trim() === text.trim());
+  const showList =
+    open && completions.length > 0 && !(completions.length === 1 && completions[0]!.text.trim() === text.trim());
   const parsed = text.trim() === '' ? null : parseCommand(text);
   // While typing, only a mistake that more typing cannot fix is worth showing.
-  const hint = parsed && !parsed.ok && parsed.error.reason !== 'missing_argument' && completions.length === 0 ? capitalize(parsed.error.message) : null;
+  const hint =
+    parsed && !parsed.ok && parsed.error.reason !== 'missing_argument' && completions.length === 0
+      ? capitalize(parsed.error.message)
+      : null;
 
   const accept = (completion: Completion) => {
     setText(completion.text);
@@ -104,7 +118,14 @@ export function CommandBar() {
       setActive((i) => (i + (e.key === 'ArrowDown' ? 1 : completions.length - 1)) % completions.length);
       return;
     }
-    if (showList && (e.key === 'Tab' || (e.key === 'Enter' && completions[active] && completions[active].text.trim() !== text.trim() && parsed?.ok !== true))) {
+    if (
+      showList &&
+      (e.key === 'Tab' ||
+        (e.key === 'Enter' &&
+          completions[active] &&
+          completions[active].text.trim() !== text.trim() &&
+          parsed?.ok !== true))
+    ) {
       e.preventDefault();
       accept(completions[active]!);
       return;
@@ -112,7 +133,16 @@ export function CommandBar() {
     if (!showList && (e.key === 'ArrowUp' || e.key === 'ArrowDown') && history.length > 0) {
       e.preventDefault();
       const last = history.length - 1;
-      const next = e.key === 'ArrowUp' ? (historyIndex === null ? last : Math.max(0, historyIndex - 1)) : historyIndex === null ? null : historyIndex + 1 > last ? null : historyIndex + 1;
+      const next =
+        e.key === 'ArrowUp'
+          ? historyIndex === null
+            ? last
+            : Math.max(0, historyIndex - 1)
+          : historyIndex === null
+            ? null
+            : historyIndex + 1 > last
+              ? null
+              : historyIndex + 1;
       setHistoryIndex(next);
       setText(next === null ? '' : history[next]!);
       return;
@@ -139,7 +169,11 @@ export function CommandBar() {
           aria-autocomplete="list"
           aria-activedescendant={showList ? `completion-${active}` : undefined}
           aria-describedby="command-result"
-          placeholder={blocked ? 'Commands are disabled while the workspace is read-only' : 'Command: approve P7 · brief P7 · refresh · help'}
+          placeholder={
+            blocked
+              ? 'Commands are disabled while the workspace is read-only'
+              : 'Command: approve P7 · brief P7 · refresh · help'
+          }
           title={blocked ?? 'Type a command; Tab completes (: or Ctrl+K to focus)'}
           disabled={blocked !== null}
           spellCheck={false}
@@ -157,7 +191,12 @@ export function CommandBar() {
           onFocus={() => setOpen(true)}
         />
         <kbd aria-hidden>Ctrl K</kbd>
-        <button type="submit" className="button primary" disabled={blocked !== null || busy || text.trim() === ''} title={blocked ?? undefined}>
+        <button
+          type="submit"
+          className="button primary"
+          disabled={blocked !== null || busy || text.trim() === ''}
+          title={blocked ?? undefined}
+        >
           {busy ? 'Running…' : 'Run'}
         </button>
         {showList && (

@@ -38,7 +38,8 @@ export function DetailDrawer({ seq, onClose }: { seq: number; onClose: () => voi
     return () => {
       const drawer = closeRef.current?.closest('.drawer');
       const inside = drawer?.contains(document.activeElement) ?? false;
-      if ((inside || document.activeElement === document.body) && previous?.isConnected) previous.focus({ preventScroll: true });
+      if ((inside || document.activeElement === document.body) && previous?.isConnected)
+        previous.focus({ preventScroll: true });
     };
   }, []);
 
@@ -59,7 +60,14 @@ export function DetailDrawer({ seq, onClose }: { seq: number; onClose: () => voi
           {row ? <span className={`type-chip ${namespaceClass(row.namespace)}`}>{row.event.type}</span> : 'Event'}
           <span className="drawer-seq">#{seq}</span>
         </h2>
-        <button ref={closeRef} type="button" className="icon-button" aria-label="Close details" title="Close (Esc)" onClick={onClose}>
+        <button
+          ref={closeRef}
+          type="button"
+          className="icon-button"
+          aria-label="Close details"
+          title="Close (Esc)"
+          onClick={onClose}
+        >
           <CloseIcon />
         </button>
       </div>
@@ -80,7 +88,11 @@ export function DetailDrawer({ seq, onClose }: { seq: number; onClose: () => voi
               {copied === 'ok' ? <CheckIcon /> : <CopyIcon />}
               {copied === 'ok' ? 'Copied' : copied === 'failed' ? 'Copy failed' : 'Copy as JSON'}
             </button>
-            <button type="button" className="button" onClick={() => app.dispatch({ type: 'filter-text', text: row.event.type })}>
+            <button
+              type="button"
+              className="button"
+              onClick={() => app.dispatch({ type: 'filter-text', text: row.event.type })}
+            >
               <FilterIcon />
               Only {row.event.type}
             </button>

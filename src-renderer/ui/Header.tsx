@@ -21,11 +21,18 @@ function ConnectionIndicator() {
   const now = useNow(1000, waiting);
   const label = CONNECTION_LABEL[connection.state];
   const retryIn = connection.retryAt === null ? null : secondsUntil(connection.retryAt, now);
-  const title = connection.lastError && label !== 'Live' ? `Last error: ${connection.lastError}` : label === 'Live' ? 'Receiving events live' : undefined;
+  const title =
+    connection.lastError && label !== 'Live'
+      ? `Last error: ${connection.lastError}`
+      : label === 'Live'
+        ? 'Receiving events live'
+        : undefined;
   return (
     <div className="connection" data-state={label.toLowerCase()} title={title} aria-live="polite">
       <span className="connection-dot" aria-hidden />
-      <span className="connection-label" data-testid="connection-state">{label}</span>
+      <span className="connection-label" data-testid="connection-state">
+        {label}
+      </span>
       {waiting && retryIn !== null && (
         <>
           <span className="connection-retry">{retryIn > 0 ? `retry in ${formatDuration(retryIn)}` : 'retrying…'}</span>
@@ -40,7 +47,12 @@ function ConnectionIndicator() {
 
 function LockBadge() {
   const session = useDashboard((s) => s.session);
-  if (session === null) return <span className="lock-badge" data-mode="unknown">Lock…</span>;
+  if (session === null)
+    return (
+      <span className="lock-badge" data-mode="unknown">
+        Lock…
+      </span>
+    );
   const { read_only, lock } = session;
   const holder = describeLock(lock);
   const title = read_only
@@ -74,7 +86,9 @@ function SystemStatus() {
         <div className="progress-fill" style={{ width: `${progress}%` }} />
       </div>
       <span className="system-status-percent">{progress}%</span>
-      <span className="system-status-sync">{system?.last_sync ? `Synced ${formatAge(system.last_sync, now)}` : system ? 'Never synced' : ''}</span>
+      <span className="system-status-sync">
+        {system?.last_sync ? `Synced ${formatAge(system.last_sync, now)}` : system ? 'Never synced' : ''}
+      </span>
     </div>
   );
 }
@@ -100,7 +114,13 @@ function SyncButton() {
   };
   return (
     <div className="sync">
-      <button type="button" className="button primary" disabled={reason !== null || busy} title={reason ?? error ?? 'Start a collection: git commits and file changes since the last sync'} onClick={sync}>
+      <button
+        type="button"
+        className="button primary"
+        disabled={reason !== null || busy}
+        title={reason ?? error ?? 'Start a collection: git commits and file changes since the last sync'}
+        onClick={sync}
+      >
         <SyncIcon />
         {running ? 'Syncing…' : 'Sync'}
       </button>

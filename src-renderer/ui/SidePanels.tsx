@@ -18,7 +18,17 @@ function sparkSpan(series: readonly number[]): number {
   return Math.min(SPARK_MAX_SECONDS, Math.max(SPARK_MIN_SECONDS, Math.ceil(seen / 60) * 60));
 }
 
-function Panel({ title, count, children, label }: { title: string; count?: number; children: ReactNode; label?: string }) {
+function Panel({
+  title,
+  count,
+  children,
+  label,
+}: {
+  title: string;
+  count?: number;
+  children: ReactNode;
+  label?: string;
+}) {
   return (
     <section className="panel side-panel" aria-label={label ?? title}>
       <h2 className="panel-title">
@@ -68,7 +78,13 @@ export function ActivityChart() {
         <span>peak {formatCount(peak)}/s</span>
         <span>{formatCount(total)} in 5 min</span>
       </div>
-      <svg className="sparkline" viewBox="0 0 300 48" preserveAspectRatio="none" role="img" aria-label={`Events per second over the last ${minutes === 1 ? 'minute' : `${minutes} minutes`}: now ${current}, peak ${peak}`}>
+      <svg
+        className="sparkline"
+        viewBox="0 0 300 48"
+        preserveAspectRatio="none"
+        role="img"
+        aria-label={`Events per second over the last ${minutes === 1 ? 'minute' : `${minutes} minutes`}: now ${current}, peak ${peak}`}
+      >
         <path className="sparkline-area" d={area} />
         <path className="sparkline-line" d={line} vectorEffect="non-scaling-stroke" />
       </svg>
@@ -80,7 +96,12 @@ export function ActivityChart() {
         <ul className="breakdown" aria-label="Events by namespace, last 5 minutes">
           {breakdown.slice(0, 10).map(({ namespace, count }) => (
             <li key={namespace} className={namespaceClass(namespace)}>
-              <button type="button" className="breakdown-row" title={`Show only ${namespace}.*`} onClick={() => app.dispatch({ type: 'filter-text', text: `${namespace}.*` })}>
+              <button
+                type="button"
+                className="breakdown-row"
+                title={`Show only ${namespace}.*`}
+                onClick={() => app.dispatch({ type: 'filter-text', text: `${namespace}.*` })}
+              >
                 <span className="breakdown-name">{namespace}</span>
                 <span className="breakdown-bar">
                   <span style={{ width: `${Math.max(2, (count / biggest) * 100)}%` }} />
@@ -121,10 +142,19 @@ function PriorityRow({ priority, blocked }: { priority: Priority; blocked: strin
       <span className="item-id">{priority.id}</span>
       <span className="item-main">
         <span className="item-title">{priority.title}</span>
-        {(priority.owner || error) && <span className={error ? 'item-error' : 'item-sub'}>{error ?? priority.owner}</span>}
+        {(priority.owner || error) && (
+          <span className={error ? 'item-error' : 'item-sub'}>{error ?? priority.owner}</span>
+        )}
       </span>
       {priority.status === 'open' ? (
-        <button type="button" className="button small" disabled={blocked !== null || busy} title={blocked ?? `Approve ${priority.id} (approve ${priority.id})`} aria-label={`Approve ${priority.id}`} onClick={approve}>
+        <button
+          type="button"
+          className="button small"
+          disabled={blocked !== null || busy}
+          title={blocked ?? `Approve ${priority.id} (approve ${priority.id})`}
+          aria-label={`Approve ${priority.id}`}
+          onClick={approve}
+        >
           <CheckIcon />
           Approve
         </button>

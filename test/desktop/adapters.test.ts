@@ -56,7 +56,10 @@ async function launch(options: { workspace?: string; stopDelayMs?: number; argv?
       runtimes.push(runtime);
       if (!options.stopDelayMs) return runtime;
       const delay = options.stopDelayMs;
-      return { ...runtime, stop: () => new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() => runtime.stop()) };
+      return {
+        ...runtime,
+        stop: () => new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() => runtime.stop()),
+      };
     },
   });
   if (!app) throw new Error('launch returned null');
@@ -81,7 +84,11 @@ describe('the tray adapter', () => {
   it('builds the Menu from the model, keeps the Tray, and routes clicks to the dispatcher', () => {
     const dispatched: unknown[] = [];
     const controller = new TrayController((action) => dispatched.push(action));
-    const items = buildTrayMenu({ server: { status: 'running', url: 'http://127.0.0.1:3000', address: '127.0.0.1:3000', port: 3000 }, session: null, workspace: '/w/rover' });
+    const items = buildTrayMenu({
+      server: { status: 'running', url: 'http://127.0.0.1:3000', address: '127.0.0.1:3000', port: 3000 },
+      session: null,
+      workspace: '/w/rover',
+    });
     controller.render({ items, tooltip: 'Lookout — Running on 127.0.0.1:3000', icon: '/app/build/tray/tray-dark.png' });
 
     expect(electron.Tray.instances).toHaveLength(1);
@@ -129,11 +136,27 @@ describe('the tray adapter', () => {
 
 describe('the preload adapter', () => {
   it('exposes window.lookout through the context bridge, validated, over ipcRenderer', async () => {
-    const running = { server: { status: 'running', url: 'http://127.0.0.1:3000', address: '127.0.0.1:3000', port: 3000 }, session: null, workspace: '/w' };
+    const running = {
+      server: { status: 'running', url: 'http://127.0.0.1:3000', address: '127.0.0.1:3000', port: 3000 },
+      session: null,
+      workspace: '/w',
+    };
     electron.ipcRenderer.answer = () => running;
     await import('../../src-main/desktop/preload.ts');
-    const api = electron.contextBridge.exposed.get('lookout') as { getState(): Promise<unknown>; startServer(o?: unknown): Promise<unknown>; onStateChange(l: (s: unknown) => void): () => void };
-    expect(Object.keys(api).sort()).toEqual(['chooseWorkspace', 'copyCliEnv', 'getState', 'onStateChange', 'openInBrowser', 'startServer', 'stopServer']);
+    const api = electron.contextBridge.exposed.get('lookout') as {
+      getState(): Promise<unknown>;
+      startServer(o?: unknown): Promise<unknown>;
+      onStateChange(l: (s: unknown) => void): () => void;
+    };
+    expect(Object.keys(api).sort()).toEqual([
+      'chooseWorkspace',
+      'copyCliEnv',
+      'getState',
+      'onStateChange',
+      'openInBrowser',
+      'startServer',
+      'stopServer',
+    ]);
     expect(await api.getState()).toEqual(running);
     await expect(api.startServer({ free_port: 'x' })).rejects.toThrow(/invalid request on server:start/);
     expect(electron.ipcRenderer.invoked).toEqual([{ channel: 'server:state', payload: undefined }]);
@@ -154,20 +177,42 @@ describe('the main adapter (desktop-app.ts over a mocked Electron, real runtimes
     expect(app.toggle.state.status).toBe('running');
     const runtime = runtimes[0]!;
 
-    expect(win.options.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, preload: '/app/preload.cjs' });
+    expect(win.options.webPreferences).toMatchObject({
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      preload: '/app/preload.cjs',
+    });
     expect(win.options.webPreferences.session.partition).toBe('lookout');
     // The token travels as a cookie set before the load, never in the URL.
     expect(win.webContents.session.cookiesSet).toEqual([
-      { url: runtime.url, name: `lookout_session_${runtime.port}`, value: runtime.token, path: '/', httpOnly: true, sameSite: 'strict' },
+      {
+        url: runtime.url,
+        name: `lookout_session_${runtime.port}`,
+        value: runtime.token,
+        path: '/',
+        httpOnly: true,
+        sameSite: 'strict',
+      },
     ]);
     await waitFor(() => win.loaded.includes(`${runtime.url}/`), 'the dashboard to load');
     expect(win.loaded.every((loaded) => !loaded.includes(runtime.token))).toBe(true);
     const journal = electron.sessionJournal;
-    expect(journal.indexOf(`cookie lookout_session_${runtime.port}`)).toBeLessThan(journal.findIndex((e) => e.startsWith(`load ${runtime.url}`.slice(0, 35))));
+    expect(journal.indexOf(`cookie lookout_session_${runtime.port}`)).toBeLessThan(
+      journal.findIndex((e) => e.startsWith(`load ${runtime.url}`.slice(0, 35))),
+    );
 
     expect(tray.menu?.labels()[0]).toBe(`Running on 127.0.0.1:${runtime.port}`);
     expect(tray.image.path).toBe(path.join(root, 'build/tray/tray-light.png'));
-    expect([...electron.ipcMain.handlers.keys()].sort()).toEqual(['cli:copy-env', 'server:open-in-browser', 'server:start', 'server:state', 'server:stop', 'workspace:choose']);
+    expect([...electron.ipcMain.handlers.keys()].sort()).toEqual([
+      'cli:copy-env',
+      'server:open-in-browser',
+      'server:start',
+      'server:state',
+      'server:stop',
+      'workspace:choose',
+    ]);
     expect(app.settings.value.recent_workspaces).toEqual([workspace]);
     expect(electron.Menu.applicationMenu?.item('Open Recent')).toBeDefined();
   });
@@ -192,7 +237,9 @@ describe('the main adapter (desktop-app.ts over a mocked Electron, real runtimes
     const { tray, app, runtimes } = await launch();
     const runtime = runtimes[0]!;
     tray.menu!.item('Copy lookout env line').click!();
-    expect(electron.clipboard.text).toBe(`export LOOKOUT_URL=${runtime.url} LOOKOUT_TOKEN=${runtime.token} LOOKOUT_WORKSPACE=${app.switcher.current}`);
+    expect(electron.clipboard.text).toBe(
+      `export LOOKOUT_URL=${runtime.url} LOOKOUT_TOKEN=${runtime.token} LOOKOUT_WORKSPACE=${app.switcher.current}`,
+    );
     tray.menu!.item('Open in browser').click!();
     expect(electron.shell.opened).toEqual([`${runtime.url}/?token=${runtime.token}`]);
   });
@@ -202,18 +249,34 @@ describe('the main adapter (desktop-app.ts over a mocked Electron, real runtimes
     const handler = (channel: string) => electron.ipcMain.handlers.get(channel)!;
     const fromWindow = { sender: win.webContents, senderFrame: win.webContents.mainFrame };
     await waitFor(() => win.webContents.url.startsWith('http'), 'the dashboard');
-    expect(await handler('server:state')(fromWindow)).toMatchObject({ server: { status: 'running' }, workspace: app.switcher.current });
+    expect(await handler('server:state')(fromWindow)).toMatchObject({
+      server: { status: 'running' },
+      workspace: app.switcher.current,
+    });
     expect(JSON.stringify(await handler('server:state')(fromWindow))).not.toContain(app.toggle.runtime!.token);
-    await expect(Promise.resolve(handler('server:stop')({ sender: {}, senderFrame: win.webContents.mainFrame }))).rejects.toThrow(/refused/);
-    await expect(Promise.resolve(handler('server:stop')({ sender: win.webContents, senderFrame: { url: 'https://evil.example/', parent: null } }))).rejects.toThrow(/refused/);
-    await expect(Promise.resolve(handler('server:start')(fromWindow, { free_port: 'yes' }))).rejects.toThrow(/invalid request/);
+    await expect(
+      Promise.resolve(handler('server:stop')({ sender: {}, senderFrame: win.webContents.mainFrame })),
+    ).rejects.toThrow(/refused/);
+    await expect(
+      Promise.resolve(
+        handler('server:stop')({
+          sender: win.webContents,
+          senderFrame: { url: 'https://evil.example/', parent: null },
+        }),
+      ),
+    ).rejects.toThrow(/refused/);
+    await expect(Promise.resolve(handler('server:start')(fromWindow, { free_port: 'yes' }))).rejects.toThrow(
+      /invalid request/,
+    );
     expect(app.toggle.state.status).toBe('running');
 
     expect(await handler('server:stop')(fromWindow)).toMatchObject({ server: { status: 'stopped' } });
     // The status page (a data: URL) may call back to start it.
     await waitFor(() => win.webContents.url.startsWith('data:'), 'the status page');
     const fromStatusPage = { sender: win.webContents, senderFrame: win.webContents.mainFrame };
-    expect(await handler('server:start')(fromStatusPage, { free_port: true })).toMatchObject({ server: { status: 'running' } });
+    expect(await handler('server:start')(fromStatusPage, { free_port: true })).toMatchObject({
+      server: { status: 'running' },
+    });
     // Pushes reach the page after each change.
     expect(win.webContents.sent.map((m) => m.channel)).toContain('server:state-changed');
   });
@@ -238,7 +301,10 @@ describe('the main adapter (desktop-app.ts over a mocked Electron, real runtimes
     expect(electron.app.exitCodes).toEqual([]); // still stopping
     signals.emit('SIGTERM');
     expect(electron.app.exitCodes).toEqual([130]);
-    expect(logs).toEqual(['quit requested (tray): stopping the server (at most 5000 ms)', 'quitting: forced (SIGTERM while stopping)']);
+    expect(logs).toEqual([
+      'quit requested (tray): stopping the server (at most 5000 ms)',
+      'quitting: forced (SIGTERM while stopping)',
+    ]);
   });
 
   it('SIGINT alone stops cleanly', async () => {
@@ -275,7 +341,11 @@ describe('the main adapter (desktop-app.ts over a mocked Electron, real runtimes
 
   it('a second launch is refused the lock and quits at once', async () => {
     electron.app.singleInstance = false;
-    const app = await launchDesktopApp({ argv: ['lookout', '--workspace', '/tmp'], signals: new EventEmitter(), userDataDir: tempWorkspace() });
+    const app = await launchDesktopApp({
+      argv: ['lookout', '--workspace', '/tmp'],
+      signals: new EventEmitter(),
+      userDataDir: tempWorkspace(),
+    });
     expect(app).toBeNull();
     expect(electron.app.quitCalls).toBe(1);
     expect(electron.BrowserWindow.instances).toHaveLength(0);
@@ -285,9 +355,14 @@ describe('the main adapter (desktop-app.ts over a mocked Electron, real runtimes
     const { app, win } = await launch();
     win.hide();
     const other = tempWorkspace();
-    electron.app.emit('second-instance', electron.fakeEvent(), ['lookout', '--workspace', other], '/', { workspace: other });
+    electron.app.emit('second-instance', electron.fakeEvent(), ['lookout', '--workspace', other], '/', {
+      workspace: other,
+    });
     expect(win.visible).toBe(true);
-    await waitFor(() => app.toggle.runtime?.config.workspace === fs.realpathSync(other) && app.toggle.state.status === 'running', 'the switch');
+    await waitFor(
+      () => app.toggle.runtime?.config.workspace === fs.realpathSync(other) && app.toggle.state.status === 'running',
+      'the switch',
+    );
     expect(app.settings.value.recent_workspaces[0]).toBe(fs.realpathSync(other));
   });
 
@@ -302,7 +377,10 @@ describe('the main adapter (desktop-app.ts over a mocked Electron, real runtimes
     electron.app.emit('second-instance', electron.fakeEvent(), ['lookout'], '/', { workspace: other });
     release();
     const { app } = await pending;
-    await waitFor(() => app.toggle.runtime?.config.workspace === fs.realpathSync(other) && app.toggle.state.status === 'running', 'the switch');
+    await waitFor(
+      () => app.toggle.runtime?.config.workspace === fs.realpathSync(other) && app.toggle.state.status === 'running',
+      'the switch',
+    );
   });
 
   it('the close hint counts as shown only when it could be shown', async () => {
@@ -333,7 +411,11 @@ describe('the main adapter (desktop-app.ts over a mocked Electron, real runtimes
 
     const session = win.webContents.session;
     const answers: boolean[] = [];
-    const ask = session.permissionRequestHandler as unknown as (wc: { getURL(): string }, permission: string, callback: (ok: boolean) => void) => void;
+    const ask = session.permissionRequestHandler as unknown as (
+      wc: { getURL(): string },
+      permission: string,
+      callback: (ok: boolean) => void,
+    ) => void;
     ask(win.webContents, 'media', (ok) => answers.push(ok));
     ask(win.webContents, 'clipboard-sanitized-write', (ok) => answers.push(ok));
     expect(answers).toEqual([false, true]);
@@ -351,7 +433,9 @@ describe('the main adapter (desktop-app.ts over a mocked Electron, real runtimes
     publish('workflow.finished', { workflow_id: 'w2' }); // not opted in
     await waitFor(() => electron.Notification.instances.length > 0, 'a notification');
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(electron.Notification.instances.map((n) => [n.options.title, n.options.body, n.shown])).toEqual([['Workflow failed: deploy', 'exit 1', true]]);
+    expect(electron.Notification.instances.map((n) => [n.options.title, n.options.body, n.shown])).toEqual([
+      ['Workflow failed: deploy', 'exit 1', true],
+    ]);
     win.hide();
     electron.Notification.instances[0]!.emit('click');
     expect(win.visible).toBe(true);
@@ -362,7 +446,9 @@ describe('the main adapter (desktop-app.ts over a mocked Electron, real runtimes
     const chosen = tempWorkspace();
     electron.dialog.openResult = { canceled: false, filePaths: [chosen] };
     const { app } = await launch({ argv: ['lookout', '--workspace', '/nonexistent/lookout-z'] });
-    expect(electron.dialog.messages).toEqual([expect.objectContaining({ detail: expect.stringMatching(/does not exist/) })]);
+    expect(electron.dialog.messages).toEqual([
+      expect.objectContaining({ detail: expect.stringMatching(/does not exist/) }),
+    ]);
     await waitFor(() => app.toggle.state.status === 'running', 'the chosen workspace to be served');
     expect(app.switcher.current).toBe(fs.realpathSync(chosen));
   });

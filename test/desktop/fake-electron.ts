@@ -121,7 +121,10 @@ export class FakeWebContents extends EventEmitter {
 
 export class BrowserWindow extends EventEmitter {
   static instances: BrowserWindow[] = [];
-  readonly options: { webPreferences: { session: FakeSession; preload: string } & Record<string, unknown> } & Record<string, unknown>;
+  readonly options: { webPreferences: { session: FakeSession; preload: string } & Record<string, unknown> } & Record<
+    string,
+    unknown
+  >;
   readonly webContents: FakeWebContents;
   loaded: string[] = [];
   visible = false;
@@ -198,7 +201,10 @@ export class FakeMenu {
       return undefined;
     };
     const found = search(this.template);
-    if (!found) throw new Error(`no menu item "${label}" in ${JSON.stringify(this.template.map((i) => i.label ?? i.type ?? i.role))}`);
+    if (!found)
+      throw new Error(
+        `no menu item "${label}" in ${JSON.stringify(this.template.map((i) => i.label ?? i.type ?? i.role))}`,
+      );
     return found;
   }
   labels(): (string | undefined)[] {

@@ -15,13 +15,23 @@ import { type IpcHandlers, type IpcMainLike, registerIpcHandlers } from '../../s
 const STOPPED: DesktopState = { server: { status: 'stopped' }, session: null, workspace: '/home/ada/rover' };
 const RUNNING: DesktopState = {
   server: { status: 'running', url: 'http://127.0.0.1:3000', address: '127.0.0.1:3000', port: 3000 },
-  session: { read_only: true, lock: { holder: 'cli', pid: 4242, hostname: 'box', since: '2026-11-23T14:02:00.000Z', id: 'x' } },
+  session: {
+    read_only: true,
+    lock: { holder: 'cli', pid: 4242, hostname: 'box', since: '2026-11-23T14:02:00.000Z', id: 'x' },
+  },
   workspace: '/home/ada/rover',
 };
 
 describe('the preload API schema', () => {
   it('names the channels the window may use', () => {
-    expect(CHANNELS).toEqual(['server:state', 'server:start', 'server:stop', 'server:open-in-browser', 'cli:copy-env', 'workspace:choose']);
+    expect(CHANNELS).toEqual([
+      'server:state',
+      'server:start',
+      'server:stop',
+      'server:open-in-browser',
+      'cli:copy-env',
+      'workspace:choose',
+    ]);
     expect(STATE_CHANGED_CHANNEL).toBe('server:state-changed');
   });
 
@@ -34,10 +44,14 @@ describe('the preload API schema', () => {
   });
 
   it('refuses bad requests with a message naming the channel and the field', () => {
-    expect(() => parseRequest('server:start', { free_port: 'yes' })).toThrow(/invalid request on server:start: free_port: .*boolean/);
+    expect(() => parseRequest('server:start', { free_port: 'yes' })).toThrow(
+      /invalid request on server:start: free_port: .*boolean/,
+    );
     expect(() => parseRequest('server:start', { port: 80 })).toThrow(IpcValidationError);
     expect(() => parseRequest('server:start', 'now')).toThrow(IpcValidationError);
-    expect(() => parseRequest('server:stop', { force: true })).toThrow(/invalid request on server:stop: this call takes no arguments/);
+    expect(() => parseRequest('server:stop', { force: true })).toThrow(
+      /invalid request on server:stop: this call takes no arguments/,
+    );
     // The page cannot smuggle a path into the folder chooser.
     expect(() => parseRequest('workspace:choose', '/etc')).toThrow(IpcValidationError);
   });
@@ -52,12 +66,21 @@ describe('the preload API schema', () => {
     ]) {
       expect(parseResponse('server:stop', { ...STOPPED, server })).toMatchObject({ server });
     }
-    expect(() => parseResponse('server:state', { ...STOPPED, server: { status: 'exploded' } })).toThrow(/invalid response on server:state/);
-    expect(() => parseResponse('server:state', { ...RUNNING, server: { ...RUNNING.server, port: 0 } })).toThrow(IpcValidationError);
+    expect(() => parseResponse('server:state', { ...STOPPED, server: { status: 'exploded' } })).toThrow(
+      /invalid response on server:state/,
+    );
+    expect(() => parseResponse('server:state', { ...RUNNING, server: { ...RUNNING.server, port: 0 } })).toThrow(
+      IpcValidationError,
+    );
     // The token must never cross to the page, even by accident.
     expect(() => parseResponse('server:state', { ...RUNNING, token: 'secret' })).toThrow(IpcValidationError);
-    expect(() => parseResponse('server:state', { ...RUNNING, server: { ...RUNNING.server, token: 'secret' } })).toThrow(IpcValidationError);
-    expect(parseResponse('workspace:choose', { workspace: null, message: 'x is not writable' })).toEqual({ workspace: null, message: 'x is not writable' });
+    expect(() => parseResponse('server:state', { ...RUNNING, server: { ...RUNNING.server, token: 'secret' } })).toThrow(
+      IpcValidationError,
+    );
+    expect(parseResponse('workspace:choose', { workspace: null, message: 'x is not writable' })).toEqual({
+      workspace: null,
+      message: 'x is not writable',
+    });
     expect(() => parseResponse('cli:copy-env', { copied: 'yes' })).toThrow(IpcValidationError);
   });
 
@@ -144,7 +167,8 @@ describe('the main side (ipc-router)', () => {
       handle: (channel, listener) => void handlers.set(channel, listener),
       removeHandler: (channel) => void handlers.delete(channel),
     };
-    const invoke = (channel: string, event: FakeEvent, ...args: unknown[]) => Promise.resolve(handlers.get(channel)!(event, ...args));
+    const invoke = (channel: string, event: FakeEvent, ...args: unknown[]) =>
+      Promise.resolve(handlers.get(channel)!(event, ...args));
     return { ipcMain, handlers, invoke };
   }
   const handlers = (overrides: Partial<IpcHandlers> = {}): IpcHandlers => ({
@@ -180,14 +204,20 @@ describe('the main side (ipc-router)', () => {
     const fake = fakeIpcMain();
     const start = vi.fn(() => RUNNING);
     registerIpcHandlers(fake.ipcMain, handlers({ 'server:start': start }), () => true);
-    await expect(fake.invoke('server:start', { trusted: true }, { free_port: 'please' })).rejects.toThrow(IpcValidationError);
+    await expect(fake.invoke('server:start', { trusted: true }, { free_port: 'please' })).rejects.toThrow(
+      IpcValidationError,
+    );
     await expect(fake.invoke('server:start', { trusted: true }, {}, 'extra')).rejects.toThrow(/at most one argument/);
     expect(start).not.toHaveBeenCalled();
   });
 
   it('checks its own answers too: a handler that leaks the token fails loudly', async () => {
     const fake = fakeIpcMain();
-    registerIpcHandlers(fake.ipcMain, handlers({ 'server:state': () => ({ ...RUNNING, token: 'secret' }) as DesktopState }), () => true);
+    registerIpcHandlers(
+      fake.ipcMain,
+      handlers({ 'server:state': () => ({ ...RUNNING, token: 'secret' }) as DesktopState }),
+      () => true,
+    );
     await expect(fake.invoke('server:state', { trusted: true })).rejects.toThrow(/invalid response on server:state/);
   });
 });

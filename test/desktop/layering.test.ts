@@ -24,7 +24,12 @@ function importsOf(file: string): { specifier: string; typeOnly: boolean }[] {
  * Every module reachable from `file` through relative imports, and every package named
  * on the way. `runtimeOnly` skips `import type` (erased before anything runs).
  */
-function closure(file: string, runtimeOnly = false, seen = new Set<string>(), packages = new Set<string>()): { files: Set<string>; packages: Set<string> } {
+function closure(
+  file: string,
+  runtimeOnly = false,
+  seen = new Set<string>(),
+  packages = new Set<string>(),
+): { files: Set<string>; packages: Set<string> } {
   if (seen.has(file)) return { files: seen, packages };
   seen.add(file);
   for (const { specifier, typeOnly } of importsOf(file)) {

@@ -22,7 +22,9 @@ const away = { windowFocused: false };
 
 describe('notification decisions', () => {
   it('are opt-in: nothing is notified by default', () => {
-    expect(noticeFor(event('workflow.failed', { workflow_id: 'w1', error: 'boom' }), DEFAULT_NOTIFICATION_PREFS, away)).toBeNull();
+    expect(
+      noticeFor(event('workflow.failed', { workflow_id: 'w1', error: 'boom' }), DEFAULT_NOTIFICATION_PREFS, away),
+    ).toBeNull();
     expect(noticeFor(event('workflow.finished', { workflow_id: 'w1' }), DEFAULT_NOTIFICATION_PREFS, away)).toBeNull();
   });
 
@@ -33,16 +35,30 @@ describe('notification decisions', () => {
   });
 
   it('say what failed, where and why, and point at the event', () => {
-    expect(noticeFor(event('workflow.failed', { workflow_id: 'w1', name: 'deploy', step: 'migrate', error: 'relation "users" already exists' }, 77), ALL_ON, away)).toEqual({
+    expect(
+      noticeFor(
+        event(
+          'workflow.failed',
+          { workflow_id: 'w1', name: 'deploy', step: 'migrate', error: 'relation "users" already exists' },
+          77,
+        ),
+        ALL_ON,
+        away,
+      ),
+    ).toEqual({
       title: 'Workflow failed: deploy',
       body: 'migrate: relation "users" already exists',
       sequenceNumber: 77,
     });
-    expect(noticeFor(event('workflow.failed', { workflow_id: 'w1', error: 'x' }), ALL_ON, away)?.title).toBe('Workflow failed: w1');
+    expect(noticeFor(event('workflow.failed', { workflow_id: 'w1', error: 'x' }), ALL_ON, away)?.title).toBe(
+      'Workflow failed: w1',
+    );
   });
 
   it('say how long a finished workflow took', () => {
-    expect(noticeFor(event('workflow.finished', { workflow_id: 'w1', name: 'nightly', duration_ms: 123_000 }), ALL_ON, away)).toMatchObject({
+    expect(
+      noticeFor(event('workflow.finished', { workflow_id: 'w1', name: 'nightly', duration_ms: 123_000 }), ALL_ON, away),
+    ).toMatchObject({
       title: 'Workflow finished: nightly',
       body: 'Finished in 2m 03s',
     });
@@ -50,17 +66,29 @@ describe('notification decisions', () => {
   });
 
   it('ignore other event types, even when everything is on', () => {
-    for (const type of ['workflow.started', 'workflow.step_completed', 'chat.message_sent', 'x.workflow.failed', 'system.started']) {
+    for (const type of [
+      'workflow.started',
+      'workflow.step_completed',
+      'chat.message_sent',
+      'x.workflow.failed',
+      'system.started',
+    ]) {
       expect(noticeFor(event(type, { workflow_id: 'w1', error: 'x' }), ALL_ON, away), type).toBeNull();
     }
   });
 
   it('stay quiet while the window is focused: the user is already looking', () => {
-    expect(noticeFor(event('workflow.failed', { workflow_id: 'w1', error: 'x' }), ALL_ON, { windowFocused: true })).toBeNull();
+    expect(
+      noticeFor(event('workflow.failed', { workflow_id: 'w1', error: 'x' }), ALL_ON, { windowFocused: true }),
+    ).toBeNull();
   });
 
   it('keep long errors to one short line', () => {
-    const notice = noticeFor(event('workflow.failed', { workflow_id: 'w1', error: `line one\nline two ${'x'.repeat(500)}` }), ALL_ON, away);
+    const notice = noticeFor(
+      event('workflow.failed', { workflow_id: 'w1', error: `line one\nline two ${'x'.repeat(500)}` }),
+      ALL_ON,
+      away,
+    );
     expect(notice?.body.length).toBeLessThanOrEqual(200);
     expect(notice?.body).not.toContain('\n');
     expect(notice?.body.endsWith('…')).toBe(true);
@@ -94,14 +122,22 @@ describe('launch arguments and the single instance', () => {
   const cwd = '/home/ada';
 
   it('reads --workspace DIR and --workspace=DIR, resolving against the launch directory', () => {
-    expect(parseLaunchArgs(['/opt/Lookout/lookout', '--workspace', '/srv/rover'], cwd)).toEqual({ workspace: '/srv/rover' });
-    expect(parseLaunchArgs(['/opt/Lookout/lookout', '--workspace=code/rover'], cwd)).toEqual({ workspace: path.resolve(cwd, 'code/rover') });
+    expect(parseLaunchArgs(['/opt/Lookout/lookout', '--workspace', '/srv/rover'], cwd)).toEqual({
+      workspace: '/srv/rover',
+    });
+    expect(parseLaunchArgs(['/opt/Lookout/lookout', '--workspace=code/rover'], cwd)).toEqual({
+      workspace: path.resolve(cwd, 'code/rover'),
+    });
     // Development: electron . --workspace x
-    expect(parseLaunchArgs(['/usr/bin/electron', '.', '--workspace', 'x'], cwd)).toEqual({ workspace: path.resolve(cwd, 'x') });
+    expect(parseLaunchArgs(['/usr/bin/electron', '.', '--workspace', 'x'], cwd)).toEqual({
+      workspace: path.resolve(cwd, 'x'),
+    });
   });
 
   it('ignores switches that are not ours, and a --workspace without a value', () => {
-    expect(parseLaunchArgs(['lookout', '--no-sandbox', '--enable-logging', '--original-process-start-time=1'], cwd)).toEqual({});
+    expect(
+      parseLaunchArgs(['lookout', '--no-sandbox', '--enable-logging', '--original-process-start-time=1'], cwd),
+    ).toEqual({});
     expect(parseLaunchArgs(['lookout', '--workspace'], cwd)).toEqual({});
     expect(parseLaunchArgs(['lookout', '--workspace', '--enable-logging'], cwd)).toEqual({});
     expect(parseLaunchArgs(['lookout', '--workspace='], cwd)).toEqual({});
@@ -109,12 +145,18 @@ describe('launch arguments and the single instance', () => {
 
   it('takes the last --workspace, and stops at --', () => {
     expect(parseLaunchArgs(['lookout', '--workspace', '/a', '--workspace=/b'], cwd)).toEqual({ workspace: '/b' });
-    expect(parseLaunchArgs(['lookout', '--workspace', '/a', '--', '--workspace', '/b'], cwd)).toEqual({ workspace: '/a' });
+    expect(parseLaunchArgs(['lookout', '--workspace', '/a', '--', '--workspace', '/b'], cwd)).toEqual({
+      workspace: '/a',
+    });
   });
 
   it('a second launch: prefers its validated additionalData, resolving argv against its own directory otherwise', () => {
-    expect(secondInstanceRequest(['lookout', '--workspace', 'x'], '/tmp/second', { workspace: '/srv/rover' })).toEqual({ workspace: '/srv/rover' });
-    expect(secondInstanceRequest(['lookout', '--workspace', 'x'], '/tmp/second', {})).toEqual({ workspace: '/tmp/second/x' });
+    expect(secondInstanceRequest(['lookout', '--workspace', 'x'], '/tmp/second', { workspace: '/srv/rover' })).toEqual({
+      workspace: '/srv/rover',
+    });
+    expect(secondInstanceRequest(['lookout', '--workspace', 'x'], '/tmp/second', {})).toEqual({
+      workspace: '/tmp/second/x',
+    });
     // Another process's data is input like any other: malformed → ignored, argv decides.
     expect(secondInstanceRequest(['lookout'], '/tmp/second', { workspace: 'relative' })).toEqual({});
     expect(secondInstanceRequest(['lookout'], '/tmp/second', { workspace: 42, evil: true })).toEqual({});
@@ -122,7 +164,9 @@ describe('launch arguments and the single instance', () => {
   });
 
   it('what the first launch passes as additionalData validates on the other side', () => {
-    expect(LaunchRequest.parse(parseLaunchArgs(['lookout', '--workspace', 'x'], cwd))).toEqual({ workspace: '/home/ada/x' });
+    expect(LaunchRequest.parse(parseLaunchArgs(['lookout', '--workspace', 'x'], cwd))).toEqual({
+      workspace: '/home/ada/x',
+    });
     expect(LaunchRequest.parse(parseLaunchArgs(['lookout'], cwd))).toEqual({});
   });
 });

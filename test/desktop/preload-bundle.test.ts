@@ -35,12 +35,19 @@ describe('the bundled preload (dist/src-main/desktop/preload.cjs)', () => {
       throw new Error(`module not found in the preload sandbox: ${name}`);
     };
     const context = vm.createContext({});
-    const wrapper = vm.runInContext(`(function (require, module, exports) {${code}\n})`, context) as (r: typeof sandboxRequire, m: object, e: object) => void;
+    const wrapper = vm.runInContext(`(function (require, module, exports) {${code}\n})`, context) as (
+      r: typeof sandboxRequire,
+      m: object,
+      e: object,
+    ) => void;
     const module = { exports: {} };
     wrapper(sandboxRequire, module, module.exports);
 
     expect(required).toEqual(['electron']);
-    const api = exposed.get('lookout') as { getState(): Promise<unknown>; startServer(options?: unknown): Promise<unknown> };
+    const api = exposed.get('lookout') as {
+      getState(): Promise<unknown>;
+      startServer(options?: unknown): Promise<unknown>;
+    };
     expect(await api.getState()).toEqual({ server: { status: 'stopped' }, session: null, workspace: '/w' });
     await expect(api.startServer({ free_port: 'now' })).rejects.toThrow(/invalid request on server:start/);
     expect(invoked).toEqual([{ channel: 'server:state', payload: undefined }]);

@@ -108,13 +108,17 @@ describe('the quit sequence', () => {
 
   it('with a real runtime: quit stops the server (lock released, server.json removed) before exiting', async () => {
     const workspace = tempWorkspace();
-    const toggle = new ServerToggle({ config: parseConfig({ workspace, port: 0, logLevel: 'warn' }), createRuntime: (config) => createRuntime(config) });
+    const toggle = new ServerToggle({
+      config: parseConfig({ workspace, port: 0, logLevel: 'warn' }),
+      createRuntime: (config) => createRuntime(config),
+    });
     const running = await toggle.start();
     if (running.status !== 'running') throw new Error('did not start');
     const exits: { code: number; serverInfoPresent: boolean }[] = [];
     const quit = new QuitSequence({
       stop: () => toggle.stop(),
-      exit: (code) => exits.push({ code, serverInfoPresent: readServerInfo(workspacePaths(workspace).serverInfo) !== undefined }),
+      exit: (code) =>
+        exits.push({ code, serverInfoPresent: readServerInfo(workspacePaths(workspace).serverInfo) !== undefined }),
       timeoutMs: 5000,
     });
     expect(await quit.request('SIGTERM')).toBe('stopped');

@@ -108,7 +108,11 @@ describe('the server toggle (real runtimes on port 0)', () => {
     const port = await occupyPort();
     const { toggle } = realToggle(tempWorkspace(), port);
     const failed = await toggle.start();
-    expect(failed).toEqual({ status: 'error', reason: 'port_taken', message: `port ${port} is in use by another program` });
+    expect(failed).toEqual({
+      status: 'error',
+      reason: 'port_taken',
+      message: `port ${port} is in use by another program`,
+    });
     // Retrying on the same port fails the same way; nothing was left half-started.
     expect((await toggle.start()).status).toBe('error');
     const rescued = await toggle.start({ port: 0 });
@@ -191,7 +195,11 @@ describe('the server toggle (real runtimes on port 0)', () => {
     });
     toggles.push(toggle);
     await toggle.start();
-    expect(await toggle.stop()).toEqual({ status: 'error', reason: 'stop_failed', message: 'the server did not stop cleanly: disk on fire' });
+    expect(await toggle.stop()).toEqual({
+      status: 'error',
+      reason: 'stop_failed',
+      message: 'the server did not stop cleanly: disk on fire',
+    });
     failStop = false;
     expect((await toggle.start()).status).toBe('running');
   });
@@ -208,7 +216,9 @@ describe('the server toggle (real runtimes on port 0)', () => {
     await toggle.start();
     expect(toggle.session).toMatchObject({ read_only: true, lock: { holder: 'cli', pid: process.pid } });
 
-    const changed = new Promise<void>((resolve) => toggle.onChange(() => toggle.session?.read_only === false && resolve()));
+    const changed = new Promise<void>((resolve) =>
+      toggle.onChange(() => toggle.session?.read_only === false && resolve()),
+    );
     await cli.release();
     await changed; // the runtime's watcher takes the lock back within a few seconds
     expect(toggle.session).toMatchObject({ read_only: false, lock: { holder: 'server' } });

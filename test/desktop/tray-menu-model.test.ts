@@ -85,7 +85,12 @@ describe('the tray menu model', () => {
 
   it('read-only: the status names the CLI holder and its pid, the address stays visible', () => {
     const items = buildTrayMenu({ server: RUNNING, session: HELD_BY_CLI, workspace: WORKSPACE });
-    expect(render(items).slice(0, 4)).toEqual(['[Read-only: CLI pid 4242]', '[Serving 127.0.0.1:3000]', '[Workspace: rover]', '---']);
+    expect(render(items).slice(0, 4)).toEqual([
+      '[Read-only: CLI pid 4242]',
+      '[Serving 127.0.0.1:3000]',
+      '[Workspace: rover]',
+      '---',
+    ]);
     // Read-only limits writes, not the server: it can still be stopped and opened.
     expect(render(items)).toContain('Stop server');
     expect(render(items)).toContain('Open in browser');
@@ -121,12 +126,21 @@ describe('the tray menu model', () => {
       session: null,
       workspace: WORKSPACE,
     });
-    expect(render(items).slice(0, 4)).toEqual(['[Error: cannot write to /x/.lookout (EACCES)]', '[Workspace: rover]', '---', 'Start server (retry)']);
+    expect(render(items).slice(0, 4)).toEqual([
+      '[Error: cannot write to /x/.lookout (EACCES)]',
+      '[Workspace: rover]',
+      '---',
+      'Start server (retry)',
+    ]);
     expect(actionOf(items, 'Start server (retry)')).toEqual({ type: 'start-server' });
   });
 
   it('port taken: offers to start on a free port', () => {
-    const items = buildTrayMenu({ server: { status: 'error', reason: 'port_taken', message: 'port 3000 is in use by another program' }, session: null, workspace: WORKSPACE });
+    const items = buildTrayMenu({
+      server: { status: 'error', reason: 'port_taken', message: 'port 3000 is in use by another program' },
+      session: null,
+      workspace: WORKSPACE,
+    });
     expect(render(items).slice(0, 5)).toEqual([
       '[Error: port 3000 is in use by another program]',
       '[Workspace: rover]',
@@ -140,12 +154,20 @@ describe('the tray menu model', () => {
   it('no workspace: asks for one instead of offering a Start that cannot work', () => {
     const items = buildTrayMenu({ server: { status: 'stopped' }, session: null, workspace: null });
     expect(render(items).slice(0, 4)).toEqual(['[Stopped]', '[No workspace chosen]', '---', 'Start server (disabled)']);
-    const asked = buildTrayMenu({ server: { status: 'error', reason: 'no_workspace', message: 'no workspace chosen' }, session: null, workspace: null });
+    const asked = buildTrayMenu({
+      server: { status: 'error', reason: 'no_workspace', message: 'no workspace chosen' },
+      session: null,
+      workspace: null,
+    });
     expect(render(asked)[3]).toBe('Choose workspace…');
   });
 
   it('long error messages are shortened for the menu', () => {
-    const items = buildTrayMenu({ server: { status: 'error', reason: 'startup_failed', message: 'x'.repeat(300) }, session: null, workspace: WORKSPACE });
+    const items = buildTrayMenu({
+      server: { status: 'error', reason: 'startup_failed', message: 'x'.repeat(300) },
+      session: null,
+      workspace: WORKSPACE,
+    });
     const status = items[0];
     expect(status?.kind === 'label' && status.label.length).toBeLessThanOrEqual(70);
     expect(status?.kind === 'label' && status.label.endsWith('…')).toBe(true);
@@ -159,9 +181,13 @@ describe('the tray menu model', () => {
 
   it('picks the icon by platform, panel brightness and whether the server is up', () => {
     expect(trayIconName({ platform: 'darwin', darkPanel: true, server: RUNNING })).toBe('trayTemplate.png');
-    expect(trayIconName({ platform: 'darwin', darkPanel: false, server: { status: 'stopped' } })).toBe('trayIdleTemplate.png');
+    expect(trayIconName({ platform: 'darwin', darkPanel: false, server: { status: 'stopped' } })).toBe(
+      'trayIdleTemplate.png',
+    );
     expect(trayIconName({ platform: 'linux', darkPanel: true, server: RUNNING })).toBe('tray-dark.png');
-    expect(trayIconName({ platform: 'win32', darkPanel: false, server: { status: 'starting' } })).toBe('tray-light-idle.png');
+    expect(trayIconName({ platform: 'win32', darkPanel: false, server: { status: 'starting' } })).toBe(
+      'tray-light-idle.png',
+    );
   });
 });
 
@@ -169,7 +195,9 @@ describe('the lookout env line', () => {
   const env = { url: 'http://127.0.0.1:3000', token: 'abc_DEF-123', workspace: '/home/ada/code/rover' };
 
   it('is one export line for POSIX shells', () => {
-    expect(cliEnvLine(env, 'posix')).toBe('export LOOKOUT_URL=http://127.0.0.1:3000 LOOKOUT_TOKEN=abc_DEF-123 LOOKOUT_WORKSPACE=/home/ada/code/rover');
+    expect(cliEnvLine(env, 'posix')).toBe(
+      'export LOOKOUT_URL=http://127.0.0.1:3000 LOOKOUT_TOKEN=abc_DEF-123 LOOKOUT_WORKSPACE=/home/ada/code/rover',
+    );
   });
 
   it('quotes what a shell would split or expand', () => {
@@ -205,8 +233,16 @@ describe('the app menu model', () => {
 
   it('lists recent workspaces, the current one disabled, with Clear Recent', () => {
     const file = submenu(buildAppMenu(base, '/home/ada'), 'File');
-    expect(render(submenu(file, 'Open Recent'))).toEqual(['rover  (~/code/rover) (disabled)', 'lander  (~/code/lander)', '---', 'Clear Recent']);
-    expect(actionOf(submenu(file, 'Open Recent'), 'lander  (~/code/lander)')).toEqual({ type: 'open-workspace', dir: '/home/ada/code/lander' });
+    expect(render(submenu(file, 'Open Recent'))).toEqual([
+      'rover  (~/code/rover) (disabled)',
+      'lander  (~/code/lander)',
+      '---',
+      'Clear Recent',
+    ]);
+    expect(actionOf(submenu(file, 'Open Recent'), 'lander  (~/code/lander)')).toEqual({
+      type: 'open-workspace',
+      dir: '/home/ada/code/lander',
+    });
   });
 
   it('has notification opt-ins per event type and the close-to-tray setting as checkboxes', () => {
@@ -217,7 +253,10 @@ describe('the app menu model', () => {
       '---',
       '☑ Keep running in the tray when the window closes',
     ]);
-    expect(actionOf(settings, 'Notify when a workflow finishes')).toEqual({ type: 'toggle-notification', eventType: 'workflow.finished' });
+    expect(actionOf(settings, 'Notify when a workflow finishes')).toEqual({
+      type: 'toggle-notification',
+      eventType: 'workflow.finished',
+    });
   });
 
   it('follows macOS conventions there: an app menu with Settings and Quit', () => {
@@ -230,7 +269,9 @@ describe('the app menu model', () => {
   it('keeps developer tools out of packaged builds and server actions out while stopped', () => {
     expect(render(submenu(buildAppMenu(base), 'View'))).not.toContain('<toggleDevTools>');
     expect(render(submenu(buildAppMenu({ ...base, devTools: true }), 'View'))).toContain('<toggleDevTools>');
-    expect(render(submenu(buildAppMenu({ ...base, serverRunning: false }), 'File'))).toContain('Open in Browser (disabled)');
+    expect(render(submenu(buildAppMenu({ ...base, serverRunning: false }), 'File'))).toContain(
+      'Open in Browser (disabled)',
+    );
   });
 
   it('labels a workspace by name with its path, shortening the home directory', () => {

@@ -64,7 +64,16 @@ describe('the window policy', () => {
   });
 
   it('denies permission requests, except sanitized clipboard writes from the dashboard itself', () => {
-    for (const permission of ['media', 'geolocation', 'notifications', 'clipboard-read', 'openExternal', 'fileSystem', 'display-capture', 'unknown']) {
+    for (const permission of [
+      'media',
+      'geolocation',
+      'notifications',
+      'clipboard-read',
+      'openExternal',
+      'fileSystem',
+      'display-capture',
+      'unknown',
+    ]) {
       expect(permissionDecision(permission, `${SERVER}/`, SERVER), permission).toBe(false);
     }
     expect(permissionDecision('clipboard-sanitized-write', `${SERVER}/`, SERVER)).toBe(true);
@@ -92,8 +101,12 @@ describe('the window policy', () => {
   });
 
   it('shows the dashboard while a server runs, the status page otherwise', () => {
-    expect(windowContent({ status: 'running', url: SERVER, address: '127.0.0.1:3000', port: 3000 })).toEqual({ kind: 'dashboard', url: `${SERVER}/` });
-    for (const status of ['stopped', 'starting', 'stopping'] as const) expect(windowContent({ status })).toEqual({ kind: 'status' });
+    expect(windowContent({ status: 'running', url: SERVER, address: '127.0.0.1:3000', port: 3000 })).toEqual({
+      kind: 'dashboard',
+      url: `${SERVER}/`,
+    });
+    for (const status of ['stopped', 'starting', 'stopping'] as const)
+      expect(windowContent({ status })).toEqual({ kind: 'status' });
     expect(windowContent({ status: 'error', reason: 'port_taken', message: 'x' })).toEqual({ kind: 'status' });
   });
 
@@ -105,14 +118,17 @@ describe('the window policy', () => {
   });
 
   it('hands out unpacked icon paths in a package and checkout paths in development', () => {
-    expect(assetPath('/opt/Lookout/resources/app.asar', 'tray', 'tray-dark.png')).toBe('/opt/Lookout/resources/app.asar.unpacked/build/tray/tray-dark.png');
+    expect(assetPath('/opt/Lookout/resources/app.asar', 'tray', 'tray-dark.png')).toBe(
+      '/opt/Lookout/resources/app.asar.unpacked/build/tray/tray-dark.png',
+    );
     expect(assetPath('/home/ada/lookout', 'icon.png')).toBe('/home/ada/lookout/build/icon.png');
   });
 });
 
 describe('the status page (shown while no server runs)', () => {
   const base: DesktopState = { server: { status: 'stopped' }, session: null, workspace: '/home/ada/rover' };
-  const buttons = (html: string) => [...html.matchAll(/<button[^>]*data-action="([^"]+)"[^>]*>([^<]*)<\/button>/g)].map((m) => `${m[1]}:${m[2]}`);
+  const buttons = (html: string) =>
+    [...html.matchAll(/<button[^>]*data-action="([^"]+)"[^>]*>([^<]*)<\/button>/g)].map((m) => `${m[1]}:${m[2]}`);
 
   it('"Server stopped" with a Start button that goes through the preload API', () => {
     const html = statusPageHtml(base);
@@ -123,10 +139,17 @@ describe('the status page (shown while no server runs)', () => {
   });
 
   it('port taken: offers a free port first', () => {
-    const html = statusPageHtml({ ...base, server: { status: 'error', reason: 'port_taken', message: 'port 3000 is in use by another program' } });
+    const html = statusPageHtml({
+      ...base,
+      server: { status: 'error', reason: 'port_taken', message: 'port 3000 is in use by another program' },
+    });
     expect(html).toContain('The server could not start');
     expect(html).toContain('port 3000 is in use by another program');
-    expect(buttons(html)).toEqual(['start-free-port:Start on a free port', 'start:Try again', 'choose:Choose another workspace…']);
+    expect(buttons(html)).toEqual([
+      'start-free-port:Start on a free port',
+      'start:Try again',
+      'choose:Choose another workspace…',
+    ]);
   });
 
   it('no workspace: asks for one; starting: no buttons to double-click', () => {
@@ -135,7 +158,11 @@ describe('the status page (shown while no server runs)', () => {
   });
 
   it('escapes what it shows (a message or a folder name is data, not markup)', () => {
-    const html = statusPageHtml({ ...base, workspace: '/tmp/<img src=x onerror=alert(1)>', server: { status: 'error', reason: 'startup_failed', message: '<script>bad()</script>' } });
+    const html = statusPageHtml({
+      ...base,
+      workspace: '/tmp/<img src=x onerror=alert(1)>',
+      server: { status: 'error', reason: 'startup_failed', message: '<script>bad()</script>' },
+    });
     expect(html).not.toContain('<img src=x');
     expect(html).not.toContain('<script>bad()');
     expect(html).toContain('&lt;script&gt;bad()&lt;/script&gt;');

@@ -53,7 +53,10 @@ describe('choosing a workspace folder', () => {
     const given = tempWorkspace();
     const last = tempWorkspace();
     expect(startupWorkspace({ requested: given, recent: [last] })).toEqual({ dir: real(given), source: 'argument' });
-    expect(startupWorkspace({ requested: undefined, recent: [last, given] })).toEqual({ dir: real(last), source: 'recent' });
+    expect(startupWorkspace({ requested: undefined, recent: [last, given] })).toEqual({
+      dir: real(last),
+      source: 'recent',
+    });
     expect(startupWorkspace({ requested: undefined, recent: [] })).toEqual({ dir: null, problem: null });
   });
 
@@ -109,7 +112,11 @@ describe('desktop settings (settings.json in a directory the caller names)', () 
     const dir = tempWorkspace();
     fs.writeFileSync(
       path.join(dir, SETTINGS_FILE),
-      JSON.stringify({ close_to_tray: 'yes please', recent_workspaces: ['/ok', 'relative/x', 7], notifications: { 'workflow.failed': true, 'workflow.finished': 'no' } }),
+      JSON.stringify({
+        close_to_tray: 'yes please',
+        recent_workspaces: ['/ok', 'relative/x', 7],
+        notifications: { 'workflow.failed': true, 'workflow.finished': 'no' },
+      }),
     );
     const value = DesktopSettings.load(dir).value;
     expect(value.close_to_tray).toBe(true);
@@ -147,7 +154,11 @@ describe('switching workspaces (real runtimes, real temp dirs)', () => {
     const settings = DesktopSettings.load(tempWorkspace());
     const toggle = new ServerToggle({ config: null, createRuntime: (config) => createRuntime(config) });
     toggles.push(toggle);
-    const switcher = new WorkspaceSwitcher({ toggle, settings, configFor: (dir) => parseConfig({ workspace: dir, port: 0, logLevel: 'warn' }) });
+    const switcher = new WorkspaceSwitcher({
+      toggle,
+      settings,
+      configFor: (dir) => parseConfig({ workspace: dir, port: 0, logLevel: 'warn' }),
+    });
     return { settings, toggle, switcher };
   }
 
@@ -209,7 +220,11 @@ describe('switching workspaces (real runtimes, real temp dirs)', () => {
     const settings = DesktopSettings.load(tempWorkspace());
     const toggle = new ServerToggle({ config: null, createRuntime: (config) => createRuntime(config) });
     toggles.push(toggle);
-    const switcher = new WorkspaceSwitcher({ toggle, settings, configFor: (dir) => loadConfig({ flags: { workspace: dir }, env: { LOOKOUT_PORT: 'lots' } }) });
+    const switcher = new WorkspaceSwitcher({
+      toggle,
+      settings,
+      configFor: (dir) => loadConfig({ flags: { workspace: dir }, env: { LOOKOUT_PORT: 'lots' } }),
+    });
     const result = await switcher.open(tempWorkspace());
     expect(result.ok === false && result.message).toMatch(/invalid setting port \(--port \/ LOOKOUT_PORT\)/);
     expect(toggle.state.status).toBe('stopped');

@@ -12,11 +12,21 @@ export const RENDERER_DIR = path.join(ROOT, 'dist/renderer');
 const SOURCES = [path.join(ROOT, 'src-renderer'), path.join(ROOT, 'src-shared')];
 
 export const CHROMIUM_PATH = process.env.LOOKOUT_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 
 export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM_PATH)) {
-    throw new Error(`no Chromium at ${CHROMIUM_PATH}: install Debian's package (apt-get install -y chromium) or set LOOKOUT_CHROMIUM`);
+    throw new Error(
+      `no Chromium at ${CHROMIUM_PATH}: install Debian's package (apt-get install -y chromium) or set LOOKOUT_CHROMIUM`,
+    );
   }
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
@@ -61,7 +71,10 @@ export async function openDashboard(
   if (options.initScript) await context.addInitScript({ content: options.initScript });
   const page = await context.newPage();
   await page.goto(`${server.url}/?token=${encodeURIComponent(server.token)}`);
-  await page.getByTestId('connection-state').filter({ hasText: /^Live$/ }).waitFor({ timeout: 10_000 });
+  await page
+    .getByTestId('connection-state')
+    .filter({ hasText: /^Live$/ })
+    .waitFor({ timeout: 10_000 });
   return { context, page };
 }
 

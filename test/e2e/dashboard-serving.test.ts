@@ -52,7 +52,10 @@ describe('serving the dashboard', () => {
     expect((await fetch(`${url}/assets/index-abcdefgh.js`)).status).toBe(404);
 
     fs.mkdirSync(path.join(dir, 'assets'), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><script type="module" src="/assets/index-abcdefgh.js"></script>');
+    fs.writeFileSync(
+      path.join(dir, 'index.html'),
+      '<!doctype html><script type="module" src="/assets/index-abcdefgh.js"></script>',
+    );
     fs.writeFileSync(path.join(dir, 'assets', 'index-abcdefgh.js'), 'export {};');
     fs.writeFileSync(path.join(dir, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
     const built = await fetch(`${url}/`, { headers: { cookie: `lookout_session_${new URL(url).port}=${TOKEN}` } });
@@ -79,9 +82,17 @@ describe('serving the dashboard', () => {
     expect(await wrong.text()).not.toContain('<script>');
     const arrayToken = await fetch(`${url}/?token=a&token=b`, { redirect: 'manual' });
     expect(arrayToken.status).toBe(401);
-    const tooBig = await fetch(`${url}/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'x'.repeat(5000) }) });
+    const tooBig = await fetch(`${url}/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: 'x'.repeat(5000) }),
+    });
     expect(tooBig.status).toBe(413);
-    const bad = await fetch(`${url}/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
+    const bad = await fetch(`${url}/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{not json',
+    });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
   });

@@ -28,7 +28,10 @@ afterAll(async () => {
   await browser?.close();
 });
 
-async function open(runtime: Runtime, options: Parameters<typeof openDashboard>[2] = {}): Promise<{ page: Page; errors: string[] }> {
+async function open(
+  runtime: Runtime,
+  options: Parameters<typeof openDashboard>[2] = {},
+): Promise<{ page: Page; errors: string[] }> {
   const { context, page } = await openDashboard(browser, runtime, options);
   contexts.push(context);
   const errors = watchConsole(page);
@@ -40,20 +43,37 @@ type EventInput = { type: string; data?: Record<string, unknown>; metadata?: Rec
 async function publish(runtime: Runtime, events: EventInput[]): Promise<number[]> {
   const numbers: number[] = [];
   for (let i = 0; i < events.length; i += 1000) {
-    const response = await api(runtime, '/api/v1/events', { method: 'POST', json: { events: events.slice(i, i + 1000) } });
+    const response = await api(runtime, '/api/v1/events', {
+      method: 'POST',
+      json: { events: events.slice(i, i + 1000) },
+    });
     expect(response.status).toBe(201);
-    numbers.push(...((await response.json()) as { events: { sequence_number: number }[] }).events.map((e) => e.sequence_number));
+    numbers.push(
+      ...((await response.json()) as { events: { sequence_number: number }[] }).events.map((e) => e.sequence_number),
+    );
   }
   return numbers;
 }
 
-const chat = (text: string, agent = 'claude'): EventInput => ({ type: 'chat.message_sent', data: { text }, metadata: { agent } });
-const workflow = (id: string, name: string): EventInput => ({ type: 'workflow.started', data: { workflow_id: id, name } });
+const chat = (text: string, agent = 'claude'): EventInput => ({
+  type: 'chat.message_sent',
+  data: { text },
+  metadata: { agent },
+});
+const workflow = (id: string, name: string): EventInput => ({
+  type: 'workflow.started',
+  data: { workflow_id: id, name },
+});
 
 const log = (page: Page) => page.getByRole('log');
 const row = (page: Page, seq: number) => log(page).locator(`[data-seq="${seq}"]`);
 const heldCount = async (page: Page) => Number(await log(page).getAttribute('data-event-count'));
-const shownSeqs = async (page: Page) => (await log(page).locator('[data-seq]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-seq'))))).sort((a, b) => a - b);
+const shownSeqs = async (page: Page) =>
+  (
+    await log(page)
+      .locator('[data-seq]')
+      .evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-seq'))))
+  ).sort((a, b) => a - b);
 const connection = (page: Page) => page.getByTestId('connection-state');
 const readOnlyBanner = (page: Page) => page.getByRole('status').filter({ hasText: /^Read-only/ });
 
@@ -82,7 +102,9 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     const exchange = await fetch(`${runtime.url}/?token=${runtime.token}`, { redirect: 'manual' });
     expect(exchange.status).toBe(303);
     expect(exchange.headers.get('location')).toBe('/');
-    expect(exchange.headers.get('set-cookie')).toBe(`${cookieName}=${runtime.token}; Path=/; HttpOnly; SameSite=Strict`);
+    expect(exchange.headers.get('set-cookie')).toBe(
+      `${cookieName}=${runtime.token}; Path=/; HttpOnly; SameSite=Strict`,
+    );
 
     // Signed in: the built page under a strict policy, never cached; hashed assets cached for good.
     const cookie = `${cookieName}=${runtime.token}`;
@@ -107,9 +129,29 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     expect((await fetch(`${runtime.url}/assets/..%2Fpackage.json`)).status).toBe(404);
 
     // The JSON sign-in the page uses after a restart: JSON only, right token only.
-    expect((await fetch(`${runtime.url}/sign-in`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: `{"token":"${runtime.token}"}` })).status).toBe(415);
-    expect((await fetch(`${runtime.url}/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"token":"nope"}' })).status).toBe(401);
-    const jsonSignIn = await fetch(`${runtime.url}/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: runtime.token }) });
+    expect(
+      (
+        await fetch(`${runtime.url}/sign-in`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain' },
+          body: `{"token":"${runtime.token}"}`,
+        })
+      ).status,
+    ).toBe(415);
+    expect(
+      (
+        await fetch(`${runtime.url}/sign-in`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"token":"nope"}',
+        })
+      ).status,
+    ).toBe(401);
+    const jsonSignIn = await fetch(`${runtime.url}/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: runtime.token }),
+    });
     expect(jsonSignIn.status).toBe(204);
     expect(jsonSignIn.headers.get('set-cookie')).toContain('HttpOnly; SameSite=Strict');
 
@@ -121,7 +163,9 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     await page.goto(`${runtime.url}/`);
     await page.getByLabel('Session token').fill(runtime.token);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await connection(page).filter({ hasText: /^Live$/ }).waitFor();
+    await connection(page)
+      .filter({ hasText: /^Live$/ })
+      .waitFor();
     expect(page.url()).toBe(`${runtime.url}/`);
     const [stored] = (await context.cookies()).filter((c) => c.name === cookieName);
     expect(stored).toMatchObject({ value: runtime.token, httpOnly: true, sameSite: 'Strict', path: '/' });
@@ -135,7 +179,13 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: runtime.url });
 
     const sent = performance.now();
-    const [seq] = await publish(runtime, [{ type: 'workflow.failed', data: { workflow_id: 'w1', name: 'deploy', step: 'push', error: 'permission denied' }, metadata: { agent: 'release-bot' } }]);
+    const [seq] = await publish(runtime, [
+      {
+        type: 'workflow.failed',
+        data: { workflow_id: 'w1', name: 'deploy', step: 'push', error: 'permission denied' },
+        metadata: { agent: 'release-bot' },
+      },
+    ]);
     await row(page, seq!).waitFor({ timeout: 1000 });
     expect(performance.now() - sent).toBeLessThan(1000);
 
@@ -151,7 +201,11 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     await drawer.waitFor();
     const json = await drawer.getByLabel('Event JSON').textContent();
     const envelope = JSON.parse(json!) as { sequence_number: number; type: string; metadata: Record<string, unknown> };
-    expect(envelope).toMatchObject({ sequence_number: seq, type: 'workflow.failed', metadata: { agent: 'release-bot' } });
+    expect(envelope).toMatchObject({
+      sequence_number: seq,
+      type: 'workflow.failed',
+      metadata: { agent: 'release-bot' },
+    });
     await drawer.getByRole('button', { name: 'Copy as JSON' }).click();
     await drawer.getByRole('button', { name: 'Copied' }).waitFor();
     expect(JSON.parse((await page.evaluate('navigator.clipboard.readText()')) as string)).toEqual(envelope);
@@ -171,7 +225,10 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     const { page, errors } = await open(runtime);
     const bar = page.getByRole('progressbar');
     expect(await bar.getAttribute('aria-valuenow')).toBe('0');
-    expect((await api(runtime, '/api/v1/system/status', { method: 'POST', json: { status: 'COLLECTING', progress: 42 } })).status).toBe(200);
+    expect(
+      (await api(runtime, '/api/v1/system/status', { method: 'POST', json: { status: 'COLLECTING', progress: 42 } }))
+        .status,
+    ).toBe(200);
     await expect.poll(() => bar.getAttribute('aria-valuenow'), { timeout: 2000 }).toBe('42');
     expect(await bar.getAttribute('aria-valuetext')).toBe('COLLECTING, 42%');
     await api(runtime, '/api/v1/system/status', { method: 'POST', json: { status: 'IDLE', progress: 100 } });
@@ -182,7 +239,13 @@ describe('the dashboard', { timeout: 60_000 }, () => {
   it('filters by type patterns and free text (`/` focuses the box), and exports what is shown as JSON lines', async () => {
     const runtime = await startRuntime();
     const { page, errors } = await open(runtime);
-    const seqs = await publish(runtime, [chat('deploy the release'), workflow('w1', 'deploy'), chat('lunch?'), workflow('w2', 'tests'), { type: 'workflow.failed', data: { workflow_id: 'w2', error: 'flaky' } }]);
+    const seqs = await publish(runtime, [
+      chat('deploy the release'),
+      workflow('w1', 'deploy'),
+      chat('lunch?'),
+      workflow('w2', 'tests'),
+      { type: 'workflow.failed', data: { workflow_id: 'w2', error: 'flaky' } },
+    ]);
     await row(page, seqs[4]!).waitFor();
     const [deployChat, deployRun, lunch, tests, failed] = seqs as [number, number, number, number, number];
 
@@ -197,9 +260,15 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     await expect.poll(() => shownSeqs(page)).toEqual([tests, failed]);
     expect(await page.locator('.log-count').textContent()).toMatch(/^2 of \d+ events$/);
 
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export' }).click(),
+    ]);
     expect(download.suggestedFilename()).toMatch(/^lookout-events-.*\.jsonl$/);
-    const lines = fs.readFileSync((await download.path())!, 'utf8').trimEnd().split('\n');
+    const lines = fs
+      .readFileSync((await download.path())!, 'utf8')
+      .trimEnd()
+      .split('\n');
     expect(lines.map((l) => (JSON.parse(l) as { sequence_number: number }).sequence_number)).toEqual([tests, failed]);
 
     await filter.fill('');
@@ -230,7 +299,9 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     await page.locator('.command-result').getByText('Approved P7: Ship the dashboard').waitFor();
     expect(await bar.inputValue()).toBe('');
     await page.getByRole('region', { name: 'Priorities' }).getByText('approved').waitFor();
-    const state = (await (await api(runtime, '/api/v1/state')).json()) as { priorities: { id: string; status: string }[] };
+    const state = (await (await api(runtime, '/api/v1/state')).json()) as {
+      priorities: { id: string; status: string }[];
+    };
     expect(state.priorities.find((p) => p.id === 'P7')?.status).toBe('approved');
 
     await bar.fill('frobnicate now');
@@ -252,7 +323,10 @@ describe('the dashboard', { timeout: 60_000 }, () => {
 
   it('goes read-only while `lookout run` holds the workspace: banner naming the holder, write controls disabled, then recovers', async () => {
     const runtime = await startRuntime();
-    await api(runtime, '/api/v1/state/priorities', { method: 'PUT', json: [{ id: 'P1', title: 'Review the plan', status: 'open' }] });
+    await api(runtime, '/api/v1/state/priorities', {
+      method: 'PUT',
+      json: [{ id: 'P1', title: 'Review the plan', status: 'open' }],
+    });
     const { page, errors } = await open(runtime);
     const sync = page.getByRole('button', { name: 'Sync' });
     const approve = page.getByRole('button', { name: 'Approve P1' });
@@ -266,11 +340,15 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     // The server hands the lock over first (read-only, nobody holds it), then the CLI takes it.
     const banner = readOnlyBanner(page).filter({ hasText: `CLI pid ${pid}` });
     await banner.waitFor({ timeout: 10_000 });
-    expect(await banner.textContent()).toMatch(new RegExp(`^Read-only — CLI pid ${pid} since \\d\\d:\\d\\d holds the workspace`));
+    expect(await banner.textContent()).toMatch(
+      new RegExp(`^Read-only — CLI pid ${pid} since \\d\\d:\\d\\d holds the workspace`),
+    );
     expect(await page.locator('.lock-badge').textContent()).toBe(`CLI pid ${pid}`);
     for (const control of [sync, approve, command]) {
       expect(await control.isDisabled()).toBe(true);
-      expect(await control.getAttribute('title')).toBe(`Read-only: the workspace is held by the CLI (pid ${pid}); changes resume when it is released`);
+      expect(await control.getAttribute('title')).toBe(
+        `Read-only: the workspace is held by the CLI (pid ${pid}); changes resume when it is released`,
+      );
     }
 
     run.child.stdin!.end();
@@ -292,7 +370,9 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     await row(page, before[2]!).waitFor();
 
     await first.stop();
-    await connection(page).filter({ hasText: /^(Reconnecting|Offline)$/ }).waitFor({ timeout: 5000 });
+    await connection(page)
+      .filter({ hasText: /^(Reconnecting|Offline)$/ })
+      .waitFor({ timeout: 5000 });
     expect(await connection(page).textContent()).toBe('Reconnecting');
 
     const second = await createRuntime({ workspace, port, logLevel: 'warn' });
@@ -302,7 +382,9 @@ describe('the dashboard', { timeout: 60_000 }, () => {
       await signedOut.waitFor({ timeout: 15_000 });
       await signedOut.getByLabel('Session token').fill(second.token);
       await signedOut.getByRole('button', { name: 'Sign in' }).click();
-      await connection(page).filter({ hasText: /^Live$/ }).waitFor({ timeout: 5000 });
+      await connection(page)
+        .filter({ hasText: /^Live$/ })
+        .waitFor({ timeout: 5000 });
       expect(await signedOut.count()).toBe(0);
 
       const after = await publish(second, [chat('four'), chat('five')]);
@@ -316,21 +398,28 @@ describe('the dashboard', { timeout: 60_000 }, () => {
       await second.stop();
     }
     // What a dropped server looks like from the page; anything else is a bug.
-    const expected = /WebSocket connection to .* failed|Failed to load resource: (net::ERR_CONNECTION_REFUSED|the server responded with a status of 401)/;
+    const expected =
+      /WebSocket connection to .* failed|Failed to load resource: (net::ERR_CONNECTION_REFUSED|the server responded with a status of 401)/;
     expect(errors.filter((e) => !expected.test(e))).toEqual([]);
   });
 
   it('sticks to the bottom until scrolled up, then offers "Jump to latest (N new)"; pause holds events until resumed', async () => {
     const runtime = await startRuntime();
     const { page, errors } = await open(runtime);
-    const seqs = await publish(runtime, Array.from({ length: 200 }, (_, i) => chat(`message ${i}`)));
+    const seqs = await publish(
+      runtime,
+      Array.from({ length: 200 }, (_, i) => chat(`message ${i}`)),
+    );
     await row(page, seqs[199]!).waitFor();
     expect(await row(page, seqs[199]!).isVisible()).toBe(true);
 
     await log(page).hover();
     await page.mouse.wheel(0, -1500);
     await expect.poll(() => row(page, seqs[199]!).count()).toBe(0);
-    const more = await publish(runtime, Array.from({ length: 5 }, (_, i) => chat(`later ${i}`)));
+    const more = await publish(
+      runtime,
+      Array.from({ length: 5 }, (_, i) => chat(`later ${i}`)),
+    );
     const jump = page.getByRole('button', { name: 'Jump to latest (5 new)' });
     await jump.waitFor();
     expect(await row(page, more[4]!).count()).toBe(0); // the view stayed where the user put it
@@ -350,7 +439,10 @@ describe('the dashboard', { timeout: 60_000 }, () => {
 
   it('loads older events through the notice at the top, and shows a sparkline and namespace breakdown', async () => {
     const runtime = await startRuntime();
-    await publish(runtime, Array.from({ length: 2600 }, (_, i) => (i % 2 ? chat(`m${i}`) : workflow(`w${i}`, 'build'))));
+    await publish(
+      runtime,
+      Array.from({ length: 2600 }, (_, i) => (i % 2 ? chat(`m${i}`) : workflow(`w${i}`, 'build'))),
+    );
     const stored = runtime.bus.log.lastSequenceNumber;
     const { page, errors } = await open(runtime);
     await expect.poll(() => heldCount(page)).toBe(2000);

@@ -16,13 +16,17 @@ export interface Spawned {
 
 const children: ChildProcess[] = [];
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
 const SIGNALS: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
 /** Runs `lookout ARGS…` as a real child process with the Node running the tests. */
-export function spawnLookout(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Spawned {
+export function spawnLookout(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): Spawned {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
@@ -70,7 +74,10 @@ export function spawnLookout(args: string[], options: { cwd?: string; env?: Node
 }
 
 /** Runs a command to completion. */
-export async function runLookout(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}) {
+export async function runLookout(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+) {
   const spawned = spawnLookout(args, options);
   const code = await spawned.exited;
   return { code, stdout: spawned.stdout(), stderr: spawned.stderr() };

@@ -11,7 +11,11 @@ export interface Received {
 }
 
 /** Opens /ws with the runtime's token and records every message. */
-export function connectWs(runtime: Runtime, query = '', options: { headers?: Record<string, string>; autoPong?: boolean } = {}): Promise<Received> {
+export function connectWs(
+  runtime: Runtime,
+  query = '',
+  options: { headers?: Record<string, string>; autoPong?: boolean } = {},
+): Promise<Received> {
   const ws = new WebSocket(`ws://127.0.0.1:${runtime.port}/ws${query}`, {
     headers: { 'x-session-token': runtime.token, ...options.headers },
     autoPong: options.autoPong ?? true,
@@ -37,7 +41,8 @@ export function wrap(ws: WebSocket): Promise<Received> {
     messages,
     closed,
     events: () => messages.filter((m) => typeof m.sequence_number === 'number') as ReturnType<Received['events']>,
-    controls: (type) => messages.filter((m) => typeof m.sequence_number !== 'number' && (type === undefined || m.type === type)),
+    controls: (type) =>
+      messages.filter((m) => typeof m.sequence_number !== 'number' && (type === undefined || m.type === type)),
     waitFor: (predicate, timeoutMs = 10_000) =>
       new Promise<void>((resolve, reject) => {
         const check = () => {
@@ -62,7 +67,10 @@ export function wrap(ws: WebSocket): Promise<Received> {
 }
 
 /** The HTTP status a refused upgrade answers with (and its body). */
-export function upgradeRefusal(url: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+export function upgradeRefusal(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers });
     ws.on('unexpected-response', (_req, res) => {

@@ -22,12 +22,17 @@ async function until<T>(probe: () => T | Promise<T>, accept: (value: T) => boole
   for (;;) {
     const value = await probe();
     if (accept(value)) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met in ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`condition not met in ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
     await delay(50);
   }
 }
 
-const session = async (runtime: Runtime) => (await (await api(runtime, '/api/v1/session')).json()) as { read_only: boolean; lock: { holder: string | null; pid: number | null; id: string | null } };
+const session = async (runtime: Runtime) =>
+  (await (await api(runtime, '/api/v1/session')).json()) as {
+    read_only: boolean;
+    lock: { holder: string | null; pid: number | null; id: string | null };
+  };
 
 describe('lookout run and the session lock', () => {
   it('hands the workspace over and back: read-only with 423 naming the holder, X-Lock-Id bypass, events still accepted', async () => {
@@ -39,33 +44,52 @@ describe('lookout run and the session lock', () => {
     expect(env.url).toBe(runtime.url);
     expect(env.token).toBe(runtime.token);
 
-    const held = await until(() => session(runtime), (s) => s.lock.holder === 'cli');
+    const held = await until(
+      () => session(runtime),
+      (s) => s.lock.holder === 'cli',
+    );
     expect(held).toMatchObject({ read_only: true, lock: { holder: 'cli', pid: run.child.pid, id: env.id } });
 
     const refused = await api(runtime, '/api/v1/session/handover', { method: 'POST' });
     expect(refused.status).toBe(200); // asking is allowed; the server has nothing to give
     const write = await api(runtime, '/api/v1/system/status', { method: 'POST', json: { progress: 10 } });
     expect(write.status).toBe(423);
-    const body = (await write.json()) as { error: { code: string; message: string; details: { lock: { pid: number } } } };
+    const body = (await write.json()) as {
+      error: { code: string; message: string; details: { lock: { pid: number } } };
+    };
     expect(body.error.code).toBe('read_only');
     expect(body.error.message).toContain(`CLI pid ${run.child.pid}`);
     expect(body.error.details.lock.pid).toBe(run.child.pid);
 
-    const bypass = await api(runtime, '/api/v1/system/status', { method: 'POST', json: { progress: 10 }, headers: { 'x-lock-id': env.id } });
+    const bypass = await api(runtime, '/api/v1/system/status', {
+      method: 'POST',
+      json: { progress: 10 },
+      headers: { 'x-lock-id': env.id },
+    });
     expect(bypass.status).not.toBe(423);
-    const wrongId = await api(runtime, '/api/v1/system/status', { method: 'POST', json: { progress: 10 }, headers: { 'x-lock-id': 'not-the-id' } });
+    const wrongId = await api(runtime, '/api/v1/system/status', {
+      method: 'POST',
+      json: { progress: 10 },
+      headers: { 'x-lock-id': 'not-the-id' },
+    });
     expect(wrongId.status).toBe(423);
     const event = await api(runtime, '/api/v1/events', { method: 'POST', json: { type: 'x.during', data: {} } });
     expect(event.status).toBe(201);
 
     run.child.stdin!.end();
     expect(await run.exited).toBe(5); // the child's own exit code
-    const back = await until(() => session(runtime), (s) => s.lock.holder === 'server', 5000);
+    const back = await until(
+      () => session(runtime),
+      (s) => s.lock.holder === 'server',
+      5000,
+    );
     expect(back.read_only).toBe(false);
     expect((await api(runtime, '/api/v1/system/status', { method: 'POST', json: { progress: 10 } })).status).toBe(200);
 
     // Every change was published, in order.
-    const page = (await (await api(runtime, '/api/v1/events?types=session.lock_changed&limit=1000')).json()) as { events: { data: { read_only: boolean; lock: { holder: string | null } } }[] };
+    const page = (await (await api(runtime, '/api/v1/events?types=session.lock_changed&limit=1000')).json()) as {
+      events: { data: { read_only: boolean; lock: { holder: string | null } } }[];
+    };
     const holders = page.events.map((e) => e.data.lock.holder);
     expect(holders).toEqual(['server', null, 'cli', 'server']);
   });
@@ -74,30 +98,69 @@ describe('lookout run and the session lock', () => {
     const workspace = tempWorkspace();
     const first = spawnLookout(['run', '--workspace', workspace, '--', ...HOLDER_CHILD]);
     await first.waitFor(/ready/);
-    const refused = await runLookout(['run', '--workspace', workspace, '--', process.execPath, '-e', 'process.exit(0)']);
+    const refused = await runLookout([
+      'run',
+      '--workspace',
+      workspace,
+      '--',
+      process.execPath,
+      '-e',
+      'process.exit(0)',
+    ]);
     expect(refused.code).toBe(3);
-    expect(refused.stderr.trim()).toMatch(new RegExp(`^lookout: the workspace is held by CLI pid ${first.child.pid} .*; wait for it with \`lookout run --wait`));
-    const timedOut = await runLookout(['run', '--wait=0.5', '--workspace', workspace, '--', process.execPath, '-e', 'process.exit(0)']);
+    expect(refused.stderr.trim()).toMatch(
+      new RegExp(
+        `^lookout: the workspace is held by CLI pid ${first.child.pid} .*; wait for it with \`lookout run --wait`,
+      ),
+    );
+    const timedOut = await runLookout([
+      'run',
+      '--wait=0.5',
+      '--workspace',
+      workspace,
+      '--',
+      process.execPath,
+      '-e',
+      'process.exit(0)',
+    ]);
     expect(timedOut.code).toBe(3);
     expect(timedOut.stderr).toMatch(/gave up after 0\.5 s/);
 
-    const waiting = spawnLookout(['run', '--wait', '--workspace', workspace, '--', process.execPath, '-e', "console.log('second ran'); process.exit(9)"]);
+    const waiting = spawnLookout([
+      'run',
+      '--wait',
+      '--workspace',
+      workspace,
+      '--',
+      process.execPath,
+      '-e',
+      "console.log('second ran'); process.exit(9)",
+    ]);
     await waiting.waitFor(/waiting for the workspace/, 'stderr');
     first.child.stdin!.end();
     expect(await first.exited).toBe(5);
     expect(await waiting.exited).toBe(9);
     expect(waiting.stdout()).toContain('second ran');
-    expect(isHeld({ stateDir: path.join(workspace, '.lookout'), lock: path.join(workspace, '.lookout', 'session.lock') })).toBe(false);
+    expect(
+      isHeld({ stateDir: path.join(workspace, '.lookout'), lock: path.join(workspace, '.lookout', 'session.lock') }),
+    ).toBe(false);
   });
 
   it('reclaims the lock of a SIGKILLed CLI within 5 s', async () => {
     const runtime = await startRuntime();
     const run = spawnLookout(['run', '--workspace', runtime.config.workspace, '--', ...HOLDER_CHILD]);
     await run.waitFor(/ready/);
-    await until(() => session(runtime), (s) => s.lock.holder === 'cli');
+    await until(
+      () => session(runtime),
+      (s) => s.lock.holder === 'cli',
+    );
     run.child.kill('SIGKILL');
     const killedAt = Date.now();
-    await until(() => session(runtime), (s) => s.lock.holder === 'server', 6000);
+    await until(
+      () => session(runtime),
+      (s) => s.lock.holder === 'server',
+      6000,
+    );
     expect(Date.now() - killedAt).toBeLessThan(5000);
   });
 
@@ -112,7 +175,11 @@ describe('lookout run and the session lock', () => {
       expect((await api(runtime, '/api/v1/system/status', { method: 'POST', json: { progress: 1 } })).status).toBe(423);
       run.child.stdin!.end();
       await run.exited;
-      await until(() => session(runtime), (s) => !s.read_only, 5000);
+      await until(
+        () => session(runtime),
+        (s) => !s.read_only,
+        5000,
+      );
     } finally {
       await runtime.stop();
     }
@@ -122,7 +189,10 @@ describe('lookout run and the session lock', () => {
     const workspace = tempWorkspace();
     const run = spawnLookout(['run', '--workspace', workspace, '--', ...HOLDER_CHILD]);
     await run.waitFor(/ready/);
-    const paths = { stateDir: path.join(workspace, '.lookout'), lock: path.join(workspace, '.lookout', 'session.lock') };
+    const paths = {
+      stateDir: path.join(workspace, '.lookout'),
+      lock: path.join(workspace, '.lookout', 'session.lock'),
+    };
     expect(readHolder(paths)?.kind).toBe('cli');
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(42);
@@ -145,7 +215,14 @@ describe('lookout status, emit, tail', () => {
     const runtime = await startRuntime();
     const running = await runLookout(['status', '--json', '--workspace', runtime.config.workspace]);
     expect(running.code).toBe(0);
-    expect(JSON.parse(running.stdout)).toMatchObject({ running: true, url: runtime.url, pid: process.pid, session: { read_only: false }, last_sequence_number: expect.any(Number), clients: { websocket: 0 } });
+    expect(JSON.parse(running.stdout)).toMatchObject({
+      running: true,
+      url: runtime.url,
+      pid: process.pid,
+      session: { read_only: false },
+      last_sequence_number: expect.any(Number),
+      clients: { websocket: 0 },
+    });
     const text = await runLookout(['status'], { cwd: path.join(runtime.config.workspace) });
     expect(text.stdout).toMatch(/running at http:\/\/127\.0\.0\.1:\d+/);
     await runtime.stop();
@@ -166,32 +243,57 @@ describe('lookout status, emit, tail', () => {
   it('emit publishes from an argument, a file and stdin, and reports rejections in one line', async () => {
     const runtime = await startRuntime();
     const ws = runtime.config.workspace;
-    const one = await runLookout(['emit', 'workflow.started', '--workspace', ws, '--data', '{"workflow_id":"w1"}', '--metadata', '{"agent":"a"}']);
+    const one = await runLookout([
+      'emit',
+      'workflow.started',
+      '--workspace',
+      ws,
+      '--data',
+      '{"workflow_id":"w1"}',
+      '--metadata',
+      '{"agent":"a"}',
+    ]);
     expect(one.code).toBe(0);
     const file = path.join(ws, 'data.json');
     fs.writeFileSync(file, '{"workflow_id":"w2","error":"boom"}');
     expect((await runLookout(['emit', 'workflow.failed', '--workspace', ws, '--data', `@${file}`])).code).toBe(0);
-    expect((await runLookout(['emit', 'chat.message_sent', '--workspace', ws, '--data', '-'], { input: '{"text":"piped"}' })).code).toBe(0);
+    expect(
+      (await runLookout(['emit', 'chat.message_sent', '--workspace', ws, '--data', '-'], { input: '{"text":"piped"}' }))
+        .code,
+    ).toBe(0);
     const lines = Array.from({ length: 1500 }, (_, i) => JSON.stringify({ type: 'x.line', data: { i } })).join('\n');
     const batch = await runLookout(['emit', '--stdin', '--workspace', ws], { input: `${lines}\n` });
     expect(batch.code).toBe(0);
     expect(batch.stdout.trim().split('\n')).toHaveLength(1500);
 
-    const page = (await (await api(runtime, '/api/v1/events?types=workflow.*,chat.*&limit=10')).json()) as { events: { type: string; data: Record<string, unknown>; metadata?: unknown }[] };
+    const page = (await (await api(runtime, '/api/v1/events?types=workflow.*,chat.*&limit=10')).json()) as {
+      events: { type: string; data: Record<string, unknown>; metadata?: unknown }[];
+    };
     expect(page.events.map((e) => e.type)).toEqual(['workflow.started', 'workflow.failed', 'chat.message_sent']);
     expect(page.events[0]!.metadata).toEqual({ agent: 'a' });
-    const xs = (await (await api(runtime, '/api/v1/events?types=x.line&limit=1000')).json()) as { events: { data: { i: number } }[] };
+    const xs = (await (await api(runtime, '/api/v1/events?types=x.line&limit=1000')).json()) as {
+      events: { data: { i: number } }[];
+    };
     expect(xs.events.map((e) => e.data.i).slice(0, 3)).toEqual([0, 1, 2]);
 
     const bad = await runLookout(['emit', 'workflow.failed', '--workspace', ws, '--data', '{"workflow_id":"w"}']);
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim()).toBe('lookout: event workflow.failed: data.error: required (string); nothing was sent');
-    const badLine = await runLookout(['emit', '--stdin', '--workspace', ws], { input: '{"type":"x.a","data":{}}\nnot json\n' });
+    const badLine = await runLookout(['emit', '--stdin', '--workspace', ws], {
+      input: '{"type":"x.a","data":{}}\nnot json\n',
+    });
     expect(badLine.code).toBe(2);
     expect(badLine.stderr).toMatch(/stdin line 2 is not valid JSON/);
     const notJson = await runLookout(['emit', 'x.a', '--workspace', ws, '--data', '{oops']);
     expect(notJson.code).toBe(2);
-    const tooBig = await runLookout(['emit', 'x.big', '--workspace', ws, '--data', JSON.stringify({ blob: 'a'.repeat(70_000) })]);
+    const tooBig = await runLookout([
+      'emit',
+      'x.big',
+      '--workspace',
+      ws,
+      '--data',
+      JSON.stringify({ blob: 'a'.repeat(70_000) }),
+    ]);
     expect(tooBig.code).toBe(1);
     expect(tooBig.stderr).toMatch(/^lookout: the server refused: .*65536/);
   });
@@ -201,7 +303,9 @@ describe('lookout status, emit, tail', () => {
     fs.mkdirSync(path.join(workspace, '.lookout'));
     const result = await runLookout(['emit', 'x.a', '--workspace', workspace]);
     expect(result.code).toBe(1);
-    expect(result.stderr.trim()).toBe(`lookout: no Lookout server is running for ${workspace}; start one with \`lookout serve --workspace ${workspace}\``);
+    expect(result.stderr.trim()).toBe(
+      `lookout: no Lookout server is running for ${workspace}; start one with \`lookout serve --workspace ${workspace}\``,
+    );
     const nowhere = await runLookout(['tail'], { cwd: '/' });
     expect(nowhere.code).toBe(1);
     expect(nowhere.stderr).toMatch(/no Lookout workspace in \/ or above/);
@@ -214,18 +318,28 @@ describe('lookout status, emit, tail', () => {
     await server.waitFor(/listening on/);
     const tail = spawnLookout(['tail', '--json', '--types', 'x.*', '--since', '0', '--workspace', workspace]);
     await tail.waitFor(/following/, 'stderr');
-    for (let i = 0; i < 5; i++) expect((await runLookout(['emit', 'x.n', '--workspace', workspace, '--data', JSON.stringify({ i })])).code).toBe(0);
+    for (let i = 0; i < 5; i++)
+      expect((await runLookout(['emit', 'x.n', '--workspace', workspace, '--data', JSON.stringify({ i })])).code).toBe(
+        0,
+      );
     await tail.waitFor(/"i":4/);
     server.child.kill('SIGTERM');
     await server.exited;
     await tail.waitFor(/connection lost/, 'stderr');
     server = serve();
     await server.waitFor(/listening on/);
-    for (let i = 5; i < 8; i++) expect((await runLookout(['emit', 'x.n', '--workspace', workspace, '--data', JSON.stringify({ i })])).code).toBe(0);
+    for (let i = 5; i < 8; i++)
+      expect((await runLookout(['emit', 'x.n', '--workspace', workspace, '--data', JSON.stringify({ i })])).code).toBe(
+        0,
+      );
     await tail.waitFor(/"i":7/, 'stdout', 15_000);
     tail.child.kill('SIGINT');
     expect(await tail.exited).toBe(0);
-    const lines = tail.stdout().trim().split('\n').map((line) => JSON.parse(line) as { type: string; sequence_number: number; data: { i: number } });
+    const lines = tail
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; sequence_number: number; data: { i: number } });
     expect(lines.map((l) => l.data.i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     const seqs = lines.map((l) => l.sequence_number);
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
@@ -250,8 +364,12 @@ describe('lookout open', () => {
   it('says where to go when no browser can be started', async () => {
     const runtime = await startRuntime();
     // An empty PATH: neither xdg-open nor open exists.
-    const result = await runLookout(['open', '--workspace', runtime.config.workspace], { env: { PATH: '/nonexistent' } });
+    const result = await runLookout(['open', '--workspace', runtime.config.workspace], {
+      env: { PATH: '/nonexistent' },
+    });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/could not start a browser \(xdg-open\); open this URL yourself:\nhttp:\/\/127\.0\.0\.1:\d+\/\?token=/);
+    expect(result.stderr).toMatch(
+      /could not start a browser \(xdg-open\); open this URL yourself:\nhttp:\/\/127\.0\.0\.1:\d+\/\?token=/,
+    );
   });
 });

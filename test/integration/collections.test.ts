@@ -10,7 +10,12 @@ import { connectWs } from '../helpers/ws-client.ts';
 import { tempWorkspace } from '../helpers/workspace.ts';
 
 type ErrorBody = { error: { code: string; message: string; details?: unknown } };
-type Envelope = { sequence_number: number; type: string; data: Record<string, unknown>; metadata?: Record<string, unknown> };
+type Envelope = {
+  sequence_number: number;
+  type: string;
+  data: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+};
 type CollectionBody = {
   id: string;
   status: string;
@@ -25,7 +30,8 @@ type SystemBody = { status: string; progress: number; last_sync: string | null; 
 
 const json = async <T>(res: Response): Promise<T> => (await res.json()) as T;
 const startCollection = (runtime: Runtime) => api(runtime, '/api/v1/collections', { method: 'POST' });
-const cancelCollection = (runtime: Runtime, id: string) => api(runtime, `/api/v1/collections/${id}/cancel`, { method: 'POST' });
+const cancelCollection = (runtime: Runtime, id: string) =>
+  api(runtime, `/api/v1/collections/${id}/cancel`, { method: 'POST' });
 const systemStatus = async (runtime: Runtime) => json<SystemBody>(await api(runtime, '/api/v1/system/status'));
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -54,14 +60,18 @@ async function waitFor(runtime: Runtime, id: string): Promise<CollectionBody> {
 }
 
 async function eventsSince(runtime: Runtime, since: number, types: string): Promise<Envelope[]> {
-  return (await json<{ events: Envelope[] }>(await api(runtime, `/api/v1/events?since=${since}&types=${types}&limit=1000`))).events;
+  return (
+    await json<{ events: Envelope[] }>(await api(runtime, `/api/v1/events?since=${since}&types=${types}&limit=1000`))
+  ).events;
 }
 
 /**
  * A collector that reports half its work, then waits until the test opens the gate —
  * deaf to cancellation unless `honorAbort`, like a collector stuck in a slow call.
  */
-function gatedCollector(options: { honorAbort?: boolean } = {}): Collector & { open: () => void; reached: Promise<void> } {
+function gatedCollector(
+  options: { honorAbort?: boolean } = {},
+): Collector & { open: () => void; reached: Promise<void> } {
   let open!: () => void;
   let reach!: () => void;
   const gate = new Promise<void>((resolve) => (open = resolve));
@@ -88,11 +98,25 @@ function useOnly(runtime: Runtime, ...collectors: Collector[]): void {
 }
 
 function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=main', ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' },
-  }).trim();
+  return execFileSync(
+    'git',
+    [
+      '-c',
+      'user.name=t',
+      '-c',
+      'user.email=t@t',
+      '-c',
+      'commit.gpgsign=false',
+      '-c',
+      'init.defaultBranch=main',
+      ...args,
+    ],
+    {
+      cwd,
+      encoding: 'utf8',
+      env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' },
+    },
+  ).trim();
 }
 
 function write(dir: string, file: string, content: string): void {
@@ -110,7 +134,13 @@ describe('POST /api/v1/collections', () => {
     expect(res.headers.get('location')).toBe(`/api/v1/collections/${started.id}`);
 
     const done = await waitFor(runtime, started.id);
-    expect(done).toMatchObject({ id: started.id, status: 'succeeded', progress: 100, collector: null, finished_at: expect.any(String) });
+    expect(done).toMatchObject({
+      id: started.id,
+      status: 'succeeded',
+      progress: 100,
+      collector: null,
+      finished_at: expect.any(String),
+    });
     expect(done.results.git).toMatchObject({ repository: false });
     expect(done.results.files).toMatchObject({ source: 'walk' });
     expect(await systemStatus(runtime)).toEqual({ status: 'IDLE', progress: 100, last_sync: done.finished_at });
@@ -127,8 +157,16 @@ describe('POST /api/v1/collections', () => {
     const runtime = await startRuntime();
     const gated = gatedCollector();
     useOnly(runtime, gated);
-    const clients = await Promise.all([connectWs(runtime, '?types=system.status_changed'), connectWs(runtime, '?types=system.*'), connectWs(runtime)]);
-    const statuses = (client: (typeof clients)[number]) => client.events().filter((e) => e.type === 'system.status_changed').map((e) => e.data as SystemBody);
+    const clients = await Promise.all([
+      connectWs(runtime, '?types=system.status_changed'),
+      connectWs(runtime, '?types=system.*'),
+      connectWs(runtime),
+    ]);
+    const statuses = (client: (typeof clients)[number]) =>
+      client
+        .events()
+        .filter((e) => e.type === 'system.status_changed')
+        .map((e) => e.data as SystemBody);
 
     const started = await json<CollectionBody>(await startCollection(runtime));
     await gated.reached;
@@ -151,7 +189,8 @@ describe('POST /api/v1/collections', () => {
     expect(sequence.slice(0, -1).every((s) => s.last_sync === null)).toBe(true);
 
     const reference = JSON.stringify(clients[0]!.events().filter((e) => e.type === 'system.status_changed'));
-    for (const client of clients) expect(JSON.stringify(client.events().filter((e) => e.type === 'system.status_changed'))).toBe(reference);
+    for (const client of clients)
+      expect(JSON.stringify(client.events().filter((e) => e.type === 'system.status_changed'))).toBe(reference);
     for (const client of clients) client.ws.close();
   });
 
@@ -162,7 +201,11 @@ describe('POST /api/v1/collections', () => {
     const first = await json<CollectionBody>(await startCollection(runtime));
     const second = await expectError(await startCollection(runtime), 409, 'conflict');
     expect(second.details).toMatchObject({ collection: { id: first.id, status: 'running' } });
-    await expectError(await api(runtime, '/api/v1/commands', { method: 'POST', json: { command: 'refresh' } }), 409, 'conflict');
+    await expectError(
+      await api(runtime, '/api/v1/commands', { method: 'POST', json: { command: 'refresh' } }),
+      409,
+      'conflict',
+    );
     gated.open();
     expect((await waitFor(runtime, first.id)).status).toBe('succeeded');
     // Free again once it has finished.
@@ -179,16 +222,30 @@ describe('POST /api/v1/collections', () => {
 
     const res = await cancelCollection(runtime, started.id);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ id: started.id, status: 'cancelled', error: 'cancelled on request', finished_at: expect.any(String) });
-    expect(await systemStatus(runtime)).toEqual({ status: 'IDLE', progress: 50, last_sync: null, message: 'collection cancelled' });
-    expect((await json<CollectionBody>(await api(runtime, `/api/v1/collections/${started.id}`))).status).toBe('cancelled');
+    expect(await res.json()).toMatchObject({
+      id: started.id,
+      status: 'cancelled',
+      error: 'cancelled on request',
+      finished_at: expect.any(String),
+    });
+    expect(await systemStatus(runtime)).toEqual({
+      status: 'IDLE',
+      progress: 50,
+      last_sync: null,
+      message: 'collection cancelled',
+    });
+    expect((await json<CollectionBody>(await api(runtime, `/api/v1/collections/${started.id}`))).status).toBe(
+      'cancelled',
+    );
     await expectError(await cancelCollection(runtime, started.id), 409, 'conflict');
 
     // The cancelled collector wakes up and tries to report: refused, nothing published.
     gated.open();
     await delay(50);
     expect(await eventsSince(runtime, since, 'x.*')).toEqual([]);
-    expect((await json<CollectionBody>(await api(runtime, `/api/v1/collections/${started.id}`))).status).toBe('cancelled');
+    expect((await json<CollectionBody>(await api(runtime, `/api/v1/collections/${started.id}`))).status).toBe(
+      'cancelled',
+    );
 
     const next = await collect(runtime);
     expect(next.status).toBe('succeeded');
@@ -215,13 +272,19 @@ describe('a failing collector', () => {
     expect(done.results).toHaveProperty('files');
 
     const status = await systemStatus(runtime);
-    expect(status).toMatchObject({ status: 'ERROR', last_sync: null, message: 'broken collector failed: disk on fire' });
+    expect(status).toMatchObject({
+      status: 'ERROR',
+      last_sync: null,
+      message: 'broken collector failed: disk on fire',
+    });
     await client.waitFor(() => client.events().some((e) => e.data.status === 'ERROR'));
     expect(client.events().at(-1)!.data).toEqual(status);
 
     // Still serving: health, events, state, and the next collection.
     expect((await fetch(`${runtime.url}/health`)).status).toBe(200);
-    expect((await api(runtime, '/api/v1/events', { method: 'POST', json: { type: 'x.after', data: {} } })).status).toBe(201);
+    expect((await api(runtime, '/api/v1/events', { method: 'POST', json: { type: 'x.after', data: {} } })).status).toBe(
+      201,
+    );
     expect((await api(runtime, '/api/v1/state')).status).toBe(200);
     fail = false;
     const retry = await collect(runtime);
@@ -286,17 +349,34 @@ describe('the built-in collectors over a real git repository', () => {
       const done = await collect(first);
       expect(done.status, JSON.stringify(done)).toBe('succeeded');
       expect(done.results.git).toEqual({ repository: true, branch: 'main', head: firstSha, new_commits: 1 });
-      expect(done.results.files).toEqual({ source: 'git', files: 3, baseline: false, created: 3, modified: 0, deleted: 0 });
+      expect(done.results.files).toEqual({
+        source: 'git',
+        files: 3,
+        baseline: false,
+        created: 3,
+        modified: 0,
+        deleted: 0,
+      });
       run1 = await eventsSince(first, 0, 'git.*,file.*');
       expect(run1.filter((e) => e.type === 'git.commit_created').map((e) => e.data)).toEqual([
-        { sha: firstSha, message: 'first commit\n\nwith a body', author: 't', branch: 'main', committed_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/) },
+        {
+          sha: firstSha,
+          message: 'first commit\n\nwith a body',
+          author: 't',
+          branch: 'main',
+          committed_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/),
+        },
       ]);
       expect(run1.filter((e) => e.type.startsWith('file.')).map((e) => `${e.type} ${e.data.path}`)).toEqual([
         'file.created .gitignore',
         'file.created a.txt',
         'file.created src/b.txt',
       ]);
-      expect(run1.find((e) => e.type === 'git.commit_created')!.metadata).toEqual({ source: 'collector', collector: 'git', collection_id: done.id });
+      expect(run1.find((e) => e.type === 'git.commit_created')!.metadata).toEqual({
+        source: 'collector',
+        collector: 'git',
+        collection_id: done.id,
+      });
       expect(run1.find((e) => e.type === 'file.created')!.metadata).toMatchObject({ collector: 'files' });
     } finally {
       await first.stop();
@@ -319,7 +399,11 @@ describe('the built-in collectors over a real git repository', () => {
       const done = await collect(second);
       expect(done.status, JSON.stringify(done)).toBe('succeeded');
       const run2 = await eventsSince(second, since, 'git.*,file.*');
-      expect(run2.map((e) => (e.type === 'git.commit_created' ? `${e.type} ${e.data.sha} ${e.data.message}` : `${e.type} ${e.data.path}`))).toEqual([
+      expect(
+        run2.map((e) =>
+          e.type === 'git.commit_created' ? `${e.type} ${e.data.sha} ${e.data.message}` : `${e.type} ${e.data.path}`,
+        ),
+      ).toEqual([
         `git.commit_created ${secondSha} second`,
         'file.created c.txt',
         'file.modified a.txt',
@@ -332,7 +416,9 @@ describe('the built-in collectors over a real git repository', () => {
       expect(shas).toEqual([firstSha, secondSha]);
       const fileEvents = all.filter((e) => e.type.startsWith('file.')).map((e) => `${e.type} ${e.data.path}`);
       expect(new Set(fileEvents).size).toBe(fileEvents.length);
-      expect(fileEvents.some((e) => e.includes('ignored.txt') || e.includes('build/') || e.includes('.lookout'))).toBe(false);
+      expect(fileEvents.some((e) => e.includes('ignored.txt') || e.includes('build/') || e.includes('.lookout'))).toBe(
+        false,
+      );
 
       // Run 3, nothing changed: nothing reported.
       const quiet = second.bus.log.lastSequenceNumber;
@@ -374,7 +460,10 @@ describe('the built-in collectors over a real git repository', () => {
     const done = await collect(runtime);
     expect(done.results.git).toMatchObject({ repository: false });
     expect(done.results.files).toMatchObject({ source: 'walk', files: 2, created: 2 });
-    expect((await eventsSince(runtime, since, 'file.*')).map((e) => e.data.path)).toEqual(['notes.md', 'sub/deep/file.txt']);
+    expect((await eventsSince(runtime, since, 'file.*')).map((e) => e.data.path)).toEqual([
+      'notes.md',
+      'sub/deep/file.txt',
+    ]);
   });
 });
 
@@ -392,7 +481,12 @@ describe('collections and the server lifecycle', () => {
 
     const second = await createRuntime({ workspace, port: 0, logLevel: 'warn' });
     try {
-      expect(await systemStatus(second)).toEqual({ status: 'IDLE', progress: 50, last_sync: null, message: 'collection cancelled: the server is stopping' });
+      expect(await systemStatus(second)).toEqual({
+        status: 'IDLE',
+        progress: 50,
+        last_sync: null,
+        message: 'collection cancelled: the server is stopping',
+      });
     } finally {
       await second.stop();
     }

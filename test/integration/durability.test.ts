@@ -20,10 +20,14 @@ describe('durability and graceful stop', () => {
       const res = await fetch(`${url}/api/v1/events`, {
         method: 'POST',
         headers: { 'x-session-token': token, 'content-type': 'application/json' },
-        body: JSON.stringify({ events: Array.from({ length: 25 }, (_, i) => ({ type: 'x.durable', data: { n: batch * 25 + i } })) }),
+        body: JSON.stringify({
+          events: Array.from({ length: 25 }, (_, i) => ({ type: 'x.durable', data: { n: batch * 25 + i } })),
+        }),
       });
       expect(res.status).toBe(201);
-      acked.push(...((await res.json()) as { events: { sequence_number: number }[] }).events.map((e) => e.sequence_number));
+      acked.push(
+        ...((await res.json()) as { events: { sequence_number: number }[] }).events.map((e) => e.sequence_number),
+      );
     }
     server.child.kill('SIGKILL');
     await server.exited;
@@ -31,15 +35,19 @@ describe('durability and graceful stop', () => {
     const runtime = await createRuntime({ workspace, port: 0, logLevel: 'warn' });
     try {
       const stored: number[] = [];
-      for (let since = 0; ; ) {
-        const page = (await (await api(runtime, `/api/v1/events?types=x.durable&limit=1000&since=${since}`)).json()) as { events: { sequence_number: number; data: { n: number } }[] };
+      for (let since = 0; ;) {
+        const page = (await (
+          await api(runtime, `/api/v1/events?types=x.durable&limit=1000&since=${since}`)
+        ).json()) as { events: { sequence_number: number; data: { n: number } }[] };
         if (page.events.length === 0) break;
         stored.push(...page.events.map((e) => e.sequence_number));
         since = page.events.at(-1)!.sequence_number;
       }
       expect(stored).toEqual(acked);
       // And numbering continues after the crash.
-      const next = (await (await api(runtime, '/api/v1/events', { method: 'POST', json: { type: 'x.after', data: {} } })).json()) as { events: { sequence_number: number }[] };
+      const next = (await (
+        await api(runtime, '/api/v1/events', { method: 'POST', json: { type: 'x.after', data: {} } })
+      ).json()) as { events: { sequence_number: number }[] };
       expect(next.events[0]!.sequence_number).toBeGreaterThan(acked.at(-1)!);
     } finally {
       await runtime.stop();
@@ -47,13 +55,20 @@ describe('durability and graceful stop', () => {
   });
 
   it('lets an in-flight request finish during a graceful stop, then closes', async () => {
-    const runtime = await createRuntime({ workspace: tempWorkspace(), port: 0, logLevel: 'warn', shutdownTimeoutMs: 5000 });
+    const runtime = await createRuntime({
+      workspace: tempWorkspace(),
+      port: 0,
+      logLevel: 'warn',
+      shutdownTimeoutMs: 5000,
+    });
     const body = JSON.stringify({ type: 'x.slow', data: { text: 'arrives in two parts' } });
     const socket = net.connect(runtime.port, '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
     let response = '';
     socket.on('data', (chunk) => (response += chunk.toString()));
-    socket.write(`POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:${runtime.port}\r\nX-Session-Token: ${runtime.token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+    socket.write(
+      `POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:${runtime.port}\r\nX-Session-Token: ${runtime.token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+    );
     await delay(100);
     let stopped = false;
     const stopping = runtime.stop().then(() => (stopped = true));
@@ -71,10 +86,17 @@ describe('durability and graceful stop', () => {
   });
 
   it('cuts a request that outlives the shutdown timeout', async () => {
-    const runtime = await createRuntime({ workspace: tempWorkspace(), port: 0, logLevel: 'warn', shutdownTimeoutMs: 300 });
+    const runtime = await createRuntime({
+      workspace: tempWorkspace(),
+      port: 0,
+      logLevel: 'warn',
+      shutdownTimeoutMs: 300,
+    });
     const socket = net.connect(runtime.port, '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write(`POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:${runtime.port}\r\nX-Session-Token: ${runtime.token}\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{"ty`);
+    socket.write(
+      `POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:${runtime.port}\r\nX-Session-Token: ${runtime.token}\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{"ty`,
+    );
     await delay(50);
     const closed = new Promise((resolve) => socket.once('close', resolve));
     const started = Date.now();
@@ -91,7 +113,9 @@ describe('durability and graceful stop', () => {
     fs.rmSync(`${runtime.paths.lock}.json`, { force: true });
     const started = Date.now();
     const reasons = () =>
-      runtime.bus.log.read({ after: 0, patterns: ['session.lock_changed'], limit: 100 }).map((e) => (JSON.parse(e.json) as { data: { reason: string } }).data.reason);
+      runtime.bus.log
+        .read({ after: 0, patterns: ['session.lock_changed'], limit: 100 })
+        .map((e) => (JSON.parse(e.json) as { data: { reason: string } }).data.reason);
     while (!reasons().includes('compromised') || runtime.session.state.read_only) {
       if (Date.now() - started > 10_000) throw new Error(`no recovery: ${reasons().join(',')}`);
       await delay(100);

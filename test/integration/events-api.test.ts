@@ -3,15 +3,31 @@ import { createRuntime } from '../../src-main/runtime.ts';
 import { api, startRuntime } from '../helpers/runtime.ts';
 import { tempWorkspace } from '../helpers/workspace.ts';
 
-type Page = { events: { sequence_number: number; type: string; data: Record<string, unknown>; timestamp: string; metadata?: unknown }[]; last_sequence_number: number; oldest_sequence_number: number };
+type Page = {
+  events: {
+    sequence_number: number;
+    type: string;
+    data: Record<string, unknown>;
+    timestamp: string;
+    metadata?: unknown;
+  }[];
+  last_sequence_number: number;
+  oldest_sequence_number: number;
+};
 
-const publish = (runtime: Awaited<ReturnType<typeof startRuntime>>, body: unknown) => api(runtime, '/api/v1/events', { method: 'POST', json: body });
-const history = async (runtime: Awaited<ReturnType<typeof startRuntime>>, query: string) => (await (await api(runtime, `/api/v1/events${query}`)).json()) as Page;
+const publish = (runtime: Awaited<ReturnType<typeof startRuntime>>, body: unknown) =>
+  api(runtime, '/api/v1/events', { method: 'POST', json: body });
+const history = async (runtime: Awaited<ReturnType<typeof startRuntime>>, query: string) =>
+  (await (await api(runtime, `/api/v1/events${query}`)).json()) as Page;
 
 describe('POST /api/v1/events and GET /api/v1/events', () => {
   it('stores one event and answers 201 with its number and server timestamp', async () => {
     const runtime = await startRuntime();
-    const res = await publish(runtime, { type: 'workflow.started', data: { workflow_id: 'w1', name: 'deploy' }, metadata: { agent: 'claude' } });
+    const res = await publish(runtime, {
+      type: 'workflow.started',
+      data: { workflow_id: 'w1', name: 'deploy' },
+      metadata: { agent: 'claude' },
+    });
     expect(res.status).toBe(201);
     const body = (await res.json()) as { events: { sequence_number: number; timestamp: string }[] };
     expect(body.events).toHaveLength(1);
@@ -41,7 +57,13 @@ describe('POST /api/v1/events and GET /api/v1/events', () => {
   it('refuses a whole batch when one event is bad, naming it, and stores nothing', async () => {
     const runtime = await startRuntime();
     const before = (await history(runtime, '')).last_sequence_number;
-    const res = await publish(runtime, { events: [{ type: 'x.ok', data: {} }, { type: 'chat.message_sent', data: {} }, { type: 'nope', data: {} }] });
+    const res = await publish(runtime, {
+      events: [
+        { type: 'x.ok', data: {} },
+        { type: 'chat.message_sent', data: {} },
+        { type: 'nope', data: {} },
+      ],
+    });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; details: { path: string }[] } };
     expect(body.error.code).toBe('invalid_input');
@@ -63,7 +85,11 @@ describe('POST /api/v1/events and GET /api/v1/events', () => {
       const res = await publish(runtime, body);
       expect(res.status, JSON.stringify(body)).toBe(400);
       const error = ((await res.json()) as { error: { details?: { path: string }[] } }).error;
-      if (path) expect(error.details?.some((d) => d.path === path || d.path.startsWith(`${path}.`)), JSON.stringify(error)).toBe(true);
+      if (path)
+        expect(
+          error.details?.some((d) => d.path === path || d.path.startsWith(`${path}.`)),
+          JSON.stringify(error),
+        ).toBe(true);
     }
   });
 
@@ -88,8 +114,14 @@ describe('POST /api/v1/events and GET /api/v1/events', () => {
         { type: 'x.other', data: {} },
       ],
     });
-    expect((await history(runtime, '?types=workflow.*')).events.map((e) => e.type)).toEqual(['workflow.started', 'workflow.failed']);
-    expect((await history(runtime, '?types=chat.*,workflow.failed')).events.map((e) => e.type)).toEqual(['chat.message_sent', 'workflow.failed']);
+    expect((await history(runtime, '?types=workflow.*')).events.map((e) => e.type)).toEqual([
+      'workflow.started',
+      'workflow.failed',
+    ]);
+    expect((await history(runtime, '?types=chat.*,workflow.failed')).events.map((e) => e.type)).toEqual([
+      'chat.message_sent',
+      'workflow.failed',
+    ]);
     const first = await history(runtime, '?limit=2');
     expect(first.events).toHaveLength(2);
     const next = await history(runtime, `?limit=2&since=${first.events[1]!.sequence_number}`);
@@ -127,7 +159,11 @@ describe('POST /api/v1/events and GET /api/v1/events', () => {
 describe('retention', () => {
   it('keeps the count cap as events arrive (within 1% of it), without waiting for the sweep', async () => {
     const runtime = await startRuntime({ retentionEvents: 200 });
-    for (let i = 0; i < 5; i++) runtime.bus.publish(Array.from({ length: 100 }, () => ({ type: 'x.r', data: {} })), { batch: true });
+    for (let i = 0; i < 5; i++)
+      runtime.bus.publish(
+        Array.from({ length: 100 }, () => ({ type: 'x.r', data: {} })),
+        { batch: true },
+      );
     const last = runtime.bus.log.lastSequenceNumber;
     const stored = last - runtime.bus.log.oldestSequenceNumber + 1;
     expect(stored).toBeGreaterThanOrEqual(200);

@@ -12,7 +12,11 @@ import { tempWorkspace } from '../helpers/workspace.ts';
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const lockEvents = (runtime: Runtime) =>
-  runtime.bus.log.read({ after: 0, patterns: ['session.lock_changed'], limit: 1000 }).map((e) => JSON.parse(e.json) as { data: { read_only: boolean; reason: string; lock: { holder: string | null } } });
+  runtime.bus.log
+    .read({ after: 0, patterns: ['session.lock_changed'], limit: 1000 })
+    .map(
+      (e) => JSON.parse(e.json) as { data: { read_only: boolean; reason: string; lock: { holder: string | null } } },
+    );
 
 describe('hardening', () => {
   it('cannot be tricked past the token or the read-only guard by the case or a trailing slash of a path', async () => {
@@ -49,8 +53,16 @@ describe('hardening', () => {
   it('keeps delivering after a snapshot large enough to fill the socket buffer', async () => {
     const runtime = await startRuntime();
     // Two full lists of long commitments: a snapshot of well over the 512 KiB high-water mark.
-    const list = (prefix: string) => Array.from({ length: 1000 }, (_, i) => ({ id: `${prefix}${i}`, text: 'x'.repeat(2000), counterparty: 'someone' }));
-    expect((await api(runtime, '/api/v1/state/commitments', { method: 'PUT', json: { owe: list('A'), owed: list('B') } })).status).toBe(200);
+    const list = (prefix: string) =>
+      Array.from({ length: 1000 }, (_, i) => ({
+        id: `${prefix}${i}`,
+        text: 'x'.repeat(2000),
+        counterparty: 'someone',
+      }));
+    expect(
+      (await api(runtime, '/api/v1/state/commitments', { method: 'PUT', json: { owe: list('A'), owed: list('B') } }))
+        .status,
+    ).toBe(200);
     const client = await connectWs(runtime, '?types=x.*');
     await client.waitFor((m) => m.some((x) => x.type === 'snapshot'));
     runtime.bus.publish([{ type: 'x.after-snapshot', data: {} }]);
@@ -60,7 +72,15 @@ describe('hardening', () => {
   it('lets the holder write with X-Lock-Id at once, publishes even a short run, and takes the lock back at once', async () => {
     const runtime = await startRuntime();
     const script = `fetch(process.env.LOOKOUT_URL + '/api/v1/system/status', { method: 'POST', headers: { 'x-session-token': process.env.LOOKOUT_TOKEN, 'x-lock-id': process.env.LOOKOUT_LOCK_ID, 'content-type': 'application/json' }, body: JSON.stringify({ progress: 42 }) }).then((r) => process.exit(r.status === 200 ? 0 : 10 + Math.floor(r.status / 100)))`;
-    const run = await runLookout(['run', '--workspace', runtime.config.workspace, '--', process.execPath, '-e', script]);
+    const run = await runLookout([
+      'run',
+      '--workspace',
+      runtime.config.workspace,
+      '--',
+      process.execPath,
+      '-e',
+      script,
+    ]);
     expect(run.code).toBe(0);
     expect(runtime.state.document().system.progress).toBe(42);
     // The run was shorter than the watch interval, yet every holder change was published…
@@ -71,9 +91,16 @@ describe('hardening', () => {
 
   it('prefers Last-Event-ID over since on SSE (the browser resends the same URL on reconnect)', async () => {
     const runtime = await startRuntime();
-    const [first] = runtime.bus.publish([{ type: 'x.1', data: {} }, { type: 'x.2', data: {} }, { type: 'x.3', data: {} }]);
+    const [first] = runtime.bus.publish([
+      { type: 'x.1', data: {} },
+      { type: 'x.2', data: {} },
+      { type: 'x.3', data: {} },
+    ]);
     const controller = new AbortController();
-    const res = await api(runtime, `/api/v1/sse?types=x.*&since=${first!.sequence_number - 1}`, { headers: { 'last-event-id': String(first!.sequence_number + 1) }, signal: controller.signal });
+    const res = await api(runtime, `/api/v1/sse?types=x.*&since=${first!.sequence_number - 1}`, {
+      headers: { 'last-event-id': String(first!.sequence_number + 1) },
+      signal: controller.signal,
+    });
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     let text = '';
     while (!text.includes('replay_complete')) text += (await reader.read()).value ?? '';
@@ -90,7 +117,9 @@ describe('hardening', () => {
     expect(runtime.bus.log.read({ after: 0, patterns: ['x.streamed'], limit: 10 })).toHaveLength(1);
     emit.child.stdin!.write('{"type":"workflow.failed","data":{}}\n');
     expect(await emit.exited).toBe(1);
-    expect(emit.stderr()).toMatch(/stdin line 2: data\.workflow_id: .*; the 1 events before it were sent, nothing after/);
+    expect(emit.stderr()).toMatch(
+      /stdin line 2: data\.workflow_id: .*; the 1 events before it were sent, nothing after/,
+    );
   });
 
   it('leaves no trace in the history or the lock when the start fails', async () => {
@@ -106,7 +135,9 @@ describe('hardening', () => {
     expect(fs.existsSync(path.join(workspace, '.lookout', 'session.lock'))).toBe(false);
     const runtime = await startRuntime({ workspace });
     const types = runtime.bus.log.read({ after: 0, patterns: ['*'], limit: 10 }).map((e) => e.type);
-    expect(types).toEqual(['system.started', 'session.lock_changed'].sort((a, b) => types.indexOf(a) - types.indexOf(b)));
+    expect(types).toEqual(
+      ['system.started', 'session.lock_changed'].sort((a, b) => types.indexOf(a) - types.indexOf(b)),
+    );
     expect(types).toHaveLength(2);
   });
 
@@ -129,7 +160,10 @@ describe('hardening', () => {
     await delay(50);
     socket.resume();
     await client.waitFor((m) => m.some((x) => x.type === 'subscribed'));
-    runtime.bus.publish([{ type: 'x.drop', data: {} }, { type: 'x.keep', data: {} }]);
+    runtime.bus.publish([
+      { type: 'x.drop', data: {} },
+      { type: 'x.keep', data: {} },
+    ]);
     await client.waitFor(() => client.events().some((e) => e.type === 'x.keep'));
     const after = client.messages.slice(client.messages.findIndex((m) => m.type === 'subscribed'));
     expect(after.filter((m) => m.type === 'x.drop')).toEqual([]);

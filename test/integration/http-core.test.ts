@@ -9,7 +9,11 @@ describe('HTTP core', () => {
     const res = await fetch(`${runtime.url}/health`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ status: 'ok', version: expect.stringMatching(/^\d+\.\d+\.\d+/), store: { status: 'ok', schema_version: 2 } });
+    expect(body).toMatchObject({
+      status: 'ok',
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      store: { status: 'ok', schema_version: 2 },
+    });
     expect(body.uptime_s).toEqual(expect.any(Number));
     expect(body.memory_mb).toBeGreaterThan(1);
   });
@@ -19,12 +23,16 @@ describe('HTTP core', () => {
     const url = `${runtime.url}/api/v1/events`;
     const missing = await fetch(url);
     expect(missing.status).toBe(401);
-    expect(await missing.json()).toEqual({ error: { code: 'unauthorized', message: expect.stringContaining('token') } });
+    expect(await missing.json()).toEqual({
+      error: { code: 'unauthorized', message: expect.stringContaining('token') },
+    });
     expect((await fetch(url, { headers: { 'x-session-token': 'nope' } })).status).toBe(401);
     expect((await fetch(url, { headers: { authorization: `Bearer ${runtime.token}x` } })).status).toBe(401);
     expect((await fetch(url, { headers: { 'x-session-token': runtime.token } })).status).toBe(200);
     expect((await fetch(url, { headers: { authorization: `Bearer ${runtime.token}` } })).status).toBe(200);
-    expect((await fetch(url, { headers: { cookie: `lookout_session_${runtime.port}=${runtime.token}` } })).status).toBe(200);
+    expect((await fetch(url, { headers: { cookie: `lookout_session_${runtime.port}=${runtime.token}` } })).status).toBe(
+      200,
+    );
     // A cookie for another port's server is not ours.
     expect((await fetch(url, { headers: { cookie: `lookout_session_1=${runtime.token}` } })).status).toBe(401);
     // Unknown API paths do not reveal themselves to strangers.
@@ -36,7 +44,9 @@ describe('HTTP core', () => {
     const foreign = await rawRequest(`${runtime.url}/health`, { headers: { host: `evil.example:${runtime.port}` } });
     expect(foreign.status).toBe(403);
     expect(foreign.json()).toMatchObject({ error: { code: 'forbidden_host' } });
-    expect((await rawRequest(`${runtime.url}/health`, { headers: { host: `127.0.0.1:${runtime.port + 1}` } })).status).toBe(403);
+    expect(
+      (await rawRequest(`${runtime.url}/health`, { headers: { host: `127.0.0.1:${runtime.port + 1}` } })).status,
+    ).toBe(403);
     for (const host of [`127.0.0.1:${runtime.port}`, `localhost:${runtime.port}`, `[::1]:${runtime.port}`]) {
       expect((await rawRequest(`${runtime.url}/health`, { headers: { host } })).status).toBe(200);
     }
@@ -55,22 +65,38 @@ describe('HTTP core', () => {
     expect(wrongMethod.status).toBe(405);
     expect(await wrongMethod.json()).toMatchObject({ error: { code: 'method_not_allowed' } });
 
-    const malformed = await api(runtime, '/api/v1/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type": ' });
+    const malformed = await api(runtime, '/api/v1/events', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"type": ',
+    });
     expect(malformed.status).toBe(400);
     expect(await malformed.json()).toMatchObject({ error: { code: 'invalid_json' } });
 
-    const form = await api(runtime, '/api/v1/events', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'type=x.a' });
+    const form = await api(runtime, '/api/v1/events', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'type=x.a',
+    });
     expect(form.status).toBe(415);
-    expect(await form.json()).toMatchObject({ error: { code: 'unsupported_media_type', message: expect.stringContaining('application/json') } });
+    expect(await form.json()).toMatchObject({
+      error: { code: 'unsupported_media_type', message: expect.stringContaining('application/json') },
+    });
 
-    const tooBig = await api(runtime, '/api/v1/events', { method: 'POST', json: { type: 'x.big', data: { blob: 'a'.repeat(8000) } } });
+    const tooBig = await api(runtime, '/api/v1/events', {
+      method: 'POST',
+      json: { type: 'x.big', data: { blob: 'a'.repeat(8000) } },
+    });
     expect(tooBig.status).toBe(413);
     expect(await tooBig.json()).toMatchObject({ error: { code: 'payload_too_large' } });
   });
 
   it('names the failing fields of an invalid body', async () => {
     const runtime = await startRuntime();
-    const res = await api(runtime, '/api/v1/events', { method: 'POST', json: { type: 'workflow.failed', data: { workflow_id: 7 } } });
+    const res = await api(runtime, '/api/v1/events', {
+      method: 'POST',
+      json: { type: 'workflow.failed', data: { workflow_id: 7 } },
+    });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; details: { path: string }[] } };
     expect(body.error.code).toBe('invalid_input');
@@ -116,14 +142,21 @@ describe('HTTP core', () => {
     const runtime = await startRuntime({ logLevel: 'info' });
     await fetch(`${runtime.url}/health`, { headers: { 'x-request-id': 'log-me' } });
     await runtime.stop();
-    const lines = fs.readFileSync(runtime.paths.log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = fs
+      .readFileSync(runtime.paths.log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const entry = lines.find((l) => l.request_id === 'log-me');
     expect(entry).toMatchObject({ method: 'GET', path: '/health', status: 200, duration_ms: expect.any(Number) });
   });
 
   it('serves /openapi.json generated from the routes and the /docs viewer locally', async () => {
     const runtime = await startRuntime();
-    const doc = (await (await fetch(`${runtime.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    const doc = (await (await fetch(`${runtime.url}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+    };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/health', '/api/v1/events', '/api/v1/sse']));
     expect(doc.paths['/api/v1/events']).toHaveProperty('post.requestBody');

@@ -38,7 +38,10 @@ describe('LiveClient (shared resuming client) against a real server', () => {
       offlineAfter: 2,
     });
     try {
-      runtime.bus.publish([{ type: 'x.a', data: {} }, { type: 'x.b', data: {} }]);
+      runtime.bus.publish([
+        { type: 'x.a', data: {} },
+        { type: 'x.b', data: {} },
+      ]);
       client.start();
       await until(() => events.length === 2);
       expect(client.status.state).toBe('live');
@@ -82,7 +85,8 @@ describe('LiveClient (shared resuming client) against a real server', () => {
     const gaps: GapMessage[] = [];
     const client = new LiveClient({
       url: `ws://127.0.0.1:${runtime.port}/ws`,
-      connect: (url) => new WebSocket(url, { headers: { 'x-session-token': runtime.token } }) as unknown as WebSocketLike,
+      connect: (url) =>
+        new WebSocket(url, { headers: { 'x-session-token': runtime.token } }) as unknown as WebSocketLike,
       types: ['x.*'],
       since: 0,
       onEvent: (event) => events.push(event),
@@ -95,7 +99,10 @@ describe('LiveClient (shared resuming client) against a real server', () => {
       expect(gaps[0]).toMatchObject({ reason: 'limit' });
       client.subscribe(['chat.*']);
       await delay(100);
-      runtime.bus.publish([{ type: 'x.hidden', data: {} }, { type: 'chat.message_sent', data: { text: 'shown' } }]);
+      runtime.bus.publish([
+        { type: 'x.hidden', data: {} },
+        { type: 'chat.message_sent', data: { text: 'shown' } },
+      ]);
       await until(() => events.some((e) => e.type === 'chat.message_sent'));
       expect(events.some((e) => e.type === 'x.hidden')).toBe(false);
     } finally {

@@ -31,14 +31,26 @@ describe('lookout serve (child process)', () => {
 
   it('a second signal forces the exit while a request is still in flight', async () => {
     const workspace = tempWorkspace();
-    const server = spawnLookout(['serve', '--workspace', workspace, '--port', '0', '--log-level', 'warn', '--shutdown-timeout-ms', '60000']);
+    const server = spawnLookout([
+      'serve',
+      '--workspace',
+      workspace,
+      '--port',
+      '0',
+      '--log-level',
+      'warn',
+      '--shutdown-timeout-ms',
+      '60000',
+    ]);
     const [, url] = await server.waitFor(LISTENING);
     const token = readServerInfo(workspacePaths(workspace).serverInfo)!.token;
     // An open SSE stream is an in-flight request that a graceful stop must end itself;
     // a hung upload is one it has to wait for: start a request and never finish it.
     const socket = net.connect(Number(new URL(url!).port), '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write(`POST /api/v1/events HTTP/1.1\r\nHost: ${new URL(url!).host}\r\nX-Session-Token: ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"type":`);
+    socket.write(
+      `POST /api/v1/events HTTP/1.1\r\nHost: ${new URL(url!).host}\r\nX-Session-Token: ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"type":`,
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     server.child.kill('SIGTERM');
     await server.waitFor(/stopping/, 'stderr');
@@ -53,10 +65,20 @@ describe('lookout serve (child process)', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as net.AddressInfo).port;
     const workspace = tempWorkspace();
-    const result = await runLookout(['serve', '--workspace', workspace, '--port', String(port), '--log-level', 'silent']);
+    const result = await runLookout([
+      'serve',
+      '--workspace',
+      workspace,
+      '--port',
+      String(port),
+      '--log-level',
+      'silent',
+    ]);
     blocker.close();
     expect(result.code).toBe(1);
-    expect(result.stderr.trim()).toBe(`lookout: port ${port} is already in use on 127.0.0.1; pick another with --port N (or LOOKOUT_PORT; 0 picks a free one)`);
+    expect(result.stderr.trim()).toBe(
+      `lookout: port ${port} is already in use on 127.0.0.1; pick another with --port N (or LOOKOUT_PORT; 0 picks a free one)`,
+    );
     expect(fs.existsSync(workspacePaths(workspace).serverInfo)).toBe(false);
   });
 

@@ -11,7 +11,12 @@ interface SseFrame {
 }
 
 /** Reads an SSE response until `done` says enough, then aborts it. */
-async function readSse(runtime: Rt, query: string, headers: Record<string, string>, done: (frames: SseFrame[]) => boolean): Promise<{ frames: SseFrame[]; contentType: string | null }> {
+async function readSse(
+  runtime: Rt,
+  query: string,
+  headers: Record<string, string>,
+  done: (frames: SseFrame[]) => boolean,
+): Promise<{ frames: SseFrame[]; contentType: string | null }> {
   const controller = new AbortController();
   const res = await api(runtime, `/api/v1/sse${query}`, { headers, signal: controller.signal });
   expect(res.status).toBe(200);
@@ -53,7 +58,9 @@ describe('SSE /api/v1/sse', () => {
   it('streams envelopes with id = sequence number and event = type, filtered, replaying since', async () => {
     const runtime = await startRuntime();
     await publish(runtime, [{ type: 'x.a' }, { type: 'chat.message_sent', data: { text: 'hi' } }, { type: 'x.b' }]);
-    const { frames, contentType } = await readSse(runtime, '?since=0&types=x.*', {}, (f) => f.some((x) => x.event === 'replay_complete'));
+    const { frames, contentType } = await readSse(runtime, '?since=0&types=x.*', {}, (f) =>
+      f.some((x) => x.event === 'replay_complete'),
+    );
     expect(contentType).toContain('text/event-stream');
     expect(frames[0]).toMatchObject({ event: 'connected' });
     const events = frames.filter((f) => f.id);
@@ -63,9 +70,13 @@ describe('SSE /api/v1/sse', () => {
 
   it('resumes after Last-Event-ID exactly as /ws does with since', async () => {
     const runtime = await startRuntime();
-    const acks = (await (await publish(runtime, [{ type: 'x.1' }, { type: 'x.2' }, { type: 'x.3' }])).json()) as { events: { sequence_number: number }[] };
+    const acks = (await (await publish(runtime, [{ type: 'x.1' }, { type: 'x.2' }, { type: 'x.3' }])).json()) as {
+      events: { sequence_number: number }[];
+    };
     const after = acks.events[0]!.sequence_number;
-    const { frames } = await readSse(runtime, '?types=x.*', { 'last-event-id': String(after) }, (f) => f.some((x) => x.event === 'replay_complete'));
+    const { frames } = await readSse(runtime, '?types=x.*', { 'last-event-id': String(after) }, (f) =>
+      f.some((x) => x.event === 'replay_complete'),
+    );
     expect(frames.filter((f) => f.id).map((f) => Number(f.id))).toEqual([after + 1, after + 2]);
     const complete = frames.find((f) => f.event === 'replay_complete')!;
     expect(JSON.parse(complete.data!)).toEqual({ type: 'replay_complete', last_sequence_number: after + 2 });
@@ -74,7 +85,12 @@ describe('SSE /api/v1/sse', () => {
   it('delivers live events and keep-alive comments', async () => {
     const runtime = await startRuntime({ sseKeepAliveMs: 100 });
     setTimeout(() => void publish(runtime, [{ type: 'x.live' }]), 150);
-    const { frames } = await readSse(runtime, '', {}, (f) => f.some((x) => x.event === 'x.live') && f.some((x) => x.comment === 'keep-alive'));
+    const { frames } = await readSse(
+      runtime,
+      '',
+      {},
+      (f) => f.some((x) => x.event === 'x.live') && f.some((x) => x.comment === 'keep-alive'),
+    );
     expect(frames.some((f) => f.comment === 'keep-alive')).toBe(true);
   });
 

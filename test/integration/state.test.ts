@@ -20,21 +20,34 @@ const PRIORITIES = [
   { id: 'P8', title: 'Fix the flaky test', status: 'open' },
   { id: 'P9', title: 'Write the changelog', status: 'done' },
 ];
-const CALENDAR = [{ id: 'standup', title: 'Daily standup', start: '2026-11-23T09:00:00Z', end: '2026-11-23T09:15:00Z', kind: 'ceremony' }];
+const CALENDAR = [
+  {
+    id: 'standup',
+    title: 'Daily standup',
+    start: '2026-11-23T09:00:00Z',
+    end: '2026-11-23T09:15:00Z',
+    kind: 'ceremony',
+  },
+];
 const COMMITMENTS = {
   owe: [{ id: 'C1', text: 'Review the PR', counterparty: 'bob', due: '2026-11-24' }],
   owed: [{ id: 'C2', text: 'Send the logs', counterparty: 'eve', due: null }],
 };
 
 const json = async <T>(res: Response): Promise<T> => (await res.json()) as T;
-const post = (runtime: Runtime, path: string, body: unknown) => api(runtime, `/api/v1${path}`, { method: 'POST', json: body });
-const put = (runtime: Runtime, path: string, body: unknown) => api(runtime, `/api/v1${path}`, { method: 'PUT', json: body });
+const post = (runtime: Runtime, path: string, body: unknown) =>
+  api(runtime, `/api/v1${path}`, { method: 'POST', json: body });
+const put = (runtime: Runtime, path: string, body: unknown) =>
+  api(runtime, `/api/v1${path}`, { method: 'PUT', json: body });
 const command = (runtime: Runtime, text: string) => post(runtime, '/commands', { command: text });
-const getState = async (runtime: Runtime) => json<typeof EMPTY & Record<string, unknown>>(await api(runtime, '/api/v1/state'));
+const getState = async (runtime: Runtime) =>
+  json<typeof EMPTY & Record<string, unknown>>(await api(runtime, '/api/v1/state'));
 
 /** Stored events after `since` of the given types, through the public history API. */
 async function eventsSince(runtime: Runtime, since: number, types: string): Promise<Envelope[]> {
-  return (await json<{ events: Envelope[] }>(await api(runtime, `/api/v1/events?since=${since}&types=${types}&limit=1000`))).events;
+  return (
+    await json<{ events: Envelope[] }>(await api(runtime, `/api/v1/events?since=${since}&types=${types}&limit=1000`))
+  ).events;
 }
 
 async function expectError(res: Response, status: number, code: string): Promise<ErrorBody['error']> {
@@ -48,7 +61,11 @@ describe('GET /api/v1/state and /system/status', () => {
   it('answers the empty document on a new workspace, and needs the token', async () => {
     const runtime = await startRuntime();
     expect(await getState(runtime)).toEqual(EMPTY);
-    expect(await json(await api(runtime, '/api/v1/system/status'))).toEqual({ status: 'IDLE', progress: 0, last_sync: null });
+    expect(await json(await api(runtime, '/api/v1/system/status'))).toEqual({
+      status: 'IDLE',
+      progress: 0,
+      last_sync: null,
+    });
     for (const path of ['/api/v1/state', '/api/v1/system/status', '/api/v1/state/priorities']) {
       await expectError(await fetch(`${runtime.url}${path}`), 401, 'unauthorized');
     }
@@ -87,7 +104,11 @@ describe('POST /api/v1/system/status', () => {
     // The same value again is still an explicit write, and still published.
     await post(runtime, '/system/status', { status: 'IDLE' });
 
-    expect(await json(await api(runtime, '/api/v1/system/status'))).toEqual({ status: 'IDLE', progress: 100, last_sync: null });
+    expect(await json(await api(runtime, '/api/v1/system/status'))).toEqual({
+      status: 'IDLE',
+      progress: 100,
+      last_sync: null,
+    });
     expect((await getState(runtime)).system).toEqual({ status: 'IDLE', progress: 100, last_sync: null });
     const events = await eventsSince(runtime, since, 'system.status_changed');
     expect(events.map((e) => e.data)).toEqual([
@@ -121,11 +142,34 @@ describe('POST /api/v1/system/status', () => {
     for (const [body, path] of cases) {
       const error = await expectError(await post(runtime, '/system/status', body), 400, 'invalid_input');
       const paths = (error.details as { path: string }[]).map((d) => d.path);
-      expect(paths.some((p) => p === path || p.startsWith(`${path}.`)) || (path === 'body' && paths.length > 0), `${JSON.stringify(body)} → ${paths.join(', ')}`).toBe(true);
+      expect(
+        paths.some((p) => p === path || p.startsWith(`${path}.`)) || (path === 'body' && paths.length > 0),
+        `${JSON.stringify(body)} → ${paths.join(', ')}`,
+      ).toBe(true);
     }
-    await expectError(await api(runtime, '/api/v1/system/status', { method: 'POST', body: '{"status":', headers: { 'content-type': 'application/json' } }), 400, 'invalid_json');
-    await expectError(await api(runtime, '/api/v1/system/status', { method: 'POST', body: 'status=IDLE', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'unsupported_media_type');
-    expect(await json(await api(runtime, '/api/v1/system/status'))).toEqual({ status: 'PROCESSING', progress: 10, last_sync: null });
+    await expectError(
+      await api(runtime, '/api/v1/system/status', {
+        method: 'POST',
+        body: '{"status":',
+        headers: { 'content-type': 'application/json' },
+      }),
+      400,
+      'invalid_json',
+    );
+    await expectError(
+      await api(runtime, '/api/v1/system/status', {
+        method: 'POST',
+        body: 'status=IDLE',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+      415,
+      'unsupported_media_type',
+    );
+    expect(await json(await api(runtime, '/api/v1/system/status'))).toEqual({
+      status: 'PROCESSING',
+      progress: 10,
+      last_sync: null,
+    });
     expect(runtime.bus.log.lastSequenceNumber).toBe(since);
   });
 });
@@ -190,25 +234,46 @@ describe('PUT /api/v1/state/{section}', () => {
       ['priorities', [{ id: '7', title: 't', status: 'open' }], 'body.0.id'],
       ['priorities', [{ id: 'P 7', title: 't', status: 'open' }], 'body.0.id'],
       ['priorities', [{ id: 'P1', title: 't', status: 'open', rank: 1.5 }], 'body.0.rank'],
-      ['priorities', [{ id: 'P1', title: 'a', status: 'open' }, { id: 'P1', title: 'b', status: 'done' }], 'body.1.id'],
+      [
+        'priorities',
+        [
+          { id: 'P1', title: 'a', status: 'open' },
+          { id: 'P1', title: 'b', status: 'done' },
+        ],
+        'body.1.id',
+      ],
       ['calendar', [{ id: 'c', title: 't', start: 'tomorrow', kind: 'meeting' }], 'body.0.start'],
-      ['calendar', [{ id: 'c', title: 't', start: '2026-11-23T10:00:00Z', end: '2026-11-23T09:00:00Z', kind: 'meeting' }], 'body.0.end'],
+      [
+        'calendar',
+        [{ id: 'c', title: 't', start: '2026-11-23T10:00:00Z', end: '2026-11-23T09:00:00Z', kind: 'meeting' }],
+        'body.0.end',
+      ],
       ['calendar', [{ id: 'c', title: 't', start: '2026-11-23T10:00:00Z' }], 'body.0.kind'],
       ['commitments', { owe: [] }, 'body.owed'],
       ['commitments', [], 'body'],
       ['commitments', { owe: [{ id: 'C1', text: 'x' }], owed: [] }, 'body.owe.0.counterparty'],
       ['commitments', { owe: [{ id: 'C1', text: 'x', counterparty: 'y', due: 'soon' }], owed: [] }, 'body.owe.0.due'],
-      ['commitments', { owe: [{ id: 'C1', text: 'x', counterparty: 'y' }], owed: [{ id: 'C1', text: 'z', counterparty: 'w' }] }, 'body.owed.0.id'],
+      [
+        'commitments',
+        { owe: [{ id: 'C1', text: 'x', counterparty: 'y' }], owed: [{ id: 'C1', text: 'z', counterparty: 'w' }] },
+        'body.owed.0.id',
+      ],
       ['active_brief', { target: 'P7' }, 'body.summary'],
       ['active_brief', { target: 'P7', summary: 's', created_at: 'now' }, 'body.created_at'],
     ];
     for (const [section, body, path] of cases) {
       const error = await expectError(await put(runtime, `/state/${section}`, body), 400, 'invalid_input');
       const paths = (error.details as { path: string }[]).map((d) => d.path);
-      expect(paths.some((p) => p === path || p.startsWith(`${path}.`)), `${section} ${JSON.stringify(body)} → ${paths.join(', ')}`).toBe(true);
+      expect(
+        paths.some((p) => p === path || p.startsWith(`${path}.`)),
+        `${section} ${JSON.stringify(body)} → ${paths.join(', ')}`,
+      ).toBe(true);
     }
     const duplicate = await expectError(
-      await put(runtime, '/state/priorities', [{ id: 'P1', title: 'a', status: 'open' }, { id: 'P1', title: 'b', status: 'open' }]),
+      await put(runtime, '/state/priorities', [
+        { id: 'P1', title: 'a', status: 'open' },
+        { id: 'P1', title: 'b', status: 'open' },
+      ]),
       400,
       'invalid_input',
     );
@@ -233,9 +298,18 @@ describe('POST /api/v1/commands', () => {
     const since = runtime.bus.log.lastSequenceNumber;
     const res = await command(runtime, 'approve P7');
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ action: 'approve', target: 'P7', changed: true, priority: { ...PRIORITIES[0], status: 'approved' } });
+    expect(await res.json()).toEqual({
+      action: 'approve',
+      target: 'P7',
+      changed: true,
+      priority: { ...PRIORITIES[0], status: 'approved' },
+    });
     const priorities = (await getState(runtime)).priorities as { id: string; status: string }[];
-    expect(priorities.map((p) => [p.id, p.status])).toEqual([['P7', 'approved'], ['P8', 'open'], ['P9', 'done']]);
+    expect(priorities.map((p) => [p.id, p.status])).toEqual([
+      ['P7', 'approved'],
+      ['P8', 'open'],
+      ['P9', 'done'],
+    ]);
     expect((await eventsSince(runtime, since, 'system.*')).map((e) => e.data)).toEqual([{ section: 'priorities' }]);
 
     const again = await json<{ changed: boolean }>(await command(runtime, '  Approve   P7 '));
@@ -258,7 +332,11 @@ describe('POST /api/v1/commands', () => {
     const done = await expectError(await command(runtime, 'approve P9'), 409, 'conflict');
     expect(done.message).toContain('already done');
     expect(runtime.bus.log.lastSequenceNumber).toBe(since + 1); // only the calendar PUT
-    expect(((await getState(runtime)).priorities as { status: string }[]).map((p) => p.status)).toEqual(['open', 'open', 'done']);
+    expect(((await getState(runtime)).priorities as { status: string }[]).map((p) => p.status)).toEqual([
+      'open',
+      'open',
+      'done',
+    ]);
   });
 
   it('brief <target> sets the active brief from a priority, a commitment or a calendar item; 404 otherwise', async () => {
@@ -270,25 +348,44 @@ describe('POST /api/v1/commands', () => {
 
     const res = await command(runtime, 'brief P7');
     expect(res.status).toBe(200);
-    const body = await json<{ action: string; target: string; active_brief: { target: string; summary: string; created_at: string } }>(res);
+    const body = await json<{
+      action: string;
+      target: string;
+      active_brief: { target: string; summary: string; created_at: string };
+    }>(res);
     expect(body).toEqual({
       action: 'brief',
       target: 'P7',
-      active_brief: { target: 'P7', summary: 'Priority P7: Ship the release (open, owner ana)', created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+      active_brief: {
+        target: 'P7',
+        summary: 'Priority P7: Ship the release (open, owner ana)',
+        created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      },
     });
     expect((await getState(runtime)).active_brief).toEqual(body.active_brief);
 
-    expect((await json<typeof body>(await command(runtime, 'brief C1'))).active_brief.summary).toBe('Owed to bob: Review the PR (due 2026-11-24)');
-    expect((await json<typeof body>(await command(runtime, 'BRIEF standup'))).active_brief).toMatchObject({ target: 'standup', summary: expect.stringContaining('Daily standup') });
+    expect((await json<typeof body>(await command(runtime, 'brief C1'))).active_brief.summary).toBe(
+      'Owed to bob: Review the PR (due 2026-11-24)',
+    );
+    expect((await json<typeof body>(await command(runtime, 'BRIEF standup'))).active_brief).toMatchObject({
+      target: 'standup',
+      summary: expect.stringContaining('Daily standup'),
+    });
     await expectError(await command(runtime, 'brief nothing'), 404, 'not_found');
     await expectError(await command(runtime, 'brief Standup'), 404, 'not_found');
     expect((await getState(runtime)).active_brief).toMatchObject({ target: 'standup' });
-    expect((await eventsSince(runtime, since, 'system.*')).map((e) => e.data.section)).toEqual(['active_brief', 'active_brief', 'active_brief']);
+    expect((await eventsSince(runtime, since, 'system.*')).map((e) => e.data.section)).toEqual([
+      'active_brief',
+      'active_brief',
+      'active_brief',
+    ]);
   });
 
   it('help lists the commands; refresh starts a collection', async () => {
     const runtime = await startRuntime();
-    const help = await json<{ action: string; commands: { name: string; usage: string; summary: string }[] }>(await command(runtime, 'help'));
+    const help = await json<{ action: string; commands: { name: string; usage: string; summary: string }[] }>(
+      await command(runtime, 'help'),
+    );
     expect(help.action).toBe('help');
     expect(help.commands.map((c) => c.usage)).toEqual(['approve <id>', 'brief <target>', 'refresh', 'help']);
     expect(help.commands.every((c) => c.summary.length > 0)).toBe(true);
@@ -314,9 +411,19 @@ describe('POST /api/v1/commands', () => {
       ['approve 7', 'invalid_target'],
     ]) {
       const error = await expectError(await command(runtime, text!), 400, 'unknown_command');
-      expect(error.details, text).toMatchObject({ reason, known: ['approve', 'brief', 'refresh', 'help'], usage: ['approve <id>', 'brief <target>', 'refresh', 'help'] });
+      expect(error.details, text).toMatchObject({
+        reason,
+        known: ['approve', 'brief', 'refresh', 'help'],
+        usage: ['approve <id>', 'brief <target>', 'refresh', 'help'],
+      });
     }
-    for (const body of [{}, { command: 7 }, { command: 'help', extra: true }, { cmd: 'help' }, { command: 'x'.repeat(1025) }]) {
+    for (const body of [
+      {},
+      { command: 7 },
+      { command: 'help', extra: true },
+      { cmd: 'help' },
+      { command: 'x'.repeat(1025) },
+    ]) {
       await expectError(await post(runtime, '/commands', body), 400, 'invalid_input');
     }
     expect(runtime.bus.log.lastSequenceNumber).toBe(since);
@@ -348,7 +455,11 @@ describe('the WebSocket view of the state', () => {
   it('sends the current document in the snapshot, and every change identically to every client', async () => {
     const runtime = await startRuntime();
     await put(runtime, '/state/priorities', PRIORITIES);
-    const clients = await Promise.all([connectWs(runtime), connectWs(runtime, '?types=system.*'), connectWs(runtime, '?types=system.status_changed,system.state_changed')]);
+    const clients = await Promise.all([
+      connectWs(runtime),
+      connectWs(runtime, '?types=system.*'),
+      connectWs(runtime, '?types=system.status_changed,system.state_changed'),
+    ]);
     await Promise.all(clients.map((c) => c.waitFor((m) => m.some((x) => x.type === 'snapshot'))));
     const expected = await getState(runtime);
     for (const client of clients) expect(client.controls('snapshot')[0]!.state).toEqual(expected);
@@ -359,7 +470,8 @@ describe('the WebSocket view of the state', () => {
     await put(runtime, '/state/calendar', CALENDAR);
     await post(runtime, '/system/status', { progress: 60 });
 
-    const changes = (client: (typeof clients)[number]) => client.events().filter((e) => e.type === 'system.status_changed' || e.type === 'system.state_changed');
+    const changes = (client: (typeof clients)[number]) =>
+      client.events().filter((e) => e.type === 'system.status_changed' || e.type === 'system.state_changed');
     await Promise.all(clients.map((c) => c.waitFor(() => changes(c).length === 5)));
     const first = JSON.stringify(changes(clients[0]!));
     for (const client of clients) expect(JSON.stringify(changes(client))).toBe(first);
@@ -376,7 +488,11 @@ describe('the WebSocket view of the state', () => {
     await late.waitFor((m) => m.some((x) => x.type === 'snapshot'));
     const snapshot = late.controls('snapshot')[0] as { state: Record<string, unknown>; sequence_number_at: number };
     expect(snapshot.state).toEqual(await getState(runtime));
-    expect(snapshot.state).toMatchObject({ system: { status: 'PROCESSING', progress: 60 }, active_brief: { target: 'P8' }, calendar: CALENDAR });
+    expect(snapshot.state).toMatchObject({
+      system: { status: 'PROCESSING', progress: 60 },
+      active_brief: { target: 'P8' },
+      calendar: CALENDAR,
+    });
     expect(snapshot.sequence_number_at).toBe(runtime.bus.log.lastSequenceNumber);
     for (const client of [...clients, late]) client.ws.close();
   });
@@ -401,7 +517,10 @@ describe('persistence', () => {
     const second = await createRuntime({ workspace, port: 0, logLevel: 'warn' });
     try {
       expect(await getState(second)).toEqual(before);
-      expect(before).toMatchObject({ system: { status: 'PROCESSING', progress: 70, message: 'indexing' }, active_brief: { target: 'C2' } });
+      expect(before).toMatchObject({
+        system: { status: 'PROCESSING', progress: 70, message: 'indexing' },
+        active_brief: { target: 'C2' },
+      });
       const client = await connectWs(second);
       await client.waitFor((m) => m.some((x) => x.type === 'snapshot'));
       expect(client.controls('snapshot')[0]!.state).toEqual(before);
@@ -415,7 +534,9 @@ describe('persistence', () => {
 describe('the API description', () => {
   it('lists the state, command and collection routes in /openapi.json', async () => {
     const runtime = await startRuntime();
-    const doc = await json<{ paths: Record<string, Record<string, unknown>> }>(await fetch(`${runtime.url}/openapi.json`));
+    const doc = await json<{ paths: Record<string, Record<string, unknown>> }>(
+      await fetch(`${runtime.url}/openapi.json`),
+    );
     for (const [path, method] of [
       ['/api/v1/state', 'get'],
       ['/api/v1/state/priorities', 'put'],

@@ -36,7 +36,17 @@ describe('workspace state and store', () => {
     const workspace = tempWorkspace();
     const paths = workspacePaths(workspace);
     fs.mkdirSync(paths.stateDir, { recursive: true });
-    fs.writeFileSync(paths.serverInfo, JSON.stringify({ url: 'http://127.0.0.1:1', port: 1, pid: 2 ** 22 + 12345, token: 'old', version: '0.0.1', started_at: '2020-01-01T00:00:00.000Z' }));
+    fs.writeFileSync(
+      paths.serverInfo,
+      JSON.stringify({
+        url: 'http://127.0.0.1:1',
+        port: 1,
+        pid: 2 ** 22 + 12345,
+        token: 'old',
+        version: '0.0.1',
+        started_at: '2020-01-01T00:00:00.000Z',
+      }),
+    );
     const runtime = await startRuntime({ workspace });
     expect(readServerInfo(paths.serverInfo)?.token).toBe(runtime.token);
   });
@@ -46,8 +56,20 @@ describe('workspace state and store', () => {
     const paths = workspacePaths(workspace);
     fs.mkdirSync(paths.stateDir, { recursive: true });
     // pid 1 is always alive: another server appears to own the workspace.
-    fs.writeFileSync(paths.serverInfo, JSON.stringify({ url: 'http://127.0.0.1:4321', port: 4321, pid: 1, token: 't', version: '0.1.0', started_at: '2026-01-01T00:00:00.000Z' }));
-    await expect(createRuntime({ workspace, port: 0, logLevel: 'silent' })).rejects.toThrow(/already serving .* at http:\/\/127\.0\.0\.1:4321/);
+    fs.writeFileSync(
+      paths.serverInfo,
+      JSON.stringify({
+        url: 'http://127.0.0.1:4321',
+        port: 4321,
+        pid: 1,
+        token: 't',
+        version: '0.1.0',
+        started_at: '2026-01-01T00:00:00.000Z',
+      }),
+    );
+    await expect(createRuntime({ workspace, port: 0, logLevel: 'silent' })).rejects.toThrow(
+      /already serving .* at http:\/\/127\.0\.0\.1:4321/,
+    );
     expect(readServerInfo(paths.serverInfo)?.pid).toBe(1); // untouched
   });
 
@@ -57,7 +79,9 @@ describe('workspace state and store', () => {
     fs.mkdirSync(paths.stateDir, { recursive: true });
     const garbage = Buffer.alloc(8192, 0x5a);
     fs.writeFileSync(paths.database, garbage);
-    await expect(createRuntime({ workspace, port: 0, logLevel: 'silent' })).rejects.toThrow(/lookout\.db cannot be used: .*corrupt.*move it aside/);
+    await expect(createRuntime({ workspace, port: 0, logLevel: 'silent' })).rejects.toThrow(
+      /lookout\.db cannot be used: .*corrupt.*move it aside/,
+    );
     expect(fs.readFileSync(paths.database).equals(garbage)).toBe(true);
     expect(fs.existsSync(paths.serverInfo)).toBe(false);
   });
@@ -69,7 +93,11 @@ describe('workspace state and store', () => {
     const db = new DatabaseSync(file);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 5}`);
     db.close();
-    expect(() => openDatabase(file)).toThrow(new RegExp(`schema is version ${SCHEMA_VERSION + 5}, newer than this Lookout understands \\(${SCHEMA_VERSION}\\); upgrade`));
+    expect(() => openDatabase(file)).toThrow(
+      new RegExp(
+        `schema is version ${SCHEMA_VERSION + 5}, newer than this Lookout understands \\(${SCHEMA_VERSION}\\); upgrade`,
+      ),
+    );
   });
 
   it('migrates a new store to the latest schema in WAL mode and keeps its epoch', async () => {
@@ -102,16 +130,23 @@ describe('WAL checkpoints', () => {
     const wal = `${runtime.paths.database}-wal`;
     const blob = 'x'.repeat(4000);
     for (let i = 0; i < 5; i++) {
-      runtime.bus.publish(Array.from({ length: 200 }, () => ({ type: 'x.fill', data: { blob } })), { batch: true });
+      runtime.bus.publish(
+        Array.from({ length: 200 }, () => ({ type: 'x.fill', data: { blob } })),
+        { batch: true },
+      );
     }
     // Automatic checkpoints are off on the main connection…
-    expect((runtime.store.db.prepare('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number }).wal_autocheckpoint).toBe(0);
+    expect(
+      (runtime.store.db.prepare('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number })
+        .wal_autocheckpoint,
+    ).toBe(0);
     // …yet the rows reach the main database file: only the worker can have copied them.
     const before = fs.statSync(runtime.paths.database).size;
     expect(before).toBeLessThan(1_000_000);
     const started = Date.now();
     while (fs.statSync(runtime.paths.database).size < 3_000_000) {
-      if (Date.now() - started > 5000) throw new Error(`no checkpoint: database is ${fs.statSync(runtime.paths.database).size} bytes`);
+      if (Date.now() - started > 5000)
+        throw new Error(`no checkpoint: database is ${fs.statSync(runtime.paths.database).size} bytes`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(fs.statSync(wal).size).toBeGreaterThan(0);

@@ -29,7 +29,12 @@ describe('WebSocket /ws', () => {
 
     // The server's own origin (the dashboard) is allowed, and so is the cookie.
     const a = await connectWs(runtime, '', { headers: { origin: `http://127.0.0.1:${runtime.port}` } });
-    const ws = new WebSocket(url, { headers: { cookie: `lookout_session_${runtime.port}=${runtime.token}`, origin: `http://localhost:${runtime.port}` } });
+    const ws = new WebSocket(url, {
+      headers: {
+        cookie: `lookout_session_${runtime.port}=${runtime.token}`,
+        origin: `http://localhost:${runtime.port}`,
+      },
+    });
     const b = await wrap(ws);
     const over = await upgradeRefusal(url, token);
     expect(over.status).toBe(503);
@@ -47,10 +52,20 @@ describe('WebSocket /ws', () => {
     const client = await connectWs(runtime, '?types=x.*');
     await client.waitFor((m) => m.length >= 2);
     const [connected, snapshot] = client.messages;
-    expect(connected).toEqual({ type: 'connected', client_id: expect.any(String), epoch: runtime.store.epoch, last_sequence_number: runtime.bus.log.lastSequenceNumber, types: ['x.*'] });
+    expect(connected).toEqual({
+      type: 'connected',
+      client_id: expect.any(String),
+      epoch: runtime.store.epoch,
+      last_sequence_number: runtime.bus.log.lastSequenceNumber,
+      types: ['x.*'],
+    });
     expect(snapshot).toMatchObject({ type: 'snapshot', sequence_number_at: runtime.bus.log.lastSequenceNumber });
     expect(snapshot).toHaveProperty('state');
-    await publish(runtime, [{ type: 'x.one' }, { type: 'chat.message_sent', data: { text: 'not for this filter' } }, { type: 'x.two' }]);
+    await publish(runtime, [
+      { type: 'x.one' },
+      { type: 'chat.message_sent', data: { text: 'not for this filter' } },
+      { type: 'x.two' },
+    ]);
     await client.waitFor(() => client.events().length === 2);
     expect(client.events().map((e) => e.type)).toEqual(['x.one', 'x.two']);
   });
@@ -130,7 +145,10 @@ describe('WebSocket /ws', () => {
 
   it('announces events lost to retention as a gap before the replay', async () => {
     const runtime = await startRuntime();
-    await publish(runtime, Array.from({ length: 30 }, () => ({ type: 'x.r' })));
+    await publish(
+      runtime,
+      Array.from({ length: 30 }, () => ({ type: 'x.r' })),
+    );
     runtime.bus.log.prune({ maxEvents: 10, maxAgeMs: 1e12 });
     const oldest = runtime.bus.log.oldestSequenceNumber;
     const client = await connectWs(runtime, '?since=0&types=x.r');
@@ -143,7 +161,12 @@ describe('WebSocket /ws', () => {
 
   it('replays at most the replay limit, announcing the older range as a gap (limit)', async () => {
     const runtime = await startRuntime({ replayLimit: 5 });
-    const acks = await (await publish(runtime, Array.from({ length: 20 }, (_, i) => ({ type: 'x.l', data: { i } })))).json() as { events: { sequence_number: number }[] };
+    const acks = (await (
+      await publish(
+        runtime,
+        Array.from({ length: 20 }, (_, i) => ({ type: 'x.l', data: { i } })),
+      )
+    ).json()) as { events: { sequence_number: number }[] };
     const seqs = acks.events.map((e) => e.sequence_number);
     const client = await connectWs(runtime, '?since=0&types=x.l');
     await client.waitFor((m) => m.some((x) => x.type === 'replay_complete'));
@@ -162,7 +185,10 @@ describe('WebSocket /ws', () => {
     const total = 3000;
     const blob = 'x'.repeat(2000);
     for (let sent = 0; sent < total; sent += 500) {
-      await publish(runtime, Array.from({ length: 500 }, (_, i) => ({ type: 'x.flood', data: { i: sent + i, blob } })));
+      await publish(
+        runtime,
+        Array.from({ length: 500 }, (_, i) => ({ type: 'x.flood', data: { i: sent + i, blob } })),
+      );
     }
     const first = runtime.bus.log.lastSequenceNumber - total + 1;
     const last = runtime.bus.log.lastSequenceNumber;

@@ -20,7 +20,15 @@ const state: TargetState = {
     { id: 'P10', title: 'Write the docs', status: 'done' },
     { id: 'Pq', title: 'Polish', status: 'open' },
   ],
-  calendar: [{ id: 'standup', title: 'Daily standup', start: '2026-11-23T09:00:00Z', end: '2026-11-23T09:15:00Z', kind: 'ceremony' }],
+  calendar: [
+    {
+      id: 'standup',
+      title: 'Daily standup',
+      start: '2026-11-23T09:00:00Z',
+      end: '2026-11-23T09:15:00Z',
+      kind: 'ceremony',
+    },
+  ],
   commitments: {
     owe: [{ id: 'C1', text: 'Review the PR', counterparty: 'bob', due: '2026-11-24' }],
     owed: [{ id: 'C2', text: 'Send the logs', counterparty: 'eve' }],
@@ -65,7 +73,10 @@ describe('parseCommand', () => {
     const unknown = parseCommand('deploy');
     expect(!unknown.ok && unknown.error.message).toContain('approve <id>');
     const missing = parseCommand('approve');
-    expect(!missing.ok && missing.error).toMatchObject({ command: 'approve', message: expect.stringContaining('approve <id>') });
+    expect(!missing.ok && missing.error).toMatchObject({
+      command: 'approve',
+      message: expect.stringContaining('approve <id>'),
+    });
   });
 
   it('formats a command back to its canonical text', () => {
@@ -82,7 +93,8 @@ describe('parseCommand', () => {
 
   it('documents every command it parses', () => {
     expect(COMMANDS.map((c) => c.name)).toEqual([...COMMAND_NAMES]);
-    for (const spec of COMMANDS) expect(parseCommand(spec.argument === null ? spec.usage : `${spec.name} X1`).ok, spec.usage).toBe(true);
+    for (const spec of COMMANDS)
+      expect(parseCommand(spec.argument === null ? spec.usage : `${spec.name} X1`).ok, spec.usage).toBe(true);
   });
 });
 
@@ -101,7 +113,9 @@ describe('targets', () => {
     expect(describeTarget(resolveTarget(state, 'P7')!)).toBe('Priority P7: Ship the release (open, owner ana)');
     expect(describeTarget(resolveTarget(state, 'C1')!)).toBe('Owed to bob: Review the PR (due 2026-11-24)');
     expect(describeTarget(resolveTarget(state, 'C2')!)).toBe('Owed by eve: Send the logs');
-    expect(describeTarget(resolveTarget(state, 'standup')!)).toBe('ceremony Daily standup: 2026-11-23T09:00:00Z to 2026-11-23T09:15:00Z');
+    expect(describeTarget(resolveTarget(state, 'standup')!)).toBe(
+      'ceremony Daily standup: 2026-11-23T09:00:00Z to 2026-11-23T09:15:00Z',
+    );
   });
 });
 
@@ -125,7 +139,15 @@ describe('complete', () => {
   });
 
   it('offers every target to brief, and nothing after a complete command', () => {
-    expect(texts('brief ')).toEqual(['brief P7', 'brief P8', 'brief P10', 'brief Pq', 'brief C1', 'brief C2', 'brief standup']);
+    expect(texts('brief ')).toEqual([
+      'brief P7',
+      'brief P8',
+      'brief P10',
+      'brief Pq',
+      'brief C1',
+      'brief C2',
+      'brief standup',
+    ]);
     expect(texts('brief s')).toEqual(['brief standup']);
     expect(complete('brief C', state).map((c) => c.detail)).toEqual(['Review the PR', 'Send the logs']);
     expect(texts('refresh ')).toEqual([]);
@@ -149,7 +171,11 @@ describe('state schemas', () => {
       commitments: { owe: [], owed: [] },
       active_brief: null,
     });
-    const full = { ...initialState(), ...state, active_brief: { target: 'P7', summary: 's', created_at: '2026-11-23T09:00:00.000Z' } };
+    const full = {
+      ...initialState(),
+      ...state,
+      active_brief: { target: 'P7', summary: 's', created_at: '2026-11-23T09:00:00.000Z' },
+    };
     expect(StateDocument.parse(full)).toEqual(full);
   });
 
@@ -159,16 +185,37 @@ describe('state schemas', () => {
       { id: 'P1', title: 'b', status: 'open' },
     ]);
     expect(result.success).toBe(false);
-    expect(result.error?.issues[0]).toMatchObject({ path: [1, 'id'], message: expect.stringContaining('duplicate id P1 (also at 0)') });
-    const across = Commitments.safeParse({ owe: [{ id: 'C1', text: 'a', counterparty: 'b' }], owed: [{ id: 'C1', text: 'c', counterparty: 'd' }] });
+    expect(result.error?.issues[0]).toMatchObject({
+      path: [1, 'id'],
+      message: expect.stringContaining('duplicate id P1 (also at 0)'),
+    });
+    const across = Commitments.safeParse({
+      owe: [{ id: 'C1', text: 'a', counterparty: 'b' }],
+      owed: [{ id: 'C1', text: 'c', counterparty: 'd' }],
+    });
     expect(across.error?.issues[0]?.path).toEqual(['owed', 0, 'id']);
   });
 
   it('checks status updates: a known status, an integer progress 0..100, at least one of them', () => {
-    for (const good of [{ status: 'IDLE' }, { progress: 0 }, { progress: 100 }, { status: 'ERROR', progress: 3, message: 'm' }]) {
+    for (const good of [
+      { status: 'IDLE' },
+      { progress: 0 },
+      { progress: 100 },
+      { status: 'ERROR', progress: 3, message: 'm' },
+    ]) {
       expect(SystemStatusUpdate.safeParse(good).success, JSON.stringify(good)).toBe(true);
     }
-    for (const bad of [{}, { message: 'only' }, { status: 'idle' }, { status: 'BUSY' }, { progress: -1 }, { progress: 101 }, { progress: 5.5 }, { progress: '5' }, { status: 'IDLE', last_sync: null }]) {
+    for (const bad of [
+      {},
+      { message: 'only' },
+      { status: 'idle' },
+      { status: 'BUSY' },
+      { progress: -1 },
+      { progress: 101 },
+      { progress: 5.5 },
+      { progress: '5' },
+      { status: 'IDLE', last_sync: null },
+    ]) {
       expect(SystemStatusUpdate.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
     }
   });

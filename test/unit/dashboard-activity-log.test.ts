@@ -1,15 +1,33 @@
 import { describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../../src-shared/events.ts';
-import { ActivityLog, BACKFILL_PAGE, type GapRow, type LogRow, sourceOf } from '../../src-renderer/model/activity-log.ts';
+import {
+  ActivityLog,
+  BACKFILL_PAGE,
+  type GapRow,
+  type LogRow,
+  sourceOf,
+} from '../../src-renderer/model/activity-log.ts';
 import { matchesFilter, parseFilter } from '../../src-renderer/model/filter.ts';
 
 const BASE = Date.parse('2026-11-23T17:00:00.000Z');
 
-function ev(seq: number, type = 'x.tick', data: Record<string, unknown> = {}, metadata?: Record<string, unknown>): EventEnvelope {
-  return { type, sequence_number: seq, timestamp: new Date(BASE + seq * 10).toISOString(), data, ...(metadata ? { metadata } : {}) };
+function ev(
+  seq: number,
+  type = 'x.tick',
+  data: Record<string, unknown> = {},
+  metadata?: Record<string, unknown>,
+): EventEnvelope {
+  return {
+    type,
+    sequence_number: seq,
+    timestamp: new Date(BASE + seq * 10).toISOString(),
+    data,
+    ...(metadata ? { metadata } : {}),
+  };
 }
 
-const seqs = (rows: readonly LogRow[]) => rows.map((r) => (r.kind === 'event' ? r.key : `gap ${r.from}-${r.to} ${r.reason}`));
+const seqs = (rows: readonly LogRow[]) =>
+  rows.map((r) => (r.kind === 'event' ? r.key : `gap ${r.from}-${r.to} ${r.reason}`));
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('ActivityLog ordering and dedupe', () => {
@@ -201,7 +219,12 @@ describe('ActivityLog gaps and backfill', () => {
     log.addGap(1, 8, 'retention');
     expect(seqs(log.rows)).toEqual(['gap 1-8 retention', 'gap 9-20 overflow']);
     log.addGap(12, 14, 'retention');
-    expect(seqs(log.rows)).toEqual(['gap 1-8 retention', 'gap 9-11 overflow', 'gap 12-14 retention', 'gap 15-20 overflow']);
+    expect(seqs(log.rows)).toEqual([
+      'gap 1-8 retention',
+      'gap 9-11 overflow',
+      'gap 12-14 retention',
+      'gap 15-20 overflow',
+    ]);
     log.addGap(1, 30, 'limit');
     expect(seqs(log.rows)).toEqual(['gap 1-8 retention', 'gap 9-11 limit', 'gap 12-14 retention', 'gap 15-30 limit']);
   });
@@ -224,7 +247,10 @@ describe('ActivityLog gaps and backfill', () => {
     expect(log.gaps[0]!.loading).toBe(true);
     expect(log.beginBackfill(gap.id)).toBeUndefined(); // no double fetch
     // The page may overlap what is held, and run past the gap: both are ignored.
-    const fresh = log.completeBackfill(gap.id, { events: [ev(2), ev(3), ev(4), ev(5), ev(6)], oldest_sequence_number: 1 });
+    const fresh = log.completeBackfill(gap.id, {
+      events: [ev(2), ev(3), ev(4), ev(5), ev(6)],
+      oldest_sequence_number: 1,
+    });
     expect(fresh.map((e) => e.sequence_number)).toEqual([2, 3, 4]);
     expect(seqs(log.rows)).toEqual([1, 2, 3, 4, 5]);
   });
@@ -356,7 +382,7 @@ describe('ActivityLog while the reader is away from the live tail', () => {
 describe('ActivityLog under random operations', () => {
   it('keeps rows sorted and unique, and visible equal to a fresh filtering of rows', () => {
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const types = ['chat.message_sent', 'workflow.started', 'x.a', 'file.created'];
     const log = new ActivityLog({ capacity: 300 });
     const filters = ['', 'chat.*', '-x.*', 'workflow.* file.*', 'hello'];
@@ -366,7 +392,14 @@ describe('ActivityLog under random operations', () => {
         const batch = Array.from({ length: 1 + Math.floor(random() * 20) }, () => {
           const seq = 1 + Math.floor(random() * 800);
           const type = types[Math.floor(random() * types.length)]!;
-          const data = type === 'chat.message_sent' ? { text: random() < 0.5 ? 'hello' : 'bye' } : type === 'workflow.started' ? { workflow_id: 'w' } : type === 'file.created' ? { path: 'a' } : {};
+          const data =
+            type === 'chat.message_sent'
+              ? { text: random() < 0.5 ? 'hello' : 'bye' }
+              : type === 'workflow.started'
+                ? { workflow_id: 'w' }
+                : type === 'file.created'
+                  ? { path: 'a' }
+                  : {};
           return ev(seq, type, data);
         });
         log.ingest(batch);
@@ -382,7 +415,11 @@ describe('ActivityLog under random operations', () => {
         const gap = log.gaps[Math.floor(random() * log.gaps.length)];
         if (gap) {
           const request = log.beginBackfill(gap.id);
-          if (request) log.completeBackfill(gap.id, { events: range(request.since + 1, gap.to).map((n) => ev(n)), oldest_sequence_number: 1 });
+          if (request)
+            log.completeBackfill(gap.id, {
+              events: range(request.since + 1, gap.to).map((n) => ev(n)),
+              oldest_sequence_number: 1,
+            });
         }
       }
       const keys = log.rows.map((row) => row.key);

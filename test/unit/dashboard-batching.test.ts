@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { describeLock, formatAge, formatClock, formatCount, formatDuration, formatWhen, secondsUntil } from '../../src-renderer/model/format.ts';
+import {
+  describeLock,
+  formatAge,
+  formatClock,
+  formatCount,
+  formatDuration,
+  formatWhen,
+  secondsUntil,
+} from '../../src-renderer/model/format.ts';
 import { FrameBatcher, type FrameScheduler } from '../../src-renderer/model/frame-batcher.ts';
 
 /** A scheduler the test drives by hand: frames and timers run only when told. */
@@ -74,7 +82,9 @@ describe('format', () => {
 
   it('names the lock holder like the banner does', () => {
     const since = new Date(2026, 10, 23, 14, 2).toISOString();
-    expect(describeLock({ holder: 'cli', pid: 4242, hostname: 'box', since, id: 'x' })).toBe('CLI pid 4242 since 14:02');
+    expect(describeLock({ holder: 'cli', pid: 4242, hostname: 'box', since, id: 'x' })).toBe(
+      'CLI pid 4242 since 14:02',
+    );
     expect(describeLock({ holder: 'server', pid: 1, hostname: null, since: 'garbage', id: null })).toBe('Server pid 1');
     expect(describeLock({ holder: null, pid: null, hostname: null, since: null, id: null })).toBe('nobody');
   });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { describeFilter, isEmptyFilter, isTypePattern, matchesFilter, parseFilter } from '../../src-renderer/model/filter.ts';
+import {
+  describeFilter,
+  isEmptyFilter,
+  isTypePattern,
+  matchesFilter,
+  parseFilter,
+} from '../../src-renderer/model/filter.ts';
 
 const row = (type: string, text: string, data: Record<string, unknown> = {}) => ({
   type,
@@ -9,7 +15,12 @@ const row = (type: string, text: string, data: Record<string, unknown> = {}) => 
 
 describe('parseFilter', () => {
   it('tells type patterns from free text', () => {
-    expect(parseFilter('chat.* workflow.failed deploy')).toEqual({ include: ['chat.*', 'workflow.failed'], exclude: [], words: ['deploy'], excludeWords: [] });
+    expect(parseFilter('chat.* workflow.failed deploy')).toEqual({
+      include: ['chat.*', 'workflow.failed'],
+      exclude: [],
+      words: ['deploy'],
+      excludeWords: [],
+    });
     expect(parseFilter('*')).toMatchObject({ include: ['*'] });
     expect(parseFilter('x.my-tool.done')).toMatchObject({ include: ['x.my-tool.done'] });
   });
@@ -23,7 +34,12 @@ describe('parseFilter', () => {
   });
 
   it('splits on commas and whitespace, keeps quoted phrases, lower-cases text', () => {
-    expect(parseFilter('chat.*,workflow.*  "Disk Full"  Deploy')).toEqual({ include: ['chat.*', 'workflow.*'], exclude: [], words: ['disk full', 'deploy'], excludeWords: [] });
+    expect(parseFilter('chat.*,workflow.*  "Disk Full"  Deploy')).toEqual({
+      include: ['chat.*', 'workflow.*'],
+      exclude: [],
+      words: ['disk full', 'deploy'],
+      excludeWords: [],
+    });
     expect(parseFilter('"unterminated phrase')).toMatchObject({ words: ['unterminated phrase'] });
   });
 
@@ -55,17 +71,29 @@ describe('matchesFilter', () => {
   });
 
   it('finds words in the data when the summary leaves them out', () => {
-    expect(matchesFilter(row('workflow.started', 'release started', { workflow_id: 'W-42' }), parseFilter('w-42'))).toBe(true);
+    expect(
+      matchesFilter(row('workflow.started', 'release started', { workflow_id: 'W-42' }), parseFilter('w-42')),
+    ).toBe(true);
   });
 
   it('only computes text when words are given', () => {
-    const lazy = { type: 'chat.message_sent', text: () => { throw new Error('not needed'); }, data: () => { throw new Error('not needed'); } };
+    const lazy = {
+      type: 'chat.message_sent',
+      text: () => {
+        throw new Error('not needed');
+      },
+      data: () => {
+        throw new Error('not needed');
+      },
+    };
     expect(matchesFilter(lazy, parseFilter('chat.*'))).toBe(true);
   });
 });
 
 describe('describeFilter', () => {
   it('says what is shown', () => {
-    expect(describeFilter(parseFilter('chat.* -system.* deploy -"x y"'))).toBe('types chat.* · not system.* · text “deploy” · without “x y”');
+    expect(describeFilter(parseFilter('chat.* -system.* deploy -"x y"'))).toBe(
+      'types chat.* · not system.* · text “deploy” · without “x y”',
+    );
   });
 });

@@ -46,9 +46,7 @@ describe('RateSeries', () => {
       { namespace: 'chat', count: 1 },
       { namespace: 'git', count: 1 },
     ]);
-    expect(rates.byNamespace(at(12))).toEqual([
-      { namespace: 'git', count: 1 },
-    ]);
+    expect(rates.byNamespace(at(12))).toEqual([{ namespace: 'git', count: 1 }]);
     rates.clear();
     expect(rates.byNamespace(at(4))).toEqual([]);
   });

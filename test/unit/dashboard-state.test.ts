@@ -1,10 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../../src-shared/events.ts';
 import { initialState, type StateDocument } from '../../src-shared/state.ts';
-import { dashboardReducer, type DashboardState, initialDashboardState, Store, writeBlockedReason } from '../../src-renderer/model/dashboard-state.ts';
+import {
+  dashboardReducer,
+  type DashboardState,
+  initialDashboardState,
+  Store,
+  writeBlockedReason,
+} from '../../src-renderer/model/dashboard-state.ts';
 
-const ev = (seq: number, type: string, data: Record<string, unknown>): EventEnvelope => ({ type, sequence_number: seq, timestamp: '2026-11-23T17:00:00.000Z', data });
-const lock = (holder: 'server' | 'cli' | null, pid: number | null = 1) => ({ holder, pid: holder ? pid : null, hostname: 'box', since: holder ? '2026-11-23T14:02:00.000Z' : null, id: holder ? `id-${holder}` : null });
+const ev = (seq: number, type: string, data: Record<string, unknown>): EventEnvelope => ({
+  type,
+  sequence_number: seq,
+  timestamp: '2026-11-23T17:00:00.000Z',
+  data,
+});
+const lock = (holder: 'server' | 'cli' | null, pid: number | null = 1) => ({
+  holder,
+  pid: holder ? pid : null,
+  hostname: 'box',
+  since: holder ? '2026-11-23T14:02:00.000Z' : null,
+  id: holder ? `id-${holder}` : null,
+});
 const doc = (patch: Partial<StateDocument> = {}): StateDocument => ({ ...initialState(), ...patch });
 
 function reduce(...actions: Parameters<typeof dashboardReducer>[1][]): DashboardState {
@@ -15,7 +32,10 @@ describe('the state document', () => {
   it('takes the snapshot, then newer status events', () => {
     const s = reduce(
       { type: 'state', state: doc(), at: 10 },
-      { type: 'events', events: [ev(11, 'system.status_changed', { status: 'COLLECTING', progress: 42, last_sync: null })] },
+      {
+        type: 'events',
+        events: [ev(11, 'system.status_changed', { status: 'COLLECTING', progress: 42, last_sync: null })],
+      },
     );
     expect(s.state?.system).toEqual({ status: 'COLLECTING', progress: 42, last_sync: null });
     expect(s.stateAt).toBe(11);
@@ -23,35 +43,70 @@ describe('the state document', () => {
 
   it('never rolls a snapshot back with a replayed older event', () => {
     const s = reduce(
-      { type: 'state', state: doc({ system: { status: 'IDLE', progress: 100, last_sync: '2026-11-23T17:00:00Z' } }), at: 50 },
-      { type: 'events', events: [ev(40, 'system.status_changed', { status: 'COLLECTING', progress: 10, last_sync: null })] },
+      {
+        type: 'state',
+        state: doc({ system: { status: 'IDLE', progress: 100, last_sync: '2026-11-23T17:00:00Z' } }),
+        at: 50,
+      },
+      {
+        type: 'events',
+        events: [ev(40, 'system.status_changed', { status: 'COLLECTING', progress: 10, last_sync: null })],
+      },
     );
     expect(s.state?.system.status).toBe('IDLE');
   });
 
   it('ignores a fetched document older than what is shown, and a malformed one', () => {
-    const s1 = reduce({ type: 'state', state: doc(), at: 20 }, { type: 'state', state: doc({ active_brief: { target: 'P1', summary: 's', created_at: '2026-11-23T17:00:00Z' } }), at: 15 });
+    const s1 = reduce(
+      { type: 'state', state: doc(), at: 20 },
+      {
+        type: 'state',
+        state: doc({ active_brief: { target: 'P1', summary: 's', created_at: '2026-11-23T17:00:00Z' } }),
+        at: 15,
+      },
+    );
     expect(s1.state?.active_brief).toBeNull();
     const s2 = reduce({ type: 'state', state: { nonsense: true }, at: 5 });
     expect(s2.state).toBeNull();
   });
 
   it('marks the document stale when a section changes without its value, and clears that on the next fetch', () => {
-    const s1 = reduce({ type: 'state', state: doc(), at: 1 }, { type: 'events', events: [ev(2, 'system.state_changed', { section: 'priorities' })] });
+    const s1 = reduce(
+      { type: 'state', state: doc(), at: 1 },
+      { type: 'events', events: [ev(2, 'system.state_changed', { section: 'priorities' })] },
+    );
     expect(s1.stateStale).toBe(true);
-    const s2 = dashboardReducer(s1, { type: 'state', state: doc({ priorities: [{ id: 'P7', title: 't', status: 'open' }] }), at: 2 });
+    const s2 = dashboardReducer(s1, {
+      type: 'state',
+      state: doc({ priorities: [{ id: 'P7', title: 't', status: 'open' }] }),
+      at: 2,
+    });
     expect(s2.stateStale).toBe(false);
     expect(s2.state?.priorities).toHaveLength(1);
   });
 
   it('applies a section value when the event carries one', () => {
-    const s = reduce({ type: 'state', state: doc(), at: 1 }, { type: 'events', events: [ev(2, 'system.state_changed', { section: 'priorities', value: [{ id: 'P1', title: 'x', status: 'approved' }] })] });
+    const s = reduce(
+      { type: 'state', state: doc(), at: 1 },
+      {
+        type: 'events',
+        events: [
+          ev(2, 'system.state_changed', {
+            section: 'priorities',
+            value: [{ id: 'P1', title: 'x', status: 'approved' }],
+          }),
+        ],
+      },
+    );
     expect(s.stateStale).toBe(false);
     expect(s.state?.priorities[0]?.status).toBe('approved');
   });
 
   it('waits for a document before applying changes to it', () => {
-    const s = reduce({ type: 'events', events: [ev(2, 'system.status_changed', { status: 'ERROR', progress: 0, last_sync: null })] });
+    const s = reduce({
+      type: 'events',
+      events: [ev(2, 'system.status_changed', { status: 'ERROR', progress: 0, last_sync: null })],
+    });
     expect(s.state).toBeNull();
   });
 });
@@ -63,7 +118,10 @@ describe('the session', () => {
       { type: 'events', events: [ev(20, 'session.lock_changed', { read_only: true, lock: lock('cli', 4242) })] },
     );
     expect(s.session?.read_only).toBe(false);
-    const t = dashboardReducer(s, { type: 'events', events: [ev(31, 'session.lock_changed', { read_only: true, lock: lock('cli', 4242), reason: 'handover' })] });
+    const t = dashboardReducer(s, {
+      type: 'events',
+      events: [ev(31, 'session.lock_changed', { read_only: true, lock: lock('cli', 4242), reason: 'handover' })],
+    });
     expect(t.session).toEqual({ read_only: true, lock: lock('cli', 4242) });
     const u = dashboardReducer(t, { type: 'session', session: { read_only: false, lock: lock('server') }, at: 25 });
     expect(u.session?.read_only).toBe(true); // a slow fetch from before event 31 is stale
@@ -74,11 +132,16 @@ describe('the session', () => {
     const writable = reduce({ type: 'session', session: { read_only: false, lock: lock('server') }, at: 1 });
     expect(writeBlockedReason(writable)).toBeNull();
     const held = reduce({ type: 'session', session: { read_only: true, lock: lock('cli', 4242) }, at: 1 });
-    expect(writeBlockedReason(held)).toBe('Read-only: the workspace is held by the CLI (pid 4242); changes resume when it is released');
+    expect(writeBlockedReason(held)).toBe(
+      'Read-only: the workspace is held by the CLI (pid 4242); changes resume when it is released',
+    );
     const handover = reduce({ type: 'session', session: { read_only: true, lock: lock(null) }, at: 1 });
     expect(writeBlockedReason(handover)).toMatch(/handed over/);
     expect(writeBlockedReason(dashboardReducer(writable, { type: 'signed-out' }))).toMatch(/Signed out/);
-    const dropped = dashboardReducer(writable, { type: 'connection', status: { state: 'reconnecting', attempt: 1, retryAt: 1, lastError: null } });
+    const dropped = dashboardReducer(writable, {
+      type: 'connection',
+      status: { state: 'reconnecting', attempt: 1, retryAt: 1, lastError: null },
+    });
     expect(writeBlockedReason(dropped)).toMatch(/^Not connected/);
   });
 });

@@ -25,23 +25,48 @@ function issuesOf(input: unknown, options?: { allowServerTypes?: boolean }): { p
 }
 
 describe('event types and patterns', () => {
-  it.each(['workflow.started', 'x.my-tool.Started', 'x.a', 'ns_2.a.b.c', `a.${'b'.repeat(126)}`])('accepts the type %s', (type) => {
-    expect(EVENT_TYPE_PATTERN.test(type)).toBe(true);
-  });
-
-  it.each(['workflow', 'Workflow.started', '1x.a', 'x.', 'x..a', '.a', 'x.a*', 'x.a?', 'x.[a]', 'x.a b', 'x.*', '*', `a.${'b'.repeat(127)}`])(
-    'refuses the type %s',
+  it.each(['workflow.started', 'x.my-tool.Started', 'x.a', 'ns_2.a.b.c', `a.${'b'.repeat(126)}`])(
+    'accepts the type %s',
     (type) => {
-      expect(EVENT_TYPE_PATTERN.test(type)).toBe(false);
+      expect(EVENT_TYPE_PATTERN.test(type)).toBe(true);
     },
   );
+
+  it.each([
+    'workflow',
+    'Workflow.started',
+    '1x.a',
+    'x.',
+    'x..a',
+    '.a',
+    'x.a*',
+    'x.a?',
+    'x.[a]',
+    'x.a b',
+    'x.*',
+    '*',
+    `a.${'b'.repeat(127)}`,
+  ])('refuses the type %s', (type) => {
+    expect(EVENT_TYPE_PATTERN.test(type)).toBe(false);
+  });
 
   it('accepts *, namespace wildcards and exact types as patterns, nothing else', () => {
     for (const pattern of ['*', 'workflow.*', 'x.*', 'chat.message_sent', 'x.my-tool.Started']) {
       expect(EVENT_PATTERN_PATTERN.test(pattern)).toBe(true);
       expect(TypePattern.safeParse(pattern).success).toBe(true);
     }
-    for (const pattern of ['**', 'chat*', '*.started', 'workflow.step.*', 'x.a?', 'chat.[a]', 'Chat.*', '', 'chat', ' chat.*']) {
+    for (const pattern of [
+      '**',
+      'chat*',
+      '*.started',
+      'workflow.step.*',
+      'x.a?',
+      'chat.[a]',
+      'Chat.*',
+      '',
+      'chat',
+      ' chat.*',
+    ]) {
       expect(EVENT_PATTERN_PATTERN.test(pattern)).toBe(false);
       expect(TypePattern.safeParse(pattern).success).toBe(false);
     }
@@ -77,7 +102,10 @@ describe('event types and patterns', () => {
 
   it('parses a comma-separated list, trimming and dropping empties and duplicates', () => {
     expect(parsePatterns('chat.*, workflow.failed')).toEqual({ ok: true, patterns: ['chat.*', 'workflow.failed'] });
-    expect(parsePatterns(' chat.* ,,workflow.failed, chat.* ,')).toEqual({ ok: true, patterns: ['chat.*', 'workflow.failed'] });
+    expect(parsePatterns(' chat.* ,,workflow.failed, chat.* ,')).toEqual({
+      ok: true,
+      patterns: ['chat.*', 'workflow.failed'],
+    });
     expect(parsePatterns('x.my-tool.Started')).toEqual({ ok: true, patterns: ['x.my-tool.Started'] });
   });
 
@@ -108,7 +136,18 @@ describe('the catalogue', () => {
     expect(CATALOGUED_TYPES).toContain('git.commit_created');
     expect(CATALOGUED_TYPES).toContain('session.lock_changed');
     expect(CATALOGUED_TYPES.every((type) => EVENT_TYPE_PATTERN.test(type))).toBe(true);
-    expect(NAMESPACES).toEqual(['workflow', 'chat', 'file', 'state', 'git', 'ceremony', 'kanban', 'system', 'session', 'x']);
+    expect(NAMESPACES).toEqual([
+      'workflow',
+      'chat',
+      'file',
+      'state',
+      'git',
+      'ceremony',
+      'kanban',
+      'system',
+      'session',
+      'x',
+    ]);
     expect(SERVER_NAMESPACES).toEqual(['system', 'session']);
   });
 
@@ -133,7 +172,10 @@ describe('validateEventInput', () => {
     { type: 'chat.thinking_started', data: {} },
     { type: 'file.deleted', data: { path: '/tmp/a' } },
     { type: 'state.story_transitioned', data: { story_id: 'S-1', from: 'todo', to: 'doing' } },
-    { type: 'git.commit_created', data: { sha: 'a1b2c3d', message: 'fix: x', committed_at: '2026-11-23T17:49:02+01:00' } },
+    {
+      type: 'git.commit_created',
+      data: { sha: 'a1b2c3d', message: 'fix: x', committed_at: '2026-11-23T17:49:02+01:00' },
+    },
     { type: 'ceremony.message', data: { ceremony_id: 'retro-1', text: 'went well', speaker: 'pm' } },
     { type: 'kanban.card_moved', data: { card_id: 'C1', from: 'todo', to: 'done' } },
   ])('accepts a valid $type', (input) => {
@@ -141,7 +183,10 @@ describe('validateEventInput', () => {
   });
 
   it('defaults data to an empty object and keeps metadata', () => {
-    expect(validateEventInput({ type: 'chat.thinking_finished' })).toEqual({ ok: true, event: { type: 'chat.thinking_finished', data: {} } });
+    expect(validateEventInput({ type: 'chat.thinking_finished' })).toEqual({
+      ok: true,
+      event: { type: 'chat.thinking_finished', data: {} },
+    });
     expect(validateEventInput({ type: 'x.ping', metadata: { source: 'ci' } })).toEqual({
       ok: true,
       event: { type: 'x.ping', data: {}, metadata: { source: 'ci' } },
@@ -154,7 +199,9 @@ describe('validateEventInput', () => {
   });
 
   it('names each bad data field by its path', () => {
-    expect(issuesOf({ type: 'workflow.started', data: {} })).toEqual([{ path: 'data.workflow_id', message: 'required (string)' }]);
+    expect(issuesOf({ type: 'workflow.started', data: {} })).toEqual([
+      { path: 'data.workflow_id', message: 'required (string)' },
+    ]);
     const issues = issuesOf({ type: 'workflow.step_completed', data: { workflow_id: 7, duration_ms: -1 } });
     expect(issues.map((issue) => issue.path).sort()).toEqual(['data.duration_ms', 'data.step', 'data.workflow_id']);
     expect(issuesOf({ type: 'git.commit_created', data: { sha: 'xyz', message: 'm' } })).toEqual([
@@ -165,18 +212,29 @@ describe('validateEventInput', () => {
 
   it('checks nested server data by path when server types are allowed', () => {
     const lock = { holder: 'someone', pid: 1, hostname: 'h', since: null, id: null };
-    const issues = issuesOf({ type: 'session.lock_changed', data: { read_only: true, lock } }, { allowServerTypes: true });
+    const issues = issuesOf(
+      { type: 'session.lock_changed', data: { read_only: true, lock } },
+      { allowServerTypes: true },
+    );
     expect(issues.map((issue) => issue.path)).toEqual(['data.lock.holder']);
-    const status = issuesOf({ type: 'system.status_changed', data: { status: 'BUSY', progress: 101, last_sync: 'now' } }, { allowServerTypes: true });
+    const status = issuesOf(
+      { type: 'system.status_changed', data: { status: 'BUSY', progress: 101, last_sync: 'now' } },
+      { allowServerTypes: true },
+    );
     expect(status.map((issue) => issue.path).sort()).toEqual(['data.last_sync', 'data.progress', 'data.status']);
-    const fraction = issuesOf({ type: 'system.status_changed', data: { status: 'IDLE', progress: 1.5, last_sync: null } }, { allowServerTypes: true });
+    const fraction = issuesOf(
+      { type: 'system.status_changed', data: { status: 'IDLE', progress: 1.5, last_sync: null } },
+      { allowServerTypes: true },
+    );
     expect(fraction.map((issue) => issue.path)).toEqual(['data.progress']);
   });
 
   it('refuses an uncatalogued type, pointing at x.', () => {
     const [unknownName] = issuesOf({ type: 'workflow.paused', data: {} });
     expect(unknownName?.path).toBe('type');
-    expect(unknownName?.message).toMatch(/workflow\.paused is not catalogued.*started, step_completed, finished, failed.*x\./);
+    expect(unknownName?.message).toMatch(
+      /workflow\.paused is not catalogued.*started, step_completed, finished, failed.*x\./,
+    );
     const [unknownNamespace] = issuesOf({ type: 'deploy.started', data: {} });
     expect(unknownNamespace?.path).toBe('type');
     expect(unknownNamespace?.message).toMatch(/namespace deploy is unknown/);
@@ -188,28 +246,42 @@ describe('validateEventInput', () => {
     expect(issuesOf({ type: 'Deploy', data: {} }).map((issue) => issue.path)).toEqual(['type']);
     expect(issuesOf({ type: 'x.*', data: {} }).map((issue) => issue.path)).toEqual(['type']);
     expect(issuesOf({ data: {} })).toEqual([{ path: 'type', message: 'required (string)' }]);
-    expect(issuesOf({ type: `x.${'a'.repeat(200)}` })).toEqual([{ path: 'type', message: 'an event type is at most 128 characters' }]);
+    expect(issuesOf({ type: `x.${'a'.repeat(200)}` })).toEqual([
+      { path: 'type', message: 'an event type is at most 128 characters' },
+    ]);
   });
 
   it('refuses system.* and session.* from clients unless server types are allowed', () => {
     const started = { type: 'system.started', data: { version: '0.1.0', pid: 42 } };
-    expect(issuesOf(started)).toEqual([{ path: 'type', message: 'system.* and session.* are published by the server only' }]);
-    expect(issuesOf({ type: 'session.lock_changed', data: {} }, { allowServerTypes: false })[0]?.message).toMatch(/server only/);
+    expect(issuesOf(started)).toEqual([
+      { path: 'type', message: 'system.* and session.* are published by the server only' },
+    ]);
+    expect(issuesOf({ type: 'session.lock_changed', data: {} }, { allowServerTypes: false })[0]?.message).toMatch(
+      /server only/,
+    );
     expect(validateEventInput(started, { allowServerTypes: true })).toEqual({ ok: true, event: started });
-    const lock = { read_only: false, lock: { holder: 'server', pid: 42, hostname: 'box', since: '2026-11-23T17:49:02.123Z', id: 'l1' } };
+    const lock = {
+      read_only: false,
+      lock: { holder: 'server', pid: 42, hostname: 'box', since: '2026-11-23T17:49:02.123Z', id: 'l1' },
+    };
     expect(validateEventInput({ type: 'session.lock_changed', data: lock }, { allowServerTypes: true }).ok).toBe(true);
   });
 
   it('accepts any object as x.* data but not arrays, strings or null', () => {
     const data = { nested: { list: [1, 2] }, flag: true };
-    expect(validateEventInput({ type: 'x.my-tool.Started', data })).toEqual({ ok: true, event: { type: 'x.my-tool.Started', data } });
+    expect(validateEventInput({ type: 'x.my-tool.Started', data })).toEqual({
+      ok: true,
+      event: { type: 'x.my-tool.Started', data },
+    });
     for (const bad of [[1, 2], 'text', null, 3]) {
       expect(issuesOf({ type: 'x.thing', data: bad })).toEqual([{ path: 'data', message: 'must be a JSON object' }]);
     }
   });
 
   it('refuses metadata that is not an object', () => {
-    expect(issuesOf({ type: 'x.a', metadata: ['m'] })).toEqual([{ path: 'metadata', message: 'must be a JSON object' }]);
+    expect(issuesOf({ type: 'x.a', metadata: ['m'] })).toEqual([
+      { path: 'metadata', message: 'must be a JSON object' },
+    ]);
   });
 
   it('refuses stray top-level fields one by one, explaining who stamps what', () => {
@@ -230,7 +302,12 @@ describe('validateEventInput', () => {
 });
 
 describe('EventEnvelope', () => {
-  const envelope = { type: 'workflow.started', timestamp: '2026-11-23T17:49:02.123Z', sequence_number: 42, data: { workflow_id: 'w' } };
+  const envelope = {
+    type: 'workflow.started',
+    timestamp: '2026-11-23T17:49:02.123Z',
+    sequence_number: 42,
+    data: { workflow_id: 'w' },
+  };
 
   it('accepts a stored event', () => {
     expect(EventEnvelope.parse(envelope)).toEqual(envelope);
@@ -247,12 +324,21 @@ describe('EventEnvelope', () => {
 
 describe('summarize', () => {
   it('renders workflow events from their data', () => {
-    expect(summarize({ type: 'workflow.failed', data: { workflow_id: 'w1', name: 'deploy', error: 'timeout' } })).toBe('deploy failed: timeout');
-    expect(summarize({ type: 'workflow.failed', data: { workflow_id: 'w1', step: 'push', error: 'denied' } })).toBe('w1 failed at push: denied');
-    expect(summarize({ type: 'workflow.step_completed', data: { workflow_id: 'w1', name: 'deploy', step: 'build', duration_ms: 1234 } })).toBe(
-      'deploy: build done (1.2 s)',
+    expect(summarize({ type: 'workflow.failed', data: { workflow_id: 'w1', name: 'deploy', error: 'timeout' } })).toBe(
+      'deploy failed: timeout',
     );
-    expect(summarize({ type: 'workflow.finished', data: { workflow_id: 'w1', duration_ms: 125_000 } })).toBe('w1 finished (2 min 5 s)');
+    expect(summarize({ type: 'workflow.failed', data: { workflow_id: 'w1', step: 'push', error: 'denied' } })).toBe(
+      'w1 failed at push: denied',
+    );
+    expect(
+      summarize({
+        type: 'workflow.step_completed',
+        data: { workflow_id: 'w1', name: 'deploy', step: 'build', duration_ms: 1234 },
+      }),
+    ).toBe('deploy: build done (1.2 s)');
+    expect(summarize({ type: 'workflow.finished', data: { workflow_id: 'w1', duration_ms: 125_000 } })).toBe(
+      'w1 finished (2 min 5 s)',
+    );
   });
 
   it('renders chat text on one line, truncated to 120 characters', () => {
@@ -266,16 +352,30 @@ describe('summarize', () => {
   it('renders files, commits, stories, cards and the server events', () => {
     expect(summarize({ type: 'file.modified', data: { path: 'src/app.ts' } })).toBe('src/app.ts');
     const sha = '0123456789abcdef0123456789abcdef01234567';
-    expect(summarize({ type: 'git.commit_created', data: { sha, message: 'fix: the bug\n\nlong body' } })).toBe('0123456 fix: the bug');
-    expect(summarize({ type: 'state.story_transitioned', data: { story_id: 'S-1', from: 'todo', to: 'doing' } })).toBe('story S-1: todo → doing');
-    expect(summarize({ type: 'kanban.card_moved', data: { card_id: 'C1', from: 'todo', to: 'done' } })).toBe('card C1: todo → done');
-    expect(summarize({ type: 'ceremony.message', data: { ceremony_id: 'r', text: 'ship it', speaker: 'pm' } })).toBe('pm: ship it');
-    expect(summarize({ type: 'system.status_changed', data: { status: 'COLLECTING', progress: 40, last_sync: null } })).toBe('COLLECTING 40%');
+    expect(summarize({ type: 'git.commit_created', data: { sha, message: 'fix: the bug\n\nlong body' } })).toBe(
+      '0123456 fix: the bug',
+    );
+    expect(summarize({ type: 'state.story_transitioned', data: { story_id: 'S-1', from: 'todo', to: 'doing' } })).toBe(
+      'story S-1: todo → doing',
+    );
+    expect(summarize({ type: 'kanban.card_moved', data: { card_id: 'C1', from: 'todo', to: 'done' } })).toBe(
+      'card C1: todo → done',
+    );
+    expect(summarize({ type: 'ceremony.message', data: { ceremony_id: 'r', text: 'ship it', speaker: 'pm' } })).toBe(
+      'pm: ship it',
+    );
+    expect(
+      summarize({ type: 'system.status_changed', data: { status: 'COLLECTING', progress: 40, last_sync: null } }),
+    ).toBe('COLLECTING 40%');
     expect(summarize({ type: 'system.state_changed', data: { section: 'priorities' } })).toBe('priorities updated');
     const lock = { holder: 'cli', pid: 4242, hostname: 'box', since: null, id: 'l1' };
-    expect(summarize({ type: 'session.lock_changed', data: { read_only: true, lock } })).toBe('read-only: cli holds the lock (pid 4242 on box)');
+    expect(summarize({ type: 'session.lock_changed', data: { read_only: true, lock } })).toBe(
+      'read-only: cli holds the lock (pid 4242 on box)',
+    );
     const free = { holder: null, pid: null, hostname: null, since: null, id: null };
-    expect(summarize({ type: 'session.lock_changed', data: { read_only: false, lock: free } })).toBe('writable: lock free');
+    expect(summarize({ type: 'session.lock_changed', data: { read_only: false, lock: free } })).toBe(
+      'writable: lock free',
+    );
   });
 
   it('renders custom events as compact JSON, truncated', () => {

@@ -12,14 +12,28 @@ async function importErrors(file: string, source: string): Promise<string[]> {
 
 describe('the layering rule', () => {
   it('lets src-shared import only zod and itself', async () => {
-    expect(await importErrors('src-shared/x.ts', "import { z } from 'zod';\nimport './errors.ts';\nexport const a = z;\n")).toEqual([]);
+    expect(
+      await importErrors('src-shared/x.ts', "import { z } from 'zod';\nimport './errors.ts';\nexport const a = z;\n"),
+    ).toEqual([]);
     expect(await importErrors('src-shared/x.ts', "import fs from 'node:fs';\nexport const a = fs;\n")).toHaveLength(1);
-    expect(await importErrors('src-shared/x.ts', "import { VERSION } from '../src-main/version.ts';\nexport const a = VERSION;\n")).not.toEqual([]);
+    expect(
+      await importErrors(
+        'src-shared/x.ts',
+        "import { VERSION } from '../src-main/version.ts';\nexport const a = VERSION;\n",
+      ),
+    ).not.toEqual([]);
   });
 
   it('keeps src-renderer away from src-main and Node built-ins', async () => {
-    expect(await importErrors('src-renderer/x.ts', "import { VERSION } from '../src-main/version.ts';\nexport const a = VERSION;\n")).toHaveLength(1);
-    expect(await importErrors('src-renderer/x.ts', "import fs from 'node:fs';\nexport const a = fs;\n")).toHaveLength(1);
+    expect(
+      await importErrors(
+        'src-renderer/x.ts',
+        "import { VERSION } from '../src-main/version.ts';\nexport const a = VERSION;\n",
+      ),
+    ).toHaveLength(1);
+    expect(await importErrors('src-renderer/x.ts', "import fs from 'node:fs';\nexport const a = fs;\n")).toHaveLength(
+      1,
+    );
     expect(await importErrors('src-renderer/x.ts', "import { z } from 'zod';\nexport const a = z;\n")).toEqual([]);
   });
 

@@ -16,7 +16,10 @@ export function hostCheck(getAllowed: () => Set<string>): Middleware {
   return async (ctx, next) => {
     const host = (ctx.get('host') || '').toLowerCase();
     if (!getAllowed().has(host)) {
-      throw new LookoutError('forbidden_host', `Host ${JSON.stringify(host)} is not allowed; use http://127.0.0.1 or http://localhost with the server's port`);
+      throw new LookoutError(
+        'forbidden_host',
+        `Host ${JSON.stringify(host)} is not allowed; use http://127.0.0.1 or http://localhost with the server's port`,
+      );
     }
     await next();
   };

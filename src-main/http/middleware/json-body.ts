@@ -30,10 +30,16 @@ export function jsonBody(options: { limitBytes: number }): Middleware {
       const hasBody = declared > 0 || ctx.get('transfer-encoding') !== '';
       if (hasBody) {
         if (!ctx.is('application/json')) {
-          throw new LookoutError('unsupported_media_type', `send the body as application/json (got ${ctx.get('content-type') || 'no Content-Type'})`);
+          throw new LookoutError(
+            'unsupported_media_type',
+            `send the body as application/json (got ${ctx.get('content-type') || 'no Content-Type'})`,
+          );
         }
         if (declared > options.limitBytes) {
-          throw new LookoutError('payload_too_large', `the request body is ${declared} bytes; the limit is ${options.limitBytes} (LOOKOUT_MAX_BODY_BYTES)`);
+          throw new LookoutError(
+            'payload_too_large',
+            `the request body is ${declared} bytes; the limit is ${options.limitBytes} (LOOKOUT_MAX_BODY_BYTES)`,
+          );
         }
         const text = (await readBody(ctx.req, options.limitBytes)).toString('utf8');
         if (text.trim() !== '') {

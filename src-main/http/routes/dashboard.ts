@@ -80,7 +80,8 @@ function scan(dir: string, previous: Build | undefined): Build | undefined {
     if (type && stat?.isFile()) assets.set(urlPath, { file, type, size: stat.size });
   };
   const assetDir = path.join(dir, 'assets');
-  for (const name of fs.existsSync(assetDir) ? fs.readdirSync(assetDir) : []) add(`/assets/${name}`, path.join(assetDir, name));
+  for (const name of fs.existsSync(assetDir) ? fs.readdirSync(assetDir) : [])
+    add(`/assets/${name}`, path.join(assetDir, name));
   add('/favicon.svg', path.join(dir, 'favicon.svg'));
   return { stamp, index: fs.readFileSync(indexFile, 'utf8'), assets };
 }
@@ -196,13 +197,17 @@ const SignInBody = z.strictObject({ token: z.string().min(1).max(1024) });
 /** Reads a small JSON body (this route sits outside /api/v1, where the JSON parser runs). */
 async function readJson(ctx: Context): Promise<unknown> {
   if (!ctx.is('application/json')) {
-    throw new LookoutError('unsupported_media_type', `send {"token": "..."} as application/json (got ${ctx.get('content-type') || 'no Content-Type'})`);
+    throw new LookoutError(
+      'unsupported_media_type',
+      `send {"token": "..."} as application/json (got ${ctx.get('content-type') || 'no Content-Type'})`,
+    );
   }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > SIGN_IN_LIMIT_BYTES) throw new LookoutError('payload_too_large', `the sign-in body is larger than ${SIGN_IN_LIMIT_BYTES} bytes`);
+    if (size > SIGN_IN_LIMIT_BYTES)
+      throw new LookoutError('payload_too_large', `the sign-in body is larger than ${SIGN_IN_LIMIT_BYTES} bytes`);
     chunks.push(chunk);
   }
   try {
@@ -216,7 +221,8 @@ export const dashboardRoutes = (options: DashboardOptions) => {
   const dir = options.rendererDir ?? defaultRendererDir();
   let build: Build | undefined;
   const current = (): Build | undefined => (build = scan(dir, build));
-  const wrongToken = 'That token is not valid. The token changes every time the server starts: take the current one from .lookout/server.json, or run `lookout open`.';
+  const wrongToken =
+    'That token is not valid. The token changes every time the server starts: take the current one from .lookout/server.json, or run `lookout open`.';
 
   return [
     defineRoute({
@@ -272,10 +278,16 @@ export const dashboardRoutes = (options: DashboardOptions) => {
       tags: ['dashboard'],
       auth: false,
       errors: [401, 413, 415],
-      responses: { 204: { description: 'Signed in: the session cookie is set' }, 401: { description: 'Wrong token', schema: ErrorBody } },
+      responses: {
+        204: { description: 'Signed in: the session cookie is set' },
+        401: { description: 'Wrong token', schema: ErrorBody },
+      },
       handler: async ({ ctx }) => {
         const parsed = SignInBody.safeParse(await readJson(ctx));
-        if (!parsed.success) throw new LookoutError('invalid_input', 'send {"token": "<session token>"}', { details: [{ path: 'body.token', message: 'a non-empty string' }] });
+        if (!parsed.success)
+          throw new LookoutError('invalid_input', 'send {"token": "<session token>"}', {
+            details: [{ path: 'body.token', message: 'a non-empty string' }],
+          });
         if (!tokensEqual(parsed.data.token, options.token)) throw new LookoutError('unauthorized', wrongToken);
         ctx.set('Set-Cookie', sessionCookie(options.getPort(), options.token));
         return { status: 204 };

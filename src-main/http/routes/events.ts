@@ -31,7 +31,8 @@ export const eventRoutes = (bus: EventBus, sse: SseHub) => [
     method: 'post',
     path: '/events',
     summary: 'Publish one event, or a batch of up to 1000 (all or nothing)',
-    description: 'Allowed in read-only mode: events are observations. An event over 64 KiB of JSON is refused with 413.',
+    description:
+      'Allowed in read-only mode: events are observations. An event over 64 KiB of JSON is refused with 413.',
     tags: ['events'],
     auth: true,
     body: PublishBody,
@@ -41,7 +42,10 @@ export const eventRoutes = (bus: EventBus, sse: SseHub) => [
       const batch = body.type === undefined && body.events !== undefined;
       const inputs = batch ? body.events! : [body];
       const envelopes = bus.publish(inputs, { batch });
-      return { status: 201, body: { events: envelopes.map((e) => ({ sequence_number: e.sequence_number, timestamp: e.timestamp })) } };
+      return {
+        status: 201,
+        body: { events: envelopes.map((e) => ({ sequence_number: e.sequence_number, timestamp: e.timestamp })) },
+      };
     },
   }),
   defineRoute({
@@ -54,7 +58,10 @@ export const eventRoutes = (bus: EventBus, sse: SseHub) => [
     responses: { 200: { description: 'A page of history', schema: EventsPage } },
     handler: ({ query, ctx }) => {
       const patterns = parsePatterns(query.types);
-      if (!patterns.ok) throw new LookoutError('invalid_input', patterns.error, { details: [{ path: 'query.types', message: patterns.error }] });
+      if (!patterns.ok)
+        throw new LookoutError('invalid_input', patterns.error, {
+          details: [{ path: 'query.types', message: patterns.error }],
+        });
       const rows = bus.log.read({ after: query.since, patterns: patterns.patterns, limit: query.limit });
       // Rows hold the exact JSON clients get; splice them rather than re-encode.
       const last = bus.log.lastSequenceNumber;
@@ -71,7 +78,13 @@ export const eventRoutes = (bus: EventBus, sse: SseHub) => [
     tags: ['events'],
     auth: true,
     query: StreamQuery,
-    responses: { 200: { description: 'text/event-stream of event envelopes', contentType: 'text/event-stream', schema: EventEnvelope } },
+    responses: {
+      200: {
+        description: 'text/event-stream of event envelopes',
+        contentType: 'text/event-stream',
+        schema: EventEnvelope,
+      },
+    },
     handler: ({ ctx }) => {
       sse.handle(ctx);
       return undefined;

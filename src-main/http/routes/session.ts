@@ -38,7 +38,9 @@ export const sessionRoutes = (session: SessionService, status: () => ServerStatu
       'The server releases the lock if it holds it and stays away for 10 s so the caller can take it; it re-takes the lock when the caller releases it or dies. Allowed in read-only mode.',
     tags: ['session'],
     auth: true,
-    responses: { 200: { description: 'released is false when the server did not hold the lock', schema: HandoverResponse } },
+    responses: {
+      200: { description: 'released is false when the server did not hold the lock', schema: HandoverResponse },
+    },
     handler: async () => {
       const released = await session.handover();
       return { body: { released, session: session.state } };
@@ -48,7 +50,8 @@ export const sessionRoutes = (session: SessionService, status: () => ServerStatu
     method: 'post',
     path: RECHECK_PATH,
     summary: 'Ask the server to look at the workspace lock now (used by `lookout run` after taking or releasing it)',
-    description: 'Ends the handover grace period: the server publishes the current holder at once, and takes the lock back if it is free. Allowed in read-only mode.',
+    description:
+      'Ends the handover grace period: the server publishes the current holder at once, and takes the lock back if it is free. Allowed in read-only mode.',
     tags: ['session'],
     auth: true,
     responses: { 200: { description: 'The session state after the check', schema: SessionState } },

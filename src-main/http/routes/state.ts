@@ -25,10 +25,17 @@ const SECTION_HELP: Record<StateSection, string> = {
 };
 
 function unknownSection(section: string): LookoutError {
-  const system = section === 'system' ? `; the system status lives at ${API_PREFIX}/system/status (GET to read, POST to change)` : '';
-  return new LookoutError('not_found', `no state section ${JSON.stringify(section)}: the sections are ${STATE_SECTIONS.join(', ')}${system}`, {
-    details: { section, sections: STATE_SECTIONS },
-  });
+  const system =
+    section === 'system'
+      ? `; the system status lives at ${API_PREFIX}/system/status (GET to read, POST to change)`
+      : '';
+  return new LookoutError(
+    'not_found',
+    `no state section ${JSON.stringify(section)}: the sections are ${STATE_SECTIONS.join(', ')}${system}`,
+    {
+      details: { section, sections: STATE_SECTIONS },
+    },
+  );
 }
 
 /**
@@ -60,127 +67,135 @@ function putSection<S extends StateSection>(state: StateService, section: S): Ro
   }) as Route;
 }
 
-export const stateRoutes = (state: StateService): Route[] => [
-  defineRoute({
-    method: 'get',
-    path: '/state',
-    summary: 'The state document: system status, calendar, priorities, commitments, active brief',
-    description: 'The same document the WebSocket `snapshot` carries.',
-    tags: ['state'],
-    auth: true,
-    responses: { 200: { description: 'The state document', schema: StateDocument } },
-    handler: () => ({ body: state.document() }),
-  }),
-  defineRoute({
-    method: 'get',
-    path: '/state/:section',
-    summary: 'One section of the state document',
-    tags: ['state'],
-    auth: true,
-    errors: [404],
-    responses: { 200: { description: 'The section (calendar, priorities, commitments or active_brief)' } },
-    handler: ({ params, ctx }) => {
-      const section = params.section ?? '';
-      if (!isSection(section)) throw unknownSection(section);
-      return sectionBody(ctx, state.section(section));
-    },
-  }),
-  ...STATE_SECTIONS.map((section) => putSection(state, section)),
-  defineRoute({
-    method: 'put',
-    path: '/state/:section',
-    summary: 'Any other section: 404 naming the sections there are',
-    tags: ['state'],
-    auth: true,
-    errors: [404],
-    responses: {},
-    handler: ({ params }) => {
-      throw unknownSection(params.section ?? '');
-    },
-  }),
-  defineRoute({
-    method: 'get',
-    path: '/system/status',
-    summary: 'What the system is doing: status, progress, last sync',
-    tags: ['state'],
-    auth: true,
-    responses: { 200: { description: 'The system status', schema: SystemState } },
-    handler: () => ({ body: state.system() }),
-  }),
-  defineRoute({
-    method: 'post',
-    path: '/system/status',
-    summary: 'Set the status and/or progress',
-    description:
-      'A field not given keeps its value, except that entering COLLECTING or PROCESSING without a progress starts at 0; `message` is cleared unless given. Publishes `system.status_changed` with the new value.',
-    tags: ['state'],
-    auth: true,
-    body: SystemStatusUpdate,
-    errors: [423],
-    responses: { 200: { description: 'The new system status', schema: SystemState } },
-    handler: ({ body }) => ({ body: state.updateSystem(body) }),
-  }),
-  defineRoute({
-    method: 'post',
-    path: '/commands',
-    summary: 'Run a command: approve <id>, brief <target>, refresh, help',
-    description:
-      'Command names ignore case; targets keep theirs. A line that is not a command is 400 `unknown_command` whose details list the commands (`known`, `usage`) and say what was wrong (`reason`). An unknown target is 404; approving a done priority is 409; `refresh` while a collection runs is 409.',
-    tags: ['state'],
-    auth: true,
-    body: CommandRequest,
-    errors: [404, 409, 423],
-    responses: { 200: { description: 'What the command did', schema: CommandResponse } },
-    handler: ({ body }) => ({ body: state.execute(body.command) }),
-  }),
-  defineRoute({
-    method: 'post',
-    path: '/collections',
-    summary: 'Start a collection (git commits and file changes since the last sync)',
-    description:
-      'Answers at once; the system status goes COLLECTING with progress published every tenth (`system.status_changed`), then IDLE with `last_sync`, or ERROR with the reason. One at a time: 409 while one runs.',
-    tags: ['collections'],
-    auth: true,
-    errors: [409, 423],
-    responses: { 202: { description: 'Started; poll GET /api/v1/collections/{id} or watch the events', schema: Collection } },
-    handler: ({ ctx }) => {
-      const collection = state.collections.start();
-      ctx.set('Location', `${API_PREFIX}/collections/${collection.id}`);
-      return { status: 202, body: collection };
-    },
-  }),
-  defineRoute({
-    method: 'get',
-    path: '/collections',
-    summary: 'Recent collections, newest first (kept in memory: the last 20 and the running one)',
-    tags: ['collections'],
-    auth: true,
-    responses: { 200: { description: 'Recent collections', schema: CollectionList } },
-    handler: () => ({ body: { collections: state.collections.list() } }),
-  }),
-  defineRoute({
-    method: 'get',
-    path: '/collections/:id',
-    summary: 'One collection: status, progress, results per collector',
-    tags: ['collections'],
-    auth: true,
-    errors: [404],
-    responses: { 200: { description: 'The collection', schema: Collection } },
-    handler: ({ params }) => {
-      const collection = state.collections.get(params.id ?? '');
-      if (!collection) throw new LookoutError('not_found', `no collection has the id ${params.id ?? ''} (the server keeps the last 20 since it started)`);
-      return { body: collection };
-    },
-  }),
-  defineRoute({
-    method: 'post',
-    path: '/collections/:id/cancel',
-    summary: 'Cancel a running collection',
-    description: 'The collection ends `cancelled` at once and nothing it had not yet reported is published; the system returns to IDLE with a message. 409 when it has already finished.',
-    tags: ['collections'],
-    auth: true,
-    errors: [404, 409, 423],
-    responses: { 200: { description: 'The cancelled collection', schema: Collection } },
-    handler: ({ params }) => ({ body: state.collections.cancel(params.id ?? '') }),
-  }),
-] as Route[];
+export const stateRoutes = (state: StateService): Route[] =>
+  [
+    defineRoute({
+      method: 'get',
+      path: '/state',
+      summary: 'The state document: system status, calendar, priorities, commitments, active brief',
+      description: 'The same document the WebSocket `snapshot` carries.',
+      tags: ['state'],
+      auth: true,
+      responses: { 200: { description: 'The state document', schema: StateDocument } },
+      handler: () => ({ body: state.document() }),
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/state/:section',
+      summary: 'One section of the state document',
+      tags: ['state'],
+      auth: true,
+      errors: [404],
+      responses: { 200: { description: 'The section (calendar, priorities, commitments or active_brief)' } },
+      handler: ({ params, ctx }) => {
+        const section = params.section ?? '';
+        if (!isSection(section)) throw unknownSection(section);
+        return sectionBody(ctx, state.section(section));
+      },
+    }),
+    ...STATE_SECTIONS.map((section) => putSection(state, section)),
+    defineRoute({
+      method: 'put',
+      path: '/state/:section',
+      summary: 'Any other section: 404 naming the sections there are',
+      tags: ['state'],
+      auth: true,
+      errors: [404],
+      responses: {},
+      handler: ({ params }) => {
+        throw unknownSection(params.section ?? '');
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/system/status',
+      summary: 'What the system is doing: status, progress, last sync',
+      tags: ['state'],
+      auth: true,
+      responses: { 200: { description: 'The system status', schema: SystemState } },
+      handler: () => ({ body: state.system() }),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/system/status',
+      summary: 'Set the status and/or progress',
+      description:
+        'A field not given keeps its value, except that entering COLLECTING or PROCESSING without a progress starts at 0; `message` is cleared unless given. Publishes `system.status_changed` with the new value.',
+      tags: ['state'],
+      auth: true,
+      body: SystemStatusUpdate,
+      errors: [423],
+      responses: { 200: { description: 'The new system status', schema: SystemState } },
+      handler: ({ body }) => ({ body: state.updateSystem(body) }),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/commands',
+      summary: 'Run a command: approve <id>, brief <target>, refresh, help',
+      description:
+        'Command names ignore case; targets keep theirs. A line that is not a command is 400 `unknown_command` whose details list the commands (`known`, `usage`) and say what was wrong (`reason`). An unknown target is 404; approving a done priority is 409; `refresh` while a collection runs is 409.',
+      tags: ['state'],
+      auth: true,
+      body: CommandRequest,
+      errors: [404, 409, 423],
+      responses: { 200: { description: 'What the command did', schema: CommandResponse } },
+      handler: ({ body }) => ({ body: state.execute(body.command) }),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/collections',
+      summary: 'Start a collection (git commits and file changes since the last sync)',
+      description:
+        'Answers at once; the system status goes COLLECTING with progress published every tenth (`system.status_changed`), then IDLE with `last_sync`, or ERROR with the reason. One at a time: 409 while one runs.',
+      tags: ['collections'],
+      auth: true,
+      errors: [409, 423],
+      responses: {
+        202: { description: 'Started; poll GET /api/v1/collections/{id} or watch the events', schema: Collection },
+      },
+      handler: ({ ctx }) => {
+        const collection = state.collections.start();
+        ctx.set('Location', `${API_PREFIX}/collections/${collection.id}`);
+        return { status: 202, body: collection };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/collections',
+      summary: 'Recent collections, newest first (kept in memory: the last 20 and the running one)',
+      tags: ['collections'],
+      auth: true,
+      responses: { 200: { description: 'Recent collections', schema: CollectionList } },
+      handler: () => ({ body: { collections: state.collections.list() } }),
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/collections/:id',
+      summary: 'One collection: status, progress, results per collector',
+      tags: ['collections'],
+      auth: true,
+      errors: [404],
+      responses: { 200: { description: 'The collection', schema: Collection } },
+      handler: ({ params }) => {
+        const collection = state.collections.get(params.id ?? '');
+        if (!collection)
+          throw new LookoutError(
+            'not_found',
+            `no collection has the id ${params.id ?? ''} (the server keeps the last 20 since it started)`,
+          );
+        return { body: collection };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/collections/:id/cancel',
+      summary: 'Cancel a running collection',
+      description:
+        'The collection ends `cancelled` at once and nothing it had not yet reported is published; the system returns to IDLE with a message. 409 when it has already finished.',
+      tags: ['collections'],
+      auth: true,
+      errors: [404, 409, 423],
+      responses: { 200: { description: 'The cancelled collection', schema: Collection } },
+      handler: ({ params }) => ({ body: state.collections.cancel(params.id ?? '') }),
+    }),
+  ] as Route[];

@@ -30,11 +30,9 @@ export const EventType = z
       'an event type is namespace.name: a lowercase namespace, then dot-separated names of letters, digits, _ or - (e.g. workflow.started, x.my-tool.done)',
   });
 
-export const TypePattern = z
-  .string()
-  .regex(EVENT_PATTERN_PATTERN, {
-    error: 'a type pattern is *, a namespace wildcard like workflow.*, or an exact type like workflow.started',
-  });
+export const TypePattern = z.string().regex(EVENT_PATTERN_PATTERN, {
+  error: 'a type pattern is *, a namespace wildcard like workflow.*, or an exact type like workflow.started',
+});
 
 // Bounds that keep one field from eating the whole 64 KiB event budget by accident.
 const id = z.string().min(1).max(256);

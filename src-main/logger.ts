@@ -1,31 +1,33 @@
 import fs from 'node:fs';
 import pino, { type Logger } from 'pino';
+import type { LogFile } from './log-file.ts';
 
 export type { Logger };
 
-const ROTATE_AT_BYTES = 10 * 1024 * 1024;
+/**
+ * stderr as a pino destination that never throws: a closed pipe (`lookout serve 2>&1 |
+ * head -1`) or a full pipe drops the line instead of taking the server down.
+ */
+const stderrDestination = {
+  write(line: string): boolean {
+    try {
+      fs.writeSync(2, line);
+    } catch {
+      // Nobody is reading stderr any more; the file log still has it.
+    }
+    return true;
+  },
+};
 
 /**
- * JSON logs to `<workspace>/.lookout/lookout.log` and to stderr. The file is rotated
- * once (to `.1`) at start when it has grown past 10 MiB, so it never grows unbounded.
+ * JSON logs to `<workspace>/.lookout/lookout.log` (a LogFile: rotated by size, paused
+ * rather than fatal on a write error) and, for `lookout serve`, to stderr.
  */
-export function createLogger(options: { level: string; file?: string; stderr?: boolean }): Logger {
+export function createLogger(options: { level: string; file?: LogFile; stderr?: boolean }): Logger {
   if (options.level === 'silent') return pino({ level: 'silent' });
   const streams: pino.StreamEntry[] = [];
-  if (options.file) {
-    try {
-      if (fs.statSync(options.file).size > ROTATE_AT_BYTES) fs.renameSync(options.file, `${options.file}.1`);
-    } catch {
-      // No log yet.
-    }
-    streams.push({
-      level: options.level as pino.Level,
-      stream: pino.destination({ dest: options.file, sync: false, mode: 0o600 }),
-    });
-  }
-  if (options.stderr !== false) {
-    streams.push({ level: options.level as pino.Level, stream: pino.destination({ dest: 2, sync: true }) });
-  }
+  if (options.file) streams.push({ level: options.level as pino.Level, stream: options.file });
+  if (options.stderr !== false) streams.push({ level: options.level as pino.Level, stream: stderrDestination });
   return pino(
     { level: options.level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
     pino.multistream(streams),
@@ -33,10 +35,11 @@ export function createLogger(options: { level: string; file?: string; stderr?: b
 }
 
 /** Flushes buffered file output; called last during a graceful stop. */
-export function flushLogger(logger: Logger): void {
+export function flushLogger(logger: Logger, file?: LogFile): void {
   try {
     logger.flush();
   } catch {
     // A logger that cannot flush must not turn a clean stop into a crash.
   }
+  file?.close();
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import type { ServerInfo } from '../src-shared/server-info.ts';
 import { type Config, type ConfigInput, parseConfig } from './config.ts';
 import { EventBus } from './events/bus.ts';
@@ -14,6 +15,8 @@ import { eventRoutes } from './http/routes/events.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { HANDOVER_PATH, RECHECK_PATH, sessionRoutes } from './http/routes/session.ts';
 import { stateRoutes } from './http/routes/state.ts';
+import { StopError, StartupError } from './errors.ts';
+import { LogFile } from './log-file.ts';
 import { createLogger, flushLogger, type Logger } from './logger.ts';
 import { SessionService } from './session/session.ts';
 import { StateService } from './state/state-service.ts';
@@ -53,6 +56,38 @@ export interface RuntimeOptions {
 }
 
 const RETENTION_SWEEP_MS = 60_000;
+/** One log record can add at most this much to lookout.log. */
+const MAX_LOG_LINE_BYTES = 16 * 1024;
+
+function openLogFile(file: string, maxBytes: number): LogFile {
+  try {
+    return new LogFile(file, {
+      maxBytes,
+      maxLineBytes: MAX_LOG_LINE_BYTES,
+      onNotice: (message) => {
+        try {
+          fs.writeSync(2, `lookout: warning: ${message}\n`);
+        } catch {
+          // stderr is gone too; /health still says so.
+        }
+      },
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') {
+      throw new StartupError(
+        `refusing to open ${file}: it is a symlink, and Lookout never follows links under .lookout/; remove it (rm ${file})`,
+      );
+    }
+    if (code === 'ENOSPC') throw new StartupError(`cannot create ${file}: no space left on device; free some space`);
+    throw new StartupError(
+      `cannot open ${file} (${code ?? (error as Error).message}); remove it or fix its permissions`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
 
 /**
  * The composition root: the desktop app, `lookout serve` and the tests all build the
@@ -61,15 +96,16 @@ const RETENTION_SWEEP_MS = 60_000;
 export async function createRuntime(input: ConfigInput | Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const config = parseConfig(input);
   const paths = prepareStateDir(config.workspace);
-  claimServerInfo(paths);
-  const logger = createLogger({ level: config.logLevel, file: paths.log, stderr: options.logToStderr ?? false });
+  await claimServerInfo(paths);
+  const logFile = openLogFile(paths.log, config.logMaxBytes);
+  const logger = createLogger({ level: config.logLevel, file: logFile, stderr: options.logToStderr ?? false });
   const startedAt = Date.now();
 
   let store: Database;
   try {
-    store = openDatabase(paths.database);
+    store = openDatabase(paths.database, { walMaxBytes: config.walMaxBytes });
   } catch (error) {
-    flushLogger(logger);
+    flushLogger(logger, logFile);
     throw error;
   }
 
@@ -108,8 +144,10 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
 
   const publicRoutes = healthRoutes({
     version: VERSION,
-    startedAt,
+    startedAtMs: startedAt,
+    startedAt: new Date(startedAt).toISOString(),
     storePing: () => store.ping(),
+    logStatus: () => logFile.status(),
     schemaVersion: store.schemaVersion,
     lastSequenceNumber: () => log.lastSequenceNumber,
   }) as Route[];
@@ -160,7 +198,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     await session.stop();
     await state.stop();
     await store.close();
-    flushLogger(logger);
+    flushLogger(logger, logFile);
     throw error;
   }
   port = http.port;
@@ -197,11 +235,14 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
 
   const server = http;
   // Each step runs even if an earlier one failed: a stop always ends with the lock
-  // released and server.json removed.
+  // released and server.json removed. Failed steps are reported at the end (stop()
+  // rejects), so `lookout serve` exits 1 as documented.
+  const failures: string[] = [];
   const step = async (name: string, fn: () => unknown) => {
     try {
       await fn();
     } catch (error) {
+      failures.push(`${name}: ${(error as Error)?.message ?? String(error)}`);
       logger.error({ err: error, step: name }, 'stop step failed');
     }
   };
@@ -225,7 +266,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
       await step('release lock', () => session.stop());
       await step('remove server.json', () => removeServerInfo(paths, token));
       logger.info('stopped');
-      flushLogger(logger);
+      flushLogger(logger, logFile);
+      if (failures.length > 0) throw new StopError(failures);
     })());
 
   return {

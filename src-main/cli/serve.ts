@@ -27,6 +27,9 @@ export function registerServe(program: Command): void {
           `lookout: warning: listening on ${config.host}: anyone who can reach it and has the token can drive this workspace\n`,
         );
       }
+      // `lookout serve | head -1`: once the reader is gone, stdout writes fail with EPIPE.
+      // That must not kill the server (and leave server.json behind); stop writing there.
+      process.stdout.on('error', () => undefined);
       const runtime = await createRuntime(config, { logToStderr: true });
       process.stdout.write(
         `Lookout ${runtime.info.version} listening on ${runtime.url} (workspace ${config.workspace})\n`,
@@ -34,7 +37,12 @@ export function registerServe(program: Command): void {
 
       // The same quit path as the desktop app: bounded, and a second signal forces.
       const quit = new QuitSequence({
-        stop: () => runtime.stop(),
+        stop: () =>
+          runtime.stop().catch((error: unknown) => {
+            // Every step ran; say which failed (the exit code is then 1, as documented).
+            process.stderr.write(`lookout: ${(error as Error).message}\n`);
+            throw error;
+          }),
         exit: (code) => process.exit(code),
         // The runtime's own stop is bounded by the drain timeout; leave it room to finish.
         timeoutMs: config.shutdownTimeoutMs + 3000,

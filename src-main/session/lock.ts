@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { z } from 'zod';
-import { isPidAlive } from '../workspace.ts';
+import { isPidAlive, readStateFile } from '../workspace.ts';
 
 /**
  * The record beside the lock that says who holds it. proper-lockfile's lock is a
@@ -37,14 +37,21 @@ export type AcquireResult = { ok: true; holder: HolderRecord } | { ok: false; ho
 
 export function readHolder(paths: LockPaths): HolderRecord | null {
   try {
-    const parsed = HolderRecord.safeParse(JSON.parse(fs.readFileSync(holderFile(paths), 'utf8')));
+    const parsed = HolderRecord.safeParse(JSON.parse(readStateFile(holderFile(paths))));
     return parsed.success ? parsed.data : null;
   } catch {
     return null;
   }
 }
 
-const lockExists = (paths: LockPaths): boolean => fs.existsSync(paths.lock);
+const lockExists = (paths: LockPaths): boolean => {
+  try {
+    fs.lstatSync(paths.lock);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /**
  * True when the lock is held by a live holder. A holder on this host whose pid is gone
@@ -123,7 +130,7 @@ export class WorkspaceLock {
     };
     const file = holderFile(this.#paths);
     const temp = path.join(this.#paths.stateDir, `.holder.${process.pid}.${holder.id}.tmp`);
-    fs.writeFileSync(temp, `${JSON.stringify(holder, null, 2)}\n`, { mode: 0o600 });
+    fs.writeFileSync(temp, `${JSON.stringify(holder, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
     fs.renameSync(temp, file);
     this.#holder = holder;
     return { ok: true, holder };

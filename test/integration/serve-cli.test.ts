@@ -114,7 +114,7 @@ describe('lookout serve (child process)', () => {
     fs.writeFileSync(path.join(blocked, '.lookout'), 'a file where the state dir should be');
     const second = await runLookout(['serve', '--workspace', blocked, '--port', '0']);
     expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(/cannot write to .*\.lookout/);
+    expect(second.stderr).toMatch(/refusing to use .*\.lookout: it is not a directory/);
   });
 
   it('prints help for serve and the version', async () => {

@@ -22,6 +22,8 @@ export interface Database {
 /** The database and the two files SQLite keeps beside it: they only ever move together. */
 export const databaseFiles = (file: string): string[] => [file, `${file}-wal`, `${file}-shm`];
 
+const DEFAULT_WAL_MAX_BYTES = 64 * 1024 * 1024;
+
 /** Below this much free space, an I/O error at start-up is reported as a full disk. */
 const NEARLY_FULL_BYTES = 1024 * 1024;
 
@@ -157,7 +159,13 @@ export function openDatabase(file: string, options: { walMaxBytes?: number } = {
     try {
       const result = fn();
       db.exec('COMMIT');
-      checkpointer?.noteWrite();
+      if (checkpointer?.noteWrite()) {
+        try {
+          db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+        } catch {
+          // Busy or failed: the next commit tries again.
+        }
+      }
       return result;
     } catch (error) {
       if (db.isTransaction) db.exec('ROLLBACK');
@@ -185,8 +193,11 @@ export function openDatabase(file: string, options: { walMaxBytes?: number } = {
   }
 
   if (file !== ':memory:') {
+    const walMaxBytes = options.walMaxBytes ?? DEFAULT_WAL_MAX_BYTES;
+    // After a checkpoint resets the WAL, SQLite truncates the file back to this size.
+    db.exec(`PRAGMA journal_size_limit = ${walMaxBytes}`);
     db.exec('PRAGMA wal_autocheckpoint = 0');
-    checkpointer = new Checkpointer(file, () => db.exec('PRAGMA wal_autocheckpoint = 1000'));
+    checkpointer = new Checkpointer(file, walMaxBytes, () => db.exec('PRAGMA wal_autocheckpoint = 1000'));
   }
 
   const epoch = (db.prepare(`SELECT value FROM meta WHERE key = 'epoch'`).get() as { value: string }).value;

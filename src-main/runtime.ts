@@ -8,6 +8,7 @@ import { SseHub } from './gateway/sse.ts';
 import { WsGateway } from './gateway/ws-gateway.ts';
 import { API_PREFIX, createApp } from './http/app.ts';
 import { type HttpServer, listen } from './http/http-server.ts';
+import { RefusalCounter } from './http/middleware/access-log.ts';
 import { allowedHosts } from './http/middleware/host-check.ts';
 import type { Route } from './http/route.ts';
 import { dashboardRoutes } from './http/routes/dashboard.ts';
@@ -120,9 +121,13 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   let hosts = new Set<string>();
   let origins = new Set<string>();
 
+  // Requests and upgrades refused for their Host (DNS rebinding) are only counted: one
+  // log line a minute at most, however hard a page loops.
+  const hostRefusals = new RefusalCounter(logger, 'refused requests with a foreign Host header (DNS rebinding?)');
   const gateway = new WsGateway({
     bus,
     logger,
+    hostRefusals,
     token,
     maxClients: config.maxClients,
     queueSize: config.queueSize,
@@ -155,6 +160,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
 
   const app = createApp({
     logger,
+    hostRefusals,
     token,
     version: VERSION,
     maxBodyBytes: config.maxBodyBytes,
@@ -265,6 +271,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
       });
       await step('release lock', () => session.stop());
       await step('remove server.json', () => removeServerInfo(paths, token));
+      hostRefusals.flush();
       logger.info('stopped');
       flushLogger(logger, logFile);
       if (failures.length > 0) throw new StopError(failures);

@@ -10,6 +10,7 @@ import type { EventBus } from '../events/bus.ts';
 import { EventStream } from '../events/event-stream.ts';
 import { isAuthorized } from '../http/middleware/auth.ts';
 import { acceptableRequestId } from '../http/middleware/request-id.ts';
+import type { RefusalCounter } from '../http/middleware/access-log.ts';
 import type { Logger } from '../logger.ts';
 import { controlJson, parseStreamParams } from './stream-params.ts';
 
@@ -23,6 +24,8 @@ const HIGH_WATER_BYTES = 512 * 1024;
 export interface GatewayOptions {
   bus: EventBus;
   logger: Logger;
+  /** Upgrades refused for their Host are counted here, never logged one by one. */
+  hostRefusals?: RefusalCounter;
   token: string;
   maxClients: number;
   queueSize: number;
@@ -128,11 +131,15 @@ export class WsGateway {
       );
     }
     if (!o.getAllowedHosts().has((req.headers.host ?? '').toLowerCase())) {
+      o.hostRefusals?.note();
       return refuse(
         socket,
         403,
         'Forbidden',
-        new LookoutError('forbidden_host', `Host ${JSON.stringify(req.headers.host ?? '')} is not allowed`),
+        new LookoutError(
+          'forbidden_host',
+          `Host ${JSON.stringify((req.headers.host ?? '').slice(0, 100))} is not allowed`,
+        ),
       );
     }
     const origin = req.headers.origin;

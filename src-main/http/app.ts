@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import compose from 'koa-compose';
 import type { Logger } from '../logger.ts';
-import { accessLog } from './middleware/access-log.ts';
+import { accessLog, RefusalCounter } from './middleware/access-log.ts';
 import { requireToken } from './middleware/auth.ts';
 import { errorHandler } from './middleware/error-handler.ts';
 import { hostCheck } from './middleware/host-check.ts';
@@ -30,6 +30,8 @@ export interface AppOptions {
   apiRoutes: readonly Route[];
   /** Middleware run for /api/v1 after authentication (e.g. the read-only guard). */
   apiGuards?: readonly Koa.Middleware[];
+  /** Where Host-refused requests are counted (shared with the WebSocket upgrade check). */
+  hostRefusals?: RefusalCounter;
 }
 
 /**
@@ -41,7 +43,12 @@ export function createApp(options: AppOptions): Koa {
   app.silent = true; // errors are rendered and logged by errorHandler
 
   app.use(requestId());
-  app.use(accessLog(options.logger));
+  app.use(
+    accessLog(
+      options.logger,
+      options.hostRefusals ?? new RefusalCounter(options.logger, 'refused requests with a foreign Host header'),
+    ),
+  );
   app.use(errorHandler(options.logger));
   app.use(securityHeaders());
   app.use(hostCheck(options.getAllowedHosts));

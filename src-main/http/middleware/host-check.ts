@@ -1,6 +1,9 @@
 import type { Middleware } from 'koa';
 import { LookoutError } from '../../errors.ts';
 
+/** Set on ctx.state for a request the Host check refused. */
+export const HOST_REFUSED = 'hostRefused';
+
 /** The Host values a browser sends for this server: loopback names with our port. */
 export function allowedHosts(port: number, boundHost: string): Set<string> {
   const names = ['127.0.0.1', 'localhost', '[::1]'];
@@ -16,9 +19,10 @@ export function hostCheck(getAllowed: () => Set<string>): Middleware {
   return async (ctx, next) => {
     const host = (ctx.get('host') || '').toLowerCase();
     if (!getAllowed().has(host)) {
+      ctx.state[HOST_REFUSED] = true; // the access log counts these instead of logging each
       throw new LookoutError(
         'forbidden_host',
-        `Host ${JSON.stringify(host)} is not allowed; use http://127.0.0.1 or http://localhost with the server's port`,
+        `Host ${JSON.stringify(host.slice(0, 100))} is not allowed; use http://127.0.0.1 or http://localhost with the server's port`,
       );
     }
     await next();

@@ -87,7 +87,7 @@ export class SessionService {
     if (this.#stopped) return;
     const mine = this.#lock.held;
     if (!mine && !isHeld(this.#paths)) {
-      const reclaimed = this.#lock.reclaimIfDead();
+      const reclaimed = await this.#lock.reclaimIfDead();
       if (reclaimed)
         this.#logger.warn({ pid: reclaimed.pid, kind: reclaimed.kind }, 'reclaimed the lock of a holder that died');
       if (Date.now() >= this.#handoverUntil) {

@@ -58,7 +58,7 @@ export function registerRun(program: Command): void {
         const workspace = findWorkspace(cmd.optsWithGlobals<{ workspace?: string }>().workspace, { mustExist: false });
         const paths = prepareStateDir(workspace);
         // Set once the command runs: losing the lock then means stopping it (rule 5).
-        let onLost: ((error: Error) => void) | undefined;
+        let onLost: ((error: Error) => void) | undefined = undefined;
         const lock = new WorkspaceLock(paths, { onCompromised: (error) => onLost?.(error) });
         const giveUpAt = Date.now() + (waitSeconds ?? 0) * 1000;
         // A server hands over within a second; allow for that even without --wait.

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { EventEnvelope, parsePatterns } from '../../../src-shared/events.ts';
-import { EventsPage, PublishResponse } from '../../../src-shared/protocol.ts';
-import { LookoutError } from '../../errors.ts';
-import type { EventBus } from '../../events/bus.ts';
-import type { SseHub } from '../../gateway/sse.ts';
-import { defineRoute } from '../route.ts';
+import { EventEnvelope, parsePatterns } from '../../src-shared/events.ts';
+import { EventsPage, PublishResponse } from '../../src-shared/protocol.ts';
+import { LookoutError } from '../errors.ts';
+import type { EventBus } from './bus.ts';
+import type { SseHub } from '../gateway/sse.ts';
+import { defineRoute } from '../http/route.ts';
 
 // One event, or a batch under `events`. The bus checks both in depth (catalogue, sizes,
 // all-or-nothing) and names the offending field, so this schema stays permissive.

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { HandoverResponse, SessionState } from '../../../src-shared/session.ts';
-import type { SessionService } from '../../session/session.ts';
-import { defineRoute } from '../route.ts';
+import { HandoverResponse, SessionState } from '../../src-shared/session.ts';
+import type { SessionService } from './session.ts';
+import { defineRoute } from '../http/route.ts';
 
 export const ServerStatus = z.object({
   url: z.string(),

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { API_PREFIX } from '../src-shared/protocol.ts';
 import type { ServerInfo } from '../src-shared/server-info.ts';
 import { type Config, type ConfigInput, parseConfig } from './config.ts';
 import { EventBus } from './events/bus.ts';
 import { EventLog } from './events/event-log.ts';
 import { SseHub } from './gateway/sse.ts';
 import { WsGateway } from './gateway/ws-gateway.ts';
-import { API_PREFIX, createApp } from './http/app.ts';
+import { createApp } from './http/app.ts';
 import { type HttpServer, listen } from './http/http-server.ts';
 import { allowedHosts } from './http/middleware/host-check.ts';
 import type { Route } from './http/route.ts';

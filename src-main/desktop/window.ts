@@ -1,5 +1,5 @@
 import { BrowserWindow, session, type Session, type WebContents } from 'electron';
-import { sessionCookieName } from '../http/middleware/auth.ts';
+import { sessionCookieName } from '../../src-shared/protocol.ts';
 import {
   navigationDecision,
   permissionDecision,

@@ -1,4 +1,5 @@
 import type { Middleware } from 'koa';
+import { HEADERS } from '../../src-shared/protocol.ts';
 import { describeHolder, type LockInfo, NO_LOCK, type SessionState } from '../../src-shared/session.ts';
 import { LookoutError } from '../errors.ts';
 import { WRITE_METHODS } from '../http/middleware/json-body.ts';
@@ -154,7 +155,7 @@ export class SessionService {
     return async (ctx, next) => {
       if (WRITE_METHODS.has(ctx.method) && this.#state.read_only && !exempt(ctx.method, ctx.path)) {
         const lock = this.#state.lock;
-        const presented = ctx.get('x-lock-id');
+        const presented = ctx.get(HEADERS.lockId);
         if (!(presented && this.#isHolderId(presented))) {
           throw new LookoutError(
             'read_only',

@@ -12,9 +12,9 @@ import {
   SystemState,
   SystemStatusUpdate,
 } from '../../src-shared/state.ts';
+import { API_PREFIX } from '../../src-shared/protocol.ts';
 import { LookoutError } from '../errors.ts';
 import type { StateService } from './state-service.ts';
-import { API_PREFIX } from '../http/app.ts';
 import { defineRoute, type Route } from '../http/route.ts';
 
 const SECTION_HELP: Record<StateSection, string> = {

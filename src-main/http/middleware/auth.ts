@@ -1,10 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Middleware } from 'koa';
+import { HEADERS, sessionCookieName } from '../../../src-shared/protocol.ts';
 import { LookoutError } from '../../errors.ts';
-
-/** Cookies are not isolated by port, so the name carries it: two servers never clash. */
-export const sessionCookieName = (port: number): string => `lookout_session_${port}`;
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
@@ -30,7 +28,7 @@ function cookieValue(header: string | undefined, name: string): string | undefin
 
 /** The token a request presents: X-Session-Token, then Authorization: Bearer, then the cookie. */
 export function presentedToken(req: IncomingMessage, port: number): string | undefined {
-  const header = req.headers['x-session-token'];
+  const header = req.headers[HEADERS.sessionToken.toLowerCase()];
   if (typeof header === 'string' && header) return header;
   const authorization = req.headers.authorization;
   const bearer = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
+import { HEADERS } from '../../../src-shared/protocol.ts';
 
 const ACCEPTABLE_ID = /^[\w.:-]{1,128}$/;
 
@@ -10,8 +11,8 @@ export const acceptableRequestId = (sent: unknown): string | undefined =>
 /** Echoes a sane client-sent X-Request-Id, or mints one; every response carries it. */
 export function requestId(): Middleware {
   return async (ctx, next) => {
-    ctx.state.requestId = acceptableRequestId(ctx.get('x-request-id')) ?? randomUUID();
-    ctx.set('X-Request-Id', ctx.state.requestId as string);
+    ctx.state.requestId = acceptableRequestId(ctx.get(HEADERS.requestId)) ?? randomUUID();
+    ctx.set(HEADERS.requestId, ctx.state.requestId as string);
     await next();
   };
 }

@@ -9,6 +9,7 @@ import { WsGateway } from './gateway/ws-gateway.ts';
 import { createApp } from './http/app.ts';
 import { type HttpServer, listen } from './http/http-server.ts';
 import { allowedHosts } from './http/middleware/host-check.ts';
+import { readOnlyGuard } from './http/middleware/read-only.ts';
 import type { Route } from './http/route.ts';
 import { dashboardRoutes } from './http/routes/dashboard.ts';
 import { eventRoutes } from './events/routes.ts';
@@ -142,7 +143,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
       })),
     ] as Route[],
     apiGuards: [
-      session.readOnlyGuard(
+      readOnlyGuard(
+        session,
         (method, path) =>
           method === 'POST' &&
           [`${API_PREFIX}/events`, `${API_PREFIX}${HANDOVER_PATH}`, `${API_PREFIX}${RECHECK_PATH}`].includes(path),

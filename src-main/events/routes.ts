@@ -1,3 +1,4 @@
+import type { Context } from 'koa';
 import { z } from 'zod';
 import { EventEnvelope, parsePatterns } from '../../src-shared/events.ts';
 import {
@@ -9,7 +10,6 @@ import {
 } from '../../src-shared/protocol.ts';
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from './bus.ts';
-import type { SseHub } from '../gateway/sse.ts';
 import { defineRoute } from '../http/route.ts';
 
 // One event, or a batch under `events`. The bus checks both in depth (catalogue, sizes,
@@ -32,7 +32,12 @@ const StreamQuery = z.object({
   types: z.string().optional(),
 });
 
-export const eventRoutes = (bus: EventBus, sse: SseHub) => [
+/** The SSE endpoint's handler (the gateway's SseHub): the stream is the gateway's business. */
+export interface SseEndpoint {
+  handle(ctx: Context): void;
+}
+
+export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
   defineRoute({
     method: 'post',
     path: '/events',

@@ -15,9 +15,9 @@ import {
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import { EventStream } from '../events/event-stream.ts';
-import { isAuthorized } from '../http/middleware/auth.ts';
-import { acceptableRequestId } from '../http/middleware/request-id.ts';
 import type { Logger } from '../logger.ts';
+import { isAuthorized } from '../transport/credentials.ts';
+import { acceptableRequestId } from '../transport/request-id.ts';
 import { controlJson, parseStreamParams } from './stream-params.ts';
 
 // Refusals are written on the raw socket; they carry the request id like any response.

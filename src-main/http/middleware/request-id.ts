@@ -1,12 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import { HEADERS } from '../../../src-shared/protocol.ts';
-
-const ACCEPTABLE_ID = /^[\w.:-]{1,128}$/;
-
-/** A client-sent id we can echo safely (1–128 of letters, digits, `_.:-`), else undefined. */
-export const acceptableRequestId = (sent: unknown): string | undefined =>
-  typeof sent === 'string' && ACCEPTABLE_ID.test(sent) ? sent : undefined;
+import { acceptableRequestId } from '../../transport/request-id.ts';
 
 /** Echoes a sane client-sent X-Request-Id, or mints one; every response carries it. */
 export function requestId(): Middleware {

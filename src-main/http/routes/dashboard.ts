@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ErrorBody } from '../../../src-shared/errors.ts';
 import { sessionCookieName } from '../../../src-shared/protocol.ts';
 import { LookoutError } from '../../errors.ts';
-import { isAuthorized, tokensEqual } from '../middleware/auth.ts';
+import { isAuthorized, tokensEqual } from '../../transport/credentials.ts';
 import { defineRoute } from '../route.ts';
 
 /**

@@ -2,11 +2,13 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
+import { layeringRule } from './lint/layering.js';
 
 /**
  * The layering rule of ARCHITECTURE.md, enforced: a file's folder decides what it may
  * import. src-shared runs everywhere (zod only); src-renderer never reaches into the
- * Node side; only src-main/desktop/ may import electron.
+ * Node side; only src-main/desktop/ may import electron; inside src-main the layers
+ * are one-way (lint/layering.js).
  */
 const NODE_BUILTINS = ['node:*', 'fs', 'path', 'http', 'os', 'child_process', 'crypto', 'net', 'url', 'stream'];
 
@@ -28,6 +30,11 @@ export default tseslint.config(
         { paths: [{ name: 'electron', message: 'Only src-main/desktop/ may import electron.' }] },
       ],
     },
+  },
+  {
+    files: ['src-main/**/*.ts'],
+    plugins: { lookout: { rules: { layering: layeringRule } } },
+    rules: { 'lookout/layering': 'error' },
   },
   {
     files: ['src-shared/**'],

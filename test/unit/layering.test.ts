@@ -48,11 +48,43 @@ describe('the layering rule', () => {
     expect(await importErrors('src-renderer/x.ts', "import { z } from 'zod';\nexport const a = z;\n")).toEqual([]);
   });
 
-  it('allows electron only under src-main/desktop/', async () => {
+  it('allows electron only in the Electron adapters of the desktop (src-main/desktop/electron-main/)', async () => {
     const source = "import { app } from 'electron';\nexport const a = app;\n";
+    expect(await importErrors('src-main/desktop/electron-main/x.ts', source)).toEqual([]);
+    expect(await importErrors('src-main/desktop/electron-main/nested/x.ts', source)).toEqual([]);
+    const [message, ...more] = await importErrors('src-main/desktop/x.ts', source);
+    expect(more).toEqual([]);
+    expect(message).toContain('Only the Electron adapters in src-main/desktop/electron-main/ may import electron');
+    expect(
+      await importErrors('src-main/desktop/x.ts', "import type { App } from 'electron';\nexport type A = App;\n"),
+    ).toHaveLength(1);
+    expect(await importErrors('src-main/desktop/nested/x.ts', source)).toHaveLength(1);
     expect(await importErrors('src-main/runtime-x.ts', source)).toHaveLength(1);
     expect(await importErrors('src-main/cli/x.ts', source)).toHaveLength(1);
-    expect(await importErrors('src-main/desktop/x.ts', source)).toEqual([]);
+    expect(await importErrors('src-main/events/x.ts', source)).toHaveLength(1);
+  });
+
+  it('keeps the plain desktop modules off the adapters, so nothing outside electron-main/ reaches electron', async () => {
+    const adapter =
+      "import { createMainWindow } from './electron-main/window.ts';\nexport const a = createMainWindow;\n";
+    const [message] = await importErrors('src-main/desktop/x.ts', adapter);
+    expect(message).toContain('never import its Electron adapters');
+    expect(
+      await importErrors(
+        'src-main/desktop/nested/x.ts',
+        "import { a } from '../electron-main/tray.ts';\nexport const b = a;\n",
+      ),
+    ).toHaveLength(1);
+    // The adapters build on the plain modules, not the other way round.
+    expect(
+      await importErrors(
+        'src-main/desktop/electron-main/x.ts',
+        "import { a } from '../window-policy.ts';\nexport const b = a;\n",
+      ),
+    ).toEqual([]);
+    // And no other part of src-main reaches the desktop at all (the layer rule).
+    expect(await layerErrors('src-main/runtime.ts', './desktop/electron-main/window.ts')).toHaveLength(1);
+    expect(await layerErrors('src-main/cli/x.ts', '../desktop/electron-main/main.ts')).toHaveLength(1);
   });
 
   describe('inside src-main (store → events → session/state → domains → gateway/http → runtime → cli/desktop)', () => {
@@ -120,7 +152,9 @@ describe('the layering rule', () => {
     it('passes the source tree as it stands', async () => {
       const results = await eslint.lintFiles(['src-main']);
       const found = results.flatMap((r) =>
-        r.messages.filter((m) => m.ruleId === 'lookout/layering').map((m) => `${r.filePath}: ${m.message}`),
+        r.messages
+          .filter((m) => m.ruleId === 'lookout/layering' || m.ruleId === 'no-restricted-imports')
+          .map((m) => `${r.filePath}: ${m.message}`),
       );
       expect(results.length).toBeGreaterThan(50);
       expect(found).toEqual([]);

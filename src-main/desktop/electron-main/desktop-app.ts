@@ -12,29 +12,29 @@ import {
   powerMonitor,
   shell,
 } from 'electron';
-import type { EventEnvelope } from '../../src-shared/events.ts';
-import { loadConfig } from '../config.ts';
-import { createRuntime } from '../runtime.ts';
-import { buildAppMenu } from './app-menu-model.ts';
-import { assetPath } from './assets.ts';
-import { cliEnvLine, shellFor } from './cli-env.ts';
-import { DesktopSettings } from './desktop-settings.ts';
-import type { DesktopState } from './ipc-api.ts';
-import { STATE_CHANGED_CHANNEL } from './ipc-api.ts';
-import { registerIpcHandlers } from './ipc-router.ts';
-import { parseLaunchArgs, secondInstanceRequest } from './launch-args.ts';
-import type { DesktopAction } from './menu-model.ts';
+import type { EventEnvelope } from '../../../src-shared/events.ts';
+import { loadConfig } from '../../config.ts';
+import { createRuntime } from '../../runtime.ts';
+import { buildAppMenu } from '../app-menu-model.ts';
+import { assetPath } from '../assets.ts';
+import { cliEnvLine, shellFor } from '../cli-env.ts';
+import { DesktopSettings } from '../desktop-settings.ts';
+import type { DesktopState } from '../ipc-api.ts';
+import { STATE_CHANGED_CHANNEL } from '../ipc-api.ts';
+import { registerIpcHandlers } from '../ipc-router.ts';
+import { parseLaunchArgs, secondInstanceRequest } from '../launch-args.ts';
+import type { DesktopAction } from '../menu-model.ts';
 import { toMenuTemplate } from './menu-template.ts';
-import { dashboardEventUrl, NOTIFIABLE_TYPES, NoticeThrottle, noticeFor } from './notification-policy.ts';
+import { dashboardEventUrl, NOTIFIABLE_TYPES, NoticeThrottle, noticeFor } from '../notification-policy.ts';
 import { Notifier } from './notifier.ts';
-import { QuitSequence, type QuitReason } from '../quit-sequence.ts';
-import { type RuntimeFactory, ServerToggle, type ToggleRuntime } from './server-toggle.ts';
-import { statusPageUrl } from './status-page.ts';
+import { QuitSequence, type QuitReason } from '../../quit-sequence.ts';
+import { type RuntimeFactory, ServerToggle, type ToggleRuntime } from '../server-toggle.ts';
+import { statusPageUrl } from '../status-page.ts';
 import { TrayController } from './tray.ts';
-import { buildTrayMenu, trayIconName, trayTooltip } from './tray-menu-model.ts';
+import { buildTrayMenu, trayIconName, trayTooltip } from '../tray-menu-model.ts';
 import { createMainWindow, signIn } from './window.ts';
-import { CLOSE_HINT, closeDecision, isTrustedSender, originOf, windowContent } from './window-policy.ts';
-import { startupWorkspace, WorkspaceSwitcher } from './workspaces.ts';
+import { CLOSE_HINT, closeDecision, isTrustedSender, originOf, windowContent } from '../window-policy.ts';
+import { startupWorkspace, WorkspaceSwitcher } from '../workspaces.ts';
 
 /** Where SIGINT/SIGTERM come from: `process` in the app, an emitter in tests. */
 export interface SignalSource {

@@ -1,40 +1,34 @@
-import os from 'node:os';
 import path from 'node:path';
 import {
   app,
-  BrowserWindow,
+  type BrowserWindow,
   clipboard,
   dialog,
   type IpcMainInvokeEvent,
   ipcMain,
-  Menu,
   nativeTheme,
   powerMonitor,
   shell,
 } from 'electron';
-import type { EventEnvelope } from '../../../src-shared/events.ts';
 import { loadConfig } from '../../config.ts';
+import { QuitSequence, type QuitReason } from '../../quit-sequence.ts';
 import { createRuntime } from '../../runtime.ts';
-import { buildAppMenu } from '../app-menu-model.ts';
 import { assetPath } from '../assets.ts';
 import { cliEnvLine, shellFor } from '../cli-env.ts';
 import { DesktopSettings } from '../desktop-settings.ts';
-import type { DesktopState } from '../ipc-api.ts';
-import { STATE_CHANGED_CHANNEL } from '../ipc-api.ts';
+import { type DesktopState, STATE_CHANGED_CHANNEL } from '../ipc-api.ts';
 import { registerIpcHandlers } from '../ipc-router.ts';
 import { parseLaunchArgs, secondInstanceRequest } from '../launch-args.ts';
 import type { DesktopAction } from '../menu-model.ts';
-import { toMenuTemplate } from './menu-template.ts';
-import { dashboardEventUrl, NOTIFIABLE_TYPES, NoticeThrottle, noticeFor } from '../notification-policy.ts';
-import { Notifier } from './notifier.ts';
-import { QuitSequence, type QuitReason } from '../../quit-sequence.ts';
-import { type RuntimeFactory, ServerToggle, type ToggleRuntime } from '../server-toggle.ts';
-import { statusPageUrl } from '../status-page.ts';
-import { TrayController } from './tray.ts';
-import { buildTrayMenu, trayIconName, trayTooltip } from '../tray-menu-model.ts';
-import { createMainWindow, signIn } from './window.ts';
-import { CLOSE_HINT, closeDecision, isTrustedSender, originOf, windowContent } from '../window-policy.ts';
+import { type RuntimeFactory, ServerToggle } from '../server-toggle.ts';
+import { isTrustedSender } from '../window-policy.ts';
 import { startupWorkspace, WorkspaceSwitcher } from '../workspaces.ts';
+import { MenuController, type MenuSource } from './menu-controller.ts';
+import { NotificationController } from './notification-controller.ts';
+import { Notifier } from './notifier.ts';
+import type { TrayController } from './tray.ts';
+import { WindowController } from './window-controller.ts';
+import { WorkspaceChooser } from './workspace-chooser.ts';
 
 /** Where SIGINT/SIGTERM come from: `process` in the app, an emitter in tests. */
 export interface SignalSource {
@@ -66,7 +60,7 @@ export interface DesktopApp {
   readonly tray: TrayController;
   window(): BrowserWindow | null;
   state(): DesktopState;
-  dispatch(action: DesktopAction, source?: 'tray' | 'app-menu'): void;
+  dispatch(action: DesktopAction, source?: MenuSource): void;
 }
 
 const logToStderr = (message: string): void => {
@@ -74,8 +68,8 @@ const logToStderr = (message: string): void => {
 };
 
 /**
- * The desktop shell: wires Electron's lifecycle, window, tray, menus, IPC and
- * notifications to the plain modules that make every decision. Returns null when
+ * The desktop shell: wires Electron's lifecycle, the window, menu and notification
+ * controllers, and IPC to the plain modules that make every decision. Returns null when
  * another instance already runs (this launch's --workspace has been handed to it).
  */
 export async function launchDesktopApp(options: LaunchOptions = {}): Promise<DesktopApp | null> {
@@ -118,150 +112,50 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
     log,
   });
   const notifier = new Notifier({ icon: assetPath(app.getAppPath(), 'icon.png') });
-  const throttle = new NoticeThrottle();
-  const preload = options.preloadPath ?? path.join(import.meta.dirname, 'preload.cjs');
-
-  let win: BrowserWindow | null = null;
-  let shown = '';
 
   const state = (): DesktopState => ({
     server: toggle.state,
     session: toggle.session,
     workspace: toggle.config?.workspace ?? null,
   });
-  const serverOrigin = (): string | null => (toggle.state.status === 'running' ? originOf(toggle.state.url) : null);
-  const running = (): ToggleRuntime | undefined => (toggle.state.status === 'running' ? toggle.runtime : undefined);
   const requestQuit = (reason: QuitReason): void => void quit.request(reason);
-
   const openExternal = (url: string): void => {
     shell.openExternal(url).catch((error: unknown) => log(`could not open ${url}: ${String(error)}`));
   };
 
-  function ensureWindow(): BrowserWindow {
-    if (win && !win.isDestroyed()) return win;
-    const created = createMainWindow({
-      preload,
-      icon: assetPath(app.getAppPath(), 'icon.png'),
-      serverOrigin,
-      openExternal,
-    });
-    created.on('close', (event) => {
-      const decision = closeDecision({
-        closeToTray: settings.value.close_to_tray,
-        quitting: quit.requested,
-        hintShown: settings.value.close_hint_shown,
-      });
-      if (decision === 'close') return;
-      event.preventDefault();
-      if (decision === 'quit') return requestQuit('window-close');
-      created.hide();
-      // Marked as shown only once it was: without a notification service, try next time.
-      if (decision === 'hide-with-hint' && notifier.show(CLOSE_HINT)) {
-        settings.update((s) => ({ ...s, close_hint_shown: true }));
-      }
-    });
-    // Windows reports the session ending to windows, not to the app.
-    created.on('session-end', () => requestQuit('session-end'));
-    created.on('closed', () => {
-      if (win === created) win = null;
-    });
-    win = created;
-    shown = '';
-    renderWindow();
-    return created;
-  }
-
-  function showWindow(): void {
-    const target = ensureWindow();
-    if (target.isMinimized()) target.restore();
-    target.show();
-    target.focus();
-  }
-
-  /** Loads the dashboard (signed in by cookie) or the status page, when what should show changed. */
-  function renderWindow(): void {
-    // While quitting, the window keeps what it shows rather than flashing "Server stopped".
-    if (!win || win.isDestroyed() || quit.requested) return;
-    const target = win;
-    const content = windowContent(toggle.state);
-    const runtime = running();
-    if (content.kind === 'dashboard' && runtime) {
-      const key = `dashboard:${content.url}`;
-      if (shown === key) return;
-      shown = key;
-      signIn(target, runtime)
-        .then(() => target.loadURL(content.url))
-        .catch((error: unknown) => log(`could not load the dashboard: ${String(error)}`));
-      return;
-    }
-    const url = statusPageUrl(state());
-    if (shown === url) return;
-    shown = url;
-    // A load superseded by the next state change rejects with ERR_ABORTED; that is fine.
-    target.loadURL(url).catch(() => undefined);
-  }
-
-  const tray = new TrayController((action) => dispatch(action, 'tray'));
-
-  function renderMenus(): void {
-    const server = toggle.state;
-    tray.render({
-      items: buildTrayMenu({ server, session: toggle.session, workspace: switcher.current }),
-      tooltip: trayTooltip({ server, session: toggle.session }),
-      icon: assetPath(
-        app.getAppPath(),
-        'tray',
-        trayIconName({ platform: process.platform, darkPanel: nativeTheme.shouldUseDarkColors, server }),
-      ),
-    });
-    const menu = buildAppMenu(
-      {
-        platform: process.platform,
-        recentWorkspaces: settings.value.recent_workspaces,
-        currentWorkspace: switcher.current,
-        serverRunning: server.status === 'running',
-        notifications: settings.value.notifications,
-        closeToTray: settings.value.close_to_tray,
-        devTools: !app.isPackaged,
-      },
-      os.homedir(),
-    );
-    Menu.setApplicationMenu(Menu.buildFromTemplate(toMenuTemplate(menu, (action) => dispatch(action, 'app-menu'))));
-  }
-
-  // Notifications follow whichever runtime is up; a stopped runtime closes its bus,
-  // which ends the subscription with it.
-  let notifying: ToggleRuntime | undefined;
-  function followNotifications(): void {
-    const runtime = running();
-    if (!runtime || runtime === notifying) return;
-    notifying = runtime;
-    runtime.bus.listen(NOTIFIABLE_TYPES, (event: EventEnvelope) => {
-      const notice = noticeFor(event, settings.value.notifications, { windowFocused: win?.isFocused() ?? false });
-      if (!notice) return;
-      const { show, heldBack } = throttle.admit();
-      if (!show) return;
-      const serverUrl = runtime.url;
-      notifier.show({
-        title: notice.title,
-        body: heldBack > 0 ? `${notice.body} (${heldBack} more in the dashboard)` : notice.body,
-        onClick: () => {
-          showWindow();
-          win?.loadURL(dashboardEventUrl(serverUrl, notice.sequenceNumber)).catch(() => undefined);
-        },
-      });
-    });
-  }
+  // The window, menu and notification controllers adapt Electron; every decision they
+  // carry out is made by a plain module beside them (window-policy, *-menu-model,
+  // notification-policy).
+  const window = new WindowController({
+    preload: options.preloadPath ?? path.join(import.meta.dirname, 'preload.cjs'),
+    icon: assetPath(app.getAppPath(), 'icon.png'),
+    toggle,
+    settings,
+    quit,
+    notifier,
+    state,
+    openExternal,
+    requestQuit,
+    log,
+  });
+  const menus = new MenuController({
+    toggle,
+    switcher,
+    settings,
+    dispatch: (action, source) => dispatch(action, source),
+  });
+  const notifications = new NotificationController({ notifier, settings, window });
+  const chooser = new WorkspaceChooser({ switcher, window, changed: () => render() });
 
   function render(): void {
-    renderMenus();
-    renderWindow();
-    followNotifications();
-    if (win && !win.isDestroyed()) win.webContents.send(STATE_CHANGED_CHANNEL, state());
+    menus.render();
+    window.render();
+    notifications.follow(toggle.serving);
+    window.send(STATE_CHANGED_CHANNEL, state());
   }
 
   function openInBrowser(): boolean {
-    const runtime = running();
+    const runtime = toggle.serving;
     if (!runtime) return false;
     // Same sign-in as `lookout open`: the server trades the token for its cookie and
     // strips it from the address bar.
@@ -270,7 +164,7 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
   }
 
   function copyEnv(): boolean {
-    const runtime = running();
+    const runtime = toggle.serving;
     if (!runtime) return false;
     clipboard.writeText(
       cliEnvLine(
@@ -281,38 +175,7 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
     return true;
   }
 
-  async function openWorkspace(dir: string): Promise<{ workspace: string | null; message: string | null }> {
-    const result = await switcher.open(dir);
-    render();
-    return result.ok ? { workspace: result.dir, message: null } : { workspace: null, message: result.message };
-  }
-
-  async function chooseWorkspace(): Promise<{ workspace: string | null; message: string | null }> {
-    const options: Electron.OpenDialogOptions = {
-      title: 'Choose a workspace for Lookout',
-      buttonLabel: 'Serve this folder',
-      properties: ['openDirectory', 'createDirectory'],
-    };
-    const picked =
-      win && !win.isDestroyed() ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
-    const dir = picked.canceled ? undefined : picked.filePaths[0];
-    if (dir === undefined) return { workspace: null, message: null };
-    return openWorkspace(dir);
-  }
-
-  /** From the tray or the app menu: report a refused folder in a dialog (the page shows its own). */
-  function chooseFromMenu(dir?: string): void {
-    void (dir === undefined ? chooseWorkspace() : openWorkspace(dir)).then((result) => {
-      if (result.message)
-        void dialog.showMessageBox({
-          type: 'warning',
-          message: 'Lookout cannot serve that folder',
-          detail: result.message,
-        });
-    });
-  }
-
-  function dispatch(action: DesktopAction, source: 'tray' | 'app-menu' = 'tray'): void {
+  function dispatch(action: DesktopAction, source: MenuSource = 'tray'): void {
     if (quit.requested && action.type !== 'quit') return;
     switch (action.type) {
       case 'start-server':
@@ -325,7 +188,7 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
         void toggle.stop();
         return;
       case 'open-dashboard':
-        return showWindow();
+        return window.show();
       case 'open-in-browser':
         openInBrowser();
         return;
@@ -333,21 +196,21 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
         copyEnv();
         return;
       case 'choose-workspace':
-        return chooseFromMenu();
+        return chooser.fromMenu();
       case 'open-workspace':
-        return chooseFromMenu(action.dir);
+        return chooser.fromMenu(action.dir);
       case 'clear-recent-workspaces':
         settings.clearRecentWorkspaces();
-        return renderMenus();
+        return menus.render();
       case 'toggle-notification':
         settings.update((s) => ({
           ...s,
           notifications: { ...s.notifications, [action.eventType]: !s.notifications[action.eventType] },
         }));
-        return renderMenus();
+        return menus.render();
       case 'toggle-close-to-tray':
         settings.update((s) => ({ ...s, close_to_tray: !s.close_to_tray }));
-        return renderMenus();
+        return menus.render();
       case 'quit':
         return requestQuit(source);
     }
@@ -364,8 +227,8 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
   // Not prevented: the OS shutting down must never wait for us; the quit sequence is
   // bounded and the workspace lock is reclaimed if we are cut short.
   powerMonitor.on('shutdown', () => requestQuit('os-shutdown'));
-  app.on('activate', () => showWindow());
-  nativeTheme.on('updated', () => renderMenus());
+  app.on('activate', () => window.show());
+  nativeTheme.on('updated', () => menus.render());
 
   registerIpcHandlers(
     ipcMain,
@@ -381,32 +244,42 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
       },
       'server:open-in-browser': () => ({ opened: openInBrowser() }),
       'cli:copy-env': () => ({ copied: copyEnv() }),
-      'workspace:choose': () => chooseWorkspace(),
+      'workspace:choose': () => chooser.choose(),
     },
     (event: IpcMainInvokeEvent) => {
       const frame = event.senderFrame;
-      if (!win || win.isDestroyed() || event.sender !== win.webContents || !frame) return false;
-      return isTrustedSender({ url: frame.url, isMainFrame: frame.parent === null }, serverOrigin());
+      const win = window.current;
+      if (!win || event.sender !== win.webContents || !frame) return false;
+      return isTrustedSender({ url: frame.url, isMainFrame: frame.parent === null }, window.serverOrigin());
     },
   );
 
   toggle.onChange(() => render());
   onSecondInstance = (workspace) => {
-    showWindow();
-    if (workspace !== undefined) chooseFromMenu(workspace);
+    window.show();
+    if (workspace !== undefined) chooser.fromMenu(workspace);
   };
 
-  renderMenus();
-  showWindow();
+  menus.render();
+  window.show();
   const initial = startupWorkspace({ requested: launch.workspace, recent: settings.value.recent_workspaces });
   if (initial.dir !== null) {
-    await openWorkspace(initial.dir);
+    await chooser.open(initial.dir);
   } else {
     if (initial.problem)
       await dialog.showMessageBox({ type: 'warning', message: 'Choose a workspace', detail: initial.problem });
-    chooseFromMenu();
+    chooser.fromMenu();
   }
   for (const workspace of earlyLaunches.splice(0)) onSecondInstance(workspace);
 
-  return { toggle, quit, settings, switcher, tray, window: () => win, state, dispatch };
+  return {
+    toggle,
+    quit,
+    settings,
+    switcher,
+    tray: menus.tray,
+    window: () => window.current,
+    state,
+    dispatch,
+  };
 }

@@ -48,6 +48,9 @@ const DOMAINS = new Set([
   'metrics',
 ]);
 
+/** This checkout's src-main/, wherever ESLint is started from (an editor, a subfolder). */
+const SRC_MAIN = path.resolve(import.meta.dirname, '../src-main');
+
 const LEVEL = new Map(LAYERS.flatMap((places, level) => places.map((place) => [place, level])));
 const ORDER = LAYERS.map((places) => places.join(', ')).join(' → ');
 
@@ -73,14 +76,13 @@ export const layeringRule = {
     },
   },
   create(context) {
-    const srcMain = path.join(context.cwd, 'src-main');
-    const fromRelative = path.relative(srcMain, context.filename);
+    const fromRelative = path.relative(SRC_MAIN, context.filename);
     const from = placeOf(fromRelative);
     if (from === undefined) return {};
 
     const check = (node, specifier) => {
       if (typeof specifier !== 'string' || !specifier.startsWith('.')) return;
-      const targetRelative = path.relative(srcMain, path.resolve(path.dirname(context.filename), specifier));
+      const targetRelative = path.relative(SRC_MAIN, path.resolve(path.dirname(context.filename), specifier));
       const to = placeOf(targetRelative);
       if (to === undefined || to === from) return;
       if (DOMAINS.has(from) && targetRelative.split(path.sep).join('/') === ROUTE_HELPER) return;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LogFile } from '../../src-main/log-file.ts';
+import { LogFile } from '../../src-main/logger.ts';
 import { startRuntime } from '../helpers/runtime.ts';
 import { tempWorkspace } from '../helpers/workspace.ts';
 

@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import type { Logger } from '../../logger.ts';
+import type { RefusalCounter } from '../../transport/refusal-counter.ts';
 import { HOST_REFUSED } from './host-check.ts';
 
 /** Longest request path written to the log; the rest is summarized as a count. */
@@ -17,40 +18,6 @@ export function loggablePath(raw: string): string {
   return safe.length > MAX_LOGGED_PATH
     ? `${safe.slice(0, MAX_LOGGED_PATH)}…(+${safe.length - MAX_LOGGED_PATH} chars)`
     : safe;
-}
-
-/** How often the count of Host-refused requests is written (a flood writes one line a minute). */
-const REFUSAL_REPORT_MS = 60_000;
-
-/**
- * Counts requests refused for their Host header and logs the count at most once a
- * minute: a rebinding page in a loop must not fill the log.
- */
-export class RefusalCounter {
-  #logger: Logger;
-  #count = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #what: string;
-
-  constructor(logger: Logger, what: string) {
-    this.#logger = logger;
-    this.#what = what;
-  }
-
-  note(): void {
-    this.#count++;
-    if (this.#timer) return;
-    this.#timer = setTimeout(() => this.flush(), REFUSAL_REPORT_MS);
-    this.#timer.unref();
-  }
-
-  flush(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#count === 0) return;
-    this.#logger.warn({ refused: this.#count, window_s: REFUSAL_REPORT_MS / 1000 }, this.#what);
-    this.#count = 0;
-  }
 }
 
 /** One JSON line per request, written when the response is finished (or aborted). */

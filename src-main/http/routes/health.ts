@@ -1,5 +1,5 @@
 import { Health } from '../../../src-shared/server-info.ts';
-import type { LogFileStatus } from '../../log-file.ts';
+import type { LogFileStatus } from '../../logger.ts';
 import { defineRoute } from '../route.ts';
 
 export interface HealthSource {

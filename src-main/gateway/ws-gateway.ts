@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
@@ -27,6 +27,15 @@ const requestIdFor = (socket: Duplex): string => REQUEST_IDS.get(socket) ?? rand
 
 /** Stop pulling from a client's queue while this much is unsent on its socket. */
 const HIGH_WATER_BYTES = 512 * 1024;
+/**
+ * Everything queued for one client counts: events stop at HIGH_WATER_BYTES, and a
+ * control frame (pong, error, subscribed) that finds more than this unsent closes the
+ * client (1008) instead of growing its buffer. A client that sends pings and never reads
+ * cost the server 2 GB before.
+ */
+const MAX_UNSENT_BYTES = 2 * HIGH_WATER_BYTES;
+/** After closing a client over its limit, how long the close handshake may take (it is not reading). */
+const OVERFLOW_TERMINATE_MS = 1000;
 
 export interface GatewayOptions {
   bus: EventBus;
@@ -49,7 +58,10 @@ interface Client {
   ws: WebSocket;
   stream: EventStream;
   alive: boolean;
+  /** The payload of our last ping: only a pong echoing it proves the client alive. */
+  pingPayload: Buffer | undefined;
   waitingForDrain: boolean;
+  overflowed: boolean;
 }
 
 function refuse(
@@ -197,7 +209,9 @@ export class WsGateway {
       id,
       ws,
       alive: true,
+      pingPayload: undefined,
       waitingForDrain: false,
+      overflowed: false,
       stream: new EventStream(o.bus, {
         since,
         patterns,
@@ -215,7 +229,10 @@ export class WsGateway {
       types: patterns,
     });
     this.#control(client, { type: 'snapshot', state: o.getSnapshot(), sequence_number_at: client.stream.boundary });
-    ws.on('pong', () => (client.alive = true));
+    ws.on('pong', (data) => {
+      // An unsolicited pong (or one echoing an old ping) proves nothing.
+      if (client.pingPayload && data.equals(client.pingPayload)) client.alive = true;
+    });
     ws.on('message', (data, isBinary) => this.#onMessage(client, data, isBinary));
     ws.on('error', (error) => o.logger.debug({ err: error, client_id: id }, 'websocket error'));
     ws.on('close', () => {
@@ -226,9 +243,28 @@ export class WsGateway {
     this.#pump(client);
   }
 
-  /** Control messages bypass the bounded queue: they are never dropped. */
+  /**
+   * Control messages are never dropped, but they count against the client's limit: one
+   * that finds more than MAX_UNSENT_BYTES unsent closes the client instead. The snapshot
+   * goes first on an empty socket, so it always fits.
+   */
   #control(client: Client, message: ControlMessage): void {
-    if (client.ws.readyState === WebSocket.OPEN) this.#send(client, JSON.stringify(message));
+    if (client.ws.readyState !== WebSocket.OPEN) return;
+    if (client.ws.bufferedAmount > MAX_UNSENT_BYTES) return this.#overflow(client);
+    this.#send(client, JSON.stringify(message));
+  }
+
+  #overflow(client: Client): void {
+    if (client.overflowed) return;
+    client.overflowed = true;
+    this.#options.logger.warn(
+      { client_id: client.id, buffered_bytes: client.ws.bufferedAmount },
+      'websocket client does not read what it asks for; closing it',
+    );
+    client.stream.close();
+    client.ws.close(CLOSE_CODES.policy, `more than ${MAX_UNSENT_BYTES} bytes unread`);
+    // It is not reading, so the close handshake may never finish: cut it.
+    setTimeout(() => client.ws.terminate(), OVERFLOW_TERMINATE_MS).unref();
   }
 
   /**
@@ -299,7 +335,8 @@ export class WsGateway {
         continue;
       }
       client.alive = false;
-      client.ws.ping();
+      client.pingPayload = randomBytes(8);
+      client.ws.ping(client.pingPayload);
     }
   }
 

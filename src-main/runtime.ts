@@ -146,6 +146,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     keepAliveMs: config.sseKeepAliveMs,
     queueSize: config.queueSize,
     replayLimit: config.replayLimit,
+    maxClients: config.maxSseClients,
   });
 
   const publicRoutes = healthRoutes({
@@ -197,7 +198,12 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
 
   let http: HttpServer | undefined;
   try {
-    http = await listen(app.callback(), { host: config.host, port: config.port });
+    http = await listen(app.callback(), {
+      host: config.host,
+      port: config.port,
+      headersTimeoutMs: config.headersTimeoutMs,
+      maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    });
     // The lock is taken only once the port is ours, so a failed start leaves no trace
     // in the history. Until `hosts` is set below, every request is refused (403).
     await session.start();

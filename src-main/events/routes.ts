@@ -46,7 +46,7 @@ export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
     tags: ['events'],
     auth: true,
     body: PublishBody,
-    errors: [413],
+    errors: [413, 507],
     responses: { 201: { description: 'Stored; numbers and timestamps in input order', schema: PublishResponse } },
     handler: ({ body }) => {
       const batch = body.type === undefined && body.events !== undefined;
@@ -88,6 +88,7 @@ export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
     tags: ['events'],
     auth: true,
     query: StreamQuery,
+    errors: [503],
     responses: {
       200: {
         description: 'text/event-stream of event envelopes',

@@ -55,6 +55,11 @@ export interface Runtime {
 export interface RuntimeOptions {
   /** Log to stderr as well as the file (the headless command does; tests don't). */
   logToStderr?: boolean;
+  /**
+   * `.lookout/` was deleted or replaced under the running server. The default stops the
+   * runtime; `lookout serve` stops and exits 1.
+   */
+  onStateDirLost?: (message: string) => void;
 }
 
 const RETENTION_SWEEP_MS = 60_000;
@@ -139,7 +144,16 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     getAllowedOrigins: () => origins,
     getSnapshot: () => state.document(),
   });
-  const session = new SessionService({ paths, bus, logger });
+  const session = new SessionService({
+    paths,
+    bus,
+    logger,
+    onStateDirLost: (message) => {
+      logger.error(message);
+      if (options.onStateDirLost) options.onStateDirLost(message);
+      else void stop().catch(() => undefined);
+    },
+  });
   const sse = new SseHub({
     bus,
     logger,

@@ -21,7 +21,14 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
-      outputError: (text, write) => write(`lookout: ${text.trim().replace(/^error: /, '')}; see \`lookout --help\`\n`),
+      // Commander puts its "(Did you mean --port?)" hint on a line of its own: join it.
+      outputError: (text, write) =>
+        write(
+          `lookout: ${text
+            .trim()
+            .replace(/^error: /, '')
+            .replace(/\s*\n\s*/g, ' ')}; see \`lookout --help\`\n`,
+        ),
     });
   registerServe(program);
   registerStatus(program);

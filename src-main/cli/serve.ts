@@ -30,7 +30,15 @@ export function registerServe(program: Command): void {
       // `lookout serve | head -1`: once the reader is gone, stdout writes fail with EPIPE.
       // That must not kill the server (and leave server.json behind); stop writing there.
       process.stdout.on('error', () => undefined);
-      const runtime = await createRuntime(config, { logToStderr: true });
+      let lostStateDir = false;
+      const runtime = await createRuntime(config, {
+        logToStderr: true,
+        onStateDirLost: (message) => {
+          lostStateDir = true;
+          process.stderr.write(`lookout: ${message}\n`);
+          void quit.request('SIGTERM');
+        },
+      });
       process.stdout.write(
         `Lookout ${runtime.info.version} listening on ${runtime.url} (workspace ${config.workspace})\n`,
       );
@@ -43,7 +51,8 @@ export function registerServe(program: Command): void {
             process.stderr.write(`lookout: ${(error as Error).message}\n`);
             throw error;
           }),
-        exit: (code) => process.exit(code),
+        // A server whose .lookout/ was deleted under it did not end by request: exit 1.
+        exit: (code) => process.exit(lostStateDir && code === 0 ? 1 : code),
         // The runtime's own stop is bounded by the drain timeout; leave it room to finish.
         timeoutMs: config.shutdownTimeoutMs + 3000,
         log: (message) => runtime.logger.info(message),

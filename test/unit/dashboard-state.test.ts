@@ -14,6 +14,7 @@ const ev = (seq: number, type: string, data: Record<string, unknown>): EventEnve
   sequence_number: seq,
   timestamp: '2026-11-23T17:00:00.000Z',
   data,
+  metadata: {},
 });
 const lock = (holder: 'server' | 'cli' | null, pid: number | null = 1) => ({
   holder,

@@ -53,6 +53,8 @@ interface Client {
   stream: EventStream;
   alive: boolean;
   waitingForDrain: boolean;
+  /** Why `ws` gave up on the connection (a frame it refused), for the disconnect log. */
+  failure?: string;
 }
 
 /** Writes a refusal as a plain HTTP response on the raw socket (with its request id, like any response). */
@@ -225,10 +227,11 @@ export class WsGateway {
     this.#control(client, { type: 'snapshot', state: o.getSnapshot(), sequence_number_at: client.stream.boundary });
     ws.on('pong', () => (client.alive = true));
     ws.on('message', (data, isBinary) => this.#onMessage(client, data, isBinary));
-    ws.on('error', (error: Error & { code?: string }) =>
+    ws.on('error', (error: Error & { code?: string }) => {
       // ws reports a frame it will not accept (too big, bad UTF-8, protocol) here, then closes.
-      o.logger.warn({ client_id: id, code: error.code, reason: error.message }, 'websocket client sent a bad frame'),
-    );
+      client.failure = error.message;
+      o.logger.warn({ client_id: id, code: error.code, reason: error.message }, 'websocket client sent a bad frame');
+    });
     ws.on('close', (code, reason) => {
       client.stream.close();
       this.#clients.delete(id);
@@ -236,7 +239,7 @@ export class WsGateway {
         {
           client_id: id,
           code,
-          reason: reason.toString() || (CLOSE_REASONS.get(code) ?? `code ${code}`),
+          reason: reason.toString() || client.failure || (CLOSE_REASONS.get(code) ?? `code ${code}`),
           duration_ms: Date.now() - connectedAt,
           dropped: client.stream.dropped,
         },

@@ -15,7 +15,7 @@ import {
   summarize,
   TypePattern,
   validateEventInput,
-} from '../../src-shared/events.ts';
+} from '../../../src-shared/events.ts';
 
 /** The issues of a refused input (fails the test if it was accepted). */
 function issuesOf(input: unknown, options?: { allowServerTypes?: boolean }): { path: string; message: string }[] {

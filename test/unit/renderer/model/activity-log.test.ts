@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { EventEnvelope } from '../../src-shared/events.ts';
+import type { EventEnvelope } from '../../../../src-shared/events.ts';
 import {
   ActivityLog,
   BACKFILL_PAGE,
   type GapRow,
   type LogRow,
   sourceOf,
-} from '../../src-renderer/model/activity-log.ts';
-import { matchesFilter, parseFilter } from '../../src-renderer/model/filter.ts';
+} from '../../../../src-renderer/model/activity-log.ts';
+import { matchesFilter, parseFilter } from '../../../../src-renderer/model/filter.ts';
 
 const BASE = Date.parse('2026-11-23T17:00:00.000Z');
 

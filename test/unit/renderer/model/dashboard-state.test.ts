@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { EventEnvelope } from '../../src-shared/events.ts';
-import { initialState, type StateDocument } from '../../src-shared/state.ts';
+import type { EventEnvelope } from '../../../../src-shared/events.ts';
+import { initialState, type StateDocument } from '../../../../src-shared/state.ts';
 import {
   dashboardReducer,
   type DashboardState,
   initialDashboardState,
   Store,
   writeBlockedReason,
-} from '../../src-renderer/model/dashboard-state.ts';
+} from '../../../../src-renderer/model/dashboard-state.ts';
 
 const ev = (seq: number, type: string, data: Record<string, unknown>): EventEnvelope => ({
   type,

@@ -99,6 +99,15 @@ describe('EventBus.publish', () => {
     ).toContainEqual({ path: 'data.read_only', message: 'required (boolean)' });
   });
 
+  it('refuses what is not an event at all (undefined, a string) as invalid input, not a crash', () => {
+    const { bus: b } = bus();
+    for (const input of [undefined, 'x.a', 42, null]) {
+      const error = refusal(() => b.publish([input]));
+      expect(error.code).toBe('invalid_input');
+      expect(error.details).toEqual([{ path: '(root)', message: expect.stringMatching(/JSON object/) }]);
+    }
+  });
+
   it('stores nothing and numbers nothing for an empty batch', () => {
     const { bus: b } = bus();
     expect(b.publish([])).toEqual([]);

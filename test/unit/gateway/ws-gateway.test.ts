@@ -86,7 +86,13 @@ describe('WsGateway handshake', () => {
     ]);
     bus.publish([{ type: 'x.c' }]);
     await client.waitFor(() => client.events().length === 1);
+
+    // A resuming client: the replay and its end come through the same paced pump.
+    const resumed = await connect('?since=1');
+    await resumed.waitFor(() => resumed.controls('replay_complete').length === 1);
+    expect(resumed.messages.slice(2).map((m) => m.sequence_number ?? m.type)).toEqual([2, 3, 'replay_complete']);
     client.ws.close();
+    resumed.ws.close();
   });
 });
 
@@ -132,6 +138,32 @@ describe('WsGateway refusals', () => {
     const ids = find('websocket upgrade refused').map((line) => line.client_id);
     expect(new Set(ids).size).toBe(ids.length);
     first.ws.close();
+  });
+
+  it('refuses an upgrade without a Host header as a forbidden host', async () => {
+    const { port, find } = await setup();
+    const raw = net.connect(port, '127.0.0.1');
+    let answer = '';
+    raw.on('data', (chunk) => (answer += chunk.toString()));
+    const ended = new Promise((resolve) => raw.on('close', resolve));
+    raw.write(
+      [
+        'GET /ws HTTP/1.1',
+        'Upgrade: websocket',
+        'Connection: Upgrade',
+        'Sec-WebSocket-Version: 13',
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+        `X-Session-Token: ${TOKEN}`,
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    await ended;
+    expect(answer).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
+    expect(find('websocket upgrade refused').at(-1)).toMatchObject({
+      code: 'forbidden_host',
+      reason: 'Host "" is not allowed',
+    });
   });
 
   it('refuses with 503 while shutting down', async () => {
@@ -207,7 +239,7 @@ describe('WsGateway client frames', () => {
 
 describe('WsGateway disconnects', () => {
   it('logs every disconnect with the client id, code, reason and how long it lasted', async () => {
-    const { connect, find, gateway } = await setup();
+    const { connect, find, gateway } = await setup({ maxClients: 4 });
     const polite = await connect();
     const rude = await connect();
     await Promise.all([opened(polite), opened(rude)]);
@@ -215,9 +247,18 @@ describe('WsGateway disconnects', () => {
     polite.ws.close(1000, 'bye');
     rude.ws.terminate(); // no close frame
     await vi.waitFor(() => expect(find('websocket client disconnected')).toHaveLength(2));
+    const odd = await connect();
+    const leaving = await connect();
+    await Promise.all([opened(odd), opened(leaving)]);
+    ids.push(...[odd, leaving].map((c) => (c.messages[0] as { client_id: string }).client_id));
+    odd.ws.close(4321); // an application code, no reason
+    leaving.ws.close(1001);
+    await vi.waitFor(() => expect(find('websocket client disconnected')).toHaveLength(4));
     const byId = new Map(find('websocket client disconnected').map((line) => [line.client_id, line]));
     expect(byId.get(ids[0])).toMatchObject({ level: LEVEL.info, code: 1000, reason: 'bye', dropped: 0 });
     expect(byId.get(ids[1])).toMatchObject({ code: 1006, reason: 'connection lost (no close frame)' });
+    expect(byId.get(ids[2])).toMatchObject({ code: 4321, reason: 'code 4321' });
+    expect(byId.get(ids[3])).toMatchObject({ code: 1001, reason: 'going away' });
     for (const line of byId.values()) expect(line.duration_ms).toEqual(expect.any(Number));
     expect(gateway.clientCount).toBe(0);
   });

@@ -4,13 +4,20 @@ import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { fieldIssues } from '../../src-shared/errors.ts';
 import { parsePatterns } from '../../src-shared/events.ts';
-import { ClientMessage, CLOSE_CODES, type ControlMessage, MAX_CLIENT_FRAME_BYTES } from '../../src-shared/protocol.ts';
+import {
+  ClientMessage,
+  CLOSE_CODES,
+  type ControlMessage,
+  HEADERS,
+  MAX_CLIENT_FRAME_BYTES,
+  WS_PATH,
+} from '../../src-shared/protocol.ts';
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import { EventStream } from '../events/event-stream.ts';
-import { isAuthorized } from '../http/middleware/auth.ts';
-import { acceptableRequestId } from '../http/middleware/request-id.ts';
 import type { Logger } from '../logger.ts';
+import { isAuthorized } from '../transport/credentials.ts';
+import { acceptableRequestId } from '../transport/request-id.ts';
 import {
   connectedMessage,
   controlJson,
@@ -69,7 +76,7 @@ function writeRefusal(
   const body = JSON.stringify(error.toBody());
   const lines = [
     `HTTP/1.1 ${status} ${reason}`,
-    `X-Request-Id: ${requestId}`,
+    `${HEADERS.requestId}: ${requestId}`,
     'Content-Type: application/json; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Connection: close',
@@ -128,7 +135,7 @@ export class WsGateway {
    */
   #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    const requestId = acceptableRequestId(req.headers['x-request-id']) ?? randomUUID();
+    const requestId = acceptableRequestId(req.headers[HEADERS.requestId.toLowerCase()]) ?? randomUUID();
     const clientId = randomUUID();
     const url = new URL(req.url ?? '/', 'http://localhost');
     const o = this.#options;
@@ -146,7 +153,7 @@ export class WsGateway {
       );
       writeRefusal(socket, requestId, status, reason, error, headers);
     };
-    if (url.pathname !== '/ws') {
+    if (url.pathname !== WS_PATH) {
       return refuse(
         404,
         'Not Found',

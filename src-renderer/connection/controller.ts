@@ -1,7 +1,7 @@
 import { type Command, type CommandResponse, formatCommand } from '../../src-shared/commands.ts';
 import { type EventEnvelope, namespaceOf } from '../../src-shared/events.ts';
 import { LiveClient, type LiveStatus, type WebSocketLike } from '../../src-shared/live-client.ts';
-import type { ControlMessage, EventsPage } from '../../src-shared/protocol.ts';
+import { type ControlMessage, type EventsPage, WS_PATH } from '../../src-shared/protocol.ts';
 import type { Collection } from '../../src-shared/state.ts';
 import { ActivityLog } from '../model/activity-log.ts';
 import {
@@ -73,7 +73,7 @@ export class DashboardController {
 
   start(): void {
     this.#client = new LiveClient({
-      url: () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
+      url: () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${WS_PATH}`,
       connect: browserSocket,
       // The first connection brings the newest events itself; reconnects resume after
       // the last one shown. No REST call is needed to start or to come back.

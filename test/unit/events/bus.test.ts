@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventBus, MAX_BATCH, MAX_EVENT_BYTES } from '../../../src-main/events/bus.ts';
+import { EventBus } from '../../../src-main/events/bus.ts';
 import { EventLog } from '../../../src-main/events/event-log.ts';
 import { LookoutError } from '../../../src-main/errors.ts';
 import { type Database, openDatabase } from '../../../src-main/store/database.ts';
 import type { EventEnvelope } from '../../../src-shared/events.ts';
+import { MAX_BATCH, MAX_EVENT_BYTES } from '../../../src-shared/protocol.ts';
 import { capturedLogger, LEVEL } from '../../helpers/captured-logger.ts';
 
 const open: Database[] = [];

@@ -130,6 +130,17 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   // Requests and upgrades refused for their Host (DNS rebinding) are only counted: one
   // log line a minute at most, however hard a page loops.
   const hostRefusals = new RefusalCounter(logger, 'refused requests with a foreign Host header (DNS rebinding?)');
+  const session = new SessionService({
+    paths,
+    bus,
+    logger,
+    onStateDirLost: (message) => {
+      logger.error(message);
+      if (options.onStateDirLost) options.onStateDirLost(message);
+      else void stop().catch(() => undefined);
+    },
+  });
+  const hello = () => ({ version: VERSION, workspace: config.workspace, session: session.state });
   const gateway = new WsGateway({
     bus,
     logger,
@@ -143,16 +154,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     getAllowedHosts: () => hosts,
     getAllowedOrigins: () => origins,
     getSnapshot: () => state.document(),
-  });
-  const session = new SessionService({
-    paths,
-    bus,
-    logger,
-    onStateDirLost: (message) => {
-      logger.error(message);
-      if (options.onStateDirLost) options.onStateDirLost(message);
-      else void stop().catch(() => undefined);
-    },
+    getHello: hello,
   });
   const sse = new SseHub({
     bus,
@@ -161,6 +163,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     queueSize: config.queueSize,
     replayLimit: config.replayLimit,
     maxClients: config.maxSseClients,
+    getHello: hello,
   });
 
   const publicRoutes = healthRoutes({

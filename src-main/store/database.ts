@@ -66,6 +66,11 @@ function fail(file: string, error: unknown, detail?: string): never {
         `make the files writable by you (chmod 600 ${databaseFiles(file).join(' ')})`;
       break;
     default:
+      if (typeof (error as NodeJS.ErrnoException)?.code === 'string' && detail === undefined && fault === 'other') {
+        // A file-system error (a missing directory, say) before SQLite read anything.
+        message = `the database ${file} cannot be used: ${reason}; check that ${dir} exists and is yours`;
+        break;
+      }
       message =
         `the database ${file} cannot be used: ${reason}. Lookout never resets it by itself; ` +
         `to start with an empty history, move the database and its -wal and -shm aside together: ` +

@@ -6,6 +6,7 @@ import { WorkspaceLock } from '../session/lock.ts';
 import { prepareStateDir, runningServer } from '../workspace.ts';
 import { callApi, findWorkspace } from './connection.ts';
 import { CliError, reportAndExit } from './output.ts';
+import { forTerminal } from './terminal-text.ts';
 
 /** Exit code when another CLI holds the workspace and we may not (or no longer) wait. */
 export const EXIT_LOCKED = 3;
@@ -90,7 +91,7 @@ export function registerRun(program: Command): void {
             );
           }
           if (!announced && holder?.kind !== 'server') {
-            process.stderr.write(`lookout: waiting for the workspace, held by ${described}…\n`);
+            process.stderr.write(`lookout: waiting for the workspace, held by ${forTerminal(described)}…\n`);
             announced = true;
           }
           await new Promise((resolve) => setTimeout(resolve, POLL_MS));

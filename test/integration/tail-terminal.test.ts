@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { forTerminal, jsonForTerminal } from '../../src-main/cli/terminal-text.ts';
-import { spawnLookout } from '../helpers/cli.ts';
+import { readHolder } from '../../src-main/session/lock.ts';
+import { workspacePaths } from '../../src-main/workspace.ts';
+import { runLookout, spawnLookout } from '../helpers/cli.ts';
 import { startRuntime } from '../helpers/runtime.ts';
+import { tempWorkspace } from '../helpers/workspace.ts';
 
 const HOSTILE = {
   type: 'x.hostile',
@@ -51,6 +54,29 @@ describe('lookout tail prints nothing a terminal would act on', () => {
     const parsed = JSON.parse(line) as { data: { text: string }; metadata: { agent: string } };
     expect(parsed.data.text).toBe(HOSTILE.data.text);
     expect(parsed.metadata.agent).toBe(HOSTILE.metadata.agent);
+  });
+
+  it('`lookout run` quotes another holder’s command without its control characters', async () => {
+    const workspace = tempWorkspace();
+    const holder = spawnLookout([
+      'run',
+      '--workspace',
+      workspace,
+      '--',
+      process.execPath,
+      '-e',
+      'setInterval(() => {}, 1000)',
+      '\u001b]52;c;ZXZpbA==\u0007',
+    ]);
+    const paths = workspacePaths(workspace);
+    const deadline = Date.now() + 10_000;
+    while (readHolder(paths)?.command_pgid === undefined && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    const second = await runLookout(['run', '--workspace', workspace, '--', 'true']);
+    holder.child.kill('SIGTERM');
+    expect(second.code).toBe(3);
+    expect(second.stderr).toContain('\\x1b]52;c;ZXZpbA==\\x07');
+    expect(second.stderr).not.toMatch(RAW_CONTROL);
   });
 
   it('forTerminal and jsonForTerminal leave ordinary text alone', () => {

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE } from '../errors.ts';
 import { VERSION } from '../version.ts';
+import { registerDb } from './db.ts';
 import { registerEmit } from './emit.ts';
 import { registerOpen } from './open.ts';
 import { registerRun } from './run.ts';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerEmit(program);
   registerTail(program);
   registerOpen(program);
+  registerDb(program);
   // --workspace works before or after the command name.
   for (const command of program.commands)
     command.option(

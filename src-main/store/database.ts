@@ -74,7 +74,7 @@ function fail(file: string, error: unknown, detail?: string): never {
       message =
         `the database ${file} cannot be used: ${reason}. Lookout never resets it by itself; ` +
         `to start with an empty history, move the database and its -wal and -shm aside together: ` +
-        `cd ${dir} && for f in ${base} ${base}-wal ${base}-shm; do [ -e "$f" ] && mv "$f" "$f.bad"; done`;
+        `lookout db set-aside (or: cd ${dir} && for f in ${base} ${base}-wal ${base}-shm; do [ -e "$f" ] && mv "$f" "$f.bad"; done)`;
   }
   throw new StartupError(message, { cause: error });
 }

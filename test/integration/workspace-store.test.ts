@@ -112,7 +112,7 @@ describe('workspace state and store', () => {
     const garbage = Buffer.alloc(8192, 0x5a);
     fs.writeFileSync(paths.database, garbage);
     await expect(createRuntime({ workspace, port: 0, logLevel: 'silent' })).rejects.toThrow(
-      /lookout\.db cannot be used: .*corrupt.*move the database and its -wal and -shm aside together: cd .* lookout\.db lookout\.db-wal lookout\.db-shm; do/,
+      /lookout\.db cannot be used: .*corrupt.*move the database and its -wal and -shm aside together: lookout db set-aside \(or: cd .* lookout\.db lookout\.db-wal lookout\.db-shm; do/,
     );
     expect(fs.readFileSync(paths.database).equals(garbage)).toBe(true);
     expect(fs.existsSync(paths.serverInfo)).toBe(false);

@@ -29,6 +29,71 @@ describe('lookout serve (child process)', () => {
     expect(await server.exited).toBe(0);
   });
 
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    'a %s during start-up stops cleanly: exit 0, no lock or server.json left, the next server writable at once',
+    async (signal) => {
+      const workspace = tempWorkspace();
+      const paths = workspacePaths(workspace);
+      const lockDir = path.join(paths.stateDir, 'session.lock');
+      const server = spawnLookout(['serve', '--workspace', workspace, '--port', '0', '--log-level', 'warn']);
+      // Strike the moment start-up has taken the lock: before it has finished starting
+      // (or just after). Either way the stop must undo everything start-up took.
+      const deadline = Date.now() + 15_000;
+      while (!fs.existsSync(lockDir)) {
+        if (Date.now() > deadline || server.child.exitCode !== null) throw new Error(`no lock: ${server.stderr()}`);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      server.child.kill(signal);
+      expect(await server.exited, server.stderr()).toBe(0);
+      expect(server.stderr()).toMatch(new RegExp(`${signal} received, stopping`));
+      expect(fs.existsSync(lockDir)).toBe(false);
+      expect(fs.existsSync(`${lockDir}.json`)).toBe(false);
+      expect(fs.existsSync(paths.serverInfo)).toBe(false);
+
+      const next = spawnLookout(['serve', '--workspace', workspace, '--port', '0', '--log-level', 'warn']);
+      await next.waitFor(LISTENING);
+      const status = await runLookout(['status', '--json', '--workspace', workspace]);
+      expect(JSON.parse(status.stdout)).toMatchObject({ session: { read_only: false, lock: { holder: 'server' } } });
+      next.child.kill('SIGTERM');
+      expect(await next.exited).toBe(0);
+    },
+  );
+
+  it('one Ctrl+C delivered twice (terminal and a wrapper) is one stop; a later press forces', async () => {
+    const workspace = tempWorkspace();
+    const server = spawnLookout([
+      'serve',
+      '--workspace',
+      workspace,
+      '--port',
+      '0',
+      '--log-level',
+      'warn',
+      '--shutdown-timeout-ms',
+      '60000',
+    ]);
+    const [, url] = await server.waitFor(LISTENING);
+    const token = readServerInfo(workspacePaths(workspace).serverInfo)!.token;
+    // A hung upload keeps the graceful stop waiting, so only a force can end it early.
+    const socket = net.connect(Number(new URL(url!).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      `POST /api/v1/events HTTP/1.1\r\nHost: ${new URL(url!).host}\r\nX-Session-Token: ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"type":`,
+    );
+    server.child.kill('SIGINT');
+    server.child.kill('SIGINT');
+    await server.waitFor(/stopping/, 'stderr');
+    const firstAt = Date.now();
+    // A person pressing again is slower than the 300 ms in which a repeat counts as the same press.
+    while (Date.now() - firstAt < 400) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(server.child.exitCode).toBeNull();
+    expect(server.stderr()).not.toMatch(/SIGINT again/);
+    server.child.kill('SIGINT');
+    expect(await server.exited).toBe(130);
+    expect(server.stderr()).toMatch(/SIGINT again, exiting without waiting/);
+    socket.destroy();
+  });
+
   it('a second signal forces the exit while a request is still in flight', async () => {
     const workspace = tempWorkspace();
     const server = spawnLookout([

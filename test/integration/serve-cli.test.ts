@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readServerInfo, workspacePaths } from '../../src-main/workspace.ts';
-import { runLookout, spawnLookout } from '../helpers/cli.ts';
+import { BIN, runLookout, spawnLookout } from '../helpers/cli.ts';
 import { tempWorkspace } from '../helpers/workspace.ts';
 
 const LISTENING = /listening on (http:\/\/127\.0\.0\.1:(\d+))/;
@@ -124,6 +125,50 @@ describe('lookout serve (child process)', () => {
     expect(server.stderr()).toMatch(/again, exiting without waiting/);
     socket.destroy();
   });
+
+  it.skipIf(!fs.existsSync('/usr/bin/script'))(
+    'logs readable lines to a terminal and JSON to the log file (and to stderr when it is not a terminal)',
+    async () => {
+      const workspace = tempWorkspace();
+      const paths = workspacePaths(workspace);
+      // util-linux `script` gives the server a real pseudo-terminal as its stdout and stderr.
+      const command = `${process.execPath} ${BIN} serve --port 0 --workspace ${workspace}`;
+      const tty = spawn('/usr/bin/script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let screen = '';
+      tty.stdout.setEncoding('utf8').on('data', (chunk: string) => (screen += chunk));
+      const closed = new Promise((resolve) => tty.on('close', resolve));
+      const waitScreen = async (pattern: RegExp) => {
+        const deadline = Date.now() + 15_000;
+        while (!pattern.test(screen)) {
+          if (Date.now() > deadline || tty.exitCode !== null) throw new Error(`no ${pattern} in: ${screen}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      await waitScreen(LISTENING);
+      const info = readServerInfo(paths.serverInfo)!;
+      expect((await fetch(`${info.url}/health`)).status).toBe(200);
+      // eslint-disable-next-line no-control-regex
+      const plain = () => screen.replace(/\x1b\[[0-9;]*m/g, '').replace(/\r/g, '');
+      await waitScreen(/GET \/health 200/);
+      expect(plain()).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: request: GET \/health 200 \([\d.]+ ms\)/m);
+      expect(plain()).not.toMatch(/^\{/m);
+      process.kill(info.pid, 'SIGINT');
+      await closed;
+      const file = fs.readFileSync(paths.log, 'utf8').trim().split('\n');
+      const records = file.map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(records).toContainEqual(
+        expect.objectContaining({ msg: 'request', method: 'GET', path: '/health', status: 200 }),
+      );
+
+      // Not a terminal (a pipe): stderr carries the same JSON lines as the file.
+      const piped = spawnLookout(['serve', '--port', '0', '--workspace', workspace]);
+      await piped.waitFor(LISTENING);
+      await piped.waitFor(/"msg":"listening"/, 'stderr');
+      for (const line of piped.stderr().trim().split('\n')) expect(() => JSON.parse(line) as unknown).not.toThrow();
+      piped.child.kill('SIGTERM');
+      expect(await piped.exited).toBe(0);
+    },
+  );
 
   it('refuses a busy port with one clear line and a non-zero exit, writing no server.json', async () => {
     const blocker = net.createServer();

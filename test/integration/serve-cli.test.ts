@@ -79,8 +79,11 @@ describe('lookout serve (child process)', () => {
     const socket = net.connect(Number(new URL(url!).port), '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
     socket.write(
-      `POST /api/v1/events HTTP/1.1\r\nHost: ${new URL(url!).host}\r\nX-Session-Token: ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"type":`,
+      `POST /api/v1/events HTTP/1.1\r\nHost: ${new URL(url!).host}\r\nX-Session-Token: ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n{"type":`,
     );
+    // Node answers 100 Continue as it hands the request to the app: from then on it is in flight.
+    await new Promise<void>((resolve) => socket.once('data', () => resolve()));
+    socket.on('error', () => undefined);
     server.child.kill('SIGINT');
     server.child.kill('SIGINT');
     await server.waitFor(/stopping/, 'stderr');

@@ -65,7 +65,7 @@ export function runAsChild(file, args, options = {}) {
       // End by the same signal, so whoever started us sees what the child saw.
       process.kill(process.pid, signal);
       // A signal we cannot die of (ignored by our parent): the shell's convention.
-      setTimeout(() => process.exit(128 + (signalNumber(signal) ?? 1)), 100).unref();
+      setTimeout(() => process.exit(128 + (signalNumber(signal) ?? 1)), 100);
       return;
     }
     process.exit(code ?? 1);

@@ -1,7 +1,7 @@
 /**
  * Writes docs/events.md, the event catalogue for people, from the zod schemas in
  * src-shared/events.ts (the ones the server validates with), so the page can never
- * disagree with the server. test/unit/events-doc.test.ts fails when the file is stale.
+ * disagree with the server. test/unit/scripts/events-doc.test.ts fails when the file is stale.
  * (A development tool: it runs from the checkout, where Prettier is installed.)
  *
  *   npm run docs:events
@@ -101,8 +101,8 @@ export function renderEventsDoc(): string {
     '',
     '# Event catalogue',
     '',
-    'Every event is an envelope `{"type", "data", "metadata"?}`; the server adds',
-    '`sequence_number` and `timestamp` when it stores it (see [protocol.md](protocol.md)).',
+    'A producer sends `{"type", "data"?, "metadata"?}`; the server adds `sequence_number` and',
+    '`timestamp` when it stores it, and `metadata: {}` when none was sent (see [protocol.md](protocol.md)).',
     `A type is \`namespace.name\` (at most ${MAX_EVENT_TYPE_LENGTH} characters; lowercase namespace, then`,
     'dot-separated names of letters, digits, `_` or `-`). One event is at most',
     `${MAX_EVENT_BYTES} bytes of JSON, and a batch holds at most ${MAX_BATCH} events.`,

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CATALOGUE, CATALOGUED_TYPES } from '../../src-shared/events.ts';
-import { EVENTS_DOC, formattedEventsDoc, renderEventsDoc } from '../../scripts/events-doc.ts';
+import { CATALOGUE, CATALOGUED_TYPES } from '../../../src-shared/events.ts';
+import { EVENTS_DOC, formattedEventsDoc, renderEventsDoc } from '../../../scripts/events-doc.ts';
 
 describe('docs/events.md', () => {
   it('is what the schemas in src-shared/events.ts say (regenerate with `npm run docs:events`)', async () => {

@@ -6,6 +6,7 @@ import { fieldIssues } from '../../src-shared/errors.ts';
 import { parsePatterns } from '../../src-shared/events.ts';
 import { ClientMessage, CLOSE_CODES, type ControlMessage, MAX_CLIENT_FRAME_BYTES } from '../../src-shared/protocol.ts';
 import { LookoutError } from '../errors.ts';
+import { assertJsonTextDepth } from '../json-depth.ts';
 import type { EventBus } from '../events/bus.ts';
 import { EventStream } from '../events/event-stream.ts';
 import { isAuthorized } from '../http/middleware/auth.ts';
@@ -248,9 +249,15 @@ export class WsGateway {
 
   #onMessage(client: Client, data: RawData, isBinary: boolean): void {
     let parsed: unknown;
+    const text = isBinary ? undefined : data.toString();
     try {
-      if (isBinary) throw new Error('binary');
-      parsed = JSON.parse(data.toString());
+      if (text !== undefined) assertJsonTextDepth(text, 'message');
+    } catch (error) {
+      return this.#control(client, { type: 'error', code: 'invalid_input', message: (error as LookoutError).message });
+    }
+    try {
+      if (text === undefined) throw new Error('binary');
+      parsed = JSON.parse(text);
     } catch {
       return this.#control(client, {
         type: 'error',

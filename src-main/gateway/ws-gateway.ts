@@ -11,6 +11,7 @@ import type { EventBus } from '../events/bus.ts';
 import { EventStream } from '../events/event-stream.ts';
 import { isAuthorized } from '../http/middleware/auth.ts';
 import { acceptableRequestId } from '../http/middleware/request-id.ts';
+import { writeRawError } from '../http/raw-response.ts';
 import type { Logger } from '../logger.ts';
 import { controlJson, parseStreamParams } from './stream-params.ts';
 
@@ -43,23 +44,8 @@ interface Client {
   waitingForDrain: boolean;
 }
 
-function refuse(
-  socket: Duplex,
-  status: number,
-  reason: string,
-  error: LookoutError,
-  headers: Record<string, string> = {},
-): void {
-  const body = JSON.stringify(error.toBody());
-  const lines = [
-    `HTTP/1.1 ${status} ${reason}`,
-    `X-Request-Id: ${requestIdFor(socket)}`,
-    'Content-Type: application/json; charset=utf-8',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'Connection: close',
-    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
-  ];
-  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+function refuse(socket: Duplex, error: LookoutError, headers: Record<string, string> = {}): void {
+  writeRawError(socket, error, requestIdFor(socket), headers);
 }
 
 /**
@@ -99,6 +85,8 @@ export class WsGateway {
   }
 
   attach(server: http.Server): void {
+    // The 101 carries the request id like every other response.
+    this.#wss.on('headers', (headers, req) => headers.push(`X-Request-Id: ${requestIdFor(req.socket)}`));
     server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
     // One timer for all clients: a client that has not answered the previous ping by
     // the next sweep is gone (half-open TCP, sleeping laptop) and is terminated.
@@ -112,27 +100,14 @@ export class WsGateway {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const o = this.#options;
     if (url.pathname !== '/ws') {
-      return refuse(
-        socket,
-        404,
-        'Not Found',
-        new LookoutError('not_found', `no WebSocket endpoint at ${url.pathname}; use /ws`),
-      );
+      return refuse(socket, new LookoutError('not_found', `no WebSocket endpoint at ${url.pathname}; use /ws`));
     }
     if (this.#closing) {
-      return refuse(
-        socket,
-        503,
-        'Service Unavailable',
-        new LookoutError('unavailable', 'the server is shutting down'),
-        { 'Retry-After': '2' },
-      );
+      return refuse(socket, new LookoutError('unavailable', 'the server is shutting down'), { 'Retry-After': '2' });
     }
     if (!o.getAllowedHosts().has((req.headers.host ?? '').toLowerCase())) {
       return refuse(
         socket,
-        403,
-        'Forbidden',
         new LookoutError('forbidden_host', `Host ${JSON.stringify(req.headers.host ?? '')} is not allowed`),
       );
     }
@@ -140,8 +115,6 @@ export class WsGateway {
     if (origin !== undefined && !o.getAllowedOrigins().has(origin)) {
       return refuse(
         socket,
-        403,
-        'Forbidden',
         new LookoutError(
           'forbidden_origin',
           `Origin ${origin} may not open a WebSocket here; add it to LOOKOUT_CORS_ORIGINS if you trust it`,
@@ -151,8 +124,6 @@ export class WsGateway {
     if (!isAuthorized(req, o.getPort(), o.token)) {
       return refuse(
         socket,
-        401,
-        'Unauthorized',
         new LookoutError(
           'unauthorized',
           'missing or wrong session token (X-Session-Token, Authorization: Bearer, or the session cookie)',
@@ -162,8 +133,6 @@ export class WsGateway {
     if (this.#clients.size >= o.maxClients) {
       return refuse(
         socket,
-        503,
-        'Service Unavailable',
         new LookoutError('unavailable', `too many clients (limit ${o.maxClients}, LOOKOUT_MAX_CLIENTS)`),
         { 'Retry-After': '5' },
       );
@@ -172,7 +141,7 @@ export class WsGateway {
     try {
       params = parseStreamParams(url.searchParams);
     } catch (error) {
-      return refuse(socket, 400, 'Bad Request', error as LookoutError);
+      return refuse(socket, error as LookoutError);
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, params.since, params.patterns));
   }

@@ -8,6 +8,7 @@ import { requireToken } from './middleware/auth.ts';
 import { errorHandler } from './middleware/error-handler.ts';
 import { hostCheck } from './middleware/host-check.ts';
 import { jsonBody } from './middleware/json-body.ts';
+import { methodNotAllowed } from './middleware/method-not-allowed.ts';
 import { requestId } from './middleware/request-id.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { buildOpenApi } from './openapi.ts';
@@ -89,7 +90,8 @@ export function createApp(options: AppOptions): Koa {
   mountRoutes(api, options.apiRoutes);
   routes.push(...options.apiRoutes.map((route) => ({ prefix: API_PREFIX, route })));
 
-  app.use(root.routes()).use(root.allowedMethods({ throw: true }));
-  app.use(api.routes()).use(api.allowedMethods({ throw: true }));
+  app.use(root.routes());
+  app.use(api.routes());
+  app.use(methodNotAllowed([root, api]));
   return app;
 }

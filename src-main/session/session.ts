@@ -155,18 +155,28 @@ export class SessionService {
       if (WRITE_METHODS.has(ctx.method) && this.#state.read_only && !exempt(ctx.method, ctx.path)) {
         const lock = this.#state.lock;
         const presented = ctx.get('x-lock-id');
-        if (!(presented && this.#isHolderId(presented))) {
-          throw new LookoutError(
-            'read_only',
-            `the workspace is read-only: it is held by ${describeHolder(lock)}; writes resume when it is released`,
-            {
-              details: { lock },
-            },
-          );
-        }
+        if (!(presented && this.#isHolderId(presented))) throw this.#readOnlyError(lock);
       }
       await next();
     };
+  }
+
+  #readOnlyError(lock: LockInfo): LookoutError {
+    if (lock.holder) {
+      return new LookoutError(
+        'read_only',
+        `the workspace is read-only: it is held by ${describeHolder(lock)}; writes resume when it is released`,
+        { details: { lock } },
+      );
+    }
+    // Handed over to a `lookout run` that has not taken the lock yet: nobody holds it,
+    // and this server takes it back when the grace period ends.
+    const seconds = Math.max(1, Math.ceil((this.#handoverUntil - Date.now()) / 1000));
+    return new LookoutError(
+      'read_only',
+      `the workspace is read-only: this server handed the lock over to a lookout command that has not taken it yet; writes resume when that command finishes, or within ${seconds} s if it never takes the lock`,
+      { details: { lock, handover: true }, headers: { 'Retry-After': String(seconds) } },
+    );
   }
 
   async stop(): Promise<void> {

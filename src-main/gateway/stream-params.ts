@@ -1,4 +1,5 @@
 import { parsePatterns } from '../../src-shared/events.ts';
+import { NON_NEGATIVE_INTEGER_HINT, parseNonNegativeInteger } from '../../src-shared/non-negative-integer.ts';
 import { LookoutError } from '../errors.ts';
 import type { StreamItem } from '../events/event-stream.ts';
 
@@ -10,20 +11,26 @@ export interface StreamParams {
 /** `since` and `types` as WS and SSE take them; a bad value is a 400 naming the field. */
 export function parseStreamParams(query: URLSearchParams, lastEventId?: string): StreamParams {
   // The browser resends the same URL on every reconnect, with a newer Last-Event-ID:
-  // the header wins, or each reconnect would replay from the original `since`.
-  const rawSince = lastEventId ?? query.get('since') ?? undefined;
+  // the header wins, or each reconnect would replay from the original `since`. An empty
+  // header means "no id yet"; an empty `since=` is an error like any other non-number.
+  const rawSince = lastEventId || (query.has('since') ? query.get('since')! : undefined);
   let since: number | undefined;
-  if (rawSince !== undefined && rawSince !== '') {
-    if (!/^\d{1,15}$/.test(rawSince)) {
+  if (rawSince !== undefined) {
+    since = parseNonNegativeInteger(rawSince);
+    if (since === undefined) {
       throw new LookoutError(
         'invalid_input',
-        `since must be a sequence number (a non-negative integer); got ${JSON.stringify(rawSince)}`,
+        `since must be a sequence number (${NON_NEGATIVE_INTEGER_HINT}); got ${JSON.stringify(rawSince)}`,
         {
-          details: [{ path: 'query.since', message: 'expected a non-negative integer' }],
+          details: [
+            {
+              path: lastEventId ? 'header.last-event-id' : 'query.since',
+              message: `expected ${NON_NEGATIVE_INTEGER_HINT}`,
+            },
+          ],
         },
       );
     }
-    since = Number(rawSince);
   }
   const parsed = parsePatterns(query.get('types') ?? undefined);
   if (!parsed.ok) {

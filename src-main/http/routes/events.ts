@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EventEnvelope, parsePatterns } from '../../../src-shared/events.ts';
+import { integerParam } from '../../../src-shared/non-negative-integer.ts';
 import { EventsPage, PublishResponse } from '../../../src-shared/protocol.ts';
 import { LookoutError } from '../../errors.ts';
 import type { EventBus } from '../../events/bus.ts';
@@ -16,14 +17,16 @@ const PublishBody = z.looseObject({
 });
 
 const HistoryQuery = z.object({
-  since: z.coerce.number().int().min(0).default(0).describe('return events after this sequence number'),
+  since: integerParam(0, Number.MAX_SAFE_INTEGER).default(0).describe('return events after this sequence number'),
   types: z.string().optional().describe('comma-separated patterns: *, ns.*, or exact types'),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: integerParam(1, 1000).default(100).describe('most events in the page'),
 });
 
 const StreamQuery = z.object({
-  since: z.string().optional().describe('resume after this sequence number (or send Last-Event-ID)'),
-  types: z.string().optional(),
+  since: integerParam(0, Number.MAX_SAFE_INTEGER)
+    .optional()
+    .describe('resume after this sequence number (or send Last-Event-ID); beyond the newest means the newest'),
+  types: z.string().optional().describe('comma-separated patterns: *, ns.*, or exact types'),
 });
 
 export const eventRoutes = (bus: EventBus, sse: SseHub) => [

@@ -16,6 +16,8 @@ import { mountRoutes, type Route } from './route.ts';
 import { docsRoutes } from './routes/docs.ts';
 
 export const API_PREFIX = '/api/v1';
+/** Bodies outside the API (the sign-in token) are tiny. */
+const PUBLIC_BODY_LIMIT_BYTES = 4096;
 
 export interface AppOptions {
   logger: Logger;
@@ -65,13 +67,14 @@ export function createApp(options: AppOptions): Koa {
   }
 
   const routes: { prefix: string; route: Route }[] = [];
-  const document = () => buildOpenApi(routes, { version: options.version });
+  const document = () => buildOpenApi(routes, { version: options.version, port: options.getPort() });
 
   // Case-sensitive and strict: a path either is ours exactly or is a 404, so the
   // prefix check for the guards below can never disagree with the routing.
   const root = new Router({ sensitive: true, strict: true });
   const publicRoutes = [...options.publicRoutes, ...(docsRoutes(document) as Route[])];
-  mountRoutes(root, publicRoutes);
+  // Routes outside /api/v1 that take a body (sign-in) read it with the same reader, smaller.
+  mountRoutes(root, publicRoutes, { bodyReader: jsonBody({ limitBytes: PUBLIC_BODY_LIMIT_BYTES }) });
   routes.push(...publicRoutes.map((route) => ({ prefix: '', route })));
 
   // Guards run for every path under the prefix, matched or not, so an unknown API

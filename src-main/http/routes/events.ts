@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EventEnvelope, parsePatterns } from '../../../src-shared/events.ts';
 import { integerParam } from '../../../src-shared/non-negative-integer.ts';
+import { PUBLISH_EXAMPLES, PublishBodyDocument } from '../../../src-shared/publish-body.ts';
 import { EventsPage, PublishResponse } from '../../../src-shared/protocol.ts';
 import { LookoutError } from '../../errors.ts';
 import type { EventBus } from '../../events/bus.ts';
@@ -8,7 +9,9 @@ import type { SseHub } from '../../gateway/sse.ts';
 import { defineRoute } from '../route.ts';
 
 // One event, or a batch under `events`. The bus checks both in depth (catalogue, sizes,
-// all-or-nothing) and names the offending field, so this schema stays permissive.
+// all-or-nothing) and names the offending field, so this schema stays permissive; the
+// document shows the exact shape (PublishBodyDocument), and the contract fuzzer keeps
+// the two in step.
 const PublishBody = z.looseObject({
   type: z.string().optional().describe('namespace.name, e.g. workflow.started, or x.<anything>'),
   data: z.unknown().optional().describe('an object; its schema depends on the type'),
@@ -39,7 +42,9 @@ export const eventRoutes = (bus: EventBus, sse: SseHub) => [
     tags: ['events'],
     auth: true,
     body: PublishBody,
-    errors: [413],
+    documentedBody: PublishBodyDocument,
+    bodyExamples: PUBLISH_EXAMPLES,
+    readOnlyExempt: true,
     responses: { 201: { description: 'Stored; numbers and timestamps in input order', schema: PublishResponse } },
     handler: ({ body }) => {
       const batch = body.type === undefined && body.events !== undefined;

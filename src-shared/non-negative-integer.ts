@@ -8,6 +8,9 @@ import { z } from 'zod';
  */
 const DIGITS = /^\d{1,15}$/;
 
+/** The largest number 15 digits can write: the top of every `integerParam`. */
+export const MAX_TEXT_INTEGER = 999_999_999_999_999;
+
 export const NON_NEGATIVE_INTEGER_HINT = 'a non-negative integer in plain decimal digits';
 
 /** The number, or undefined when the text is not plain decimal digits. */

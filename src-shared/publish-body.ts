@@ -23,10 +23,10 @@ const cataloguedEvent = (type: (typeof CLIENT_EVENT_TYPES)[number]) => {
     .meta({ title: type, examples: [{ type, data: EVENT_EXAMPLES[type] }] });
 };
 
-const CUSTOM_TYPE = new RegExp(`^(?=.{1,${MAX_EVENT_TYPE_LENGTH}}$)x(?:\\.[A-Za-z0-9_-]+)+$`);
+const CUSTOM_TYPE = /^x(?:\.[A-Za-z0-9_-]+)+$/;
 const customEvent = z
   .strictObject({
-    type: z.string().regex(CUSTOM_TYPE).describe('x.<anything>: the open namespace'),
+    type: z.string().max(MAX_EVENT_TYPE_LENGTH).regex(CUSTOM_TYPE).describe('x.<anything>: the open namespace'),
     data: JsonObject.optional().describe('any JSON object (default {})'),
     metadata,
   })

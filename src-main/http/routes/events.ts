@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { EventEnvelope, parsePatterns } from '../../../src-shared/events.ts';
-import { integerParam } from '../../../src-shared/non-negative-integer.ts';
+import { EventEnvelope, parsePatterns, TYPE_PATTERN_LIST } from '../../../src-shared/events.ts';
+import { integerParam, MAX_TEXT_INTEGER } from '../../../src-shared/non-negative-integer.ts';
 import { PUBLISH_EXAMPLES, PublishBodyDocument } from '../../../src-shared/publish-body.ts';
 import { EventsPage, PublishResponse } from '../../../src-shared/protocol.ts';
 import { LookoutError } from '../../errors.ts';
@@ -19,17 +19,23 @@ const PublishBody = z.looseObject({
   events: z.array(z.unknown()).optional().describe('a batch of up to 1000 events, stored all or nothing'),
 });
 
+const TypesParam = z
+  .string()
+  .meta({ pattern: TYPE_PATTERN_LIST.source })
+  .optional()
+  .describe('comma-separated patterns: *, ns.*, or exact types (at most 100, each at most 128 characters)');
+
 const HistoryQuery = z.object({
-  since: integerParam(0, Number.MAX_SAFE_INTEGER).default(0).describe('return events after this sequence number'),
-  types: z.string().optional().describe('comma-separated patterns: *, ns.*, or exact types'),
+  since: integerParam(0, MAX_TEXT_INTEGER).default(0).describe('return events after this sequence number'),
+  types: TypesParam,
   limit: integerParam(1, 1000).default(100).describe('most events in the page'),
 });
 
 const StreamQuery = z.object({
-  since: integerParam(0, Number.MAX_SAFE_INTEGER)
+  since: integerParam(0, MAX_TEXT_INTEGER)
     .optional()
     .describe('resume after this sequence number (or send Last-Event-ID); beyond the newest means the newest'),
-  types: z.string().optional().describe('comma-separated patterns: *, ns.*, or exact types'),
+  types: TypesParam,
 });
 
 export const eventRoutes = (bus: EventBus, sse: SseHub) => [
@@ -48,6 +54,16 @@ export const eventRoutes = (bus: EventBus, sse: SseHub) => [
     responses: { 201: { description: 'Stored; numbers and timestamps in input order', schema: PublishResponse } },
     handler: ({ body }) => {
       const batch = body.type === undefined && body.events !== undefined;
+      const stray = batch ? Object.keys(body).filter((key) => key !== 'events') : [];
+      if (stray.length > 0) {
+        throw new LookoutError(
+          'invalid_input',
+          `unknown field ${stray[0]}: a batch is {"events": [...]} and nothing else`,
+          {
+            details: stray.map((key) => ({ path: key, message: 'unknown field' })),
+          },
+        );
+      }
       const inputs = batch ? body.events! : [body];
       const envelopes = bus.publish(inputs, { batch });
       return {

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { z } from 'zod';
-import { CommandResponse } from '../../../src-shared/commands.ts';
+import { CommandRequestDocument, CommandResponse } from '../../../src-shared/commands.ts';
 import {
   Collection,
   CollectionList,
@@ -152,6 +152,7 @@ export const stateRoutes = (state: StateService): Route[] =>
       tags: ['state'],
       auth: true,
       body: CommandRequest,
+      documentedBody: CommandRequestDocument,
       errors: [404, 409, 423],
       responses: { 200: { description: 'What the command did', schema: CommandResponse } },
       handler: ({ body }) => ({ body: state.execute(body.command) }),

@@ -264,8 +264,7 @@ function briefable(state: TargetState): { id: string; detail: string }[] {
 }
 
 /** `[Aa][Pp]…`: a case-insensitive word in a JSON Schema pattern, which has no `i` flag. */
-const anyCase = (word: string): string =>
-  [...word].map((c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).join('');
+const anyCase = (word: string): string => [...word].map((c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).join('');
 
 /**
  * A command line the grammar accepts, as one pattern for /openapi.json (the server parses

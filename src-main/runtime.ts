@@ -1,19 +1,21 @@
 import { randomBytes } from 'node:crypto';
+import { API_PREFIX } from '../src-shared/protocol.ts';
 import type { ServerInfo } from '../src-shared/server-info.ts';
 import { type Config, type ConfigInput, parseConfig } from './config.ts';
 import { EventBus } from './events/bus.ts';
 import { EventLog } from './events/event-log.ts';
 import { SseHub } from './gateway/sse.ts';
 import { WsGateway } from './gateway/ws-gateway.ts';
-import { API_PREFIX, createApp } from './http/app.ts';
+import { createApp } from './http/app.ts';
 import { type HttpServer, listen } from './http/http-server.ts';
 import { allowedHosts } from './http/middleware/host-check.ts';
+import { readOnlyGuard } from './http/middleware/read-only.ts';
 import type { Route } from './http/route.ts';
 import { dashboardRoutes } from './http/routes/dashboard.ts';
-import { eventRoutes } from './http/routes/events.ts';
+import { eventRoutes } from './events/routes.ts';
 import { healthRoutes } from './http/routes/health.ts';
-import { sessionRoutes } from './http/routes/session.ts';
-import { stateRoutes } from './http/routes/state.ts';
+import { sessionRoutes } from './session/routes.ts';
+import { stateRoutes } from './state/routes.ts';
 import { createLogger, flushLogger, type Logger } from './logger.ts';
 import { SessionService } from './session/session.ts';
 import { StateService } from './state/state-service.ts';
@@ -149,7 +151,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     apiRoutes,
     apiGuards: [
       // Declared on the routes themselves, so the guard and /openapi.json (no 423) agree.
-      session.readOnlyGuard((method, path) => readOnlyExempt.has(`${method} ${path}`)),
+      readOnlyGuard(session, (method, path) => readOnlyExempt.has(`${method} ${path}`)),
     ],
   });
   let http: HttpServer | undefined;

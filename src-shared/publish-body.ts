@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { CLIENT_EVENT_TYPES, EVENT_EXAMPLES } from './event-examples.ts';
 import { CATALOGUE, MAX_EVENT_TYPE_LENGTH } from './events.ts';
-
-/** Largest batch accepted in one publish (more is 413). */
-export const MAX_BATCH = 1000;
+import { MAX_BATCH } from './protocol.ts';
 
 const JsonObject = z.record(z.string(), z.unknown());
 const metadata = JsonObject.optional().describe('free-form object, e.g. {"agent": "claude"}');

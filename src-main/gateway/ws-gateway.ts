@@ -4,15 +4,22 @@ import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { fieldIssues } from '../../src-shared/errors.ts';
 import { parsePatterns } from '../../src-shared/events.ts';
-import { ClientMessage, CLOSE_CODES, type ControlMessage, MAX_CLIENT_FRAME_BYTES } from '../../src-shared/protocol.ts';
+import {
+  ClientMessage,
+  CLOSE_CODES,
+  type ControlMessage,
+  HEADERS,
+  MAX_CLIENT_FRAME_BYTES,
+  WS_PATH,
+} from '../../src-shared/protocol.ts';
 import { LookoutError } from '../errors.ts';
-import { assertJsonTextDepth } from '../json-depth.ts';
+import { assertJsonTextDepth } from '../transport/json-depth.ts';
 import type { EventBus } from '../events/bus.ts';
 import { EventStream } from '../events/event-stream.ts';
-import { isAuthorized } from '../http/middleware/auth.ts';
-import { acceptableRequestId } from '../http/middleware/request-id.ts';
-import { writeRawError } from '../http/raw-response.ts';
+import { writeRawError } from '../transport/raw-response.ts';
 import type { Logger } from '../logger.ts';
+import { isAuthorized } from '../transport/credentials.ts';
+import { acceptableRequestId } from '../transport/request-id.ts';
 import { controlJson, parseStreamParams } from './stream-params.ts';
 
 // Refusals are written on the raw socket; they carry the request id like any response.
@@ -86,7 +93,7 @@ export class WsGateway {
 
   attach(server: http.Server): void {
     // The 101 carries the request id like every other response.
-    this.#wss.on('headers', (headers, req) => headers.push(`X-Request-Id: ${requestIdFor(req.socket)}`));
+    this.#wss.on('headers', (headers, req) => headers.push(`${HEADERS.requestId}: ${requestIdFor(req.socket)}`));
     server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
     // One timer for all clients: a client that has not answered the previous ping by
     // the next sweep is gone (half-open TCP, sleeping laptop) and is terminated.
@@ -96,10 +103,10 @@ export class WsGateway {
 
   #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    REQUEST_IDS.set(socket, acceptableRequestId(req.headers['x-request-id']) ?? randomUUID());
+    REQUEST_IDS.set(socket, acceptableRequestId(req.headers[HEADERS.requestId.toLowerCase()]) ?? randomUUID());
     const url = new URL(req.url ?? '/', 'http://localhost');
     const o = this.#options;
-    if (url.pathname !== '/ws') {
+    if (url.pathname !== WS_PATH) {
       return refuse(socket, new LookoutError('not_found', `no WebSocket endpoint at ${url.pathname}; use /ws`));
     }
     if (this.#closing) {

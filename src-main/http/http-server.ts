@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { HEADERS } from '../../src-shared/protocol.ts';
 import { LookoutError, StartupError } from '../errors.ts';
-import { acceptableRequestId } from './middleware/request-id.ts';
-import { writeRawError } from './raw-response.ts';
+import { acceptableRequestId } from '../transport/request-id.ts';
+import { writeRawError } from '../transport/raw-response.ts';
 
 /**
  * Requests Node's parser refuses never reach Koa; Node would answer them with a bare
@@ -37,7 +38,7 @@ function onConnect(req: http.IncomingMessage, socket: Duplex): void {
     new LookoutError('method_not_allowed', `CONNECT is not supported: Lookout is not a proxy (${req.url ?? ''})`, {
       headers: { Allow: allow },
     }),
-    acceptableRequestId(req.headers['x-request-id']) ?? randomUUID(),
+    acceptableRequestId(req.headers[HEADERS.requestId.toLowerCase()]) ?? randomUUID(),
   );
 }
 

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { ErrorBody } from '../../src-shared/errors.ts';
-import { MAX_JSON_DEPTH } from '../../src-shared/protocol.ts';
-import { sessionCookieName } from './middleware/auth.ts';
+import { HEADERS, MAX_JSON_DEPTH, SESSION_COOKIE_PATTERN, sessionCookieName } from '../../src-shared/protocol.ts';
 import { WRITE_METHODS } from './middleware/json-body.ts';
 import type { Route } from './route.ts';
 
@@ -201,13 +200,13 @@ export function buildOpenApi(
     components: {
       schemas: components,
       securitySchemes: {
-        token: { type: 'apiKey', in: 'header', name: 'X-Session-Token', description: 'The session token' },
+        token: { type: 'apiKey', in: 'header', name: HEADERS.sessionToken, description: 'The session token' },
         bearer: { type: 'http', scheme: 'bearer', description: 'The session token as a bearer token' },
         cookie: {
           type: 'apiKey',
           in: 'cookie',
           name: cookie,
-          description: `The session cookie the dashboard sign-in sets. Its name carries the port (\`lookout_session_<port>\`, here \`${cookie}\`) so servers on different ports of one host keep separate sessions.`,
+          description: `The session cookie the dashboard sign-in sets. Its name carries the port (\`${SESSION_COOKIE_PATTERN}\`, here \`${cookie}\`) so servers on different ports of one host keep separate sessions.`,
         },
       },
     },

@@ -17,7 +17,7 @@ import {
   type SystemStatusUpdate,
 } from '../../src-shared/state.ts';
 import { LookoutError } from '../errors.ts';
-import { assertJsonDepth } from '../json-depth.ts';
+import { assertJsonDepth } from '../transport/json-depth.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
 import type { Database } from '../store/database.ts';

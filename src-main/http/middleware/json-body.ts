@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import { LookoutError } from '../../errors.ts';
-import { assertJsonTextDepth } from '../../json-depth.ts';
+import { assertJsonTextDepth } from '../../transport/json-depth.ts';
 
 /** The methods that change something: they carry JSON, and read-only mode refuses them. */
 export const WRITE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);

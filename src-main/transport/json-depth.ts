@@ -1,6 +1,6 @@
-import { jsonTextTooDeep, jsonValueTooDeep } from '../src-shared/json-depth.ts';
-import { MAX_JSON_DEPTH } from '../src-shared/protocol.ts';
-import { LookoutError } from './errors.ts';
+import { jsonTextTooDeep, jsonValueTooDeep } from '../../src-shared/json-depth.ts';
+import { MAX_JSON_DEPTH } from '../../src-shared/protocol.ts';
+import { LookoutError } from '../errors.ts';
 
 /** The one refusal for JSON nested too deep: a 400 naming the limit and where it was hit. */
 export function tooDeepError(where: string): LookoutError {

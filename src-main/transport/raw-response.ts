@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
+import { HEADERS } from '../../src-shared/protocol.ts';
 import type { LookoutError } from '../errors.ts';
 
 /**
@@ -16,7 +17,7 @@ export function writeRawError(
   const body = JSON.stringify(error.toBody());
   const lines = [
     `HTTP/1.1 ${error.status} ${http.STATUS_CODES[error.status] ?? 'Error'}`,
-    `X-Request-Id: ${requestId}`,
+    `${HEADERS.requestId}: ${requestId}`,
     'Content-Type: application/json; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Connection: close',

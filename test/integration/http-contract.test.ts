@@ -126,3 +126,17 @@ describe('read-only messages', () => {
     expect(Number(res.headers.get('retry-after'))).toBeLessThanOrEqual(10);
   });
 });
+
+describe('batch bodies', () => {
+  it('refuses a batch with a stray top-level field (found by the contract fuzzer), storing nothing', async () => {
+    const runtime = await startRuntime();
+    const before = runtime.bus.log.lastSequenceNumber;
+    const res = await api(runtime, '/api/v1/events', {
+      method: 'POST',
+      json: { events: [{ type: 'x.ok', data: {} }], extra: 1 },
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'invalid_input', details: [{ path: 'extra' }] } });
+    expect(runtime.bus.log.lastSequenceNumber).toBe(before);
+  });
+});

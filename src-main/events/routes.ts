@@ -9,14 +9,14 @@ import {
   MAX_HISTORY_PAGE,
   PublishResponse,
 } from '../../src-shared/protocol.ts';
-import { PUBLISH_EXAMPLES, PublishBodyDocument } from '../../src-shared/publish-body.ts';
+import { PUBLISH_EXAMPLES, publishBodyDocument } from '../../src-shared/publish-body.ts';
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from './bus.ts';
 import { defineRoute } from '../http/route.ts';
 
 // One event, or a batch under `events`. The bus checks both in depth (catalogue, sizes,
 // all-or-nothing) and names the offending field, so this schema stays permissive; the
-// document shows the exact shape (PublishBodyDocument), and the contract fuzzer keeps
+// document shows the exact shape (publishBodyDocument), and the contract fuzzer keeps
 // the two in step.
 const PublishBody = z.looseObject({
   type: z.string().optional().describe('namespace.name, e.g. workflow.started, or x.<anything>'),
@@ -58,7 +58,7 @@ export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
     tags: ['events'],
     auth: true,
     body: PublishBody,
-    documentedBody: PublishBodyDocument,
+    documentedBody: publishBodyDocument,
     bodyExamples: PUBLISH_EXAMPLES,
     readOnlyExempt: true,
     responses: { 201: { description: 'Stored; numbers and timestamps in input order', schema: PublishResponse } },

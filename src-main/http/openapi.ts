@@ -135,7 +135,8 @@ function operation(route: Route, prefix: string, openPath: string, components: R
     };
   }
 
-  const body = route.documentedBody ?? route.body;
+  const documented = typeof route.documentedBody === 'function' ? route.documentedBody() : route.documentedBody;
+  const body = documented ?? route.body;
   return {
     operationId: route.operationId ?? defaultOperationId(route.method, openPath),
     summary: route.summary,

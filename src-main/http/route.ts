@@ -40,8 +40,9 @@ export interface Route<Q = unknown, B = unknown> {
   /**
    * The exact body shown in /openapi.json when the handler checks the body in depth
    * itself (events: the catalogue, with field-precise messages) and `body` stays loose.
+   * A function is called only when the document is built (keeps large schemas off start-up).
    */
-  documentedBody?: z.ZodType;
+  documentedBody?: z.ZodType | (() => z.ZodType);
   /** Named examples of the request body for the docs (the first is the one shown). */
   bodyExamples?: Record<string, { summary: string; value: unknown }>;
   /** Path parameters' schemas for the docs (default: any string). */

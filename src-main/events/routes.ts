@@ -41,6 +41,9 @@ const StreamQuery = z.object({
   since: integerParam(0, MAX_TEXT_INTEGER)
     .optional()
     .describe('resume after this sequence number (or send Last-Event-ID); beyond the newest means the newest'),
+  tail: integerParam(0, MAX_TEXT_INTEGER)
+    .optional()
+    .describe('without a resume point: start with the newest N matching events (capped at the replay limit)'),
   types: TypesParam,
 });
 
@@ -108,7 +111,7 @@ export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
   defineRoute({
     method: 'get',
     path: '/sse',
-    summary: 'Server-Sent Events stream (resumes with Last-Event-ID or since)',
+    summary: 'Server-Sent Events stream (resumes with Last-Event-ID or since; tail=N starts with the newest N)',
     tags: ['events'],
     auth: true,
     query: StreamQuery,

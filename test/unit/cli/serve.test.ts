@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { buildProgram } from '../../src-main/cli/main.ts';
-import { serveConfig } from '../../src-main/cli/serve.ts';
-import { type Config, SETTINGS, type SettingName } from '../../src-main/config.ts';
+import { buildProgram } from '../../../src-main/cli/main.ts';
+import { serveConfig } from '../../../src-main/cli/serve.ts';
+import { type Config, SETTINGS, type SettingName } from '../../../src-main/config.ts';
 
 /**
  * A value for every setting that differs from its default, as text (what a flag or a

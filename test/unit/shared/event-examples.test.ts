@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CLIENT_EVENT_TYPES, EVENT_EXAMPLES } from '../../src-shared/event-examples.ts';
-import { CATALOGUED_TYPES, SERVER_NAMESPACES, namespaceOf, validateEventInput } from '../../src-shared/events.ts';
-import { PUBLISH_EXAMPLES, publishBodyDocument } from '../../src-shared/publish-body.ts';
+import { CLIENT_EVENT_TYPES, EVENT_EXAMPLES } from '../../../src-shared/event-examples.ts';
+import { CATALOGUED_TYPES, SERVER_NAMESPACES, namespaceOf, validateEventInput } from '../../../src-shared/events.ts';
+import { PUBLISH_EXAMPLES, publishBodyDocument } from '../../../src-shared/publish-body.ts';
 
 describe('event examples (shown by /openapi.json for POST /events)', () => {
   it('cover every type a client may publish, and each passes the catalogue', () => {

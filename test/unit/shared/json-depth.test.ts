@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsonTextTooDeep, jsonValueTooDeep } from '../../src-shared/json-depth.ts';
+import { jsonTextTooDeep, jsonValueTooDeep } from '../../../src-shared/json-depth.ts';
 
 const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 

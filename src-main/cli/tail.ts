@@ -35,9 +35,12 @@ export function registerTail(program: Command): void {
         let last: number | undefined;
         if (options.last !== undefined) {
           if (since !== undefined) throw new CliError('--last and --since both say where to start; give one', 2);
-          if (!/^\d+$/.test(options.last))
-            throw new CliError(`--last takes a number of events; got ${JSON.stringify(options.last)}`, 2);
-          last = Number(options.last);
+          last = parseNonNegativeInteger(options.last);
+          if (last === undefined)
+            throw new CliError(
+              `--last takes a number of events (${NON_NEGATIVE_INTEGER_HINT}); got ${JSON.stringify(options.last)}`,
+              2,
+            );
         }
         const workspace = findWorkspace(cmd.optsWithGlobals<{ workspace?: string }>().workspace);
         const paths = workspacePaths(workspace);

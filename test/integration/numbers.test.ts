@@ -15,18 +15,25 @@ describe('one strict reading of numbers', () => {
     for (const text of NOT_NUMBERS) expect(parseNonNegativeInteger(text), JSON.stringify(text)).toBeUndefined();
   });
 
-  it('refuses the same texts on GET /events (since and limit), /sse and /ws alike', async () => {
+  it('refuses the same texts on GET /events (since, limit), /sse and /ws (since, tail) alike', async () => {
     const runtime = await startRuntime();
     const headers = { 'x-session-token': runtime.token };
     for (const text of NOT_NUMBERS) {
       const q = encodeURIComponent(text);
-      for (const path of [`/api/v1/events?since=${q}`, `/api/v1/events?limit=${q}`, `/api/v1/sse?since=${q}`]) {
+      for (const path of [
+        `/api/v1/events?since=${q}`,
+        `/api/v1/events?limit=${q}`,
+        `/api/v1/sse?since=${q}`,
+        `/api/v1/sse?tail=${q}`,
+      ]) {
         const res = await api(runtime, path);
         expect(res.status, path).toBe(400);
         expect(await res.json()).toMatchObject({ error: { code: 'invalid_input' } });
       }
-      const ws = await upgradeRefusal(`ws://127.0.0.1:${runtime.port}/ws?since=${q}`, headers);
-      expect(ws.status, `/ws?since=${q}`).toBe(400);
+      for (const name of ['since', 'tail']) {
+        const ws = await upgradeRefusal(`ws://127.0.0.1:${runtime.port}/ws?${name}=${q}`, headers);
+        expect(ws.status, `/ws?${name}=${q}`).toBe(400);
+      }
     }
     expect((await api(runtime, '/api/v1/events?since=0&limit=10')).status).toBe(200);
   });

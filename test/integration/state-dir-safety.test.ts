@@ -86,6 +86,18 @@ describe('what a request can put in the log', () => {
       const response = await rawRequest(`${runtime.url}/x${i}`, { headers: { host: 'evil.example' } });
       expect(response.status).toBe(403);
     }
+    for (let i = 0; i < 10; i++) {
+      const upgrade = await rawRequest(`${runtime.url}/ws`, {
+        headers: {
+          host: 'evil.example',
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-version': '13',
+          'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        },
+      });
+      expect(upgrade.status).toBe(403);
+    }
     await runtime.stop();
     const records = fs
       .readFileSync(runtime.paths.log, 'utf8')
@@ -95,6 +107,7 @@ describe('what a request can put in the log', () => {
     expect(records.filter((r) => r.msg === 'request' && r.path?.startsWith('/x'))).toEqual([]);
     const counted = records.filter((r) => r.refused !== undefined);
     expect(counted).toHaveLength(1);
-    expect(counted[0]!.refused).toBe(50);
+    expect(counted[0]!.refused).toBe(60); // 50 requests and 10 WebSocket upgrades
+    expect(records.filter((r) => r.msg === 'websocket upgrade refused')).toEqual([]);
   });
 });

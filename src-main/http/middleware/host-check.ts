@@ -18,7 +18,15 @@ export function allowedHosts(port: number, boundHost: string): Set<string> {
 export function hostCheck(getAllowed: () => Set<string>): Middleware {
   return async (ctx, next) => {
     const host = (ctx.get('host') || '').toLowerCase();
-    if (!getAllowed().has(host)) {
+    const allowed = getAllowed();
+    // Between listen() and the port being known, no Host can be judged yet: a client
+    // restarting with the server must hear "retry", not "forbidden".
+    if (allowed.size === 0) {
+      throw new LookoutError('unavailable', 'the server is starting; retry in a moment', {
+        headers: { 'Retry-After': '1' },
+      });
+    }
+    if (!allowed.has(host)) {
       ctx.state[HOST_REFUSED] = true; // the access log counts these instead of logging each
       throw new LookoutError(
         'forbidden_host',

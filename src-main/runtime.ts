@@ -16,6 +16,8 @@ import type { Route } from './http/route.ts';
 import { dashboardRoutes } from './http/routes/dashboard.ts';
 import { eventRoutes } from './events/routes.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { Metrics } from './metrics/metrics.ts';
+import { metricsRoutes } from './metrics/routes.ts';
 import { sessionRoutes } from './session/routes.ts';
 import { stateRoutes } from './state/routes.ts';
 import { StopError, StartupError } from './errors.ts';
@@ -176,6 +178,15 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     lastSequenceNumber: () => log.lastSequenceNumber,
   }) as Route[];
   publicRoutes.push(...(dashboardRoutes({ token, getPort: () => port }) as Route[]));
+  const metrics = new Metrics({
+    stats: bus.stats,
+    wsClients: () => gateway.clientCount,
+    sseClients: () => sse.clientCount,
+    lastSequenceNumber: () => log.lastSequenceNumber,
+    databaseFile: paths.database,
+    lockHolder: () => session.state.lock.holder,
+  });
+  publicRoutes.push(...(metricsRoutes(metrics) as Route[]));
 
   const apiRoutes = [
     ...eventRoutes(bus, sse),
@@ -210,6 +221,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     getAllowedHosts: () => hosts,
     publicRoutes,
     apiRoutes,
+    observeRequest: (method, route, status, seconds) => metrics.observeRequest(method, route, status, seconds),
     apiGuards: [
       // Declared on the routes themselves, so the guard and /openapi.json (no 423) agree.
       readOnlyGuard(session, (method, path) => readOnlyExempt.has(`${method} ${path}`)),

@@ -5,6 +5,7 @@ import { LookoutError } from '../errors.ts';
 import { assertJsonDepth } from '../transport/json-depth.ts';
 import type { Logger } from '../logger.ts';
 import type { EventLog, NewEvent, StoredEvent } from './event-log.ts';
+import { StreamStats } from './stream-stats.ts';
 import { Subscription } from './subscription.ts';
 
 export interface PublishOptions {
@@ -21,6 +22,8 @@ export interface PublishOptions {
  */
 export class EventBus {
   readonly log: EventLog;
+  /** Totals for /metrics: published here, delivered and gaps by the streams, drops by the queues. */
+  readonly stats = new StreamStats();
   #subscriptions = new Set<Subscription>();
   #logger: Logger;
   #defaultCapacity: number;
@@ -70,6 +73,7 @@ export class EventBus {
     }
     if (events.length === 0) return [];
     const { stored, envelopes } = this.log.append(events);
+    this.stats.published += stored.length;
     this.#fanOut(stored);
     return envelopes;
   }
@@ -102,6 +106,7 @@ export class EventBus {
       capacity: options.capacity ?? this.#defaultCapacity,
       onReadable: options.onReadable,
       release: (s) => this.#subscriptions.delete(s),
+      stats: this.stats,
     });
     this.#subscriptions.add(subscription);
     return subscription;

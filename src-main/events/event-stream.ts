@@ -110,8 +110,21 @@ export class EventStream {
     this.#replay = { cursor, page: [], lastSent: cursor };
   }
 
-  /** The next item to send, or undefined when there is nothing now (wait for onReadable). */
+  /**
+   * The next item to send, or undefined when there is nothing now (wait for onReadable).
+   * The transport sends what it gets at once, so each item is counted here as delivered.
+   */
   next(): StreamItem | undefined {
+    const item = this.#next();
+    if (item) {
+      const stats = this.#bus.stats;
+      if (item.kind === 'event') stats.delivered++;
+      else if (item.kind === 'gap') stats.gaps[item.reason]++;
+    }
+    return item;
+  }
+
+  #next(): StreamItem | undefined {
     const pending = this.#pending.shift();
     if (pending) return pending;
     const replay = this.#replay;

@@ -1,5 +1,6 @@
 import { matchesAny } from '../../src-shared/events.ts';
 import type { StoredEvent } from './event-log.ts';
+import type { StreamStats } from './stream-stats.ts';
 
 export interface OverflowGap {
   from: number;
@@ -21,13 +22,17 @@ export class Subscription {
   #onReadable: () => void;
   #closed = false;
   #release: (subscription: Subscription) => void;
+  #stats: StreamStats | undefined;
 
   constructor(options: {
     patterns: readonly string[];
     capacity: number;
     onReadable: () => void;
     release: (subscription: Subscription) => void;
+    /** Where drops and the queue high-water mark are counted (the bus's totals). */
+    stats?: StreamStats;
   }) {
+    this.#stats = options.stats;
     this.#patterns = options.patterns;
     this.capacity = options.capacity;
     this.#onReadable = options.onReadable;
@@ -68,9 +73,11 @@ export class Subscription {
       const oldest = this.#items[this.#head]!;
       this.#items[this.#head++] = undefined;
       this.#dropped++;
+      if (this.#stats) this.#stats.dropped++;
       this.#gap = this.#gap ? { from: this.#gap.from, to: oldest.seq } : { from: oldest.seq, to: oldest.seq };
     }
     this.#items.push(event);
+    if (this.#stats && this.size > this.#stats.queueHighWater) this.#stats.queueHighWater = this.size;
     // Compact now and then so the array does not grow with the consumed prefix.
     if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head);

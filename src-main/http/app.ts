@@ -11,6 +11,7 @@ import { hostCheck } from './middleware/host-check.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { methodNotAllowed } from './middleware/method-not-allowed.ts';
 import { requestId } from './middleware/request-id.ts';
+import { type RequestObserver, requestTiming } from './middleware/request-timing.ts';
 import { requireToken } from './middleware/require-token.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { buildOpenApi } from './openapi.ts';
@@ -28,7 +29,10 @@ export interface AppOptions {
   corsOrigins: readonly string[];
   getPort: () => number;
   getAllowedHosts: () => Set<string>;
-  /** Routes served without a token (health, docs). */
+  /**
+   * Routes outside /api/v1 (health, docs, dashboard, metrics): served without a token
+   * unless they declare `auth: true` (/metrics).
+   */
   publicRoutes: readonly Route[];
   /** Routes under /api/v1, behind the token. */
   apiRoutes: readonly Route[];
@@ -36,6 +40,8 @@ export interface AppOptions {
   apiGuards?: readonly Koa.Middleware[];
   /** Where Host-refused requests are counted (shared with the WebSocket upgrade check). */
   hostRefusals?: RefusalCounter;
+  /** Told each request's duration and route template (for /metrics). */
+  observeRequest?: RequestObserver;
 }
 
 /**
@@ -53,6 +59,7 @@ export function createApp(options: AppOptions): Koa {
       options.hostRefusals ?? new RefusalCounter(options.logger, 'refused requests with a foreign Host header'),
     ),
   );
+  if (options.observeRequest) app.use(requestTiming(options.observeRequest));
   app.use(errorHandler(options.logger));
   app.use(securityHeaders());
   app.use(hostCheck(options.getAllowedHosts));
@@ -74,17 +81,17 @@ export function createApp(options: AppOptions): Koa {
   // prefix check for the guards below can never disagree with the routing.
   const root = new Router({ sensitive: true, strict: true });
   const publicRoutes = [...options.publicRoutes, ...(docsRoutes(document) as Route[])];
+  const tokenGuard = requireToken({ token: options.token, getPort: options.getPort });
   // Routes outside /api/v1 that take a body (sign-in) read it with the same reader, smaller.
-  mountRoutes(root, publicRoutes, { bodyReader: jsonBody({ limitBytes: PUBLIC_BODY_LIMIT_BYTES }) });
+  mountRoutes(root, publicRoutes, {
+    bodyReader: jsonBody({ limitBytes: PUBLIC_BODY_LIMIT_BYTES }),
+    authGuard: tokenGuard,
+  });
   routes.push(...publicRoutes.map((route) => ({ prefix: '', route })));
 
   // Guards run for every path under the prefix, matched or not, so an unknown API
   // path answers 401 to a stranger rather than revealing what exists.
-  const apiGuards = compose([
-    requireToken({ token: options.token, getPort: options.getPort }),
-    ...(options.apiGuards ?? []),
-    jsonBody({ limitBytes: options.maxBodyBytes }),
-  ]);
+  const apiGuards = compose([tokenGuard, ...(options.apiGuards ?? []), jsonBody({ limitBytes: options.maxBodyBytes })]);
   app.use((ctx, next) => {
     const path = ctx.path.toLowerCase();
     return path === API_PREFIX || path.startsWith(`${API_PREFIX}/`) ? apiGuards(ctx, next) : next();

@@ -77,12 +77,17 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'quer
 export function mountRoutes(
   router: Router,
   routes: readonly Route<never, never>[] | readonly Route[],
-  options: { bodyReader?: Middleware } = {},
+  options: {
+    bodyReader?: Middleware;
+    /** For routes outside /api/v1 that declare `auth: true` (under it, a guard covers the whole prefix). */
+    authGuard?: Middleware;
+  } = {},
 ): void {
   for (const route of routes as readonly Route[]) {
+    const guards = route.auth && options.authGuard ? [options.authGuard] : [];
     // Routes outside /api/v1 read their JSON body here, only when they declare one.
     const readers = route.body && options.bodyReader ? [options.bodyReader] : [];
-    router[route.method](route.path, ...readers, async (ctx) => {
+    router[route.method](route.path, ...guards, ...readers, async (ctx) => {
       const query = parse(route.query, ctx.query, 'query');
       const body = parse(route.body, (ctx.request as { body?: unknown }).body, 'body');
       const result = await route.handler({ query, body, params: ctx.params as Record<string, string>, ctx });

@@ -78,6 +78,8 @@ export class SseHub {
     let waiting = false;
     const pump = () => {
       if (waiting || res.writableEnded) return;
+      // No corking here (unlike /ws): Node's ServerResponse already corks the socket for
+      // each chunked write and uncorks on the next tick, so one tick's events leave in one writev.
       for (let item = stream.next(); item; item = stream.next()) {
         const text =
           item.kind === 'event'

@@ -29,6 +29,7 @@ import {
   type ServerHello,
   type StreamParams,
 } from './stream-params.ts';
+import { coalesceWrites } from './write-coalescing.ts';
 
 /** Close codes that usually come without a reason, in words for the log. */
 const CLOSE_REASONS = new Map<number, string>([
@@ -72,6 +73,8 @@ export interface GatewayOptions {
 interface Client {
   id: string;
   ws: WebSocket;
+  /** The TCP socket under `ws`: corked while a tick's frames are written (write-coalescing.ts). */
+  socket: Duplex;
   stream: EventStream;
   alive: boolean;
   /** The payload of our last ping: only a pong echoing it proves the client alive. */
@@ -208,15 +211,16 @@ export class WsGateway {
     } catch (error) {
       return refuse(error as LookoutError);
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, clientId, params));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, socket, clientId, params));
   }
 
-  #onConnection(ws: WebSocket, id: string, params: StreamParams): void {
+  #onConnection(ws: WebSocket, socket: Duplex, id: string, params: StreamParams): void {
     const o = this.#options;
     const connectedAt = Date.now();
     const client: Client = {
       id,
       ws,
+      socket,
       alive: true,
       pingPayload: undefined,
       waitingForDrain: false,
@@ -295,6 +299,7 @@ export class WsGateway {
    * the low-water mark resumes a pump that paused (a large snapshot can be that frame).
    */
   #send(client: Client, frame: string): void {
+    coalesceWrites(client.socket);
     client.ws.send(frame, (error) => {
       if (error || !client.waitingForDrain) return;
       if (client.ws.bufferedAmount <= HIGH_WATER_BYTES / 2) {

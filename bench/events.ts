@@ -6,7 +6,9 @@
  *                analogue of Lookout's stored, resumable stream).
  *
  *   node bench/events.ts [--subscribers 10] [--events 20000] [--batch 100] [--inflight 1] [--rounds 3]
- *                        [--rate 1000] [--seconds 5] [--warmup 2000] [--timeout 180]
+ *                        [--rate 1000] [--seconds 5] [--warmup 2000] [--timeout 180] [--write-doc FILE]
+ *
+ * `npm run bench` builds, runs this with --write-doc docs/benchmarks.md, and so rewrites that page.
  *
  * Every server runs in its own child process (its RSS is read from /proc). This process is
  * both the publisher (HTTP POST, the same bodies for all three) and every subscriber, so
@@ -15,6 +17,9 @@
  *      has all N; repeated --rounds times, the median reported (one round is ~1-2 s and noisy);
  *   2. latency: a steady rate for a few seconds (a batch every 10 ms), p50/p99 per delivery;
  *   3. server RSS after both.
+ * Before those, per server: start-up (spawn → listening), idle RSS (one second after listening,
+ * nobody connected) and connect time (open → subscribed: Lookout's `connected`, the peers' open),
+ * the median over the subscribers.
  * Each subscriber must get each event exactly once; loss and duplicates are reported, not hidden.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -24,6 +29,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { io as ioClient, type Socket as IoSocket } from 'socket.io-client';
 import { WebSocket } from 'ws';
+import { writeBenchmarksDoc } from './benchmarks-doc.ts';
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +42,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '2000' },
     timeout: { type: 'string', default: '180' },
+    'write-doc': { type: 'string' },
   },
 });
 
@@ -169,6 +176,8 @@ interface Server {
   /** Headers for publishing and subscribing (the token, for Lookout). */
   headers: Record<string, string>;
   stderr: () => string;
+  /** Spawn → the line saying where it listens. */
+  startupMs: number;
 }
 
 async function startServer(kind: Kind): Promise<Server> {
@@ -183,6 +192,7 @@ async function startServer(kind: Kind): Promise<Server> {
   } else {
     args = ['-e', kind === 'bare-ws' ? BARE_WS : SOCKET_IO];
   }
+  const spawnedAt = performance.now();
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let stdout = '';
@@ -190,6 +200,7 @@ async function startServer(kind: Kind): Promise<Server> {
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-4000);
   });
+  let startupMs = 0;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${kind} did not say where it listens within 20 s\n${stderr}`)),
@@ -200,6 +211,7 @@ async function startServer(kind: Kind): Promise<Server> {
       const match = LISTENING.exec(stdout);
       if (match) {
         clearTimeout(timer);
+        startupMs = performance.now() - spawnedAt;
         resolve(match[1]!);
       }
     });
@@ -218,7 +230,7 @@ async function startServer(kind: Kind): Promise<Server> {
     const info = JSON.parse(fs.readFileSync(infoPath, 'utf8')) as { token: string };
     headers['X-Session-Token'] = info.token;
   }
-  return { kind, child, url, port: Number(new URL(url).port), headers, stderr: () => stderr };
+  return { kind, child, url, port: Number(new URL(url).port), headers, stderr: () => stderr, startupMs };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -235,7 +247,13 @@ interface Subscriber {
   /** Anything with a sequence_number that is not one of ours, or malformed. */
   foreign: number;
   /** Lookout `gap` control messages (overflow: the server dropped events for this client). */
-  gaps: { from: number; to: number; reason: string }[];
+  /** Open → subscribed (Lookout's `connected`, the peers' open or connect). */
+  connectMs: number;
+  gaps: {
+    from: number;
+    to: number;
+    reason: string;
+  }[];
   close: () => void;
 }
 
@@ -278,6 +296,7 @@ function newSubscriber(total: number): Subscriber {
     lastSeq: 0,
     foreign: 0,
     gaps: [],
+    connectMs: Number.NaN,
     close: () => undefined,
   };
 }
@@ -313,6 +332,7 @@ function record(
 
 async function connectWs(server: Server, recorder: Recorder, total: number): Promise<Subscriber> {
   const sub = newSubscriber(total);
+  const openedAt = performance.now();
   const query = server.kind === 'lookout' ? '?types=x.bench' : '';
   const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws${query}`, {
     headers: server.headers,
@@ -323,6 +343,7 @@ async function connectWs(server: Server, recorder: Recorder, total: number): Pro
     const timer = setTimeout(() => reject(new Error(`${server.kind}: WebSocket not ready within 10 s`)), 10_000);
     const ready = () => {
       clearTimeout(timer);
+      sub.connectMs = performance.now() - openedAt;
       resolve();
     };
     ws.on('message', (raw) => {
@@ -353,6 +374,7 @@ async function connectWs(server: Server, recorder: Recorder, total: number): Pro
 
 async function connectIo(server: Server, recorder: Recorder, total: number): Promise<Subscriber> {
   const sub = newSubscriber(total);
+  const openedAt = performance.now();
   // forceNew: one connection per subscriber (the client would otherwise multiplex them).
   const socket: IoSocket = ioClient(server.url, { transports: ['websocket'], forceNew: true, reconnection: false });
   sub.close = () => socket.disconnect();
@@ -363,6 +385,7 @@ async function connectIo(server: Server, recorder: Recorder, total: number): Pro
     const timer = setTimeout(() => reject(new Error('socket.io: not connected within 10 s')), 10_000);
     socket.once('connect', () => {
       clearTimeout(timer);
+      sub.connectMs = performance.now() - openedAt;
       resolve();
     });
     socket.once('connect_error', (error) => {
@@ -419,6 +442,9 @@ async function waitDelivered(recorder: Recorder, from: number, to: number, deadl
 // One server, all phases.
 
 interface Result {
+  startup_ms: number;
+  idle_rss_mb: number;
+  connect_p50_ms: number;
   throughput_eps: number | null;
   publish_eps: number;
   throughput_rounds_eps: (number | null)[];
@@ -460,6 +486,9 @@ async function run(kind: Kind): Promise<Result> {
   const latencyCount = RATE * SECONDS;
   const total = WARMUP + ROUNDS * EVENTS + latencyCount;
   const server = await startServer(kind);
+  // Idle: a second after listening, before anyone connects.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const idle = memoryMb(server.child.pid!);
   const recorder = createRecorder(total);
   const stats: PublishStats = { posts: 0, failedPosts: 0, failedEvents: 0, firstError: undefined };
   try {
@@ -530,6 +559,9 @@ async function run(kind: Kind): Promise<Result> {
     const sorted = Float64Array.from(recorder.latencies).sort();
     const missing = total * subs.length - sum((s) => s.received);
     return {
+      startup_ms: round(server.startupMs),
+      idle_rss_mb: round(idle.rss),
+      connect_p50_ms: round(median(subs.map((s) => s.connectMs))),
       // A round in which some subscriber never got everything has no fully-delivered rate.
       throughput_eps: rounds.every((r) => r.complete) ? Math.round(median(rounds.map((r) => r.eps))) : null,
       publish_eps: Math.round(median(rounds.map((r) => r.publishEps))),
@@ -564,6 +596,8 @@ async function run(kind: Kind): Promise<Result> {
 // ---------------------------------------------------------------------------------------
 
 const results = {} as Record<Kind, Result>;
+const startedAt = new Date();
+const loadAtStart = os.loadavg();
 try {
   for (const kind of ['lookout', 'bare-ws', 'socket.io'] as const) results[kind] = await run(kind);
 } catch (error) {
@@ -577,6 +611,9 @@ const ratio = (a: number | null, b: number | null) =>
 const ratios = (peer: Result) => {
   const l = results.lookout;
   return {
+    startup: ratio(l.startup_ms, peer.startup_ms),
+    idle_rss: ratio(l.idle_rss_mb, peer.idle_rss_mb),
+    connect: ratio(l.connect_p50_ms, peer.connect_p50_ms),
     throughput: ratio(l.throughput_eps, peer.throughput_eps),
     publish: ratio(l.publish_eps, peer.publish_eps),
     latency_p50: ratio(l.latency_p50_ms, peer.latency_p50_ms),
@@ -609,6 +646,9 @@ const output = {
 console.log(JSON.stringify(output, null, 2));
 
 const row = (r: Result) => ({
+  'start ms': r.startup_ms,
+  'idle MB': r.idle_rss_mb,
+  'connect ms': r.connect_p50_ms,
   'throughput ev/s': r.throughput_eps ?? 'incomplete',
   'publish ev/s': r.publish_eps,
   'p50 ms': r.latency_p50_ms,
@@ -618,6 +658,9 @@ const row = (r: Result) => ({
   dups: r.delivery.duplicates,
 });
 const ratioRow = (x: ReturnType<typeof ratios>) => ({
+  'start ms': x.startup ?? '',
+  'idle MB': x.idle_rss ?? '',
+  'connect ms': x.connect ?? '',
   'throughput ev/s': x.throughput ?? '',
   'publish ev/s': x.publish ?? '',
   'p50 ms': x.latency_p50 ?? '',
@@ -633,5 +676,9 @@ console.table({
   'ratio lookout / bare ws': ratioRow(output.ratio_lookout_vs_bare_ws),
   'ratio lookout / socket.io': ratioRow(output.ratio_lookout_vs_socket_io),
 });
+if (values['write-doc']) {
+  writeBenchmarksDoc(values['write-doc'], output, { startedAt, loadAtStart, argv: process.argv.slice(2) });
+  console.error(`bench/events: wrote ${values['write-doc']}`);
+}
 killAllSync();
 process.exit(output.all_delivered_exactly_once ? 0 : 3);

@@ -48,20 +48,8 @@ export class EventBus {
     const issues: FieldIssue[] = [];
     inputs.forEach((input, index) => {
       const prefix = batch ? `events.${index}.` : '';
-      // Depth first: JSON.stringify below recurses, and overflows on thousands of levels.
+      // Depth first: the serialization in the log recurses, and overflows on thousands of levels.
       assertJsonDepth(input, prefix ? prefix.slice(0, -1) : '(root)');
-      const size = Buffer.byteLength(JSON.stringify(input) ?? '');
-      if (size > MAX_EVENT_BYTES) {
-        throw new LookoutError(
-          'payload_too_large',
-          `event${batch ? ` ${index}` : ''} is ${size} bytes of JSON; the limit is ${MAX_EVENT_BYTES}`,
-          {
-            details: [
-              { path: prefix ? prefix.slice(0, -1) : '(root)', message: `larger than ${MAX_EVENT_BYTES} bytes` },
-            ],
-          },
-        );
-      }
       const result = validateEventInput(input, { allowServerTypes: options.allowServerTypes ?? false });
       if (result.ok) events.push(result.event);
       else issues.push(...result.issues.map((issue) => ({ path: `${prefix}${issue.path}`, message: issue.message })));
@@ -72,7 +60,18 @@ export class EventBus {
       });
     }
     if (events.length === 0) return [];
-    const { stored, envelopes } = this.log.append(events);
+    // The 64 KiB limit is measured on the envelope as stored: each event is serialized once,
+    // and a batch with one event too large is rolled back whole.
+    const { stored, envelopes } = this.log.append(events, Date.now(), (json, index) => {
+      const size = Buffer.byteLength(json);
+      if (size <= MAX_EVENT_BYTES) return;
+      const path = batch ? `events.${index}` : '(root)';
+      throw new LookoutError(
+        'payload_too_large',
+        `event${batch ? ` ${index}` : ''} is ${size} bytes of JSON; the limit is ${MAX_EVENT_BYTES}`,
+        { details: [{ path, message: `larger than ${MAX_EVENT_BYTES} bytes` }] },
+      );
+    });
     this.stats.published += stored.length;
     this.#fanOut(stored);
     return envelopes;

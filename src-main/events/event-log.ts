@@ -71,9 +71,14 @@ export class EventLog {
 
   /**
    * Stamps and stores events in one transaction: all are stored or none is. The
-   * returned events are durable (committed) when this returns.
+   * returned events are durable (committed) when this returns. `check` sees each envelope's
+   * JSON before it is stored (the size limit); if it throws, nothing of the batch is stored.
    */
-  append(events: readonly NewEvent[], now = Date.now()): { stored: StoredEvent[]; envelopes: EventEnvelope[] } {
+  append(
+    events: readonly NewEvent[],
+    now = Date.now(),
+    check?: (json: string, index: number) => void,
+  ): { stored: StoredEvent[]; envelopes: EventEnvelope[] } {
     const timestamp = new Date(now).toISOString();
     const stored: StoredEvent[] = [];
     const envelopes: EventEnvelope[] = [];
@@ -91,6 +96,7 @@ export class EventLog {
           metadata: event.metadata ?? {},
         };
         const json = JSON.stringify(envelope);
+        check?.(json, seq - first);
         this.#insert.run(seq, event.type, now, json);
         stored.push({ seq, type: event.type, json });
         envelopes.push(envelope);

@@ -87,6 +87,24 @@ describe('EventBus.publish', () => {
     expect(stored(b)).toEqual([]);
   });
 
+  it('measures the limit on the stored envelope, exactly at the boundary, and rolls a batch back whole', () => {
+    const { bus: b } = bus();
+    // Size an event so that its stored envelope is exactly MAX_EVENT_BYTES.
+    const probe = b.publish([{ type: 'x.fit', data: { blob: '' } }])[0]!;
+    const overhead = Buffer.byteLength(JSON.stringify({ ...probe, sequence_number: probe.sequence_number + 1 }));
+    const fits = { type: 'x.fit', data: { blob: 'a'.repeat(MAX_EVENT_BYTES - overhead) } };
+    const [accepted] = b.publish([fits]);
+    expect(Buffer.byteLength(b.log.read({ after: probe.sequence_number, patterns: ['*'], limit: 1 })[0]!.json)).toBe(
+      MAX_EVENT_BYTES,
+    );
+    const over = { type: 'x.fit', data: { blob: 'a'.repeat(MAX_EVENT_BYTES - overhead + 1) } };
+    const refused = refusal(() => b.publish([{ type: 'x.before' }, over, { type: 'x.after' }]));
+    expect(refused.details).toEqual([{ path: 'events.1', message: `larger than ${MAX_EVENT_BYTES} bytes` }]);
+    // Nothing of the batch is stored, and its numbers are not used up.
+    expect(b.log.lastSequenceNumber).toBe(accepted!.sequence_number);
+    expect(b.publish([{ type: 'x.next' }])[0]!.sequence_number).toBe(accepted!.sequence_number + 1);
+  });
+
   it("keeps system.* and session.* for the server's own voice (emit)", () => {
     const { bus: b } = bus();
     expect(refusal(() => b.publish([{ type: 'system.started', data: {} }])).details).toEqual([

@@ -93,7 +93,14 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
 
   const agents = new AgentRegistry({ db: store, bus });
   const git = new GitRunner({ db: store, bus });
-  const sandboxes = new Sandboxes({ db: store, bus, git, logger, workspace: config.workspace, stateDir: paths.stateDir });
+  const sandboxes = new Sandboxes({
+    db: store,
+    bus,
+    git,
+    logger,
+    workspace: config.workspace,
+    stateDir: paths.stateDir,
+  });
   const tasks = new TaskService({
     db: store,
     bus,

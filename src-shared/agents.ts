@@ -38,7 +38,8 @@ export const ProgramName = noNul('the program')
     error: 'the program (command[0]) must not start or end with spaces',
   })
   .refine((value) => !value.includes('/') || value.startsWith('/'), {
-    error: 'the program (command[0]) is a name on PATH (claude) or an absolute path (/usr/bin/node), not a relative path',
+    error:
+      'the program (command[0]) is a name on PATH (claude) or an absolute path (/usr/bin/node), not a relative path',
   })
   .refine((value) => !value.split('/').includes('..'), {
     error: 'the program (command[0]) must not contain .. segments',
@@ -57,17 +58,25 @@ export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 /** Names the runner sets itself: an agent cannot override who it says it is. */
 export const RESERVED_ENV_PREFIX = 'LOOKOUT_';
 
-export const AgentEnv = z
-  .record(
-    z
-      .string()
-      .regex(ENV_NAME_PATTERN, { error: 'an environment name is letters, digits and _, not starting with a digit' })
-      .refine((name) => !name.toUpperCase().startsWith(RESERVED_ENV_PREFIX), {
-        error: `names starting with ${RESERVED_ENV_PREFIX} are set by Lookout itself`,
-      }),
-    noNul('an environment value'),
-  )
-  .refine((env) => Object.keys(env).length <= 64, { error: 'at most 64 environment variables' });
+// Keys are checked one by one (not as a record key schema) so the error names the key and why.
+export const AgentEnv = z.record(z.string(), noNul('an environment value')).superRefine((env, ctx) => {
+  const names = Object.keys(env);
+  if (names.length > 64) ctx.addIssue({ code: 'custom', message: 'at most 64 environment variables' });
+  for (const name of names) {
+    if (!ENV_NAME_PATTERN.test(name))
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `environment name ${JSON.stringify(name)}: letters, digits and _, not starting with a digit`,
+      });
+    else if (name.toUpperCase().startsWith(RESERVED_ENV_PREFIX))
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `${name}: names starting with ${RESERVED_ENV_PREFIX} are set by Lookout itself`,
+      });
+  }
+});
 
 /**
  * Names copied from the server's own environment when set (API keys an agent CLI needs);

@@ -349,7 +349,10 @@ export function validateEventInput(input: unknown, options: ValidateEventOptions
   const namespace = namespaceOf(type);
 
   if ((SERVER_NAMESPACES.includes(namespace) || SERVER_TYPES.includes(type)) && options.allowServerTypes !== true) {
-    return refuse('type', `${SERVER_NAMESPACES.map((ns) => `${ns}.*`).join(', ')} and ${SERVER_TYPES.join(', ')} are published by the server only`);
+    return refuse(
+      'type',
+      `${SERVER_NAMESPACES.map((ns) => `${ns}.*`).join(', ')} and ${SERVER_TYPES.join(', ')} are published by the server only`,
+    );
   }
 
   let checked: Record<string, unknown> = data;

@@ -45,10 +45,12 @@ export function refProblem(ref: string): string | undefined {
   if (ref.length > 255) return 'is at most 255 characters';
   if (ref.startsWith('-')) return 'must not start with "-"';
   // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x20\x7f~^:?*[\\]/.test(ref)) return 'must not contain spaces, control characters or any of ~ ^ : ? * [ \\';
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(ref))
+    return 'must not contain spaces, control characters or any of ~ ^ : ? * [ \\';
   if (ref.includes('..')) return 'must not contain ".."';
   if (ref.includes('@{') || ref === '@') return 'must not contain "@{" or be "@"';
-  if (ref.startsWith('/') || ref.endsWith('/') || ref.includes('//')) return 'must not be an absolute path or have empty parts';
+  if (ref.startsWith('/') || ref.endsWith('/') || ref.includes('//'))
+    return 'must not be an absolute path or have empty parts';
   if (ref.endsWith('.')) return 'must not end with "."';
   if (ref.split('/').some((part) => part.startsWith('.') || part.endsWith('.lock')))
     return 'must not have a part starting with "." or ending with ".lock"';

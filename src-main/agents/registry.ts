@@ -194,9 +194,13 @@ export class AgentRegistry {
   #checkName(name: string): void {
     const taken = this.#db.db.prepare('SELECT id FROM agents WHERE name = ?').get(name) as { id: string } | undefined;
     if (taken)
-      throw new LookoutError('conflict', `an agent named ${name} already exists (id ${taken.id}); choose another name`, {
-        details: { agent_id: taken.id },
-      });
+      throw new LookoutError(
+        'conflict',
+        `an agent named ${name} already exists (id ${taken.id}); choose another name`,
+        {
+          details: { agent_id: taken.id },
+        },
+      );
   }
 
   #toAgent(row: AgentRow): Agent {

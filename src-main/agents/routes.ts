@@ -96,4 +96,3 @@ export const agentRoutes = (agents: AgentRegistry, tasks: TaskStarter): Route[] 
       },
     }),
   ] as Route[];
-

@@ -116,13 +116,11 @@ export class GitRunner {
   }
 
   list(filter: { taskId?: string; limit: number }): GitOperation[] {
-    const rows = (
-      filter.taskId === undefined
-        ? this.#db.db.prepare('SELECT * FROM git_operations ORDER BY id DESC LIMIT ?').all(filter.limit)
-        : this.#db.db
-            .prepare('SELECT * FROM git_operations WHERE task_id = ? ORDER BY id DESC LIMIT ?')
-            .all(filter.taskId, filter.limit)
-    ) as unknown as GitOperationRow[];
+    const rows = (filter.taskId === undefined
+      ? this.#db.db.prepare('SELECT * FROM git_operations ORDER BY id DESC LIMIT ?').all(filter.limit)
+      : this.#db.db
+          .prepare('SELECT * FROM git_operations WHERE task_id = ? ORDER BY id DESC LIMIT ?')
+          .all(filter.taskId, filter.limit)) as unknown as GitOperationRow[];
     return rows.reverse().map(toOperation);
   }
 
@@ -195,8 +193,15 @@ export function exec(args: readonly string[], options: GitRunOptions): Promise<s
         if (!error) return resolve(stdout);
         const code = (error as NodeJS.ErrnoException).code;
         if ((error as { killed?: boolean }).killed)
-          return reject(new GitCommandError(args, null, `did not finish within ${(options.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000} s`));
-        if (typeof code === 'string') return reject(new GitCommandError(args, null, `git did not run (${code})`, error));
+          return reject(
+            new GitCommandError(
+              args,
+              null,
+              `did not finish within ${(options.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000} s`,
+            ),
+          );
+        if (typeof code === 'string')
+          return reject(new GitCommandError(args, null, `git did not run (${code})`, error));
         reject(new GitCommandError(args, typeof code === 'number' ? code : null, stderr, error));
       },
     );

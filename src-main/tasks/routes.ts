@@ -79,7 +79,8 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
     defineRoute({
       method: 'delete',
       path: '/tasks/:id',
-      summary: 'Delete a task that is not running, with its log and sandbox (its branch stays unless delete_branch=true)',
+      summary:
+        'Delete a task that is not running, with its log and sandbox (its branch stays unless delete_branch=true)',
       tags: ['tasks'],
       auth: true,
       query: DeleteQuery,
@@ -94,7 +95,8 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
       method: 'post',
       path: '/tasks/:id/cancel',
       summary: 'Cancel a task: a running one gets SIGTERM to its process group, SIGKILL after the grace period',
-      description: 'Answers at once; the task ends `cancelled` (watch `task.status_changed`). 409 when it has already ended.',
+      description:
+        'Answers at once; the task ends `cancelled` (watch `task.status_changed`). 409 when it has already ended.',
       tags: ['tasks'],
       auth: true,
       errors: [404, 409, 423],
@@ -104,7 +106,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
     defineRoute({
       method: 'post',
       path: '/tasks/:id/merge',
-      summary: 'Merge a succeeded task\'s branch into its base',
+      summary: "Merge a succeeded task's branch into its base",
       description:
         'The merge is made in a scratch worktree, then the base moves to it: where the base is checked out, by a fast-forward there (git refuses if it would overwrite uncommitted changes: 409). Conflicts: 409 `merge_conflict` with `details.files`. `{"push": true}` then pushes the base to its remote. 423 while the CLI holds the workspace.',
       tags: ['tasks'],
@@ -166,7 +168,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
     defineRoute({
       method: 'delete',
       path: '/sandboxes/:id',
-      summary: 'Remove a sandbox\'s worktree; its branch and commits stay (409 while its task runs)',
+      summary: "Remove a sandbox's worktree; its branch and commits stay (409 while its task runs)",
       tags: ['sandboxes'],
       auth: true,
       errors: [404, 409, 423],

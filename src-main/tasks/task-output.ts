@@ -35,7 +35,14 @@ export class TaskOutput {
   #timer: NodeJS.Timeout;
   #lines = 0;
 
-  constructor(options: { taskId: string; file: string; bus: EventBus; logger: Logger; budgetBytes: number; flushMs: number }) {
+  constructor(options: {
+    taskId: string;
+    file: string;
+    bus: EventBus;
+    logger: Logger;
+    budgetBytes: number;
+    flushMs: number;
+  }) {
     this.#taskId = options.taskId;
     this.file = options.file;
     this.#bus = options.bus;
@@ -77,7 +84,8 @@ export class TaskOutput {
           }
           continue;
         }
-        const complete = partial.length === 0 ? chunk.subarray(0, last + 1) : Buffer.concat([...partial, chunk.subarray(0, last + 1)]);
+        const complete =
+          partial.length === 0 ? chunk.subarray(0, last + 1) : Buffer.concat([...partial, chunk.subarray(0, last + 1)]);
         partial = last + 1 < chunk.length ? [chunk.subarray(last + 1)] : [];
         partialBytes = partial[0]?.length ?? 0;
         await this.#writeLines(complete, name);

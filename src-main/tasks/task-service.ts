@@ -82,7 +82,19 @@ const toTask = (row: TaskRow): Task => ({
 const PRIORITY_RANK: Record<TaskPriority, number> = { urgent: 0, high: 1, medium: 2, low: 3 };
 
 /** Environment names an agent's program inherits from the server; everything else is dropped. */
-const INHERITED_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR'];
+const INHERITED_ENV = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LANGUAGE',
+  'LC_ALL',
+  'LC_CTYPE',
+  'TZ',
+  'TMPDIR',
+];
 
 /**
  * The argv element limit on Linux (MAX_ARG_STRLEN): a longer {prompt} cannot be passed
@@ -221,7 +233,9 @@ export class TaskService {
       );
     if (patch.base !== undefined) await this.#sandboxes.resolve(patch.base);
     this.#db.db
-      .prepare('UPDATE tasks SET title = ?, description = ?, priority = ?, base = ?, timeout_s = ?, updated_at = ? WHERE id = ?')
+      .prepare(
+        'UPDATE tasks SET title = ?, description = ?, priority = ?, base = ?, timeout_s = ?, updated_at = ? WHERE id = ?',
+      )
       .run(
         patch.title ?? before.title,
         patch.description ?? before.description,
@@ -237,7 +251,10 @@ export class TaskService {
   async delete(id: string, options: { deleteBranch: boolean }): Promise<void> {
     const task = this.get(id);
     if (task.status === 'running' || task.status === 'queued')
-      throw new LookoutError('conflict', `task ${id} is ${task.status}; cancel it first (POST /api/v1/tasks/${id}/cancel)`);
+      throw new LookoutError(
+        'conflict',
+        `task ${id} is ${task.status}; cancel it first (POST /api/v1/tasks/${id}/cancel)`,
+      );
     if (task.sandbox_id !== null) {
       const sandbox = this.#sandboxes.find(task.sandbox_id);
       if (sandbox && sandbox.status !== 'destroyed') await this.#sandboxes.destroy(sandbox.id);
@@ -253,7 +270,11 @@ export class TaskService {
     this.#db.db.prepare('DELETE FROM tasks WHERE id = ?').run(id);
     fs.rmSync(this.logFile(id), { force: true });
     fs.rmSync(this.#promptFile(id), { force: true });
-    this.#bus.emit('task.updated', { task_id: id, title: task.title, task: { ...this.#eventTask(task), deleted: true } });
+    this.#bus.emit('task.updated', {
+      task_id: id,
+      title: task.title,
+      task: { ...this.#eventTask(task), deleted: true },
+    });
   }
 
   logFile(id: string): string {
@@ -303,7 +324,8 @@ export class TaskService {
   // Start, queue, run
 
   async start(agentId: string, taskId: string): Promise<Task> {
-    if (this.#stopped) throw new LookoutError('unavailable', 'the server is stopping; start the task again once it is back');
+    if (this.#stopped)
+      throw new LookoutError('unavailable', 'the server is stopping; start the task again once it is back');
     const agent = this.#agents.get(agentId);
     const task = this.get(taskId);
     if (task.status !== 'pending')
@@ -326,9 +348,15 @@ export class TaskService {
     const provider = this.#providers[agent.provider];
     const unavailable = provider ? await provider.unavailable() : `no ${agent.provider} provider`;
     if (unavailable !== null)
-      throw new LookoutError('conflict', `agent ${agent.name} uses the ${agent.provider} sandbox, which is unavailable: ${unavailable}`);
+      throw new LookoutError(
+        'conflict',
+        `agent ${agent.name} uses the ${agent.provider} sandbox, which is unavailable: ${unavailable}`,
+      );
     if (agent.provider === 'container' && !agent.image)
-      throw new LookoutError('invalid_input', `agent ${agent.name} uses the container sandbox but has no image; set one with PATCH /api/v1/agents/${agent.id}`);
+      throw new LookoutError(
+        'invalid_input',
+        `agent ${agent.name} uses the container sandbox but has no image; set one with PATCH /api/v1/agents/${agent.id}`,
+      );
     const prompt = this.#prompt(task);
     if (agent.command.some((arg) => arg.includes('{prompt}')) && Buffer.byteLength(prompt) > MAX_ARGV_ELEMENT_BYTES)
       throw new LookoutError(
@@ -341,10 +369,17 @@ export class TaskService {
     const fresh = this.get(taskId);
     const freshAgent = this.#agents.get(agentId);
     if (fresh.status !== 'pending' || freshAgent.current_task_id !== null)
-      throw new LookoutError('conflict', `task ${taskId} or agent ${agent.name} changed meanwhile; look again and retry`);
+      throw new LookoutError(
+        'conflict',
+        `task ${taskId} or agent ${agent.name} changed meanwhile; look again and retry`,
+      );
 
     this.#agents.setStatus(agent.id, 'working', taskId, 'queued');
-    this.#transition(taskId, 'queued', { assigned_agent_id: agent.id, queued_at: now(), git_branch: taskBranch(taskId) });
+    this.#transition(taskId, 'queued', {
+      assigned_agent_id: agent.id,
+      queued_at: now(),
+      git_branch: taskBranch(taskId),
+    });
     this.#pump();
     return this.get(taskId);
   }
@@ -358,7 +393,8 @@ export class TaskService {
     if (this.#stopped) return;
     while (this.#running.size < this.#settings.maxRunning) {
       const queued = this.list({ status: ['queued'] }).sort(
-        (a, b) => PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] || (a.queued_at ?? '').localeCompare(b.queued_at ?? ''),
+        (a, b) =>
+          PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] || (a.queued_at ?? '').localeCompare(b.queued_at ?? ''),
       );
       const next = queued[0];
       if (!next) return;
@@ -400,14 +436,28 @@ export class TaskService {
         provider: agent.provider,
       });
       sandboxId = sandbox.id;
-      this.#db.db.prepare('UPDATE tasks SET sandbox_id = ?, base_sha = ? WHERE id = ?').run(sandbox.id, baseSha, task.id);
-      if (running.cancel) return this.#end(task.id, agent.id, running.cancel === 'cancelled' ? 'cancelled' : 'failed', null, running.cancel === 'stopped' ? 'server_stopped' : 'cancelled', output, sandboxId);
+      this.#db.db
+        .prepare('UPDATE tasks SET sandbox_id = ?, base_sha = ? WHERE id = ?')
+        .run(sandbox.id, baseSha, task.id);
+      if (running.cancel)
+        return this.#end(
+          task.id,
+          agent.id,
+          running.cancel === 'cancelled' ? 'cancelled' : 'failed',
+          null,
+          running.cancel === 'stopped' ? 'server_stopped' : 'cancelled',
+          output,
+          sandboxId,
+        );
 
       const promptFile = this.#promptFile(task.id);
       const prompt = this.#prompt(task);
       fs.writeFileSync(promptFile, prompt, { mode: 0o600 });
       const argv = agent.command.map((arg) =>
-        arg.replaceAll('{prompt_file}', promptFile).replaceAll('{workdir}', sandbox.path).replaceAll('{prompt}', prompt),
+        arg
+          .replaceAll('{prompt_file}', promptFile)
+          .replaceAll('{workdir}', sandbox.path)
+          .replaceAll('{prompt}', prompt),
       );
       const provider = this.#providers[agent.provider]!;
       const launch = provider.launch({
@@ -435,7 +485,9 @@ export class TaskService {
         return await this.#end(task.id, agent.id, 'failed', null, `spawn_failed: ${code}`, output, sandboxId);
       }
       running.process = proc;
-      this.#db.db.prepare('UPDATE tasks SET pid = ?, pid_start = ? WHERE id = ?').run(proc.pid, proc.startTime, task.id);
+      this.#db.db
+        .prepare('UPDATE tasks SET pid = ?, pid_start = ? WHERE id = ?')
+        .run(proc.pid, proc.startTime, task.id);
       if (running.cancel) void proc.terminate(running.cancel);
       const [outcome] = await Promise.all([proc.done, output.consume(proc.stdout, proc.stderr)]);
       await launch.stop?.();
@@ -445,7 +497,15 @@ export class TaskService {
     } catch (error) {
       this.#logger.warn({ err: error, task: task.id }, 'task failed before its program ran to the end');
       output.note(`task failed: ${(error as Error).message}`);
-      await this.#end(task.id, agent.id, 'failed', null, `sandbox_failed: ${(error as Error).message}`.slice(0, 1000), output, sandboxId);
+      await this.#end(
+        task.id,
+        agent.id,
+        'failed',
+        null,
+        `sandbox_failed: ${(error as Error).message}`.slice(0, 1000),
+        output,
+        sandboxId,
+      );
     }
   }
 
@@ -589,7 +649,10 @@ export class TaskService {
         details: { status: task.status },
       });
     if (task.merged_at !== null)
-      throw new LookoutError('conflict', `task ${id} was merged already (${task.merge_sha ?? ''} at ${task.merged_at})`);
+      throw new LookoutError(
+        'conflict',
+        `task ${id} was merged already (${task.merge_sha ?? ''} at ${task.merged_at})`,
+      );
     const root = await this.#sandboxes.requireRepo();
     const branch = task.git_branch ?? taskBranch(id);
     const base = task.base;
@@ -607,7 +670,11 @@ export class TaskService {
     const record = { taskId: id, sandboxId: task.sandbox_id };
     const scratch = path.join(this.#sandboxes.dir, `merge-${id}-${newId()}`);
     fs.mkdirSync(this.#sandboxes.dir, { recursive: true, mode: 0o700 });
-    await this.#git.run(['worktree', 'add', '--detach', scratch, baseTip], { cwd: root, record: 'worktree_add', ...record });
+    await this.#git.run(['worktree', 'add', '--detach', scratch, baseTip], {
+      cwd: root,
+      record: 'worktree_add',
+      ...record,
+    });
     let mergeSha: string;
     try {
       try {
@@ -618,7 +685,9 @@ export class TaskService {
           ...record,
         });
       } catch (error) {
-        const conflicted = await exec(['diff', '--name-only', '--diff-filter=U', '-z'], { cwd: scratch }).catch(() => '');
+        const conflicted = await exec(['diff', '--name-only', '--diff-filter=U', '-z'], { cwd: scratch }).catch(
+          () => '',
+        );
         const files = conflicted.split('\0').filter(Boolean);
         if (files.length > 0)
           throw new LookoutError(
@@ -662,16 +731,29 @@ export class TaskService {
         { details: { merge_sha: mergeSha, base } },
       );
     }
-    this.#db.db.prepare('UPDATE tasks SET merge_sha = ?, merged_at = ?, updated_at = ? WHERE id = ?').run(mergeSha, now(), now(), id);
+    this.#db.db
+      .prepare('UPDATE tasks SET merge_sha = ?, merged_at = ?, updated_at = ? WHERE id = ?')
+      .run(mergeSha, now(), now(), id);
     let pushed = false;
     if (options.push) {
       const remote = await this.#remoteFor(root, base);
       if (remote === null)
-        throw new LookoutError('conflict', `merged, but ${base} has no remote to push to; add one (git remote add origin URL) and push`);
+        throw new LookoutError(
+          'conflict',
+          `merged, but ${base} has no remote to push to; add one (git remote add origin URL) and push`,
+        );
       await this.#git
-        .run(['push', '--porcelain', '--', remote, `${baseRef}:${baseRef}`], { cwd: root, record: 'push', timeoutMs: 600_000, ...record })
+        .run(['push', '--porcelain', '--', remote, `${baseRef}:${baseRef}`], {
+          cwd: root,
+          record: 'push',
+          timeoutMs: 600_000,
+          ...record,
+        })
         .catch((error: unknown) => {
-          throw new LookoutError('conflict', `merged, but pushing ${base} to ${remote} failed: ${(error as Error).message}`);
+          throw new LookoutError(
+            'conflict',
+            `merged, but pushing ${base} to ${remote} failed: ${(error as Error).message}`,
+          );
         });
       pushed = true;
     }
@@ -712,17 +794,27 @@ export class TaskService {
         pid_start: string | null;
       };
       if (row.pid !== null && isSameProcess(row.pid, row.pid_start)) {
-        this.#logger.warn({ task: task.id, pid: row.pid }, 'killing the process group of a task from before the restart');
+        this.#logger.warn(
+          { task: task.id, pid: row.pid },
+          'killing the process group of a task from before the restart',
+        );
         signalGroup(row.pid, 'SIGKILL');
       }
       fs.appendFileSync(this.logFile(task.id), '[lookout] the server stopped while this task ran; it was ended\n');
-      this.#transition(task.id, 'failed', { reason: 'server_restarted', completed_at: now(), pid: null, pid_start: null });
+      this.#transition(task.id, 'failed', {
+        reason: 'server_restarted',
+        completed_at: now(),
+        pid: null,
+        pid_start: null,
+      });
       if (task.sandbox_id !== null) this.#sandboxes.setStatus(task.sandbox_id, 'kept');
     }
     const busy = new Set(this.list({ status: ['queued'] }).map((task) => task.assigned_agent_id));
     for (const agent of this.#agents.list())
       if (agent.current_task_id !== null && !busy.has(agent.id)) this.#agents.setStatus(agent.id, 'idle', null, null);
-    await this.#sandboxes.reconcile().catch((error: unknown) => this.#logger.warn({ err: error }, 'sandbox reconcile failed'));
+    await this.#sandboxes
+      .reconcile()
+      .catch((error: unknown) => this.#logger.warn({ err: error }, 'sandbox reconcile failed'));
     this.#pump();
   }
 

@@ -39,9 +39,17 @@ export function checkoutFingerprint(dir: string): { status: string; head: string
       const rel = path.join(sub, entry.name);
       if (rel === '.git' || rel === '.lookout') continue;
       if (entry.isDirectory()) walk(rel);
-      else files[rel] = crypto.createHash('sha256').update(fs.readFileSync(path.join(dir, rel))).digest('hex');
+      else
+        files[rel] = crypto
+          .createHash('sha256')
+          .update(fs.readFileSync(path.join(dir, rel)))
+          .digest('hex');
     }
   };
   walk('');
-  return { status: git(dir, 'status', '--porcelain', '--untracked-files=all'), head: git(dir, 'rev-parse', 'HEAD'), files };
+  return {
+    status: git(dir, 'status', '--porcelain', '--untracked-files=all'),
+    head: git(dir, 'rev-parse', 'HEAD'),
+    files,
+  };
 }

@@ -6,7 +6,13 @@ import { AGENT_SCRIPT } from './git-repo.ts';
 import { api } from './runtime.ts';
 
 /** JSON body of a request that must answer `status`. */
-export async function call<T>(runtime: Runtime, method: string, path: string, json?: unknown, status?: number): Promise<T> {
+export async function call<T>(
+  runtime: Runtime,
+  method: string,
+  path: string,
+  json?: unknown,
+  status?: number,
+): Promise<T> {
   const res = await api(runtime, path, { method, ...(json === undefined ? {} : { json }) });
   const text = await res.text();
   if (status !== undefined) expect(res.status, `${method} ${path}: ${text}`).toBe(status);
@@ -19,7 +25,11 @@ export function scriptAgent(runtime: Runtime, mode: string, extra: Record<string
     runtime,
     'POST',
     '/api/v1/agents',
-    { name: `${mode}-${Math.random().toString(36).slice(2, 8)}`, command: [process.execPath, AGENT_SCRIPT, mode, '{prompt_file}'], ...extra },
+    {
+      name: `${mode}-${Math.random().toString(36).slice(2, 8)}`,
+      command: [process.execPath, AGENT_SCRIPT, mode, '{prompt_file}'],
+      ...extra,
+    },
     201,
   );
 }
@@ -44,7 +54,12 @@ export async function waitForTask(runtime: Runtime, id: string, done: (task: Tas
 const FINAL: readonly TaskStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out'];
 export const settled = (task: Task): boolean => FINAL.includes(task.status);
 
-export async function runTask(runtime: Runtime, mode: string, agentExtra: Record<string, unknown> = {}, taskBody: Record<string, unknown> = {}) {
+export async function runTask(
+  runtime: Runtime,
+  mode: string,
+  agentExtra: Record<string, unknown> = {},
+  taskBody: Record<string, unknown> = {},
+) {
   const agent = await scriptAgent(runtime, mode, agentExtra);
   const task = await createTask(runtime, taskBody);
   await startTask(runtime, agent, task);

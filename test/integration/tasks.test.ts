@@ -7,7 +7,8 @@ import { checkoutFingerprint, git, tempRepo } from '../helpers/git-repo.ts';
 import { api, startRuntime } from '../helpers/runtime.ts';
 import { call, createTask, output, runTask, scriptAgent, settled, startTask, waitForTask } from '../helpers/tasks.ts';
 
-const alive = (pid: number): boolean => fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+const alive = (pid: number): boolean =>
+  fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
 
 async function events(runtime: Awaited<ReturnType<typeof startRuntime>>, types: string) {
   return call<EventsPage>(runtime, 'GET', `/api/v1/events?types=${types}&limit=1000`, undefined, 200);
@@ -21,7 +22,12 @@ describe('tasks in worktree sandboxes (real git, real processes)', () => {
     const runtime = await startRuntime({ workspace: repo });
 
     const { task } = await runTask(runtime, 'write', {}, { title: 'Add a file', description: 'details here' });
-    expect(task).toMatchObject({ status: 'succeeded', exit_code: 0, reason: null, git_branch: `lookout/task-${task.id}` });
+    expect(task).toMatchObject({
+      status: 'succeeded',
+      exit_code: 0,
+      reason: null,
+      git_branch: `lookout/task-${task.id}`,
+    });
     expect(task.diff_stat).toMatchObject({ files_changed: 2, insertions: 2, deletions: 0 });
     expect(task.diff_stat!.files.map((f) => f.path).sort()).toEqual(['agent-output.txt', 'src/new-file.js']);
 
@@ -41,7 +47,9 @@ describe('tasks in worktree sandboxes (real git, real processes)', () => {
     );
 
     // Every git step is on record; the worktree is gone, the branch stays.
-    const ops = (await call<{ git_operations: GitOperation[] }>(runtime, 'GET', `/api/v1/git-operations?task_id=${task.id}`)).git_operations;
+    const ops = (
+      await call<{ git_operations: GitOperation[] }>(runtime, 'GET', `/api/v1/git-operations?task_id=${task.id}`)
+    ).git_operations;
     expect(ops.map((op) => op.operation_type)).toEqual(['worktree_add', 'commit', 'diff_stat', 'worktree_remove']);
     expect(ops.every((op) => op.status === 'succeeded' && op.duration_ms >= 0)).toBe(true);
     expect(ops.find((op) => op.operation_type === 'commit')!.commit_sha).toBe(task.head_sha);
@@ -62,7 +70,12 @@ describe('tasks in worktree sandboxes (real git, real processes)', () => {
       const runtime = await startRuntime({ workspace: repo });
       const { task } = await runTask(runtime, 'env', { env: { MY_SETTING: 'on' } });
       const env = JSON.parse((await output(runtime, task.id)).split('\n')[0]!) as Record<string, string>;
-      expect(env).toMatchObject({ LOOKOUT_URL: runtime.url, LOOKOUT_TOKEN: runtime.token, LOOKOUT_TASK_ID: task.id, MY_SETTING: 'on' });
+      expect(env).toMatchObject({
+        LOOKOUT_URL: runtime.url,
+        LOOKOUT_TOKEN: runtime.token,
+        LOOKOUT_TASK_ID: task.id,
+        MY_SETTING: 'on',
+      });
       expect(env.H13_SERVER_SECRET).toBeUndefined();
       expect(env.PATH).toBe(process.env.PATH);
     } finally {
@@ -94,7 +107,11 @@ describe('tasks in worktree sandboxes (real git, real processes)', () => {
       const agent = await scriptAgent(runtime, mode);
       const task = await createTask(runtime);
       await startTask(runtime, agent, task);
-      const ready = await waitForTask(runtime, task.id, () => /ready|children/.test(fs.existsSync(runtime.tasks.logFile(task.id)) ? fs.readFileSync(runtime.tasks.logFile(task.id), 'utf8') : ''));
+      const ready = await waitForTask(runtime, task.id, () =>
+        /ready|children/.test(
+          fs.existsSync(runtime.tasks.logFile(task.id)) ? fs.readFileSync(runtime.tasks.logFile(task.id), 'utf8') : '',
+        ),
+      );
       const log = fs.readFileSync(runtime.tasks.logFile(task.id), 'utf8');
       const children = (log.match(/children ([\d ]+)/)?.[1] ?? '').split(' ').filter(Boolean).map(Number);
       const pid = (runtime.store.db.prepare('SELECT pid FROM tasks WHERE id = ?').get(task.id) as { pid: number }).pid;
@@ -133,7 +150,8 @@ describe('tasks in worktree sandboxes (real git, real processes)', () => {
     const tb = await createTask(runtime, { title: 'B' });
     await startTask(runtime, a, ta);
     await startTask(runtime, b, tb);
-    const logHas = (id: string) => fs.existsSync(runtime.tasks.logFile(id)) && fs.readFileSync(runtime.tasks.logFile(id), 'utf8').includes('ready');
+    const logHas = (id: string) =>
+      fs.existsSync(runtime.tasks.logFile(id)) && fs.readFileSync(runtime.tasks.logFile(id), 'utf8').includes('ready');
     await waitForTask(runtime, ta.id, () => logHas(ta.id) && logHas(tb.id));
     const running = (await call<{ tasks: Task[] }>(runtime, 'GET', '/api/v1/tasks?status=running')).tasks;
     expect(running.map((t) => t.id).sort()).toEqual([ta.id, tb.id].sort());
@@ -142,7 +160,10 @@ describe('tasks in worktree sandboxes (real git, real processes)', () => {
     expect(sandboxes.every((s) => s.status === 'active')).toBe(true);
     // An agent works on one task at a time.
     const third = await createTask(runtime, { title: 'C' });
-    const busy = await api(runtime, `/api/v1/agents/${a.id}/start-task`, { method: 'POST', json: { task_id: third.id } });
+    const busy = await api(runtime, `/api/v1/agents/${a.id}/start-task`, {
+      method: 'POST',
+      json: { task_id: third.id },
+    });
     expect(busy.status).toBe(409);
     expect(((await busy.json()) as { error: { message: string } }).error.message).toMatch(/busy/);
     await call(runtime, 'POST', `/api/v1/tasks/${ta.id}/cancel`, undefined, 202);
@@ -174,7 +195,13 @@ describe('tasks in worktree sandboxes (real git, real processes)', () => {
     const { task: second } = await runTask(runtime, 'edit', {}, { title: 'Version two' });
     const { task: clean } = await runTask(runtime, 'write', {}, { title: 'Clean one' });
 
-    const merged = await call<{ merge_sha: string; checkout_updated: boolean; task: Task }>(runtime, 'POST', `/api/v1/tasks/${first.id}/merge`, {}, 200);
+    const merged = await call<{ merge_sha: string; checkout_updated: boolean; task: Task }>(
+      runtime,
+      'POST',
+      `/api/v1/tasks/${first.id}/merge`,
+      {},
+      200,
+    );
     expect(merged.checkout_updated).toBe(true);
     expect(git(repo, 'rev-parse', 'main')).toBe(merged.merge_sha);
     expect(fs.readFileSync(path.join(repo, 'README.md'), 'utf8')).toBe('Version one\n');
@@ -192,7 +219,9 @@ describe('tasks in worktree sandboxes (real git, real processes)', () => {
 
     await call(runtime, 'POST', `/api/v1/tasks/${clean.id}/merge`, undefined, 200);
     expect(fs.existsSync(path.join(repo, 'src/new-file.js'))).toBe(true);
-    const types = (await call<{ git_operations: GitOperation[] }>(runtime, 'GET', `/api/v1/git-operations?task_id=${second.id}`)).git_operations.map((op) => `${op.operation_type}:${op.status}`);
+    const types = (
+      await call<{ git_operations: GitOperation[] }>(runtime, 'GET', `/api/v1/git-operations?task_id=${second.id}`)
+    ).git_operations.map((op) => `${op.operation_type}:${op.status}`);
     expect(types).toContain('merge:failed');
     expect(git(repo, 'worktree', 'list')).not.toContain('merge-');
   });

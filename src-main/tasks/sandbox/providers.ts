@@ -42,7 +42,9 @@ const PROBE_TTL_MS = 30_000;
 
 function answers(program: string): Promise<boolean> {
   return new Promise((resolve) => {
-    execFile(program, ['info', '--format', '{{.ID}}'], { timeout: 5000, windowsHide: true }, (error) => resolve(!error));
+    execFile(program, ['info', '--format', '{{.ID}}'], { timeout: 5000, windowsHide: true }, (error) =>
+      resolve(!error),
+    );
   });
 }
 
@@ -103,7 +105,9 @@ export function containerProvider(searchPath: () => string | undefined = () => p
         ...Object.keys(spec.env).flatMap((key) => ['--env', key]),
         '--',
         spec.agent.image,
-        ...spec.argv.map((arg) => arg.replaceAll(spec.workdir, CONTAINER_WORKDIR).replaceAll(spec.promptFile, CONTAINER_PROMPT)),
+        ...spec.argv.map((arg) =>
+          arg.replaceAll(spec.workdir, CONTAINER_WORKDIR).replaceAll(spec.promptFile, CONTAINER_PROMPT),
+        ),
       ];
       return {
         argv,

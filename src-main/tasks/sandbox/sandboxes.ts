@@ -65,7 +65,14 @@ export class Sandboxes {
   #workspace: string;
   #root: Promise<string | null> | undefined;
 
-  constructor(options: { db: Database; bus: EventBus; git: GitRunner; logger: Logger; workspace: string; stateDir: string }) {
+  constructor(options: {
+    db: Database;
+    bus: EventBus;
+    git: GitRunner;
+    logger: Logger;
+    workspace: string;
+    stateDir: string;
+  }) {
     this.#db = options.db;
     this.#bus = options.bus;
     this.#git = options.git;
@@ -99,11 +106,17 @@ export class Sandboxes {
   async resolve(ref: string): Promise<string> {
     const root = await this.requireRepo();
     try {
-      return (await exec(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], { cwd: root })).trim();
+      return (
+        await exec(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], { cwd: root })
+      ).trim();
     } catch {
-      throw new LookoutError('invalid_input', `base ${ref} names no commit in ${root}; use a branch, tag or commit sha`, {
-        details: [{ path: 'base', message: 'unknown ref' }],
-      });
+      throw new LookoutError(
+        'invalid_input',
+        `base ${ref} names no commit in ${root}; use a branch, tag or commit sha`,
+        {
+          details: [{ path: 'base', message: 'unknown ref' }],
+        },
+      );
     }
   }
 
@@ -118,9 +131,9 @@ export class Sandboxes {
   }
 
   list(): Sandbox[] {
-    return (this.#db.db.prepare('SELECT * FROM sandboxes ORDER BY created_at DESC, id').all() as unknown as SandboxRow[]).map(
-      toSandbox,
-    );
+    return (
+      this.#db.db.prepare('SELECT * FROM sandboxes ORDER BY created_at DESC, id').all() as unknown as SandboxRow[]
+    ).map(toSandbox);
   }
 
   find(id: string): Sandbox | undefined {
@@ -130,12 +143,19 @@ export class Sandboxes {
 
   get(id: string): Sandbox {
     const sandbox = this.find(id);
-    if (!sandbox) throw new LookoutError('not_found', `no sandbox has the id ${id}; list them with GET /api/v1/sandboxes`);
+    if (!sandbox)
+      throw new LookoutError('not_found', `no sandbox has the id ${id}; list them with GET /api/v1/sandboxes`);
     return sandbox;
   }
 
   /** `git worktree add -b <branch>` at `sha`, under .lookout/sandboxes/<task id>. */
-  async create(spec: { taskId: string; agentId: string; branch: string; sha: string; provider: SandboxProviderName }): Promise<Sandbox> {
+  async create(spec: {
+    taskId: string;
+    agentId: string;
+    branch: string;
+    sha: string;
+    provider: SandboxProviderName;
+  }): Promise<Sandbox> {
     const root = await this.requireRepo();
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const id = newId();
@@ -274,4 +294,3 @@ export class Sandboxes {
     };
   }
 }
-

@@ -68,7 +68,6 @@ export class AgentProcess {
   readonly stdout: Readable;
   readonly stderr: Readable;
   readonly done: Promise<RunOutcome>;
-  #child: ChildProcess;
   #ending: Ending = 'exited';
   #exited = false;
   #killTimer: NodeJS.Timeout | undefined;
@@ -76,7 +75,6 @@ export class AgentProcess {
   #graceMs: number;
 
   private constructor(child: ChildProcess, spec: RunSpec) {
-    this.#child = child;
     this.pid = child.pid!;
     this.startTime = processStartTime(this.pid);
     this.stdout = child.stdout!;

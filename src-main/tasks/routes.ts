@@ -130,12 +130,8 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
       handler: ({ params, query, ctx }) => {
         const task = tasks.get(params.id ?? '');
         const file = tasks.logFile(task.id);
-        let size = 0;
-        try {
-          size = fs.statSync(file).size;
-        } catch {
-          size = 0;
-        }
+        // No file yet: the task has not started (or printed nothing).
+        const size = fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
         ctx.status = 200;
         ctx.type = 'text/plain; charset=utf-8';
         ctx.set('X-Output-Size', String(size));

@@ -1,12 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE } from '../errors.ts';
 import { VERSION } from '../version.ts';
+import { registerAgent } from './agent.ts';
 import { registerEmit } from './emit.ts';
 import { registerOpen } from './open.ts';
 import { registerRun } from './run.ts';
 import { registerServe } from './serve.ts';
 import { registerStatus } from './status.ts';
 import { registerTail } from './tail.ts';
+import { registerTask } from './task.ts';
 
 export function buildProgram(): Command {
   const program = new Command('lookout')
@@ -29,12 +31,17 @@ export function buildProgram(): Command {
   registerEmit(program);
   registerTail(program);
   registerOpen(program);
-  // --workspace works before or after the command name.
-  for (const command of program.commands)
+  registerAgent(program);
+  registerTask(program);
+  // --workspace works before or after the command name (and after a subcommand's).
+  const addWorkspace = (command: Command) => {
     command.option(
       '-w, --workspace <dir>',
       'workspace directory (default: nearest with .lookout/ above the current directory)',
     );
+    command.commands.forEach(addWorkspace);
+  };
+  program.commands.forEach(addWorkspace);
   return program;
 }
 

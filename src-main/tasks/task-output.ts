@@ -19,7 +19,7 @@ const NL = 0x0a;
 /**
  * One task's output: every byte goes to `.lookout/tasks/<id>.log` (with backpressure on
  * the program's pipes, so a fast writer waits for the disk instead of filling memory),
- * and lines go to the bus as `task.output` events every `flushMs`, each line bounded,
+ * and lines go to the bus as `task.output` events at most every `flushMs`, each line bounded,
  * until the task's event budget is spent; then one marker says where the rest is.
  */
 export class TaskOutput {
@@ -32,7 +32,10 @@ export class TaskOutput {
   #budget: number;
   #spent = 0;
   #truncated = false;
-  #timer: NodeJS.Timeout;
+  #timer: NodeJS.Timeout | undefined;
+  #flushMs: number;
+  #lastFlush = 0;
+  #closed = false;
   #lines = 0;
 
   constructor(options: {
@@ -50,7 +53,7 @@ export class TaskOutput {
     this.#budget = options.budgetBytes;
     this.#log = fs.createWriteStream(options.file, { flags: 'a', mode: 0o600 });
     this.#log.on('error', (error) => this.#logger.error({ err: error, task: this.#taskId }, 'task log write failed'));
-    this.#timer = setInterval(() => this.flush(), options.flushMs);
+    this.#flushMs = options.flushMs;
   }
 
   get lineCount(): number {
@@ -135,11 +138,27 @@ export class TaskOutput {
     }
     this.#spent += size;
     this.#pending.push({ stream, line, size });
+    this.#schedule();
+  }
+
+  /**
+   * At most one flush per `flushMs`, leading edge: the first line after a quiet spell goes
+   * out on the next turn of the event loop (a task's first line is not held back), the
+   * lines of a busy stream are gathered into one batch per interval.
+   */
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#closed) return;
+    const wait = Math.max(0, this.#lastFlush + this.#flushMs - performance.now());
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.flush();
+    }, wait);
   }
 
   /** Publishes what is pending: consecutive lines of one stream per event, in order. */
   flush(): void {
     if (this.#pending.length === 0) return;
+    this.#lastFlush = performance.now();
     const pending = this.#pending;
     this.#pending = [];
     let i = 0;
@@ -168,7 +187,8 @@ export class TaskOutput {
 
   /** Publishes the rest and closes the log file. */
   async close(): Promise<void> {
-    clearInterval(this.#timer);
+    this.#closed = true;
+    clearTimeout(this.#timer);
     this.flush();
     if (this.#log.writableEnded) return;
     await new Promise<void>((resolve) => this.#log.end(resolve));

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { API_PREFIX } from '../src-shared/protocol.ts';
 import type { ServerInfo } from '../src-shared/server-info.ts';
 import { AgentRegistry } from './agents/registry.ts';
 import { agentRoutes } from './agents/routes.ts';
@@ -7,15 +8,16 @@ import { EventBus } from './events/bus.ts';
 import { EventLog } from './events/event-log.ts';
 import { SseHub } from './gateway/sse.ts';
 import { WsGateway } from './gateway/ws-gateway.ts';
-import { API_PREFIX, createApp } from './http/app.ts';
+import { createApp } from './http/app.ts';
 import { type HttpServer, listen } from './http/http-server.ts';
 import { allowedHosts } from './http/middleware/host-check.ts';
+import { readOnlyGuard } from './http/middleware/read-only.ts';
 import type { Route } from './http/route.ts';
 import { dashboardRoutes } from './http/routes/dashboard.ts';
-import { eventRoutes } from './http/routes/events.ts';
+import { eventRoutes } from './events/routes.ts';
 import { healthRoutes } from './http/routes/health.ts';
-import { HANDOVER_PATH, RECHECK_PATH, sessionRoutes } from './http/routes/session.ts';
-import { stateRoutes } from './http/routes/state.ts';
+import { HANDOVER_PATH, RECHECK_PATH, sessionRoutes } from './session/routes.ts';
+import { stateRoutes } from './state/routes.ts';
 import { createLogger, flushLogger, type Logger } from './logger.ts';
 import { SessionService } from './session/session.ts';
 import { StateService } from './state/state-service.ts';
@@ -185,7 +187,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
       })),
     ] as Route[],
     apiGuards: [
-      session.readOnlyGuard(
+      readOnlyGuard(
+        session,
         (method, path) =>
           method === 'POST' &&
           [`${API_PREFIX}/events`, `${API_PREFIX}${HANDOVER_PATH}`, `${API_PREFIX}${RECHECK_PATH}`].includes(path),

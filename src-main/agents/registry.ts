@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { StatementSync } from 'node:sqlite';
+import { API_PREFIX } from '../../src-shared/protocol.ts';
 import {
   type Agent,
   AgentCommand,
@@ -76,7 +77,8 @@ export class AgentRegistry {
 
   get(id: string): Agent {
     const agent = this.find(id);
-    if (!agent) throw new LookoutError('not_found', `no agent has the id ${id}; list them with GET /api/v1/agents`);
+    if (!agent)
+      throw new LookoutError('not_found', `no agent has the id ${id}; list them with GET ${API_PREFIX}/agents`);
     return agent;
   }
 
@@ -91,7 +93,7 @@ export class AgentRegistry {
     if (input.preset !== undefined) {
       const preset = findPreset(input.preset);
       if (!preset)
-        throw new LookoutError('invalid_input', `no preset ${input.preset}; see GET /api/v1/agents/presets`, {
+        throw new LookoutError('invalid_input', `no preset ${input.preset}; see GET ${API_PREFIX}/agents/presets`, {
           details: [{ path: 'preset', message: 'unknown preset' }],
         });
       if (command !== undefined)
@@ -164,7 +166,7 @@ export class AgentRegistry {
     if (agent.current_task_id !== null)
       throw new LookoutError(
         'conflict',
-        `agent ${agent.name} is working on task ${agent.current_task_id}; cancel it first (POST /api/v1/tasks/${agent.current_task_id}/cancel)`,
+        `agent ${agent.name} is working on task ${agent.current_task_id}; cancel it first (POST ${API_PREFIX}/tasks/${agent.current_task_id}/cancel)`,
         { details: { task_id: agent.current_task_id } },
       );
     this.#db.db.prepare('DELETE FROM agents WHERE id = ?').run(id);

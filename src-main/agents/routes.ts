@@ -1,3 +1,4 @@
+import { API_PREFIX } from '../../src-shared/protocol.ts';
 import { Agent, AgentCreate, AgentList, AgentPresetList, AgentUpdate } from '../../src-shared/agents.ts';
 import { StartTaskBody, Task } from '../../src-shared/tasks.ts';
 import { defineRoute, type Route } from '../http/route.ts';
@@ -91,7 +92,7 @@ export const agentRoutes = (agents: AgentRegistry, tasks: TaskStarter): Route[] 
       responses: { 202: { description: 'The task, queued or running', schema: Task } },
       handler: async ({ params, body, ctx }) => {
         const task = await tasks.start(params.id ?? '', body.task_id);
-        ctx.set('Location', `/api/v1/tasks/${task.id}`);
+        ctx.set('Location', `${API_PREFIX}/tasks/${task.id}`);
         return { status: 202, body: task };
       },
     }),

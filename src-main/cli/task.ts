@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
+import { API_PREFIX } from '../../src-shared/protocol.ts';
 import type { ServerInfo } from '../../src-shared/server-info.ts';
 import {
   isFinalTaskStatus,
@@ -30,7 +31,7 @@ async function resolveTask(server: ServerInfo, ref: string): Promise<Task> {
 async function readOutput(server: ServerInfo, id: string, offset: number) {
   let res: Response;
   try {
-    res = await fetch(`${server.url}/api/v1/tasks/${id}/output?offset=${offset}`, {
+    res = await fetch(`${server.url}${API_PREFIX}/tasks/${id}/output?offset=${offset}`, {
       headers: { 'x-session-token': server.token },
       signal: AbortSignal.timeout(60_000),
     });

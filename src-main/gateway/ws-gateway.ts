@@ -4,13 +4,20 @@ import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { fieldIssues } from '../../src-shared/errors.ts';
 import { parsePatterns } from '../../src-shared/events.ts';
-import { ClientMessage, CLOSE_CODES, type ControlMessage, MAX_CLIENT_FRAME_BYTES } from '../../src-shared/protocol.ts';
+import {
+  ClientMessage,
+  CLOSE_CODES,
+  type ControlMessage,
+  HEADERS,
+  MAX_CLIENT_FRAME_BYTES,
+  WS_PATH,
+} from '../../src-shared/protocol.ts';
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import { EventStream } from '../events/event-stream.ts';
-import { isAuthorized } from '../http/middleware/auth.ts';
-import { acceptableRequestId } from '../http/middleware/request-id.ts';
 import type { Logger } from '../logger.ts';
+import { isAuthorized } from '../transport/credentials.ts';
+import { acceptableRequestId } from '../transport/request-id.ts';
 import { controlJson, parseStreamParams } from './stream-params.ts';
 
 // Refusals are written on the raw socket; they carry the request id like any response.
@@ -52,7 +59,7 @@ function refuse(
   const body = JSON.stringify(error.toBody());
   const lines = [
     `HTTP/1.1 ${status} ${reason}`,
-    `X-Request-Id: ${requestIdFor(socket)}`,
+    `${HEADERS.requestId}: ${requestIdFor(socket)}`,
     'Content-Type: application/json; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Connection: close',
@@ -107,10 +114,10 @@ export class WsGateway {
 
   #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    REQUEST_IDS.set(socket, acceptableRequestId(req.headers['x-request-id']) ?? randomUUID());
+    REQUEST_IDS.set(socket, acceptableRequestId(req.headers[HEADERS.requestId.toLowerCase()]) ?? randomUUID());
     const url = new URL(req.url ?? '/', 'http://localhost');
     const o = this.#options;
-    if (url.pathname !== '/ws') {
+    if (url.pathname !== WS_PATH) {
       return refuse(
         socket,
         404,

@@ -2,19 +2,18 @@ import cors from '@koa/cors';
 import Router from '@koa/router';
 import Koa from 'koa';
 import compose from 'koa-compose';
+import { API_PREFIX, HEADERS } from '../../src-shared/protocol.ts';
 import type { Logger } from '../logger.ts';
 import { accessLog } from './middleware/access-log.ts';
-import { requireToken } from './middleware/auth.ts';
 import { errorHandler } from './middleware/error-handler.ts';
 import { hostCheck } from './middleware/host-check.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { requestId } from './middleware/request-id.ts';
+import { requireToken } from './middleware/require-token.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { buildOpenApi } from './openapi.ts';
 import { mountRoutes, type Route } from './route.ts';
 import { docsRoutes } from './routes/docs.ts';
-
-export const API_PREFIX = '/api/v1';
 
 export interface AppOptions {
   logger: Logger;
@@ -50,15 +49,8 @@ export function createApp(options: AppOptions): Koa {
     app.use(
       cors({
         origin: (ctx) => (allowed.has(ctx.get('origin')) ? ctx.get('origin') : ''),
-        allowHeaders: [
-          'Content-Type',
-          'Authorization',
-          'X-Session-Token',
-          'X-Lock-Id',
-          'X-Request-Id',
-          'Last-Event-ID',
-        ],
-        exposeHeaders: ['X-Request-Id'],
+        allowHeaders: ['Content-Type', 'Authorization', ...Object.values(HEADERS)],
+        exposeHeaders: [HEADERS.requestId],
       }),
     );
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ErrorBody } from '../../src-shared/errors.ts';
+import { HEADERS, SESSION_COOKIE_PATTERN } from '../../src-shared/protocol.ts';
 import type { Route } from './route.ts';
 
 const COMMON_ERRORS: Record<number, string> = {
@@ -96,9 +97,9 @@ export function buildOpenApi(routes: readonly { prefix: string; route: Route }[]
     components: {
       schemas: { Error: jsonSchema(ErrorBody, 'output') },
       securitySchemes: {
-        token: { type: 'apiKey', in: 'header', name: 'X-Session-Token' },
+        token: { type: 'apiKey', in: 'header', name: HEADERS.sessionToken },
         bearer: { type: 'http', scheme: 'bearer' },
-        cookie: { type: 'apiKey', in: 'cookie', name: 'lookout_session_<port>' },
+        cookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE_PATTERN },
       },
     },
   };

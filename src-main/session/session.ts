@@ -1,7 +1,4 @@
-import type { Middleware } from 'koa';
 import { describeHolder, type LockInfo, NO_LOCK, type SessionState } from '../../src-shared/session.ts';
-import { LookoutError } from '../errors.ts';
-import { WRITE_METHODS } from '../http/middleware/json-body.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
 import { type HolderRecord, isHeld, type LockPaths, readHolder, WorkspaceLock } from './lock.ts';
@@ -146,27 +143,11 @@ export class SessionService {
   }
 
   /**
-   * The 423 guard for /api/v1: while the server does not hold the lock, writes are
-   * refused — except event publishing (events are observations), the handover request
-   * itself, and requests that present the holder's lock id.
+   * Whether a write may go ahead: always while the server holds the lock, else only for
+   * the holder, who proves it with its lock id. (The read-only guard in http/ asks this.)
    */
-  readOnlyGuard(exempt: (method: string, path: string) => boolean): Middleware {
-    return async (ctx, next) => {
-      if (WRITE_METHODS.has(ctx.method) && this.#state.read_only && !exempt(ctx.method, ctx.path)) {
-        const lock = this.#state.lock;
-        const presented = ctx.get('x-lock-id');
-        if (!(presented && this.#isHolderId(presented))) {
-          throw new LookoutError(
-            'read_only',
-            `the workspace is read-only: it is held by ${describeHolder(lock)}; writes resume when it is released`,
-            {
-              details: { lock },
-            },
-          );
-        }
-      }
-      await next();
-    };
+  mayWrite(lockId: string | undefined): boolean {
+    return !this.#state.read_only || (lockId !== undefined && lockId !== '' && this.#isHolderId(lockId));
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { z } from 'zod';
+import { API_PREFIX } from '../../src-shared/protocol.ts';
 import {
   GitOperationList,
   GitOperationQuery,
@@ -51,7 +52,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
       responses: { 201: { description: 'The task', schema: Task } },
       handler: async ({ body, ctx }) => {
         const task = await tasks.create(body);
-        ctx.set('Location', `/api/v1/tasks/${task.id}`);
+        ctx.set('Location', `${API_PREFIX}/tasks/${task.id}`);
         return { status: 201, body: task };
       },
     }),

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
+import { API_PREFIX } from '../../src-shared/protocol.ts';
 import { MAX_OUTPUT_LINES_PER_EVENT } from '../../src-shared/events.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
@@ -131,7 +132,7 @@ export class TaskOutput {
       this.#truncated = true;
       this.#pending.push({
         stream: 'stderr',
-        line: `[lookout] output past ${this.#budget} bytes is not sent as events; the complete output: GET /api/v1/tasks/${this.#taskId}/output or lookout task logs ${this.#taskId}`,
+        line: `[lookout] output past ${this.#budget} bytes is not sent as events; the complete output: GET ${API_PREFIX}/tasks/${this.#taskId}/output or lookout task logs ${this.#taskId}`,
         size: 256,
       });
       return;

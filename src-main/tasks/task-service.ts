@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { API_PREFIX } from '../../src-shared/protocol.ts';
 import type { Agent } from '../../src-shared/agents.ts';
 import {
   type DiffStat,
@@ -198,7 +199,7 @@ export class TaskService {
 
   get(id: string): Task {
     const task = this.find(id);
-    if (!task) throw new LookoutError('not_found', `no task has the id ${id}; list them with GET /api/v1/tasks`);
+    if (!task) throw new LookoutError('not_found', `no task has the id ${id}; list them with GET ${API_PREFIX}/tasks`);
     return task;
   }
 
@@ -253,7 +254,7 @@ export class TaskService {
     if (task.status === 'running' || task.status === 'queued')
       throw new LookoutError(
         'conflict',
-        `task ${id} is ${task.status}; cancel it first (POST /api/v1/tasks/${id}/cancel)`,
+        `task ${id} is ${task.status}; cancel it first (POST ${API_PREFIX}/tasks/${id}/cancel)`,
       );
     if (task.sandbox_id !== null) {
       const sandbox = this.#sandboxes.find(task.sandbox_id);
@@ -355,7 +356,7 @@ export class TaskService {
     if (agent.provider === 'container' && !agent.image)
       throw new LookoutError(
         'invalid_input',
-        `agent ${agent.name} uses the container sandbox but has no image; set one with PATCH /api/v1/agents/${agent.id}`,
+        `agent ${agent.name} uses the container sandbox but has no image; set one with PATCH ${API_PREFIX}/agents/${agent.id}`,
       );
     const prompt = this.#prompt(task);
     if (agent.command.some((arg) => arg.includes('{prompt}')) && Buffer.byteLength(prompt) > MAX_ARGV_ELEMENT_BYTES)

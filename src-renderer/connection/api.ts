@@ -1,4 +1,5 @@
 import { ErrorBody } from '../../src-shared/errors.ts';
+import { API_PREFIX } from '../../src-shared/protocol.ts';
 
 /**
  * fetch for the dashboard: same origin, the HttpOnly session cookie does the auth, writes
@@ -20,7 +21,8 @@ export class ApiError extends Error {
   }
 }
 
-export const API = '/api/v1';
+/** The REST prefix as the dashboard's calls spell it: the shared contract's. */
+export const API = API_PREFIX;
 
 export async function request<T = unknown>(
   method: string,

@@ -1,7 +1,7 @@
 import { type Command, type CommandResponse, formatCommand } from '../../src-shared/commands.ts';
 import { type EventEnvelope, namespaceOf } from '../../src-shared/events.ts';
 import { LiveClient, type LiveStatus, type WebSocketLike } from '../../src-shared/live-client.ts';
-import type { EventsPage } from '../../src-shared/protocol.ts';
+import { type EventsPage, WS_PATH } from '../../src-shared/protocol.ts';
 import type { Collection } from '../../src-shared/state.ts';
 import { ActivityLog } from '../model/activity-log.ts';
 import {
@@ -87,7 +87,7 @@ export class DashboardController {
     void this.#loadServerInfo();
     const since = await this.#historyStart();
     this.#client = new LiveClient({
-      url: () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
+      url: () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${WS_PATH}`,
       connect: browserSocket,
       since,
       onEvent: (event) => this.#batcher.push(event),

@@ -1,5 +1,6 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useLayoutEffect, useRef } from 'react';
+import { API_PREFIX } from '../../src-shared/protocol.ts';
 import { formatClock } from '../model/format.ts';
 import { useController } from './hooks.ts';
 import { CloseIcon } from './icons.tsx';
@@ -92,7 +93,7 @@ export function TaskDrawer() {
         Output{' '}
         <a
           className="muted"
-          href={`/api/v1/tasks/${encodeURIComponent(selected.id)}/output`}
+          href={`${API_PREFIX}/tasks/${encodeURIComponent(selected.id)}/output`}
           target="_blank"
           rel="noreferrer"
         >

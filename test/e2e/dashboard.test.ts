@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sessionCookieName } from '../../src-main/http/middleware/auth.ts';
+import { sessionCookieName } from '../../src-shared/protocol.ts';
 import { createRuntime, type Runtime } from '../../src-main/runtime.ts';
 import { spawnLookout } from '../helpers/cli.ts';
 import { api, startRuntime } from '../helpers/runtime.ts';

@@ -4,8 +4,9 @@ import path from 'node:path';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { ErrorBody } from '../../../src-shared/errors.ts';
+import { sessionCookieName } from '../../../src-shared/protocol.ts';
 import { LookoutError } from '../../errors.ts';
-import { isAuthorized, sessionCookieName, tokensEqual } from '../middleware/auth.ts';
+import { isAuthorized, tokensEqual } from '../../transport/credentials.ts';
 import { defineRoute } from '../route.ts';
 
 /**

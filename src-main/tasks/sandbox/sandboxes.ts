@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { API_PREFIX } from '../../../src-shared/protocol.ts';
 import type { SandboxProviderName } from '../../../src-shared/agents.ts';
 import type { DiffStat, Sandbox } from '../../../src-shared/tasks.ts';
 import { newId, now } from '../../agents/registry.ts';
@@ -144,7 +145,7 @@ export class Sandboxes {
   get(id: string): Sandbox {
     const sandbox = this.find(id);
     if (!sandbox)
-      throw new LookoutError('not_found', `no sandbox has the id ${id}; list them with GET /api/v1/sandboxes`);
+      throw new LookoutError('not_found', `no sandbox has the id ${id}; list them with GET ${API_PREFIX}/sandboxes`);
     return sandbox;
   }
 
@@ -219,7 +220,7 @@ export class Sandboxes {
     if (sandbox.status === 'active')
       throw new LookoutError(
         'conflict',
-        `sandbox ${id} is in use by task ${sandbox.task_id}; cancel the task first (POST /api/v1/tasks/${sandbox.task_id}/cancel)`,
+        `sandbox ${id} is in use by task ${sandbox.task_id}; cancel the task first (POST ${API_PREFIX}/tasks/${sandbox.task_id}/cancel)`,
       );
     const root = await this.requireRepo();
     if (fs.existsSync(sandbox.path)) {

@@ -1,10 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Middleware } from 'koa';
-import { LookoutError } from '../../errors.ts';
+import { HEADERS, sessionCookieName } from '../../src-shared/protocol.ts';
 
-/** Cookies are not isolated by port, so the name carries it: two servers never clash. */
-export const sessionCookieName = (port: number): string => `lookout_session_${port}`;
+/*
+ * What a request presents as credentials, read off Node's IncomingMessage so the Koa
+ * middleware and the WebSocket upgrade (which never reaches Koa) decide alike.
+ */
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
@@ -30,7 +31,7 @@ function cookieValue(header: string | undefined, name: string): string | undefin
 
 /** The token a request presents: X-Session-Token, then Authorization: Bearer, then the cookie. */
 export function presentedToken(req: IncomingMessage, port: number): string | undefined {
-  const header = req.headers['x-session-token'];
+  const header = req.headers[HEADERS.sessionToken.toLowerCase()];
   if (typeof header === 'string' && header) return header;
   const authorization = req.headers.authorization;
   const bearer = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
@@ -41,18 +42,4 @@ export function presentedToken(req: IncomingMessage, port: number): string | und
 export function isAuthorized(req: IncomingMessage, port: number, token: string): boolean {
   const presented = presentedToken(req, port);
   return presented !== undefined && tokensEqual(presented, token);
-}
-
-/** Guards everything mounted after it (the /api/v1 router). */
-export function requireToken(options: { token: string; getPort: () => number }): Middleware {
-  return async (ctx, next) => {
-    if (!isAuthorized(ctx.req, options.getPort(), options.token)) {
-      throw new LookoutError(
-        'unauthorized',
-        'missing or wrong session token: send X-Session-Token or Authorization: Bearer with the token from .lookout/server.json',
-        { headers: { 'WWW-Authenticate': 'Bearer realm="lookout"' } },
-      );
-    }
-    await next();
-  };
 }

@@ -1,10 +1,16 @@
+import type { Context } from 'koa';
 import { z } from 'zod';
-import { EventEnvelope, parsePatterns } from '../../../src-shared/events.ts';
-import { EventsPage, PublishResponse } from '../../../src-shared/protocol.ts';
-import { LookoutError } from '../../errors.ts';
-import type { EventBus } from '../../events/bus.ts';
-import type { SseHub } from '../../gateway/sse.ts';
-import { defineRoute } from '../route.ts';
+import { EventEnvelope, parsePatterns } from '../../src-shared/events.ts';
+import {
+  EventsPage,
+  MAX_BATCH,
+  MAX_EVENT_BYTES,
+  MAX_HISTORY_PAGE,
+  PublishResponse,
+} from '../../src-shared/protocol.ts';
+import { LookoutError } from '../errors.ts';
+import type { EventBus } from './bus.ts';
+import { defineRoute } from '../http/route.ts';
 
 // One event, or a batch under `events`. The bus checks both in depth (catalogue, sizes,
 // all-or-nothing) and names the offending field, so this schema stays permissive.
@@ -12,13 +18,13 @@ const PublishBody = z.looseObject({
   type: z.string().optional().describe('namespace.name, e.g. workflow.started, or x.<anything>'),
   data: z.unknown().optional().describe('an object; its schema depends on the type'),
   metadata: z.unknown().optional().describe('free-form object, e.g. {"agent": "claude"}'),
-  events: z.array(z.unknown()).optional().describe('a batch of up to 1000 events, stored all or nothing'),
+  events: z.array(z.unknown()).optional().describe(`a batch of up to ${MAX_BATCH} events, stored all or nothing`),
 });
 
 const HistoryQuery = z.object({
   since: z.coerce.number().int().min(0).default(0).describe('return events after this sequence number'),
   types: z.string().optional().describe('comma-separated patterns: *, ns.*, or exact types'),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: z.coerce.number().int().min(1).max(MAX_HISTORY_PAGE).default(100),
 });
 
 const StreamQuery = z.object({
@@ -26,13 +32,17 @@ const StreamQuery = z.object({
   types: z.string().optional(),
 });
 
-export const eventRoutes = (bus: EventBus, sse: SseHub) => [
+/** The SSE endpoint's handler (the gateway's SseHub): the stream is the gateway's business. */
+export interface SseEndpoint {
+  handle(ctx: Context): void;
+}
+
+export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
   defineRoute({
     method: 'post',
     path: '/events',
-    summary: 'Publish one event, or a batch of up to 1000 (all or nothing)',
-    description:
-      'Allowed in read-only mode: events are observations. An event over 64 KiB of JSON is refused with 413.',
+    summary: `Publish one event, or a batch of up to ${MAX_BATCH} (all or nothing)`,
+    description: `Allowed in read-only mode: events are observations. An event over ${MAX_EVENT_BYTES / 1024} KiB of JSON is refused with 413.`,
     tags: ['events'],
     auth: true,
     body: PublishBody,

@@ -1,12 +1,12 @@
 import { BrowserWindow, session, type Session, type WebContents } from 'electron';
-import { sessionCookieName } from '../http/middleware/auth.ts';
+import { sessionCookieName } from '../../../src-shared/protocol.ts';
 import {
   navigationDecision,
   permissionDecision,
   SESSION_PARTITION,
   WEB_PREFERENCES,
   windowOpenDecision,
-} from './window-policy.ts';
+} from '../window-policy.ts';
 
 export interface MainWindowOptions {
   preload: string;

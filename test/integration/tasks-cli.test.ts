@@ -78,5 +78,5 @@ describe('lookout agent and lookout task', () => {
     expect(cancelDone).toMatchObject({ code: 1, stderr: expect.stringMatching(/already failed; nothing to cancel/) });
     const removed = await lookout('agent', 'remove', 'claude');
     expect(removed).toMatchObject({ code: 0, stdout: expect.stringMatching(/^removed agent claude/) });
-  });
+  }, 90_000); // a dozen CLI processes, each a Node start
 });

@@ -253,22 +253,23 @@ export class Sandboxes {
    * (their task was settled) are kept; worktrees of ours that no row knows are removed.
    */
   async reconcile(): Promise<void> {
+    // The rows as they were at start-up: a task started while git answers below has a
+    // sandbox this pass must not judge by a worktree list taken before it existed.
+    const rows = this.list().filter((sandbox) => sandbox.status !== 'destroyed');
     const root = await this.repoRoot();
     if (root === null) return;
     await this.prune(root);
     const listed = new Set<string>();
     const out = await exec(['worktree', 'list', '--porcelain', '-z'], { cwd: root });
     for (const field of out.split('\0')) if (field.startsWith('worktree ')) listed.add(path.resolve(field.slice(9)));
-    const known = new Set<string>();
-    for (const sandbox of this.list()) {
-      if (sandbox.status === 'destroyed') continue;
-      known.add(path.resolve(sandbox.path));
+    for (const sandbox of rows) {
       if (!listed.has(path.resolve(sandbox.path))) this.#markDestroyed(sandbox);
-      else if (sandbox.status === 'active') this.setStatus(sandbox.id, 'kept');
+      else if (this.find(sandbox.id)?.status === 'active') this.setStatus(sandbox.id, 'kept');
     }
     const ours = path.resolve(this.dir) + path.sep;
+    const known = () => new Set(this.list().flatMap((s) => (s.status === 'destroyed' ? [] : [path.resolve(s.path)])));
     for (const dir of listed) {
-      if (!dir.startsWith(ours) || known.has(dir)) continue;
+      if (!dir.startsWith(ours) || known().has(dir)) continue;
       this.#logger.warn({ path: dir }, 'removing a sandbox worktree no task knows');
       await this.#git
         .run(['worktree', 'remove', '--force', '--force', dir], { cwd: root, record: 'worktree_remove' })

@@ -657,6 +657,13 @@ export class TaskService {
     const root = await this.#sandboxes.requireRepo();
     const branch = task.git_branch ?? taskBranch(id);
     const base = task.base;
+    // Asked to push but nowhere to push to: say so before anything changes.
+    const remote = options.push ? await this.#remoteFor(root, base) : null;
+    if (options.push && remote === null)
+      throw new LookoutError(
+        'conflict',
+        `${base} has no remote to push to; add one (git remote add origin URL) or merge without push`,
+      );
     const baseRef = `refs/heads/${base}`;
     let baseTip: string;
     try {
@@ -736,13 +743,7 @@ export class TaskService {
       .prepare('UPDATE tasks SET merge_sha = ?, merged_at = ?, updated_at = ? WHERE id = ?')
       .run(mergeSha, now(), now(), id);
     let pushed = false;
-    if (options.push) {
-      const remote = await this.#remoteFor(root, base);
-      if (remote === null)
-        throw new LookoutError(
-          'conflict',
-          `merged, but ${base} has no remote to push to; add one (git remote add origin URL) and push`,
-        );
+    if (remote !== null) {
       await this.#git
         .run(['push', '--porcelain', '--', remote, `${baseRef}:${baseRef}`], {
           cwd: root,
@@ -753,7 +754,7 @@ export class TaskService {
         .catch((error: unknown) => {
           throw new LookoutError(
             'conflict',
-            `merged, but pushing ${base} to ${remote} failed: ${(error as Error).message}`,
+            `merged into ${base}, but pushing it to ${remote} failed: ${(error as Error).message}; push it yourself (git push ${remote} ${base})`,
           );
         });
       pushed = true;

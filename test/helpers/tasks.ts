@@ -66,8 +66,8 @@ export async function runTask(
   return { agent, task: await waitForTask(runtime, task.id, settled) };
 }
 
-export async function output(runtime: Runtime, id: string): Promise<string> {
-  const res = await api(runtime, `/api/v1/tasks/${id}/output`);
+export async function output(runtime: Runtime, id: string, offset = 0): Promise<string> {
+  const res = await api(runtime, `/api/v1/tasks/${id}/output?offset=${Math.max(0, offset)}`);
   expect(res.status).toBe(200);
   return res.text();
 }

@@ -138,6 +138,11 @@ describe('tasks and agents: bad input gets a clear 4xx and nothing breaks', () =
     await refused(runtime, 'POST', '/api/v1/tasks', { title: '   ' }, 400);
     await refused(runtime, 'POST', '/api/v1/tasks', { title: 't', priority: 'now' }, 400);
     await refused(runtime, 'GET', '/api/v1/tasks?status=bogus', undefined, 400);
+    const pending = await createTask(runtime);
+    for (const offset of ['-1', 'abc', '1.5'])
+      await refused(runtime, 'GET', `/api/v1/tasks/${pending.id}/output?offset=${offset}`, undefined, 400);
+    await refused(runtime, 'GET', '/api/v1/git-operations?limit=0', undefined, 400);
+    await refused(runtime, 'DELETE', `/api/v1/tasks/${pending.id}?delete_branch=maybe`, undefined, 400);
 
     // A 200 KB prompt cannot be one argv element: {prompt} is refused, {prompt_file} works.
     const long = 'z'.repeat(200 * 1024);

@@ -18,6 +18,7 @@ export const agentRoutes = (agents: AgentRegistry, tasks: TaskStarter): Route[] 
     defineRoute({
       method: 'get',
       path: '/agents',
+      policy: { role: 'viewer', readOnly: 'allowed' },
       summary: 'Every agent, with its status and current task',
       tags: ['agents'],
       auth: true,
@@ -27,6 +28,7 @@ export const agentRoutes = (agents: AgentRegistry, tasks: TaskStarter): Route[] 
     defineRoute({
       method: 'get',
       path: '/agents/presets',
+      policy: { role: 'viewer', readOnly: 'allowed' },
       summary: 'Ready-made commands for real agent CLIs, and whether each is installed here',
       tags: ['agents'],
       auth: true,
@@ -36,6 +38,7 @@ export const agentRoutes = (agents: AgentRegistry, tasks: TaskStarter): Route[] 
     defineRoute({
       method: 'post',
       path: '/agents',
+      policy: { role: 'admin', readOnly: 'blocked' },
       summary: 'Add an agent',
       description: `${CREATE_HELP} Publishes \`agent.created\`.`,
       tags: ['agents'],
@@ -48,6 +51,7 @@ export const agentRoutes = (agents: AgentRegistry, tasks: TaskStarter): Route[] 
     defineRoute({
       method: 'get',
       path: '/agents/:id',
+      policy: { role: 'viewer', readOnly: 'allowed' },
       summary: 'One agent',
       tags: ['agents'],
       auth: true,
@@ -58,6 +62,7 @@ export const agentRoutes = (agents: AgentRegistry, tasks: TaskStarter): Route[] 
     defineRoute({
       method: 'patch',
       path: '/agents/:id',
+      policy: { role: 'admin', readOnly: 'blocked' },
       summary: 'Change an agent (a running task keeps the command it started with)',
       tags: ['agents'],
       auth: true,
@@ -69,6 +74,7 @@ export const agentRoutes = (agents: AgentRegistry, tasks: TaskStarter): Route[] 
     defineRoute({
       method: 'delete',
       path: '/agents/:id',
+      policy: { role: 'admin', readOnly: 'blocked' },
       summary: 'Remove an agent (409 while it works on a task)',
       tags: ['agents'],
       auth: true,
@@ -82,6 +88,7 @@ export const agentRoutes = (agents: AgentRegistry, tasks: TaskStarter): Route[] 
     defineRoute({
       method: 'post',
       path: '/agents/:id/start-task',
+      policy: { role: 'operator', readOnly: 'blocked' },
       summary: 'Start a pending task on this agent',
       description:
         'The task is `queued`, then `running` as soon as the global limit of running tasks allows. The agent must be free (409 when it works on another task) and its program installed (409 `offline`). The program runs in a git worktree on branch `lookout/task-<id>` with `LOOKOUT_URL`, `LOOKOUT_TOKEN` and `LOOKOUT_TASK_ID` in its environment.',

@@ -32,6 +32,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
     defineRoute({
       method: 'get',
       path: '/tasks',
+      policy: { role: 'viewer', readOnly: 'allowed' },
       summary: 'Tasks, newest first; `status` filters (comma-separated)',
       tags: ['tasks'],
       auth: true,
@@ -42,6 +43,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
     defineRoute({
       method: 'post',
       path: '/tasks',
+      policy: { role: 'operator', readOnly: 'blocked' },
       summary: 'Create a task (pending until started on an agent)',
       description:
         'The prompt an agent gets is the title, a blank line, and the description. `base` (a branch, tag or sha; default the branch checked out now) must name a commit: 400 otherwise. Publishes `task.created`.',
@@ -59,6 +61,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
     defineRoute({
       method: 'get',
       path: '/tasks/:id',
+      policy: { role: 'viewer', readOnly: 'allowed' },
       summary: 'One task',
       tags: ['tasks'],
       auth: true,
@@ -69,6 +72,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
     defineRoute({
       method: 'patch',
       path: '/tasks/:id',
+      policy: { role: 'operator', readOnly: 'blocked' },
       summary: 'Change a task (title and priority any time; the rest while pending)',
       tags: ['tasks'],
       auth: true,
@@ -80,6 +84,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
     defineRoute({
       method: 'delete',
       path: '/tasks/:id',
+      policy: { role: 'operator', readOnly: 'blocked' },
       summary:
         'Delete a task that is not running, with its log and sandbox (its branch stays unless delete_branch=true)',
       tags: ['tasks'],
@@ -95,6 +100,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
     defineRoute({
       method: 'post',
       path: '/tasks/:id/cancel',
+      policy: { role: 'operator', readOnly: 'blocked' },
       summary: 'Cancel a task: a running one gets SIGTERM to its process group, SIGKILL after the grace period',
       description:
         'Answers at once; the task ends `cancelled` (watch `task.status_changed`). 409 when it has already ended.',
@@ -107,6 +113,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
     defineRoute({
       method: 'post',
       path: '/tasks/:id/merge',
+      policy: { role: 'operator', readOnly: 'blocked' },
       summary: "Merge a succeeded task's branch into its base",
       description:
         'The merge is made in a scratch worktree, then the base moves to it: where the base is checked out, by a fast-forward there (git refuses if it would overwrite uncommitted changes: 409). Conflicts: 409 `merge_conflict` with `details.files`. `{"push": true}` then pushes the base to its remote. 423 while the CLI holds the workspace.',
@@ -120,6 +127,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
     defineRoute({
       method: 'get',
       path: '/tasks/:id/output',
+      policy: { role: 'viewer', readOnly: 'allowed' },
       summary: "The task's complete output (stdout and stderr lines as they came), as text",
       description:
         'Events carry the output live but stop after a budget; this is all of it. `offset` (bytes) returns only what follows; the response header `X-Output-Size` is the offset to ask for next, and `X-Task-Status` says whether more can come.',
@@ -146,6 +154,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
     defineRoute({
       method: 'get',
       path: '/sandboxes',
+      policy: { role: 'viewer', readOnly: 'allowed' },
       summary: 'Sandboxes (git worktrees under .lookout/sandboxes/), newest first',
       tags: ['sandboxes'],
       auth: true,
@@ -155,6 +164,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
     defineRoute({
       method: 'get',
       path: '/sandboxes/:id',
+      policy: { role: 'viewer', readOnly: 'allowed' },
       summary: 'One sandbox',
       tags: ['sandboxes'],
       auth: true,
@@ -165,6 +175,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
     defineRoute({
       method: 'delete',
       path: '/sandboxes/:id',
+      policy: { role: 'operator', readOnly: 'blocked' },
       summary: "Remove a sandbox's worktree; its branch and commits stay (409 while its task runs)",
       tags: ['sandboxes'],
       auth: true,
@@ -175,6 +186,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
     defineRoute({
       method: 'get',
       path: '/git-operations',
+      policy: { role: 'viewer', readOnly: 'allowed' },
       summary: 'Every git command the orchestrator ran, oldest first (the newest `limit`)',
       tags: ['tasks'],
       auth: true,

@@ -122,7 +122,9 @@ export class AgentProcess {
         reject(error as Error);
         return;
       }
-      child.once('error', (error) => {
+      // Before 'spawn': the program could not start. After it: a failed kill or pipe,
+      // nothing to act on (the exit still comes), but it must not go unhandled.
+      child.on('error', (error) => {
         if (child.pid === undefined) reject(error);
       });
       child.once('spawn', () => resolve(new AgentProcess(child, spec)));

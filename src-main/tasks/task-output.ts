@@ -102,7 +102,8 @@ export class TaskOutput {
 
   /** `block` ends with a newline: whole lines only, so stdout and stderr never interleave mid-line. */
   async #writeLines(block: Buffer, stream: OutputStream): Promise<void> {
-    if (!this.#writeLog(block)) await once(this.#log, 'drain');
+    // A log that fails (disk full) closes instead of draining: never wait on it forever.
+    if (!this.#writeLog(block)) await Promise.race([once(this.#log, 'drain'), once(this.#log, 'close')]);
     let start = 0;
     while (start < block.length) {
       const end = block.indexOf(NL, start);

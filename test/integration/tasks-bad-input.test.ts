@@ -168,6 +168,22 @@ describe('tasks and agents: bad input gets a clear 4xx and nothing breaks', () =
     );
   });
 
+  it('a program that cannot be executed fails the task (spawn_failed) and marks its agent error with why', async () => {
+    const repo = tempRepo();
+    const runtime = await startRuntime({ workspace: repo });
+    const script = path.join(tempWorkspace(), 'broken-agent');
+    fs.writeFileSync(script, '#!/no/such/interpreter\n', { mode: 0o755 });
+    const agent = await call<Agent>(runtime, 'POST', '/api/v1/agents', { name: 'broken', command: [script] }, 201);
+    expect(agent.status).toBe('idle');
+    const task = await createTask(runtime);
+    await startTask(runtime, agent, task);
+    const done = await waitForTask(runtime, task.id, settled);
+    expect(done).toMatchObject({ status: 'failed', reason: 'spawn_failed: ENOENT' });
+    expect(await (await api(runtime, `/api/v1/tasks/${task.id}/output`)).text()).toMatch(/could not start/);
+    const after = await call<Agent>(runtime, 'GET', `/api/v1/agents/${agent.id}`, undefined, 200);
+    expect(after).toMatchObject({ status: 'error', status_reason: 'spawn_failed: ENOENT', current_task_id: null });
+  });
+
   it('commits files with hostile names as plain data', async () => {
     const repo = tempRepo();
     const runtime = await startRuntime({ workspace: repo });

@@ -14,6 +14,8 @@ export const MAX_EVENT_LINE_CHARS = 4096;
 const MAX_PENDING_LINE_BYTES = 1024 * 1024;
 /** JSON bytes of lines per event: well under the bus's 64 KiB per event. */
 const MAX_EVENT_PAYLOAD = 48 * 1024;
+/** Events published per turn of the event loop; the rest wait for the next turn. */
+const MAX_EVENTS_PER_TURN = 4;
 
 const NL = 0x0a;
 
@@ -157,14 +159,19 @@ export class TaskOutput {
     }, wait);
   }
 
-  /** Publishes what is pending: consecutive lines of one stream per event, in order. */
-  flush(): void {
+  /**
+   * Publishes what is pending: consecutive lines of one stream per event, in order. At
+   * most MAX_EVENTS_PER_TURN events per turn of the event loop (each is a synchronous
+   * store write), the rest on the next turn, so a flood never holds other clients up
+   * for long; `all` (at the end) publishes everything now.
+   */
+  flush(all = false): void {
     if (this.#pending.length === 0) return;
     this.#lastFlush = performance.now();
     const pending = this.#pending;
-    this.#pending = [];
     let i = 0;
-    while (i < pending.length) {
+    let published = 0;
+    while (i < pending.length && (all || published < MAX_EVENTS_PER_TURN)) {
       const stream = pending[i]!.stream;
       const lines: string[] = [];
       let bytes = 0;
@@ -179,11 +186,19 @@ export class TaskOutput {
         i++;
       }
       const last = i >= pending.length && this.#truncated;
+      published++;
       try {
         this.#bus.emit('task.output', { task_id: this.#taskId, stream, lines, ...(last ? { truncated: true } : {}) });
       } catch (error) {
         this.#logger.error({ err: error, task: this.#taskId }, 'task output event failed');
       }
+    }
+    this.#pending = pending.slice(i);
+    if (this.#pending.length > 0 && this.#timer === undefined && !this.#closed) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.flush();
+      }, 0);
     }
   }
 
@@ -191,7 +206,7 @@ export class TaskOutput {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
-    this.flush();
+    this.flush(true);
     if (this.#log.writableEnded) return;
     await new Promise<void>((resolve) => this.#log.end(resolve));
   }

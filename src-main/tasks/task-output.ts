@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { API_PREFIX } from '../../src-shared/protocol.ts';
@@ -104,8 +103,7 @@ export class TaskOutput {
 
   /** `block` ends with a newline: whole lines only, so stdout and stderr never interleave mid-line. */
   async #writeLines(block: Buffer, stream: OutputStream): Promise<void> {
-    // A log that fails (disk full) closes instead of draining: never wait on it forever.
-    if (!this.#writeLog(block)) await Promise.race([once(this.#log, 'drain'), once(this.#log, 'close')]);
+    if (!this.#writeLog(block)) await this.#drained();
     let start = 0;
     while (start < block.length) {
       const end = block.indexOf(NL, start);
@@ -117,6 +115,22 @@ export class TaskOutput {
       }
       start = end + 1;
     }
+  }
+
+  /** Resolves when the log can take more, or has failed (disk full): never waits forever, leaves no listener. */
+  #drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const log = this.#log;
+      const done = () => {
+        log.off('drain', done);
+        log.off('close', done);
+        log.off('error', done);
+        resolve();
+      };
+      log.on('drain', done);
+      log.on('close', done);
+      log.on('error', done);
+    });
   }
 
   #writeLog(buffer: Buffer): boolean {

@@ -229,6 +229,9 @@ describe('tasks in worktree sandboxes (real git, real processes)', () => {
   });
 
   it('streams 50 MB of output without stalling the bus or another subscriber: events bounded and marked, the log complete', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
     const repo = tempRepo();
     const runtime = await startRuntime({ workspace: repo });
     const other = await connectWs(runtime, '?types=x.*');
@@ -273,6 +276,8 @@ describe('tasks in worktree sandboxes (real git, real processes)', () => {
       .split('\n')
       .filter((l) => l.startsWith('x')).length;
     expect(lines).toBe(Math.ceil((50 * 1024 * 1024) / 91_000) * 1000);
+    process.off('warning', onWarning);
+    expect(warnings).toEqual([]); // e.g. no listener piling up on the log stream
   });
 
   it('an agent-level timeout applies when the task sets none', async () => {

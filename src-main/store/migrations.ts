@@ -33,7 +33,13 @@ export const MIGRATIONS: readonly string[] = [
     updated_at TEXT NOT NULL
   ) STRICT;
   `,
-  // 3: agents, tasks, their sandboxes and every git operation run for them.
+  // 3: every envelope carries metadata ({} when none was sent), also those stored before
+  // the rule. json_set appends the key last, where new envelopes have it too.
+  `
+  UPDATE events SET json = json_set(json, '$.metadata', json('{}'))
+  WHERE json_type(json, '$.metadata') IS NULL;
+  `,
+  // 4: agents, tasks, their sandboxes and every git operation run for them.
   `
   CREATE TABLE agents (
     id              TEXT PRIMARY KEY,

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import type { Duplex } from 'node:stream';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sessionCookieName } from '../../src-shared/protocol.ts';
@@ -171,6 +173,60 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     expect(stored).toMatchObject({ value: runtime.token, httpOnly: true, sameSite: 'Strict', path: '/' });
     expect(await page.evaluate('document.cookie')).toBe('');
     expect(errors).toEqual([]);
+  });
+
+  it('connects and reconnects over the WebSocket alone: no REST call beyond sign-in', async () => {
+    const runtime = await startRuntime();
+    const before = await publish(runtime, [chat('already there'), workflow('w0', 'build')]);
+    // Every socket the page opens, so the test can cut the link like a network drop would.
+    const sockets: Duplex[] = [];
+    runtime.http.server.on('upgrade', (_req, socket: Duplex) => sockets.push(socket));
+    const requests: string[] = [];
+    const webSockets: string[] = [];
+    const { page, errors } = await open(runtime, {
+      beforeLoad: (p) => {
+        p.on('request', (request) => {
+          if (['fetch', 'xhr', 'eventsource'].includes(request.resourceType())) {
+            requests.push(`${request.method()} ${new URL(request.url()).pathname}`);
+          }
+        });
+        p.on('websocket', (ws) => webSockets.push(ws.url()));
+      },
+    });
+
+    // Everything the first frame needs came with the handshake: the history, the lock,
+    // the server's version and workspace, the state.
+    await row(page, before[1]!).waitFor();
+    expect(await page.locator('.lock-badge').textContent()).toBe('Writable');
+    const brand = page.locator('.brand-workspace');
+    expect(await brand.textContent()).toBe(path.basename(runtime.config.workspace));
+    expect(await brand.getAttribute('title')).toBe(`${runtime.config.workspace} · Lookout ${runtime.info.version}`);
+    expect(await page.getByRole('progressbar').getAttribute('aria-valuetext')).toBe('IDLE, 0%');
+    expect(webSockets).toHaveLength(1);
+    expect(new URL(webSockets[0]!).searchParams.get('tail')).toBe('2000');
+    expect(new URL(webSockets[0]!).searchParams.get('since')).toBeNull();
+
+    // The link drops (no close frame); events published meanwhile arrive after the
+    // reconnect, resumed from the last one shown, again with no REST call.
+    const shownBefore = await heldCount(page);
+    for (const socket of sockets.splice(0)) socket.destroy();
+    await connection(page)
+      .filter({ hasText: /^(Reconnecting|Offline)$/ })
+      .waitFor();
+    const during = await publish(runtime, [chat('while away')]);
+    await connection(page)
+      .filter({ hasText: /^Live$/ })
+      .waitFor({ timeout: 10_000 });
+    await row(page, during[0]!).waitFor();
+    expect(webSockets).toHaveLength(2);
+    expect(new URL(webSockets[1]!).searchParams.get('since')).toBe(String(during[0]! - 1));
+    expect(new URL(webSockets[1]!).searchParams.get('tail')).toBeNull();
+    const shown = await shownSeqs(page);
+    expect(new Set(shown).size).toBe(shown.length);
+    expect(shown).toEqual(Array.from({ length: shownBefore + 1 }, (_, i) => i + 1));
+
+    expect(requests).toEqual([]);
+    expect(errors.filter((e) => !/WebSocket connection to .* failed/.test(e))).toEqual([]);
   });
 
   it('shows a published event within 1 s, and its full envelope in the detail drawer', async () => {

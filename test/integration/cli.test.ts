@@ -311,6 +311,33 @@ describe('lookout status, emit, tail', () => {
     expect(nowhere.stderr).toMatch(/no Lookout workspace in \/ or above/);
   });
 
+  it('tail --last N shows the newest N matching events, then live ones; --last with --since is a usage error', async () => {
+    const runtime = await startRuntime();
+    const workspace = runtime.config.workspace;
+    runtime.bus.publish(Array.from({ length: 6 }, (_, i) => ({ type: 'x.n', data: { i } })));
+    runtime.bus.publish([{ type: 'chat.message_sent', data: { text: 'not matching' } }]);
+    const tail = spawnLookout(['tail', '--json', '--last', '2', '--types', 'x.*', '--workspace', workspace]);
+    await tail.waitFor(/following/, 'stderr');
+    await tail.waitFor(/"i":5/);
+    runtime.bus.publish([{ type: 'x.n', data: { i: 6 } }]);
+    await tail.waitFor(/"i":6/);
+    tail.child.kill('SIGINT');
+    expect(await tail.exited).toBe(0);
+    const lines = tail
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { data: { i: number } });
+    expect(lines.map((l) => l.data.i)).toEqual([4, 5, 6]);
+
+    const both = await runLookout(['tail', '--last', '2', '--since', '3', '--workspace', workspace]);
+    expect(both.code).toBe(2);
+    expect(both.stderr.trim()).toBe('lookout: --last and --since both say where to start; give one');
+    const bad = await runLookout(['tail', '--last', 'ten', '--workspace', workspace]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe('lookout: --last takes a number of events; got "ten"');
+  });
+
   it('tail --json prints only JSON lines in order and resumes across a server restart', async () => {
     const workspace = tempWorkspace();
     const serve = () => spawnLookout(['serve', '--workspace', workspace, '--port', '0', '--log-level', 'warn']);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Task } from '../../src-shared/tasks.ts';
-import { MAX_OUTPUT_LINES, TaskBoard } from '../../src-renderer/model/task-board.ts';
+import type { Task } from '../../../../src-shared/tasks.ts';
+import { MAX_OUTPUT_LINES, TaskBoard } from '../../../../src-renderer/model/task-board.ts';
 
 const task = (id: string, status: Task['status']): Task => ({ id, status, title: id }) as unknown as Task;
 const event = (type: string, data: Record<string, unknown>) => ({
@@ -8,6 +8,7 @@ const event = (type: string, data: Record<string, unknown>) => ({
   data,
   sequence_number: 1,
   timestamp: '2026-11-30T00:00:00.000Z',
+  metadata: {},
 });
 
 describe('TaskBoard (dashboard model)', () => {

@@ -1,19 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import type { EventEnvelope } from '../../src-shared/events.ts';
-import { initialState, type StateDocument } from '../../src-shared/state.ts';
+import type { EventEnvelope } from '../../../../src-shared/events.ts';
+import { initialState, type StateDocument } from '../../../../src-shared/state.ts';
 import {
   dashboardReducer,
   type DashboardState,
   initialDashboardState,
   Store,
   writeBlockedReason,
-} from '../../src-renderer/model/dashboard-state.ts';
+} from '../../../../src-renderer/model/dashboard-state.ts';
 
 const ev = (seq: number, type: string, data: Record<string, unknown>): EventEnvelope => ({
   type,
   sequence_number: seq,
   timestamp: '2026-11-23T17:00:00.000Z',
   data,
+  metadata: {},
 });
 const lock = (holder: 'server' | 'cli' | null, pid: number | null = 1) => ({
   holder,

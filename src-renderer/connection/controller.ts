@@ -142,7 +142,9 @@ export class DashboardController {
       this.#olderFrom = this.#client?.inTail ? message.oldest_sequence_number : undefined;
       const at = message.last_sequence_number;
       this.app.dispatch({ type: 'signed-in' });
-      void this.refreshTasks();
+      // The agents and tasks lists load once per page; after that only an agent.* or
+      // task.* event (live, or replayed on a reconnect) fetches them again.
+      if (!this.tasks.loaded) void this.refreshTasks();
       this.app.dispatch({ type: 'session', session: message.session, at });
       this.app.dispatch({ type: 'server', server: { version: message.version, workspace: message.workspace } });
     } else if (message.type === 'snapshot') {

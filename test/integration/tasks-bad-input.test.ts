@@ -274,7 +274,7 @@ describe('tasks across a restart', () => {
     try {
       const settledTask = await call<Task>(runtime, 'GET', `/api/v1/tasks/${task.id}`, undefined, 200);
       expect(settledTask).toMatchObject({ status: 'failed', reason: 'server_restarted' });
-      for (const pid of children) expect(alive(pid), `pid ${pid}`).toBe(false);
+      for (const pid of children) while (alive(pid)) await new Promise((resolve) => setTimeout(resolve, 10));
       const agentNow = await call<Agent>(runtime, 'GET', `/api/v1/agents/${agent.id}`, undefined, 200);
       expect(agentNow).toMatchObject({ status: 'idle', current_task_id: null });
       const sandbox = await call<Sandbox>(

@@ -277,6 +277,43 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     expect(errors).toEqual([]);
   });
 
+  it('opens the detail drawer from the keyboard (↑/↓ then Enter) and keeps it open; Esc closes it and returns to the log', async () => {
+    const runtime = await startRuntime();
+    const { page, errors } = await open(runtime);
+    const seqs = await publish(runtime, [chat('first'), chat('second'), chat('third')]);
+    await row(page, seqs[2]!).waitFor();
+    const drawer = page.getByRole('dialog');
+    const drawerSeq = async () =>
+      (JSON.parse((await drawer.getByLabel('Event JSON').textContent())!) as { sequence_number: number })
+        .sequence_number;
+    const settle = () =>
+      page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
+
+    await log(page).focus();
+    await page.keyboard.press('End');
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('Enter');
+    await drawer.waitFor();
+    // The same Enter must not go on to press the drawer's Close button (it took focus).
+    await settle();
+    expect(await drawer.count()).toBe(1);
+    expect(await drawerSeq()).toBe(seqs[1]);
+    expect(await page.evaluate("document.activeElement?.getAttribute('aria-label')")).toBe('Close details');
+
+    await page.keyboard.press('Escape');
+    await drawer.waitFor({ state: 'detached' });
+    expect(await page.evaluate("document.activeElement?.getAttribute('role')")).toBe('log');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await drawer.waitFor();
+    await settle();
+    expect(await drawerSeq()).toBe(seqs[2]);
+    // Enter on the focused Close button is what closes it.
+    await page.keyboard.press('Enter');
+    await drawer.waitFor({ state: 'detached' });
+    expect(errors).toEqual([]);
+  });
+
   it('moves the progress bar with POST /api/v1/system/status', async () => {
     const runtime = await startRuntime();
     const { page, errors } = await open(runtime);
@@ -431,6 +468,19 @@ describe('the dashboard', { timeout: 60_000 }, () => {
       .filter({ hasText: /^(Reconnecting|Offline)$/ })
       .waitFor({ timeout: 5000 });
     expect(await connection(page).textContent()).toBe('Reconnecting');
+    // The true reason, everywhere: offline, not read-only; the lock badge no longer vouches for "Writable".
+    const command = page.getByRole('combobox', { name: /Command/ });
+    expect(await command.isDisabled()).toBe(true);
+    expect(await command.getAttribute('placeholder')).toBe(
+      'Commands are disabled while offline: not connected to the server',
+    );
+    expect(await command.getAttribute('title')).toBe(
+      'Not connected to the server: changes resume when the connection is back',
+    );
+    const badge = page.locator('.lock-badge');
+    expect(await badge.textContent()).toBe('Lock unknown');
+    expect(await badge.getAttribute('data-mode')).toBe('unknown');
+    expect(await badge.getAttribute('title')).toMatch(/last known: writable/);
 
     const second = await createRuntime({ workspace, port, logLevel: 'warn' });
     try {
@@ -443,6 +493,8 @@ describe('the dashboard', { timeout: 60_000 }, () => {
         .filter({ hasText: /^Live$/ })
         .waitFor({ timeout: 5000 });
       expect(await signedOut.count()).toBe(0);
+      await expect.poll(() => page.locator('.lock-badge').textContent()).toBe('Writable');
+      expect(await command.getAttribute('placeholder')).toMatch(/^Command: /);
 
       const after = await publish(second, [chat('four'), chat('five')]);
       await row(page, after[1]!).waitFor({ timeout: 2000 });

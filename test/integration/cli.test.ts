@@ -277,7 +277,7 @@ describe('lookout status, emit, tail', () => {
     expect(xs.events.map((e) => e.data.i).slice(0, 3)).toEqual([0, 1, 2]);
 
     const bad = await runLookout(['emit', 'workflow.failed', '--workspace', ws, '--data', '{"workflow_id":"w"}']);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toBe('lookout: event workflow.failed: data.error: required (string); nothing was sent');
     const badLine = await runLookout(['emit', '--stdin', '--workspace', ws], {
       input: '{"type":"x.a","data":{}}\nnot json\n',
@@ -296,6 +296,37 @@ describe('lookout status, emit, tail', () => {
     ]);
     expect(tooBig.code).toBe(1);
     expect(tooBig.stderr).toMatch(/^lookout: the server refused: .*65536/);
+  });
+
+  it('emit --stdin stopped by a bad line sends the good lines before it and says exactly which, exit 2', async () => {
+    const runtime = await startRuntime();
+    const ws = runtime.config.workspace;
+    const stored = async (type: string) =>
+      ((await (await api(runtime, `/api/v1/events?types=${type}&limit=100`)).json()) as { events: unknown[] }).events;
+    const good = (i: number) => JSON.stringify({ type: 'x.good', data: { i } });
+    // Lines 1–3 are still in the unflushed batch when line 5 (after a blank line) fails the catalogue.
+    const input = [good(1), good(2), good(3), '', '{"type":"workflow.failed","data":{"workflow_id":"w"}}', good(6)];
+    const result = await runLookout(['emit', '--stdin', '--workspace', ws], { input: `${input.join('\n')}\n` });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'lookout: stdin line 5: data.error: required (string); the 3 events on lines 1–3 were sent (numbers above), nothing from line 5 on\n',
+    );
+    expect(result.stdout.trim().split('\n')).toHaveLength(3);
+    expect(await stored('x.good')).toHaveLength(3);
+
+    const first = await runLookout(['emit', '--stdin', '--workspace', ws], { input: 'nope\n' + good(9) + '\n' });
+    expect(first.code).toBe(2);
+    expect(first.stderr).toMatch(/^lookout: stdin line 1 is not valid JSON \(.*\); nothing was sent\n$/);
+    expect(await stored('x.good')).toHaveLength(3);
+
+    // A batch the server refuses (too large an event): exit 1, the refused lines named, nothing of it stored.
+    const big = JSON.stringify({ type: 'x.big', data: { blob: 'a'.repeat(70_000) } });
+    const refused = await runLookout(['emit', '--stdin', '--workspace', ws], {
+      input: `${JSON.stringify({ type: 'x.big', data: {} })}\n${big}\n`,
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^lookout: stdin lines 1–2: the server refused: .*65536.*; nothing was sent\n$/);
+    expect(await stored('x.big')).toHaveLength(0);
   });
 
   it('emit and tail say what to do when no server runs', async () => {
@@ -335,7 +366,9 @@ describe('lookout status, emit, tail', () => {
     expect(both.stderr.trim()).toBe('lookout: --last and --since both say where to start; give one');
     const bad = await runLookout(['tail', '--last', 'ten', '--workspace', workspace]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr.trim()).toBe('lookout: --last takes a number of events; got "ten"');
+    expect(bad.stderr.trim()).toBe(
+      'lookout: --last takes a number of events (a non-negative integer in plain decimal digits); got "ten"',
+    );
   });
 
   it('tail --json prints only JSON lines in order and resumes across a server restart', async () => {

@@ -5,7 +5,9 @@ import {
   dashboardReducer,
   type DashboardState,
   initialDashboardState,
+  lockStateCurrent,
   Store,
+  writeBlockedCause,
   writeBlockedReason,
 } from '../../../../src-renderer/model/dashboard-state.ts';
 
@@ -144,6 +146,25 @@ describe('the session', () => {
       status: { state: 'reconnecting', attempt: 1, retryAt: 1, lastError: null },
     });
     expect(writeBlockedReason(dropped)).toMatch(/^Not connected/);
+  });
+
+  it('offline wins over the last lock state seen: the cause is offline and the lock is no longer vouched for', () => {
+    const held = reduce({ type: 'session', session: { read_only: true, lock: lock('cli', 4242) }, at: 1 });
+    const writable = reduce({ type: 'session', session: { read_only: false, lock: lock('server') }, at: 1 });
+    expect(writeBlockedCause(held)).toBe('read-only');
+    expect(lockStateCurrent(writable)).toBe(true);
+    for (const state of ['reconnecting', 'offline', 'stopped'] as const) {
+      for (const before of [held, writable]) {
+        const dropped = dashboardReducer(before, {
+          type: 'connection',
+          status: { state, attempt: 1, retryAt: null, lastError: 'closed (1006)' },
+        });
+        expect(writeBlockedCause(dropped)).toBe('offline');
+        expect(lockStateCurrent(dropped)).toBe(false);
+      }
+    }
+    expect(lockStateCurrent(dashboardReducer(writable, { type: 'signed-out' }))).toBe(false);
+    expect(lockStateCurrent(initialDashboardState)).toBe(false);
   });
 });
 

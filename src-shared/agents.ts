@@ -16,67 +16,71 @@ export type SandboxProviderName = z.infer<typeof SandboxProviderName>;
 /** Replaced in every argv element; anything else in braces is passed as written. */
 export const COMMAND_PLACEHOLDERS = ['{prompt}', '{prompt_file}', '{workdir}'] as const;
 
-export const MAX_COMMAND_ARGS = 64;
 export const MAX_ARG_LENGTH = 4096;
 /** Longest task timeout: a day. */
 export const MAX_TIMEOUT_S = 86_400;
 
+// Every rule below is a pattern, not a refinement, so /openapi.json states it exactly and
+// a client can check a body before sending it; the error functions say which rule failed.
+const NO_NUL = /^[^\0]*$/;
 const noNul = (what: string) =>
   z
     .string()
     .max(MAX_ARG_LENGTH, { error: `${what} is at most ${MAX_ARG_LENGTH} characters` })
-    .refine((value) => !value.includes('\0'), { error: `${what} must not contain a NUL character` });
+    .regex(NO_NUL, { error: `${what} must not contain a NUL character` });
 
 /**
  * The program is a name looked up on PATH (`claude`) or an absolute path
  * (`/usr/bin/node`). A relative path would depend on the sandbox's layout, and `..`
- * segments hide where a program really is: both are refused.
+ * segments hide where a program really is: both are refused, as are surrounding spaces.
  */
-export const ProgramName = noNul('the program')
-  .min(1, { error: 'the program (command[0]) must not be empty' })
-  .refine((value) => value.trim() === value && value !== '', {
-    error: 'the program (command[0]) must not start or end with spaces',
-  })
-  .refine((value) => !value.includes('/') || value.startsWith('/'), {
-    error:
-      'the program (command[0]) is a name on PATH (claude) or an absolute path (/usr/bin/node), not a relative path',
-  })
-  .refine((value) => !value.split('/').includes('..'), {
-    error: 'the program (command[0]) must not contain .. segments',
+export const PROGRAM_PATTERN = /^(?!\s)(?!.*\s$)(?!.*(?:^|\/)\.\.(?:\/|$))(?:[^/\0]+|\/[^\0]*)$/;
+
+export function programProblem(program: string): string | undefined {
+  if (program === '') return 'must not be empty';
+  if (program.includes('\0')) return 'must not contain a NUL character';
+  if (program.trim() !== program) return 'must not start or end with spaces';
+  if (program.includes('/') && !program.startsWith('/'))
+    return 'is a name on PATH (claude) or an absolute path (/usr/bin/node), not a relative path';
+  if (program.split('/').includes('..')) return 'must not contain .. segments';
+  return undefined;
+}
+
+export const ProgramName = z
+  .string({ error: 'command needs at least the program, a string, e.g. ["claude", "-p", "{prompt}"]' })
+  .max(MAX_ARG_LENGTH, { error: `the program is at most ${MAX_ARG_LENGTH} characters` })
+  .regex(PROGRAM_PATTERN, {
+    error: (issue) => `the program (command[0]) ${programProblem(String(issue.input)) ?? 'is not valid'}`,
   });
 
 export const AgentCommand = z
-  .array(noNul('an argument'), { error: 'command is an argv array of strings, e.g. ["claude", "-p", "{prompt}"]' })
-  .min(1, { error: 'command needs at least the program, e.g. ["claude", "-p", "{prompt}"]' })
-  .max(MAX_COMMAND_ARGS, { error: `command has at most ${MAX_COMMAND_ARGS} elements` })
-  .superRefine((argv, ctx) => {
-    const program = ProgramName.safeParse(argv[0]);
-    if (!program.success) ctx.addIssue({ code: 'custom', path: [0], message: program.error.issues[0]!.message });
-  });
+  .tuple([ProgramName], noNul('an argument'), {
+    error: (issue) =>
+      issue.code === 'too_small'
+        ? 'command needs at least the program, e.g. ["claude", "-p", "{prompt}"]'
+        : 'command is an argv array of strings, e.g. ["claude", "-p", "{prompt}"]',
+  })
+  .describe('argv: the program (a name on PATH or an absolute path), then its arguments');
 
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 /** Names the runner sets itself: an agent cannot override who it says it is. */
 export const RESERVED_ENV_PREFIX = 'LOOKOUT_';
+const ENV_KEY_PATTERN = /^(?![Ll][Oo][Oo][Kk][Oo][Uu][Tt]_)[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
-// Keys are checked one by one (not as a record key schema) so the error names the key and why.
-export const AgentEnv = z.record(z.string(), noNul('an environment value')).superRefine((env, ctx) => {
-  const names = Object.keys(env);
-  if (names.length > 64) ctx.addIssue({ code: 'custom', message: 'at most 64 environment variables' });
-  for (const name of names) {
-    if (!ENV_NAME_PATTERN.test(name))
-      ctx.addIssue({
-        code: 'custom',
-        path: [name],
-        message: `environment name ${JSON.stringify(name)}: letters, digits and _, not starting with a digit`,
-      });
-    else if (name.toUpperCase().startsWith(RESERVED_ENV_PREFIX))
-      ctx.addIssue({
-        code: 'custom',
-        path: [name],
-        message: `${name}: names starting with ${RESERVED_ENV_PREFIX} are set by Lookout itself`,
-      });
-  }
-});
+export const AgentEnv = z.record(
+  z.string().regex(ENV_KEY_PATTERN, {
+    error: (issue) =>
+      String(issue.input).toUpperCase().startsWith(RESERVED_ENV_PREFIX)
+        ? `${String(issue.input)}: names starting with ${RESERVED_ENV_PREFIX} are set by Lookout itself`
+        : `environment name ${JSON.stringify(issue.input)}: letters, digits and _, not starting with a digit`,
+  }),
+  noNul('an environment value'),
+  {
+    // zod reports a bad key as "Invalid key in record"; say which key and why.
+    error: (issue) =>
+      issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? 'invalid environment name') : undefined,
+  },
+);
 
 /**
  * Names copied from the server's own environment when set (API keys an agent CLI needs);
@@ -111,12 +115,11 @@ export const ContainerImage = z
   .max(512)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, { error: 'image is a container image reference like node:24-slim' });
 
-export const AgentCreate = z.strictObject({
+export const PRESET_IDS = ['claude-code', 'codex', 'aider', 'gemini-cli'] as const;
+
+const agentFields = {
   name,
   role: role.default('coder'),
-  /** Either a command or a preset (see GET /api/v1/agents/presets). */
-  command: AgentCommand.optional(),
-  preset: z.string().min(1).max(64).optional(),
   env: AgentEnv.optional(),
   pass_env: PassEnv.optional(),
   timeout_s: timeout.optional(),
@@ -124,7 +127,31 @@ export const AgentCreate = z.strictObject({
   /** Container provider only: the image and whether the network is reachable. */
   image: ContainerImage.optional(),
   network: z.boolean().default(false),
-});
+};
+
+/** A command, or a preset (see GET /api/v1/agents/presets): one of the two, never both. */
+export const AgentCreate = z.union(
+  [
+    z.strictObject({ ...agentFields, command: AgentCommand }),
+    z.strictObject({ ...agentFields, preset: z.enum(PRESET_IDS) }),
+  ],
+  {
+    // zod says only "Invalid input" when no branch fits: say which rule, from the branch meant.
+    error: (issue) => {
+      if (issue.code !== 'invalid_union') return undefined;
+      const input: object = typeof issue.input === 'object' && issue.input !== null ? issue.input : {};
+      const hasPreset = 'preset' in input;
+      const hasCommand = 'command' in input;
+      if (hasPreset && hasCommand) return 'give either command or preset, not both';
+      if (!hasPreset && !hasCommand)
+        return `an agent needs a command (an argv array) or a preset (${PRESET_IDS.join(', ')})`;
+      const first = issue.errors[hasPreset ? 1 : 0]?.[0];
+      if (!first) return undefined;
+      const where = first.path.map(String).join('.');
+      return where ? `${where}: ${first.message}` : first.message;
+    },
+  },
+);
 export type AgentCreate = z.infer<typeof AgentCreate>;
 
 export const AgentUpdate = z.strictObject({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SandboxProviderName } from './agents.ts';
+import { integerParam, MAX_TEXT_INTEGER } from './non-negative-integer.ts';
 
 /**
  * Wire shapes of tasks, sandboxes and git operations (CONTRACT Part 2). A task runs one
@@ -57,15 +58,21 @@ export function refProblem(ref: string): string | undefined {
   return undefined;
 }
 
-export const GitRef = z.string().superRefine((ref, ctx) => {
-  const problem = refProblem(ref);
-  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `a git ref ${problem}` });
-});
+/** refProblem as one pattern, so /openapi.json states the rule exactly. */
+export const GIT_REF_PATTERN =
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what a ref may not hold
+  /^(?!-)(?!\/)(?!.*\/\/)(?!.*\.\.)(?!.*@\{)(?!@$)(?!.*\/$)(?!.*\.$)(?!(?:.*\/)?\.)(?!.*\.lock(?:\/|$))[^\x00-\x20\x7f~^:?*[\\]{1,255}$/;
+
+export const GitRef = z
+  .string()
+  .regex(GIT_REF_PATTERN, { error: (issue) => `a git ref ${refProblem(String(issue.input)) ?? 'is not valid'}` })
+  .describe('a branch, tag or commit sha as git check-ref-format allows it, not starting with "-"');
 
 const timeout = z.number().int().min(1).max(86_400);
 
 export const TaskCreate = z.strictObject({
-  title: z.string().trim().min(1, { error: 'title must not be empty' }).max(500),
+  // A pattern rather than trim(), so /openapi.json says it: some non-space character.
+  title: z.string().max(500).regex(/\S/, { error: 'title must not be empty' }),
   description: z
     .string()
     .max(MAX_DESCRIPTION_LENGTH, {
@@ -80,7 +87,7 @@ export const TaskCreate = z.strictObject({
 export type TaskCreate = z.infer<typeof TaskCreate>;
 
 export const TaskUpdate = z.strictObject({
-  title: z.string().trim().min(1).max(500).optional(),
+  title: z.string().max(500).regex(/\S/, { error: 'title must not be empty' }).optional(),
   description: z.string().max(MAX_DESCRIPTION_LENGTH).optional(),
   priority: TaskPriority.optional(),
   base: GitRef.optional(),
@@ -131,22 +138,22 @@ export type Task = z.infer<typeof Task>;
 export const TaskList = z.object({ tasks: z.array(Task) });
 export type TaskList = z.infer<typeof TaskList>;
 
+/** `status=running,queued`: statuses separated by commas. */
+export const TASK_STATUS_LIST_PATTERN = new RegExp(
+  `^(?:${TASK_STATUSES.join('|')})(?:,(?:${TASK_STATUSES.join('|')}))*$`,
+);
+
 export const TaskListQuery = z.strictObject({
   status: z
     .string()
-    .optional()
-    .transform((value, ctx) => {
-      if (value === undefined || value === '') return undefined;
-      const statuses = value.split(',').map((s) => s.trim());
-      const bad = statuses.find((s) => !(TASK_STATUSES as readonly string[]).includes(s));
-      if (bad !== undefined) {
-        ctx.addIssue({ code: 'custom', message: `unknown status ${bad}; one of ${TASK_STATUSES.join(', ')}` });
-        return z.NEVER;
-      }
-      return statuses as TaskStatus[];
-    }),
+    .regex(TASK_STATUS_LIST_PATTERN, { error: `status is a comma-separated list of ${TASK_STATUSES.join(', ')}` })
+    .optional(),
   agent_id: z.string().max(64).optional(),
 });
+
+/** The statuses a `status` query names. */
+export const parseStatusList = (value: string | undefined): TaskStatus[] | undefined =>
+  value === undefined ? undefined : (value.split(',') as TaskStatus[]);
 
 export const StartTaskBody = z.strictObject({ task_id: z.string().min(1).max(64) });
 
@@ -169,7 +176,7 @@ export type MergeResult = z.infer<typeof MergeResult>;
 
 export const OutputQuery = z.strictObject({
   /** Byte offset to start from (for following: pass the previous X-Output-Size). */
-  offset: z.coerce.number().int().min(0).default(0),
+  offset: integerParam(0, MAX_TEXT_INTEGER).default(0),
 });
 
 export const SANDBOX_STATUSES = ['active', 'kept', 'destroyed', 'error'] as const;
@@ -221,5 +228,5 @@ export type GitOperation = z.infer<typeof GitOperation>;
 export const GitOperationList = z.object({ git_operations: z.array(GitOperation) });
 export const GitOperationQuery = z.strictObject({
   task_id: z.string().max(64).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(200),
+  limit: integerParam(1, 1000).default(200),
 });

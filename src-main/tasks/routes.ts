@@ -7,6 +7,7 @@ import {
   MergeBody,
   MergeResult,
   OutputQuery,
+  parseStatusList,
   Sandbox,
   SandboxList,
   Task,
@@ -21,10 +22,7 @@ import type { Sandboxes } from './sandbox/sandboxes.ts';
 import type { TaskService } from './task-service.ts';
 
 const DeleteQuery = z.strictObject({
-  delete_branch: z
-    .enum(['true', 'false'], { error: 'delete_branch is true or false' })
-    .default('false')
-    .transform((value) => value === 'true'),
+  delete_branch: z.enum(['true', 'false'], { error: 'delete_branch is true or false' }).optional(),
 });
 
 export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRunner): Route[] =>
@@ -38,7 +36,9 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
       auth: true,
       query: TaskListQuery,
       responses: { 200: { description: 'The tasks', schema: TaskList } },
-      handler: ({ query }) => ({ body: { tasks: tasks.list({ status: query.status, agentId: query.agent_id }) } }),
+      handler: ({ query }) => ({
+        body: { tasks: tasks.list({ status: parseStatusList(query.status), agentId: query.agent_id }) },
+      }),
     }),
     defineRoute({
       method: 'post',
@@ -50,7 +50,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
       tags: ['tasks'],
       auth: true,
       body: TaskCreate,
-      errors: [423],
+      errors: [404, 423],
       responses: { 201: { description: 'The task', schema: Task } },
       handler: async ({ body, ctx }) => {
         const task = await tasks.create(body);
@@ -93,7 +93,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
       errors: [404, 409, 423],
       responses: { 204: { description: 'Deleted' } },
       handler: async ({ params, query }) => {
-        await tasks.delete(params.id ?? '', { deleteBranch: query.delete_branch });
+        await tasks.delete(params.id ?? '', { deleteBranch: query.delete_branch === 'true' });
         return { status: 204 };
       },
     }),

@@ -218,7 +218,7 @@ export class TaskService {
         `INSERT INTO tasks (id, title, description, status, priority, base, timeout_s, created_at, updated_at)
          VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
       )
-      .run(id, input.title, input.description, input.priority, base, input.timeout_s ?? null, at, at);
+      .run(id, input.title.trim(), input.description, input.priority, base, input.timeout_s ?? null, at, at);
     const task = this.get(id);
     this.#bus.emit('task.created', { task_id: id, title: task.title, task: this.#eventTask(task) });
     return task;
@@ -238,7 +238,7 @@ export class TaskService {
         'UPDATE tasks SET title = ?, description = ?, priority = ?, base = ?, timeout_s = ?, updated_at = ? WHERE id = ?',
       )
       .run(
-        patch.title ?? before.title,
+        patch.title?.trim() ?? before.title,
         patch.description ?? before.description,
         patch.priority ?? before.priority,
         patch.base ?? before.base,
@@ -355,7 +355,7 @@ export class TaskService {
       );
     if (agent.provider === 'container' && !agent.image)
       throw new LookoutError(
-        'invalid_input',
+        'conflict',
         `agent ${agent.name} uses the container sandbox but has no image; set one with PATCH ${API_PREFIX}/agents/${agent.id}`,
       );
     const prompt = this.#prompt(task);

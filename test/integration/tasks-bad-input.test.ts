@@ -67,7 +67,7 @@ describe('tasks and agents: bad input gets a clear 4xx and nothing breaks', () =
       [{ name: 'a', command: ['node'], env: { LOOKOUT_TOKEN: 'x' } }, /set by Lookout/],
       [{ name: 'a', command: ['node'], env: { 'BAD-NAME': 'x' } }, /environment name/],
       [{ name: '../../etc', command: ['node'] }, /name is letters/],
-      [{ name: 'a', preset: 'no-such' }, /no preset/],
+      [{ name: 'a', preset: 'no-such' }, /preset: Invalid option: expected one of "claude-code"/],
       [{ name: 'a', preset: 'codex', command: ['node'] }, /either command or preset/],
       [{ name: 'a' }, /needs a command/],
       [{ name: 'a', command: ['node'], timeout_s: 0 }, /timeout_s|>=1|too small/i],
@@ -129,7 +129,7 @@ describe('tasks and agents: bad input gets a clear 4xx and nothing breaks', () =
       expect(error.message).toMatch(/git ref|base/);
     }
     expect(
-      (await refused(runtime, 'POST', '/api/v1/tasks', { title: 't', base: 'no-such-branch' }, 400)).message,
+      (await refused(runtime, 'POST', '/api/v1/tasks', { title: 't', base: 'no-such-branch' }, 404)).message,
     ).toMatch(/names no commit/);
     const big = 'y'.repeat(1024 * 1024);
     expect((await refused(runtime, 'POST', '/api/v1/tasks', { title: 't', description: big }, 400)).message).toMatch(

@@ -111,13 +111,9 @@ export class Sandboxes {
         await exec(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], { cwd: root })
       ).trim();
     } catch {
-      throw new LookoutError(
-        'invalid_input',
-        `base ${ref} names no commit in ${root}; use a branch, tag or commit sha`,
-        {
-          details: [{ path: 'base', message: 'unknown ref' }],
-        },
-      );
+      throw new LookoutError('not_found', `base ${ref} names no commit in ${root}; use a branch, tag or commit sha`, {
+        details: [{ path: 'base', message: 'unknown ref' }],
+      });
     }
   }
 

@@ -49,7 +49,7 @@ describe('task and agent wire shapes', () => {
   it('checks commands: argv, a program on PATH or absolute, no NUL', () => {
     expect(AgentCommand.safeParse(['claude', '-p', '{prompt}']).success).toBe(true);
     expect(AgentCommand.safeParse(['/usr/bin/node', 'x.mjs']).success).toBe(true);
-    for (const bad of [[], ['./x'], ['x/y'], ['/a/../b'], [' claude'], ['a', 'b\0c'], Array(65).fill('a')])
+    for (const bad of [[], ['./x'], ['x/y'], ['/a/../b'], [' claude'], ['a', 'b\0c']])
       expect(AgentCommand.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
     expect(AgentCreate.parse({ name: 'a', command: ['x'] })).toMatchObject({
       role: 'coder',

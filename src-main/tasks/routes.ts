@@ -46,7 +46,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
       policy: { role: 'operator', readOnly: 'blocked' },
       summary: 'Create a task (pending until started on an agent)',
       description:
-        'The prompt an agent gets is the title, a blank line, and the description. `base` (a branch, tag or sha; default the branch checked out now) must name a commit: 400 otherwise. Publishes `task.created`.',
+        'The prompt an agent gets is the title, a blank line, and the description. `base` (a branch, tag or sha; default the branch checked out now) must name a commit (404 otherwise; a malformed ref is 400). Publishes `task.created`.',
       tags: ['tasks'],
       auth: true,
       body: TaskCreate,

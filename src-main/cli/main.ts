@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { registerAgent } from './agent.ts';
+import { registerDb } from './db.ts';
 import { registerEmit } from './emit.ts';
 import { registerOpen } from './open.ts';
 import { registerRun } from './run.ts';
@@ -23,7 +24,14 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
-      outputError: (text, write) => write(`lookout: ${text.trim().replace(/^error: /, '')}; see \`lookout --help\`\n`),
+      // Commander puts its "(Did you mean --port?)" hint on a line of its own: join it.
+      outputError: (text, write) =>
+        write(
+          `lookout: ${text
+            .trim()
+            .replace(/^error: /, '')
+            .replace(/\s*\n\s*/g, ' ')}; see \`lookout --help\`\n`,
+        ),
     });
   registerServe(program);
   registerStatus(program);
@@ -31,14 +39,16 @@ export function buildProgram(): Command {
   registerEmit(program);
   registerTail(program);
   registerOpen(program);
+  registerDb(program);
   registerAgent(program);
   registerTask(program);
   // --workspace works before or after the command name (and after a subcommand's).
   const addWorkspace = (command: Command) => {
-    command.option(
-      '-w, --workspace <dir>',
-      'workspace directory (default: nearest with .lookout/ above the current directory)',
-    );
+    if (!command.options.some((option) => option.long === '--workspace'))
+      command.option(
+        '-w, --workspace <dir>',
+        'workspace directory (default: nearest with .lookout/ above the current directory)',
+      );
     command.commands.forEach(addWorkspace);
   };
   program.commands.forEach(addWorkspace);

@@ -4,6 +4,7 @@ import Koa from 'koa';
 import compose from 'koa-compose';
 import { API_PREFIX, HEADERS } from '../../src-shared/protocol.ts';
 import type { Logger } from '../logger.ts';
+import { RefusalCounter } from '../transport/refusal-counter.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { errorHandler } from './middleware/error-handler.ts';
 import { hostCheck } from './middleware/host-check.ts';
@@ -33,6 +34,8 @@ export interface AppOptions {
   apiRoutes: readonly Route[];
   /** Middleware run for /api/v1 after authentication (e.g. the read-only guard). */
   apiGuards?: readonly Koa.Middleware[];
+  /** Where Host-refused requests are counted (shared with the WebSocket upgrade check). */
+  hostRefusals?: RefusalCounter;
 }
 
 /**
@@ -44,7 +47,12 @@ export function createApp(options: AppOptions): Koa {
   app.silent = true; // errors are rendered and logged by errorHandler
 
   app.use(requestId());
-  app.use(accessLog(options.logger));
+  app.use(
+    accessLog(
+      options.logger,
+      options.hostRefusals ?? new RefusalCounter(options.logger, 'refused requests with a foreign Host header'),
+    ),
+  );
   app.use(errorHandler(options.logger));
   app.use(securityHeaders());
   app.use(hostCheck(options.getAllowedHosts));

@@ -6,6 +6,8 @@ import { DetailDrawer } from './DetailDrawer.tsx';
 import { Header } from './Header.tsx';
 import { COMMAND_INPUT_ID, FILTER_INPUT_ID } from './hooks.ts';
 import { SidePanels } from './SidePanels.tsx';
+import { TaskDrawer } from './TaskDrawer.tsx';
+import { useTaskBoard } from './TasksPanels.tsx';
 
 function isTyping(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
@@ -28,6 +30,8 @@ function focus(id: string): void {
 export function App() {
   const [selected, setSelected] = useState<number | null>(null);
   const close = useCallback(() => setSelected(null), []);
+  const board = useTaskBoard();
+  const taskOpen = board.selected !== null && selected === null;
 
   // `#event=N` opens event N: what the desktop app loads when a notification is clicked.
   useEffect(() => {
@@ -68,7 +72,7 @@ export function App() {
   }, []);
 
   return (
-    <div className={`app${selected !== null ? ' with-drawer' : ''}`}>
+    <div className={`app${selected !== null || taskOpen ? ' with-drawer' : ''}`}>
       <Header />
       <ReadOnlyBanner />
       <SignedOutBanner />
@@ -76,6 +80,7 @@ export function App() {
         <ActivityPanel selected={selected} onSelect={setSelected} />
         <SidePanels />
         {selected !== null && <DetailDrawer seq={selected} onClose={close} />}
+        {taskOpen && <TaskDrawer />}
       </main>
       <CommandBar />
     </div>

@@ -227,6 +227,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     lastSequenceNumber: () => log.lastSequenceNumber,
     databaseFile: paths.database,
     lockHolder: () => session.state.lock.holder,
+    taskCounts: () => tasks.countByStatus(),
   });
   publicRoutes.push(...(metricsRoutes(metrics) as Route[]));
 

@@ -12,6 +12,8 @@ export interface MetricsSources {
   databaseFile: string;
   /** Who holds the workspace lock now (null: nobody). */
   lockHolder: () => 'server' | 'cli' | null;
+  /** Tasks by status, every status listed (a status with none is 0, not absent). */
+  taskCounts: () => Record<string, number>;
 }
 
 /** Request durations from under a millisecond (a GET) to seconds (a stalled disk). */
@@ -121,6 +123,15 @@ export class Metrics {
       collect() {
         const holder = sources.lockHolder() ?? 'none';
         for (const name of LOCK_HOLDERS) this.labels({ holder: name }).set(name === holder ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'lookout_tasks',
+      help: 'Tasks by status',
+      labelNames: ['status'],
+      registers,
+      collect() {
+        for (const [status, count] of Object.entries(sources.taskCounts())) this.labels({ status }).set(count);
       },
     });
     this.#requestDuration = new Histogram({

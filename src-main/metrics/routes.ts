@@ -12,6 +12,7 @@ export const metricsRoutes = (metrics: Metrics) => [
       'event-loop lag). docs/metrics.md lists them all; docs/grafana-dashboard.json charts them.',
     tags: ['server'],
     auth: true,
+    policy: { role: 'admin', readOnly: 'allowed' },
     responses: { 200: { description: 'The metrics, in Prometheus text format 0.0.4', contentType: 'text/plain' } },
     handler: async ({ ctx }) => {
       const body = await metrics.render();

@@ -10,6 +10,7 @@ import {
   type TaskCreate,
   type TaskPriority,
   type TaskStatus,
+  TASK_STATUSES,
   TASK_TRANSITIONS,
   type TaskUpdate,
   isFinalTaskStatus,
@@ -180,6 +181,17 @@ export class TaskService {
 
   // ---------------------------------------------------------------------------------
   // Rows
+
+  /** How many tasks are in each status (every status listed, 0 when none), for /metrics. */
+  countByStatus(): Record<TaskStatus, number> {
+    const counts = Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as Record<TaskStatus, number>;
+    const rows = this.#db.db.prepare('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status').all() as {
+      status: TaskStatus;
+      n: number;
+    }[];
+    for (const row of rows) counts[row.status] = row.n;
+    return counts;
+  }
 
   list(filter: { status?: TaskStatus[]; agentId?: string } = {}): Task[] {
     const rows = this.#db.db.prepare('SELECT * FROM tasks ORDER BY created_at DESC, id').all() as unknown as TaskRow[];

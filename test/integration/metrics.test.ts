@@ -49,6 +49,9 @@ describe('GET /metrics', () => {
     expect(after.value('lookout_lock_holder', { holder: 'server' })).toBe(1);
     expect(after.value('lookout_lock_holder', { holder: 'cli' })).toBe(0);
     expect(after.value('lookout_sse_clients')).toBe(0);
+    // Every task status is a series, 0 when no task has it.
+    expect(after.value('lookout_tasks', { status: 'running' })).toBe(0);
+    expect(after.families.get('lookout_tasks')?.metrics.length).toBe(7);
     // Default process metrics, event-loop lag among them.
     expect(after.families.has('process_cpu_user_seconds_total')).toBe(true);
     expect(after.families.has('nodejs_eventloop_lag_seconds')).toBe(true);

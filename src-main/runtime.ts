@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { API_PREFIX } from '../src-shared/protocol.ts';
+import { API_PREFIX, OTLP_PREFIX } from '../src-shared/protocol.ts';
 import type { ServerInfo } from '../src-shared/server-info.ts';
 import { type Config, type ConfigInput, parseConfig } from './config.ts';
 import { EventBus } from './events/bus.ts';
@@ -13,6 +13,8 @@ import { readOnlyGuard } from './http/middleware/read-only.ts';
 import type { Route } from './http/route.ts';
 import { dashboardRoutes } from './http/routes/dashboard.ts';
 import { eventRoutes } from './events/routes.ts';
+import { renderOtlpError } from './ingest/otlp-receiver.ts';
+import { ingestRoutes } from './ingest/routes.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { HANDOVER_PATH, RECHECK_PATH, sessionRoutes } from './session/routes.ts';
 import { stateRoutes } from './state/routes.ts';
@@ -142,6 +144,11 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
         session: session.state,
       })),
     ] as Route[],
+    protectedRoutes: {
+      prefix: OTLP_PREFIX,
+      routes: ingestRoutes({ bus, maxBodyBytes: config.otlpMaxBodyBytes }) as Route[],
+      renderError: renderOtlpError,
+    },
     apiGuards: [
       readOnlyGuard(
         session,

@@ -11,6 +11,11 @@ export interface PublishOptions {
   allowServerTypes?: boolean;
   /** Name offending events `events.N` (the body was a batch) rather than the root. */
   batch?: boolean;
+  /**
+   * Most events one call may store (default MAX_BATCH, the REST limit). The OTLP receiver
+   * raises it: one export is bounded by its body size and stored in one append.
+   */
+  maxBatch?: number;
 }
 
 /**
@@ -36,8 +41,9 @@ export class EventBus {
 
   /** Validates every input first; stores all or none (400/413 name the offending index). */
   publish(inputs: readonly unknown[], options: PublishOptions = {}): EventEnvelope[] {
-    if (inputs.length > MAX_BATCH) {
-      throw new LookoutError('payload_too_large', `a batch holds at most ${MAX_BATCH} events; got ${inputs.length}`);
+    const maxBatch = options.maxBatch ?? MAX_BATCH;
+    if (inputs.length > maxBatch) {
+      throw new LookoutError('payload_too_large', `a batch holds at most ${maxBatch} events; got ${inputs.length}`);
     }
     const batch = options.batch ?? inputs.length > 1;
     const events: NewEvent[] = [];

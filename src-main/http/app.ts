@@ -5,7 +5,7 @@ import compose from 'koa-compose';
 import { API_PREFIX, HEADERS } from '../../src-shared/protocol.ts';
 import type { Logger } from '../logger.ts';
 import { accessLog } from './middleware/access-log.ts';
-import { errorHandler } from './middleware/error-handler.ts';
+import { type ErrorRenderer, errorHandler } from './middleware/error-handler.ts';
 import { hostCheck } from './middleware/host-check.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { requestId } from './middleware/request-id.ts';
@@ -29,7 +29,15 @@ export interface AppOptions {
   apiRoutes: readonly Route[];
   /** Middleware run for /api/v1 after authentication (e.g. the read-only guard). */
   apiGuards?: readonly Koa.Middleware[];
+  /**
+   * Routes outside /api/v1 that still need the token (OTLP ingest under /v1): every path
+   * under `prefix` is guarded, matched or not, and its errors rendered by `renderError`
+   * when that protocol has its own error body. They read their own bodies.
+   */
+  protectedRoutes?: { prefix: string; routes: readonly Route[]; renderError?: ErrorRenderer };
 }
+
+const under = (path: string, prefix: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
 
 /**
  * The Koa application. Everything a request passes through is listed here, in order,
@@ -41,7 +49,20 @@ export function createApp(options: AppOptions): Koa {
 
   app.use(requestId());
   app.use(accessLog(options.logger));
-  app.use(errorHandler(options.logger));
+  const protectedRoutes = options.protectedRoutes;
+  app.use(
+    errorHandler(
+      options.logger,
+      protectedRoutes?.renderError
+        ? [
+            {
+              matches: (path) => under(path.toLowerCase(), protectedRoutes.prefix),
+              render: protectedRoutes.renderError,
+            },
+          ]
+        : [],
+    ),
+  );
   app.use(securityHeaders());
   app.use(hostCheck(options.getAllowedHosts));
   if (options.corsOrigins.length > 0) {
@@ -72,10 +93,14 @@ export function createApp(options: AppOptions): Koa {
     ...(options.apiGuards ?? []),
     jsonBody({ limitBytes: options.maxBodyBytes }),
   ]);
-  app.use((ctx, next) => {
-    const path = ctx.path.toLowerCase();
-    return path === API_PREFIX || path.startsWith(`${API_PREFIX}/`) ? apiGuards(ctx, next) : next();
-  });
+  app.use((ctx, next) => (under(ctx.path.toLowerCase(), API_PREFIX) ? apiGuards(ctx, next) : next()));
+
+  if (protectedRoutes) {
+    const guard = requireToken({ token: options.token, getPort: options.getPort });
+    app.use((ctx, next) => (under(ctx.path.toLowerCase(), protectedRoutes.prefix) ? guard(ctx, next) : next()));
+    mountRoutes(root, protectedRoutes.routes);
+    routes.push(...protectedRoutes.routes.map((route) => ({ prefix: '', route })));
+  }
 
   const api = new Router({ prefix: API_PREFIX, sensitive: true, strict: true });
   mountRoutes(api, options.apiRoutes);

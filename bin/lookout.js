@@ -15,8 +15,17 @@ const { enableCompileCache } = await import('node:module');
 enableCompileCache?.();
 
 const { existsSync } = await import('node:fs');
-const built = new URL('../dist/src-main/cli/main.js', import.meta.url);
 // Prefer the build; fall back to the TypeScript sources (Node strips types natively).
-const entry = existsSync(built) ? built : new URL('../src-main/cli/main.ts', import.meta.url);
-const { main } = await import(entry.href);
-await main(process.argv.slice(2));
+const load = (module) => {
+  const built = new URL(`../dist/src-main/cli/${module}.js`, import.meta.url);
+  return import((existsSync(built) ? built : new URL(`../src-main/cli/${module}.ts`, import.meta.url)).href);
+};
+const argv = process.argv.slice(2);
+if (argv[0] === 'hooks' && argv[1] === 'emit') {
+  // What installed hooks run on every tool call and commit: load only what it needs.
+  const { hookEmitMain } = await load('hook-emit');
+  await hookEmitMain(argv.slice(2));
+} else {
+  const { main } = await load('main');
+  await main(argv);
+}

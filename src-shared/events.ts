@@ -47,6 +47,8 @@ const workflowId = { workflow_id: id };
 const conversation = { agent: label.optional(), conversation_id: id.optional() };
 const ceremonyId = { ceremony_id: id };
 
+const gitSha = z.string().regex(/^[0-9a-fA-F]{7,64}$/, { error: 'a commit sha is 7 to 64 hexadecimal digits' });
+
 /** Hexadecimal ids as OTLP/JSON writes them (lower case once the receiver has normalised them). */
 const traceId = z.string().regex(/^[0-9a-f]{32}$/, { error: 'a trace id is 32 lowercase hexadecimal digits' });
 const spanId = z.string().regex(/^[0-9a-f]{16}$/, { error: 'a span id is 16 lowercase hexadecimal digits' });
@@ -127,11 +129,28 @@ export const CATALOGUE = {
 
   'git.commit_created': z
     .object({
-      sha: z.string().regex(/^[0-9a-fA-F]{7,64}$/, { error: 'a commit sha is 7 to 64 hexadecimal digits' }),
+      sha: gitSha,
       message: z.string().max(16_384),
       author: label.optional(),
       branch: label.optional(),
       committed_at: isoTime.optional(),
+    })
+    .loose(),
+
+  'git.checked_out': z
+    .object({
+      from: gitSha.optional(),
+      to: gitSha,
+      branch: label.optional(),
+      branch_checkout: z.boolean().optional(),
+    })
+    .loose(),
+  'git.merged': z
+    .object({
+      sha: gitSha,
+      message: z.string().max(16_384).optional(),
+      branch: label.optional(),
+      squash: z.boolean().optional(),
     })
     .loose(),
 
@@ -483,6 +502,10 @@ const SUMMARIZERS: Summarizers = {
 
   'git.commit_created': (d) =>
     `${d.sha.slice(0, 7)} ${clip(d.message.split('\n', 1)[0] ?? '', SUMMARY_TEXT_LENGTH)}`.trimEnd(),
+
+  'git.checked_out': (d) =>
+    `checked out ${d.branch ?? d.to.slice(0, 7)}${d.branch_checkout === false ? ' (files)' : ''}`,
+  'git.merged': (d) => `merged into ${d.branch ?? d.sha.slice(0, 7)}${d.squash === true ? ' (squash)' : ''}`,
 
   'ceremony.started': (d) => `${d.name ?? d.ceremony_id} started`,
   'ceremony.message': (d) => clip(d.speaker === undefined ? d.text : `${d.speaker}: ${d.text}`, SUMMARY_TEXT_LENGTH),

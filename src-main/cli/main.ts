@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { registerEmit } from './emit.ts';
+import { registerHooks } from './hooks.ts';
 import { registerOpen } from './open.ts';
 import { registerRun } from './run.ts';
 import { registerServe } from './serve.ts';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerEmit(program);
   registerTail(program);
   registerOpen(program);
+  registerHooks(program);
   // --workspace works before or after the command name.
   for (const command of program.commands)
     command.option(

@@ -132,7 +132,7 @@ describe('event types and patterns', () => {
 
 describe('the catalogue', () => {
   it('lists every catalogued type and namespace', () => {
-    expect(CATALOGUED_TYPES).toHaveLength(36);
+    expect(CATALOGUED_TYPES).toHaveLength(38);
     expect(CATALOGUED_TYPES).toContain('git.commit_created');
     expect(CATALOGUED_TYPES).toContain('session.lock_changed');
     expect(CATALOGUED_TYPES.every((type) => EVENT_TYPE_PATTERN.test(type))).toBe(true);

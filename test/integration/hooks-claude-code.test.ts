@@ -36,7 +36,11 @@ function settingsIn(dir: string, content?: string): string {
   return file;
 }
 
-const read = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, any>;
+interface Settings {
+  [key: string]: unknown;
+  hooks: Record<string, { matcher?: string; hooks: { type: string; command: string; timeout?: number }[] }[]>;
+}
+const read = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')) as Settings;
 
 describe('Claude Code settings.json: install merges, is idempotent, uninstall restores', () => {
   it('merges beside existing settings and hooks, and uninstall restores the file byte for byte', () => {
@@ -72,7 +76,7 @@ describe('Claude Code settings.json: install merges, is idempotent, uninstall re
     installClaudeHooks(file, COMMAND);
     const edited = read(file);
     edited.theme = 'dark';
-    edited.hooks.Stop.push({ hooks: [{ type: 'command', command: 'say done' }] });
+    edited.hooks.Stop!.push({ hooks: [{ type: 'command', command: 'say done' }] });
     fs.writeFileSync(file, JSON.stringify(edited, null, 2));
 
     uninstallClaudeHooks(file);
@@ -137,8 +141,7 @@ describe('lookout hooks install claude-code, then the hooks as Claude Code runs 
     const install = await runLookout(['hooks', 'install', 'claude-code', '--project', '--workspace', workspace]);
     expect(install.code).toBe(0);
     expect(install.stdout).toContain(path.join(workspace, '.claude', 'settings.json'));
-    const command = read(path.join(workspace, '.claude', 'settings.json')).hooks.PreToolUse[0].hooks[0]
-      .command as string;
+    const command = read(path.join(workspace, '.claude', 'settings.json')).hooks.PreToolUse![0]!.hooks[0]!.command;
 
     for (const fixture of fixtures) {
       // Claude Code runs hooks in the project; the input names its cwd.
@@ -162,7 +165,7 @@ describe('lookout hooks install claude-code, then the hooks as Claude Code runs 
       env: { HOME: home },
     });
     expect(install.code).toBe(0);
-    const command = read(path.join(home, '.claude', 'settings.json')).hooks.Stop[0].hooks[0].command as string;
+    const command = read(path.join(home, '.claude', 'settings.json')).hooks.Stop![0]!.hooks[0]!.command;
     const input = JSON.stringify({ ...fixtures[0]!.input, cwd: workspace });
 
     const noServer = await runHook(command, input, workspace);

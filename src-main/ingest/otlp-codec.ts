@@ -86,6 +86,26 @@ function idsToHex(value: unknown): void {
   }
 }
 
+/** The inverse of idsToHex, on a copy: for encoding an OTLP/JSON request as protobuf. */
+function idsToBase64(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(idsToBase64);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, field]) => [
+      key,
+      ID_FIELDS.has(key) && typeof field === 'string'
+        ? Buffer.from(field, 'hex').toString('base64')
+        : idsToBase64(field),
+    ]),
+  );
+}
+
+/** Encodes an OTLP/JSON-form request as protobuf (benchmarks and clients of our own). */
+export function encodeProtobufRequest(signal: Signal, request: Record<string, unknown>): Uint8Array {
+  const requestType = type(MESSAGES[signal].request);
+  return requestType.encode(requestType.fromObject(idsToBase64(request) as Record<string, unknown>)).finish();
+}
+
 /** Decodes a protobuf Export*ServiceRequest; a body that is not one is a 400. */
 export function decodeProtobuf(signal: Signal, body: Buffer): Record<string, unknown> {
   const requestType = type(MESSAGES[signal].request);

@@ -88,6 +88,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   let hosts = new Set<string>();
   let origins = new Set<string>();
 
+  const session = new SessionService({ paths, bus, logger });
+  const hello = () => ({ version: VERSION, workspace: config.workspace, session: session.state });
   const gateway = new WsGateway({
     bus,
     logger,
@@ -100,14 +102,15 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     getAllowedHosts: () => hosts,
     getAllowedOrigins: () => origins,
     getSnapshot: () => state.document(),
+    getHello: hello,
   });
-  const session = new SessionService({ paths, bus, logger });
   const sse = new SseHub({
     bus,
     logger,
     keepAliveMs: config.sseKeepAliveMs,
     queueSize: config.queueSize,
     replayLimit: config.replayLimit,
+    getHello: hello,
   });
 
   const publicRoutes = healthRoutes({

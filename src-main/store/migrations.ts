@@ -33,6 +33,12 @@ export const MIGRATIONS: readonly string[] = [
     updated_at TEXT NOT NULL
   ) STRICT;
   `,
+  // 3: every envelope carries metadata ({} when none was sent), also those stored before
+  // the rule. json_set appends the key last, where new envelopes have it too.
+  `
+  UPDATE events SET json = json_set(json, '$.metadata', json('{}'))
+  WHERE json_type(json, '$.metadata') IS NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

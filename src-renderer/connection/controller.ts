@@ -1,7 +1,7 @@
 import { type Command, type CommandResponse, formatCommand } from '../../src-shared/commands.ts';
 import { type EventEnvelope, namespaceOf } from '../../src-shared/events.ts';
 import { LiveClient, type LiveStatus, type WebSocketLike } from '../../src-shared/live-client.ts';
-import { type EventsPage, WS_PATH } from '../../src-shared/protocol.ts';
+import { type ControlMessage, type EventsPage, WS_PATH } from '../../src-shared/protocol.ts';
 import type { Collection } from '../../src-shared/state.ts';
 import { ActivityLog } from '../model/activity-log.ts';
 import {
@@ -66,30 +66,27 @@ export class DashboardController {
   #client: LiveClient | undefined;
   #batcher = new FrameBatcher<EventEnvelope>((events) => this.#apply(events), browserScheduler);
   #stateFetch: Promise<void> | undefined;
+  /** While a tail arrives: the oldest number stored, until the tail's first event is seen. */
+  #olderFrom: number | undefined;
   #probing = false;
   #disposers: (() => void)[] = [];
 
-  async start(): Promise<void> {
-    void this.#loadServerInfo();
-    const since = await this.#historyStart();
+  start(): void {
     this.#client = new LiveClient({
       url: () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${WS_PATH}`,
       connect: browserSocket,
-      since,
-      onEvent: (event) => this.#batcher.push(event),
+      // The first connection brings the newest events itself; reconnects resume after
+      // the last one shown. No REST call is needed to start or to come back.
+      tail: HISTORY_ON_LOAD,
+      onEvent: (event) => {
+        if (this.#olderFrom !== undefined) this.#noteOlder(event.sequence_number);
+        this.#batcher.push(event);
+      },
       onGap: (gap) => {
         this.#batcher.flush();
         this.log.addGap(gap.from, gap.to, gap.reason);
       },
-      onControl: (message) => {
-        if (message.type === 'connected') {
-          this.app.dispatch({ type: 'signed-in' });
-          void this.#loadSession(message.last_sequence_number);
-        } else if (message.type === 'snapshot') {
-          this.app.dispatch({ type: 'state', state: message.state, at: message.sequence_number_at });
-          if (this.app.state.state === null) void this.refreshState();
-        }
-      },
+      onControl: (message) => this.#onControl(message),
       onStatus: (status) => this.#onStatus(status),
       onEpochChange: () => {
         // Another store: nothing held counts the same history any more.
@@ -117,17 +114,31 @@ export class DashboardController {
     for (const dispose of this.#disposers.splice(0)) dispose();
   }
 
-  /** Where the live stream starts: the newest HISTORY_ON_LOAD events; older ones become a notice. */
-  async #historyStart(): Promise<number> {
-    try {
-      const page = await get<EventsPage>(`${API}/events?since=0&limit=1`);
-      const since = Math.max(0, page.last_sequence_number - HISTORY_ON_LOAD);
-      const oldest = page.oldest_sequence_number;
-      if (oldest > 0 && since >= oldest) this.log.addGap(oldest, since, 'unloaded');
-      return since;
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 401) this.app.dispatch({ type: 'signed-out' });
-      return 0;
+  /** The handshake carries the session, the server and the state: the page is complete without REST. */
+  #onControl(message: ControlMessage): void {
+    if (message.type === 'connected') {
+      this.#olderFrom = this.#client?.inTail ? message.oldest_sequence_number : undefined;
+      const at = message.last_sequence_number;
+      this.app.dispatch({ type: 'signed-in' });
+      this.app.dispatch({ type: 'session', session: message.session, at });
+      this.app.dispatch({ type: 'server', server: { version: message.version, workspace: message.workspace } });
+    } else if (message.type === 'snapshot') {
+      this.app.dispatch({ type: 'state', state: message.state, at: message.sequence_number_at });
+      // Only a snapshot this page cannot read sends it to REST.
+      if (this.app.state.state === null) void this.refreshState();
+    } else if (message.type === 'replay_complete') {
+      // An empty tail: nothing older to announce either.
+      this.#olderFrom = undefined;
+    }
+  }
+
+  /** The first event of a tail: what the store holds before it is one `unloaded` notice, a click away. */
+  #noteOlder(firstShown: number): void {
+    const oldest = this.#olderFrom!;
+    this.#olderFrom = undefined;
+    if (firstShown > oldest) {
+      this.#batcher.flush();
+      this.log.addGap(oldest, firstShown - 1, 'unloaded');
     }
   }
 
@@ -146,8 +157,11 @@ export class DashboardController {
   }
 
   #onStatus(status: LiveStatus): void {
+    const previous = this.app.state.connection.state;
     this.app.dispatch({ type: 'connection', status });
-    if (status.state === 'reconnecting' || status.state === 'offline') void this.#probeAuth();
+    // A link that dropped is simply re-opened; only an attempt that failed to open may
+    // be a refusal, and only then is REST asked why.
+    if ((status.state === 'reconnecting' || status.state === 'offline') && previous !== 'live') void this.#probeAuth();
   }
 
   /**
@@ -175,15 +189,6 @@ export class DashboardController {
       this.app.dispatch({ type: 'session', session: await get(`${API}/session`), at });
     } catch {
       // The next lock event or reconnect brings it.
-    }
-  }
-
-  async #loadServerInfo(): Promise<void> {
-    try {
-      const status = await get<{ version: string; workspace: string }>(`${API}/status`);
-      this.app.dispatch({ type: 'server', server: { version: status.version, workspace: status.workspace } });
-    } catch {
-      // Cosmetic: the header just shows less.
     }
   }
 

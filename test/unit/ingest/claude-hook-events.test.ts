@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { validateEventInput } from '../../src-shared/events.ts';
-import { boundPayload, claudeHookEvent, MAX_TOOL_PAYLOAD_BYTES } from '../../src-main/ingest/claude-hook-events.ts';
+import { validateEventInput } from '../../../src-shared/events.ts';
+import { boundPayload, claudeHookEvent, MAX_TOOL_PAYLOAD_BYTES } from '../../../src-main/ingest/claude-hook-events.ts';
 
 interface Case {
   name: string;
@@ -11,7 +11,7 @@ interface Case {
 }
 
 const CLAUDE_HOOK_CASES = (
-  JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../fixtures/claude-code-hooks.json'), 'utf8')) as {
+  JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../../fixtures/claude-code-hooks.json'), 'utf8')) as {
     cases: Case[];
   }
 ).cases;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { API_PREFIX, OTLP_PREFIX } from '../src-shared/protocol.ts';
 import type { ServerInfo } from '../src-shared/server-info.ts';
 import { type Config, type ConfigInput, parseConfig } from './config.ts';
@@ -14,7 +15,8 @@ import type { Route } from './http/route.ts';
 import { dashboardRoutes } from './http/routes/dashboard.ts';
 import { eventRoutes } from './events/routes.ts';
 import { renderOtlpError } from './ingest/otlp-receiver.ts';
-import { ingestRoutes } from './ingest/routes.ts';
+import { agentSessionRoutes, ingestRoutes } from './ingest/routes.ts';
+import { PriceStore } from './ingest/sessions.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { HANDOVER_PATH, RECHECK_PATH, sessionRoutes } from './session/routes.ts';
 import { stateRoutes } from './state/routes.ts';
@@ -134,6 +136,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     apiRoutes: [
       ...eventRoutes(bus, sse),
       ...stateRoutes(state),
+      ...agentSessionRoutes({ log, prices: new PriceStore(path.join(paths.stateDir, 'prices.json')) }),
       ...sessionRoutes(session, () => ({
         url,
         pid: process.pid,

@@ -1,9 +1,13 @@
 import { z } from 'zod';
 import { OTLP_PATHS } from '../../src-shared/protocol.ts';
+import { PriceTable, SessionsPage, TraceWaterfall } from '../../src-shared/sessions.ts';
+import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
+import type { EventLog } from '../events/event-log.ts';
 import { defineRoute } from '../http/route.ts';
 import type { Signal } from './otlp-codec.ts';
 import { receive } from './otlp-receiver.ts';
+import { type PriceStore, SCAN_LIMIT, summarizeSessions, traceWaterfall } from './sessions.ts';
 
 const EVENT_TYPE: Record<Signal, string> = {
   traces: 'each span becomes an `otel.span` event',
@@ -50,3 +54,58 @@ export const ingestRoutes = (options: { bus: EventBus; maxBodyBytes: number }) =
       },
     }),
   );
+
+const SessionsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('most sessions returned, newest first'),
+});
+
+/** The Sessions view's figures and the price table it costs tokens with (under /api/v1). */
+export const agentSessionRoutes = (options: { log: EventLog; prices: PriceStore }) => [
+  defineRoute({
+    method: 'get',
+    path: '/sessions',
+    summary: 'Agent sessions (and traces without one): duration, tool calls, tokens and cost per model',
+    description: `Computed from the newest ${SCAN_LIMIT} otel.span, otel.log, tool.*, agent_session.* and chat.message_sent events. A cost is the producer's own (cost_usd) where it reported one, else tokens × the price table; null when neither is known.`,
+    tags: ['ingest'],
+    auth: true,
+    query: SessionsQuery,
+    responses: { 200: { description: 'Newest first', schema: SessionsPage } },
+    handler: ({ query }) => ({ body: summarizeSessions(options.log, options.prices.read().prices, query.limit) }),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/traces/:traceId',
+    summary: 'One trace as a waterfall: its spans depth-first, with offsets from the first start',
+    tags: ['ingest'],
+    auth: true,
+    errors: [404],
+    responses: { 200: { description: 'The trace', schema: TraceWaterfall } },
+    handler: ({ params }) => {
+      const trace = traceWaterfall(options.log, params.traceId!.toLowerCase());
+      if (!trace) throw new LookoutError('not_found', `no spans of trace ${params.traceId} are stored`);
+      return { body: trace };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/settings/prices',
+    summary: 'The price table (USD per million tokens, per model; `prefix*` keys match by prefix)',
+    tags: ['ingest'],
+    auth: true,
+    responses: { 200: { description: 'The table', schema: PriceTable } },
+    handler: () => ({ body: options.prices.read() }),
+  }),
+  defineRoute({
+    method: 'put',
+    path: '/settings/prices',
+    summary: 'Replace the price table',
+    tags: ['ingest'],
+    auth: true,
+    body: PriceTable,
+    responses: { 200: { description: 'The stored table', schema: PriceTable } },
+    handler: ({ body }) => {
+      options.prices.write(body);
+      return { body };
+    },
+  }),
+];

@@ -18,7 +18,7 @@ import { renderOtlpError } from './ingest/otlp-receiver.ts';
 import { agentSessionRoutes, ingestRoutes } from './ingest/routes.ts';
 import { PriceStore } from './ingest/sessions.ts';
 import { healthRoutes } from './http/routes/health.ts';
-import { HANDOVER_PATH, RECHECK_PATH, sessionRoutes } from './session/routes.ts';
+import { sessionRoutes } from './session/routes.ts';
 import { stateRoutes } from './state/routes.ts';
 import { createLogger, flushLogger, type Logger } from './logger.ts';
 import { SessionService } from './session/session.ts';
@@ -124,6 +124,29 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   }) as Route[];
   publicRoutes.push(...(dashboardRoutes({ token, getPort: () => port }) as Route[]));
 
+  const apiRoutes = [
+    ...eventRoutes(bus, sse),
+    ...stateRoutes(state),
+    ...agentSessionRoutes({ log, prices: new PriceStore(path.join(paths.stateDir, 'prices.json')) }),
+    ...sessionRoutes(session, () => ({
+      url,
+      pid: process.pid,
+      version: VERSION,
+      workspace: config.workspace,
+      started_at: info.started_at,
+      uptime_s: Math.round((Date.now() - startedAt) / 1000),
+      clients: { websocket: gateway.clientCount, sse: sse.clientCount },
+      last_sequence_number: log.lastSequenceNumber,
+      epoch: log.epoch,
+      session: session.state,
+    })),
+  ] as Route[];
+  const readOnlyExempt = new Set(
+    apiRoutes
+      .filter((route) => route.readOnlyExempt)
+      .map((route) => `${route.method.toUpperCase()} ${API_PREFIX}${route.path}`),
+  );
+
   const app = createApp({
     logger,
     token,
@@ -133,38 +156,17 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     getPort: () => port,
     getAllowedHosts: () => hosts,
     publicRoutes,
-    apiRoutes: [
-      ...eventRoutes(bus, sse),
-      ...stateRoutes(state),
-      ...agentSessionRoutes({ log, prices: new PriceStore(path.join(paths.stateDir, 'prices.json')) }),
-      ...sessionRoutes(session, () => ({
-        url,
-        pid: process.pid,
-        version: VERSION,
-        workspace: config.workspace,
-        started_at: info.started_at,
-        uptime_s: Math.round((Date.now() - startedAt) / 1000),
-        clients: { websocket: gateway.clientCount, sse: sse.clientCount },
-        last_sequence_number: log.lastSequenceNumber,
-        epoch: log.epoch,
-        session: session.state,
-      })),
-    ] as Route[],
+    apiRoutes,
     protectedRoutes: {
       prefix: OTLP_PREFIX,
       routes: ingestRoutes({ bus, maxBodyBytes: config.otlpMaxBodyBytes }) as Route[],
       renderError: renderOtlpError,
     },
     apiGuards: [
-      readOnlyGuard(
-        session,
-        (method, path) =>
-          method === 'POST' &&
-          [`${API_PREFIX}/events`, `${API_PREFIX}${HANDOVER_PATH}`, `${API_PREFIX}${RECHECK_PATH}`].includes(path),
-      ),
+      // Declared on the routes themselves, so the guard and /openapi.json (no 423) agree.
+      readOnlyGuard(session, (method, path) => readOnlyExempt.has(`${method} ${path}`)),
     ],
   });
-
   let http: HttpServer | undefined;
   try {
     http = await listen(app.callback(), { host: config.host, port: config.port });

@@ -17,6 +17,8 @@ import type { EventBus } from '../events/bus.ts';
 import { EventStream } from '../events/event-stream.ts';
 import type { Logger } from '../logger.ts';
 import { isAuthorized } from '../transport/credentials.ts';
+import { assertJsonTextDepth } from '../transport/json-depth.ts';
+import { writeRawError } from '../transport/raw-response.ts';
 import { acceptableRequestId } from '../transport/request-id.ts';
 import {
   connectedMessage,
@@ -64,26 +66,8 @@ interface Client {
   failure?: string;
 }
 
-/** Writes a refusal as a plain HTTP response on the raw socket (with its request id, like any response). */
-function writeRefusal(
-  socket: Duplex,
-  requestId: string,
-  status: number,
-  reason: string,
-  error: LookoutError,
-  headers: Record<string, string>,
-): void {
-  const body = JSON.stringify(error.toBody());
-  const lines = [
-    `HTTP/1.1 ${status} ${reason}`,
-    `${HEADERS.requestId}: ${requestId}`,
-    'Content-Type: application/json; charset=utf-8',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'Connection: close',
-    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
-  ];
-  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
-}
+/** The request id of each upgrade, for the refusal or the 101 that answers it. */
+const UPGRADE_REQUEST_IDS = new WeakMap<http.IncomingMessage, string>();
 
 /**
  * The WebSocket side of the bus on `/ws`. Every refusal (path, Host, Origin, token,
@@ -122,6 +106,10 @@ export class WsGateway {
   }
 
   attach(server: http.Server): void {
+    // The 101 carries the request id like every other response.
+    this.#wss.on('headers', (headers, req) =>
+      headers.push(`${HEADERS.requestId}: ${UPGRADE_REQUEST_IDS.get(req) ?? randomUUID()}`),
+    );
     server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
     // One timer for all clients: a client that has not answered the previous ping by
     // the next sweep is gone (half-open TCP, sleeping laptop) and is terminated.
@@ -139,44 +127,37 @@ export class WsGateway {
     const clientId = randomUUID();
     const url = new URL(req.url ?? '/', 'http://localhost');
     const o = this.#options;
-    const refuse = (status: number, reason: string, error: LookoutError, headers: Record<string, string> = {}) => {
+    UPGRADE_REQUEST_IDS.set(req, requestId);
+    const refuse = (error: LookoutError, headers: Record<string, string> = {}) => {
       o.logger.warn(
         {
           client_id: clientId,
           request_id: requestId,
           remote: req.socket.remoteAddress,
-          status,
+          status: error.status,
           code: error.code,
           reason: error.message,
         },
         'websocket upgrade refused',
       );
-      writeRefusal(socket, requestId, status, reason, error, headers);
+      writeRawError(socket, error, requestId, headers);
     };
     if (url.pathname !== WS_PATH) {
-      return refuse(
-        404,
-        'Not Found',
-        new LookoutError('not_found', `no WebSocket endpoint at ${url.pathname}; use /ws`),
-      );
+      return refuse(new LookoutError('not_found', `no WebSocket endpoint at ${url.pathname}; use /ws`));
     }
     if (this.#closing) {
-      return refuse(503, 'Service Unavailable', new LookoutError('unavailable', 'the server is shutting down'), {
+      return refuse(new LookoutError('unavailable', 'the server is shutting down'), {
         'Retry-After': '2',
       });
     }
     if (!o.getAllowedHosts().has((req.headers.host ?? '').toLowerCase())) {
       return refuse(
-        403,
-        'Forbidden',
         new LookoutError('forbidden_host', `Host ${JSON.stringify(req.headers.host ?? '')} is not allowed`),
       );
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !o.getAllowedOrigins().has(origin)) {
       return refuse(
-        403,
-        'Forbidden',
         new LookoutError(
           'forbidden_origin',
           `Origin ${origin} may not open a WebSocket here; add it to LOOKOUT_CORS_ORIGINS if you trust it`,
@@ -185,8 +166,6 @@ export class WsGateway {
     }
     if (!isAuthorized(req, o.getPort(), o.token)) {
       return refuse(
-        401,
-        'Unauthorized',
         new LookoutError(
           'unauthorized',
           'missing or wrong session token (X-Session-Token, Authorization: Bearer, or the session cookie)',
@@ -194,18 +173,15 @@ export class WsGateway {
       );
     }
     if (this.#clients.size >= o.maxClients) {
-      return refuse(
-        503,
-        'Service Unavailable',
-        new LookoutError('unavailable', `too many clients (limit ${o.maxClients}, LOOKOUT_MAX_CLIENTS)`),
-        { 'Retry-After': '5' },
-      );
+      return refuse(new LookoutError('unavailable', `too many clients (limit ${o.maxClients}, LOOKOUT_MAX_CLIENTS)`), {
+        'Retry-After': '5',
+      });
     }
     let params: StreamParams;
     try {
       params = parseStreamParams(url.searchParams);
     } catch (error) {
-      return refuse(400, 'Bad Request', error as LookoutError);
+      return refuse(error as LookoutError);
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, clientId, params));
   }
@@ -296,9 +272,15 @@ export class WsGateway {
 
   #onMessage(client: Client, data: RawData, isBinary: boolean): void {
     let parsed: unknown;
+    const text = isBinary ? undefined : data.toString();
     try {
-      if (isBinary) throw new Error('binary');
-      parsed = JSON.parse(data.toString());
+      if (text !== undefined) assertJsonTextDepth(text, 'message');
+    } catch (error) {
+      return this.#badFrame(client, 'invalid_input', (error as LookoutError).message);
+    }
+    try {
+      if (text === undefined) throw new Error('binary');
+      parsed = JSON.parse(text);
     } catch {
       return this.#badFrame(client, 'invalid_json', 'messages must be JSON text frames');
     }

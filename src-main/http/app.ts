@@ -8,12 +8,16 @@ import { accessLog } from './middleware/access-log.ts';
 import { type ErrorRenderer, errorHandler } from './middleware/error-handler.ts';
 import { hostCheck } from './middleware/host-check.ts';
 import { jsonBody } from './middleware/json-body.ts';
+import { methodNotAllowed } from './middleware/method-not-allowed.ts';
 import { requestId } from './middleware/request-id.ts';
 import { requireToken } from './middleware/require-token.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { buildOpenApi } from './openapi.ts';
 import { mountRoutes, type Route } from './route.ts';
 import { docsRoutes } from './routes/docs.ts';
+
+/** Bodies outside the API (the sign-in token) are tiny. */
+const PUBLIC_BODY_LIMIT_BYTES = 4096;
 
 export interface AppOptions {
   logger: Logger;
@@ -77,13 +81,14 @@ export function createApp(options: AppOptions): Koa {
   }
 
   const routes: { prefix: string; route: Route }[] = [];
-  const document = () => buildOpenApi(routes, { version: options.version });
+  const document = () => buildOpenApi(routes, { version: options.version, port: options.getPort() });
 
   // Case-sensitive and strict: a path either is ours exactly or is a 404, so the
   // prefix check for the guards below can never disagree with the routing.
   const root = new Router({ sensitive: true, strict: true });
   const publicRoutes = [...options.publicRoutes, ...(docsRoutes(document) as Route[])];
-  mountRoutes(root, publicRoutes);
+  // Routes outside /api/v1 that take a body (sign-in) read it with the same reader, smaller.
+  mountRoutes(root, publicRoutes, { bodyReader: jsonBody({ limitBytes: PUBLIC_BODY_LIMIT_BYTES }) });
   routes.push(...publicRoutes.map((route) => ({ prefix: '', route })));
 
   // Guards run for every path under the prefix, matched or not, so an unknown API
@@ -106,7 +111,8 @@ export function createApp(options: AppOptions): Koa {
   mountRoutes(api, options.apiRoutes);
   routes.push(...options.apiRoutes.map((route) => ({ prefix: API_PREFIX, route })));
 
-  app.use(root.routes()).use(root.allowedMethods({ throw: true }));
-  app.use(api.routes()).use(api.allowedMethods({ throw: true }));
+  app.use(root.routes());
+  app.use(api.routes());
+  app.use(methodNotAllowed([root, api]));
   return app;
 }

@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import { fieldIssues } from '../../src-shared/errors.ts';
 import { LookoutError } from '../errors.ts';
@@ -31,9 +31,25 @@ export interface Route<Q = unknown, B = unknown> {
   tags?: string[];
   /** Whether the session token is required (everything under /api/v1 is). */
   auth: boolean;
+  /** Defaults to `<method><Path>` (getEvents, putStateCalendar): unique because method + path are. */
+  operationId?: string;
+  /** Mounted but left out of /openapi.json (a catch-all that only explains a 404). */
+  hidden?: boolean;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
-  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  /**
+   * The exact body shown in /openapi.json when the handler checks the body in depth
+   * itself (events: the catalogue, with field-precise messages) and `body` stays loose.
+   * A function is called only when the document is built (keeps large schemas off start-up).
+   */
+  documentedBody?: z.ZodType | (() => z.ZodType);
+  /** Named examples of the request body for the docs (the first is the one shown). */
+  bodyExamples?: Record<string, { summary: string; value: unknown }>;
+  /** Path parameters' schemas for the docs (default: any string). */
+  params?: Record<string, z.ZodType>;
+  /** A write allowed while the workspace is read-only (no 423). */
+  readOnlyExempt?: boolean;
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string | string[] }>;
   /** Errors this route can answer besides the ones every route can (for the docs). */
   errors?: number[];
   /** Return a result for JSON routes; return nothing when the handler wrote ctx itself. */
@@ -58,9 +74,15 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'quer
   return result.data;
 }
 
-export function mountRoutes(router: Router, routes: readonly Route<never, never>[] | readonly Route[]): void {
+export function mountRoutes(
+  router: Router,
+  routes: readonly Route<never, never>[] | readonly Route[],
+  options: { bodyReader?: Middleware } = {},
+): void {
   for (const route of routes as readonly Route[]) {
-    router[route.method](route.path, async (ctx) => {
+    // Routes outside /api/v1 read their JSON body here, only when they declare one.
+    const readers = route.body && options.bodyReader ? [options.bodyReader] : [];
+    router[route.method](route.path, ...readers, async (ctx) => {
       const query = parse(route.query, ctx.query, 'query');
       const body = parse(route.body, (ctx.request as { body?: unknown }).body, 'body');
       const result = await route.handler({ query, body, params: ctx.params as Record<string, string>, ctx });

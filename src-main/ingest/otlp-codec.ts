@@ -118,9 +118,15 @@ export function decodeProtobuf(signal: Signal, body: Buffer): Record<string, unk
       `the body is not a protobuf ${requestType.name} (${(error as Error).message})`,
     );
   }
-  const object = requestType.toObject(message, { longs: String, enums: Number, bytes: String, defaults: false });
-  idsToHex(object);
-  return object;
+  try {
+    const object = requestType.toObject(message, { longs: String, enums: Number, bytes: String, defaults: false });
+    idsToHex(object);
+    return object;
+  } catch (error) {
+    // AnyValues nested thousands deep decode, then overflow any recursive walk.
+    if (error instanceof RangeError) throw new LookoutError('invalid_input', 'the request nests values too deep');
+    throw error;
+  }
 }
 
 // ---------------------------------------------------------------------------------------

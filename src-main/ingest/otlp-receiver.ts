@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Context } from 'koa';
 import { LookoutError } from '../errors.ts';
+import { assertJsonTextDepth } from '../transport/json-depth.ts';
 import type { EventBus } from '../events/bus.ts';
 import {
   decodeProtobuf,
@@ -76,29 +77,15 @@ async function readBody(ctx: Context, limit: number): Promise<Buffer> {
   }
 }
 
-function parseJson(body: Buffer, maxDepth: number): unknown {
-  let value: unknown;
+function parseJson(body: Buffer): unknown {
+  const text = body.toString('utf8');
+  // Before parsing: deep JSON parses, but every walk after it would overflow the stack.
+  assertJsonTextDepth(text, 'body');
   try {
-    value = JSON.parse(body.toString('utf8'));
+    return JSON.parse(text);
   } catch (error) {
     throw new LookoutError('invalid_json', `the body is not valid JSON (${(error as Error).message})`);
   }
-  if (depthOver(value, maxDepth)) {
-    throw new LookoutError('invalid_input', `the JSON body nests deeper than ${maxDepth} levels`);
-  }
-  return value;
-}
-
-/** Iterative, so a hostile nesting cannot overflow our own stack while we measure it. */
-function depthOver(value: unknown, maxDepth: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [item, depth] = stack.pop()!;
-    if (item === null || typeof item !== 'object') continue;
-    if (depth > maxDepth) return true;
-    for (const child of Array.isArray(item) ? item : Object.values(item)) stack.push([child, depth + 1]);
-  }
-  return false;
 }
 
 export interface ReceiverOptions {
@@ -106,15 +93,11 @@ export interface ReceiverOptions {
   maxBodyBytes: number;
 }
 
-/** Deeper than any OTLP request (resource → scope → span → attribute → nested AnyValues). */
-const MAX_JSON_DEPTH = 64;
-
 /** Handles one export; returns the reply (the route writes it). */
 export async function receive(ctx: Context, signal: Signal, options: ReceiverOptions): Promise<EncodedBody> {
   const encoding = encodingOf(ctx);
   const body = await readBody(ctx, options.maxBodyBytes);
-  const request =
-    body.length === 0 ? {} : encoding === 'json' ? parseJson(body, MAX_JSON_DEPTH) : decodeProtobuf(signal, body);
+  const request = body.length === 0 ? {} : encoding === 'json' ? parseJson(body) : decodeProtobuf(signal, body);
   const mapped = mapRequest(signal, request);
   // One append for the whole request: a reader never sees half of an export.
   if (mapped.events.length > 0) options.bus.publish(mapped.events, { batch: true, maxBatch: Infinity });

@@ -43,6 +43,8 @@ export const ingestRoutes = (options: { bus: EventBus; maxBodyBytes: number }) =
         '(400 malformed, 413 over LOOKOUT_OTLP_MAX_BODY_BYTES, 415 another Content-Type or Content-Encoding).',
       tags: ['ingest'],
       auth: true,
+      // Events are observations: read-only mode never refuses them.
+      readOnlyExempt: true,
       errors: [400, 413, 415],
       responses: { 200: { description: 'Accepted (see partialSuccess)', schema: ExportResponse } },
       handler: async ({ ctx }) => {

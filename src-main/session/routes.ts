@@ -19,6 +19,7 @@ export const sessionRoutes = (session: SessionService, status: () => ServerStatu
   defineRoute({
     method: 'post',
     path: HANDOVER_PATH,
+    readOnlyExempt: true,
     summary: 'Ask the server to release the workspace lock (used by `lookout run`)',
     description:
       'The server releases the lock if it holds it and stays away for 10 s so the caller can take it; it re-takes the lock when the caller releases it or dies. Allowed in read-only mode.',
@@ -35,6 +36,7 @@ export const sessionRoutes = (session: SessionService, status: () => ServerStatu
   defineRoute({
     method: 'post',
     path: RECHECK_PATH,
+    readOnlyExempt: true,
     summary: 'Ask the server to look at the workspace lock now (used by `lookout run` after taking or releasing it)',
     description:
       'Ends the handover grace period: the server publishes the current holder at once, and takes the lock back if it is free. Allowed in read-only mode.',

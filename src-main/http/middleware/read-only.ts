@@ -1,13 +1,15 @@
 import type { Middleware } from 'koa';
 import { HEADERS } from '../../../src-shared/protocol.ts';
-import { describeHolder, type SessionState } from '../../../src-shared/session.ts';
-import { LookoutError } from '../../errors.ts';
+import type { SessionState } from '../../../src-shared/session.ts';
+import type { LookoutError } from '../../errors.ts';
 import { WRITE_METHODS } from './json-body.ts';
 
 /** What the guard asks of the session (SessionService); http/ imports no domain. */
 export interface WriteGate {
   readonly state: SessionState;
   mayWrite(lockId: string | undefined): boolean;
+  /** The refusal, worded by the session (it knows whether a handover is under way). */
+  readOnlyError(): LookoutError;
 }
 
 /**
@@ -18,14 +20,7 @@ export interface WriteGate {
 export function readOnlyGuard(session: WriteGate, exempt: (method: string, path: string) => boolean): Middleware {
   return async (ctx, next) => {
     if (WRITE_METHODS.has(ctx.method) && !exempt(ctx.method, ctx.path)) {
-      const lock = session.state.lock;
-      if (!session.mayWrite(ctx.get(HEADERS.lockId) || undefined)) {
-        throw new LookoutError(
-          'read_only',
-          `the workspace is read-only: it is held by ${describeHolder(lock)}; writes resume when it is released`,
-          { details: { lock } },
-        );
-      }
+      if (!session.mayWrite(ctx.get(HEADERS.lockId) || undefined)) throw session.readOnlyError();
     }
     await next();
   };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { OTLP_PATHS } from '../../src-shared/protocol.ts';
+import { integerParam } from '../../src-shared/non-negative-integer.ts';
 import { PriceTable, SessionsPage, TraceWaterfall } from '../../src-shared/sessions.ts';
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
@@ -25,6 +26,17 @@ const ExportResponse = z
   })
   .describe('Export*ServiceResponse in the request’s encoding (protobuf or JSON)');
 
+/** OTLP's failure body (google.rpc.Status) as JSON; Lookout's own error body rides along. */
+const OtlpStatus = z
+  .object({
+    code: z.number().int().describe('gRPC status code (3 invalid argument, 8 resource exhausted, 16 unauthenticated)'),
+    message: z.string(),
+    error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+  })
+  .describe('google.rpc.Status; application/x-protobuf when the request was protobuf');
+
+const otlpFailure = (description: string) => ({ description, schema: OtlpStatus });
+
 /**
  * OTLP/HTTP receivers, mounted at the root (OTLP's paths are /v1/traces, /v1/logs,
  * /v1/metrics, not under /api/v1) behind the same token as the API. Events are
@@ -46,7 +58,16 @@ export const ingestRoutes = (options: { bus: EventBus; maxBodyBytes: number }) =
       // Events are observations: read-only mode never refuses them.
       readOnlyExempt: true,
       errors: [400, 413, 415],
-      responses: { 200: { description: 'Accepted (see partialSuccess)', schema: ExportResponse } },
+      responses: {
+        200: { description: 'Accepted (see partialSuccess)', schema: ExportResponse },
+        400: otlpFailure('Not a valid request in the declared encoding, or bad compressed data'),
+        401: otlpFailure('Missing or wrong session token'),
+        403: otlpFailure('Foreign Host header'),
+        405: otlpFailure('Only POST'),
+        413: otlpFailure('Over LOOKOUT_OTLP_MAX_BODY_BYTES once decompressed'),
+        415: otlpFailure('Another Content-Type or Content-Encoding'),
+        500: otlpFailure('Internal error'),
+      },
       handler: async ({ ctx }) => {
         const reply = await receive(ctx, signal, options);
         ctx.status = 200;
@@ -58,7 +79,7 @@ export const ingestRoutes = (options: { bus: EventBus; maxBodyBytes: number }) =
   );
 
 const SessionsQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('most sessions returned, newest first'),
+  limit: integerParam(1, 1000).default(100).describe('most sessions returned, newest first'),
 });
 
 /** The Sessions view's figures and the price table it costs tokens with (under /api/v1). */

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE } from '../errors.ts';
 import { VERSION } from '../version.ts';
+import { registerDb } from './db.ts';
 import { registerEmit } from './emit.ts';
 import { registerHooks } from './hooks.ts';
 import { registerOpen } from './open.ts';
@@ -22,7 +23,14 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
-      outputError: (text, write) => write(`lookout: ${text.trim().replace(/^error: /, '')}; see \`lookout --help\`\n`),
+      // Commander puts its "(Did you mean --port?)" hint on a line of its own: join it.
+      outputError: (text, write) =>
+        write(
+          `lookout: ${text
+            .trim()
+            .replace(/^error: /, '')
+            .replace(/\s*\n\s*/g, ' ')}; see \`lookout --help\`\n`,
+        ),
     });
   registerServe(program);
   registerStatus(program);
@@ -31,6 +39,7 @@ export function buildProgram(): Command {
   registerTail(program);
   registerOpen(program);
   registerHooks(program);
+  registerDb(program);
   // --workspace works before or after the command name.
   for (const command of program.commands)
     command.option(

@@ -61,6 +61,7 @@ export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
     tags: ['events'],
     auth: true,
     body: PublishBody,
+    errors: [507],
     documentedBody: publishBodyDocument,
     bodyExamples: PUBLISH_EXAMPLES,
     readOnlyExempt: true,
@@ -115,6 +116,7 @@ export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
     tags: ['events'],
     auth: true,
     query: StreamQuery,
+    errors: [503],
     responses: {
       200: {
         description: 'text/event-stream of event envelopes',

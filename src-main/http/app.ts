@@ -4,6 +4,7 @@ import Koa from 'koa';
 import compose from 'koa-compose';
 import { API_PREFIX, HEADERS } from '../../src-shared/protocol.ts';
 import type { Logger } from '../logger.ts';
+import { RefusalCounter } from '../transport/refusal-counter.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { type ErrorRenderer, errorHandler } from './middleware/error-handler.ts';
 import { hostCheck } from './middleware/host-check.ts';
@@ -39,6 +40,8 @@ export interface AppOptions {
    * when that protocol has its own error body. They read their own bodies.
    */
   protectedRoutes?: { prefix: string; routes: readonly Route[]; renderError?: ErrorRenderer };
+  /** Where Host-refused requests are counted (shared with the WebSocket upgrade check). */
+  hostRefusals?: RefusalCounter;
 }
 
 const under = (path: string, prefix: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
@@ -52,7 +55,12 @@ export function createApp(options: AppOptions): Koa {
   app.silent = true; // errors are rendered and logged by errorHandler
 
   app.use(requestId());
-  app.use(accessLog(options.logger));
+  app.use(
+    accessLog(
+      options.logger,
+      options.hostRefusals ?? new RefusalCounter(options.logger, 'refused requests with a foreign Host header'),
+    ),
+  );
   const protectedRoutes = options.protectedRoutes;
   app.use(
     errorHandler(

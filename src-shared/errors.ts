@@ -18,6 +18,7 @@ export const ERROR_STATUS = {
   method_not_allowed: 405,
   request_timeout: 408,
   conflict: 409,
+  merge_conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   read_only: 423,

@@ -19,6 +19,17 @@ export interface RouteResult {
 }
 
 /**
+ * Who may call a route, declared beside it. Access control (issue 16) enforces it; until
+ * then the session token admits everyone and the read-only guard applies to every write.
+ */
+export interface RoutePolicy {
+  /** The least role that may call it. */
+  role: 'public' | 'viewer' | 'operator' | 'admin';
+  /** `blocked`: refused with 423 while another process holds the workspace lock. */
+  readOnly: 'blocked' | 'allowed';
+}
+
+/**
  * A route declared with its schemas. The same declaration validates requests and
  * generates /openapi.json, so the docs cannot drift from the code.
  */
@@ -31,6 +42,8 @@ export interface Route<Q = unknown, B = unknown> {
   tags?: string[];
   /** Whether the session token is required (everything under /api/v1 is). */
   auth: boolean;
+  /** Who may call it (see RoutePolicy); routes declared before access control may omit it. */
+  policy?: RoutePolicy;
   /** Defaults to `<method><Path>` (getEvents, putStateCalendar): unique because method + path are. */
   operationId?: string;
   /** Mounted but left out of /openapi.json (a catch-all that only explains a 404). */

@@ -7,6 +7,8 @@ import { Header } from './Header.tsx';
 import { COMMAND_INPUT_ID, FILTER_INPUT_ID } from './hooks.ts';
 import { SessionsView } from './SessionsView.tsx';
 import { SidePanels } from './SidePanels.tsx';
+import { TaskDrawer } from './TaskDrawer.tsx';
+import { useTaskBoard } from './TasksPanels.tsx';
 
 function isTyping(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
@@ -42,6 +44,8 @@ export function App() {
     );
   };
   const close = useCallback(() => setSelected(null), []);
+  const board = useTaskBoard();
+  const taskOpen = board.selected !== null && selected === null;
 
   // `#event=N` opens event N: what the desktop app loads when a notification is clicked.
   useEffect(() => {
@@ -82,7 +86,7 @@ export function App() {
   }, []);
 
   return (
-    <div className={`app${selected !== null ? ' with-drawer' : ''}`}>
+    <div className={`app${selected !== null || taskOpen ? ' with-drawer' : ''}`}>
       <Header />
       <ReadOnlyBanner />
       <SignedOutBanner />
@@ -103,6 +107,7 @@ export function App() {
           <ActivityPanel selected={selected} onSelect={setSelected} />
           <SidePanels />
           {selected !== null && <DetailDrawer seq={selected} onClose={close} />}
+          {taskOpen && <TaskDrawer />}
         </main>
       )}
       <CommandBar />

@@ -199,6 +199,13 @@ describe('metadata on every envelope', () => {
     // What a store written by an earlier version holds: no metadata key, schema version 2.
     first.store.db.exec(`UPDATE events SET json = json_remove(json, '$.metadata')`);
     first.store.db.exec('PRAGMA user_version = 2');
+    // …and none of the tables later migrations add (agents, tasks, …).
+    const later = first.store.db
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('meta', 'events', 'state', 'sqlite_sequence')",
+      )
+      .all() as { name: string }[];
+    for (const { name } of later) first.store.db.exec(`DROP TABLE "${name}"`);
     expect(JSON.parse(first.bus.log.read({ after: 0, patterns: ['x.old'], limit: 1 })[0]!.json)).not.toHaveProperty(
       'metadata',
     );

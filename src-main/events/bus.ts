@@ -12,11 +12,6 @@ export interface PublishOptions {
   allowServerTypes?: boolean;
   /** Name offending events `events.N` (the body was a batch) rather than the root. */
   batch?: boolean;
-  /**
-   * Most events one call may store (default MAX_BATCH, the REST limit). The OTLP receiver
-   * raises it: one export is bounded by its body size and stored in one append.
-   */
-  maxBatch?: number;
 }
 
 /**
@@ -42,9 +37,8 @@ export class EventBus {
 
   /** Validates every input first; stores all or none (400/413 name the offending index). */
   publish(inputs: readonly unknown[], options: PublishOptions = {}): EventEnvelope[] {
-    const maxBatch = options.maxBatch ?? MAX_BATCH;
-    if (inputs.length > maxBatch) {
-      throw new LookoutError('payload_too_large', `a batch holds at most ${maxBatch} events; got ${inputs.length}`);
+    if (inputs.length > MAX_BATCH) {
+      throw new LookoutError('payload_too_large', `a batch holds at most ${MAX_BATCH} events; got ${inputs.length}`);
     }
     const batch = options.batch ?? inputs.length > 1;
     const events: NewEvent[] = [];
@@ -74,6 +68,15 @@ export class EventBus {
         details: issues,
       });
     }
+    return this.publishChecked(events);
+  }
+
+  /**
+   * Stores and fans out events the caller has already checked with validateEventInput
+   * and bounded to MAX_EVENT_BYTES (the OTLP receiver does, item by item, to reject only
+   * the bad ones): the same append, without checking every event a second time.
+   */
+  publishChecked(events: readonly NewEvent[]): EventEnvelope[] {
     if (events.length === 0) return [];
     const { stored, envelopes } = this.log.append(events);
     this.#fanOut(stored);

@@ -17,6 +17,7 @@ export interface EventDraft {
 }
 
 export interface MappedBatch {
+  /** Checked against the catalogue and within MAX_EVENT_BYTES (for EventBus.publishChecked). */
   events: EventDraft[];
   rejected: number;
   /** Human notes for the partial_success error_message (why rejected, what was shortened). */
@@ -231,7 +232,7 @@ function accept(collector: Collector, draft: EventDraft): void {
     return reject(collector, `${issue.path}: ${issue.message}`);
   }
   if (bounded !== draft) collector.truncated += 1;
-  collector.events.push(bounded);
+  collector.events.push(result.event);
 }
 
 function reject(collector: Collector, reason: string): void {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { API_PREFIX } from '../src-shared/protocol.ts';
+import path from 'node:path';
+import { API_PREFIX, OTLP_PREFIX } from '../src-shared/protocol.ts';
 import type { ServerInfo } from '../src-shared/server-info.ts';
 import { AgentRegistry } from './agents/registry.ts';
 import { agentRoutes } from './agents/routes.ts';
@@ -17,6 +18,9 @@ import { readOnlyGuard } from './http/middleware/read-only.ts';
 import type { Route } from './http/route.ts';
 import { dashboardRoutes } from './http/routes/dashboard.ts';
 import { eventRoutes } from './events/routes.ts';
+import { renderOtlpError } from './ingest/otlp-receiver.ts';
+import { agentSessionRoutes, ingestRoutes } from './ingest/routes.ts';
+import { PriceStore } from './ingest/sessions.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { metricsRoutes } from './metrics/routes.ts';
@@ -234,6 +238,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   const apiRoutes = [
     ...eventRoutes(bus, sse),
     ...stateRoutes(state),
+    ...agentSessionRoutes({ log, prices: new PriceStore(path.join(paths.stateDir, 'prices.json')) }),
     ...agentRoutes(agents, tasks),
     ...taskRoutes(tasks, sandboxes, git),
     ...sessionRoutes(session, () => ({
@@ -267,6 +272,11 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     publicRoutes,
     apiRoutes,
     observeRequest: (method, route, status, seconds) => metrics.observeRequest(method, route, status, seconds),
+    protectedRoutes: {
+      prefix: OTLP_PREFIX,
+      routes: ingestRoutes({ bus, maxBodyBytes: config.otlpMaxBodyBytes }) as Route[],
+      renderError: renderOtlpError,
+    },
     apiGuards: [
       // Declared on the routes themselves, so the guard and /openapi.json (no 423) agree.
       readOnlyGuard(session, (method, path) => readOnlyExempt.has(`${method} ${path}`)),

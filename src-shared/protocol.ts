@@ -27,6 +27,13 @@ export const HEADERS = {
   lastEventId: 'Last-Event-ID',
 } as const;
 
+/**
+ * OTLP/HTTP's own paths (the OpenTelemetry specification's defaults, which exporters
+ * append to OTEL_EXPORTER_OTLP_ENDPOINT), outside /api/v1 but behind the same token.
+ */
+export const OTLP_PREFIX = '/v1';
+export const OTLP_PATHS = { traces: '/v1/traces', logs: '/v1/logs', metrics: '/v1/metrics' } as const;
+
 /** Cookies are not isolated by port, so the session cookie's name carries it: two servers never clash. */
 export const sessionCookieName = (port: number): string => `lookout_session_${port}`;
 /** The cookie's name as the API documents it. */

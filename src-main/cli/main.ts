@@ -4,6 +4,7 @@ import { VERSION } from '../version.ts';
 import { registerAgent } from './agent.ts';
 import { registerDb } from './db.ts';
 import { registerEmit } from './emit.ts';
+import { registerHooks } from './hooks.ts';
 import { registerOpen } from './open.ts';
 import { registerRun } from './run.ts';
 import { registerServe } from './serve.ts';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerEmit(program);
   registerTail(program);
   registerOpen(program);
+  registerHooks(program);
   registerDb(program);
   registerAgent(program);
   registerTask(program);

@@ -6,7 +6,7 @@ import { API_PREFIX, HEADERS } from '../../src-shared/protocol.ts';
 import type { Logger } from '../logger.ts';
 import { RefusalCounter } from '../transport/refusal-counter.ts';
 import { accessLog } from './middleware/access-log.ts';
-import { errorHandler } from './middleware/error-handler.ts';
+import { type ErrorRenderer, errorHandler } from './middleware/error-handler.ts';
 import { hostCheck } from './middleware/host-check.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { methodNotAllowed } from './middleware/method-not-allowed.ts';
@@ -38,11 +38,19 @@ export interface AppOptions {
   apiRoutes: readonly Route[];
   /** Middleware run for /api/v1 after authentication (e.g. the read-only guard). */
   apiGuards?: readonly Koa.Middleware[];
+  /**
+   * Routes outside /api/v1 that still need the token (OTLP ingest under /v1): every path
+   * under `prefix` is guarded, matched or not, and its errors rendered by `renderError`
+   * when that protocol has its own error body. They read their own bodies.
+   */
+  protectedRoutes?: { prefix: string; routes: readonly Route[]; renderError?: ErrorRenderer };
   /** Where Host-refused requests are counted (shared with the WebSocket upgrade check). */
   hostRefusals?: RefusalCounter;
   /** Told each request's duration and route template (for /metrics). */
   observeRequest?: RequestObserver;
 }
+
+const under = (path: string, prefix: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
 
 /**
  * The Koa application. Everything a request passes through is listed here, in order,
@@ -60,7 +68,20 @@ export function createApp(options: AppOptions): Koa {
     ),
   );
   if (options.observeRequest) app.use(requestTiming(options.observeRequest));
-  app.use(errorHandler(options.logger));
+  const protectedRoutes = options.protectedRoutes;
+  app.use(
+    errorHandler(
+      options.logger,
+      protectedRoutes?.renderError
+        ? [
+            {
+              matches: (path) => under(path.toLowerCase(), protectedRoutes.prefix),
+              render: protectedRoutes.renderError,
+            },
+          ]
+        : [],
+    ),
+  );
   app.use(securityHeaders());
   app.use(hostCheck(options.getAllowedHosts));
   if (options.corsOrigins.length > 0) {
@@ -92,10 +113,13 @@ export function createApp(options: AppOptions): Koa {
   // Guards run for every path under the prefix, matched or not, so an unknown API
   // path answers 401 to a stranger rather than revealing what exists.
   const apiGuards = compose([tokenGuard, ...(options.apiGuards ?? []), jsonBody({ limitBytes: options.maxBodyBytes })]);
-  app.use((ctx, next) => {
-    const path = ctx.path.toLowerCase();
-    return path === API_PREFIX || path.startsWith(`${API_PREFIX}/`) ? apiGuards(ctx, next) : next();
-  });
+  app.use((ctx, next) => (under(ctx.path.toLowerCase(), API_PREFIX) ? apiGuards(ctx, next) : next()));
+
+  if (protectedRoutes) {
+    app.use((ctx, next) => (under(ctx.path.toLowerCase(), protectedRoutes.prefix) ? tokenGuard(ctx, next) : next()));
+    mountRoutes(root, protectedRoutes.routes);
+    routes.push(...protectedRoutes.routes.map((route) => ({ prefix: '', route })));
+  }
 
   const api = new Router({ prefix: API_PREFIX, sensitive: true, strict: true });
   mountRoutes(api, options.apiRoutes);

@@ -61,6 +61,23 @@ describe('GET /metrics', () => {
     await expect.poll(async () => (await scrape(runtime)).value('lookout_ws_clients')).toBe(0);
   });
 
+  it('counts SSE clients and what they are delivered', async () => {
+    const runtime = await startRuntime();
+    const controller = new AbortController();
+    const res = await api(runtime, '/api/v1/sse?types=x.sse', { signal: controller.signal });
+    expect(res.status).toBe(200);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('event: connected')) text += (await reader.read()).value ?? '';
+    expect((await scrape(runtime)).value('lookout_sse_clients')).toBe(1);
+    const before = (await scrape(runtime)).value('lookout_events_delivered_total');
+    await publish(runtime, [{ type: 'x.sse' }, { type: 'x.sse' }, { type: 'x.other' }]);
+    while ((text.match(/^id: /gm) ?? []).length < 2) text += (await reader.read()).value ?? '';
+    expect((await scrape(runtime)).value('lookout_events_delivered_total') - before).toBe(2);
+    controller.abort();
+    await expect.poll(async () => (await scrape(runtime)).value('lookout_sse_clients')).toBe(0);
+  });
+
   it('times requests by route template, never by raw path', async () => {
     const runtime = await startRuntime();
     expect((await api(runtime, '/api/v1/events?since=0')).status).toBe(200);

@@ -78,7 +78,13 @@ export class AgentRegistry {
 
   /** The program as it would be started, or why it cannot be. */
   program(agent: Agent): ReturnType<typeof findProgram> {
-    return findProgram(agent.command[0] ?? '', this.#searchPath());
+    return this.#lookup(agent.command, agent.provider);
+  }
+
+  /** A container agent's program lives in its image, not on this machine's PATH. */
+  #lookup(command: readonly string[], provider: string): ReturnType<typeof findProgram> {
+    const program = command[0] ?? '';
+    return provider === 'container' ? { found: true, file: program } : findProgram(program, this.#searchPath());
   }
 
   create(input: AgentCreate): Agent {
@@ -194,7 +200,7 @@ export class AgentRegistry {
     let status = row.status as AgentStatus;
     let reason = row.status_reason;
     if (status === 'idle') {
-      const lookup = findProgram(command[0] ?? '', this.#searchPath());
+      const lookup = this.#lookup(command, row.provider);
       if (!lookup.found) {
         status = 'offline';
         reason = lookup.reason;

@@ -84,6 +84,18 @@ describe('tasks and agents: bad input gets a clear 4xx and nothing breaks', () =
     expect((await call<{ agents: Agent[] }>(runtime, 'GET', '/api/v1/agents')).agents).toHaveLength(1);
   });
 
+  it("a container agent is judged by its image, not by this machine's PATH", async () => {
+    const runtime = await startRuntime({ workspace: tempRepo() });
+    const agent = await call<Agent>(
+      runtime,
+      'POST',
+      '/api/v1/agents',
+      { name: 'boxed', command: ['only-in-the-image', '{prompt}'], provider: 'container', image: 'node:24-slim' },
+      201,
+    );
+    expect(agent).toMatchObject({ status: 'idle', status_reason: null });
+  });
+
   it('an agent whose program is not on PATH is offline with the reason, and cannot start', async () => {
     const runtime = await startRuntime({ workspace: tempRepo() });
     const agent = await call<Agent>(

@@ -102,7 +102,10 @@ export function containerProvider(searchPath: () => string | undefined = () => p
         '--workdir',
         CONTAINER_WORKDIR,
         // `-e NAME` with no value: the runtime copies it from its own (scrubbed) environment.
-        ...Object.keys(spec.env).flatMap((key) => ['--env', key]),
+        // PATH and HOME are the host's: the image keeps its own.
+        ...Object.keys(spec.env)
+          .filter((key) => key !== 'PATH' && key !== 'HOME')
+          .flatMap((key) => ['--env', key]),
         '--',
         spec.agent.image,
         ...spec.argv.map((arg) =>

@@ -3,8 +3,12 @@ import type { ServerInfo } from '../src-shared/server-info.ts';
 import { type Config, type ConfigInput, parseConfig } from './config.ts';
 import { EventBus } from './events/bus.ts';
 import { EventLog } from './events/event-log.ts';
+import { AUTH_PATH } from '../src-shared/access.ts';
+import { AccessService } from './access/access-service.ts';
+import { authenticateApi, authorizeUpgrade, type GuardOptions, policyGuard } from './access/guard.ts';
+import { accessRoutes } from './access/routes.ts';
 import { SseHub } from './gateway/sse.ts';
-import { WsGateway } from './gateway/ws-gateway.ts';
+import { WsGateway, wsRoute } from './gateway/ws-gateway.ts';
 import { API_PREFIX, createApp } from './http/app.ts';
 import { type HttpServer, listen } from './http/http-server.ts';
 import { allowedHosts } from './http/middleware/host-check.ts';
@@ -12,7 +16,7 @@ import type { Route } from './http/route.ts';
 import { dashboardRoutes } from './http/routes/dashboard.ts';
 import { eventRoutes } from './http/routes/events.ts';
 import { healthRoutes } from './http/routes/health.ts';
-import { HANDOVER_PATH, RECHECK_PATH, sessionRoutes } from './http/routes/session.ts';
+import { sessionRoutes } from './http/routes/session.ts';
 import { stateRoutes } from './http/routes/state.ts';
 import { createLogger, flushLogger, type Logger } from './logger.ts';
 import { SessionService } from './session/session.ts';
@@ -38,6 +42,10 @@ export interface Runtime {
   readonly session: SessionService;
   /** The state document, commands and collections. */
   readonly state: StateService;
+  /** Users, tokens, sign-in and rate limits. */
+  readonly access: AccessService;
+  /** Every mounted route with its prefix (the role test and the docs walk these). */
+  readonly routes: readonly { prefix: string; route: Route }[];
   readonly http: HttpServer;
   readonly url: string;
   readonly port: number;
@@ -84,10 +92,37 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   let hosts = new Set<string>();
   let origins = new Set<string>();
 
+  let access: AccessService;
+  try {
+    access = new AccessService({
+      db: store,
+      bus,
+      logger,
+      signingKeyFile: paths.signingKey,
+      ownerToken: token,
+      accessTokenTtlS: config.accessTokenTtlS,
+      refreshTokenTtlDays: config.refreshTokenTtlDays,
+      signInAttempts: config.signInAttempts,
+      apiRatePerSecond: config.apiRatePerSecond,
+      apiRateBurst: config.apiRateBurst,
+    });
+  } catch (error) {
+    await state.stop();
+    await store.close();
+    flushLogger(logger);
+    throw error;
+  }
+  const session = new SessionService({ paths, bus, logger });
+  const guard: GuardOptions = {
+    access,
+    trustProxy: config.trustProxy,
+    assertWritable: (lockId) => session.assertWritable(lockId),
+  };
+
   const gateway = new WsGateway({
     bus,
     logger,
-    token,
+    authorize: (req) => authorizeUpgrade(req, wsRoute.policy, guard),
     maxClients: config.maxClients,
     queueSize: config.queueSize,
     replayLimit: config.replayLimit,
@@ -97,7 +132,6 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     getAllowedOrigins: () => origins,
     getSnapshot: () => state.document(),
   });
-  const session = new SessionService({ paths, bus, logger });
   const sse = new SseHub({
     bus,
     logger,
@@ -106,47 +140,53 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     replayLimit: config.replayLimit,
   });
 
-  const publicRoutes = healthRoutes({
+  access.onRevoke((subject) => {
+    gateway.closePrincipal(subject);
+    sse.closePrincipal(subject);
+  });
+
+  const rootRoutes = healthRoutes({
     version: VERSION,
     startedAt,
     storePing: () => store.ping(),
     schemaVersion: store.schemaVersion,
     lastSequenceNumber: () => log.lastSequenceNumber,
   }) as Route[];
-  publicRoutes.push(...(dashboardRoutes({ token, getPort: () => port }) as Route[]));
+  rootRoutes.push(...(dashboardRoutes({}) as Route[]), wsRoute as Route);
+
+  const apiRoutes = [
+    ...accessRoutes(access, {
+      getPort: () => port,
+      cookiePath: `${API_PREFIX}${AUTH_PATH}`,
+      trustProxy: config.trustProxy,
+    }),
+    ...eventRoutes(bus, sse),
+    ...stateRoutes(state),
+    ...sessionRoutes(session, () => ({
+      url,
+      pid: process.pid,
+      version: VERSION,
+      workspace: config.workspace,
+      started_at: info.started_at,
+      uptime_s: Math.round((Date.now() - startedAt) / 1000),
+      clients: { websocket: gateway.clientCount, sse: sse.clientCount },
+      last_sequence_number: log.lastSequenceNumber,
+      epoch: log.epoch,
+      session: session.state,
+    })),
+  ] as Route[];
 
   const app = createApp({
     logger,
-    token,
     version: VERSION,
     maxBodyBytes: config.maxBodyBytes,
     corsOrigins: config.corsOrigins,
-    getPort: () => port,
     getAllowedHosts: () => hosts,
-    publicRoutes,
-    apiRoutes: [
-      ...eventRoutes(bus, sse),
-      ...stateRoutes(state),
-      ...sessionRoutes(session, () => ({
-        url,
-        pid: process.pid,
-        version: VERSION,
-        workspace: config.workspace,
-        started_at: info.started_at,
-        uptime_s: Math.round((Date.now() - startedAt) / 1000),
-        clients: { websocket: gateway.clientCount, sse: sse.clientCount },
-        last_sequence_number: log.lastSequenceNumber,
-        epoch: log.epoch,
-        session: session.state,
-      })),
-    ] as Route[],
-    apiGuards: [
-      session.readOnlyGuard(
-        (method, path) =>
-          method === 'POST' &&
-          [`${API_PREFIX}/events`, `${API_PREFIX}${HANDOVER_PATH}`, `${API_PREFIX}${RECHECK_PATH}`].includes(path),
-      ),
-    ],
+    getAllowedOrigins: () => origins,
+    rootRoutes,
+    apiRoutes,
+    authenticateApi: authenticateApi({ ...guard, prefix: API_PREFIX, routes: apiRoutes }),
+    policyGuard: policyGuard(guard),
   });
 
   let http: HttpServer | undefined;
@@ -238,6 +278,11 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     sse,
     session,
     state,
+    access,
+    routes: [
+      ...rootRoutes.map((route) => ({ prefix: '', route })),
+      ...apiRoutes.map((route) => ({ prefix: API_PREFIX, route })),
+    ],
     http: server,
     url,
     port,

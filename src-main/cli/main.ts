@@ -7,6 +7,7 @@ import { registerRun } from './run.ts';
 import { registerServe } from './serve.ts';
 import { registerStatus } from './status.ts';
 import { registerTail } from './tail.ts';
+import { registerAuth, registerUsers } from './users.ts';
 
 export function buildProgram(): Command {
   const program = new Command('lookout')
@@ -29,8 +30,11 @@ export function buildProgram(): Command {
   registerEmit(program);
   registerTail(program);
   registerOpen(program);
+  registerUsers(program);
+  registerAuth(program);
   // --workspace works before or after the command name.
-  for (const command of program.commands)
+  const all = (commands: readonly Command[]): Command[] => commands.flatMap((c) => [c, ...all(c.commands)]);
+  for (const command of all(program.commands))
     command.option(
       '-w, --workspace <dir>',
       'workspace directory (default: nearest with .lookout/ above the current directory)',

@@ -32,7 +32,7 @@ import { type RuntimeFactory, ServerToggle, type ToggleRuntime } from './server-
 import { statusPageUrl } from './status-page.ts';
 import { TrayController } from './tray.ts';
 import { buildTrayMenu, trayIconName, trayTooltip } from './tray-menu-model.ts';
-import { createMainWindow, signIn } from './window.ts';
+import { createMainWindow } from './window.ts';
 import { CLOSE_HINT, closeDecision, isTrustedSender, originOf, windowContent } from './window-policy.ts';
 import { startupWorkspace, WorkspaceSwitcher } from './workspaces.ts';
 
@@ -189,9 +189,8 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
       const key = `dashboard:${content.url}`;
       if (shown === key) return;
       shown = key;
-      signIn(target, runtime)
-        .then(() => target.loadURL(content.url))
-        .catch((error: unknown) => log(`could not load the dashboard: ${String(error)}`));
+      // The page signs itself in over IPC (auth:sign-in-code), as `lookout open` does.
+      target.loadURL(content.url).catch((error: unknown) => log(`could not load the dashboard: ${String(error)}`));
       return;
     }
     const url = statusPageUrl(state());
@@ -263,9 +262,9 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
   function openInBrowser(): boolean {
     const runtime = running();
     if (!runtime) return false;
-    // Same sign-in as `lookout open`: the server trades the token for its cookie and
-    // strips it from the address bar.
-    openExternal(`${runtime.url}/?token=${encodeURIComponent(runtime.token)}`);
+    // Same sign-in as `lookout open`: a one-time code the page exchanges by POST and
+    // drops from the address bar; the token itself never enters a URL.
+    openExternal(`${runtime.url}/?code=${encodeURIComponent(runtime.access.mintCode().code)}`);
     return true;
   }
 
@@ -381,6 +380,10 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
       },
       'server:open-in-browser': () => ({ opened: openInBrowser() }),
       'cli:copy-env': () => ({ copied: copyEnv() }),
+      'auth:sign-in-code': () => {
+        const runtime = running();
+        return runtime ? runtime.access.mintCode() : { code: null, expires_in: 0 };
+      },
       'workspace:choose': () => chooseWorkspace(),
     },
     (event: IpcMainInvokeEvent) => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
+import type { AuthPrincipal } from '../access/access-service.ts';
 import type { EventBus } from '../events/bus.ts';
 import { EventStream } from '../events/event-stream.ts';
 import type { Logger } from '../logger.ts';
@@ -8,6 +9,8 @@ import { controlJson, parseStreamParams } from './stream-params.ts';
 interface SseClient {
   id: string;
   end: () => void;
+  revoke: () => void;
+  principal: AuthPrincipal | undefined;
 }
 
 /**
@@ -37,7 +40,7 @@ export class SseHub {
   }
 
   /** Takes over the response of a Koa request; validation errors are thrown before. */
-  handle(ctx: Context): void {
+  handle(ctx: Context, principal?: AuthPrincipal): void {
     const params = parseStreamParams(new URLSearchParams(ctx.querystring), ctx.get('last-event-id') || undefined);
     const { req, res } = ctx;
     ctx.respond = false;
@@ -88,16 +91,44 @@ export class SseHub {
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), this.#keepAliveMs);
     keepAlive.unref();
 
+    // Like /ws: the stream lasts as long as its credential. At expiry it says so and
+    // ends; the client reconnects with a fresh token (or ticket) and Last-Event-ID.
+    const finish = (code: 'token_expired' | 'revoked', message: string) => {
+      if (!res.writableEnded) res.write(`event: error\ndata: ${JSON.stringify({ type: 'error', code, message })}\n\n`);
+      end();
+    };
+    const expiry =
+      principal?.expiresAt === undefined
+        ? undefined
+        : setTimeout(
+            () => finish('token_expired', 'the access token expired: reconnect with a fresh one'),
+            Math.max(0, principal.expiresAt - Date.now()),
+          ).unref();
+
     const end = () => {
+      clearTimeout(expiry);
       clearInterval(keepAlive);
       stream.close();
       this.#clients.delete(id);
       if (!res.writableEnded) res.end();
     };
-    this.#clients.set(id, { id, end });
+    this.#clients.set(id, {
+      id,
+      principal,
+      end,
+      revoke: () => finish('revoked', 'the credential was revoked: sign in again'),
+    });
     res.on('close', end);
     this.#logger.info({ client_id: id, since: params.since, types: params.patterns }, 'sse client connected');
     pump();
+  }
+
+  /** Ends the streams of a principal whose sessions were revoked (undefined: every token-opened stream). */
+  closePrincipal(subject: string | undefined): void {
+    for (const client of [...this.#clients.values()]) {
+      const p = client.principal;
+      if (p && p.via !== 'owner_token' && (subject === undefined || p.id === subject)) client.revoke();
+    }
   }
 
   close(): void {

@@ -8,10 +8,20 @@ import { ClientMessage, CLOSE_CODES, type ControlMessage, MAX_CLIENT_FRAME_BYTES
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import { EventStream } from '../events/event-stream.ts';
-import { isAuthorized } from '../http/middleware/auth.ts';
+import type { AuthPrincipal } from '../access/access-service.ts';
+import { CLOSE_REVOKED, CLOSE_TOKEN_EXPIRED } from '../../src-shared/access.ts';
+import { foreignOrigin } from '../http/middleware/origin-check.ts';
+import { defineRoute } from '../http/route.ts';
 import { acceptableRequestId } from '../http/middleware/request-id.ts';
 import type { Logger } from '../logger.ts';
 import { controlJson, parseStreamParams } from './stream-params.ts';
+
+const STATUS_TEXT: Record<number, string> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  423: 'Locked',
+  429: 'Too Many Requests',
+};
 
 // Refusals are written on the raw socket; they carry the request id like any response.
 const REQUEST_IDS = new WeakMap<Duplex, string>();
@@ -20,10 +30,30 @@ const requestIdFor = (socket: Duplex): string => REQUEST_IDS.get(socket) ?? rand
 /** Stop pulling from a client's queue while this much is unsent on its socket. */
 const HIGH_WATER_BYTES = 512 * 1024;
 
+/**
+ * `/ws` declared like every route: its policy is what the upgrade enforces, and a plain
+ * GET (no upgrade) is answered 426 by the HTTP side.
+ */
+export const wsRoute = defineRoute({
+  method: 'get',
+  path: '/ws',
+  summary: 'The WebSocket event stream (upgrade only)',
+  description:
+    'Authenticate with X-Session-Token or Authorization: Bearer, or (browsers) `?ticket=` from POST /api/v1/auth/ticket. A stream opened with an access token or ticket is closed with 4401 when that token expires; reconnect with a fresh one and `since`. See docs/protocol.md.',
+  tags: ['events'],
+  policy: { role: 'viewer', readOnly: 'allowed', ticket: true },
+  errors: [401, 403, 426, 429, 503],
+  responses: { 101: { description: 'Switching protocols' } },
+  handler: () => {
+    throw new LookoutError('upgrade_required', 'this is a WebSocket endpoint: connect with a WebSocket client');
+  },
+});
+
 export interface GatewayOptions {
   bus: EventBus;
   logger: Logger;
-  token: string;
+  /** The route policy, applied to the upgrade request: the principal, or a typed refusal. */
+  authorize: (req: http.IncomingMessage) => Promise<AuthPrincipal | null>;
   maxClients: number;
   queueSize: number;
   replayLimit: number;
@@ -40,6 +70,8 @@ interface Client {
   stream: EventStream;
   alive: boolean;
   waitingForDrain: boolean;
+  principal: AuthPrincipal | null;
+  expiry: NodeJS.Timeout | undefined;
 }
 
 function refuse(
@@ -135,29 +167,38 @@ export class WsGateway {
         new LookoutError('forbidden_host', `Host ${JSON.stringify(req.headers.host ?? '')} is not allowed`),
       );
     }
-    const origin = req.headers.origin;
-    if (origin !== undefined && !o.getAllowedOrigins().has(origin)) {
-      return refuse(
-        socket,
-        403,
-        'Forbidden',
-        new LookoutError(
-          'forbidden_origin',
-          `Origin ${origin} may not open a WebSocket here; add it to LOOKOUT_CORS_ORIGINS if you trust it`,
-        ),
-      );
-    }
-    if (!isAuthorized(req, o.getPort(), o.token)) {
-      return refuse(
-        socket,
-        401,
-        'Unauthorized',
-        new LookoutError(
-          'unauthorized',
-          'missing or wrong session token (X-Session-Token, Authorization: Bearer, or the session cookie)',
-        ),
-      );
-    }
+    const foreign = foreignOrigin(req, o.getAllowedOrigins());
+    if (foreign) return refuse(socket, 403, 'Forbidden', foreign);
+    // Authentication is asynchronous (JWT verification); the socket waits for it, paused
+    // so no early frame is read before ws takes the socket over.
+    socket.pause();
+    o.authorize(req).then(
+      (principal) => {
+        if (socket.destroyed) return;
+        if (this.#closing)
+          return refuse(
+            socket,
+            503,
+            'Service Unavailable',
+            new LookoutError('unavailable', 'the server is shutting down'),
+            {
+              'Retry-After': '2',
+            },
+          );
+        this.#accept(req, socket, head, url, principal);
+      },
+      (error: unknown) => {
+        if (!(error instanceof LookoutError)) {
+          o.logger.error({ err: error }, 'websocket authorization failed');
+          return refuse(socket, 500, 'Internal Server Error', new LookoutError('internal', 'internal error'));
+        }
+        refuse(socket, error.status, STATUS_TEXT[error.status] ?? 'Error', error, { ...error.headers });
+      },
+    );
+  }
+
+  #accept(req: http.IncomingMessage, socket: Duplex, head: Buffer, url: URL, principal: AuthPrincipal | null): void {
+    const o = this.#options;
     if (this.#clients.size >= o.maxClients) {
       return refuse(
         socket,
@@ -173,10 +214,14 @@ export class WsGateway {
     } catch (error) {
       return refuse(socket, 400, 'Bad Request', error as LookoutError);
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, params.since, params.patterns));
+    // Resumed in the same tick as ws attaches its reader, so no frame is missed.
+    socket.resume();
+    this.#wss.handleUpgrade(req, socket, head, (ws) =>
+      this.#onConnection(ws, params.since, params.patterns, principal),
+    );
   }
 
-  #onConnection(ws: WebSocket, since: number | undefined, patterns: string[]): void {
+  #onConnection(ws: WebSocket, since: number | undefined, patterns: string[], principal: AuthPrincipal | null): void {
     const o = this.#options;
     const id = randomUUID();
     const client: Client = {
@@ -184,6 +229,16 @@ export class WsGateway {
       ws,
       alive: true,
       waitingForDrain: false,
+      principal,
+      // A stream lives as long as the credential it was opened with; the client
+      // reconnects with a fresh one and resumes with `since` (no hole, no duplicate).
+      expiry:
+        principal?.expiresAt === undefined
+          ? undefined
+          : setTimeout(
+              () => ws.close(CLOSE_TOKEN_EXPIRED, 'token_expired'),
+              Math.max(0, principal.expiresAt - Date.now()),
+            ).unref(),
       stream: new EventStream(o.bus, {
         since,
         patterns,
@@ -205,6 +260,7 @@ export class WsGateway {
     ws.on('message', (data, isBinary) => this.#onMessage(client, data, isBinary));
     ws.on('error', (error) => o.logger.debug({ err: error, client_id: id }, 'websocket error'));
     ws.on('close', () => {
+      clearTimeout(client.expiry);
       client.stream.close();
       this.#clients.delete(id);
     });
@@ -286,6 +342,15 @@ export class WsGateway {
       }
       client.alive = false;
       client.ws.ping();
+    }
+  }
+
+  /** Closes the streams of a principal whose sessions were revoked (every stream opened with a token: undefined). */
+  closePrincipal(subject: string | undefined): void {
+    for (const client of this.#clients.values()) {
+      const p = client.principal;
+      if (!p || p.via === 'owner_token') continue;
+      if (subject === undefined || p.id === subject) client.ws.close(CLOSE_REVOKED, 'revoked');
     }
   }
 

@@ -4,32 +4,34 @@ import Koa from 'koa';
 import compose from 'koa-compose';
 import type { Logger } from '../logger.ts';
 import { accessLog } from './middleware/access-log.ts';
-import { requireToken } from './middleware/auth.ts';
 import { errorHandler } from './middleware/error-handler.ts';
 import { hostCheck } from './middleware/host-check.ts';
 import { jsonBody } from './middleware/json-body.ts';
+import { refuseForeignWrites } from './middleware/origin-check.ts';
 import { requestId } from './middleware/request-id.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { buildOpenApi } from './openapi.ts';
-import { mountRoutes, type Route } from './route.ts';
+import { mountRoutes, type PolicyGuard, type Route } from './route.ts';
 import { docsRoutes } from './routes/docs.ts';
 
 export const API_PREFIX = '/api/v1';
 
 export interface AppOptions {
   logger: Logger;
-  token: string;
   version: string;
   maxBodyBytes: number;
   corsOrigins: readonly string[];
-  getPort: () => number;
   getAllowedHosts: () => Set<string>;
-  /** Routes served without a token (health, docs). */
-  publicRoutes: readonly Route[];
-  /** Routes under /api/v1, behind the token. */
+  /** Our own origins and the trusted CORS ones: writes from any other are refused. */
+  getAllowedOrigins: () => ReadonlySet<string>;
+  /** Routes at the root (health, dashboard, the /ws fallback). */
+  rootRoutes: readonly Route[];
+  /** Routes under /api/v1. */
   apiRoutes: readonly Route[];
-  /** Middleware run for /api/v1 after authentication (e.g. the read-only guard). */
-  apiGuards?: readonly Koa.Middleware[];
+  /** Everything under /api/v1 first passes this (a stranger gets 401 before the body is read). */
+  authenticateApi: Koa.Middleware;
+  /** Each route's declared policy, enforced before its handler. */
+  policyGuard: PolicyGuard;
 }
 
 /**
@@ -39,12 +41,15 @@ export interface AppOptions {
 export function createApp(options: AppOptions): Koa {
   const app = new Koa();
   app.silent = true; // errors are rendered and logged by errorHandler
+  // Client addresses come from access/client-address.ts (last X-Forwarded-For entry
+  // only behind a trusted proxy); Koa's own ctx.ip is never used for decisions.
 
   app.use(requestId());
   app.use(accessLog(options.logger));
   app.use(errorHandler(options.logger));
   app.use(securityHeaders());
   app.use(hostCheck(options.getAllowedHosts));
+  app.use(refuseForeignWrites(options.getAllowedOrigins));
   if (options.corsOrigins.length > 0) {
     const allowed = new Set(options.corsOrigins.map((origin) => origin.replace(/\/$/, '')));
     app.use(
@@ -56,8 +61,10 @@ export function createApp(options: AppOptions): Koa {
           'X-Session-Token',
           'X-Lock-Id',
           'X-Request-Id',
+          'X-Refresh-Binding',
           'Last-Event-ID',
         ],
+        credentials: true,
         exposeHeaders: ['X-Request-Id'],
       }),
     );
@@ -69,24 +76,21 @@ export function createApp(options: AppOptions): Koa {
   // Case-sensitive and strict: a path either is ours exactly or is a 404, so the
   // prefix check for the guards below can never disagree with the routing.
   const root = new Router({ sensitive: true, strict: true });
-  const publicRoutes = [...options.publicRoutes, ...(docsRoutes(document) as Route[])];
-  mountRoutes(root, publicRoutes);
-  routes.push(...publicRoutes.map((route) => ({ prefix: '', route })));
+  const rootRoutes = [...options.rootRoutes, ...(docsRoutes(document) as Route[])];
+  mountRoutes(root, rootRoutes, options.policyGuard);
+  routes.push(...rootRoutes.map((route) => ({ prefix: '', route })));
 
-  // Guards run for every path under the prefix, matched or not, so an unknown API
-  // path answers 401 to a stranger rather than revealing what exists.
-  const apiGuards = compose([
-    requireToken({ token: options.token, getPort: options.getPort }),
-    ...(options.apiGuards ?? []),
-    jsonBody({ limitBytes: options.maxBodyBytes }),
-  ]);
+  // Authentication runs for every path under the prefix, matched or not, so an unknown
+  // API path answers 401 to a stranger rather than revealing what exists. Each route's
+  // own policy (role, rate limit, read-only) is enforced when it is matched.
+  const apiGuards = compose([options.authenticateApi, jsonBody({ limitBytes: options.maxBodyBytes })]);
   app.use((ctx, next) => {
     const path = ctx.path.toLowerCase();
     return path === API_PREFIX || path.startsWith(`${API_PREFIX}/`) ? apiGuards(ctx, next) : next();
   });
 
   const api = new Router({ prefix: API_PREFIX, sensitive: true, strict: true });
-  mountRoutes(api, options.apiRoutes);
+  mountRoutes(api, options.apiRoutes, options.policyGuard);
   routes.push(...options.apiRoutes.map((route) => ({ prefix: API_PREFIX, route })));
 
   app.use(root.routes()).use(root.allowedMethods({ throw: true }));

@@ -4,10 +4,18 @@ import type { Route } from './route.ts';
 
 const COMMON_ERRORS: Record<number, string> = {
   400: 'Invalid input; `details` names the fields',
-  401: 'Missing or wrong session token',
-  403: 'Foreign Host header',
+  401: 'No credential, or a wrong or expired one (`token_expired`: refresh and retry)',
+  403: 'Foreign Host or Origin, or (`forbidden`) the role is too low for this operation',
+  423: 'Read-only: another process holds the workspace lock (send its X-Lock-Id to write anyway)',
+  429: 'Rate limited; wait `Retry-After` seconds',
   500: 'Internal error (no internals are shown)',
 };
+
+/** Which credentials an operation accepts, from its declared policy. */
+function security(route: Route): Record<string, string[]>[] {
+  if (route.policy.role === 'public') return [];
+  return [{ ownerToken: [] }, { bearer: [] }, ...(route.policy.ticket ? [{ ticket: [] }] : [])];
+}
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
@@ -54,9 +62,11 @@ export function buildOpenApi(routes: readonly { prefix: string; route: Route }[]
           : {}),
       };
     }
+    const guarded = route.policy.role !== 'public';
     const errorStatuses = new Set([
-      ...(route.auth ? [401] : []),
+      ...(guarded ? [401, 429] : []),
       403,
+      ...(route.policy.readOnly === 'blocked' ? [423] : []),
       500,
       ...(route.body || route.query ? [400] : []),
       ...(route.errors ?? []),
@@ -81,7 +91,8 @@ export function buildOpenApi(routes: readonly { prefix: string; route: Route }[]
           }
         : {}),
       responses,
-      security: route.auth ? [{ token: [] }, { bearer: [] }, { cookie: [] }] : [],
+      security: security(route),
+      'x-lookout-policy': { role: route.policy.role, read_only: route.policy.readOnly },
     };
   }
   return {
@@ -96,9 +107,32 @@ export function buildOpenApi(routes: readonly { prefix: string; route: Route }[]
     components: {
       schemas: { Error: jsonSchema(ErrorBody, 'output') },
       securitySchemes: {
-        token: { type: 'apiKey', in: 'header', name: 'X-Session-Token' },
-        bearer: { type: 'http', scheme: 'bearer' },
-        cookie: { type: 'apiKey', in: 'cookie', name: 'lookout_session_<port>' },
+        ownerToken: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-Session-Token',
+          description:
+            'The owner token from .lookout/server.json (admin; accepted from this machine only). Also accepted as a Bearer token.',
+        },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            'An access token from POST /api/v1/auth/sign-in or /auth/refresh; its role decides what it may do.',
+        },
+        ticket: {
+          type: 'apiKey',
+          in: 'query',
+          name: 'ticket',
+          description: 'Streams only: a single-use, 30-second ticket from POST /api/v1/auth/ticket.',
+        },
+        refreshCookie: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'lookout_refresh_<port>',
+          description: 'Only /api/v1/auth/refresh reads it, and only together with the X-Refresh-Binding header.',
+        },
       },
     },
   };

@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
+import type { RequiredRole } from '../../src-shared/access.ts';
 import { fieldIssues } from '../../src-shared/errors.ts';
 import { LookoutError } from '../errors.ts';
 
@@ -19,6 +20,20 @@ export interface RouteResult {
 }
 
 /**
+ * Who may call a route, declared once beside it: mounting, the guards (authentication,
+ * role, read-only mode, rate limits) and /openapi.json all read this, so no path list
+ * elsewhere can disagree with it.
+ */
+export interface RoutePolicy {
+  /** The least role that may call it; `public` needs no credential at all. */
+  role: RequiredRole;
+  /** `blocked`: refused with 423 while another process holds the workspace lock. */
+  readOnly: 'blocked' | 'allowed';
+  /** Streams only: also accepts a one-use `?ticket=` (browsers cannot set headers on WebSocket or EventSource). */
+  ticket?: boolean;
+}
+
+/**
  * A route declared with its schemas. The same declaration validates requests and
  * generates /openapi.json, so the docs cannot drift from the code.
  */
@@ -29,8 +44,8 @@ export interface Route<Q = unknown, B = unknown> {
   summary: string;
   description?: string;
   tags?: string[];
-  /** Whether the session token is required (everything under /api/v1 is). */
-  auth: boolean;
+  /** Who may call it (see RoutePolicy). */
+  policy: RoutePolicy;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
@@ -58,9 +73,16 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'quer
   return result.data;
 }
 
-export function mountRoutes(router: Router, routes: readonly Route<never, never>[] | readonly Route[]): void {
+/** Turns a route's declared policy into the middleware that enforces it. */
+export type PolicyGuard = (route: Route) => Middleware;
+
+export function mountRoutes(
+  router: Router,
+  routes: readonly Route<never, never>[] | readonly Route[],
+  guard: PolicyGuard,
+): void {
   for (const route of routes as readonly Route[]) {
-    router[route.method](route.path, async (ctx) => {
+    router[route.method](route.path, guard(route), async (ctx) => {
       const query = parse(route.query, ctx.query, 'query');
       const body = parse(route.body, (ctx.request as { body?: unknown }).body, 'body');
       const result = await route.handler({ query, body, params: ctx.params as Record<string, string>, ctx });

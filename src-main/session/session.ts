@@ -1,7 +1,5 @@
-import type { Middleware } from 'koa';
 import { describeHolder, type LockInfo, NO_LOCK, type SessionState } from '../../src-shared/session.ts';
 import { LookoutError } from '../errors.ts';
-import { WRITE_METHODS } from '../http/middleware/json-body.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
 import { type HolderRecord, isHeld, type LockPaths, readHolder, WorkspaceLock } from './lock.ts';
@@ -150,23 +148,20 @@ export class SessionService {
    * refused — except event publishing (events are observations), the handover request
    * itself, and requests that present the holder's lock id.
    */
-  readOnlyGuard(exempt: (method: string, path: string) => boolean): Middleware {
-    return async (ctx, next) => {
-      if (WRITE_METHODS.has(ctx.method) && this.#state.read_only && !exempt(ctx.method, ctx.path)) {
-        const lock = this.#state.lock;
-        const presented = ctx.get('x-lock-id');
-        if (!(presented && this.#isHolderId(presented))) {
-          throw new LookoutError(
-            'read_only',
-            `the workspace is read-only: it is held by ${describeHolder(lock)}; writes resume when it is released`,
-            {
-              details: { lock },
-            },
-          );
-        }
-      }
-      await next();
-    };
+  /**
+   * Throws 423 while the workspace is read-only, unless `lockId` is the holder's own
+   * (the CLI that holds the lock may still write). Which routes this applies to is each
+   * route's declared policy.
+   */
+  assertWritable(lockId: string | undefined): void {
+    if (!this.#state.read_only) return;
+    if (lockId && this.#isHolderId(lockId)) return;
+    const lock = this.#state.lock;
+    throw new LookoutError(
+      'read_only',
+      `the workspace is read-only: it is held by ${describeHolder(lock)}; writes resume when it is released`,
+      { details: { lock } },
+    );
   }
 
   async stop(): Promise<void> {

@@ -40,7 +40,7 @@ export const docsRoutes = (getDocument: () => unknown) => [
     path: '/openapi.json',
     summary: 'This API as an OpenAPI 3.1 document',
     tags: ['server'],
-    auth: false,
+    policy: { role: 'public', readOnly: 'allowed' },
     responses: { 200: { description: 'The OpenAPI document' } },
     handler: () => ({ body: getDocument() }),
   }),
@@ -49,7 +49,7 @@ export const docsRoutes = (getDocument: () => unknown) => [
     path: '/docs',
     summary: 'Interactive API reference',
     tags: ['server'],
-    auth: false,
+    policy: { role: 'public', readOnly: 'allowed' },
     responses: { 200: { description: 'An HTML page', contentType: 'text/html' } },
     handler: ({ ctx }) => {
       ctx.set('Content-Security-Policy', DOCS_CSP);
@@ -63,7 +63,7 @@ export const docsRoutes = (getDocument: () => unknown) => [
     path: '/docs/init.js',
     summary: 'Docs page bootstrap script',
     tags: ['server'],
-    auth: false,
+    policy: { role: 'public', readOnly: 'allowed' },
     responses: { 200: { description: 'JavaScript' } },
     handler: ({ ctx }) => {
       ctx.type = 'text/javascript; charset=utf-8';
@@ -76,7 +76,7 @@ export const docsRoutes = (getDocument: () => unknown) => [
     path: '/docs/assets/:file',
     summary: 'Docs page assets',
     tags: ['server'],
-    auth: false,
+    policy: { role: 'public', readOnly: 'allowed' },
     responses: { 200: { description: 'A static file' }, 404: { description: 'Unknown file' } },
     handler: ({ ctx, params }) => {
       const file = params.file ?? '';

@@ -4,6 +4,7 @@ import { EventsPage, PublishResponse } from '../../../src-shared/protocol.ts';
 import { LookoutError } from '../../errors.ts';
 import type { EventBus } from '../../events/bus.ts';
 import type { SseHub } from '../../gateway/sse.ts';
+import { principalOf } from '../../access/guard.ts';
 import { defineRoute } from '../route.ts';
 
 // One event, or a batch under `events`. The bus checks both in depth (catalogue, sizes,
@@ -24,6 +25,10 @@ const HistoryQuery = z.object({
 const StreamQuery = z.object({
   since: z.string().optional().describe('resume after this sequence number (or send Last-Event-ID)'),
   types: z.string().optional(),
+  ticket: z
+    .string()
+    .optional()
+    .describe('a one-use ticket from POST /api/v1/auth/ticket (browsers; others send a header)'),
 });
 
 export const eventRoutes = (bus: EventBus, sse: SseHub) => [
@@ -34,7 +39,7 @@ export const eventRoutes = (bus: EventBus, sse: SseHub) => [
     description:
       'Allowed in read-only mode: events are observations. An event over 64 KiB of JSON is refused with 413.',
     tags: ['events'],
-    auth: true,
+    policy: { role: 'operator', readOnly: 'allowed' },
     body: PublishBody,
     errors: [413],
     responses: { 201: { description: 'Stored; numbers and timestamps in input order', schema: PublishResponse } },
@@ -53,7 +58,7 @@ export const eventRoutes = (bus: EventBus, sse: SseHub) => [
     path: '/events',
     summary: 'Stored events after a sequence number, oldest first',
     tags: ['events'],
-    auth: true,
+    policy: { role: 'viewer', readOnly: 'allowed' },
     query: HistoryQuery,
     responses: { 200: { description: 'A page of history', schema: EventsPage } },
     handler: ({ query, ctx }) => {
@@ -76,7 +81,7 @@ export const eventRoutes = (bus: EventBus, sse: SseHub) => [
     path: '/sse',
     summary: 'Server-Sent Events stream (resumes with Last-Event-ID or since)',
     tags: ['events'],
-    auth: true,
+    policy: { role: 'viewer', readOnly: 'allowed', ticket: true },
     query: StreamQuery,
     responses: {
       200: {
@@ -86,7 +91,7 @@ export const eventRoutes = (bus: EventBus, sse: SseHub) => [
       },
     },
     handler: ({ ctx }) => {
-      sse.handle(ctx);
+      sse.handle(ctx, principalOf(ctx));
       return undefined;
     },
   }),

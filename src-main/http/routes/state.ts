@@ -59,7 +59,7 @@ function putSection<S extends StateSection>(state: StateService, section: S): Ro
     summary: `Replace the ${section} section`,
     description: `${SECTION_HELP[section]} Publishes \`system.state_changed\` with \`{"section": "${section}"}\`.`,
     tags: ['state'],
-    auth: true,
+    policy: { role: 'operator', readOnly: 'blocked' },
     body: schema,
     errors: [423],
     responses: { 200: { description: 'The section as stored', schema } },
@@ -75,7 +75,7 @@ export const stateRoutes = (state: StateService): Route[] =>
       summary: 'The state document: system status, calendar, priorities, commitments, active brief',
       description: 'The same document the WebSocket `snapshot` carries.',
       tags: ['state'],
-      auth: true,
+      policy: { role: 'viewer', readOnly: 'allowed' },
       responses: { 200: { description: 'The state document', schema: StateDocument } },
       handler: () => ({ body: state.document() }),
     }),
@@ -84,7 +84,7 @@ export const stateRoutes = (state: StateService): Route[] =>
       path: '/state/:section',
       summary: 'One section of the state document',
       tags: ['state'],
-      auth: true,
+      policy: { role: 'viewer', readOnly: 'allowed' },
       errors: [404],
       responses: { 200: { description: 'The section (calendar, priorities, commitments or active_brief)' } },
       handler: ({ params, ctx }) => {
@@ -99,7 +99,7 @@ export const stateRoutes = (state: StateService): Route[] =>
       path: '/state/:section',
       summary: 'Any other section: 404 naming the sections there are',
       tags: ['state'],
-      auth: true,
+      policy: { role: 'operator', readOnly: 'blocked' },
       errors: [404],
       responses: {},
       handler: ({ params }) => {
@@ -111,7 +111,7 @@ export const stateRoutes = (state: StateService): Route[] =>
       path: '/system/status',
       summary: 'What the system is doing: status, progress, last sync',
       tags: ['state'],
-      auth: true,
+      policy: { role: 'viewer', readOnly: 'allowed' },
       responses: { 200: { description: 'The system status', schema: SystemState } },
       handler: () => ({ body: state.system() }),
     }),
@@ -122,7 +122,7 @@ export const stateRoutes = (state: StateService): Route[] =>
       description:
         'A field not given keeps its value, except that entering COLLECTING or PROCESSING without a progress starts at 0; `message` is cleared unless given. Publishes `system.status_changed` with the new value.',
       tags: ['state'],
-      auth: true,
+      policy: { role: 'operator', readOnly: 'blocked' },
       body: SystemStatusUpdate,
       errors: [423],
       responses: { 200: { description: 'The new system status', schema: SystemState } },
@@ -135,7 +135,7 @@ export const stateRoutes = (state: StateService): Route[] =>
       description:
         'Command names ignore case; targets keep theirs. A line that is not a command is 400 `unknown_command` whose details list the commands (`known`, `usage`) and say what was wrong (`reason`). An unknown target is 404; approving a done priority is 409; `refresh` while a collection runs is 409.',
       tags: ['state'],
-      auth: true,
+      policy: { role: 'operator', readOnly: 'blocked' },
       body: CommandRequest,
       errors: [404, 409, 423],
       responses: { 200: { description: 'What the command did', schema: CommandResponse } },
@@ -148,7 +148,7 @@ export const stateRoutes = (state: StateService): Route[] =>
       description:
         'Answers at once; the system status goes COLLECTING with progress published every tenth (`system.status_changed`), then IDLE with `last_sync`, or ERROR with the reason. One at a time: 409 while one runs.',
       tags: ['collections'],
-      auth: true,
+      policy: { role: 'operator', readOnly: 'blocked' },
       errors: [409, 423],
       responses: {
         202: { description: 'Started; poll GET /api/v1/collections/{id} or watch the events', schema: Collection },
@@ -164,7 +164,7 @@ export const stateRoutes = (state: StateService): Route[] =>
       path: '/collections',
       summary: 'Recent collections, newest first (kept in memory: the last 20 and the running one)',
       tags: ['collections'],
-      auth: true,
+      policy: { role: 'viewer', readOnly: 'allowed' },
       responses: { 200: { description: 'Recent collections', schema: CollectionList } },
       handler: () => ({ body: { collections: state.collections.list() } }),
     }),
@@ -173,7 +173,7 @@ export const stateRoutes = (state: StateService): Route[] =>
       path: '/collections/:id',
       summary: 'One collection: status, progress, results per collector',
       tags: ['collections'],
-      auth: true,
+      policy: { role: 'viewer', readOnly: 'allowed' },
       errors: [404],
       responses: { 200: { description: 'The collection', schema: Collection } },
       handler: ({ params }) => {
@@ -193,7 +193,7 @@ export const stateRoutes = (state: StateService): Route[] =>
       description:
         'The collection ends `cancelled` at once and nothing it had not yet reported is published; the system returns to IDLE with a message. 409 when it has already finished.',
       tags: ['collections'],
-      auth: true,
+      policy: { role: 'operator', readOnly: 'blocked' },
       errors: [404, 409, 423],
       responses: { 200: { description: 'The cancelled collection', schema: Collection } },
       handler: ({ params }) => ({ body: state.collections.cancel(params.id ?? '') }),

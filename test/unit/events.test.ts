@@ -132,7 +132,7 @@ describe('event types and patterns', () => {
 
 describe('the catalogue', () => {
   it('lists every catalogued type and namespace', () => {
-    expect(CATALOGUED_TYPES).toHaveLength(25);
+    expect(CATALOGUED_TYPES).toHaveLength(30);
     expect(CATALOGUED_TYPES).toContain('git.commit_created');
     expect(CATALOGUED_TYPES).toContain('session.lock_changed');
     expect(CATALOGUED_TYPES.every((type) => EVENT_TYPE_PATTERN.test(type))).toBe(true);
@@ -146,9 +146,10 @@ describe('the catalogue', () => {
       'kanban',
       'system',
       'session',
+      'auth',
       'x',
     ]);
-    expect(SERVER_NAMESPACES).toEqual(['system', 'session']);
+    expect(SERVER_NAMESPACES).toEqual(['system', 'session', 'auth']);
   });
 
   it('takes the namespace from before the first dot', () => {

@@ -279,10 +279,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     session,
     state,
     access,
-    routes: [
-      ...rootRoutes.map((route) => ({ prefix: '', route })),
-      ...apiRoutes.map((route) => ({ prefix: API_PREFIX, route })),
-    ],
+    routes: app.routes,
     http: server,
     url,
     port,

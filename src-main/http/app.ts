@@ -38,7 +38,12 @@ export interface AppOptions {
  * The Koa application. Everything a request passes through is listed here, in order,
  * so one reading of this function tells the whole request path.
  */
-export function createApp(options: AppOptions): Koa {
+export type App = Koa & {
+  /** Every mounted route with its prefix: what /openapi.json shows and the policy tests walk. */
+  readonly routes: readonly { prefix: string; route: Route }[];
+};
+
+export function createApp(options: AppOptions): App {
   const app = new Koa();
   app.silent = true; // errors are rendered and logged by errorHandler
   // Client addresses come from access/client-address.ts (last X-Forwarded-For entry
@@ -95,5 +100,5 @@ export function createApp(options: AppOptions): Koa {
 
   app.use(root.routes()).use(root.allowedMethods({ throw: true }));
   app.use(api.routes()).use(api.allowedMethods({ throw: true }));
-  return app;
+  return Object.assign(app, { routes });
 }

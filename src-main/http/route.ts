@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
-import type { RequiredRole } from '../../src-shared/access.ts';
+import { REQUIRED_ROLES, type RequiredRole } from '../../src-shared/access.ts';
 import { fieldIssues } from '../../src-shared/errors.ts';
 import { LookoutError } from '../errors.ts';
 
@@ -82,6 +82,13 @@ export function mountRoutes(
   guard: PolicyGuard,
 ): void {
   for (const route of routes as readonly Route[]) {
+    // A route without a declared policy must never be served (plain JS or a cast could slip one through).
+    if (
+      !route.policy ||
+      !REQUIRED_ROLES.includes(route.policy.role) ||
+      !['blocked', 'allowed'].includes(route.policy.readOnly)
+    )
+      throw new Error(`${route.method.toUpperCase()} ${route.path} has no valid policy (role and readOnly)`);
     router[route.method](route.path, guard(route), async (ctx) => {
       const query = parse(route.query, ctx.query, 'query');
       const body = parse(route.body, (ctx.request as { body?: unknown }).body, 'body');

@@ -1,6 +1,6 @@
 import { type Command, type CommandResponse, formatCommand } from '../../src-shared/commands.ts';
 import { type EventEnvelope, namespaceOf } from '../../src-shared/events.ts';
-import { LiveClient, type LiveStatus, type WebSocketLike } from '../../src-shared/live-client.ts';
+import { LiveClient, type WebSocketLike } from '../../src-shared/live-client.ts';
 import type { EventsPage } from '../../src-shared/protocol.ts';
 import type { Collection } from '../../src-shared/state.ts';
 import { ActivityLog } from '../model/activity-log.ts';
@@ -15,7 +15,15 @@ import {
 import { parseFilter } from '../model/filter.ts';
 import { FrameBatcher, type FrameScheduler } from '../model/frame-batcher.ts';
 import { RateSeries } from '../model/rate-series.ts';
-import { API, ApiError, get, post, signIn } from './api.ts';
+import type { Principal, User, UsersList } from '../../src-shared/access.ts';
+import type { AuthState } from '../../src-shared/auth-client.ts';
+import { API, ApiError, auth, del, get, onAuthChange, patch, post } from './api.ts';
+
+/** What the desktop window's preload offers (absent in a browser). */
+interface DesktopBridge {
+  signInCode?: () => Promise<{ code: string | null }>;
+}
+const desktop = (): DesktopBridge | undefined => (window as unknown as { lookout?: DesktopBridge }).lookout;
 
 /** Events shown on first load; older ones sit behind a "load" notice. */
 export const HISTORY_ON_LOAD = 2000;
@@ -66,14 +74,97 @@ export class DashboardController {
   #client: LiveClient | undefined;
   #batcher = new FrameBatcher<EventEnvelope>((events) => this.#apply(events), browserScheduler);
   #stateFetch: Promise<void> | undefined;
-  #probing = false;
   #disposers: (() => void)[] = [];
 
   async start(): Promise<void> {
+    this.#disposers.push(onAuthChange((state) => this.#onAuth(state)));
+    await this.#signInFromPage();
+  }
+
+  /**
+   * How a page signs in by itself: a one-time `?code=` (from `lookout open`; exchanged by
+   * POST and dropped from the address bar at once), else the sign-in this origin already
+   * has (refresh cookie + stored binding; this is what carries a page across a server
+   * restart), else the desktop window's code over IPC. Otherwise it asks.
+   */
+  async #signInFromPage(): Promise<void> {
+    const params = new URLSearchParams(location.search);
+    const code = params.get('code');
+    const tokenInUrl = params.has('token');
+    if (code !== null || tokenInUrl) history.replaceState(history.state, '', location.pathname + location.hash);
+    if (code !== null) {
+      try {
+        await auth.signIn({ code });
+        return;
+      } catch (error) {
+        if (!auth.hasBinding)
+          return auth.requireSignIn(
+            error instanceof ApiError && error.status === 401
+              ? 'That sign-in link was already used or is older than 60 s. Run `lookout open` again, or sign in below.'
+              : (error as Error).message,
+          );
+      }
+    }
+    if (auth.hasBinding && (await this.#resume())) return;
+    const bridge = desktop();
+    if (bridge?.signInCode) {
+      try {
+        const minted = await bridge.signInCode();
+        if (minted.code) {
+          await auth.signIn({ code: minted.code });
+          return;
+        }
+      } catch {
+        // Fall through to the form.
+      }
+    }
+    auth.requireSignIn(
+      tokenInUrl
+        ? 'Tokens in URLs are not accepted (the browser keeps them in its history). Paste it below, or run `lookout open`.'
+        : 'Sign in to see this workspace.',
+    );
+  }
+
+  /** Refreshes the stored sign-in, waiting out a server that is restarting; false once it is refused. */
+  async #resume(): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await auth.refresh();
+        return true;
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status !== 0) return false;
+        this.app.dispatch({
+          type: 'connection',
+          status: { state: attempt < 3 ? 'reconnecting' : 'offline', attempt: attempt + 1, retryAt: null, lastError: error.message },
+        });
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 500 * 2 ** attempt)));
+      }
+    }
+  }
+
+  #onAuth(state: AuthState): void {
+    if (state.status === 'signed-in') {
+      const fresh = !this.app.state.signedIn || this.app.state.user?.id !== state.user?.id;
+      this.app.dispatch({ type: 'signed-in', user: state.user });
+      if (fresh || !this.#client) void this.#startStream();
+    } else if (state.status === 'signed-out') {
+      // Nothing retries with a dead credential: the stream stops until a sign-in.
+      this.#client?.stop();
+      this.#client = undefined;
+      this.app.dispatch({ type: 'signed-out', reason: state.reason });
+    }
+  }
+
+  async #startStream(): Promise<void> {
+    this.#client?.stop();
+    this.#client = undefined;
     void this.#loadServerInfo();
     const since = await this.#historyStart();
+    if (auth.state.status !== 'signed-in' || this.#client) return;
     this.#client = new LiveClient({
       url: () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
+      // Browsers cannot set headers on a WebSocket: each attempt gets a single-use ticket.
+      query: async () => ({ ticket: await auth.ticket() }),
       connect: browserSocket,
       since,
       onEvent: (event) => this.#batcher.push(event),
@@ -83,14 +174,13 @@ export class DashboardController {
       },
       onControl: (message) => {
         if (message.type === 'connected') {
-          this.app.dispatch({ type: 'signed-in' });
           void this.#loadSession(message.last_sequence_number);
         } else if (message.type === 'snapshot') {
           this.app.dispatch({ type: 'state', state: message.state, at: message.sequence_number_at });
           if (this.app.state.state === null) void this.refreshState();
         }
       },
-      onStatus: (status) => this.#onStatus(status),
+      onStatus: (status) => this.app.dispatch({ type: 'connection', status }),
       onEpochChange: () => {
         // Another store: nothing held counts the same history any more.
         this.#batcher.flush();
@@ -99,34 +189,26 @@ export class DashboardController {
       },
     });
     this.#client.start();
-
-    const onVisible = () => {
-      if (document.visibilityState === 'visible' && !this.app.state.signedIn) void this.#probeAuth();
-    };
-    document.addEventListener('visibilitychange', onVisible);
-    window.addEventListener('focus', onVisible);
-    this.#disposers.push(() => {
-      document.removeEventListener('visibilitychange', onVisible);
-      window.removeEventListener('focus', onVisible);
-    });
   }
 
   stop(): void {
     this.#client?.stop();
+    auth.dispose();
     this.#batcher.dispose();
     for (const dispose of this.#disposers.splice(0)) dispose();
   }
 
-  /** Where the live stream starts: the newest HISTORY_ON_LOAD events; older ones become a notice. */
+  /** Where the live stream starts: after what the page holds, else the newest HISTORY_ON_LOAD events. */
   async #historyStart(): Promise<number> {
+    const held = this.log.lastSequenceNumber;
+    if (held !== undefined) return held;
     try {
       const page = await get<EventsPage>(`${API}/events?since=0&limit=1`);
       const since = Math.max(0, page.last_sequence_number - HISTORY_ON_LOAD);
       const oldest = page.oldest_sequence_number;
       if (oldest > 0 && since >= oldest) this.log.addGap(oldest, since, 'unloaded');
       return since;
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 401) this.app.dispatch({ type: 'signed-out' });
+    } catch {
       return 0;
     }
   }
@@ -143,31 +225,6 @@ export class DashboardController {
 
   #record(events: readonly EventEnvelope[]): void {
     for (const event of events) this.rates.record(Date.parse(event.timestamp), namespaceOf(event.type));
-  }
-
-  #onStatus(status: LiveStatus): void {
-    this.app.dispatch({ type: 'connection', status });
-    if (status.state === 'reconnecting' || status.state === 'offline') void this.#probeAuth();
-  }
-
-  /**
-   * A WebSocket refused with 401 looks like any other failure from a page; ask the REST
-   * side whether our cookie still works (a restarted server has a new token).
-   */
-  async #probeAuth(): Promise<void> {
-    if (this.#probing) return;
-    this.#probing = true;
-    try {
-      await get(`${API}/session`);
-      if (!this.app.state.signedIn) {
-        this.app.dispatch({ type: 'signed-in' });
-        this.#client?.retryNow();
-      }
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 401) this.app.dispatch({ type: 'signed-out' });
-    } finally {
-      this.#probing = false;
-    }
   }
 
   async #loadSession(at: number): Promise<void> {
@@ -208,7 +265,6 @@ export class DashboardController {
   #afterWriteError(error: unknown): never {
     if (error instanceof ApiError && error.status === 423)
       void this.#loadSession(this.#client?.lastSequenceNumber ?? 0);
-    if (error instanceof ApiError && error.status === 401) this.app.dispatch({ type: 'signed-out' });
     throw error;
   }
 
@@ -239,10 +295,31 @@ export class DashboardController {
     }
   }
 
-  async signIn(token: string): Promise<void> {
-    await signIn(token);
-    this.app.dispatch({ type: 'signed-in' });
-    this.#client?.retryNow();
+  /** Signs in from the form: a user's name and password, or the owner's pasted token. */
+  async signIn(body: { name: string; password: string } | { token: string }): Promise<Principal> {
+    return auth.signIn(body);
+  }
+
+  async signOut(): Promise<void> {
+    await auth.signOut().catch(() => undefined);
+  }
+
+  // -- users (admins) ---------------------------------------------------------------
+
+  async listUsers(): Promise<User[]> {
+    return (await get<UsersList>(`${API}/users`)).users;
+  }
+
+  createUser(body: { name: string; role: string; password: string }): Promise<User> {
+    return post<User>(`${API}/users`, body);
+  }
+
+  updateUser(id: string, body: { role?: string; password?: string; disabled?: boolean }): Promise<User> {
+    return patch<User>(`${API}/users/${encodeURIComponent(id)}`, body);
+  }
+
+  removeUser(id: string): Promise<unknown> {
+    return del(`${API}/users/${encodeURIComponent(id)}`);
   }
 
   retryNow(): void {

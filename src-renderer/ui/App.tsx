@@ -1,11 +1,12 @@
 import { useCallback, useEffect, useState } from 'react';
 import { ActivityPanel } from './ActivityPanel.tsx';
-import { ReadOnlyBanner, SignedOutBanner } from './Banners.tsx';
+import { ReadOnlyBanner } from './Banners.tsx';
 import { CommandBar } from './CommandBar.tsx';
 import { DetailDrawer } from './DetailDrawer.tsx';
 import { Header } from './Header.tsx';
 import { COMMAND_INPUT_ID, FILTER_INPUT_ID } from './hooks.ts';
 import { SidePanels } from './SidePanels.tsx';
+import { SignIn } from './SignIn.tsx';
 
 function isTyping(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
@@ -71,13 +72,13 @@ export function App() {
     <div className={`app${selected !== null ? ' with-drawer' : ''}`}>
       <Header />
       <ReadOnlyBanner />
-      <SignedOutBanner />
       <main className="main">
         <ActivityPanel selected={selected} onSelect={setSelected} />
         <SidePanels />
         {selected !== null && <DetailDrawer seq={selected} onClose={close} />}
       </main>
       <CommandBar />
+      <SignIn />
     </div>
   );
 }

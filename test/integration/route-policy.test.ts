@@ -55,7 +55,7 @@ async function templateWorkspace(): Promise<{ dir: string; ids: Record<Role, str
 
 function principals(runtime: Runtime, ids: Record<Role, string>): Principals {
   return {
-    async headers(who) {
+    async headers(who): Promise<Record<string, string>> {
       if (who === 'nobody') return {};
       if (who === 'owner') return { 'x-session-token': runtime.token };
       return { authorization: `Bearer ${await accessToken(runtime, ids[who], who)}` };

@@ -31,7 +31,11 @@ export async function readResponse<T>(response: Response): Promise<T> {
     const parsed = ErrorBody.safeParse(json);
     if (parsed.success)
       throw new ApiError(response.status, parsed.data.error.code, parsed.data.error.message, parsed.data.error.details);
-    throw new ApiError(response.status, 'http_error', `the server answered ${response.status} ${response.statusText}`.trim());
+    throw new ApiError(
+      response.status,
+      'http_error',
+      `the server answered ${response.status} ${response.statusText}`.trim(),
+    );
   }
   return json as T;
 }
@@ -106,7 +110,11 @@ export class AuthClient {
         method: 'POST',
         credentials: 'same-origin',
         cache: 'no-store',
-        headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        headers: {
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch {
@@ -123,7 +131,8 @@ export class AuthClient {
   }
 
   #schedule(lifetimeMs: number): void {
-    const { setTimer = setTimeout, clearTimer = (h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>) } = this.#o;
+    const { setTimer = setTimeout, clearTimer = (h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>) } =
+      this.#o;
     if (this.#timer !== undefined) clearTimer(this.#timer);
     const ahead = Math.min(this.#o.refreshAheadMs ?? 60_000, lifetimeMs / 5);
     this.#timer = setTimer(() => {

@@ -33,7 +33,7 @@ export const auth = new AuthClient({
   binding: bindingStore,
   exclusive:
     typeof navigator !== 'undefined' && 'locks' in navigator
-      ? <T,>(fn: () => Promise<T>) => navigator.locks.request('lookout-refresh', fn) as Promise<T>
+      ? <T>(fn: () => Promise<T>) => navigator.locks.request('lookout-refresh', fn) as Promise<T>
       : undefined,
   onChange: (state) => {
     for (const listener of authListeners) listener(state);

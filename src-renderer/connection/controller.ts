@@ -135,7 +135,12 @@ export class DashboardController {
         if (!(error instanceof ApiError) || error.status !== 0) return false;
         this.app.dispatch({
           type: 'connection',
-          status: { state: attempt < 3 ? 'reconnecting' : 'offline', attempt: attempt + 1, retryAt: null, lastError: error.message },
+          status: {
+            state: attempt < 3 ? 'reconnecting' : 'offline',
+            attempt: attempt + 1,
+            retryAt: null,
+            lastError: error.message,
+          },
         });
         await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 500 * 2 ** attempt)));
       }

@@ -33,20 +33,22 @@ export function SignIn() {
   const [busy, setBusy] = useState(false);
   if (signedIn) return null;
 
-  const submit = (body: { name: string; password: string } | { token: string }, what: 'password' | 'token') => async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await controller.signIn(body);
-      setPassword('');
-      setToken('');
-    } catch (e) {
-      setError(describeError(e, what));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const submit =
+    (body: { name: string; password: string } | { token: string }, what: 'password' | 'token') =>
+    async (event: FormEvent) => {
+      event.preventDefault();
+      setBusy(true);
+      setError(null);
+      try {
+        await controller.signIn(body);
+        setPassword('');
+        setToken('');
+      } catch (e) {
+        setError(describeError(e, what));
+      } finally {
+        setBusy(false);
+      }
+    };
 
   return (
     <div className="sign-in-backdrop">
@@ -55,10 +57,20 @@ export function SignIn() {
           <LogoIcon /> Sign in to Lookout
         </h1>
         {reason && <p className="sign-in-reason">{reason}</p>}
-        <form method="post" onSubmit={submit({ name: name.trim(), password }, 'password')} aria-label="Password sign-in">
+        <form
+          method="post"
+          onSubmit={submit({ name: name.trim(), password }, 'password')}
+          aria-label="Password sign-in"
+        >
           <label>
             Name
-            <input name="username" autoComplete="username" value={name} onChange={(e) => setName(e.target.value)} required />
+            <input
+              name="username"
+              autoComplete="username"
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              required
+            />
           </label>
           <label>
             Password
@@ -76,14 +88,20 @@ export function SignIn() {
           </button>
         </form>
         <p className="sign-in-or">
-          Or, on this machine: run <code>lookout open</code> in the workspace (or <code>lookout open --print</code> on a machine
-          without a desktop, then open the link it prints within 60 s), or paste the owner token from{' '}
+          Or, on this machine: run <code>lookout open</code> in the workspace (or <code>lookout open --print</code> on a
+          machine without a desktop, then open the link it prints within 60 s), or paste the owner token from{' '}
           <code>.lookout/server.json</code>:
         </p>
         <form method="post" onSubmit={submit({ token: token.trim() }, 'token')} aria-label="Token sign-in">
           <label>
             Owner token
-            <input type="password" autoComplete="off" spellCheck={false} value={token} onChange={(e) => setToken(e.target.value)} />
+            <input
+              type="password"
+              autoComplete="off"
+              spellCheck={false}
+              value={token}
+              onChange={(e) => setToken(e.target.value)}
+            />
           </label>
           <button type="submit" className="button" disabled={busy || token.trim() === ''}>
             Sign in with token

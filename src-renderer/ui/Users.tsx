@@ -54,7 +54,13 @@ export function UsersDialog({ onClose }: { onClose: () => void }) {
 
   return (
     <div className="dialog-backdrop" onClick={onClose}>
-      <section className="dialog users" role="dialog" aria-modal="true" aria-labelledby="users-title" onClick={(e) => e.stopPropagation()}>
+      <section
+        className="dialog users"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby="users-title"
+        onClick={(e) => e.stopPropagation()}
+      >
         <header className="dialog-header">
           <h2 id="users-title">Users</h2>
           <button type="button" className="button" onClick={onClose} title="Close (Esc)">
@@ -62,8 +68,8 @@ export function UsersDialog({ onClose }: { onClose: () => void }) {
           </button>
         </header>
         <p className="dialog-note">
-          Viewers read everything; operators also publish events and run commands; admins also manage users. A change of role or
-          password, and disabling, end that user&apos;s sign-ins at once.
+          Viewers read everything; operators also publish events and run commands; admins also manage users. A change of
+          role or password, and disabling, end that user&apos;s sign-ins at once.
         </p>
         {error && (
           <p className="sign-in-error" role="alert">
@@ -126,7 +132,8 @@ export function UsersDialog({ onClose }: { onClose: () => void }) {
                     disabled={busy || user.id === me?.id}
                     title={user.id === me?.id ? 'You cannot remove yourself' : `Remove ${user.name}`}
                     onClick={() => {
-                      if (window.confirm(`Remove ${user.name}? Their sign-ins end now.`)) void act(() => controller.removeUser(user.id));
+                      if (window.confirm(`Remove ${user.name}? Their sign-ins end now.`))
+                        void act(() => controller.removeUser(user.id));
                     }}
                   >
                     Remove
@@ -137,7 +144,13 @@ export function UsersDialog({ onClose }: { onClose: () => void }) {
           </tbody>
         </table>
         <form className="users-add" onSubmit={add} aria-label="Add a user">
-          <input aria-label="New user's name" placeholder="Name" value={name} onChange={(e) => setName(e.target.value)} required />
+          <input
+            aria-label="New user's name"
+            placeholder="Name"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            required
+          />
           <select aria-label="New user's role" value={role} onChange={(e) => setRole(e.target.value)}>
             {ROLES.map((r) => (
               <option key={r} value={r}>

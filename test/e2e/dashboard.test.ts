@@ -126,7 +126,10 @@ describe('the dashboard', { timeout: 60_000 }, () => {
 
   it('signs in from the form by POST: the pasted owner token, or a name and password; controls the role may not use say why', async () => {
     const runtime = await startRuntime();
-    await api(runtime, '/api/v1/users', { method: 'POST', json: { name: 'vera', role: 'viewer', password: 'correct horse battery' } });
+    await api(runtime, '/api/v1/users', {
+      method: 'POST',
+      json: { name: 'vera', role: 'viewer', password: 'correct horse battery' },
+    });
     const context = await browser.newContext();
     contexts.push(context);
     const page = await context.newPage();
@@ -140,25 +143,34 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     await form.waitFor();
     expect(await form.textContent()).toContain('lookout open --print');
 
-    await form.getByLabel('Owner token').fill('not-the-token');
+    await form.getByLabel('Owner token', { exact: true }).fill('not-the-token');
     await form.getByRole('button', { name: 'Sign in with token' }).click();
-    await form.getByRole('alert').filter({ hasText: /not valid/ }).waitFor();
-    await form.getByLabel('Owner token').fill(runtime.token);
+    await form
+      .getByRole('alert')
+      .filter({ hasText: /not valid/ })
+      .waitFor();
+    await form.getByLabel('Owner token', { exact: true }).fill(runtime.token);
     await form.getByRole('button', { name: 'Sign in with token' }).click();
-    await connection(page).filter({ hasText: /^Live$/ }).waitFor();
+    await connection(page)
+      .filter({ hasText: /^Live$/ })
+      .waitFor();
     expect(page.url()).toBe(`${runtime.url}/`);
     expect(posted).toEqual(['POST', 'POST']);
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await form.waitFor();
-    await form.getByLabel('Name').fill('vera');
-    await form.getByLabel('Password').fill('correct horse battery');
+    await form.getByLabel('Name', { exact: true }).fill('vera');
+    await form.getByLabel('Password', { exact: true }).fill('correct horse battery');
     await form.getByRole('button', { name: 'Sign in', exact: true }).click();
-    await connection(page).filter({ hasText: /^Live$/ }).waitFor();
+    await connection(page)
+      .filter({ hasText: /^Live$/ })
+      .waitFor();
     expect(await page.locator('.user-badge').textContent()).toBe('vera viewer');
     const sync = page.getByRole('button', { name: 'Sync' });
     expect(await sync.isDisabled()).toBe(true);
-    expect(await sync.getAttribute('title')).toBe('Your role (viewer) may not do this: it needs operator. Ask an admin.');
+    expect(await sync.getAttribute('title')).toBe(
+      'Your role (viewer) may not do this: it needs operator. Ask an admin.',
+    );
     const users = page.getByRole('button', { name: 'Users' });
     expect(await users.isDisabled()).toBe(true);
     expect(await users.getAttribute('title')).toBe('Your role (viewer) may not do this: it needs admin. Ask an admin.');
@@ -179,7 +191,9 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     await dialog.getByLabel('Role of Zoë').selectOption('viewer');
     await dialog.getByRole('button', { name: 'Disable' }).click();
     await dialog.getByRole('cell', { name: 'disabled' }).waitFor();
-    const listed = (await (await api(runtime, '/api/v1/users')).json()) as { users: { name: string; role: string; disabled: boolean }[] };
+    const listed = (await (await api(runtime, '/api/v1/users')).json()) as {
+      users: { name: string; role: string; disabled: boolean }[];
+    };
     expect(listed.users.map((u) => [u.name, u.role, u.disabled])).toEqual([['Zoë', 'viewer', true]]);
     expect(errors).toEqual([]);
   });
@@ -405,14 +419,15 @@ describe('the dashboard', { timeout: 60_000 }, () => {
 
       // And across a reload: the binding and cookie resume the sign-in, no form.
       await page.reload();
-      await connection(page).filter({ hasText: /^Live$/ }).waitFor({ timeout: 10_000 });
+      await connection(page)
+        .filter({ hasText: /^Live$/ })
+        .waitFor({ timeout: 10_000 });
       expect(await page.getByRole('region', { name: 'Sign in to Lookout' }).count()).toBe(0);
     } finally {
       await second.stop();
     }
     // What a dropped server looks like from the page; anything else is a bug.
-    const expected =
-      /WebSocket connection to .* failed|Failed to load resource: net::ERR_CONNECTION_REFUSED/;
+    const expected = /WebSocket connection to .* failed|Failed to load resource: net::ERR_CONNECTION_REFUSED/;
     expect(errors.filter((e) => !expected.test(e))).toEqual([]);
   });
 
@@ -421,7 +436,8 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     const { page } = await open(runtime);
     let authorized = 0;
     page.on('request', (request) => {
-      if (request.headers().authorization || request.url().includes('/auth/refresh') || request.url().includes('/ws')) authorized++;
+      if (request.headers().authorization || request.url().includes('/auth/refresh') || request.url().includes('/ws'))
+        authorized++;
     });
     // Rotating the key ends every sign-in: the open stream closes and the refresh is refused.
     expect((await api(runtime, '/api/v1/auth/rotate-key', { method: 'POST' })).status).toBe(200);

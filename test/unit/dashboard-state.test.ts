@@ -141,7 +141,10 @@ describe('the session', () => {
     // A viewer may look but not change: the reason names the role it would need.
     const viewer = dashboardReducer(writable, { type: 'signed-in', user: { id: 'u1', name: 'ada', role: 'viewer' } });
     expect(writeBlockedReason(viewer)).toBe('Your role (viewer) may not do this: it needs operator. Ask an admin.');
-    const operator = dashboardReducer(writable, { type: 'signed-in', user: { id: 'u2', name: 'bo', role: 'operator' } });
+    const operator = dashboardReducer(writable, {
+      type: 'signed-in',
+      user: { id: 'u2', name: 'bo', role: 'operator' },
+    });
     expect(writeBlockedReason(operator)).toBeNull();
     const dropped = dashboardReducer(writable, {
       type: 'connection',

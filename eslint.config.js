@@ -2,12 +2,19 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
+import { layeringRule } from './lint/layering.js';
 
 /**
  * The layering rule of ARCHITECTURE.md, enforced: a file's folder decides what it may
  * import. src-shared runs everywhere (zod only); src-renderer never reaches into the
- * Node side; only src-main/desktop/ may import electron.
+ * Node side; only src-main/desktop/electron-main/ may import electron; inside src-main the layers
+ * are one-way (lint/layering.js).
  */
+const ELECTRON_ONLY_IN_ADAPTERS = {
+  name: 'electron',
+  message:
+    'Only the Electron adapters in src-main/desktop/electron-main/ may import electron; put the decision in a plain module and adapt it there.',
+};
 const NODE_BUILTINS = ['node:*', 'fs', 'path', 'http', 'os', 'child_process', 'crypto', 'net', 'url', 'stream'];
 
 export default tseslint.config(
@@ -23,11 +30,13 @@ export default tseslint.config(
       ],
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-non-null-assertion': 'off',
-      'no-restricted-imports': [
-        'error',
-        { paths: [{ name: 'electron', message: 'Only src-main/desktop/ may import electron.' }] },
-      ],
+      'no-restricted-imports': ['error', { paths: [ELECTRON_ONLY_IN_ADAPTERS] }],
     },
+  },
+  {
+    files: ['src-main/**/*.ts'],
+    plugins: { lookout: { rules: { layering: layeringRule } } },
+    rules: { 'lookout/layering': 'error' },
   },
   {
     files: ['src-shared/**'],
@@ -72,7 +81,28 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': 'off' },
   },
   {
-    files: ['src-main/desktop/**'],
+    // The desktop's plain modules make every decision and run under Node: they reach
+    // Electron neither directly nor through an adapter.
+    files: ['src-main/desktop/**/*.ts'],
+    ignores: ['src-main/desktop/electron-main/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [ELECTRON_ONLY_IN_ADAPTERS],
+          patterns: [
+            {
+              regex: '(^|/)electron-main(/|$)',
+              message:
+                "The desktop's plain modules never import its Electron adapters (src-main/desktop/electron-main/): the adapters import them.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src-main/desktop/electron-main/**'],
     rules: { 'no-restricted-imports': 'off' },
   },
   // Formatting belongs to Prettier; ESLint keeps to correctness.

@@ -1,8 +1,8 @@
-// Bundles the preload (src-main/desktop/preload.ts and what it imports: the IPC schema
+// Bundles the preload (src-main/desktop/electron-main/preload.ts and what it imports: the IPC schema
 // and zod) into one CommonJS file. A sandboxed preload can require only `electron` and
 // a few built-ins — not ESM, not node_modules — so the tsc output cannot be used there.
 //
-//   node build/bundle-preload.ts   →   dist/src-main/desktop/preload.cjs
+//   node build/bundle-preload.ts   →   dist/src-main/desktop/electron-main/preload.cjs
 //
 // Runs after `npm run build` (package.json: build:preload). Uses Vite (already a dev
 // dependency, for the dashboard) in library mode; no extra tooling. The test suite
@@ -14,7 +14,7 @@ import { build } from 'vite';
 const root = path.resolve(import.meta.dirname, '..');
 export const PRELOAD_FILE = 'preload.cjs';
 
-export async function bundlePreload(outDir = path.join(root, 'dist/src-main/desktop')): Promise<string> {
+export async function bundlePreload(outDir = path.join(root, 'dist/src-main/desktop/electron-main')): Promise<string> {
   await build({
     configFile: false,
     root,
@@ -27,7 +27,7 @@ export async function bundlePreload(outDir = path.join(root, 'dist/src-main/desk
       sourcemap: false,
       reportCompressedSize: false,
       lib: {
-        entry: path.join(root, 'src-main/desktop/preload.ts'),
+        entry: path.join(root, 'src-main/desktop/electron-main/preload.ts'),
         formats: ['cjs'],
         fileName: () => PRELOAD_FILE,
       },

@@ -1,23 +1,24 @@
 import { randomBytes } from 'node:crypto';
+import { API_PREFIX, AUTH_PATH } from '../src-shared/protocol.ts';
 import type { ServerInfo } from '../src-shared/server-info.ts';
 import { type Config, type ConfigInput, parseConfig } from './config.ts';
 import { EventBus } from './events/bus.ts';
 import { EventLog } from './events/event-log.ts';
-import { AUTH_PATH } from '../src-shared/access.ts';
 import { AccessService } from './access/access-service.ts';
 import { authenticateApi, authorizeUpgrade, type GuardOptions, policyGuard } from './access/guard.ts';
 import { accessRoutes } from './access/routes.ts';
 import { SseHub } from './gateway/sse.ts';
-import { WsGateway, wsRoute } from './gateway/ws-gateway.ts';
-import { API_PREFIX, createApp } from './http/app.ts';
+import { WsGateway } from './gateway/ws-gateway.ts';
+import { createApp } from './http/app.ts';
 import { type HttpServer, listen } from './http/http-server.ts';
 import { allowedHosts } from './http/middleware/host-check.ts';
+import { assertWritable } from './http/middleware/read-only.ts';
 import type { Route } from './http/route.ts';
 import { dashboardRoutes } from './http/routes/dashboard.ts';
-import { eventRoutes } from './http/routes/events.ts';
+import { eventRoutes, wsRoute } from './events/routes.ts';
 import { healthRoutes } from './http/routes/health.ts';
-import { sessionRoutes } from './http/routes/session.ts';
-import { stateRoutes } from './http/routes/state.ts';
+import { sessionRoutes } from './session/routes.ts';
+import { stateRoutes } from './state/routes.ts';
 import { createLogger, flushLogger, type Logger } from './logger.ts';
 import { SessionService } from './session/session.ts';
 import { StateService } from './state/state-service.ts';
@@ -116,7 +117,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   const guard: GuardOptions = {
     access,
     trustProxy: config.trustProxy,
-    assertWritable: (lockId) => session.assertWritable(lockId),
+    assertWritable: (lockId) => assertWritable(session, lockId),
   };
 
   const gateway = new WsGateway({

@@ -28,11 +28,7 @@ export const ROLE_DESCRIPTIONS: Record<Role, string> = {
   admin: 'also manage users, agents and settings, rotate the signing key',
 };
 
-// Names on the wire.
-export const AUTH_PATH = '/auth';
-export const REFRESH_BINDING_HEADER = 'X-Refresh-Binding';
-/** Cookies ignore ports, so the name carries the port: two servers on one host never clash. */
-export const refreshCookieName = (port: number): string => `lookout_refresh_${port}`;
+// Names on the wire (the header and cookie names are in protocol.ts with the others).
 /** Where the page keeps its refresh binding (localStorage is per origin, so per port). */
 export const REFRESH_BINDING_STORAGE_KEY = 'lookout.refresh_binding';
 /** Close code for a WebSocket whose access token expired: reconnect with a fresh one. */

@@ -1,4 +1,5 @@
-import { type Principal, REFRESH_BINDING_HEADER, SignInResponse, TicketResponse } from './access.ts';
+import { type Principal, SignInResponse, TicketResponse } from './access.ts';
+import { API_PREFIX, AUTH_PATH, HEADERS } from './protocol.ts';
 import { ErrorBody } from './errors.ts';
 
 /** A failed API call: the server's own `code` and `message` (status 0: the server could not be reached). */
@@ -70,7 +71,7 @@ export interface AuthClientOptions {
   clearTimer?: (handle: unknown) => void;
 }
 
-const AUTH = '/api/v1/auth';
+const AUTH = `${API_PREFIX}${AUTH_PATH}`;
 
 /**
  * The page's credentials: the access token in memory only, the refresh binding in
@@ -163,7 +164,7 @@ export class AuthClient {
           this.#signedOut('Sign in to continue.');
           throw new ApiError(401, 'unauthorized', 'not signed in');
         }
-        const response = await this.#post(`${AUTH}/refresh`, undefined, { [REFRESH_BINDING_HEADER]: binding });
+        const response = await this.#post(`${AUTH}/refresh`, undefined, { [HEADERS.refreshBinding]: binding });
         try {
           this.#accept(SignInResponse.parse(await readResponse(response)));
         } catch (error) {
@@ -224,7 +225,7 @@ export class AuthClient {
   async signOut(): Promise<void> {
     const binding = this.#o.binding.get();
     try {
-      await this.#post(`${AUTH}/sign-out`, undefined, binding === null ? {} : { [REFRESH_BINDING_HEADER]: binding });
+      await this.#post(`${AUTH}/sign-out`, undefined, binding === null ? {} : { [HEADERS.refreshBinding]: binding });
     } finally {
       this.#o.binding.clear();
       this.#signedOut('Signed out.');

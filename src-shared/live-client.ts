@@ -1,6 +1,12 @@
 import { CLOSE_TOKEN_EXPIRED } from './access.ts';
 import type { EventEnvelope } from './events.ts';
-import type { ConnectedMessage, ControlMessage, GapMessage } from './protocol.ts';
+import {
+  type ConnectedMessage,
+  type ControlMessage,
+  type GapMessage,
+  isEventMessage,
+  type ServerMessage,
+} from './protocol.ts';
 
 /** The part of a WebSocket the client needs: the browser's, Node's global one, or `ws`. */
 export interface WebSocketLike {
@@ -209,21 +215,20 @@ export class LiveClient {
 
   #onMessage(socket: WebSocketLike, raw: unknown): void {
     this.#lastHeard = Date.now();
-    let message: EventEnvelope | ControlMessage;
+    let message: ServerMessage;
     try {
-      message = JSON.parse(String(raw)) as EventEnvelope | ControlMessage;
+      message = JSON.parse(String(raw)) as ServerMessage;
     } catch {
       return;
     }
-    if (typeof (message as EventEnvelope).sequence_number === 'number') {
-      const event = message as EventEnvelope;
+    if (isEventMessage(message)) {
       // A reconnect resumes after #last, so this only guards against a misbehaving peer.
-      if (this.#last !== undefined && event.sequence_number <= this.#last) return;
-      this.#last = event.sequence_number;
-      this.#o.onEvent(event);
+      if (this.#last !== undefined && message.sequence_number <= this.#last) return;
+      this.#last = message.sequence_number;
+      this.#o.onEvent(message);
       return;
     }
-    const control = message as ControlMessage;
+    const control = message;
     if (control.type === 'connected') this.#onConnected(socket, control);
     else if (control.type === 'gap') this.#o.onGap?.(control);
     this.#o.onControl?.(control);

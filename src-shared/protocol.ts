@@ -1,7 +1,62 @@
 import { z } from 'zod';
 import { EventEnvelope } from './events.ts';
+import { SessionState } from './session.ts';
 
-/** Wire shapes of the event API (REST pages, WebSocket and SSE), shared by every client. */
+/**
+ * The wire contract's constants and shapes (REST, WebSocket and SSE), shared by the
+ * server, the dashboard and the CLI: a client never restates one of these by hand.
+ */
+
+/** Where the REST API lives; health, docs and the dashboard sit outside it. */
+export const API_PREFIX = '/api/v1';
+/** The WebSocket endpoint (the event stream). */
+export const WS_PATH = '/ws';
+
+/**
+ * Header names as the contract spells them. HTTP names are case-insensitive; Node's
+ * `req.headers` keys are lower case, so index it with `.toLowerCase()`.
+ */
+export const HEADERS = {
+  /** The owner token, for programs (or `Authorization: Bearer`). */
+  sessionToken: 'X-Session-Token',
+  /** The lock holder's id: lets it write while everyone else is read-only. */
+  lockId: 'X-Lock-Id',
+  /** Echoed when sane, else minted; on every response and refused upgrade. */
+  requestId: 'X-Request-Id',
+  /** Where an SSE stream resumes (browsers send it on reconnect). */
+  lastEventId: 'Last-Event-ID',
+  /** The page's half of the refresh credential (the cookie is the other half). */
+  refreshBinding: 'X-Refresh-Binding',
+} as const;
+
+/** Where the access routes live; the refresh cookie is sent nowhere else. */
+export const AUTH_PATH = '/auth';
+/** Cookies are not isolated by port, so the refresh cookie's name carries it: two servers never clash. */
+export const refreshCookieName = (port: number): string => `lookout_refresh_${port}`;
+/** The cookie's name as the API documents it. */
+export const REFRESH_COOKIE_PATTERN = 'lookout_refresh_<port>';
+
+/** Largest event accepted, in bytes of JSON (larger is 413). */
+export const MAX_EVENT_BYTES = 64 * 1024;
+/** Most events in one published batch (stored all or nothing). */
+export const MAX_BATCH = 1000;
+/** Most events one page of `GET /events` returns. */
+export const MAX_HISTORY_PAGE = 1000;
+
+/** `GET /status`: what `lookout status` shows. */
+export const ServerStatus = z.object({
+  url: z.string(),
+  pid: z.number().int(),
+  version: z.string(),
+  workspace: z.string(),
+  started_at: z.string(),
+  uptime_s: z.number(),
+  clients: z.object({ websocket: z.number().int(), sse: z.number().int() }),
+  last_sequence_number: z.number().int(),
+  epoch: z.string(),
+  session: SessionState,
+});
+export type ServerStatus = z.infer<typeof ServerStatus>;
 
 export const PublishResponse = z.object({
   events: z.array(z.object({ sequence_number: z.number().int(), timestamp: z.string() })),

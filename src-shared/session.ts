@@ -22,9 +22,6 @@ export const HandoverResponse = z.object({
 });
 export type HandoverResponse = z.infer<typeof HandoverResponse>;
 
-/** The header a lock holder presents to write while everyone else is read-only. */
-export const LOCK_ID_HEADER = 'X-Lock-Id';
-
 export const NO_LOCK: LockInfo = { holder: null, pid: null, hostname: null, since: null, id: null };
 
 /** "CLI pid 4242 since 14:02" — how the holder is named in messages and banners. */

@@ -15,7 +15,8 @@ import {
 import { fieldIssues } from '../../src-shared/errors.ts';
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
-import { tokensEqual } from '../http/middleware/credentials.ts';
+import { tokensEqual } from '../transport/credentials.ts';
+import type { AuthPrincipal } from '../transport/principal.ts';
 import type { Logger } from '../logger.ts';
 import type { Database } from '../store/database.ts';
 import { AccessStore, secretHash, toUser, type UserRow } from './access-store.ts';
@@ -27,13 +28,7 @@ import { SingleUseSecrets } from './single-use.ts';
 
 export const OWNER_ID = 'owner';
 
-/** Who is making a request, and how they proved it. */
-export interface AuthPrincipal extends Principal {
-  kind: 'owner' | 'user';
-  via: 'owner_token' | 'access_token' | 'ticket';
-  /** When the credential stops being valid (epoch ms); undefined for the owner token. */
-  expiresAt?: number;
-}
+export type { AuthPrincipal };
 
 export interface AccessOptions {
   db: Database;

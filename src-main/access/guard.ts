@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context, Middleware } from 'koa';
 import { roleAllows } from '../../src-shared/access.ts';
+import { HEADERS } from '../../src-shared/protocol.ts';
 import { LookoutError } from '../errors.ts';
 import type { PolicyGuard, Route, RoutePolicy } from '../http/route.ts';
 import type { AccessService, AuthPrincipal, RequestOrigin } from './access-service.ts';
@@ -52,7 +53,6 @@ async function resolve(
   return { origin: state.origin, principal: state.principal };
 }
 
-export const principalOf = (ctx: Context): AuthPrincipal | undefined => (ctx.state as AuthState).principal ?? undefined;
 
 /** Role, rate limit and read-only checks for one principal against one policy. */
 export function enforce(
@@ -98,7 +98,7 @@ export function policyGuard(options: GuardOptions): PolicyGuard {
     if (route.policy.role === 'public') return (_ctx, next) => next();
     return async (ctx, next) => {
       const { origin, principal } = await resolve(ctx, options, Boolean(route.policy.ticket), false);
-      enforce(route.policy, principal, origin, options, ctx.get('x-lock-id') || undefined);
+      enforce(route.policy, principal, origin, options, ctx.get(HEADERS.lockId) || undefined);
       await next();
     };
   };

@@ -4,8 +4,6 @@ import {
   CodeResponse,
   CreateUserRequest,
   Principal,
-  REFRESH_BINDING_HEADER,
-  refreshCookieName,
   SignInRequest,
   SignInResponse,
   TicketResponse,
@@ -13,12 +11,14 @@ import {
   User,
   UsersList,
 } from '../../src-shared/access.ts';
+import { HEADERS, refreshCookieName } from '../../src-shared/protocol.ts';
 import { LookoutError } from '../errors.ts';
-import { cookieValue } from '../http/middleware/credentials.ts';
+import { cookieValue } from '../transport/credentials.ts';
 import { defineRoute } from '../http/route.ts';
 import type { AccessService, IssuedSession } from './access-service.ts';
 import { isHttps } from './client-address.ts';
-import { principalOf, requestOrigin } from './guard.ts';
+import { principalOf } from '../transport/principal.ts';
+import { requestOrigin } from './guard.ts';
 
 export interface AccessRoutesOptions {
   getPort: () => number;
@@ -84,7 +84,7 @@ export const accessRoutes = (access: AccessService, options: AccessRoutesOptions
           ctx,
           await access.refresh(
             cookieValue(ctx.get('cookie'), cookieName()),
-            ctx.get(REFRESH_BINDING_HEADER) || undefined,
+            ctx.get(HEADERS.refreshBinding) || undefined,
             origin(ctx),
           ),
         ),
@@ -97,7 +97,7 @@ export const accessRoutes = (access: AccessService, options: AccessRoutesOptions
       policy: { role: 'public', readOnly: 'allowed' },
       responses: { 204: { description: 'Signed out' } },
       handler: ({ ctx }) => {
-        access.signOut(cookieValue(ctx.get('cookie'), cookieName()), ctx.get(REFRESH_BINDING_HEADER) || undefined);
+        access.signOut(cookieValue(ctx.get('cookie'), cookieName()), ctx.get(HEADERS.refreshBinding) || undefined);
         setCookie(ctx, '', 0);
         return { status: 204 };
       },

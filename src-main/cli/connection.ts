@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { API_PREFIX, HEADERS } from '../../src-shared/protocol.ts';
 import type { ServerInfo } from '../../src-shared/server-info.ts';
 import { runningServer, STATE_DIR, workspacePaths } from '../workspace.ts';
 import { CliError } from './output.ts';
@@ -48,10 +49,10 @@ export async function callApi<T>(
 ): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(`${server.url}/api/v1${apiPath}`, {
+    res = await fetch(`${server.url}${API_PREFIX}${apiPath}`, {
       method,
       headers: {
-        'x-session-token': server.token,
+        [HEADERS.sessionToken]: server.token,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         ...headers,
       },

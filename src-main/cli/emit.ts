@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { validateEventInput } from '../../src-shared/events.ts';
-import type { PublishResponse } from '../../src-shared/protocol.ts';
-import { MAX_BATCH } from '../events/bus.ts';
+import { MAX_BATCH, type PublishResponse } from '../../src-shared/protocol.ts';
 import { callApi, findWorkspace, requireServer } from './connection.ts';
 import { CliError, reportAndExit } from './output.ts';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { describeHolder, NO_LOCK } from '../../src-shared/session.ts';
-import type { ServerStatus } from '../http/routes/session.ts';
+import type { ServerStatus } from '../../src-shared/protocol.ts';
 import { isHeld, readHolder } from '../session/lock.ts';
 import { runningServer, workspacePaths } from '../workspace.ts';
 import { callApi, findWorkspace } from './connection.ts';

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { WebSocket } from 'ws';
 import { parsePatterns, summarize } from '../../src-shared/events.ts';
 import { LiveClient, type WebSocketLike } from '../../src-shared/live-client.ts';
+import { API_PREFIX, HEADERS, WS_PATH } from '../../src-shared/protocol.ts';
 import { runningServer, workspacePaths } from '../workspace.ts';
 import { findWorkspace, requireServer } from './connection.ts';
 import { CliError, reportAndExit } from './output.ts';
@@ -37,12 +38,14 @@ export function registerTail(program: Command): void {
           url: () => {
             const server = runningServer(paths);
             if (!server) throw new Error('no server running');
-            return `${server.url.replace(/^http/, 'ws')}/ws`;
+            return `${server.url.replace(/^http/, 'ws')}${WS_PATH}`;
           },
           connect: (url) => {
             const server = runningServer(paths);
             if (!server) throw new Error('no server running');
-            return new WebSocket(url, { headers: { 'x-session-token': server.token } }) as unknown as WebSocketLike;
+            return new WebSocket(url, {
+              headers: { [HEADERS.sessionToken]: server.token },
+            }) as unknown as WebSocketLike;
           },
           types: patterns.patterns,
           ...(since === undefined ? {} : { since }),
@@ -57,7 +60,7 @@ export function registerTail(program: Command): void {
             if (options.json) out(JSON.stringify(gap));
             else
               out(
-                `-- gap: events ${gap.from}–${gap.to} were not delivered (${gap.reason})${gap.reason === 'limit' ? '; fetch them with GET /api/v1/events' : ''}`,
+                `-- gap: events ${gap.from}–${gap.to} were not delivered (${gap.reason})${gap.reason === 'limit' ? `; fetch them with GET ${API_PREFIX}/events` : ''}`,
               );
           },
           onEpochChange: () =>

@@ -77,6 +77,11 @@ export class ServerToggle {
     return this.#runtime;
   }
 
+  /** The runtime while it serves (status running), else undefined: what the window and menus act on. */
+  get serving(): ToggleRuntime | undefined {
+    return this.#state.status === 'running' ? this.#runtime : undefined;
+  }
+
   get config(): Config | null {
     return this.#config;
   }

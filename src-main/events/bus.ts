@@ -1,14 +1,10 @@
 import { type EventEnvelope, validateEventInput } from '../../src-shared/events.ts';
 import type { FieldIssue } from '../../src-shared/errors.ts';
+import { MAX_BATCH, MAX_EVENT_BYTES } from '../../src-shared/protocol.ts';
 import { LookoutError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { EventLog, NewEvent, StoredEvent } from './event-log.ts';
 import { Subscription } from './subscription.ts';
-
-/** Largest event accepted, measured as its JSON (CONTRACT: 413 above this). */
-export const MAX_EVENT_BYTES = 64 * 1024;
-/** Largest batch accepted in one publish. */
-export const MAX_BATCH = 1000;
 
 export interface PublishOptions {
   /** The server's own producers may publish system.* and session.*; clients may not. */

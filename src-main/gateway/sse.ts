@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
-import type { AuthPrincipal } from '../access/access-service.ts';
+import { HEADERS } from '../../src-shared/protocol.ts';
+import { type AuthPrincipal, principalOf } from '../transport/principal.ts';
 import type { EventBus } from '../events/bus.ts';
 import { EventStream } from '../events/event-stream.ts';
 import type { Logger } from '../logger.ts';
@@ -40,8 +41,9 @@ export class SseHub {
   }
 
   /** Takes over the response of a Koa request; validation errors are thrown before. */
-  handle(ctx: Context, principal?: AuthPrincipal): void {
-    const params = parseStreamParams(new URLSearchParams(ctx.querystring), ctx.get('last-event-id') || undefined);
+  handle(ctx: Context): void {
+    const params = parseStreamParams(new URLSearchParams(ctx.querystring), ctx.get(HEADERS.lastEventId) || undefined);
+    const principal = principalOf(ctx);
     const { req, res } = ctx;
     ctx.respond = false;
     res.writeHead(200, {
@@ -49,7 +51,7 @@ export class SseHub {
       'Cache-Control': 'no-store',
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
-      'X-Request-Id': ctx.state.requestId as string,
+      [HEADERS.requestId]: ctx.state.requestId as string,
       'X-Content-Type-Options': 'nosniff',
     });
     req.socket.setNoDelay(true);

@@ -4,16 +4,22 @@ import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { fieldIssues } from '../../src-shared/errors.ts';
 import { parsePatterns } from '../../src-shared/events.ts';
-import { ClientMessage, CLOSE_CODES, type ControlMessage, MAX_CLIENT_FRAME_BYTES } from '../../src-shared/protocol.ts';
+import {
+  ClientMessage,
+  CLOSE_CODES,
+  type ControlMessage,
+  HEADERS,
+  MAX_CLIENT_FRAME_BYTES,
+  WS_PATH,
+} from '../../src-shared/protocol.ts';
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import { EventStream } from '../events/event-stream.ts';
-import type { AuthPrincipal } from '../access/access-service.ts';
 import { CLOSE_REVOKED, CLOSE_TOKEN_EXPIRED } from '../../src-shared/access.ts';
-import { foreignOrigin } from '../http/middleware/origin-check.ts';
-import { defineRoute } from '../http/route.ts';
-import { acceptableRequestId } from '../http/middleware/request-id.ts';
 import type { Logger } from '../logger.ts';
+import { foreignOrigin } from '../transport/origin.ts';
+import type { AuthPrincipal } from '../transport/principal.ts';
+import { acceptableRequestId } from '../transport/request-id.ts';
 import { controlJson, parseStreamParams } from './stream-params.ts';
 
 const STATUS_TEXT: Record<number, string> = {
@@ -29,25 +35,6 @@ const requestIdFor = (socket: Duplex): string => REQUEST_IDS.get(socket) ?? rand
 
 /** Stop pulling from a client's queue while this much is unsent on its socket. */
 const HIGH_WATER_BYTES = 512 * 1024;
-
-/**
- * `/ws` declared like every route: its policy is what the upgrade enforces, and a plain
- * GET (no upgrade) is answered 426 by the HTTP side.
- */
-export const wsRoute = defineRoute({
-  method: 'get',
-  path: '/ws',
-  summary: 'The WebSocket event stream (upgrade only)',
-  description:
-    'Authenticate with X-Session-Token or Authorization: Bearer, or (browsers) `?ticket=` from POST /api/v1/auth/ticket. A stream opened with an access token or ticket is closed with 4401 when that token expires; reconnect with a fresh one and `since`. See docs/protocol.md.',
-  tags: ['events'],
-  policy: { role: 'viewer', readOnly: 'allowed', ticket: true },
-  errors: [401, 403, 426, 429, 503],
-  responses: { 101: { description: 'Switching protocols' } },
-  handler: () => {
-    throw new LookoutError('upgrade_required', 'this is a WebSocket endpoint: connect with a WebSocket client');
-  },
-});
 
 export interface GatewayOptions {
   bus: EventBus;
@@ -84,7 +71,7 @@ function refuse(
   const body = JSON.stringify(error.toBody());
   const lines = [
     `HTTP/1.1 ${status} ${reason}`,
-    `X-Request-Id: ${requestIdFor(socket)}`,
+    `${HEADERS.requestId}: ${requestIdFor(socket)}`,
     'Content-Type: application/json; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Connection: close',
@@ -139,10 +126,10 @@ export class WsGateway {
 
   #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    REQUEST_IDS.set(socket, acceptableRequestId(req.headers['x-request-id']) ?? randomUUID());
+    REQUEST_IDS.set(socket, acceptableRequestId(req.headers[HEADERS.requestId.toLowerCase()]) ?? randomUUID());
     const url = new URL(req.url ?? '/', 'http://localhost');
     const o = this.#options;
-    if (url.pathname !== '/ws') {
+    if (url.pathname !== WS_PATH) {
       return refuse(
         socket,
         404,

@@ -2,6 +2,7 @@ import cors from '@koa/cors';
 import Router from '@koa/router';
 import Koa from 'koa';
 import compose from 'koa-compose';
+import { API_PREFIX, HEADERS } from '../../src-shared/protocol.ts';
 import type { Logger } from '../logger.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { errorHandler } from './middleware/error-handler.ts';
@@ -13,8 +14,6 @@ import { securityHeaders } from './middleware/security-headers.ts';
 import { buildOpenApi } from './openapi.ts';
 import { mountRoutes, type PolicyGuard, type Route } from './route.ts';
 import { docsRoutes } from './routes/docs.ts';
-
-export const API_PREFIX = '/api/v1';
 
 export interface AppOptions {
   logger: Logger;
@@ -60,17 +59,9 @@ export function createApp(options: AppOptions): App {
     app.use(
       cors({
         origin: (ctx) => (allowed.has(ctx.get('origin')) ? ctx.get('origin') : ''),
-        allowHeaders: [
-          'Content-Type',
-          'Authorization',
-          'X-Session-Token',
-          'X-Lock-Id',
-          'X-Request-Id',
-          'X-Refresh-Binding',
-          'Last-Event-ID',
-        ],
+        allowHeaders: ['Content-Type', 'Authorization', ...Object.values(HEADERS)],
+        exposeHeaders: [HEADERS.requestId],
         credentials: true,
-        exposeHeaders: ['X-Request-Id'],
       }),
     );
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ErrorBody } from '../../src-shared/errors.ts';
+import { HEADERS, REFRESH_COOKIE_PATTERN } from '../../src-shared/protocol.ts';
 import type { Route } from './route.ts';
 
 const COMMON_ERRORS: Record<number, string> = {
@@ -110,7 +111,7 @@ export function buildOpenApi(routes: readonly { prefix: string; route: Route }[]
         ownerToken: {
           type: 'apiKey',
           in: 'header',
-          name: 'X-Session-Token',
+          name: HEADERS.sessionToken,
           description:
             'The owner token from .lookout/server.json (admin; accepted from this machine only). Also accepted as a Bearer token.',
         },
@@ -130,7 +131,7 @@ export function buildOpenApi(routes: readonly { prefix: string; route: Route }[]
         refreshCookie: {
           type: 'apiKey',
           in: 'cookie',
-          name: 'lookout_refresh_<port>',
+          name: REFRESH_COOKIE_PATTERN,
           description: 'Only /api/v1/auth/refresh reads it, and only together with the X-Refresh-Binding header.',
         },
       },

@@ -1,5 +1,4 @@
 import { describeHolder, type LockInfo, NO_LOCK, type SessionState } from '../../src-shared/session.ts';
-import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
 import { type HolderRecord, isHeld, type LockPaths, readHolder, WorkspaceLock } from './lock.ts';
@@ -144,24 +143,11 @@ export class SessionService {
   }
 
   /**
-   * The 423 guard for /api/v1: while the server does not hold the lock, writes are
-   * refused — except event publishing (events are observations), the handover request
-   * itself, and requests that present the holder's lock id.
+   * Whether a write may go ahead: always while the server holds the lock, else only for
+   * the holder, who proves it with its lock id. (The read-only guard in http/ asks this.)
    */
-  /**
-   * Throws 423 while the workspace is read-only, unless `lockId` is the holder's own
-   * (the CLI that holds the lock may still write). Which routes this applies to is each
-   * route's declared policy.
-   */
-  assertWritable(lockId: string | undefined): void {
-    if (!this.#state.read_only) return;
-    if (lockId && this.#isHolderId(lockId)) return;
-    const lock = this.#state.lock;
-    throw new LookoutError(
-      'read_only',
-      `the workspace is read-only: it is held by ${describeHolder(lock)}; writes resume when it is released`,
-      { details: { lock } },
-    );
+  mayWrite(lockId: string | undefined): boolean {
+    return !this.#state.read_only || (lockId !== undefined && lockId !== '' && this.#isHolderId(lockId));
   }
 
   async stop(): Promise<void> {

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { validateEventInput } from '../../src-shared/events.ts';
+import { MAX_BATCH } from '../../src-shared/protocol.ts';
 import type { Collection, SystemState } from '../../src-shared/state.ts';
 import { LookoutError } from '../errors.ts';
-import { type EventBus, MAX_BATCH } from '../events/bus.ts';
+import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
 import type { StateStore } from './state-store.ts';
 

@@ -1,5 +1,6 @@
 import { REFRESH_BINDING_STORAGE_KEY } from '../../src-shared/access.ts';
 import { ApiError, AuthClient, type AuthState, readResponse } from '../../src-shared/auth-client.ts';
+import { API_PREFIX } from '../../src-shared/protocol.ts';
 
 /**
  * fetch for the dashboard: every call carries the access token (kept in memory only),
@@ -9,7 +10,8 @@ import { ApiError, AuthClient, type AuthState, readResponse } from '../../src-sh
 
 export { ApiError };
 
-export const API = '/api/v1';
+/** The REST prefix as the dashboard's calls spell it: the shared contract's. */
+export const API = API_PREFIX;
 
 /** The refresh binding in localStorage: per origin (so per port), shared by this origin's tabs. */
 const bindingStore = {

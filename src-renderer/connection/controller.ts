@@ -1,7 +1,7 @@
 import { type Command, type CommandResponse, formatCommand } from '../../src-shared/commands.ts';
 import { type EventEnvelope, namespaceOf } from '../../src-shared/events.ts';
 import { LiveClient, type WebSocketLike } from '../../src-shared/live-client.ts';
-import type { EventsPage } from '../../src-shared/protocol.ts';
+import { type EventsPage, WS_PATH } from '../../src-shared/protocol.ts';
 import type { Collection } from '../../src-shared/state.ts';
 import { ActivityLog } from '../model/activity-log.ts';
 import {
@@ -167,7 +167,7 @@ export class DashboardController {
     const since = await this.#historyStart();
     if (auth.state.status !== 'signed-in' || this.#client) return;
     this.#client = new LiveClient({
-      url: () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
+      url: () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${WS_PATH}`,
       // Browsers cannot set headers on a WebSocket: each attempt gets a single-use ticket.
       query: async () => ({ ticket: await auth.ticket() }),
       connect: browserSocket,

@@ -1,5 +1,5 @@
 import { type EventEnvelope, namespaceOf, summarize } from '../../src-shared/events.ts';
-import type { EventsPage, GapReason } from '../../src-shared/protocol.ts';
+import { type EventsPage, type GapReason, MAX_HISTORY_PAGE } from '../../src-shared/protocol.ts';
 import { EMPTY_FILTER, type Filterable, isEmptyFilter, type LogFilter, matchesFilter } from './filter.ts';
 
 /**
@@ -94,7 +94,7 @@ export interface GapRow {
 export type LogRow = EventRow | GapRow;
 
 /** How many events one click on a gap loads (the history endpoint's maximum page). */
-export const BACKFILL_PAGE = 1000;
+export const BACKFILL_PAGE = MAX_HISTORY_PAGE;
 
 export interface BackfillRequest {
   since: number;

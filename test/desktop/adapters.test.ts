@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { DesktopApp } from '../../src-main/desktop/desktop-app.ts';
+import type { DesktopApp } from '../../src-main/desktop/electron-main/desktop-app.ts';
 import type { ToggleRuntime } from '../../src-main/desktop/server-toggle.ts';
 import { buildTrayMenu } from '../../src-main/desktop/tray-menu-model.ts';
 import { createRuntime, type Runtime } from '../../src-main/runtime.ts';
@@ -13,8 +13,8 @@ import * as electron from './fake-electron.ts';
 // The adapters import `electron`; here it is the fake, installed explicitly.
 vi.mock('electron', () => import('./fake-electron.ts'));
 
-const { launchDesktopApp } = await import('../../src-main/desktop/desktop-app.ts');
-const { TrayController } = await import('../../src-main/desktop/tray.ts');
+const { launchDesktopApp } = await import('../../src-main/desktop/electron-main/desktop-app.ts');
+const { TrayController } = await import('../../src-main/desktop/electron-main/tray.ts');
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -142,7 +142,7 @@ describe('the preload adapter', () => {
       workspace: '/w',
     };
     electron.ipcRenderer.answer = () => running;
-    await import('../../src-main/desktop/preload.ts');
+    await import('../../src-main/desktop/electron-main/preload.ts');
     const api = electron.contextBridge.exposed.get('lookout') as {
       getState(): Promise<unknown>;
       startServer(o?: unknown): Promise<unknown>;

@@ -79,14 +79,14 @@ describe('electron-builder.yml', () => {
         'package.json',
         'bin/**',
         'dist/src-main/**/*.js',
-        'dist/src-main/desktop/preload.cjs',
+        'dist/src-main/desktop/electron-main/preload.cjs',
         'dist/src-shared/**/*.js',
         'dist/renderer/**',
         'build/tray/**',
       ]),
     );
     // package.json "main" must be inside what is packaged.
-    expect(packageJson.main).toBe('dist/src-main/desktop/main.js');
+    expect(packageJson.main).toBe('dist/src-main/desktop/electron-main/main.js');
     expect(config.files.some((pattern) => pattern === 'dist/src-main/**/*.js')).toBe(true);
     expect(packageJson.scripts.dist).toMatch(/npm run build .*electron-builder$/);
   });

@@ -1,17 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
-
-const ACCEPTABLE_ID = /^[\w.:-]{1,128}$/;
-
-/** A client-sent id we can echo safely (1–128 of letters, digits, `_.:-`), else undefined. */
-export const acceptableRequestId = (sent: unknown): string | undefined =>
-  typeof sent === 'string' && ACCEPTABLE_ID.test(sent) ? sent : undefined;
+import { HEADERS } from '../../../src-shared/protocol.ts';
+import { acceptableRequestId } from '../../transport/request-id.ts';
 
 /** Echoes a sane client-sent X-Request-Id, or mints one; every response carries it. */
 export function requestId(): Middleware {
   return async (ctx, next) => {
-    ctx.state.requestId = acceptableRequestId(ctx.get('x-request-id')) ?? randomUUID();
-    ctx.set('X-Request-Id', ctx.state.requestId as string);
+    ctx.state.requestId = acceptableRequestId(ctx.get(HEADERS.requestId)) ?? randomUUID();
+    ctx.set(HEADERS.requestId, ctx.state.requestId as string);
     await next();
   };
 }

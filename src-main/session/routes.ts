@@ -1,21 +1,7 @@
-import { z } from 'zod';
-import { HandoverResponse, SessionState } from '../../../src-shared/session.ts';
-import type { SessionService } from '../../session/session.ts';
-import { defineRoute } from '../route.ts';
-
-export const ServerStatus = z.object({
-  url: z.string(),
-  pid: z.number().int(),
-  version: z.string(),
-  workspace: z.string(),
-  started_at: z.string(),
-  uptime_s: z.number(),
-  clients: z.object({ websocket: z.number().int(), sse: z.number().int() }),
-  last_sequence_number: z.number().int(),
-  epoch: z.string(),
-  session: SessionState,
-});
-export type ServerStatus = z.infer<typeof ServerStatus>;
+import { ServerStatus } from '../../src-shared/protocol.ts';
+import { HandoverResponse, SessionState } from '../../src-shared/session.ts';
+import type { SessionService } from './session.ts';
+import { defineRoute } from '../http/route.ts';
 
 export const HANDOVER_PATH = '/session/handover';
 export const RECHECK_PATH = '/session/recheck';

@@ -5,7 +5,7 @@ import {
   SESSION_PARTITION,
   WEB_PREFERENCES,
   windowOpenDecision,
-} from './window-policy.ts';
+} from '../window-policy.ts';
 
 export interface MainWindowOptions {
   preload: string;

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { z } from 'zod';
-import { CommandResponse } from '../../../src-shared/commands.ts';
+import { CommandResponse } from '../../src-shared/commands.ts';
 import {
   Collection,
   CollectionList,
@@ -11,11 +11,11 @@ import {
   type StateSection,
   SystemState,
   SystemStatusUpdate,
-} from '../../../src-shared/state.ts';
-import { LookoutError } from '../../errors.ts';
-import type { StateService } from '../../state/state-service.ts';
-import { API_PREFIX } from '../app.ts';
-import { defineRoute, type Route } from '../route.ts';
+} from '../../src-shared/state.ts';
+import { API_PREFIX } from '../../src-shared/protocol.ts';
+import { LookoutError } from '../errors.ts';
+import type { StateService } from './state-service.ts';
+import { defineRoute, type Route } from '../http/route.ts';
 
 const SECTION_HELP: Record<StateSection, string> = {
   calendar: 'An array of `{id, title, start, end?, kind}`; ids are unique.',

@@ -1,11 +1,17 @@
+import type { Context } from 'koa';
 import { z } from 'zod';
-import { EventEnvelope, parsePatterns } from '../../../src-shared/events.ts';
-import { EventsPage, PublishResponse } from '../../../src-shared/protocol.ts';
-import { LookoutError } from '../../errors.ts';
-import type { EventBus } from '../../events/bus.ts';
-import type { SseHub } from '../../gateway/sse.ts';
-import { principalOf } from '../../access/guard.ts';
-import { defineRoute } from '../route.ts';
+import { EventEnvelope, parsePatterns } from '../../src-shared/events.ts';
+import {
+  EventsPage,
+  MAX_BATCH,
+  MAX_EVENT_BYTES,
+  MAX_HISTORY_PAGE,
+  PublishResponse,
+  WS_PATH,
+} from '../../src-shared/protocol.ts';
+import { LookoutError } from '../errors.ts';
+import type { EventBus } from './bus.ts';
+import { defineRoute } from '../http/route.ts';
 
 // One event, or a batch under `events`. The bus checks both in depth (catalogue, sizes,
 // all-or-nothing) and names the offending field, so this schema stays permissive.
@@ -13,13 +19,13 @@ const PublishBody = z.looseObject({
   type: z.string().optional().describe('namespace.name, e.g. workflow.started, or x.<anything>'),
   data: z.unknown().optional().describe('an object; its schema depends on the type'),
   metadata: z.unknown().optional().describe('free-form object, e.g. {"agent": "claude"}'),
-  events: z.array(z.unknown()).optional().describe('a batch of up to 1000 events, stored all or nothing'),
+  events: z.array(z.unknown()).optional().describe(`a batch of up to ${MAX_BATCH} events, stored all or nothing`),
 });
 
 const HistoryQuery = z.object({
   since: z.coerce.number().int().min(0).default(0).describe('return events after this sequence number'),
   types: z.string().optional().describe('comma-separated patterns: *, ns.*, or exact types'),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: z.coerce.number().int().min(1).max(MAX_HISTORY_PAGE).default(100),
 });
 
 const StreamQuery = z.object({
@@ -31,13 +37,17 @@ const StreamQuery = z.object({
     .describe('a one-use ticket from POST /api/v1/auth/ticket (browsers; others send a header)'),
 });
 
-export const eventRoutes = (bus: EventBus, sse: SseHub) => [
+/** The SSE endpoint's handler (the gateway's SseHub): the stream is the gateway's business. */
+export interface SseEndpoint {
+  handle(ctx: Context): void;
+}
+
+export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
   defineRoute({
     method: 'post',
     path: '/events',
-    summary: 'Publish one event, or a batch of up to 1000 (all or nothing)',
-    description:
-      'Allowed in read-only mode: events are observations. An event over 64 KiB of JSON is refused with 413.',
+    summary: `Publish one event, or a batch of up to ${MAX_BATCH} (all or nothing)`,
+    description: `Allowed in read-only mode: events are observations. An event over ${MAX_EVENT_BYTES / 1024} KiB of JSON is refused with 413.`,
     tags: ['events'],
     policy: { role: 'operator', readOnly: 'allowed' },
     body: PublishBody,
@@ -91,8 +101,28 @@ export const eventRoutes = (bus: EventBus, sse: SseHub) => [
       },
     },
     handler: ({ ctx }) => {
-      sse.handle(ctx, principalOf(ctx));
+      sse.handle(ctx);
       return undefined;
     },
   }),
 ];
+
+/**
+ * `/ws` declared like every route: its policy is what the upgrade enforces, and a plain
+ * GET (no upgrade) is answered 426 by the HTTP side.
+ */
+export const wsRoute = defineRoute({
+  method: 'get',
+  path: WS_PATH,
+  summary: 'The WebSocket event stream (upgrade only)',
+  description:
+    'Authenticate with X-Session-Token or Authorization: Bearer, or (browsers) `?ticket=` from POST /api/v1/auth/ticket. A stream opened with an access token or ticket is closed with 4401 when that token expires; reconnect with a fresh one and `since`. See docs/protocol.md.',
+  tags: ['events'],
+  policy: { role: 'viewer', readOnly: 'allowed', ticket: true },
+  errors: [401, 403, 426, 429, 503],
+  responses: { 101: { description: 'Switching protocols' } },
+  handler: () => {
+    throw new LookoutError('upgrade_required', 'this is a WebSocket endpoint: connect with a WebSocket client');
+  },
+});
+

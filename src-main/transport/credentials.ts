@@ -1,5 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
+/*
+ * Reading credentials off a request, shared by the Koa middleware and the WebSocket
+ * upgrade (which never reaches Koa), so both decide alike.
+ */
+
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
 /** Constant-time comparison (hashing first makes lengths equal and leaks nothing). */

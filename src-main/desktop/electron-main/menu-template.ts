@@ -1,5 +1,5 @@
 import type { MenuItemConstructorOptions } from 'electron';
-import type { DesktopAction, MenuItemModel } from './menu-model.ts';
+import type { DesktopAction, MenuItemModel } from '../menu-model.ts';
 
 /**
  * Turns the plain menu model into Electron's template. The only place a menu item gets

@@ -1,5 +1,5 @@
 import { Menu, nativeImage, Tray } from 'electron';
-import type { DesktopAction, MenuItemModel } from './menu-model.ts';
+import type { DesktopAction, MenuItemModel } from '../menu-model.ts';
 import { toMenuTemplate } from './menu-template.ts';
 
 export interface TrayView {

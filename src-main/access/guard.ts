@@ -53,7 +53,6 @@ async function resolve(
   return { origin: state.origin, principal: state.principal };
 }
 
-
 /** Role, rate limit and read-only checks for one principal against one policy. */
 export function enforce(
   policy: RoutePolicy,

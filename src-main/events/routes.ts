@@ -125,4 +125,3 @@ export const wsRoute = defineRoute({
     throw new LookoutError('upgrade_required', 'this is a WebSocket endpoint: connect with a WebSocket client');
   },
 });
-

@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { createRuntime } from '../../src-main/runtime.ts';
 import { addUser, bearer, refresh, signedFrom, signIn, userSession } from '../helpers/access.ts';
 import { api, startRuntime } from '../helpers/runtime.ts';
-import { tempWorkspace } from '../helpers/workspace.ts';
+import { SECRET_IN_LOG, tempWorkspace } from '../helpers/workspace.ts';
 
 const keyOf = (file: string) => createSecretKey(Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64url'));
 
@@ -407,5 +407,38 @@ describe('access: streams', () => {
     const sse = await fetch(`${runtime.url}/api/v1/sse`, { headers: bearer(sseToken) });
     const text = await sse.text(); // ends when the server ends the stream
     expect(text).toMatch(/event: error\ndata: \{"type":"error","code":"token_expired"/);
+  });
+});
+
+describe('access: nothing secret in the log', () => {
+  it('logs every access flow at trace level without a token, password, hash, binding, code or ticket', async () => {
+    const runtime = await startRuntime({ logLevel: 'trace' });
+    const secrets = [runtime.token, 'correct horse battery', 'p'.repeat(64)];
+    const ada = await userSession(runtime, 'ada', 'admin');
+    secrets.push(ada.access, ada.binding, ada.cookie.split('=')[1]!);
+    const next = await signedFrom(await refresh(runtime, ada));
+    secrets.push(next.access, next.binding);
+    await refresh(runtime, ada); // reuse
+    await signIn(runtime, { name: 'ada', password: 'p'.repeat(64) });
+    await signIn(runtime, { name: 'p'.repeat(64), password: 'correct horse battery' });
+    await signIn(runtime, { token: `${runtime.token}x` });
+    const { code } = (await (await api(runtime, '/api/v1/auth/codes', { method: 'POST' })).json()) as { code: string };
+    secrets.push(code);
+    await signIn(runtime, { code });
+    const { ticket } = (await (
+      await fetch(`${runtime.url}/api/v1/auth/ticket`, { method: 'POST', headers: bearer(runtime.token) })
+    ).json()) as { ticket: string };
+    secrets.push(ticket);
+    const { ws } = await wsOpen(`${runtime.url.replace('http', 'ws')}/ws?ticket=${ticket}`);
+    ws.close();
+    await wsOpen(`${runtime.url.replace('http', 'ws')}/ws?ticket=${ticket}`);
+    await api(runtime, '/api/v1/users/ada', { method: 'PATCH', json: { password: 'another password' } });
+    secrets.push('another password');
+    await runtime.stop();
+
+    const log = fs.readFileSync(runtime.paths.log, 'utf8');
+    expect(log.split('\n').length).toBeGreaterThan(10);
+    for (const secret of secrets) expect(log.includes(secret), secret.slice(0, 12)).toBe(false);
+    expect(log).not.toMatch(SECRET_IN_LOG);
   });
 });

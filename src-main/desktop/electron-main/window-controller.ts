@@ -112,7 +112,9 @@ export class WindowController {
       const key = `dashboard:${content.url}`;
       if (this.#shown === key) return;
       this.#shown = key;
-      target.loadURL(content.url).catch((error: unknown) => this.#o.log(`could not load the dashboard: ${String(error)}`));
+      target
+        .loadURL(content.url)
+        .catch((error: unknown) => this.#o.log(`could not load the dashboard: ${String(error)}`));
       return;
     }
     const url = statusPageUrl(this.#o.state());

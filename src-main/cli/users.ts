@@ -1,9 +1,81 @@
+import { randomBytes } from 'node:crypto';
 import readline from 'node:readline';
 import type { Command } from 'commander';
-import { Password, Role, type User, type UsersList } from '../../src-shared/access.ts';
+import { Password, Role, type UpdateUserRequest, type User, type UsersList } from '../../src-shared/access.ts';
+import { AccessService, OWNER_ID } from '../access/access-service.ts';
 import { generatePassword } from '../access/passwords.ts';
-import { callApi, findWorkspace, requireServer } from './connection.ts';
+import { SETTINGS } from '../config.ts';
+import { LookoutError } from '../errors.ts';
+import { EventBus } from '../events/bus.ts';
+import { EventLog } from '../events/event-log.ts';
+import { createLogger } from '../logger.ts';
+import { openDatabase } from '../store/database.ts';
+import { prepareStateDir, runningServer, workspacePaths } from '../workspace.ts';
+import { callApi, findWorkspace } from './connection.ts';
 import { CliError, reportAndExit } from './output.ts';
+
+/** What the user commands need, whether a server runs (through its API) or not (on the store). */
+interface UserAdmin {
+  create(body: { name: string; role: Role; password: string }): Promise<User>;
+  list(): Promise<User[]>;
+  update(name: string, patch: UpdateUserRequest): Promise<User>;
+  remove(name: string): Promise<void>;
+  rotateKey(): Promise<number>;
+}
+
+const OWNER = { id: OWNER_ID, name: OWNER_ID, role: 'admin' } as const;
+
+/**
+ * With a server running, every change goes through its API (so it takes effect there at
+ * once: sign-ins end, streams close). Without one, the command opens the workspace's
+ * store itself, so users can be set up before the first `lookout serve`.
+ */
+async function withAdmin<T>(cmd: Command, fn: (admin: UserAdmin) => Promise<T>): Promise<T> {
+  const workspace = findWorkspace(cmd.optsWithGlobals<{ workspace?: string }>().workspace, { mustExist: false });
+  const server = runningServer(workspacePaths(workspace));
+  if (server) {
+    const at = (name: string) => `/users/${encodeURIComponent(name)}`;
+    return fn({
+      create: (body) => callApi<User>(server, 'POST', '/users', body),
+      list: async () => (await callApi<UsersList>(server, 'GET', '/users')).users,
+      update: (name, patch) => callApi<User>(server, 'PATCH', at(name), patch),
+      remove: async (name) => void (await callApi(server, 'DELETE', at(name))),
+      rotateKey: async () =>
+        (await callApi<{ revoked_sessions: number }>(server, 'POST', '/auth/rotate-key')).revoked_sessions,
+    });
+  }
+  const paths = prepareStateDir(workspace);
+  const logger = createLogger({ level: 'silent' });
+  const store = openDatabase(paths.database);
+  const bus = new EventBus({ log: new EventLog(store), logger, queueSize: 1 });
+  try {
+    const access = new AccessService({
+      db: store,
+      bus,
+      logger,
+      signingKeyFile: paths.signingKey,
+      ownerToken: randomBytes(32).toString('base64url'), // never accepted: nothing listens
+      accessTokenTtlS: SETTINGS.accessTokenTtlS.default,
+      refreshTokenTtlDays: SETTINGS.refreshTokenTtlDays.default,
+      signInAttempts: SETTINGS.signInAttempts.default,
+      apiRatePerSecond: SETTINGS.apiRatePerSecond.default,
+      apiRateBurst: SETTINGS.apiRateBurst.default,
+    });
+    return await fn({
+      create: (body) => access.createUser(body, OWNER),
+      list: async () => access.listUsers(),
+      update: (name, patch) => access.updateUser(access.getUser(name).id, patch, OWNER),
+      remove: async (name) => access.removeUser(name),
+      rotateKey: async () => access.rotateKey(),
+    });
+  } catch (error) {
+    if (error instanceof LookoutError) throw new CliError(error.message, error.status === 400 ? 2 : 1);
+    throw error;
+  } finally {
+    bus.close();
+    await store.close();
+  }
+}
 
 /** Reads a password: stdin's first line when it is not a terminal, else a hidden prompt asked twice. */
 async function readPassword(prompt: string): Promise<string> {
@@ -50,10 +122,6 @@ async function passwordFor(
 const describeUser = (u: User) =>
   `${u.name.padEnd(20)} ${u.role.padEnd(8)} ${u.disabled ? 'disabled' : 'active  '} last sign-in ${u.last_sign_in_at ?? 'never'}  (${u.id})`;
 
-function server(cmd: Command) {
-  return requireServer(findWorkspace(cmd.optsWithGlobals<{ workspace?: string }>().workspace));
-}
-
 function parseRole(role: string): Role {
   const parsed = Role.safeParse(role);
   if (!parsed.success) throw new CliError(`unknown role ${JSON.stringify(role)}: use viewer, operator or admin`, 2);
@@ -63,7 +131,7 @@ function parseRole(role: string): Role {
 export function registerUsers(program: Command): void {
   const user = program
     .command('user')
-    .description('manage the users who may sign in (needs the running server; acts as its owner)');
+    .description('manage the users who may sign in (through the running server, or on the store when none runs)');
 
   user
     .command('add')
@@ -74,9 +142,8 @@ export function registerUsers(program: Command): void {
     .action(async (name: string, options: { role: string; generate?: boolean }, cmd: Command) => {
       try {
         const role = parseRole(options.role);
-        const target = server(cmd);
         const { password, generated } = await passwordFor(options, `password for ${name}: `);
-        const created = await callApi<User>(target, 'POST', '/users', { name, role, password });
+        const created = await withAdmin(cmd, (admin) => admin.create({ name, role, password }));
         process.stdout.write(`created ${created.name} (${created.role})\n`);
         if (generated) process.stdout.write(`password: ${password}\n(shown once: keep it now)\n`);
         process.exit(0);
@@ -91,7 +158,7 @@ export function registerUsers(program: Command): void {
     .description('list users')
     .action(async (options: { json?: boolean }, cmd: Command) => {
       try {
-        const { users } = await callApi<UsersList>(server(cmd), 'GET', '/users');
+        const users = await withAdmin(cmd, (admin) => admin.list());
         if (options.json) process.stdout.write(`${JSON.stringify({ users })}\n`);
         else if (users.length === 0)
           process.stdout.write('no users yet; add one with `lookout user add NAME --role viewer`\n');
@@ -109,9 +176,8 @@ export function registerUsers(program: Command): void {
     .description("set a user's password (their sign-ins end)")
     .action(async (name: string, options: { generate?: boolean }, cmd: Command) => {
       try {
-        const target = server(cmd);
         const { password, generated } = await passwordFor(options, `new password for ${name}: `);
-        await callApi<User>(target, 'PATCH', `/users/${encodeURIComponent(name)}`, { password });
+        await withAdmin(cmd, (admin) => admin.update(name, { password }));
         process.stdout.write(`password of ${name} changed; their sign-ins ended\n`);
         if (generated) process.stdout.write(`password: ${password}\n(shown once: keep it now)\n`);
         process.exit(0);
@@ -132,7 +198,7 @@ export function registerUsers(program: Command): void {
       )
       .action(async (name: string, _options: unknown, cmd: Command) => {
         try {
-          await callApi<User>(server(cmd), 'PATCH', `/users/${encodeURIComponent(name)}`, { disabled });
+          await withAdmin(cmd, (admin) => admin.update(name, { disabled }));
           process.stdout.write(`${name} ${said}\n`);
           process.exit(0);
         } catch (error) {
@@ -148,9 +214,8 @@ export function registerUsers(program: Command): void {
     .description("change a user's role (their sign-ins end)")
     .action(async (name: string, role: string, _options: unknown, cmd: Command) => {
       try {
-        const updated = await callApi<User>(server(cmd), 'PATCH', `/users/${encodeURIComponent(name)}`, {
-          role: parseRole(role),
-        });
+        const wanted = parseRole(role);
+        const updated = await withAdmin(cmd, (admin) => admin.update(name, { role: wanted }));
         process.stdout.write(`${updated.name} is now ${updated.role}\n`);
         process.exit(0);
       } catch (error) {
@@ -164,7 +229,7 @@ export function registerUsers(program: Command): void {
     .description('delete a user')
     .action(async (name: string, _options: unknown, cmd: Command) => {
       try {
-        await callApi(server(cmd), 'DELETE', `/users/${encodeURIComponent(name)}`);
+        await withAdmin(cmd, (admin) => admin.remove(name));
         process.stdout.write(`removed ${name}\n`);
         process.exit(0);
       } catch (error) {
@@ -182,8 +247,8 @@ export function registerAuth(program: Command): void {
     )
     .action(async (_options: unknown, cmd: Command) => {
       try {
-        const result = await callApi<{ revoked_sessions: number }>(server(cmd), 'POST', '/auth/rotate-key');
-        process.stdout.write(`signing key replaced; ${result.revoked_sessions} sign-in(s) ended\n`);
+        const revoked = await withAdmin(cmd, (admin) => admin.rotateKey());
+        process.stdout.write(`signing key replaced; ${revoked} sign-in(s) ended\n`);
         process.exit(0);
       } catch (error) {
         reportAndExit(error);

@@ -473,3 +473,41 @@ describe('lookout user and lookout auth', () => {
     expect(rotated.stdout).toMatch(/^signing key replaced; \d+ sign-in\(s\) ended\n$/);
   }, 60_000);
 });
+
+describe('lookout user without a server', () => {
+  it('sets users up on the store before the first serve; the server then signs them in', async () => {
+    const workspace = tempWorkspace();
+    const ws = ['--workspace', workspace];
+    const added = await runLookout(['user', 'add', 'ada', '--role', 'admin', ...ws], {
+      input: 'correct horse battery\n',
+    });
+    expect(added.stderr).toBe('');
+    expect(added.stdout).toBe('created ada (admin)\n');
+    const duplicate = await runLookout(['user', 'add', 'Ada', '--role', 'viewer', ...ws], {
+      input: 'correct horse battery\n',
+    });
+    expect(duplicate.stderr).toBe('lookout: a user named Ada exists already\n');
+    expect(duplicate.code).toBe(1);
+    expect((await runLookout(['user', 'role', 'ghost', 'viewer', ...ws])).stderr).toBe('lookout: no user "ghost"\n');
+    const list = JSON.parse((await runLookout(['user', 'list', '--json', ...ws])).stdout) as {
+      users: { name: string }[];
+    };
+    expect(list.users.map((u) => u.name)).toEqual(['ada']);
+
+    const runtime = await createRuntime({ workspace, port: 0, logLevel: 'warn' });
+    try {
+      const signIn = await fetch(`${runtime.url}/api/v1/auth/sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'ada', password: 'correct horse battery' }),
+      });
+      expect(signIn.status).toBe(200);
+      const created = (await (await api(runtime, '/api/v1/events?types=auth.user_created')).json()) as {
+        events: { data: { name: string; by: string } }[];
+      };
+      expect(created.events.map((e) => [e.data.name, e.data.by])).toEqual([['ada', 'owner']]);
+    } finally {
+      await runtime.stop();
+    }
+  }, 60_000);
+});

@@ -99,7 +99,12 @@ try {
   const signIn = stats(signIns);
   const result = {
     sign_in_ms: { p50: round(signIn.p50, 1), p95: round(signIn.p95, 1), samples: signIns.length },
-    token_check_us: { jwt: round(jwtUs), owner_token: round(ownerUs), ratio: round(jwtUs / ownerUs, 1), samples: checks },
+    token_check_us: {
+      jwt: round(jwtUs),
+      owner_token: round(ownerUs),
+      ratio: round(jwtUs / ownerUs, 1),
+      samples: checks,
+    },
     request_ms: {
       bearer_jwt_p50: round(bearer.p50, 3),
       owner_token_p50: round(owner.p50, 3),
@@ -110,10 +115,14 @@ try {
   console.log('');
   console.log('| measure | value |');
   console.log('|---|---|');
-  console.log(`| sign-in (name + password, HTTP) p50 / p95 | ${result.sign_in_ms.p50} ms / ${result.sign_in_ms.p95} ms |`);
+  console.log(
+    `| sign-in (name + password, HTTP) p50 / p95 | ${result.sign_in_ms.p50} ms / ${result.sign_in_ms.p95} ms |`,
+  );
   console.log(`| access JWT check (jose HS256, key imported once) | ${result.token_check_us.jwt} µs |`);
   console.log(`| owner token compare (peer) | ${result.token_check_us.owner_token} µs |`);
-  console.log(`| GET /api/v1/session p50, Bearer JWT vs owner token | ${result.request_ms.bearer_jwt_p50} ms vs ${result.request_ms.owner_token_p50} ms (×${result.request_ms.ratio}) |`);
+  console.log(
+    `| GET /api/v1/session p50, Bearer JWT vs owner token | ${result.request_ms.bearer_jwt_p50} ms vs ${result.request_ms.owner_token_p50} ms (×${result.request_ms.ratio}) |`,
+  );
 } finally {
   await runtime.stop();
   fs.rmSync(workspace, { recursive: true, force: true });

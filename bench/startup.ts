@@ -5,6 +5,10 @@
  *   npm run build && node bench/startup.ts [--runs 10]
  *
  * Targets (issue 2): ready < 300 ms (median), idle RSS < 80 MB.
+ *
+ * With util-linux `script` present it also starts lookout on a pseudo-terminal at the
+ * default log level, the way a person runs it: readable log lines (pino-pretty, loaded
+ * only for a terminal) must not slow the start.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -37,16 +41,26 @@ function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-async function measure(kind: 'lookout' | 'bare-node'): Promise<{ readyMs: number; idleRssMb: number }> {
+type Kind = 'lookout' | 'lookout-terminal' | 'bare-node';
+const SCRIPT = '/usr/bin/script';
+const KINDS: Kind[] = fs.existsSync(SCRIPT) ? ['lookout', 'lookout-terminal', 'bare-node'] : ['lookout', 'bare-node'];
+
+async function measure(kind: Kind): Promise<{ readyMs: number; idleRssMb: number }> {
   const port = await freePort();
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'lookout-bench-'));
   const args = kind === 'lookout' ? [bin, 'serve', '--port', String(port), '--log-level', 'warn'] : ['-e', PEER];
   const started = performance.now();
-  const child = spawn(process.execPath, args, {
-    cwd: workspace,
-    env: { ...process.env, PORT: String(port) },
-    stdio: 'ignore',
-  });
+  const child =
+    kind === 'lookout-terminal'
+      ? spawn(SCRIPT, ['-qfec', `${process.execPath} ${bin} serve --port ${port}`, '/dev/null'], {
+          cwd: workspace,
+          stdio: 'ignore',
+        })
+      : spawn(process.execPath, args, {
+          cwd: workspace,
+          env: { ...process.env, PORT: String(port) },
+          stdio: 'ignore',
+        });
   let readyMs: number;
   for (;;) {
     try {
@@ -62,9 +76,15 @@ async function measure(kind: 'lookout' | 'bare-node'): Promise<{ readyMs: number
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
   await new Promise((resolve) => setTimeout(resolve, 1500));
-  const idleRssMb = rssMb(child.pid!);
-  child.kill('SIGTERM');
-  await new Promise((resolve) => child.once('exit', resolve));
+  // On a terminal the server is script's child: measure and stop the server itself.
+  const pid =
+    kind === 'lookout-terminal'
+      ? (JSON.parse(fs.readFileSync(path.join(workspace, '.lookout/server.json'), 'utf8')) as { pid: number }).pid
+      : child.pid!;
+  const idleRssMb = rssMb(pid);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  process.kill(pid, 'SIGTERM');
+  await exited;
   fs.rmSync(workspace, { recursive: true, force: true });
   return { readyMs, idleRssMb };
 }
@@ -72,14 +92,13 @@ async function measure(kind: 'lookout' | 'bare-node'): Promise<{ readyMs: number
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round = (x: number) => Math.round(x * 10) / 10;
 
-const samples: Record<'lookout' | 'bare-node', { readyMs: number; idleRssMb: number }[]> = {
-  lookout: [],
-  'bare-node': [],
-};
+const samples = Object.fromEntries(KINDS.map((kind) => [kind, []])) as unknown as Record<
+  Kind,
+  { readyMs: number; idleRssMb: number }[]
+>;
 for (let i = 0; i < RUNS; i++) {
-  // Interleave so machine noise hits both alike.
-  samples.lookout.push(await measure('lookout'));
-  samples['bare-node'].push(await measure('bare-node'));
+  // Interleave so machine noise hits all alike.
+  for (const kind of KINDS) samples[kind].push(await measure(kind));
 }
 
 const summary = Object.fromEntries(
@@ -91,13 +110,14 @@ const summary = Object.fromEntries(
       idle_rss_mb_median: round(median(runs.map((r) => r.idleRssMb))),
     },
   ]),
-) as Record<'lookout' | 'bare-node', { ready_ms_median: number; ready_ms_max: number; idle_rss_mb_median: number }>;
+) as Record<Kind, { ready_ms_median: number; ready_ms_max: number; idle_rss_mb_median: number }>;
 
 const result = {
   benchmark: 'startup',
   node: process.version,
   runs: RUNS,
   lookout: summary.lookout,
+  ...(summary['lookout-terminal'] ? { lookout_on_terminal_readable_logs: summary['lookout-terminal'] } : {}),
   peer_bare_node: summary['bare-node'],
   ratio_ready_vs_peer: round(summary.lookout.ready_ms_median / summary['bare-node'].ready_ms_median),
   ratio_rss_vs_peer: round(summary.lookout.idle_rss_mb_median / summary['bare-node'].idle_rss_mb_median),
@@ -107,6 +127,7 @@ const result = {
 console.log(JSON.stringify(result, null, 2));
 console.table({
   lookout: summary.lookout,
+  ...(summary['lookout-terminal'] ? { 'lookout on a terminal (readable logs)': summary['lookout-terminal'] } : {}),
   'bare node http': summary['bare-node'],
   'ratio (lookout / bare)': {
     ready_ms_median: result.ratio_ready_vs_peer,

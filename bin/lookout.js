@@ -1,13 +1,20 @@
 #!/usr/bin/env node
-// Entry point of the `lookout` command. Checks the Node version before anything else so
-// an old Node gets one clear line instead of a syntax or import error.
-const [major, minor] = process.versions.node.split('.').map(Number);
-if (major < 22 || (major === 22 && minor < 13)) {
-  process.stderr.write(
-    `lookout: needs Node 22.13 or newer (this is ${process.version}); ` +
-      'install Node 24 LTS, or run `source scripts/bootstrap-node.sh` in the Lookout checkout\n',
-  );
-  process.exit(1);
+// Entry point of the `lookout` command. Checks the Node version before anything else: an
+// old Node re-runs this file with the Node that scripts/bootstrap-node.sh put in .tools/
+// (so a new terminal needs nothing sourced), or gets one clear line instead of a syntax
+// or import error. Everything up to the re-run must parse and run on old Node.
+import { bootstrapNode, isRecentEnough, ROOT, runAsChild, tooOldMessage } from './with-node.js';
+
+if (!isRecentEnough()) {
+  const node = process.env.LOOKOUT_REEXEC ? undefined : bootstrapNode();
+  if (!node) {
+    process.stderr.write(tooOldMessage());
+    process.exit(1);
+  }
+  // LOOKOUT_REEXEC guards against a loop should that Node be too old as well.
+  await runAsChild(node, [...process.execArgv, process.argv[1], ...process.argv.slice(2)], {
+    env: { ...process.env, LOOKOUT_REEXEC: '1' },
+  });
 }
 
 // Cache compiled code on disk (Node >= 22.1): every later start of `lookout` is faster.
@@ -17,6 +24,12 @@ enableCompileCache?.();
 const { existsSync } = await import('node:fs');
 const built = new URL('../dist/src-main/cli/main.js', import.meta.url);
 // Prefer the build; fall back to the TypeScript sources (Node strips types natively).
-const entry = existsSync(built) ? built : new URL('../src-main/cli/main.ts', import.meta.url);
+let entry = new URL('../src-main/cli/main.ts', import.meta.url);
+if (existsSync(built)) {
+  entry = built;
+  const { staleSources, staleWarning } = await import('./build-freshness.js');
+  const stale = staleSources(ROOT);
+  if (stale.length > 0) process.stderr.write(staleWarning(stale));
+}
 const { main } = await import(entry.href);
 await main(process.argv.slice(2));

@@ -119,6 +119,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     trustProxy: config.trustProxy,
     assertWritable: (lockId) => assertWritable(session, lockId),
   };
+  const hello = () => ({ version: VERSION, workspace: config.workspace, session: session.state });
 
   const gateway = new WsGateway({
     bus,
@@ -128,10 +129,10 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     queueSize: config.queueSize,
     replayLimit: config.replayLimit,
     heartbeatMs: config.heartbeatMs,
-    getPort: () => port,
     getAllowedHosts: () => hosts,
     getAllowedOrigins: () => origins,
     getSnapshot: () => state.document(),
+    getHello: hello,
   });
   const sse = new SseHub({
     bus,
@@ -139,6 +140,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     keepAliveMs: config.sseKeepAliveMs,
     queueSize: config.queueSize,
     replayLimit: config.replayLimit,
+    getHello: hello,
   });
 
   access.onRevoke((subject) => {

@@ -253,7 +253,8 @@ export const EventEnvelope = z.object({
   timestamp: z.iso.datetime(),
   sequence_number: z.number().int().positive(),
   data: JsonObject,
-  metadata: JsonObject.optional(),
+  /** Always present: `{}` when the producer sent none. */
+  metadata: JsonObject,
 });
 export type EventEnvelope = z.infer<typeof EventEnvelope>;
 

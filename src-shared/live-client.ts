@@ -43,6 +43,12 @@ export interface LiveClientOptions {
   types?: readonly string[];
   /** Resume after this number (e.g. persisted from an earlier run). */
   since?: number;
+  /**
+   * With no resume point (the first connection, or after the store was recreated):
+   * start with the newest `tail` events, then live ones. Reconnects resume after the
+   * last event delivered instead, so nothing is shown twice.
+   */
+  tail?: number;
   /** The epoch `since` belongs to; a different server epoch discards it. */
   epoch?: string;
   onEvent: (event: EventEnvelope) => void;
@@ -79,6 +85,8 @@ export class LiveClient {
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #lastHeard = 0;
   #stopped = true;
+  /** This connection asked for a tail: its boundary, once `connected` named it. */
+  #tailBoundary: number | undefined;
 
   constructor(options: LiveClientOptions) {
     this.#o = options;
@@ -98,6 +106,11 @@ export class LiveClient {
 
   get epoch(): string | undefined {
     return this.#epoch;
+  }
+
+  /** The current connection is sending the tail it asked for (until `replay_complete`). */
+  get inTail(): boolean {
+    return this.#tailBoundary !== undefined;
   }
 
   start(): void {
@@ -137,6 +150,7 @@ export class LiveClient {
   #url(extra: Record<string, string>): string {
     const query = [`types=${encodeURIComponent(this.#types.join(','))}`];
     if (this.#last !== undefined) query.push(`since=${this.#last}`);
+    else if (this.#o.tail !== undefined) query.push(`tail=${this.#o.tail}`);
     for (const [name, value] of Object.entries(extra)) query.push(`${name}=${encodeURIComponent(value)}`);
     const base = typeof this.#o.url === 'function' ? this.#o.url() : this.#o.url;
     return `${base}?${query.join('&')}`;
@@ -146,6 +160,7 @@ export class LiveClient {
 
   #open(): void {
     if (this.#stopped || this.#opening) return;
+    this.#tailBoundary = undefined;
     if (this.#status.attempt === 0) this.#setStatus({ state: 'connecting', retryAt: null });
     if (!this.#o.query) return this.#connect({});
     this.#opening = true;
@@ -231,6 +246,12 @@ export class LiveClient {
     const control = message;
     if (control.type === 'connected') this.#onConnected(socket, control);
     else if (control.type === 'gap') this.#o.onGap?.(control);
+    else if (control.type === 'replay_complete' && this.#tailBoundary !== undefined) {
+      // Everything matching up to the boundary that the tail covers has arrived; what
+      // is older was not asked for. A reconnect from here resumes exactly at the seam.
+      this.#last = Math.max(this.#last ?? 0, this.#tailBoundary);
+      this.#tailBoundary = undefined;
+    }
     this.#o.onControl?.(control);
   }
 
@@ -240,16 +261,22 @@ export class LiveClient {
     if (previous !== undefined && previous !== message.epoch) {
       // Our `since` counted another history: start over from the beginning of this one.
       this.#o.onEpochChange?.(previous, message.epoch);
-      this.#last = undefined;
       this.#socket = undefined;
       socket.onclose = null;
       socket.close(1000, 'epoch changed');
       this.#status = { ...this.#status, attempt: 0 };
-      this.#last = 0;
+      // A client that asked for a tail gets the tail of the new history; others all of it.
+      this.#last = this.#o.tail === undefined ? 0 : undefined;
+      this.#tailBoundary = undefined;
       this.#open();
       return;
     }
-    if (this.#last === undefined) this.#last = message.last_sequence_number;
+    if (this.#last === undefined) {
+      // Without a resume point the stream starts at the boundary (or, with a tail, just
+      // before it): a reconnect before the first event must still resume from there.
+      if (this.#o.tail !== undefined && this.#o.tail > 0) this.#tailBoundary = message.last_sequence_number;
+      else this.#last = message.last_sequence_number;
+    }
     this.#setStatus({ state: 'live', attempt: 0, retryAt: null, lastError: null });
     this.#startPinging(socket);
   }

@@ -74,12 +74,23 @@ export const GapReason = z.enum(['retention', 'overflow', 'limit']);
 export type GapReason = z.infer<typeof GapReason>;
 
 // Server → client control messages: a one-word `type`, never a `sequence_number`.
+/**
+ * The handshake: everything a page needs for its first frame, as of the stream's
+ * boundary (`last_sequence_number`): later changes arrive as events after it.
+ */
 export const ConnectedMessage = z.object({
   type: z.literal('connected'),
   client_id: z.string(),
   epoch: z.string(),
+  /** Newest number stored when the stream began: the boundary between replay and live. */
   last_sequence_number: z.number().int(),
+  /** Oldest number still stored then (last_sequence_number + 1 when nothing is). */
+  oldest_sequence_number: z.number().int(),
   types: z.array(z.string()),
+  /** The server's version, the workspace it serves, and who holds the lock. */
+  version: z.string(),
+  workspace: z.string(),
+  session: SessionState,
 });
 export const SnapshotMessage = z.object({
   type: z.literal('snapshot'),

@@ -39,31 +39,51 @@ async function readData(spec: string): Promise<Record<string, unknown>> {
   return parseJsonObject(spec, '--data');
 }
 
-/** Checks events with the shared catalogue before they are sent. */
-function checkLocally(events: unknown[], label: (index: number) => string, alreadySent = 0): void {
-  events.forEach((event, index) => {
-    const result = validateEventInput(event);
-    if (!result.ok) {
-      const issue = result.issues[0]!;
-      const outcome =
-        alreadySent > 0 ? `the ${alreadySent} events before it were sent, nothing after` : 'nothing was sent';
-      throw new CliError(`${label(index)}: ${issue.path}: ${issue.message}; ${outcome}`);
-    }
-  });
+/** What the shared catalogue finds wrong with an event (checked before it is sent), if anything. */
+function catalogueProblem(event: unknown): string | undefined {
+  const result = validateEventInput(event);
+  if (result.ok) return undefined;
+  const issue = result.issues[0]!;
+  return `${issue.path}: ${issue.message}`;
 }
 
 /** How long a partial batch from stdin waits for more lines before it is sent. */
 const FLUSH_MS = 100;
 
+/** What `emit --stdin` has published so far, by input line, for messages that stop it. */
+class StdinProgress {
+  count = 0;
+  firstLine = 0;
+  lastLine = 0;
+
+  record(lines: readonly number[]): void {
+    if (lines.length === 0) return;
+    if (this.count === 0) this.firstLine = lines[0]!;
+    this.count += lines.length;
+    this.lastLine = lines.at(-1)!;
+  }
+
+  /** "the 6 events on lines 1–6 were sent (…), nothing from line 7 on" */
+  describe(stoppedAt: number): string {
+    const rest = `nothing from line ${stoppedAt} on`;
+    if (this.count === 0) return `nothing was sent`;
+    const lines =
+      this.firstLine === this.lastLine ? `line ${this.firstLine}` : `lines ${this.firstLine}–${this.lastLine}`;
+    const events = this.count === 1 ? 'the 1 event on' : `the ${this.count} events on`;
+    return `${events} ${lines} ${this.count === 1 ? 'was' : 'were'} sent (numbers above), ${rest}`;
+  }
+}
+
 /**
  * Publishes JSON lines as they arrive (a producer may never close its end: `tail -f`),
- * in batches of up to 1000, each checked locally first. A bad line stops the stream:
- * the batches before it were sent, nothing after it is.
+ * in batches of up to 1000, each checked locally first. A bad line stops the stream: the
+ * good lines before it are sent (none is dropped), nothing after it is, and the message
+ * says exactly which lines made it. A batch the server refuses stops it the same way.
  */
-async function streamStdin(send: (batch: unknown[], single: boolean) => Promise<void>): Promise<number> {
+async function streamStdin(send: (batch: unknown[]) => Promise<void>): Promise<number> {
   const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
-  let batch: unknown[] = [];
-  let sent = 0;
+  let batch: { event: unknown; line: number }[] = [];
+  const progress = new StdinProgress();
   let lineNumber = 0;
   let timer: NodeJS.Timeout | undefined;
   let sending: Promise<void> = Promise.resolve();
@@ -71,10 +91,20 @@ async function streamStdin(send: (batch: unknown[], single: boolean) => Promise<
     clearTimeout(timer);
     timer = undefined;
     if (batch.length === 0) return sending;
-    const events = batch;
+    const pending = batch;
     batch = [];
-    sending = sending.then(() => send(events, false));
-    sent += events.length;
+    sending = sending.then(async () => {
+      const from = pending[0]!.line;
+      const to = pending.at(-1)!.line;
+      try {
+        await send(pending.map((p) => p.event));
+      } catch (error) {
+        if (!(error instanceof CliError)) throw error;
+        const which = from === to ? `stdin line ${from}` : `stdin lines ${from}–${to}`;
+        throw new CliError(`${which}: ${error.message}; ${progress.describe(from)}`, error.exitCode);
+      }
+      progress.record(pending.map((p) => p.line));
+    });
     return sending;
   };
   try {
@@ -82,9 +112,21 @@ async function streamStdin(send: (batch: unknown[], single: boolean) => Promise<
       lineNumber++;
       const line = raw.trim();
       if (!line) continue;
-      const event = parseJsonObject(line, `stdin line ${lineNumber}`);
-      checkLocally([event], () => `stdin line ${lineNumber}`, sent);
-      batch.push(event);
+      let problem: string | undefined;
+      let event: Record<string, unknown> | undefined;
+      try {
+        event = parseJsonObject(line, `stdin line ${lineNumber}`);
+        problem = catalogueProblem(event);
+        if (problem) problem = `stdin line ${lineNumber}: ${problem}`;
+      } catch (error) {
+        problem = (error as CliError).message;
+      }
+      if (problem || !event) {
+        // Send the good lines before this one first (none is dropped), so the message can say they made it.
+        await flush();
+        throw new CliError(`${problem}; ${progress.describe(lineNumber)}`, 2);
+      }
+      batch.push({ event, line: lineNumber });
       if (batch.length >= MAX_BATCH) await flush();
       else timer ??= setTimeout(() => void flush().catch((error: unknown) => reportAndExit(error)), FLUSH_MS);
     }
@@ -93,7 +135,7 @@ async function streamStdin(send: (batch: unknown[], single: boolean) => Promise<
     clearTimeout(timer);
   }
   await sending;
-  return sent;
+  return progress.count;
 }
 
 export function registerEmit(program: Command): void {
@@ -112,7 +154,7 @@ export function registerEmit(program: Command): void {
       async (type: string | undefined, options: { data: string; metadata?: string; stdin?: boolean }, cmd: Command) => {
         try {
           const server = requireServer(findWorkspace(cmd.optsWithGlobals<{ workspace?: string }>().workspace));
-          const send = async (batch: unknown[], single: boolean) => {
+          const send = async (batch: unknown[], single = false) => {
             const reply = await callApi<PublishResponse>(
               server,
               'POST',
@@ -136,7 +178,8 @@ export function registerEmit(program: Command): void {
               data: await readData(options.data),
               ...(options.metadata ? { metadata: parseJsonObject(options.metadata, '--metadata') } : {}),
             };
-            checkLocally([event], () => `event ${type}`);
+            const problem = catalogueProblem(event);
+            if (problem) throw new CliError(`event ${type}: ${problem}; nothing was sent`, 2);
             await send([event], true);
           }
           process.exit(0);

@@ -1,8 +1,14 @@
 import type { Command } from 'commander';
-import { loadConfig, SETTINGS, type SettingName } from '../config.ts';
+import { type Config, loadConfig, SETTINGS, type SettingName } from '../config.ts';
 import { QuitSequence } from '../quit-sequence.ts';
-import { createRuntime } from '../runtime.ts';
+import { createRuntime, type Runtime } from '../runtime.ts';
 import { reportAndExit } from './output.ts';
+
+/**
+ * Signals closer together than this are one press delivered twice (terminal + wrapper).
+ * A person pressing Ctrl+C again to force is slower than this.
+ */
+const SAME_PRESS_MS = 300;
 
 /** Settings that only make sense for a server, offered as `serve` flags. */
 const SERVE_FLAGS = Object.keys(SETTINGS).filter((name) => name !== 'workspace') as SettingName[];
@@ -18,40 +24,63 @@ export function registerServe(program: Command): void {
     command.option(`${setting.flag}${takesValue ? ' <value>' : ''}`, `${setting.describe} (env ${setting.env})`);
   }
   command.action(async (options: Record<string, string | boolean | undefined>, cmd: Command) => {
+    let config: Config;
     try {
-      const config = loadConfig({
+      config = loadConfig({
         flags: { ...options, workspace: cmd.optsWithGlobals<{ workspace?: string }>().workspace },
       });
-      if (config.allowRemote && config.host !== '127.0.0.1') {
-        process.stderr.write(
-          `lookout: warning: listening on ${config.host}: anyone who can reach it and has the token can drive this workspace\n`,
-        );
-      }
-      const runtime = await createRuntime(config, { logToStderr: true });
-      process.stdout.write(
-        `Lookout ${runtime.info.version} listening on ${runtime.url} (workspace ${config.workspace})\n`,
-      );
-
-      // The same quit path as the desktop app: bounded, and a second signal forces.
-      const quit = new QuitSequence({
-        stop: () => runtime.stop(),
-        exit: (code) => process.exit(code),
-        // The runtime's own stop is bounded by the drain timeout; leave it room to finish.
-        timeoutMs: config.shutdownTimeoutMs + 3000,
-        log: (message) => runtime.logger.info(message),
-      });
-      const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
-        process.stderr.write(
-          quit.requested
-            ? `lookout: ${signal} again, exiting without waiting\n`
-            : `lookout: ${signal} received, stopping (press Ctrl+C again to force)\n`,
-        );
-        void quit.request(signal);
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
     } catch (error) {
       reportAndExit(error);
     }
+    if (config.allowRemote && config.host !== '127.0.0.1') {
+      process.stderr.write(
+        `lookout: warning: listening on ${config.host}: anyone who can reach it and has the token can drive this workspace\n`,
+      );
+    }
+
+    // Signals are handled from before start-up takes anything (port, workspace lock,
+    // server.json): a stop requested while starting lets the start finish, then undoes it
+    // the ordinary way, so Ctrl+C at any moment leaves nothing behind.
+    let runtime: Runtime | undefined;
+    let starting: Promise<Runtime> | undefined;
+    // The same quit path as the desktop app: bounded, and a second signal forces.
+    const quit = new QuitSequence({
+      stop: async () => {
+        const started = await starting?.catch(() => undefined);
+        await started?.stop();
+      },
+      exit: (code) => process.exit(code),
+      // The runtime's own stop is bounded by the drain timeout; leave it room to finish.
+      timeoutMs: config.shutdownTimeoutMs + 3000,
+      log: (message) => runtime?.logger.info(message),
+    });
+    let firstSignalAt = 0;
+    const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+      const now = Date.now();
+      // One Ctrl+C can arrive twice: from the terminal (to the whole process group) and
+      // again from a wrapper that passes it on (`npx`, `npm start`). Only a later press forces.
+      if (signal === 'SIGINT' && quit.requested && now - firstSignalAt < SAME_PRESS_MS) return;
+      firstSignalAt ||= now;
+      process.stderr.write(
+        quit.requested
+          ? `lookout: ${signal} again, exiting without waiting\n`
+          : `lookout: ${signal} received, stopping (press Ctrl+C again to force)\n`,
+      );
+      void quit.request(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+
+    try {
+      starting = createRuntime(config, { logToStderr: true });
+      runtime = await starting;
+    } catch (error) {
+      reportAndExit(error);
+    }
+    // Stopped while starting: the quit sequence is already undoing the start.
+    if (quit.requested) return;
+    process.stdout.write(
+      `Lookout ${runtime.info.version} listening on ${runtime.url} (workspace ${config.workspace})\n`,
+    );
   });
 }

@@ -15,9 +15,10 @@ export function registerTail(program: Command): void {
     .description('follow events live, one per line; resumes by itself after reconnects and server restarts')
     .option('--types <patterns>', 'comma-separated patterns: *, ns.*, or exact types', '*')
     .option('--since <n>', 'first replay stored events after this sequence number')
+    .option('-n, --last <n>', 'first show the newest N stored events (matching --types)')
     .option('--json', 'stdout carries only JSON lines (events, and gaps as {"type":"gap",…}); notices go to stderr')
     .addHelpText('after', '\nExit code: 0 on Ctrl+C (SIGINT).')
-    .action(async (options: { types: string; since?: string; json?: boolean }, cmd: Command) => {
+    .action(async (options: { types: string; since?: string; last?: string; json?: boolean }, cmd: Command) => {
       try {
         const patterns = parsePatterns(options.types);
         if (!patterns.ok) throw new CliError(`--types: ${patterns.error}`, 2);
@@ -26,6 +27,13 @@ export function registerTail(program: Command): void {
           if (!/^\d+$/.test(options.since))
             throw new CliError(`--since takes a sequence number; got ${JSON.stringify(options.since)}`, 2);
           since = Number(options.since);
+        }
+        let last: number | undefined;
+        if (options.last !== undefined) {
+          if (since !== undefined) throw new CliError('--last and --since both say where to start; give one', 2);
+          if (!/^\d+$/.test(options.last))
+            throw new CliError(`--last takes a number of events; got ${JSON.stringify(options.last)}`, 2);
+          last = Number(options.last);
         }
         const workspace = findWorkspace(cmd.optsWithGlobals<{ workspace?: string }>().workspace);
         const paths = workspacePaths(workspace);
@@ -49,6 +57,7 @@ export function registerTail(program: Command): void {
           },
           types: patterns.patterns,
           ...(since === undefined ? {} : { since }),
+          ...(last === undefined ? {} : { tail: last }),
           onEvent: (event) => {
             if (options.json) out(JSON.stringify(event));
             else {

@@ -86,7 +86,9 @@ export class EventLog {
           timestamp,
           sequence_number: seq,
           data: event.data,
-          ...(event.metadata === undefined ? {} : { metadata: event.metadata }),
+          // Every envelope has metadata, {} when the producer sent none: a consumer reads
+          // event.metadata.agent without checking that metadata exists.
+          metadata: event.metadata ?? {},
         };
         const json = JSON.stringify(envelope);
         this.#insert.run(seq, event.type, now, json);

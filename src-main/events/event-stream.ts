@@ -14,7 +14,8 @@ const PAGE = 256;
 
 /**
  * What one client (WebSocket or SSE) receives, as a pull-based sequence: an optional
- * replay from the store, then the live stream, with no duplicate and no hole.
+ * replay from the store (after `since`, or the newest `tail` events), then the live
+ * stream, with no duplicate and no hole.
  *
  * The live subscription is taken first and the store read only up to the number that
  * was newest at that instant (`boundary`). Publishing is synchronous, so every event
@@ -24,6 +25,8 @@ const PAGE = 256;
  */
 export class EventStream {
   readonly boundary: number;
+  /** The oldest number still stored when the stream began (boundary + 1 for an empty store). */
+  readonly oldestAtBoundary: number;
   #bus: EventBus;
   #subscription: Subscription;
   #replay: { cursor: number; page: StoredEvent[]; lastSent: number } | undefined;
@@ -34,6 +37,8 @@ export class EventStream {
     bus: EventBus,
     options: {
       since?: number | undefined;
+      /** Without `since`: start with the newest `tail` matching events (at most replayLimit). */
+      tail?: number | undefined;
       patterns: readonly string[];
       capacity?: number;
       replayLimit: number;
@@ -48,7 +53,9 @@ export class EventStream {
       onReadable: options.onReadable,
     });
     this.boundary = bus.log.lastSequenceNumber;
+    this.oldestAtBoundary = bus.log.oldestSequenceNumber;
     if (options.since !== undefined) this.#startReplay(options.since);
+    else if (options.tail !== undefined && options.tail > 0) this.#startTail(options.tail);
   }
 
   get patterns(): readonly string[] {
@@ -84,6 +91,20 @@ export class EventStream {
       cursor = cutoff;
     }
     this.#replay = { cursor, page: [], lastSent: Math.max(0, since) };
+  }
+
+  /**
+   * The newest `count` matching events up to the boundary, oldest first, then
+   * `replay_complete`. What lies before them was not asked for, so it is no gap; a
+   * client that wants it pages back with GET /api/v1/events from oldest_sequence_number.
+   */
+  #startTail(count: number): void {
+    const take = Math.min(count, this.#replayLimit);
+    // The event just before the tail, or (fewer matching events than asked) the start of
+    // what is stored: starting below it would announce the pruned range as a gap.
+    const before = this.#bus.log.seqFromEnd(0, this.boundary, this.#subscription.patterns, take);
+    const cursor = Math.max(before ?? 0, this.oldestAtBoundary - 1);
+    this.#replay = { cursor, page: [], lastSent: cursor };
   }
 
   /** The next item to send, or undefined when there is nothing now (wait for onReadable). */

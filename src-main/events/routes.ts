@@ -30,6 +30,10 @@ const HistoryQuery = z.object({
 
 const StreamQuery = z.object({
   since: z.string().optional().describe('resume after this sequence number (or send Last-Event-ID)'),
+  tail: z
+    .string()
+    .optional()
+    .describe('without a resume point: start with the newest N matching events (capped at the replay limit)'),
   types: z.string().optional(),
   ticket: z
     .string()
@@ -89,7 +93,7 @@ export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
   defineRoute({
     method: 'get',
     path: '/sse',
-    summary: 'Server-Sent Events stream (resumes with Last-Event-ID or since)',
+    summary: 'Server-Sent Events stream (resumes with Last-Event-ID or since; tail=N starts with the newest N)',
     tags: ['events'],
     policy: { role: 'viewer', readOnly: 'allowed', ticket: true },
     query: StreamQuery,

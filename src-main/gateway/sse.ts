@@ -5,7 +5,7 @@ import { type AuthPrincipal, principalOf } from '../transport/principal.ts';
 import type { EventBus } from '../events/bus.ts';
 import { EventStream } from '../events/event-stream.ts';
 import type { Logger } from '../logger.ts';
-import { controlJson, parseStreamParams } from './stream-params.ts';
+import { connectedMessage, controlJson, parseStreamParams, type ServerHello } from './stream-params.ts';
 
 interface SseClient {
   id: string;
@@ -27,8 +27,17 @@ export class SseHub {
   #keepAliveMs: number;
   #queueSize: number;
   #replayLimit: number;
+  #getHello: () => ServerHello;
 
-  constructor(options: { bus: EventBus; logger: Logger; keepAliveMs: number; queueSize: number; replayLimit: number }) {
+  constructor(options: {
+    bus: EventBus;
+    logger: Logger;
+    keepAliveMs: number;
+    queueSize: number;
+    replayLimit: number;
+    getHello: () => ServerHello;
+  }) {
+    this.#getHello = options.getHello;
     this.#bus = options.bus;
     this.#logger = options.logger;
     this.#keepAliveMs = options.keepAliveMs;
@@ -77,18 +86,13 @@ export class SseHub {
     };
     const stream = new EventStream(this.#bus, {
       since: params.since,
+      tail: params.tail,
       patterns: params.patterns,
       capacity: this.#queueSize,
       replayLimit: this.#replayLimit,
       onReadable: pump,
     });
-    const connected = {
-      type: 'connected',
-      client_id: id,
-      epoch: this.#bus.log.epoch,
-      last_sequence_number: stream.boundary,
-      types: params.patterns,
-    };
+    const connected = connectedMessage(id, stream, this.#bus.log.epoch, this.#getHello());
     res.write(`retry: 2000\nevent: connected\ndata: ${JSON.stringify(connected)}\n\n`);
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), this.#keepAliveMs);
     keepAlive.unref();
@@ -97,7 +101,7 @@ export class SseHub {
     // ends; the client reconnects with a fresh token (or ticket) and Last-Event-ID.
     const finish = (code: 'token_expired' | 'revoked', message: string) => {
       if (!res.writableEnded) res.write(`event: error\ndata: ${JSON.stringify({ type: 'error', code, message })}\n\n`);
-      end();
+      end(code);
     };
     const expiry =
       principal?.expiresAt === undefined
@@ -107,21 +111,35 @@ export class SseHub {
             Math.max(0, principal.expiresAt - Date.now()),
           ).unref();
 
-    const end = () => {
+    const connectedAt = Date.now();
+    const end = (reason: string) => {
+      if (!this.#clients.has(id)) return;
       clearTimeout(expiry);
       clearInterval(keepAlive);
       stream.close();
       this.#clients.delete(id);
       if (!res.writableEnded) res.end();
+      this.#logger.info(
+        {
+          client_id: id,
+          reason,
+          duration_ms: Date.now() - connectedAt,
+          dropped: stream.dropped,
+        },
+        'sse client disconnected',
+      );
     };
     this.#clients.set(id, {
       id,
       principal,
-      end,
+      end: () => end('server shutting down'),
       revoke: () => finish('revoked', 'the credential was revoked: sign in again'),
     });
-    res.on('close', end);
-    this.#logger.info({ client_id: id, since: params.since, types: params.patterns }, 'sse client connected');
+    res.on('close', () => end('client went away'));
+    this.#logger.info(
+      { client_id: id, since: params.since, tail: params.tail, types: params.patterns },
+      'sse client connected',
+    );
     pump();
   }
 

@@ -15,23 +15,27 @@ import {
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import { EventStream } from '../events/event-stream.ts';
-import { CLOSE_REVOKED, CLOSE_TOKEN_EXPIRED } from '../../src-shared/access.ts';
 import type { Logger } from '../logger.ts';
+import { CLOSE_REVOKED, CLOSE_TOKEN_EXPIRED } from '../../src-shared/access.ts';
 import { foreignOrigin } from '../transport/origin.ts';
 import type { AuthPrincipal } from '../transport/principal.ts';
 import { acceptableRequestId } from '../transport/request-id.ts';
-import { controlJson, parseStreamParams } from './stream-params.ts';
+import {
+  connectedMessage,
+  controlJson,
+  parseStreamParams,
+  type ServerHello,
+  type StreamParams,
+} from './stream-params.ts';
 
-const STATUS_TEXT: Record<number, string> = {
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  423: 'Locked',
-  429: 'Too Many Requests',
-};
-
-// Refusals are written on the raw socket; they carry the request id like any response.
-const REQUEST_IDS = new WeakMap<Duplex, string>();
-const requestIdFor = (socket: Duplex): string => REQUEST_IDS.get(socket) ?? randomUUID();
+/** Close codes that usually come without a reason, in words for the log. */
+const CLOSE_REASONS = new Map<number, string>([
+  [1000, 'normal closure'],
+  [1001, 'going away'],
+  [1005, 'no status'],
+  [1006, 'connection lost (no close frame)'],
+  [CLOSE_CODES.tooBig, 'message too big'],
+]);
 
 /** Stop pulling from a client's queue while this much is unsent on its socket. */
 const HIGH_WATER_BYTES = 512 * 1024;
@@ -45,10 +49,11 @@ export interface GatewayOptions {
   queueSize: number;
   replayLimit: number;
   heartbeatMs: number;
-  getPort: () => number;
   getAllowedHosts: () => Set<string>;
   getAllowedOrigins: () => Set<string>;
   getSnapshot: () => unknown;
+  /** Server facts for the `connected` message (version, workspace, session as of now). */
+  getHello: () => ServerHello;
 }
 
 interface Client {
@@ -57,21 +62,32 @@ interface Client {
   stream: EventStream;
   alive: boolean;
   waitingForDrain: boolean;
+  /** Why `ws` gave up on the connection (a frame it refused), for the disconnect log. */
+  failure?: string;
   principal: AuthPrincipal | null;
   expiry: NodeJS.Timeout | undefined;
 }
 
-function refuse(
+const STATUS_TEXT: Record<number, string> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  423: 'Locked',
+  429: 'Too Many Requests',
+};
+
+/** Writes a refusal as a plain HTTP response on the raw socket (with its request id, like any response). */
+function writeRefusal(
   socket: Duplex,
+  requestId: string,
   status: number,
   reason: string,
   error: LookoutError,
-  headers: Record<string, string> = {},
+  headers: Record<string, string>,
 ): void {
   const body = JSON.stringify(error.toBody());
   const lines = [
     `HTTP/1.1 ${status} ${reason}`,
-    `${HEADERS.requestId}: ${requestIdFor(socket)}`,
+    `${HEADERS.requestId}: ${requestId}`,
     'Content-Type: application/json; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Connection: close',
@@ -124,38 +140,51 @@ export class WsGateway {
     this.#sweep.unref();
   }
 
+  /**
+   * Every upgrade gets a client id at once, so a refusal in the log and the connection
+   * it would have become are named the same way.
+   */
   #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    REQUEST_IDS.set(socket, acceptableRequestId(req.headers[HEADERS.requestId.toLowerCase()]) ?? randomUUID());
+    const requestId = acceptableRequestId(req.headers[HEADERS.requestId.toLowerCase()]) ?? randomUUID();
+    const clientId = randomUUID();
     const url = new URL(req.url ?? '/', 'http://localhost');
     const o = this.#options;
+    const refuse = (status: number, reason: string, error: LookoutError, headers: Record<string, string> = {}) => {
+      o.logger.warn(
+        {
+          client_id: clientId,
+          request_id: requestId,
+          remote: req.socket.remoteAddress,
+          status,
+          code: error.code,
+          reason: error.message,
+        },
+        'websocket upgrade refused',
+      );
+      writeRefusal(socket, requestId, status, reason, error, headers);
+    };
     if (url.pathname !== WS_PATH) {
       return refuse(
-        socket,
         404,
         'Not Found',
         new LookoutError('not_found', `no WebSocket endpoint at ${url.pathname}; use /ws`),
       );
     }
     if (this.#closing) {
-      return refuse(
-        socket,
-        503,
-        'Service Unavailable',
-        new LookoutError('unavailable', 'the server is shutting down'),
-        { 'Retry-After': '2' },
-      );
+      return refuse(503, 'Service Unavailable', new LookoutError('unavailable', 'the server is shutting down'), {
+        'Retry-After': '2',
+      });
     }
     if (!o.getAllowedHosts().has((req.headers.host ?? '').toLowerCase())) {
       return refuse(
-        socket,
         403,
         'Forbidden',
         new LookoutError('forbidden_host', `Host ${JSON.stringify(req.headers.host ?? '')} is not allowed`),
       );
     }
     const foreign = foreignOrigin(req, o.getAllowedOrigins());
-    if (foreign) return refuse(socket, 403, 'Forbidden', foreign);
+    if (foreign) return refuse(403, 'Forbidden', foreign);
     // Authentication is asynchronous (JWT verification); the socket waits for it, paused
     // so no early frame is read before ws takes the socket over.
     socket.pause();
@@ -163,54 +192,53 @@ export class WsGateway {
       (principal) => {
         if (socket.destroyed) return;
         if (this.#closing)
-          return refuse(
-            socket,
-            503,
-            'Service Unavailable',
-            new LookoutError('unavailable', 'the server is shutting down'),
-            {
-              'Retry-After': '2',
-            },
-          );
-        this.#accept(req, socket, head, url, principal);
+          return refuse(503, 'Service Unavailable', new LookoutError('unavailable', 'the server is shutting down'), {
+            'Retry-After': '2',
+          });
+        this.#accept(req, socket, head, url, clientId, refuse, principal);
       },
       (error: unknown) => {
         if (!(error instanceof LookoutError)) {
           o.logger.error({ err: error }, 'websocket authorization failed');
-          return refuse(socket, 500, 'Internal Server Error', new LookoutError('internal', 'internal error'));
+          return refuse(500, 'Internal Server Error', new LookoutError('internal', 'internal error'));
         }
-        refuse(socket, error.status, STATUS_TEXT[error.status] ?? 'Error', error, { ...error.headers });
+        refuse(error.status, STATUS_TEXT[error.status] ?? 'Error', error, { ...error.headers });
       },
     );
   }
 
-  #accept(req: http.IncomingMessage, socket: Duplex, head: Buffer, url: URL, principal: AuthPrincipal | null): void {
+  #accept(
+    req: http.IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    url: URL,
+    clientId: string,
+    refuse: (status: number, reason: string, error: LookoutError, headers?: Record<string, string>) => void,
+    principal: AuthPrincipal | null,
+  ): void {
     const o = this.#options;
     if (this.#clients.size >= o.maxClients) {
       return refuse(
-        socket,
         503,
         'Service Unavailable',
         new LookoutError('unavailable', `too many clients (limit ${o.maxClients}, LOOKOUT_MAX_CLIENTS)`),
         { 'Retry-After': '5' },
       );
     }
-    let params;
+    let params: StreamParams;
     try {
       params = parseStreamParams(url.searchParams);
     } catch (error) {
-      return refuse(socket, 400, 'Bad Request', error as LookoutError);
+      return refuse(400, 'Bad Request', error as LookoutError);
     }
     // Resumed in the same tick as ws attaches its reader, so no frame is missed.
     socket.resume();
-    this.#wss.handleUpgrade(req, socket, head, (ws) =>
-      this.#onConnection(ws, params.since, params.patterns, principal),
-    );
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, clientId, params, principal));
   }
 
-  #onConnection(ws: WebSocket, since: number | undefined, patterns: string[], principal: AuthPrincipal | null): void {
+  #onConnection(ws: WebSocket, id: string, params: StreamParams, principal: AuthPrincipal | null): void {
     const o = this.#options;
-    const id = randomUUID();
+    const connectedAt = Date.now();
     const client: Client = {
       id,
       ws,
@@ -227,31 +255,45 @@ export class WsGateway {
               Math.max(0, principal.expiresAt - Date.now()),
             ).unref(),
       stream: new EventStream(o.bus, {
-        since,
-        patterns,
+        since: params.since,
+        tail: params.tail,
+        patterns: params.patterns,
         capacity: o.queueSize,
         replayLimit: o.replayLimit,
         onReadable: () => this.#pump(client),
       }),
     };
     this.#clients.set(id, client);
-    this.#control(client, {
-      type: 'connected',
-      client_id: id,
-      epoch: o.bus.log.epoch,
-      last_sequence_number: client.stream.boundary,
-      types: patterns,
-    });
+    // Read synchronously with the subscription: the session and the snapshot describe the
+    // world exactly at the boundary, and every later change arrives as an event after it.
+    this.#control(client, connectedMessage(id, client.stream, o.bus.log.epoch, o.getHello()));
     this.#control(client, { type: 'snapshot', state: o.getSnapshot(), sequence_number_at: client.stream.boundary });
     ws.on('pong', () => (client.alive = true));
     ws.on('message', (data, isBinary) => this.#onMessage(client, data, isBinary));
-    ws.on('error', (error) => o.logger.debug({ err: error, client_id: id }, 'websocket error'));
-    ws.on('close', () => {
+    ws.on('error', (error: Error & { code?: string }) => {
+      // ws reports a frame it will not accept (too big, bad UTF-8, protocol) here, then closes.
+      client.failure = error.message;
+      o.logger.warn({ client_id: id, code: error.code, reason: error.message }, 'websocket client sent a bad frame');
+    });
+    ws.on('close', (code, reason) => {
       clearTimeout(client.expiry);
       client.stream.close();
       this.#clients.delete(id);
+      o.logger.info(
+        {
+          client_id: id,
+          code,
+          reason: reason.toString() || client.failure || (CLOSE_REASONS.get(code) ?? `code ${code}`),
+          duration_ms: Date.now() - connectedAt,
+          dropped: client.stream.dropped,
+        },
+        'websocket client disconnected',
+      );
     });
-    o.logger.info({ client_id: id, since, types: patterns }, 'websocket client connected');
+    o.logger.info(
+      { client_id: id, since: params.since, tail: params.tail, types: params.patterns },
+      'websocket client connected',
+    );
     this.#pump(client);
   }
 
@@ -295,29 +337,31 @@ export class WsGateway {
       if (isBinary) throw new Error('binary');
       parsed = JSON.parse(data.toString());
     } catch {
-      return this.#control(client, {
-        type: 'error',
-        code: 'invalid_json',
-        message: 'messages must be JSON text frames',
-      });
+      return this.#badFrame(client, 'invalid_json', 'messages must be JSON text frames');
     }
     const result = ClientMessage.safeParse(parsed);
     if (!result.success) {
       const issue = fieldIssues(result.error)[0];
-      return this.#control(client, {
-        type: 'error',
-        code: 'invalid_input',
-        message: `unknown or malformed message (${issue?.path}: ${issue?.message}); send {"type":"subscribe","types":[...]} or {"type":"ping"}`,
-      });
+      return this.#badFrame(
+        client,
+        'invalid_input',
+        `unknown or malformed message (${issue?.path}: ${issue?.message}); send {"type":"subscribe","types":[...]} or {"type":"ping"}`,
+      );
     }
     const message = result.data;
     if (message.type === 'ping') {
       return this.#control(client, { type: 'pong', ...(message.id === undefined ? {} : { id: message.id }) });
     }
     const patterns = parsePatterns(message.types.join(','));
-    if (!patterns.ok) return this.#control(client, { type: 'error', code: 'invalid_input', message: patterns.error });
+    if (!patterns.ok) return this.#badFrame(client, 'invalid_input', patterns.error);
     client.stream.setPatterns(patterns.patterns);
     this.#control(client, { type: 'subscribed', types: patterns.patterns });
+  }
+
+  /** A client message the server cannot act on: told to the client, logged, connection kept. */
+  #badFrame(client: Client, code: string, message: string): void {
+    this.#options.logger.warn({ client_id: client.id, code, reason: message }, 'websocket client sent a bad frame');
+    this.#control(client, { type: 'error', code, message });
   }
 
   #heartbeat(): void {

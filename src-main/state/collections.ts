@@ -73,9 +73,18 @@ interface Run {
   record: Collection;
   controller: AbortController;
   settled: Promise<void>;
-  /** Highest multiple of 10 published as progress. */
+  /** The progress last published, and when (progress is published at most once a second). */
   published: number;
+  publishedAt: number;
+  /** A later progress waiting for its turn. */
+  pending: NodeJS.Timeout | undefined;
 }
+
+/**
+ * Progress is published at most this often. A sync that finishes sooner publishes only
+ * its start and its end; a long one shows movement every second, not a row per tenth.
+ */
+export const PROGRESS_INTERVAL_MS = 1000;
 
 class Cancelled extends Error {
   constructor(reason: string) {
@@ -86,7 +95,7 @@ class Cancelled extends Error {
 
 /**
  * Runs collections one at a time with progress. The system status follows the run:
- * COLLECTING 0, then every tenth from 10 to 100 exactly once, then IDLE with
+ * COLLECTING 0, then the progress at most once a second while it runs, then IDLE with
  * `last_sync`, or ERROR with the reason (the progress stays where it failed), or IDLE
  * with a message when cancelled. A marker row survives a crash, so the next start can
  * say that the collection was interrupted instead of showing COLLECTING forever.
@@ -160,7 +169,14 @@ export class CollectionRunner {
       collector: null,
       results: {},
     };
-    const run: Run = { record, controller: new AbortController(), settled: Promise.resolve(), published: 0 };
+    const run: Run = {
+      record,
+      controller: new AbortController(),
+      settled: Promise.resolve(),
+      published: 0,
+      publishedAt: Date.now(),
+      pending: undefined,
+    };
     this.#current = run;
     this.#options.store.writePrivate(RUNNING_KEY, { id: record.id, started_at: record.started_at });
     const { last_sync } = this.#options.status.current();
@@ -197,7 +213,7 @@ export class CollectionRunner {
     const last = this.#options.status.current();
     this.#finish(run, { status: 'cancelled', error: reason ?? 'cancelled on request' });
     const message = reason === undefined ? 'collection cancelled' : `collection cancelled: ${reason}`;
-    this.#options.status.set({ status: 'IDLE', progress: last.progress, last_sync: last.last_sync, message });
+    this.#options.status.set({ status: 'IDLE', progress: run.record.progress, last_sync: last.last_sync, message });
     const draining = run.settled.finally(() => this.#draining.delete(draining));
     this.#draining.add(draining);
     return structuredClone(run.record);
@@ -253,7 +269,7 @@ export class CollectionRunner {
         const last = this.#options.status.current();
         this.#options.status.set({
           status: 'ERROR',
-          progress: last.progress,
+          progress: run.record.progress,
           last_sync: last.last_sync,
           message: clip(`${name} collector failed: ${reason}`),
         });
@@ -300,28 +316,40 @@ export class CollectionRunner {
     };
   }
 
-  /** Moves the run to `percent` and publishes every tenth crossed, each exactly once. */
+  /**
+   * Moves the run to `percent`. The document (GET /system/status, GET /collections/{id})
+   * always has the latest value; the event log gets it at most once a second, the latest
+   * value at that moment, so a quick sync adds no progress rows at all.
+   */
   #advance(run: Run, percent: number): void {
-    const value = Math.max(run.record.progress, Math.min(100, Math.floor(percent)));
-    run.record.progress = value;
-    const target = Math.floor(value / 10) * 10;
-    if (target <= run.published) return;
+    run.record.progress = Math.max(run.record.progress, Math.min(100, Math.floor(percent)));
+    // 100 is said by the end itself (IDLE 100), an instant later.
+    if (run.record.progress === run.published || run.record.progress >= 100 || run.pending) return;
+    const wait = run.publishedAt + PROGRESS_INTERVAL_MS - Date.now();
+    if (wait <= 0) this.#publishProgress(run);
+    else run.pending = setTimeout(() => this.#publishProgress(run), wait);
+  }
+
+  #publishProgress(run: Run): void {
+    run.pending = undefined;
+    if (this.#current !== run || run.record.progress === run.published) return;
     const { last_sync } = this.#options.status.current();
-    for (let step = run.published + 10; step <= target; step += 10) {
-      this.#options.status.set({
-        status: 'COLLECTING',
-        progress: step,
-        last_sync,
-        message: `collecting ${run.record.collector ?? ''}`.trim(),
-      });
-    }
-    run.published = target;
+    this.#options.status.set({
+      status: 'COLLECTING',
+      progress: run.record.progress,
+      last_sync,
+      message: `collecting ${run.record.collector ?? ''}`.trim(),
+    });
+    run.published = run.record.progress;
+    run.publishedAt = Date.now();
   }
 
   #finish(
     run: Run,
     outcome: { status: 'succeeded' | 'failed' | 'cancelled'; error?: string; finishedAt?: string },
   ): void {
+    clearTimeout(run.pending);
+    run.pending = undefined;
     run.record.status = outcome.status;
     run.record.finished_at = outcome.finishedAt ?? new Date().toISOString();
     if (outcome.error !== undefined) run.record.error = outcome.error;

@@ -33,7 +33,13 @@ export const MIGRATIONS: readonly string[] = [
     updated_at TEXT NOT NULL
   ) STRICT;
   `,
-  // 3: access — users, and refresh-token families (rotated on every use; hashes only).
+  // 3: every envelope carries metadata ({} when none was sent), also those stored before
+  // the rule. json_set appends the key last, where new envelopes have it too.
+  `
+  UPDATE events SET json = json_set(json, '$.metadata', json('{}'))
+  WHERE json_type(json, '$.metadata') IS NULL;
+  `,
+  // 4: access — users, and refresh-token families (rotated on every use; hashes only).
   `
   CREATE TABLE users (
     id              TEXT PRIMARY KEY,

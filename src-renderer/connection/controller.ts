@@ -1,7 +1,9 @@
 import { type Command, type CommandResponse, formatCommand } from '../../src-shared/commands.ts';
 import { type EventEnvelope, namespaceOf } from '../../src-shared/events.ts';
-import { LiveClient, type WebSocketLike } from '../../src-shared/live-client.ts';
-import { type EventsPage, WS_PATH } from '../../src-shared/protocol.ts';
+import type { Principal, User, UsersList } from '../../src-shared/access.ts';
+import type { AuthState } from '../../src-shared/auth-client.ts';
+import { LiveClient, type LiveStatus, type WebSocketLike } from '../../src-shared/live-client.ts';
+import { type ControlMessage, type EventsPage, WS_PATH } from '../../src-shared/protocol.ts';
 import type { Collection } from '../../src-shared/state.ts';
 import { ActivityLog } from '../model/activity-log.ts';
 import {
@@ -15,8 +17,6 @@ import {
 import { parseFilter } from '../model/filter.ts';
 import { FrameBatcher, type FrameScheduler } from '../model/frame-batcher.ts';
 import { RateSeries } from '../model/rate-series.ts';
-import type { Principal, User, UsersList } from '../../src-shared/access.ts';
-import type { AuthState } from '../../src-shared/auth-client.ts';
 import { API, ApiError, auth, del, get, onAuthChange, patch, post } from './api.ts';
 
 /** What the desktop window's preload offers (absent in a browser). */
@@ -74,6 +74,8 @@ export class DashboardController {
   #client: LiveClient | undefined;
   #batcher = new FrameBatcher<EventEnvelope>((events) => this.#apply(events), browserScheduler);
   #stateFetch: Promise<void> | undefined;
+  /** While a tail arrives: the oldest number stored, until the tail's first event is seen. */
+  #olderFrom: number | undefined;
   #disposers: (() => void)[] = [];
 
   async start(): Promise<void> {
@@ -151,7 +153,7 @@ export class DashboardController {
     if (state.status === 'signed-in') {
       const fresh = !this.app.state.signedIn || this.app.state.user?.id !== state.user?.id;
       this.app.dispatch({ type: 'signed-in', user: state.user });
-      if (fresh || !this.#client) void this.#startStream();
+      if (fresh || !this.#client) this.#startStream();
     } else if (state.status === 'signed-out') {
       // Nothing retries with a dead credential: the stream stops until a sign-in.
       this.#client?.stop();
@@ -160,32 +162,28 @@ export class DashboardController {
     }
   }
 
-  async #startStream(): Promise<void> {
+  /** The stream, opened once signed in: the newest events first, or after what the page already holds. */
+  #startStream(): void {
     this.#client?.stop();
-    this.#client = undefined;
-    void this.#loadServerInfo();
-    const since = await this.#historyStart();
-    if (auth.state.status !== 'signed-in' || this.#client) return;
+    const held = this.log.lastSequenceNumber;
     this.#client = new LiveClient({
       url: () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${WS_PATH}`,
       // Browsers cannot set headers on a WebSocket: each attempt gets a single-use ticket.
       query: async () => ({ ticket: await auth.ticket() }),
       connect: browserSocket,
-      since,
-      onEvent: (event) => this.#batcher.push(event),
+      // The first connection brings the newest events itself; reconnects (and a sign-in
+      // again) resume after the last one shown. No REST call is needed to start or to come back.
+      ...(held === undefined ? { tail: HISTORY_ON_LOAD } : { since: held }),
+      onEvent: (event) => {
+        if (this.#olderFrom !== undefined) this.#noteOlder(event.sequence_number);
+        this.#batcher.push(event);
+      },
       onGap: (gap) => {
         this.#batcher.flush();
         this.log.addGap(gap.from, gap.to, gap.reason);
       },
-      onControl: (message) => {
-        if (message.type === 'connected') {
-          void this.#loadSession(message.last_sequence_number);
-        } else if (message.type === 'snapshot') {
-          this.app.dispatch({ type: 'state', state: message.state, at: message.sequence_number_at });
-          if (this.app.state.state === null) void this.refreshState();
-        }
-      },
-      onStatus: (status) => this.app.dispatch({ type: 'connection', status }),
+      onControl: (message) => this.#onControl(message),
+      onStatus: (status) => this.#onStatus(status),
       onEpochChange: () => {
         // Another store: nothing held counts the same history any more.
         this.#batcher.flush();
@@ -203,18 +201,30 @@ export class DashboardController {
     for (const dispose of this.#disposers.splice(0)) dispose();
   }
 
-  /** Where the live stream starts: after what the page holds, else the newest HISTORY_ON_LOAD events. */
-  async #historyStart(): Promise<number> {
-    const held = this.log.lastSequenceNumber;
-    if (held !== undefined) return held;
-    try {
-      const page = await get<EventsPage>(`${API}/events?since=0&limit=1`);
-      const since = Math.max(0, page.last_sequence_number - HISTORY_ON_LOAD);
-      const oldest = page.oldest_sequence_number;
-      if (oldest > 0 && since >= oldest) this.log.addGap(oldest, since, 'unloaded');
-      return since;
-    } catch {
-      return 0;
+  /** The handshake carries the session, the server and the state: the page is complete without REST. */
+  #onControl(message: ControlMessage): void {
+    if (message.type === 'connected') {
+      this.#olderFrom = this.#client?.inTail ? message.oldest_sequence_number : undefined;
+      const at = message.last_sequence_number;
+      this.app.dispatch({ type: 'session', session: message.session, at });
+      this.app.dispatch({ type: 'server', server: { version: message.version, workspace: message.workspace } });
+    } else if (message.type === 'snapshot') {
+      this.app.dispatch({ type: 'state', state: message.state, at: message.sequence_number_at });
+      // Only a snapshot this page cannot read sends it to REST.
+      if (this.app.state.state === null) void this.refreshState();
+    } else if (message.type === 'replay_complete') {
+      // An empty tail: nothing older to announce either.
+      this.#olderFrom = undefined;
+    }
+  }
+
+  /** The first event of a tail: what the store holds before it is one `unloaded` notice, a click away. */
+  #noteOlder(firstShown: number): void {
+    const oldest = this.#olderFrom!;
+    this.#olderFrom = undefined;
+    if (firstShown > oldest) {
+      this.#batcher.flush();
+      this.log.addGap(oldest, firstShown - 1, 'unloaded');
     }
   }
 
@@ -232,20 +242,15 @@ export class DashboardController {
     for (const event of events) this.rates.record(Date.parse(event.timestamp), namespaceOf(event.type));
   }
 
+  #onStatus(status: LiveStatus): void {
+    this.app.dispatch({ type: 'connection', status });
+  }
+
   async #loadSession(at: number): Promise<void> {
     try {
       this.app.dispatch({ type: 'session', session: await get(`${API}/session`), at });
     } catch {
       // The next lock event or reconnect brings it.
-    }
-  }
-
-  async #loadServerInfo(): Promise<void> {
-    try {
-      const status = await get<{ version: string; workspace: string }>(`${API}/status`);
-      this.app.dispatch({ type: 'server', server: { version: status.version, workspace: status.workspace } });
-    } catch {
-      // Cosmetic: the header just shows less.
     }
   }
 

@@ -145,20 +145,47 @@ export function roleBlockedReason(user: Principal | null, need: Role): string | 
   return `Your role (${user.role}) may not do this: it needs ${need}. Ask an admin.`;
 }
 
-/** Why writes are refused right now, or null when they are allowed. */
-export function writeBlockedReason(s: DashboardState): string | null {
-  if (!s.signedIn) return 'Signed out: sign in again to make changes';
-  const denied = roleBlockedReason(s.user, 'operator');
-  if (denied) return denied;
-  if (s.connection.state === 'reconnecting' || s.connection.state === 'offline')
-    return 'Not connected to the server: changes resume when the connection is back';
-  if (s.session === null) return 'Waiting for the server…';
-  if (s.session.read_only) {
-    const lock = s.session.lock;
-    if (!lock.holder) return 'Read-only: the workspace lock is being handed over';
-    return `Read-only: the workspace is held by ${lock.holder === 'cli' ? 'the CLI' : 'another server'}${lock.pid === null ? '' : ` (pid ${lock.pid})`}; changes resume when it is released`;
-  }
+/** Why writes are refused right now, as a kind (for short texts like a placeholder). */
+export type WriteBlockCause = 'signed-out' | 'role' | 'offline' | 'waiting' | 'read-only';
+
+export function writeBlockedCause(s: DashboardState): WriteBlockCause | null {
+  if (!s.signedIn) return 'signed-out';
+  if (roleBlockedReason(s.user, 'operator')) return 'role';
+  if (s.connection.state === 'reconnecting' || s.connection.state === 'offline' || s.connection.state === 'stopped')
+    return 'offline';
+  if (s.session === null) return 'waiting';
+  if (s.session.read_only) return 'read-only';
   return null;
+}
+
+/** Why writes are refused right now (the tooltip of every write control), or null when they are allowed. */
+export function writeBlockedReason(s: DashboardState): string | null {
+  switch (writeBlockedCause(s)) {
+    case null:
+      return null;
+    case 'signed-out':
+      return 'Signed out: sign in again to make changes';
+    case 'role':
+      return roleBlockedReason(s.user, 'operator');
+    case 'offline':
+      return 'Not connected to the server: changes resume when the connection is back';
+    case 'waiting':
+      return 'Waiting for the server…';
+    case 'read-only': {
+      const lock = s.session!.lock;
+      if (!lock.holder) return 'Read-only: the workspace lock is being handed over';
+      return `Read-only: the workspace is held by ${lock.holder === 'cli' ? 'the CLI' : 'another server'}${lock.pid === null ? '' : ` (pid ${lock.pid})`}; changes resume when it is released`;
+    }
+  }
+}
+
+/**
+ * Whether the lock state the page holds is still the server's: only while connected and
+ * signed in. Otherwise it is the last one known, and the badge must not vouch for it.
+ */
+export function lockStateCurrent(s: DashboardState): boolean {
+  const cause = writeBlockedCause(s);
+  return cause !== 'signed-out' && cause !== 'offline' && s.session !== null;
 }
 
 /** A minimal external store for React's useSyncExternalStore. */

@@ -291,6 +291,9 @@ export function ActivityPanel({ selected, onSelect }: { selected: number | null;
       e.preventDefault();
       moveCursor(move);
     } else if (e.key === 'Enter' && cursor !== null) {
+      // The drawer takes focus (its Close button) while this key is still down: without
+      // this, the same Enter goes on to "click" Close and the drawer shuts at once.
+      e.preventDefault();
       const row = log.visible[log.visibleIndexOf(cursor)];
       if (row?.kind === 'event') onSelect(row.key);
       else if (row?.kind === 'gap') void controller.backfill(row.id);

@@ -11,7 +11,17 @@ import {
 } from '../../src-shared/commands.ts';
 import type { StateDocument } from '../../src-shared/state.ts';
 import { ApiError } from '../connection/api.ts';
-import { COMMAND_INPUT_ID, useController, useDashboard, useWriteBlocked } from './hooks.ts';
+import type { WriteBlockCause } from '../model/dashboard-state.ts';
+import { COMMAND_INPUT_ID, useController, useDashboard, useWriteBlocked, useWriteBlockedCause } from './hooks.ts';
+
+/** The bar's placeholder says the true reason it is off; the tooltip has the details. */
+const DISABLED_PLACEHOLDER: Record<WriteBlockCause, string> = {
+  'signed-out': 'Commands are disabled while signed out',
+  role: 'Commands need the operator role',
+  offline: 'Commands are disabled while offline: not connected to the server',
+  waiting: 'Commands are disabled until the server answers',
+  'read-only': 'Commands are disabled while the workspace is read-only',
+};
 
 type Result = { kind: 'ok' | 'error' | 'info'; text: string; lines?: string[] };
 
@@ -53,6 +63,7 @@ export function CommandBar() {
   const controller = useController();
   const state = useDashboard((s) => s.state);
   const blocked = useWriteBlocked();
+  const cause = useWriteBlockedCause();
   const [text, setText] = useState('');
   const [open, setOpen] = useState(false);
   const [active, setActive] = useState(0);
@@ -169,11 +180,7 @@ export function CommandBar() {
           aria-autocomplete="list"
           aria-activedescendant={showList ? `completion-${active}` : undefined}
           aria-describedby="command-result"
-          placeholder={
-            blocked
-              ? 'Commands are disabled while the workspace is read-only'
-              : 'Command: approve P7 · brief P7 · refresh · help'
-          }
+          placeholder={cause ? DISABLED_PLACEHOLDER[cause] : 'Command: approve P7 · brief P7 · refresh · help'}
           title={blocked ?? 'Type a command; Tab completes (: or Ctrl+K to focus)'}
           disabled={blocked !== null}
           spellCheck={false}

@@ -34,9 +34,10 @@ export function DetailDrawer({ seq, onClose }: { seq: number; onClose: () => voi
   // Focus moves into the drawer and, when it closes, back to where it came from.
   useEffect(() => {
     const previous = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    // Found now: by the time the cleanup runs React has already let go of the ref.
+    const drawer = closeRef.current?.closest('.drawer');
     closeRef.current?.focus({ preventScroll: true });
     return () => {
-      const drawer = closeRef.current?.closest('.drawer');
       const inside = drawer?.contains(document.activeElement) ?? false;
       if ((inside || document.activeElement === document.body) && previous?.isConnected)
         previous.focus({ preventScroll: true });

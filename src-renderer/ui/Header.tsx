@@ -3,6 +3,7 @@ import type { LiveState } from '../../src-shared/live-client.ts';
 import { roleBlockedReason } from '../model/dashboard-state.ts';
 import { describeLock, formatAge, formatDuration, secondsUntil } from '../model/format.ts';
 import { ApiError } from '../connection/api.ts';
+import { lockStateCurrent } from '../model/dashboard-state.ts';
 import { useController, useDashboard, useNow, useWriteBlocked } from './hooks.ts';
 import { LockIcon, LogoIcon, SyncIcon, UnlockIcon } from './icons.tsx';
 import { UsersDialog } from './Users.tsx';
@@ -49,6 +50,7 @@ function ConnectionIndicator() {
 
 function LockBadge() {
   const session = useDashboard((s) => s.session);
+  const current = useDashboard(lockStateCurrent);
   if (session === null)
     return (
       <span className="lock-badge" data-mode="unknown">
@@ -57,6 +59,19 @@ function LockBadge() {
     );
   const { read_only, lock } = session;
   const holder = describeLock(lock);
+  // Offline or signed out, the page cannot know who holds the workspace now: say so
+  // instead of vouching for the last state it saw.
+  if (!current)
+    return (
+      <span
+        className="lock-badge"
+        data-mode="unknown"
+        title={`Not connected: the lock is unknown until the connection is back (last known: ${read_only ? `read-only, ${holder}` : 'writable'})`}
+      >
+        <LockIcon />
+        Lock unknown
+      </span>
+    );
   const title = read_only
     ? `Read-only: ${holder === 'nobody' ? 'the lock is being handed over' : `${holder}${lock.hostname ? ` on ${lock.hostname}` : ''} holds the workspace`}`
     : `Writable: this server holds the workspace lock${lock.since ? ` (${holder})` : ''}`;

@@ -1,6 +1,6 @@
 import { createContext, useContext, useEffect, useState, useSyncExternalStore } from 'react';
 import type { DashboardState } from '../model/dashboard-state.ts';
-import { writeBlockedReason } from '../model/dashboard-state.ts';
+import { type WriteBlockCause, writeBlockedCause, writeBlockedReason } from '../model/dashboard-state.ts';
 import type { DashboardController } from '../connection/controller.ts';
 
 export const ControllerContext = createContext<DashboardController | null>(null);
@@ -29,6 +29,11 @@ export function useLogVersion(): number {
 /** Why writes are disabled right now (the tooltip of every write control), or null. */
 export function useWriteBlocked(): string | null {
   return useDashboard(writeBlockedReason);
+}
+
+/** The kind of reason writes are disabled (offline, read-only, …), or null. */
+export function useWriteBlockedCause(): WriteBlockCause | null {
+  return useDashboard(writeBlockedCause);
 }
 
 /** The clock, ticking every `intervalMs` (for countdowns, ages and the sparkline). */

@@ -16,6 +16,7 @@ const event = (type: string, data: Record<string, unknown>, sequence_number = 42
   data,
   sequence_number,
   timestamp: '2026-11-23T17:49:02.123Z',
+  metadata: {},
 });
 const ALL_ON: NotificationPrefs = { 'workflow.failed': true, 'workflow.finished': true };
 const away = { windowFocused: false };

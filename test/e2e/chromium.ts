@@ -71,7 +71,13 @@ export async function signInCode(server: { url: string; token: string }): Promis
 export async function openDashboard(
   browser: Browser,
   server: { url: string; token: string },
-  options: { colorScheme?: 'light' | 'dark'; viewport?: { width: number; height: number }; initScript?: string } = {},
+  options: {
+    colorScheme?: 'light' | 'dark';
+    viewport?: { width: number; height: number };
+    initScript?: string;
+    /** Runs on the new page before it navigates (to watch its requests from the first one). */
+    beforeLoad?: (page: Page) => void;
+  } = {},
 ): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({
     colorScheme: options.colorScheme ?? 'light',
@@ -80,6 +86,7 @@ export async function openDashboard(
   });
   if (options.initScript) await context.addInitScript({ content: options.initScript });
   const page = await context.newPage();
+  options.beforeLoad?.(page);
   await page.goto(`${server.url}/?code=${encodeURIComponent(await signInCode(server))}`);
   await page
     .getByTestId('connection-state')

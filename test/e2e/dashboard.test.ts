@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import type { Duplex } from 'node:stream';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, type Runtime } from '../../src-main/runtime.ts';
@@ -198,6 +200,60 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     expect(errors).toEqual([]);
   });
 
+  it('connects and reconnects over the WebSocket alone: no REST call beyond sign-in', async () => {
+    const runtime = await startRuntime();
+    const before = await publish(runtime, [chat('already there'), workflow('w0', 'build')]);
+    // Every socket the page opens, so the test can cut the link like a network drop would.
+    const sockets: Duplex[] = [];
+    runtime.http.server.on('upgrade', (_req, socket: Duplex) => sockets.push(socket));
+    const requests: string[] = [];
+    const webSockets: string[] = [];
+    const { page, errors } = await open(runtime, {
+      beforeLoad: (p) => {
+        p.on('request', (request) => {
+          if (['fetch', 'xhr', 'eventsource'].includes(request.resourceType())) {
+            requests.push(`${request.method()} ${new URL(request.url()).pathname}`);
+          }
+        });
+        p.on('websocket', (ws) => webSockets.push(ws.url()));
+      },
+    });
+
+    // Everything the first frame needs came with the handshake: the history, the lock,
+    // the server's version and workspace, the state.
+    await row(page, before[1]!).waitFor();
+    expect(await page.locator('.lock-badge').textContent()).toBe('Writable');
+    const brand = page.locator('.brand-workspace');
+    expect(await brand.textContent()).toBe(path.basename(runtime.config.workspace));
+    expect(await brand.getAttribute('title')).toBe(`${runtime.config.workspace} · Lookout ${runtime.info.version}`);
+    expect(await page.getByRole('progressbar').getAttribute('aria-valuetext')).toBe('IDLE, 0%');
+    expect(webSockets).toHaveLength(1);
+    expect(new URL(webSockets[0]!).searchParams.get('tail')).toBe('2000');
+    expect(new URL(webSockets[0]!).searchParams.get('since')).toBeNull();
+
+    // The link drops (no close frame); events published meanwhile arrive after the
+    // reconnect, resumed from the last one shown, again with no REST call.
+    const shownBefore = await heldCount(page);
+    for (const socket of sockets.splice(0)) socket.destroy();
+    await connection(page)
+      .filter({ hasText: /^(Reconnecting|Offline)$/ })
+      .waitFor();
+    const during = await publish(runtime, [chat('while away')]);
+    await connection(page)
+      .filter({ hasText: /^Live$/ })
+      .waitFor({ timeout: 10_000 });
+    await row(page, during[0]!).waitFor();
+    expect(webSockets).toHaveLength(2);
+    expect(new URL(webSockets[1]!).searchParams.get('since')).toBe(String(during[0]! - 1));
+    expect(new URL(webSockets[1]!).searchParams.get('tail')).toBeNull();
+    const shown = await shownSeqs(page);
+    expect(new Set(shown).size).toBe(shown.length);
+    expect(shown).toEqual(Array.from({ length: shownBefore + 1 }, (_, i) => i + 1));
+
+    expect(requests).toEqual([]);
+    expect(errors.filter((e) => !/WebSocket connection to .* failed/.test(e))).toEqual([]);
+  });
+
   it('shows a published event within 1 s, and its full envelope in the detail drawer', async () => {
     const runtime = await startRuntime();
     const { page, errors } = await open(runtime);
@@ -242,6 +298,43 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     await drawer.waitFor();
     expect(JSON.parse((await drawer.getByLabel('Event JSON').textContent())!)).toMatchObject({ sequence_number: seq });
     expect(await page.evaluate('window.location.hash')).toBe('');
+    expect(errors).toEqual([]);
+  });
+
+  it('opens the detail drawer from the keyboard (↑/↓ then Enter) and keeps it open; Esc closes it and returns to the log', async () => {
+    const runtime = await startRuntime();
+    const { page, errors } = await open(runtime);
+    const seqs = await publish(runtime, [chat('first'), chat('second'), chat('third')]);
+    await row(page, seqs[2]!).waitFor();
+    const drawer = page.getByRole('dialog');
+    const drawerSeq = async () =>
+      (JSON.parse((await drawer.getByLabel('Event JSON').textContent())!) as { sequence_number: number })
+        .sequence_number;
+    const settle = () =>
+      page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
+
+    await log(page).focus();
+    await page.keyboard.press('End');
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('Enter');
+    await drawer.waitFor();
+    // The same Enter must not go on to press the drawer's Close button (it took focus).
+    await settle();
+    expect(await drawer.count()).toBe(1);
+    expect(await drawerSeq()).toBe(seqs[1]);
+    expect(await page.evaluate("document.activeElement?.getAttribute('aria-label')")).toBe('Close details');
+
+    await page.keyboard.press('Escape');
+    await drawer.waitFor({ state: 'detached' });
+    expect(await page.evaluate("document.activeElement?.getAttribute('role')")).toBe('log');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await drawer.waitFor();
+    await settle();
+    expect(await drawerSeq()).toBe(seqs[2]);
+    // Enter on the focused Close button is what closes it.
+    await page.keyboard.press('Enter');
+    await drawer.waitFor({ state: 'detached' });
     expect(errors).toEqual([]);
   });
 
@@ -399,6 +492,19 @@ describe('the dashboard', { timeout: 60_000 }, () => {
       .filter({ hasText: /^(Reconnecting|Offline)$/ })
       .waitFor({ timeout: 5000 });
     expect(await connection(page).textContent()).toBe('Reconnecting');
+    // The true reason, everywhere: offline, not read-only; the lock badge no longer vouches for "Writable".
+    const command = page.getByRole('combobox', { name: /Command/ });
+    expect(await command.isDisabled()).toBe(true);
+    expect(await command.getAttribute('placeholder')).toBe(
+      'Commands are disabled while offline: not connected to the server',
+    );
+    expect(await command.getAttribute('title')).toBe(
+      'Not connected to the server: changes resume when the connection is back',
+    );
+    const badge = page.locator('.lock-badge');
+    expect(await badge.textContent()).toBe('Lock unknown');
+    expect(await badge.getAttribute('data-mode')).toBe('unknown');
+    expect(await badge.getAttribute('title')).toMatch(/last known: writable/);
 
     const second = await createRuntime({ workspace, port, logLevel: 'warn' });
     try {
@@ -408,6 +514,8 @@ describe('the dashboard', { timeout: 60_000 }, () => {
         .filter({ hasText: /^Live$/ })
         .waitFor({ timeout: 20_000 });
       expect(await page.getByRole('region', { name: 'Sign in to Lookout' }).count()).toBe(0);
+      await expect.poll(() => page.locator('.lock-badge').textContent()).toBe('Writable');
+      expect(await command.getAttribute('placeholder')).toMatch(/^Command: /);
 
       const after = await publish(second, [chat('four'), chat('five')]);
       await row(page, after[1]!).waitFor({ timeout: 2000 });

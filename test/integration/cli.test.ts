@@ -277,7 +277,7 @@ describe('lookout status, emit, tail', () => {
     expect(xs.events.map((e) => e.data.i).slice(0, 3)).toEqual([0, 1, 2]);
 
     const bad = await runLookout(['emit', 'workflow.failed', '--workspace', ws, '--data', '{"workflow_id":"w"}']);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toBe('lookout: event workflow.failed: data.error: required (string); nothing was sent');
     const badLine = await runLookout(['emit', '--stdin', '--workspace', ws], {
       input: '{"type":"x.a","data":{}}\nnot json\n',
@@ -298,6 +298,37 @@ describe('lookout status, emit, tail', () => {
     expect(tooBig.stderr).toMatch(/^lookout: the server refused: .*65536/);
   });
 
+  it('emit --stdin stopped by a bad line sends the good lines before it and says exactly which, exit 2', async () => {
+    const runtime = await startRuntime();
+    const ws = runtime.config.workspace;
+    const stored = async (type: string) =>
+      ((await (await api(runtime, `/api/v1/events?types=${type}&limit=100`)).json()) as { events: unknown[] }).events;
+    const good = (i: number) => JSON.stringify({ type: 'x.good', data: { i } });
+    // Lines 1–3 are still in the unflushed batch when line 5 (after a blank line) fails the catalogue.
+    const input = [good(1), good(2), good(3), '', '{"type":"workflow.failed","data":{"workflow_id":"w"}}', good(6)];
+    const result = await runLookout(['emit', '--stdin', '--workspace', ws], { input: `${input.join('\n')}\n` });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'lookout: stdin line 5: data.error: required (string); the 3 events on lines 1–3 were sent (numbers above), nothing from line 5 on\n',
+    );
+    expect(result.stdout.trim().split('\n')).toHaveLength(3);
+    expect(await stored('x.good')).toHaveLength(3);
+
+    const first = await runLookout(['emit', '--stdin', '--workspace', ws], { input: 'nope\n' + good(9) + '\n' });
+    expect(first.code).toBe(2);
+    expect(first.stderr).toMatch(/^lookout: stdin line 1 is not valid JSON \(.*\); nothing was sent\n$/);
+    expect(await stored('x.good')).toHaveLength(3);
+
+    // A batch the server refuses (too large an event): exit 1, the refused lines named, nothing of it stored.
+    const big = JSON.stringify({ type: 'x.big', data: { blob: 'a'.repeat(70_000) } });
+    const refused = await runLookout(['emit', '--stdin', '--workspace', ws], {
+      input: `${JSON.stringify({ type: 'x.big', data: {} })}\n${big}\n`,
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^lookout: stdin lines 1–2: the server refused: .*65536.*; nothing was sent\n$/);
+    expect(await stored('x.big')).toHaveLength(0);
+  });
+
   it('emit and tail say what to do when no server runs', async () => {
     const workspace = tempWorkspace();
     fs.mkdirSync(path.join(workspace, '.lookout'));
@@ -309,6 +340,33 @@ describe('lookout status, emit, tail', () => {
     const nowhere = await runLookout(['tail'], { cwd: '/' });
     expect(nowhere.code).toBe(1);
     expect(nowhere.stderr).toMatch(/no Lookout workspace in \/ or above/);
+  });
+
+  it('tail --last N shows the newest N matching events, then live ones; --last with --since is a usage error', async () => {
+    const runtime = await startRuntime();
+    const workspace = runtime.config.workspace;
+    runtime.bus.publish(Array.from({ length: 6 }, (_, i) => ({ type: 'x.n', data: { i } })));
+    runtime.bus.publish([{ type: 'chat.message_sent', data: { text: 'not matching' } }]);
+    const tail = spawnLookout(['tail', '--json', '--last', '2', '--types', 'x.*', '--workspace', workspace]);
+    await tail.waitFor(/following/, 'stderr');
+    await tail.waitFor(/"i":5/);
+    runtime.bus.publish([{ type: 'x.n', data: { i: 6 } }]);
+    await tail.waitFor(/"i":6/);
+    tail.child.kill('SIGINT');
+    expect(await tail.exited).toBe(0);
+    const lines = tail
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { data: { i: number } });
+    expect(lines.map((l) => l.data.i)).toEqual([4, 5, 6]);
+
+    const both = await runLookout(['tail', '--last', '2', '--since', '3', '--workspace', workspace]);
+    expect(both.code).toBe(2);
+    expect(both.stderr.trim()).toBe('lookout: --last and --since both say where to start; give one');
+    const bad = await runLookout(['tail', '--last', 'ten', '--workspace', workspace]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe('lookout: --last takes a number of events; got "ten"');
   });
 
   it('tail --json prints only JSON lines in order and resumes across a server restart', async () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { createRuntime, type Runtime } from '../../src-main/runtime.ts';
-import type { Collector, CollectorContext } from '../../src-main/state/collections.ts';
+import { type Collector, type CollectorContext, PROGRESS_INTERVAL_MS } from '../../src-main/state/collections.ts';
 import { api, startRuntime } from '../helpers/runtime.ts';
 import { connectWs } from '../helpers/ws-client.ts';
 import { tempWorkspace } from '../helpers/workspace.ts';
@@ -153,7 +153,7 @@ describe('POST /api/v1/collections', () => {
     expect(finished.message).toContain('succeeded');
   });
 
-  it('publishes COLLECTING 0, every tenth from 10 to 100 as the work advances, then IDLE — the same to every client', async () => {
+  it('publishes COLLECTING 0, the progress at most once a second while it runs, then IDLE — the same to every client', async () => {
     const runtime = await startRuntime();
     const gated = gatedCollector();
     useOnly(runtime, gated);
@@ -162,35 +162,33 @@ describe('POST /api/v1/collections', () => {
       connectWs(runtime, '?types=system.*'),
       connectWs(runtime),
     ]);
-    const statuses = (client: (typeof clients)[number]) =>
-      client
-        .events()
-        .filter((e) => e.type === 'system.status_changed')
-        .map((e) => e.data as SystemBody);
+    const rows = (client: (typeof clients)[number]) =>
+      client.events().filter((e) => e.type === 'system.status_changed');
+    const statuses = (client: (typeof clients)[number]) => rows(client).map((e) => e.data as SystemBody);
 
     const started = await json<CollectionBody>(await startCollection(runtime));
     await gated.reached;
-    // Half way: 0..50 are out while the collector still works.
-    await Promise.all(clients.map((c) => c.waitFor(() => statuses(c).length === 6)));
-    expect(statuses(clients[0]!).map((s) => s.progress)).toEqual([0, 10, 20, 30, 40, 50]);
+    // The collection itself is at 50 at once; the log hears of it a second after the start.
     expect((await json<CollectionBody>(await api(runtime, `/api/v1/collections/${started.id}`))).progress).toBe(50);
+    await Promise.all(clients.map((c) => c.waitFor(() => statuses(c).length === 2)));
+    expect(statuses(clients[0]!).map((s) => `${s.status} ${s.progress}`)).toEqual(['COLLECTING 0', 'COLLECTING 50']);
+    const [startRow, progressRow] = rows(clients[0]!) as unknown as { timestamp: string }[];
+    expect(Date.parse(progressRow!.timestamp) - Date.parse(startRow!.timestamp)).toBeGreaterThanOrEqual(
+      PROGRESS_INTERVAL_MS - 5,
+    );
     expect(await systemStatus(runtime)).toMatchObject({ status: 'COLLECTING', progress: 50 });
 
     gated.open();
     await Promise.all(clients.map((c) => c.waitFor(() => statuses(c).some((s) => s.status === 'IDLE'))));
     const sequence = statuses(clients[0]!);
-    expect(sequence.map((s) => `${s.status} ${s.progress}`)).toEqual([
-      ...[0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100].map((p) => `COLLECTING ${p}`),
-      'IDLE 100',
-    ]);
+    expect(sequence.map((s) => `${s.status} ${s.progress}`)).toEqual(['COLLECTING 0', 'COLLECTING 50', 'IDLE 100']);
     const final = sequence.at(-1)!;
     expect(final.last_sync).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(final.message).toBeUndefined();
     expect(sequence.slice(0, -1).every((s) => s.last_sync === null)).toBe(true);
 
-    const reference = JSON.stringify(clients[0]!.events().filter((e) => e.type === 'system.status_changed'));
-    for (const client of clients)
-      expect(JSON.stringify(client.events().filter((e) => e.type === 'system.status_changed'))).toBe(reference);
+    const reference = JSON.stringify(rows(clients[0]!));
+    for (const client of clients) expect(JSON.stringify(rows(client))).toBe(reference);
     for (const client of clients) client.ws.close();
   });
 
@@ -420,10 +418,20 @@ describe('the built-in collectors over a real git repository', () => {
         false,
       );
 
-      // Run 3, nothing changed: nothing reported.
+      // Run 3, nothing changed: nothing reported, and the log gains only the sync's start
+      // and end (plus one progress row per second the sync took, none for a quick one).
       const quiet = second.bus.log.lastSequenceNumber;
-      expect((await collect(second)).results.files).toMatchObject({ created: 0, modified: 0, deleted: 0 });
+      const third = await collect(second);
+      expect(third.results.files).toMatchObject({ created: 0, modified: 0, deleted: 0 });
       expect(await eventsSince(second, quiet, 'git.*,file.*')).toEqual([]);
+      const added = await eventsSince(second, quiet, '*');
+      const took = Date.parse(third.finished_at!) - Date.parse(third.started_at);
+      const progressRows = added.filter((e) => e.data.status === 'COLLECTING' && e.data.progress !== 0);
+      expect(progressRows.length).toBeLessThanOrEqual(Math.floor(took / PROGRESS_INTERVAL_MS));
+      expect(added.filter((e) => !progressRows.includes(e)).map((e) => `${e.type} ${e.data.status}`)).toEqual([
+        'system.status_changed COLLECTING',
+        'system.status_changed IDLE',
+      ]);
     } finally {
       await second.stop();
     }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRuntime } from '../../src-main/runtime.ts';
 import { api, startRuntime } from '../helpers/runtime.ts';
+import { connectWs } from '../helpers/ws-client.ts';
 import { tempWorkspace } from '../helpers/workspace.ts';
 
 type Page = {
@@ -150,6 +151,72 @@ describe('POST /api/v1/events and GET /api/v1/events', () => {
       const types = all.events.map((e) => e.type);
       expect(types).toContain('x.after');
       expect(new Set(all.events.map((e) => e.sequence_number)).size).toBe(all.events.length);
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
+describe('metadata on every envelope', () => {
+  it("is {} when none was sent, on every path: REST, the server's own events, state changes, history, /ws and SSE", async () => {
+    const runtime = await startRuntime();
+    const ws = await connectWs(runtime, '?since=0');
+    expect((await publish(runtime, { type: 'x.plain' })).status).toBe(201);
+    expect(
+      (await publish(runtime, { events: [{ type: 'x.batch' }, { type: 'x.tagged', metadata: { agent: 'a' } }] }))
+        .status,
+    ).toBe(201);
+    expect(
+      (await api(runtime, '/api/v1/system/status', { method: 'POST', json: { status: 'PROCESSING' } })).status,
+    ).toBe(200);
+    const last = runtime.bus.log.lastSequenceNumber;
+    const page = await history(runtime, '?since=0');
+    const types = page.events.map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['system.started', 'session.lock_changed', 'system.status_changed']));
+    for (const event of page.events) {
+      expect(event.metadata, event.type).toEqual(event.type === 'x.tagged' ? { agent: 'a' } : {});
+    }
+    // The stored JSON itself carries it (what every stream sends verbatim).
+    for (const row of runtime.bus.log.read({ after: 0, patterns: ['*'], limit: 100 })) {
+      expect(JSON.parse(row.json)).toHaveProperty('metadata');
+    }
+    await ws.waitFor(() => ws.events().at(-1)?.sequence_number === last);
+    expect(ws.events().map((e) => (e as { metadata?: unknown }).metadata)).toEqual(page.events.map((e) => e.metadata));
+    const sse = await api(runtime, '/api/v1/sse?since=0');
+    const reader = sse.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('event: replay_complete')) text += (await reader.read()).value ?? '';
+    await reader.cancel();
+    const sent = [...text.matchAll(/^id: \d+\nevent: .*\ndata: (.*)$/gm)].map((m) => JSON.parse(m[1]!).metadata);
+    expect(sent).toEqual(page.events.map((e) => e.metadata));
+    ws.ws.close();
+  });
+
+  it('is added to envelopes stored before the rule, when the store is opened', async () => {
+    const workspace = tempWorkspace();
+    const first = await createRuntime({ workspace, port: 0, logLevel: 'warn' });
+    first.bus.publish([{ type: 'x.old' }]);
+    // What a store written by an earlier version holds: no metadata key, schema version 2.
+    first.store.db.exec(`UPDATE events SET json = json_remove(json, '$.metadata')`);
+    first.store.db.exec('PRAGMA user_version = 2');
+    expect(JSON.parse(first.bus.log.read({ after: 0, patterns: ['x.old'], limit: 1 })[0]!.json)).not.toHaveProperty(
+      'metadata',
+    );
+    await first.stop();
+    const second = await createRuntime({ workspace, port: 0, logLevel: 'warn' });
+    try {
+      const page = await history(second, '?since=0&types=x.old');
+      expect(page.events).toHaveLength(1);
+      const raw = second.bus.log.read({ after: 0, patterns: ['x.old'], limit: 1 })[0]!.json;
+      // Appended last, where new envelopes have it: the stored text reads like a new one.
+      expect(Object.keys(JSON.parse(raw) as object)).toEqual([
+        'type',
+        'timestamp',
+        'sequence_number',
+        'data',
+        'metadata',
+      ]);
+      expect(page.events[0]!.metadata).toEqual({});
     } finally {
       await second.stop();
     }

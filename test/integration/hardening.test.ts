@@ -116,9 +116,10 @@ describe('hardening', () => {
     await emit.waitFor(/^\d+\n/);
     expect(runtime.bus.log.read({ after: 0, patterns: ['x.streamed'], limit: 10 })).toHaveLength(1);
     emit.child.stdin!.write('{"type":"workflow.failed","data":{}}\n');
-    expect(await emit.exited).toBe(1);
+    // Bad input (the catalogue refuses it) is exit code 2, and the message says what was sent.
+    expect(await emit.exited).toBe(2);
     expect(emit.stderr()).toMatch(
-      /stdin line 2: data\.workflow_id: .*; the 1 events before it were sent, nothing after/,
+      /^lookout: stdin line 2: data\.workflow_id: .*; the 1 event on line 1 was sent \(numbers above\), nothing from line 2 on\n$/,
     );
   });
 

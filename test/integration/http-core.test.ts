@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION } from '../../src-main/store/migrations.ts';
 import { api, startRuntime } from '../helpers/runtime.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 
@@ -12,7 +13,7 @@ describe('HTTP core', () => {
     expect(body).toMatchObject({
       status: 'ok',
       version: expect.stringMatching(/^\d+\.\d+\.\d+/),
-      store: { status: 'ok', schema_version: 3 },
+      store: { status: 'ok', schema_version: SCHEMA_VERSION },
     });
     expect(body.uptime_s).toEqual(expect.any(Number));
     expect(body.memory_mb).toBeGreaterThan(1);

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createRuntime, type Runtime } from '../../src-main/runtime.ts';
@@ -105,6 +106,64 @@ describe('LiveClient (shared resuming client) against a real server', () => {
       ]);
       await until(() => events.some((e) => e.type === 'chat.message_sent'));
       expect(events.some((e) => e.type === 'x.hidden')).toBe(false);
+    } finally {
+      client.stop();
+      await runtime.stop();
+    }
+  });
+
+  it('starts with a tail, resumes exactly at its seam after a drop, and takes the tail again in a new epoch', async () => {
+    const workspace = tempWorkspace();
+    let runtime: Runtime = await createRuntime({ workspace, port: 0, logLevel: 'warn' });
+    const port = runtime.port;
+    let token = runtime.token;
+    const sockets: Duplex[] = [];
+    const watch = (r: Runtime) => r.http.server.on('upgrade', (_req, socket: Duplex) => sockets.push(socket));
+    watch(runtime);
+    const urls: URL[] = [];
+    const events: EventEnvelope[] = [];
+    const client = new LiveClient({
+      url: `ws://127.0.0.1:${port}/ws`,
+      connect: (url) => {
+        urls.push(new URL(url));
+        return new WebSocket(url, { headers: { 'x-session-token': token } }) as unknown as WebSocketLike;
+      },
+      types: ['x.*'],
+      tail: 3,
+      onEvent: (event) => events.push(event),
+      backoff: { initialMs: 50, maxMs: 200 },
+    });
+    try {
+      const published = runtime.bus.publish(Array.from({ length: 5 }, (_, i) => ({ type: 'x.a', data: { i } })));
+      // The newest stored event does not match: the seam is past the last event delivered.
+      const [other] = runtime.bus.publish([{ type: 'chat.message_sent', data: { text: 'not x' } }]);
+      client.start();
+      await until(() => client.status.state === 'live' && !client.inTail && events.length === 3);
+      expect(events.map((e) => e.sequence_number)).toEqual(published.slice(-3).map((e) => e.sequence_number));
+      expect(client.lastSequenceNumber).toBe(other!.sequence_number);
+      expect(urls[0]!.searchParams.get('tail')).toBe('3');
+      expect(urls[0]!.searchParams.get('since')).toBeNull();
+
+      // A dropped link: the reconnect resumes after the seam, not with the tail again.
+      for (const socket of sockets.splice(0)) socket.destroy();
+      await until(() => client.status.state !== 'live');
+      const [away] = runtime.bus.publish([{ type: 'x.away', data: {} }]);
+      await until(() => events.length === 4);
+      expect(urls[1]!.searchParams.get('since')).toBe(String(other!.sequence_number));
+      expect(urls[1]!.searchParams.get('tail')).toBeNull();
+      expect(events.at(-1)!.sequence_number).toBe(away!.sequence_number);
+
+      // A recreated store: the tail of the new history, not all of it from 0.
+      await runtime.stop();
+      for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${runtime.paths.database}${suffix}`, { force: true });
+      runtime = await createRuntime({ workspace, port, logLevel: 'warn' });
+      token = runtime.token;
+      runtime.bus.publish(Array.from({ length: 4 }, (_, i) => ({ type: 'x.new', data: { i } })));
+      await until(() => events.filter((e) => e.type === 'x.new').length === 3);
+      const last = urls.at(-1)!;
+      expect(last.searchParams.get('tail')).toBe('3');
+      expect(last.searchParams.get('since')).toBeNull();
+      expect(events.filter((e) => e.type === 'x.new').map((e) => e.data.i)).toEqual([1, 2, 3]);
     } finally {
       client.stop();
       await runtime.stop();

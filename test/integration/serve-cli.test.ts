@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readServerInfo, workspacePaths } from '../../src-main/workspace.ts';
-import { runLookout, spawnLookout } from '../helpers/cli.ts';
+import { BIN, runLookout, spawnLookout } from '../helpers/cli.ts';
 import { tempWorkspace } from '../helpers/workspace.ts';
 
 const LISTENING = /listening on (http:\/\/127\.0\.0\.1:(\d+))/;
@@ -27,6 +28,74 @@ describe('lookout serve (child process)', () => {
     await server.waitFor(LISTENING);
     server.child.kill('SIGINT');
     expect(await server.exited).toBe(0);
+  });
+
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    'a %s during start-up stops cleanly: exit 0, no lock or server.json left, the next server writable at once',
+    async (signal) => {
+      const workspace = tempWorkspace();
+      const paths = workspacePaths(workspace);
+      const lockDir = path.join(paths.stateDir, 'session.lock');
+      const server = spawnLookout(['serve', '--workspace', workspace, '--port', '0', '--log-level', 'warn']);
+      // Strike the moment start-up has taken the lock: before it has finished starting
+      // (or just after). Either way the stop must undo everything start-up took.
+      const deadline = Date.now() + 15_000;
+      while (!fs.existsSync(lockDir)) {
+        if (Date.now() > deadline || server.child.exitCode !== null) throw new Error(`no lock: ${server.stderr()}`);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      server.child.kill(signal);
+      expect(await server.exited, server.stderr()).toBe(0);
+      expect(server.stderr()).toMatch(new RegExp(`${signal} received, stopping`));
+      expect(fs.existsSync(lockDir)).toBe(false);
+      expect(fs.existsSync(`${lockDir}.json`)).toBe(false);
+      expect(fs.existsSync(paths.serverInfo)).toBe(false);
+
+      const next = spawnLookout(['serve', '--workspace', workspace, '--port', '0', '--log-level', 'warn']);
+      await next.waitFor(LISTENING);
+      const status = await runLookout(['status', '--json', '--workspace', workspace]);
+      expect(JSON.parse(status.stdout)).toMatchObject({ session: { read_only: false, lock: { holder: 'server' } } });
+      next.child.kill('SIGTERM');
+      expect(await next.exited).toBe(0);
+    },
+  );
+
+  it('one Ctrl+C delivered twice (terminal and a wrapper) is one stop; a later press forces', async () => {
+    const workspace = tempWorkspace();
+    const server = spawnLookout([
+      'serve',
+      '--workspace',
+      workspace,
+      '--port',
+      '0',
+      '--log-level',
+      'warn',
+      '--shutdown-timeout-ms',
+      '60000',
+    ]);
+    const [, url] = await server.waitFor(LISTENING);
+    const token = readServerInfo(workspacePaths(workspace).serverInfo)!.token;
+    // A hung upload keeps the graceful stop waiting, so only a force can end it early.
+    const socket = net.connect(Number(new URL(url!).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      `POST /api/v1/events HTTP/1.1\r\nHost: ${new URL(url!).host}\r\nX-Session-Token: ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n{"type":`,
+    );
+    // Node answers 100 Continue as it hands the request to the app: from then on it is in flight.
+    await new Promise<void>((resolve) => socket.once('data', () => resolve()));
+    socket.on('error', () => undefined);
+    server.child.kill('SIGINT');
+    server.child.kill('SIGINT');
+    await server.waitFor(/stopping/, 'stderr');
+    const firstAt = Date.now();
+    // A person pressing again is slower than the 300 ms in which a repeat counts as the same press.
+    while (Date.now() - firstAt < 400) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(server.child.exitCode).toBeNull();
+    expect(server.stderr()).not.toMatch(/SIGINT again/);
+    server.child.kill('SIGINT');
+    expect(await server.exited).toBe(130);
+    expect(server.stderr()).toMatch(/SIGINT again, exiting without waiting/);
+    socket.destroy();
   });
 
   it('a second signal forces the exit while a request is still in flight', async () => {
@@ -59,6 +128,50 @@ describe('lookout serve (child process)', () => {
     expect(server.stderr()).toMatch(/again, exiting without waiting/);
     socket.destroy();
   });
+
+  it.skipIf(!fs.existsSync('/usr/bin/script'))(
+    'logs readable lines to a terminal and JSON to the log file (and to stderr when it is not a terminal)',
+    async () => {
+      const workspace = tempWorkspace();
+      const paths = workspacePaths(workspace);
+      // util-linux `script` gives the server a real pseudo-terminal as its stdout and stderr.
+      const command = `${process.execPath} ${BIN} serve --port 0 --workspace ${workspace}`;
+      const tty = spawn('/usr/bin/script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let screen = '';
+      tty.stdout.setEncoding('utf8').on('data', (chunk: string) => (screen += chunk));
+      const closed = new Promise((resolve) => tty.on('close', resolve));
+      const waitScreen = async (pattern: RegExp) => {
+        const deadline = Date.now() + 15_000;
+        while (!pattern.test(screen)) {
+          if (Date.now() > deadline || tty.exitCode !== null) throw new Error(`no ${pattern} in: ${screen}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      await waitScreen(LISTENING);
+      const info = readServerInfo(paths.serverInfo)!;
+      expect((await fetch(`${info.url}/health`)).status).toBe(200);
+      // eslint-disable-next-line no-control-regex
+      const plain = () => screen.replace(/\x1b\[[0-9;]*m/g, '').replace(/\r/g, '');
+      await waitScreen(/GET \/health 200/);
+      expect(plain()).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: request: GET \/health 200 \([\d.]+ ms\)/m);
+      expect(plain()).not.toMatch(/^\{/m);
+      process.kill(info.pid, 'SIGINT');
+      await closed;
+      const file = fs.readFileSync(paths.log, 'utf8').trim().split('\n');
+      const records = file.map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(records).toContainEqual(
+        expect.objectContaining({ msg: 'request', method: 'GET', path: '/health', status: 200 }),
+      );
+
+      // Not a terminal (a pipe): stderr carries the same JSON lines as the file.
+      const piped = spawnLookout(['serve', '--port', '0', '--workspace', workspace]);
+      await piped.waitFor(LISTENING);
+      await piped.waitFor(/"msg":"listening"/, 'stderr');
+      for (const line of piped.stderr().trim().split('\n')) expect(() => JSON.parse(line) as unknown).not.toThrow();
+      piped.child.kill('SIGTERM');
+      expect(await piped.exited).toBe(0);
+    },
+  );
 
   it('refuses a busy port with one clear line and a non-zero exit, writing no server.json', async () => {
     const blocker = net.createServer();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ConnectedMessage } from '../../src-shared/protocol.ts';
 import { api, startRuntime } from '../helpers/runtime.ts';
 
 type Rt = Awaited<ReturnType<typeof startRuntime>>;
@@ -94,9 +95,40 @@ describe('SSE /api/v1/sse', () => {
     expect(frames.some((f) => f.comment === 'keep-alive')).toBe(true);
   });
 
-  it('refuses a bad since and a missing token', async () => {
+  it('opens with the same handshake as /ws and takes tail=N, which Last-Event-ID overrides on a reconnect', async () => {
+    const runtime = await startRuntime();
+    await publish(
+      runtime,
+      Array.from({ length: 6 }, (_, i) => ({ type: 'x.s', data: { i } })),
+    );
+    const all = runtime.bus.log.read({ after: 0, patterns: ['x.s'], limit: 100 }).map((e) => e.seq);
+    const { frames } = await readSse(runtime, '?tail=2&types=x.s', {}, (f) =>
+      f.some((x) => x.event === 'replay_complete'),
+    );
+    const connected = ConnectedMessage.parse(JSON.parse(frames[0]!.data!));
+    expect(connected).toMatchObject({
+      last_sequence_number: runtime.bus.log.lastSequenceNumber,
+      oldest_sequence_number: 1,
+      types: ['x.s'],
+      version: runtime.info.version,
+      workspace: runtime.config.workspace,
+      session: runtime.session.state,
+    });
+    expect(frames.filter((f) => f.id).map((f) => Number(f.id))).toEqual(all.slice(-2));
+
+    // The browser reconnects with the same URL and a Last-Event-ID: it resumes, no tail again.
+    const again = await readSse(runtime, '?tail=2&types=x.s', { 'last-event-id': String(all[1]) }, (f) =>
+      f.some((x) => x.event === 'replay_complete'),
+    );
+    expect(again.frames.filter((f) => f.id).map((f) => Number(f.id))).toEqual(all.slice(2));
+  });
+
+  it('refuses a bad since or tail and a missing token', async () => {
     const runtime = await startRuntime();
     expect((await api(runtime, '/api/v1/sse?since=x')).status).toBe(400);
+    const badTail = await api(runtime, '/api/v1/sse?tail=-3');
+    expect(badTail.status).toBe(400);
+    expect(await badTail.json()).toMatchObject({ error: { code: 'invalid_input', details: [{ path: 'query.tail' }] } });
     expect((await fetch(`${runtime.url}/api/v1/sse`)).status).toBe(401);
   });
 });

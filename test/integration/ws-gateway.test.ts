@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createRuntime } from '../../src-main/runtime.ts';
+import { ConnectedMessage } from '../../src-shared/protocol.ts';
 import { api, startRuntime } from '../helpers/runtime.ts';
 import { connectWs, upgradeRefusal, wrap } from '../helpers/ws-client.ts';
 import { tempWorkspace } from '../helpers/workspace.ts';
@@ -9,6 +10,14 @@ type Rt = Awaited<ReturnType<typeof startRuntime>>;
 const publish = (runtime: Rt, events: { type: string; data?: Record<string, unknown> }[]) =>
   api(runtime, '/api/v1/events', { method: 'POST', json: { events: events.map((e) => ({ data: {}, ...e })) } });
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Polls a condition (no fixed sleep): under load the publisher is simply slower. */
+async function waitUntil(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await delay(10);
+  }
+}
 
 describe('WebSocket /ws', () => {
   it('refuses before the handshake: 401 without a token, 403 for a foreign Origin or Host, 503 over the limit, 400 for a bad query, 404 off /ws', async () => {
@@ -62,8 +71,13 @@ describe('WebSocket /ws', () => {
       client_id: expect.any(String),
       epoch: runtime.store.epoch,
       last_sequence_number: runtime.bus.log.lastSequenceNumber,
+      oldest_sequence_number: 1,
       types: ['x.*'],
+      version: runtime.info.version,
+      workspace: runtime.config.workspace,
+      session: runtime.session.state,
     });
+    expect(ConnectedMessage.parse(connected)).toEqual(connected);
     expect(snapshot).toMatchObject({ type: 'snapshot', sequence_number_at: runtime.bus.log.lastSequenceNumber });
     expect(snapshot).toHaveProperty('state');
     await publish(runtime, [
@@ -112,19 +126,28 @@ describe('WebSocket /ws', () => {
         published += batch.length;
       }
     })();
-    await delay(150);
-    const since = Math.max(1, runtime.bus.log.lastSequenceNumber - 100);
+    // Resume from a point well inside the x.race stream: whatever a fresh runtime stored
+    // at start-up (session.lock_changed, system.started, …) lies before it.
+    const firstRace = () => runtime.bus.log.read({ after: 0, patterns: ['x.race'], limit: 1 })[0]?.seq;
+    await waitUntil(() => firstRace() !== undefined && runtime.bus.log.lastSequenceNumber - firstRace()! >= 200);
+    const since = runtime.bus.log.lastSequenceNumber - 100;
     const client = await connectWs(runtime, `?since=${since}&types=x.race`);
-    await delay(300);
+    await client.waitFor((m) => m.some((x) => x.type === 'replay_complete'));
+    // Keep publishing while the client is live, so the hand-over from replay to live is raced.
+    const atComplete = runtime.bus.log.lastSequenceNumber;
+    await waitUntil(() => runtime.bus.log.lastSequenceNumber - atComplete >= 100);
     publishing = false;
     await publisher;
     const last = runtime.bus.log.lastSequenceNumber;
     await client.waitFor(() => client.events().some((e) => e.sequence_number === last));
     const seqs = client.events().map((e) => e.sequence_number);
-    expect(seqs[0]).toBe(since + 1);
-    // Every x.race number after since arrives exactly once, in order (only x.race and
-    // the one system.started exist, which comes before since).
-    expect(seqs).toEqual(Array.from({ length: last - since }, (_, i) => since + 1 + i));
+    // Every x.race event after since arrives exactly once, in order: the expectation comes
+    // from the log itself, not from a guess about how many events start-up stored.
+    const expected = runtime.bus.log
+      .read({ after: since, patterns: ['x.race'], limit: 1_000_000 })
+      .map((e) => Number(e.seq));
+    expect(expected.length).toBeGreaterThan(100);
+    expect(seqs).toEqual(expected);
     const complete = client.controls('replay_complete')[0]!;
     expect(seqs).toContain(complete.last_sequence_number);
   });
@@ -195,8 +218,9 @@ describe('WebSocket /ws', () => {
         Array.from({ length: 500 }, (_, i) => ({ type: 'x.flood', data: { i: sent + i, blob } })),
       );
     }
-    const first = runtime.bus.log.lastSequenceNumber - total + 1;
-    const last = runtime.bus.log.lastSequenceNumber;
+    // The numbers the x.flood events got, from the log (not from a count of what else exists).
+    const flood = runtime.bus.log.read({ after: 0, patterns: ['x.flood'], limit: total }).map((e) => Number(e.seq));
+    const last = flood.at(-1)!;
     // Bounded: the server holds at most queueSize events for this client.
     const [stats] = runtime.gateway.stats();
     expect(stats!.queued).toBeLessThanOrEqual(50);
@@ -212,7 +236,7 @@ describe('WebSocket /ws', () => {
     expect(gaps.length).toBeGreaterThan(0);
     expect(gaps.every((g) => g.reason === 'overflow')).toBe(true);
     for (const g of gaps) for (let s = g.from; s <= g.to; s++) seen.set(s, (seen.get(s) ?? 0) + 1);
-    for (let s = first; s <= last; s++) expect(seen.get(s), `seq ${s}`).toBe(1);
+    for (const s of flood) expect(seen.get(s), `seq ${s}`).toBe(1);
     // Each gap arrives before the next event the client does get.
     for (const g of gaps) {
       const index = client.messages.indexOf(g as never);
@@ -251,5 +275,125 @@ describe('WebSocket /ws', () => {
     await client.waitFor((m) => m.length >= 2);
     await runtime.stop();
     expect((await client.closed).code).toBe(1001);
+  });
+});
+
+describe('WebSocket /ws?tail=N', () => {
+  const seqs = (client: { events: () => { sequence_number: number }[] }) =>
+    client.events().map((e) => e.sequence_number);
+
+  it('sends the newest N matching events, then replay_complete, then live ones', async () => {
+    const runtime = await startRuntime();
+    runtime.bus.publish(Array.from({ length: 30 }, (_, i) => ({ type: i % 3 === 0 ? 'x.a' : 'x.b', data: { i } })));
+    const stored = runtime.bus.log.read({ after: 0, patterns: ['x.a'], limit: 100 }).map((e) => e.seq);
+    expect(stored).toHaveLength(10);
+
+    const client = await connectWs(runtime, '?tail=4&types=x.a');
+    await client.waitFor(() => client.controls('replay_complete').length === 1);
+    const types = client.messages.map((m) => (typeof m.sequence_number === 'number' ? 'event' : m.type));
+    expect(types).toEqual(['connected', 'snapshot', 'event', 'event', 'event', 'event', 'replay_complete']);
+    expect(seqs(client)).toEqual(stored.slice(-4));
+    expect(client.controls('replay_complete')[0]).toEqual({
+      type: 'replay_complete',
+      last_sequence_number: stored.at(-1),
+    });
+    expect(client.controls('connected')[0]).toMatchObject({ oldest_sequence_number: 1, types: ['x.a'] });
+    expect(client.controls('gap')).toEqual([]); // what is older was not asked for
+
+    runtime.bus.publish([
+      { type: 'x.b', data: {} },
+      { type: 'x.a', data: { live: true } },
+    ]);
+    await client.waitFor(() => client.events().length === 5);
+    expect(client.events().at(-1)).toMatchObject({ type: 'x.a', data: { live: true } });
+    client.ws.close();
+  });
+
+  it('sends everything there is when fewer events match, caps N at the replay limit, and lets since win', async () => {
+    const runtime = await startRuntime({ replayLimit: 5 });
+    runtime.bus.publish(Array.from({ length: 8 }, (_, i) => ({ type: 'x.t', data: { i } })));
+    const all = runtime.bus.log.read({ after: 0, patterns: ['x.t'], limit: 100 }).map((e) => e.seq);
+
+    const few = await connectWs(runtime, '?tail=100&types=x.t,x.none');
+    await few.waitFor(() => few.controls('replay_complete').length === 1);
+    // Capped at the replay limit (5), not refused: a page asking for more still connects.
+    expect(seqs(few)).toEqual(all.slice(-5));
+    expect(few.controls('gap')).toEqual([]);
+
+    const none = await connectWs(runtime, '?tail=3&types=x.none');
+    await none.waitFor(() => none.controls('replay_complete').length === 1);
+    expect(seqs(none)).toEqual([]);
+
+    // A resume point wins over tail: a reconnect keeps its URL but must not get the tail again.
+    const resumed = await connectWs(runtime, `?tail=2&since=${all[5]}&types=x.t`);
+    await resumed.waitFor(() => resumed.controls('replay_complete').length === 1);
+    expect(seqs(resumed)).toEqual(all.slice(6));
+
+    // tail=0 is "live only", like no tail at all.
+    const zero = await connectWs(runtime, '?tail=0&types=x.t');
+    runtime.bus.publish([{ type: 'x.t', data: { late: true } }]);
+    await zero.waitFor(() => zero.events().length === 1);
+    expect(zero.controls('replay_complete')).toEqual([]);
+    for (const c of [few, none, resumed, zero]) c.ws.close();
+  });
+
+  it('starts at the oldest retained event, with no gap for what retention removed', async () => {
+    const runtime = await startRuntime();
+    runtime.bus.publish(Array.from({ length: 20 }, (_, i) => ({ type: 'x.r', data: { i } })));
+    runtime.bus.log.prune({ maxEvents: 6, maxAgeMs: 86_400_000 });
+    const oldest = runtime.bus.log.oldestSequenceNumber;
+    expect(oldest).toBeGreaterThan(1);
+    const client = await connectWs(runtime, '?tail=50');
+    await client.waitFor(() => client.controls('replay_complete').length === 1);
+    expect(seqs(client)[0]).toBe(oldest);
+    expect(seqs(client)).toHaveLength(6);
+    expect(client.controls('connected')[0]).toMatchObject({ oldest_sequence_number: oldest });
+    expect(client.controls('gap')).toEqual([]);
+    client.ws.close();
+  });
+
+  it('has no duplicate and no hole at the seam while events are being published', async () => {
+    const runtime = await startRuntime();
+    runtime.bus.publish(Array.from({ length: 50 }, (_, i) => ({ type: 'x.seam', data: { i } })));
+    // A publisher in this process runs between the clients' handshakes, so each client's
+    // boundary falls somewhere inside the stream of publishes.
+    let publishing = true;
+    const publisher = (async () => {
+      while (publishing) {
+        runtime.bus.publish([{ type: 'x.seam', data: {} }]);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    const clients = await Promise.all(Array.from({ length: 5 }, () => connectWs(runtime, '?tail=10&types=x.seam')));
+    await delay(100);
+    publishing = false;
+    await publisher;
+    const last = runtime.bus.log.lastSequenceNumber;
+    const all = runtime.bus.log.read({ after: 0, patterns: ['x.seam'], limit: 100_000 }).map((e) => e.seq);
+    for (const client of clients) {
+      await client.waitFor(() => seqs(client).at(-1) === last);
+      const boundary = client.controls('connected')[0]!.last_sequence_number as number;
+      const got = seqs(client);
+      const start = all.indexOf(got[0]!);
+      // Exactly the 10 newest at the boundary, then every later one, in order, once.
+      expect(got).toEqual(all.slice(start));
+      expect(all.indexOf(boundary)).toBe(start + 9);
+      // replay_complete sits exactly at the seam.
+      const seam = client.messages.findIndex((m) => m.type === 'replay_complete');
+      expect(client.messages.slice(0, seam).filter((m) => typeof m.sequence_number === 'number')).toHaveLength(10);
+      client.ws.close();
+    }
+  });
+
+  it('refuses a tail that is not a number with 400 naming query.tail', async () => {
+    const runtime = await startRuntime();
+    const url = `ws://127.0.0.1:${runtime.port}/ws`;
+    for (const bad of ['-1', 'ten', '1.5', '1e3']) {
+      const refused = await upgradeRefusal(`${url}?tail=${bad}`, { 'x-session-token': runtime.token });
+      expect(refused.status).toBe(400);
+      expect(JSON.parse(refused.body)).toMatchObject({
+        error: { code: 'invalid_input', details: [{ path: 'query.tail' }] },
+      });
+    }
   });
 });

@@ -1,19 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import type { EventEnvelope } from '../../src-shared/events.ts';
-import { initialState, type StateDocument } from '../../src-shared/state.ts';
+import type { EventEnvelope } from '../../../../src-shared/events.ts';
+import { initialState, type StateDocument } from '../../../../src-shared/state.ts';
 import {
   dashboardReducer,
   type DashboardState,
   initialDashboardState,
+  lockStateCurrent,
   Store,
+  writeBlockedCause,
   writeBlockedReason,
-} from '../../src-renderer/model/dashboard-state.ts';
+} from '../../../../src-renderer/model/dashboard-state.ts';
 
 const ev = (seq: number, type: string, data: Record<string, unknown>): EventEnvelope => ({
   type,
   sequence_number: seq,
   timestamp: '2026-11-23T17:00:00.000Z',
   data,
+  metadata: {},
 });
 const lock = (holder: 'server' | 'cli' | null, pid: number | null = 1) => ({
   holder,
@@ -151,6 +154,25 @@ describe('the session', () => {
       status: { state: 'reconnecting', attempt: 1, retryAt: 1, lastError: null },
     });
     expect(writeBlockedReason(dropped)).toMatch(/^Not connected/);
+  });
+
+  it('offline wins over the last lock state seen: the cause is offline and the lock is no longer vouched for', () => {
+    const held = reduce({ type: 'session', session: { read_only: true, lock: lock('cli', 4242) }, at: 1 });
+    const writable = reduce({ type: 'session', session: { read_only: false, lock: lock('server') }, at: 1 });
+    expect(writeBlockedCause(held)).toBe('read-only');
+    expect(lockStateCurrent(writable)).toBe(true);
+    for (const state of ['reconnecting', 'offline', 'stopped'] as const) {
+      for (const before of [held, writable]) {
+        const dropped = dashboardReducer(before, {
+          type: 'connection',
+          status: { state, attempt: 1, retryAt: null, lastError: 'closed (1006)' },
+        });
+        expect(writeBlockedCause(dropped)).toBe('offline');
+        expect(lockStateCurrent(dropped)).toBe(false);
+      }
+    }
+    expect(lockStateCurrent(dashboardReducer(writable, { type: 'signed-out' }))).toBe(false);
+    expect(lockStateCurrent(initialDashboardState)).toBe(false);
   });
 });
 

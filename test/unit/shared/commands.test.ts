@@ -10,8 +10,8 @@ import {
   resolveTarget,
   similarTargets,
   type TargetState,
-} from '../../src-shared/commands.ts';
-import { Commitments, initialState, Priorities, StateDocument, SystemStatusUpdate } from '../../src-shared/state.ts';
+} from '../../../src-shared/commands.ts';
+import { Commitments, initialState, Priorities, StateDocument, SystemStatusUpdate } from '../../../src-shared/state.ts';
 
 const state: TargetState = {
   priorities: [

@@ -15,7 +15,7 @@ import {
   summarize,
   TypePattern,
   validateEventInput,
-} from '../../src-shared/events.ts';
+} from '../../../src-shared/events.ts';
 
 /** The issues of a refused input (fails the test if it was accepted). */
 function issuesOf(input: unknown, options?: { allowServerTypes?: boolean }): { path: string; message: string }[] {
@@ -308,11 +308,18 @@ describe('EventEnvelope', () => {
     timestamp: '2026-11-23T17:49:02.123Z',
     sequence_number: 42,
     data: { workflow_id: 'w' },
+    metadata: {},
   };
 
   it('accepts a stored event', () => {
     expect(EventEnvelope.parse(envelope)).toEqual(envelope);
     expect(EventEnvelope.parse({ ...envelope, metadata: { a: 1 } })).toEqual({ ...envelope, metadata: { a: 1 } });
+  });
+
+  it('requires metadata: every envelope carries it, {} when none was sent', () => {
+    const { metadata: _, ...without } = envelope;
+    expect(EventEnvelope.safeParse(without).success).toBe(false);
+    expect(EventEnvelope.safeParse({ ...envelope, metadata: [] }).success).toBe(false);
   });
 
   it('requires a positive integer sequence number and an ISO timestamp', () => {

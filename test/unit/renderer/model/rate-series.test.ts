@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RateSeries } from '../../src-renderer/model/rate-series.ts';
+import { RateSeries } from '../../../../src-renderer/model/rate-series.ts';
 
 const T0 = Date.parse('2026-11-23T17:00:00.000Z');
 const at = (second: number, ms = 0) => T0 + second * 1000 + ms;

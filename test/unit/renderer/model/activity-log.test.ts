@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { EventEnvelope } from '../../src-shared/events.ts';
+import type { EventEnvelope } from '../../../../src-shared/events.ts';
 import {
   ActivityLog,
   BACKFILL_PAGE,
   type GapRow,
   type LogRow,
   sourceOf,
-} from '../../src-renderer/model/activity-log.ts';
-import { matchesFilter, parseFilter } from '../../src-renderer/model/filter.ts';
+} from '../../../../src-renderer/model/activity-log.ts';
+import { matchesFilter, parseFilter } from '../../../../src-renderer/model/filter.ts';
 
 const BASE = Date.parse('2026-11-23T17:00:00.000Z');
 
@@ -15,14 +15,14 @@ function ev(
   seq: number,
   type = 'x.tick',
   data: Record<string, unknown> = {},
-  metadata?: Record<string, unknown>,
+  metadata: Record<string, unknown> = {},
 ): EventEnvelope {
   return {
     type,
     sequence_number: seq,
     timestamp: new Date(BASE + seq * 10).toISOString(),
     data,
-    ...(metadata ? { metadata } : {}),
+    metadata,
   };
 }
 
@@ -74,9 +74,9 @@ describe('ActivityLog rows', () => {
   it('takes the source from metadata, then from the data', () => {
     expect(sourceOf({ data: {}, metadata: { agent: 'claude', source: 'ci' } })).toBe('claude');
     expect(sourceOf({ data: {}, metadata: { source: 'ci' } })).toBe('ci');
-    expect(sourceOf({ data: { agent: 'planner' } })).toBe('planner');
-    expect(sourceOf({ data: { speaker: 'Ana' } })).toBe('Ana');
-    expect(sourceOf({ data: {} })).toBe('');
+    expect(sourceOf({ data: { agent: 'planner' }, metadata: {} })).toBe('planner');
+    expect(sourceOf({ data: { speaker: 'Ana' }, metadata: {} })).toBe('Ana');
+    expect(sourceOf({ data: {}, metadata: {} })).toBe('');
     expect(sourceOf({ data: {}, metadata: { agent: 'a'.repeat(60) } })).toHaveLength(40);
   });
 

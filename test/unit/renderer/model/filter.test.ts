@@ -5,7 +5,7 @@ import {
   isTypePattern,
   matchesFilter,
   parseFilter,
-} from '../../src-renderer/model/filter.ts';
+} from '../../../../src-renderer/model/filter.ts';
 
 const row = (type: string, text: string, data: Record<string, unknown> = {}) => ({
   type,

@@ -200,7 +200,7 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     expect(errors).toEqual([]);
   });
 
-  it('connects and reconnects over the WebSocket alone: no REST call beyond sign-in', async () => {
+  it('connects and reconnects over the WebSocket alone: no REST call beyond sign-in and a ticket per connection', async () => {
     const runtime = await startRuntime();
     const before = await publish(runtime, [chat('already there'), workflow('w0', 'build')]);
     // Every socket the page opens, so the test can cut the link like a network drop would.
@@ -250,7 +250,9 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     expect(new Set(shown).size).toBe(shown.length);
     expect(shown).toEqual(Array.from({ length: shownBefore + 1 }, (_, i) => i + 1));
 
-    expect(requests).toEqual([]);
+    // The code exchanged once, then one single-use ticket per WebSocket; the data itself
+    // only ever came over the stream.
+    expect(requests).toEqual(['POST /api/v1/auth/sign-in', 'POST /api/v1/auth/ticket', 'POST /api/v1/auth/ticket']);
     expect(errors.filter((e) => !/WebSocket connection to .* failed/.test(e))).toEqual([]);
   });
 

@@ -184,6 +184,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     version: VERSION,
     maxBodyBytes: config.maxBodyBytes,
     corsOrigins: config.corsOrigins,
+    getPort: () => port,
     getAllowedHosts: () => hosts,
     getAllowedOrigins: () => origins,
     rootRoutes,
@@ -191,7 +192,6 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     authenticateApi: authenticateApi({ ...guard, prefix: API_PREFIX, routes: apiRoutes }),
     policyGuard: policyGuard(guard),
   });
-
   let http: HttpServer | undefined;
   try {
     http = await listen(app.callback(), { host: config.host, port: config.port });

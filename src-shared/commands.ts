@@ -262,3 +262,30 @@ function briefable(state: TargetState): { id: string; detail: string }[] {
     return { id, detail: target.kind === 'commitment' ? target.item.text : target.item.title };
   });
 }
+
+/** `[Aa][Pp]…`: a case-insensitive word in a JSON Schema pattern, which has no `i` flag. */
+const anyCase = (word: string): string => [...word].map((c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).join('');
+
+/**
+ * A command line the grammar accepts, as one pattern for /openapi.json (the server parses
+ * with parseCommand, whose messages say what to type instead).
+ */
+export const COMMAND_LINE_PATTERN = new RegExp(
+  [
+    `^\\s*(?:${COMMANDS.filter((c) => c.argument !== null)
+      .map((c) => anyCase(c.name))
+      .join('|')})\\s+[A-Za-z][A-Za-z0-9_-]{0,63}\\s*$`,
+    `^\\s*(?:${COMMANDS.filter((c) => c.argument === null)
+      .map((c) => anyCase(c.name))
+      .join('|')})\\s*$`,
+  ].join('|'),
+);
+
+/** The body of `POST /api/v1/commands` exactly as the grammar accepts it (the document's view). */
+export const CommandRequestDocument = z.strictObject({
+  command: z
+    .string()
+    .max(MAX_COMMAND_LENGTH)
+    .regex(COMMAND_LINE_PATTERN)
+    .describe('e.g. "approve P7", "brief P7", "refresh", "help" (command names ignore case)'),
+});

@@ -8,6 +8,8 @@ export const ERROR_STATUS = {
   invalid_input: 400,
   invalid_json: 400,
   unknown_command: 400,
+  /** Not HTTP Node can parse: a bad method token, a bad Content-Length, a broken chunk. */
+  malformed_request: 400,
   unauthorized: 401,
   invalid_credentials: 401,
   token_expired: 401,
@@ -16,6 +18,7 @@ export const ERROR_STATUS = {
   forbidden_origin: 403,
   not_found: 404,
   method_not_allowed: 405,
+  request_timeout: 408,
   conflict: 409,
   name_taken: 409,
   payload_too_large: 413,
@@ -23,6 +26,7 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   read_only: 423,
   rate_limited: 429,
+  headers_too_large: 431,
   internal: 500,
   unavailable: 503,
 } as const;

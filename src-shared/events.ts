@@ -30,6 +30,14 @@ export const EventType = z
       'an event type is namespace.name: a lowercase namespace, then dot-separated names of letters, digits, _ or - (e.g. workflow.started, x.my-tool.done)',
   });
 
+const ONE_PATTERN = '(?:\\*|[a-z][a-z0-9_]*\\.\\*|[a-z][a-z0-9_]*(?:\\.[A-Za-z0-9_-]+)+)';
+/**
+ * A `types` value as parsePatterns reads it: comma-separated patterns, blanks around
+ * them and empty items ignored. For /openapi.json; the server also bounds each pattern
+ * (128 characters) and their number (100), which a pattern without lookahead cannot say.
+ */
+export const TYPE_PATTERN_LIST = new RegExp(`^\\s*(?:${ONE_PATTERN})?\\s*(?:,\\s*(?:${ONE_PATTERN})?\\s*)*$`);
+
 export const TypePattern = z.string().regex(EVENT_PATTERN_PATTERN, {
   error: 'a type pattern is *, a namespace wildcard like workflow.*, or an exact type like workflow.started',
 });

@@ -144,3 +144,12 @@ export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 
 /** WebSocket close codes used by the server. */
 export const CLOSE_CODES = { goingAway: 1001, tooBig: 1009, policy: 1008 } as const;
+
+/**
+ * Deepest nesting of arrays and objects accepted anywhere JSON enters the server (request
+ * bodies, event data and metadata, WebSocket frames, state sections): deeper input is a 400
+ * `invalid_input` before anything is stored. `{}` is 1 level, `{"a":[1]}` is 2. Far beyond
+ * what any real payload needs, and far below what the runtime's recursive JSON.stringify and
+ * structuredClone can walk (a few thousand levels overflow the stack).
+ */
+export const MAX_JSON_DEPTH = 64;

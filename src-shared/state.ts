@@ -25,8 +25,18 @@ const isoTime = z.iso.datetime({ offset: true, error: 'an ISO 8601 date-time, e.
 const dayOrTime = z.union([z.iso.date(), z.iso.datetime({ offset: true })], {
   error: 'an ISO 8601 date (2026-11-23) or date-time (2026-11-23T17:00:00Z)',
 });
-const title = z.string().trim().min(1, { error: 'must not be empty' }).max(512);
-const label = z.string().trim().min(1, { error: 'must not be empty' }).max(256);
+/**
+ * Text that must say something: trimmed, then at least one character. The document says so
+ * with a pattern (`\S`: some character that is not white space), which is what a trimmed
+ * non-empty string is.
+ */
+const nonBlank = (max: number) =>
+  z.string().trim().min(1, { error: 'must not be empty' }).max(max).meta({ pattern: '\\S' });
+const title = nonBlank(512);
+const label = nonBlank(256);
+
+/** Extensions of the document for rules JSON Schema cannot state (honoured by the contract fuzzer). */
+const UNIQUE_IDS = { 'x-unique-ids': true, description: 'ids are unique' } as const;
 
 export const SystemState = z.object({
   status: SystemStatus,
@@ -55,13 +65,14 @@ export const CalendarItem = z
     start: isoTime,
     end: isoTime.nullable().optional(),
     /** What it is, e.g. `ceremony`, `workflow`, `meeting`, `deadline`. */
-    kind: z.string().trim().min(1).max(64).describe('e.g. ceremony, workflow, meeting, deadline'),
+    kind: nonBlank(64).describe('e.g. ceremony, workflow, meeting, deadline'),
   })
   .loose()
   .refine((item) => item.end == null || Date.parse(item.end) >= Date.parse(item.start), {
     error: 'end must not be before start',
     path: ['end'],
-  });
+  })
+  .meta({ 'x-not-before': { end: 'start' } });
 export type CalendarItem = z.infer<typeof CalendarItem>;
 
 export const PRIORITY_STATUSES = ['open', 'approved', 'done'] as const;
@@ -83,7 +94,7 @@ export type Priority = z.infer<typeof Priority>;
 export const Commitment = z
   .object({
     id: ItemId,
-    text: z.string().trim().min(1, { error: 'must not be empty' }).max(2048),
+    text: nonBlank(2048),
     /** Who it is owed to (in `owe`) or who owes it (in `owed`). */
     counterparty: label,
     due: dayOrTime.nullable().optional(),
@@ -126,11 +137,13 @@ const MAX_ITEMS = 1000;
 export const Calendar = z
   .array(CalendarItem)
   .max(MAX_ITEMS)
-  .superRefine((items, ctx) => uniqueIds(items, ctx));
+  .superRefine((items, ctx) => uniqueIds(items, ctx))
+  .meta(UNIQUE_IDS);
 export const Priorities = z
   .array(Priority)
   .max(MAX_ITEMS)
-  .superRefine((items, ctx) => uniqueIds(items, ctx));
+  .superRefine((items, ctx) => uniqueIds(items, ctx))
+  .meta(UNIQUE_IDS);
 export const Commitments = z
   .strictObject({
     /** What the developer owes others. */
@@ -143,7 +156,8 @@ export const Commitments = z
     const seen = new Map<string, string>();
     uniqueIds(value.owe, ctx, ['owe'], seen);
     uniqueIds(value.owed, ctx, ['owed'], seen);
-  });
+  })
+  .meta(UNIQUE_IDS);
 export type Calendar = z.infer<typeof Calendar>;
 export type Priorities = z.infer<typeof Priorities>;
 export type Commitments = z.infer<typeof Commitments>;
@@ -194,7 +208,8 @@ export const SystemStatusUpdate = z
   })
   .refine((body) => body.status !== undefined || body.progress !== undefined, {
     error: 'give status, progress, or both',
-  });
+  })
+  .meta({ anyOf: [{ required: ['status'] }, { required: ['progress'] }] });
 export type SystemStatusUpdate = z.infer<typeof SystemStatusUpdate>;
 
 export const CommandRequest = z.strictObject({

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { type Config, loadConfig, SETTINGS, type SettingName } from '../config.ts';
 import { QuitSequence } from '../quit-sequence.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
@@ -13,6 +13,24 @@ const SAME_PRESS_MS = 300;
 /** Settings that only make sense for a server, offered as `serve` flags. */
 const SERVE_FLAGS = Object.keys(SETTINGS).filter((name) => name !== 'workspace') as SettingName[];
 
+/**
+ * Commander names an option's value after its flag (`--sse-keepalive-ms` → `sseKeepaliveMs`),
+ * which need not be the setting's name (`sseKeepAliveMs`): map through the flag, never
+ * assume the two spellings agree.
+ */
+const OPTION_KEYS = new Map(SERVE_FLAGS.map((name) => [name, new Option(SETTINGS[name].flag).attributeName()]));
+
+/** The configuration `lookout serve` runs with, from its parsed options (flags over LOOKOUT_* over defaults). */
+export function serveConfig(
+  options: Record<string, string | boolean | undefined>,
+  workspace: string | undefined,
+  env?: NodeJS.ProcessEnv,
+): Config {
+  const flags: Partial<Record<SettingName, string | boolean>> = { workspace };
+  for (const [name, key] of OPTION_KEYS) flags[name] = options[key];
+  return loadConfig({ flags, ...(env ? { env } : {}) });
+}
+
 export function registerServe(program: Command): void {
   const command = program
     .command('serve')
@@ -26,9 +44,7 @@ export function registerServe(program: Command): void {
   command.action(async (options: Record<string, string | boolean | undefined>, cmd: Command) => {
     let config: Config;
     try {
-      config = loadConfig({
-        flags: { ...options, workspace: cmd.optsWithGlobals<{ workspace?: string }>().workspace },
-      });
+      config = serveConfig(options, cmd.optsWithGlobals<{ workspace?: string }>().workspace);
     } catch (error) {
       reportAndExit(error);
     }

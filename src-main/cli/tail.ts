@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { WebSocket } from 'ws';
 import { parsePatterns, summarize } from '../../src-shared/events.ts';
 import { LiveClient, type WebSocketLike } from '../../src-shared/live-client.ts';
+import { NON_NEGATIVE_INTEGER_HINT, parseNonNegativeInteger } from '../../src-shared/non-negative-integer.ts';
 import { API_PREFIX, HEADERS, WS_PATH } from '../../src-shared/protocol.ts';
 import { runningServer, workspacePaths } from '../workspace.ts';
 import { findWorkspace, requireServer } from './connection.ts';
@@ -24,16 +25,22 @@ export function registerTail(program: Command): void {
         if (!patterns.ok) throw new CliError(`--types: ${patterns.error}`, 2);
         let since: number | undefined;
         if (options.since !== undefined) {
-          if (!/^\d+$/.test(options.since))
-            throw new CliError(`--since takes a sequence number; got ${JSON.stringify(options.since)}`, 2);
-          since = Number(options.since);
+          since = parseNonNegativeInteger(options.since);
+          if (since === undefined)
+            throw new CliError(
+              `--since takes a sequence number (${NON_NEGATIVE_INTEGER_HINT}); got ${JSON.stringify(options.since)}`,
+              2,
+            );
         }
         let last: number | undefined;
         if (options.last !== undefined) {
           if (since !== undefined) throw new CliError('--last and --since both say where to start; give one', 2);
-          if (!/^\d+$/.test(options.last))
-            throw new CliError(`--last takes a number of events; got ${JSON.stringify(options.last)}`, 2);
-          last = Number(options.last);
+          last = parseNonNegativeInteger(options.last);
+          if (last === undefined)
+            throw new CliError(
+              `--last takes a number of events (${NON_NEGATIVE_INTEGER_HINT}); got ${JSON.stringify(options.last)}`,
+              2,
+            );
         }
         const workspace = findWorkspace(cmd.optsWithGlobals<{ workspace?: string }>().workspace);
         const paths = workspacePaths(workspace);

@@ -2,6 +2,7 @@ import { type EventEnvelope, validateEventInput } from '../../src-shared/events.
 import type { FieldIssue } from '../../src-shared/errors.ts';
 import { MAX_BATCH, MAX_EVENT_BYTES } from '../../src-shared/protocol.ts';
 import { LookoutError } from '../errors.ts';
+import { assertJsonDepth } from '../transport/json-depth.ts';
 import type { Logger } from '../logger.ts';
 import type { EventLog, NewEvent, StoredEvent } from './event-log.ts';
 import { Subscription } from './subscription.ts';
@@ -44,6 +45,8 @@ export class EventBus {
     const issues: FieldIssue[] = [];
     inputs.forEach((input, index) => {
       const prefix = batch ? `events.${index}.` : '';
+      // Depth first: JSON.stringify below recurses, and overflows on thousands of levels.
+      assertJsonDepth(input, prefix ? prefix.slice(0, -1) : '(root)');
       const size = Buffer.byteLength(JSON.stringify(input) ?? '');
       if (size > MAX_EVENT_BYTES) {
         throw new LookoutError(

@@ -72,9 +72,12 @@ export class EventStream {
     return this.#replay !== undefined || this.#pending.length > 0;
   }
 
-  #startReplay(since: number): void {
+  #startReplay(requested: number): void {
     const log = this.#bus.log;
-    let cursor = Math.max(0, since);
+    // A number beyond the newest is clamped to it (docs/protocol.md): replay_complete then
+    // reports the real newest, and live events follow it, never numbers below the one announced.
+    const since = Math.min(Math.max(0, requested), this.boundary);
+    let cursor = since;
     const oldest = log.oldestSequenceNumber;
     if (cursor + 1 < oldest && cursor < this.boundary) {
       const to = Math.min(oldest - 1, this.boundary);
@@ -90,7 +93,7 @@ export class EventStream {
       this.#pending.push({ kind: 'gap', from: first, to: cutoff, reason: 'limit' });
       cursor = cutoff;
     }
-    this.#replay = { cursor, page: [], lastSent: Math.max(0, since) };
+    this.#replay = { cursor, page: [], lastSent: since };
   }
 
   /**

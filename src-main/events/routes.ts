@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { EventEnvelope, parsePatterns } from '../../src-shared/events.ts';
+import { EventEnvelope, parsePatterns, TYPE_PATTERN_LIST } from '../../src-shared/events.ts';
+import { integerParam, MAX_TEXT_INTEGER } from '../../src-shared/non-negative-integer.ts';
 import {
   EventsPage,
   MAX_BATCH,
@@ -9,12 +10,15 @@ import {
   PublishResponse,
   WS_PATH,
 } from '../../src-shared/protocol.ts';
+import { PUBLISH_EXAMPLES, publishBodyDocument } from '../../src-shared/publish-body.ts';
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from './bus.ts';
 import { defineRoute } from '../http/route.ts';
 
 // One event, or a batch under `events`. The bus checks both in depth (catalogue, sizes,
-// all-or-nothing) and names the offending field, so this schema stays permissive.
+// all-or-nothing) and names the offending field, so this schema stays permissive; the
+// document shows the exact shape (publishBodyDocument), and the contract fuzzer keeps
+// the two in step.
 const PublishBody = z.looseObject({
   type: z.string().optional().describe('namespace.name, e.g. workflow.started, or x.<anything>'),
   data: z.unknown().optional().describe('an object; its schema depends on the type'),
@@ -22,19 +26,26 @@ const PublishBody = z.looseObject({
   events: z.array(z.unknown()).optional().describe(`a batch of up to ${MAX_BATCH} events, stored all or nothing`),
 });
 
+const TypesParam = z
+  .string()
+  .meta({ pattern: TYPE_PATTERN_LIST.source })
+  .optional()
+  .describe('comma-separated patterns: *, ns.*, or exact types (at most 100, each at most 128 characters)');
+
 const HistoryQuery = z.object({
-  since: z.coerce.number().int().min(0).default(0).describe('return events after this sequence number'),
-  types: z.string().optional().describe('comma-separated patterns: *, ns.*, or exact types'),
-  limit: z.coerce.number().int().min(1).max(MAX_HISTORY_PAGE).default(100),
+  since: integerParam(0, MAX_TEXT_INTEGER).default(0).describe('return events after this sequence number'),
+  types: TypesParam,
+  limit: integerParam(1, MAX_HISTORY_PAGE).default(100).describe('most events in the page'),
 });
 
 const StreamQuery = z.object({
-  since: z.string().optional().describe('resume after this sequence number (or send Last-Event-ID)'),
-  tail: z
-    .string()
+  since: integerParam(0, MAX_TEXT_INTEGER)
+    .optional()
+    .describe('resume after this sequence number (or send Last-Event-ID); beyond the newest means the newest'),
+  tail: integerParam(0, MAX_TEXT_INTEGER)
     .optional()
     .describe('without a resume point: start with the newest N matching events (capped at the replay limit)'),
-  types: z.string().optional(),
+  types: TypesParam,
   ticket: z
     .string()
     .optional()
@@ -55,10 +66,21 @@ export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
     tags: ['events'],
     policy: { role: 'operator', readOnly: 'allowed' },
     body: PublishBody,
-    errors: [413],
+    documentedBody: publishBodyDocument,
+    bodyExamples: PUBLISH_EXAMPLES,
     responses: { 201: { description: 'Stored; numbers and timestamps in input order', schema: PublishResponse } },
     handler: ({ body }) => {
       const batch = body.type === undefined && body.events !== undefined;
+      const stray = batch ? Object.keys(body).filter((key) => key !== 'events') : [];
+      if (stray.length > 0) {
+        throw new LookoutError(
+          'invalid_input',
+          `unknown field ${stray[0]}: a batch is {"events": [...]} and nothing else`,
+          {
+            details: stray.map((key) => ({ path: key, message: 'unknown field' })),
+          },
+        );
+      }
       const inputs = batch ? body.events! : [body];
       const envelopes = bus.publish(inputs, { batch });
       return {

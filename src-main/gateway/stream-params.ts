@@ -1,4 +1,5 @@
 import { parsePatterns } from '../../src-shared/events.ts';
+import { NON_NEGATIVE_INTEGER_HINT, parseNonNegativeInteger } from '../../src-shared/non-negative-integer.ts';
 import type { ConnectedMessage } from '../../src-shared/protocol.ts';
 import type { SessionState } from '../../src-shared/session.ts';
 import { LookoutError } from '../errors.ts';
@@ -12,10 +13,21 @@ export interface StreamParams {
   patterns: string[];
 }
 
-const NUMBER = /^\d{1,15}$/;
-
 function invalid(field: string, message: string, detail: string): LookoutError {
-  return new LookoutError('invalid_input', message, { details: [{ path: `query.${field}`, message: detail }] });
+  return new LookoutError('invalid_input', message, { details: [{ path: field, message: detail }] });
+}
+
+/** A number read the one strict way (src-shared/non-negative-integer.ts), or a 400 naming where it came from. */
+function number(raw: string, field: string, name: string, what: string): number {
+  const value = parseNonNegativeInteger(raw);
+  if (value === undefined) {
+    throw invalid(
+      field,
+      `${name} must be ${what} (${NON_NEGATIVE_INTEGER_HINT}); got ${JSON.stringify(raw)}`,
+      `expected ${NON_NEGATIVE_INTEGER_HINT}`,
+    );
+  }
+  return value;
 }
 
 /**
@@ -26,35 +38,20 @@ function invalid(field: string, message: string, detail: string): LookoutError {
  */
 export function parseStreamParams(query: URLSearchParams, lastEventId?: string): StreamParams {
   // The browser resends the same URL on every reconnect, with a newer Last-Event-ID:
-  // the header wins, or each reconnect would replay from the original `since`.
-  const rawSince = lastEventId ?? query.get('since') ?? undefined;
-  let since: number | undefined;
-  if (rawSince !== undefined && rawSince !== '') {
-    if (!NUMBER.test(rawSince)) {
-      throw invalid(
-        'since',
-        `since must be a sequence number (a non-negative integer); got ${JSON.stringify(rawSince)}`,
-        'expected a non-negative integer',
-      );
-    }
-    since = Number(rawSince);
-  }
-  const rawTail = query.get('tail') ?? '';
-  let tail: number | undefined;
-  if (rawTail !== '') {
-    // Above the replay limit it is capped there (EventStream), like any replay: a page
-    // that asks for more than a server keeps must still connect.
-    if (!NUMBER.test(rawTail)) {
-      throw invalid(
-        'tail',
-        `tail must be a number of events (a non-negative integer); got ${JSON.stringify(rawTail)}`,
-        'expected a non-negative integer',
-      );
-    }
-    tail = since === undefined ? Number(rawTail) : undefined;
-  }
+  // the header wins, or each reconnect would replay from the original `since`. An empty
+  // header means "no id yet"; an empty `since=` is an error like any other non-number.
+  const rawSince = lastEventId || (query.has('since') ? query.get('since')! : undefined);
+  const since =
+    rawSince === undefined
+      ? undefined
+      : number(rawSince, lastEventId ? 'header.last-event-id' : 'query.since', 'since', 'a sequence number');
+  // Above the replay limit it is capped there (EventStream), like any replay: a page
+  // that asks for more than a server keeps must still connect.
+  const rawTail = query.has('tail') ? query.get('tail')! : undefined;
+  const tailed = rawTail === undefined ? undefined : number(rawTail, 'query.tail', 'tail', 'a number of events');
+  const tail = since === undefined ? tailed : undefined;
   const parsed = parsePatterns(query.get('types') ?? undefined);
-  if (!parsed.ok) throw invalid('types', parsed.error, parsed.error);
+  if (!parsed.ok) throw invalid('query.types', parsed.error, parsed.error);
   return { since, tail, patterns: parsed.patterns };
 }
 

@@ -19,6 +19,8 @@ import type { Logger } from '../logger.ts';
 import { CLOSE_REVOKED, CLOSE_TOKEN_EXPIRED } from '../../src-shared/access.ts';
 import { foreignOrigin } from '../transport/origin.ts';
 import type { AuthPrincipal } from '../transport/principal.ts';
+import { assertJsonTextDepth } from '../transport/json-depth.ts';
+import { writeRawError } from '../transport/raw-response.ts';
 import { acceptableRequestId } from '../transport/request-id.ts';
 import {
   connectedMessage,
@@ -68,33 +70,8 @@ interface Client {
   expiry: NodeJS.Timeout | undefined;
 }
 
-const STATUS_TEXT: Record<number, string> = {
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  423: 'Locked',
-  429: 'Too Many Requests',
-};
-
-/** Writes a refusal as a plain HTTP response on the raw socket (with its request id, like any response). */
-function writeRefusal(
-  socket: Duplex,
-  requestId: string,
-  status: number,
-  reason: string,
-  error: LookoutError,
-  headers: Record<string, string>,
-): void {
-  const body = JSON.stringify(error.toBody());
-  const lines = [
-    `HTTP/1.1 ${status} ${reason}`,
-    `${HEADERS.requestId}: ${requestId}`,
-    'Content-Type: application/json; charset=utf-8',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'Connection: close',
-    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
-  ];
-  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
-}
+/** The request id of each upgrade, for the refusal or the 101 that answers it. */
+const UPGRADE_REQUEST_IDS = new WeakMap<http.IncomingMessage, string>();
 
 /**
  * The WebSocket side of the bus on `/ws`. Every refusal (path, Host, Origin, token,
@@ -133,6 +110,10 @@ export class WsGateway {
   }
 
   attach(server: http.Server): void {
+    // The 101 carries the request id like every other response.
+    this.#wss.on('headers', (headers, req) =>
+      headers.push(`${HEADERS.requestId}: ${UPGRADE_REQUEST_IDS.get(req) ?? randomUUID()}`),
+    );
     server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
     // One timer for all clients: a client that has not answered the previous ping by
     // the next sweep is gone (half-open TCP, sleeping laptop) and is terminated.
@@ -150,41 +131,36 @@ export class WsGateway {
     const clientId = randomUUID();
     const url = new URL(req.url ?? '/', 'http://localhost');
     const o = this.#options;
-    const refuse = (status: number, reason: string, error: LookoutError, headers: Record<string, string> = {}) => {
+    UPGRADE_REQUEST_IDS.set(req, requestId);
+    const refuse = (error: LookoutError, headers: Record<string, string> = {}) => {
       o.logger.warn(
         {
           client_id: clientId,
           request_id: requestId,
           remote: req.socket.remoteAddress,
-          status,
+          status: error.status,
           code: error.code,
           reason: error.message,
         },
         'websocket upgrade refused',
       );
-      writeRefusal(socket, requestId, status, reason, error, headers);
+      writeRawError(socket, error, requestId, headers);
     };
     if (url.pathname !== WS_PATH) {
-      return refuse(
-        404,
-        'Not Found',
-        new LookoutError('not_found', `no WebSocket endpoint at ${url.pathname}; use /ws`),
-      );
+      return refuse(new LookoutError('not_found', `no WebSocket endpoint at ${url.pathname}; use /ws`));
     }
     if (this.#closing) {
-      return refuse(503, 'Service Unavailable', new LookoutError('unavailable', 'the server is shutting down'), {
+      return refuse(new LookoutError('unavailable', 'the server is shutting down'), {
         'Retry-After': '2',
       });
     }
     if (!o.getAllowedHosts().has((req.headers.host ?? '').toLowerCase())) {
       return refuse(
-        403,
-        'Forbidden',
         new LookoutError('forbidden_host', `Host ${JSON.stringify(req.headers.host ?? '')} is not allowed`),
       );
     }
     const foreign = foreignOrigin(req, o.getAllowedOrigins());
-    if (foreign) return refuse(403, 'Forbidden', foreign);
+    if (foreign) return refuse(foreign);
     // Authentication is asynchronous (JWT verification); the socket waits for it, paused
     // so no early frame is read before ws takes the socket over.
     socket.pause();
@@ -192,17 +168,15 @@ export class WsGateway {
       (principal) => {
         if (socket.destroyed) return;
         if (this.#closing)
-          return refuse(503, 'Service Unavailable', new LookoutError('unavailable', 'the server is shutting down'), {
-            'Retry-After': '2',
-          });
+          return refuse(new LookoutError('unavailable', 'the server is shutting down'), { 'Retry-After': '2' });
         this.#accept(req, socket, head, url, clientId, refuse, principal);
       },
       (error: unknown) => {
         if (!(error instanceof LookoutError)) {
           o.logger.error({ err: error }, 'websocket authorization failed');
-          return refuse(500, 'Internal Server Error', new LookoutError('internal', 'internal error'));
+          return refuse(new LookoutError('internal', 'internal error'));
         }
-        refuse(error.status, STATUS_TEXT[error.status] ?? 'Error', error, { ...error.headers });
+        refuse(error, { ...error.headers });
       },
     );
   }
@@ -213,23 +187,20 @@ export class WsGateway {
     head: Buffer,
     url: URL,
     clientId: string,
-    refuse: (status: number, reason: string, error: LookoutError, headers?: Record<string, string>) => void,
+    refuse: (error: LookoutError, headers?: Record<string, string>) => void,
     principal: AuthPrincipal | null,
   ): void {
     const o = this.#options;
     if (this.#clients.size >= o.maxClients) {
-      return refuse(
-        503,
-        'Service Unavailable',
-        new LookoutError('unavailable', `too many clients (limit ${o.maxClients}, LOOKOUT_MAX_CLIENTS)`),
-        { 'Retry-After': '5' },
-      );
+      return refuse(new LookoutError('unavailable', `too many clients (limit ${o.maxClients}, LOOKOUT_MAX_CLIENTS)`), {
+        'Retry-After': '5',
+      });
     }
     let params: StreamParams;
     try {
       params = parseStreamParams(url.searchParams);
     } catch (error) {
-      return refuse(400, 'Bad Request', error as LookoutError);
+      return refuse(error as LookoutError);
     }
     // Resumed in the same tick as ws attaches its reader, so no frame is missed.
     socket.resume();
@@ -333,9 +304,15 @@ export class WsGateway {
 
   #onMessage(client: Client, data: RawData, isBinary: boolean): void {
     let parsed: unknown;
+    const text = isBinary ? undefined : data.toString();
     try {
-      if (isBinary) throw new Error('binary');
-      parsed = JSON.parse(data.toString());
+      if (text !== undefined) assertJsonTextDepth(text, 'message');
+    } catch (error) {
+      return this.#badFrame(client, 'invalid_input', (error as LookoutError).message);
+    }
+    try {
+      if (text === undefined) throw new Error('binary');
+      parsed = JSON.parse(text);
     } catch {
       return this.#badFrame(client, 'invalid_json', 'messages must be JSON text frames');
     }

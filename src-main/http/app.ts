@@ -8,6 +8,7 @@ import { accessLog } from './middleware/access-log.ts';
 import { errorHandler } from './middleware/error-handler.ts';
 import { hostCheck } from './middleware/host-check.ts';
 import { jsonBody } from './middleware/json-body.ts';
+import { methodNotAllowed } from './middleware/method-not-allowed.ts';
 import { refuseForeignWrites } from './middleware/origin-check.ts';
 import { requestId } from './middleware/request-id.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
@@ -15,11 +16,15 @@ import { buildOpenApi } from './openapi.ts';
 import { mountRoutes, type PolicyGuard, type Route } from './route.ts';
 import { docsRoutes } from './routes/docs.ts';
 
+/** Bodies outside the API are tiny (none today; the sign-in lives under /api/v1). */
+const PUBLIC_BODY_LIMIT_BYTES = 4096;
+
 export interface AppOptions {
   logger: Logger;
   version: string;
   maxBodyBytes: number;
   corsOrigins: readonly string[];
+  getPort: () => number;
   getAllowedHosts: () => Set<string>;
   /** Our own origins and the trusted CORS ones: writes from any other are refused. */
   getAllowedOrigins: () => ReadonlySet<string>;
@@ -67,13 +72,17 @@ export function createApp(options: AppOptions): App {
   }
 
   const routes: { prefix: string; route: Route }[] = [];
-  const document = () => buildOpenApi(routes, { version: options.version });
+  const document = () => buildOpenApi(routes, { version: options.version, port: options.getPort() });
 
   // Case-sensitive and strict: a path either is ours exactly or is a 404, so the
   // prefix check for the guards below can never disagree with the routing.
   const root = new Router({ sensitive: true, strict: true });
   const rootRoutes = [...options.rootRoutes, ...(docsRoutes(document) as Route[])];
-  mountRoutes(root, rootRoutes, options.policyGuard);
+  // Routes outside /api/v1 that take a body read it with the same reader, smaller.
+  mountRoutes(root, rootRoutes, {
+    guard: options.policyGuard,
+    bodyReader: jsonBody({ limitBytes: PUBLIC_BODY_LIMIT_BYTES }),
+  });
   routes.push(...rootRoutes.map((route) => ({ prefix: '', route })));
 
   // Authentication runs for every path under the prefix, matched or not, so an unknown
@@ -86,10 +95,11 @@ export function createApp(options: AppOptions): App {
   });
 
   const api = new Router({ prefix: API_PREFIX, sensitive: true, strict: true });
-  mountRoutes(api, options.apiRoutes, options.policyGuard);
+  mountRoutes(api, options.apiRoutes, { guard: options.policyGuard });
   routes.push(...options.apiRoutes.map((route) => ({ prefix: API_PREFIX, route })));
 
-  app.use(root.routes()).use(root.allowedMethods({ throw: true }));
-  app.use(api.routes()).use(api.allowedMethods({ throw: true }));
+  app.use(root.routes());
+  app.use(api.routes());
+  app.use(methodNotAllowed([root, api]));
   return Object.assign(app, { routes });
 }

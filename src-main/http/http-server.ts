@@ -1,6 +1,46 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { StartupError } from '../errors.ts';
+import type { Duplex } from 'node:stream';
+import { HEADERS } from '../../src-shared/protocol.ts';
+import { LookoutError, StartupError } from '../errors.ts';
+import { acceptableRequestId } from '../transport/request-id.ts';
+import { writeRawError } from '../transport/raw-response.ts';
+
+/**
+ * Requests Node's parser refuses never reach Koa; Node would answer them with a bare
+ * status line. Answer with the contract's error body instead, as Node would choose the status.
+ */
+function onClientError(error: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Duplex): void {
+  // A response already under way on this socket, or a peer that is gone: nothing to answer.
+  if (error.code === 'ECONNRESET' || !socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
+    socket.destroy();
+    return;
+  }
+  const reason = error.code ?? 'parse error';
+  const refusal =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new LookoutError('headers_too_large', 'the request headers are too large (the limit is 16 KiB)')
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new LookoutError('request_timeout', 'the request was not received in time')
+        : error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+          ? new LookoutError('payload_too_large', 'the chunk extensions of the request are too large')
+          : new LookoutError('malformed_request', `the request is not valid HTTP/1.1 (${reason})`);
+  writeRawError(socket, refusal, randomUUID());
+}
+
+/** This server is not a proxy: CONNECT gets a 405 with what it does accept, not a silent close. */
+function onConnect(req: http.IncomingMessage, socket: Duplex): void {
+  socket.on('error', () => socket.destroy());
+  const allow = 'GET, HEAD, POST, PUT, DELETE, OPTIONS';
+  writeRawError(
+    socket,
+    new LookoutError('method_not_allowed', `CONNECT is not supported: Lookout is not a proxy (${req.url ?? ''})`, {
+      headers: { Allow: allow },
+    }),
+    acceptableRequestId(req.headers[HEADERS.requestId.toLowerCase()]) ?? randomUUID(),
+  );
+}
 
 export interface HttpServer {
   readonly server: http.Server;
@@ -31,6 +71,9 @@ export async function listen(
     });
     handler(req, res);
   });
+
+  server.on('clientError', onClientError);
+  server.on('connect', onConnect);
 
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {

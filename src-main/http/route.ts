@@ -46,9 +46,23 @@ export interface Route<Q = unknown, B = unknown> {
   tags?: string[];
   /** Who may call it (see RoutePolicy). */
   policy: RoutePolicy;
+  /** Defaults to `<method><Path>` (getEvents, putStateCalendar): unique because method + path are. */
+  operationId?: string;
+  /** Mounted but left out of /openapi.json (a catch-all that only explains a 404). */
+  hidden?: boolean;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
-  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  /**
+   * The exact body shown in /openapi.json when the handler checks the body in depth
+   * itself (events: the catalogue, with field-precise messages) and `body` stays loose.
+   * A function is called only when the document is built (keeps large schemas off start-up).
+   */
+  documentedBody?: z.ZodType | (() => z.ZodType);
+  /** Named examples of the request body for the docs (the first is the one shown). */
+  bodyExamples?: Record<string, { summary: string; value: unknown }>;
+  /** Path parameters' schemas for the docs (default: any string). */
+  params?: Record<string, z.ZodType>;
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string | string[] }>;
   /** Errors this route can answer besides the ones every route can (for the docs). */
   errors?: number[];
   /** Return a result for JSON routes; return nothing when the handler wrote ctx itself. */
@@ -79,7 +93,7 @@ export type PolicyGuard = (route: Route) => Middleware;
 export function mountRoutes(
   router: Router,
   routes: readonly Route<never, never>[] | readonly Route[],
-  guard: PolicyGuard,
+  options: { guard: PolicyGuard; bodyReader?: Middleware },
 ): void {
   for (const route of routes as readonly Route[]) {
     // A route without a declared policy must never be served (plain JS or a cast could slip one through).
@@ -89,7 +103,10 @@ export function mountRoutes(
       !['blocked', 'allowed'].includes(route.policy.readOnly)
     )
       throw new Error(`${route.method.toUpperCase()} ${route.path} has no valid policy (role and readOnly)`);
-    router[route.method](route.path, guard(route), async (ctx) => {
+    // Routes outside /api/v1 read their JSON body here, only when they declare one, and
+    // only once the policy let the request through.
+    const readers = route.body && options.bodyReader ? [options.bodyReader] : [];
+    router[route.method](route.path, options.guard(route), ...readers, async (ctx) => {
       const query = parse(route.query, ctx.query, 'query');
       const body = parse(route.body, (ctx.request as { body?: unknown }).body, 'body');
       const result = await route.handler({ query, body, params: ctx.params as Record<string, string>, ctx });

@@ -1,4 +1,5 @@
 import { describeHolder, type LockInfo, NO_LOCK, type SessionState } from '../../src-shared/session.ts';
+import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
 import { type HolderRecord, isHeld, type LockPaths, readHolder, WorkspaceLock } from './lock.ts';
@@ -148,6 +149,26 @@ export class SessionService {
    */
   mayWrite(lockId: string | undefined): boolean {
     return !this.#state.read_only || (lockId !== undefined && lockId !== '' && this.#isHolderId(lockId));
+  }
+
+  /** The 423 for a write refused now: who holds the lock, or that a handover is under way. */
+  readOnlyError(): LookoutError {
+    const lock = this.#state.lock;
+    if (lock.holder) {
+      return new LookoutError(
+        'read_only',
+        `the workspace is read-only: it is held by ${describeHolder(lock)}; writes resume when it is released`,
+        { details: { lock } },
+      );
+    }
+    // Handed over to a `lookout run` that has not taken the lock yet: nobody holds it,
+    // and this server takes it back when the grace period ends.
+    const seconds = Math.max(1, Math.ceil((this.#handoverUntil - Date.now()) / 1000));
+    return new LookoutError(
+      'read_only',
+      `the workspace is read-only: this server handed the lock over to a lookout command that has not taken it yet; writes resume when that command finishes, or within ${seconds} s if it never takes the lock`,
+      { details: { lock, handover: true }, headers: { 'Retry-After': String(seconds) } },
+    );
   }
 
   async stop(): Promise<void> {

@@ -181,6 +181,8 @@ export class CollectionRunner {
     this.#options.store.writePrivate(RUNNING_KEY, { id: record.id, started_at: record.started_at });
     const { last_sync } = this.#options.status.current();
     this.#options.status.set({ status: 'COLLECTING', progress: 0, last_sync, message: 'collection started' });
+    // The interval counts from the start row as stored, not from before the writes above.
+    run.publishedAt = Date.now();
     run.settled = this.#execute(run);
     return structuredClone(record);
   }

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { z } from 'zod';
-import { CommandResponse } from '../../src-shared/commands.ts';
+import { CommandRequestDocument, CommandResponse } from '../../src-shared/commands.ts';
 import {
   Collection,
   CollectionList,
@@ -49,7 +49,18 @@ function sectionBody(ctx: Context, value: unknown): undefined {
   return undefined;
 }
 
-const isSection = (value: string): value is StateSection => (STATE_SECTIONS as readonly string[]).includes(value);
+function getSection<S extends StateSection>(state: StateService, section: S): Route {
+  return defineRoute({
+    method: 'get',
+    path: `/state/${section}`,
+    summary: `The ${section} section`,
+    description: SECTION_HELP[section],
+    tags: ['state'],
+    policy: { role: 'viewer', readOnly: 'allowed' },
+    responses: { 200: { description: `The ${section} section`, schema: SECTION_SCHEMAS[section] } },
+    handler: ({ ctx }) => sectionBody(ctx, state.section(section)),
+  }) as Route;
+}
 
 function putSection<S extends StateSection>(state: StateService, section: S): Route {
   const schema = SECTION_SCHEMAS[section] as unknown as z.ZodType<StateDocument[S]>;
@@ -79,18 +90,20 @@ export const stateRoutes = (state: StateService): Route[] =>
       responses: { 200: { description: 'The state document', schema: StateDocument } },
       handler: () => ({ body: state.document() }),
     }),
+    // One path per section, each with its own schema; the parameterised routes below
+    // (left out of the document, so no path overlaps another) only explain a 404.
+    ...STATE_SECTIONS.map((section) => getSection(state, section)),
     defineRoute({
       method: 'get',
       path: '/state/:section',
-      summary: 'One section of the state document',
+      summary: 'Any other section: 404 naming the sections there are',
       tags: ['state'],
       policy: { role: 'viewer', readOnly: 'allowed' },
+      hidden: true,
       errors: [404],
-      responses: { 200: { description: 'The section (calendar, priorities, commitments or active_brief)' } },
-      handler: ({ params, ctx }) => {
-        const section = params.section ?? '';
-        if (!isSection(section)) throw unknownSection(section);
-        return sectionBody(ctx, state.section(section));
+      responses: {},
+      handler: ({ params }) => {
+        throw unknownSection(params.section ?? '');
       },
     }),
     ...STATE_SECTIONS.map((section) => putSection(state, section)),
@@ -100,6 +113,8 @@ export const stateRoutes = (state: StateService): Route[] =>
       summary: 'Any other section: 404 naming the sections there are',
       tags: ['state'],
       policy: { role: 'operator', readOnly: 'blocked' },
+      // The sections have their own paths above; this only explains a 404.
+      hidden: true,
       errors: [404],
       responses: {},
       handler: ({ params }) => {
@@ -137,6 +152,7 @@ export const stateRoutes = (state: StateService): Route[] =>
       tags: ['state'],
       policy: { role: 'operator', readOnly: 'blocked' },
       body: CommandRequest,
+      documentedBody: CommandRequestDocument,
       errors: [404, 409, 423],
       responses: { 200: { description: 'What the command did', schema: CommandResponse } },
       handler: ({ body }) => ({ body: state.execute(body.command) }),

@@ -17,6 +17,7 @@ import {
   type SystemStatusUpdate,
 } from '../../src-shared/state.ts';
 import { LookoutError } from '../errors.ts';
+import { assertJsonDepth } from '../transport/json-depth.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
 import type { Database } from '../store/database.ts';
@@ -99,9 +100,13 @@ export class StateService {
 
   /** `PUT /api/v1/state/{section}`: the value is already validated against its schema. */
   replaceSection<S extends StateSection>(section: S, value: StateDocument[S]): StateDocument[S] {
+    // Checked here as well as on the HTTP body: commands and collectors call this too,
+    // and a section too deep to clone would break every snapshot after it.
+    assertJsonDepth(value, section);
     this.#store.set(section, value);
+    const stored = this.#store.get(section);
     this.#bus.emit('system.state_changed', { section });
-    return this.#store.get(section);
+    return stored;
   }
 
   /** Parses and runs one command line; grammar errors are 400 `unknown_command`. */

@@ -64,10 +64,16 @@ export class StateStore {
     return structuredClone(this.#document[section]);
   }
 
-  /** Replaces one section. The value must already be valid. */
+  /**
+   * Replaces one section. The value must already be valid. Everything that can throw
+   * (encoding, copying) happens before the write, so a failure never leaves a row the
+   * cache does not hold.
+   */
   set<K extends DocumentRow>(section: K, value: StateDocument[K]): void {
-    this.#upsert.run(section, JSON.stringify(value), new Date().toISOString());
-    this.#document[section] = structuredClone(value);
+    const json = JSON.stringify(value);
+    const copy = structuredClone(value);
+    this.#upsert.run(section, json, new Date().toISOString());
+    this.#document[section] = copy;
   }
 
   /** A private row (collector memory), checked against its schema; undefined when absent or unreadable. */

@@ -26,6 +26,7 @@ async function serve(rendererDir: string): Promise<string> {
     version: '0.0.0-test',
     maxBodyBytes: 1024 * 1024,
     corsOrigins: [],
+    getPort: () => port,
     getAllowedHosts: () => allowedHosts(port, '127.0.0.1'),
     getAllowedOrigins: () => new Set([`http://127.0.0.1:${port}`]),
     rootRoutes: dashboardRoutes({ rendererDir }) as Route[],

@@ -366,7 +366,9 @@ describe('lookout status, emit, tail', () => {
     expect(both.stderr.trim()).toBe('lookout: --last and --since both say where to start; give one');
     const bad = await runLookout(['tail', '--last', 'ten', '--workspace', workspace]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr.trim()).toBe('lookout: --last takes a number of events; got "ten"');
+    expect(bad.stderr.trim()).toBe(
+      'lookout: --last takes a number of events (a non-negative integer in plain decimal digits); got "ten"',
+    );
   });
 
   it('tail --json prints only JSON lines in order and resumes across a server restart', async () => {

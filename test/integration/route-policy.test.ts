@@ -125,7 +125,7 @@ describe('route policies', () => {
       }),
     } as Partial<Route>;
     delete undeclared.policy;
-    expect(() => mountRoutes(new Router(), [undeclared as Route], () => (_ctx, next) => next())).toThrow(
+    expect(() => mountRoutes(new Router(), [undeclared as Route], { guard: () => (_ctx, next) => next() })).toThrow(
       /GET \/x has no valid policy/,
     );
 

@@ -214,6 +214,42 @@ describe('lookout serve (child process)', () => {
     expect(result.stderr).toMatch(/invalid setting port \(--port \/ LOOKOUT_PORT\).*"-5"/);
   });
 
+  it('honours --sse-keepalive-ms (it was silently ignored) and exits 2 on a bad value', async () => {
+    const bad = await runLookout(['serve', '--workspace', tempWorkspace(), '--port', '0', '--sse-keepalive-ms', 'abc']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--sse-keepalive-ms/);
+
+    const workspace = tempWorkspace();
+    const server = spawnLookout([
+      'serve',
+      '--workspace',
+      workspace,
+      '--port',
+      '0',
+      '--log-level',
+      'warn',
+      '--sse-keepalive-ms',
+      '150',
+    ]);
+    const [, url] = await server.waitFor(LISTENING);
+    const token = readServerInfo(workspacePaths(workspace).serverInfo)!.token;
+    const controller = new AbortController();
+    const res = await fetch(`${url}/api/v1/sse`, { headers: { 'x-session-token': token }, signal: controller.signal });
+    const reader = res.body!.getReader();
+    let text = '';
+    // The default interval is 15 s: a keep-alive comment soon means the flag took effect.
+    const started = Date.now();
+    while (!text.includes(': keep-alive') && Date.now() - started < 10_000) {
+      const { value } = await reader.read();
+      text += new TextDecoder().decode(value);
+    }
+    expect(text).toContain(': keep-alive');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    controller.abort();
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+
   it('refuses a workspace it cannot write, with one line', async () => {
     const parent = tempWorkspace();
     const workspace = path.join(parent, 'ws');

@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import { LookoutError } from '../../errors.ts';
+import { assertJsonTextDepth } from '../../transport/json-depth.ts';
 
 /** The methods that change something: they carry JSON, and read-only mode refuses them. */
 export const WRITE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -19,7 +20,7 @@ async function readBody(stream: NodeJS.ReadableStream, limit: number): Promise<B
 
 /**
  * Writes must be JSON (a cross-site form post can never pass as one), bodies are
- * capped, and a body that does not parse is a 400 `invalid_json`. Parsed bodies land in
+ * capped, nested at most MAX_JSON_DEPTH levels, and a body that does not parse is a 400 `invalid_json`. Parsed bodies land in
  * `ctx.request.body`. (A few lines of our own instead of a body-parser package: the
  * usual ones pull in form and charset handling that cost startup time for nothing here.)
  */
@@ -43,6 +44,9 @@ export function jsonBody(options: { limitBytes: number }): Middleware {
         }
         const text = (await readBody(ctx.req, options.limitBytes)).toString('utf8');
         if (text.trim() !== '') {
+          // Before parsing: deep JSON parses, but every recursive walk after it (clone,
+          // stringify) would overflow the stack.
+          assertJsonTextDepth(text, 'body');
           try {
             (ctx.request as { body?: unknown }).body = JSON.parse(text);
           } catch (error) {

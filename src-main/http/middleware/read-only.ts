@@ -1,10 +1,12 @@
-import { describeHolder, type SessionState } from '../../../src-shared/session.ts';
-import { LookoutError } from '../../errors.ts';
+import type { SessionState } from '../../../src-shared/session.ts';
+import type { LookoutError } from '../../errors.ts';
 
 /** What the guard asks of the session (SessionService); http/ imports no domain. */
 export interface WriteGate {
   readonly state: SessionState;
   mayWrite(lockId: string | undefined): boolean;
+  /** The refusal, worded by the session (it knows whether a handover is under way). */
+  readOnlyError(): LookoutError;
 }
 
 /**
@@ -13,11 +15,5 @@ export interface WriteGate {
  * Which routes that is, each route declares (http/route.ts); there is no path list.
  */
 export function assertWritable(session: WriteGate, lockId: string | undefined): void {
-  if (session.mayWrite(lockId)) return;
-  const lock = session.state.lock;
-  throw new LookoutError(
-    'read_only',
-    `the workspace is read-only: it is held by ${describeHolder(lock)}; writes resume when it is released`,
-    { details: { lock } },
-  );
+  if (!session.mayWrite(lockId)) throw session.readOnlyError();
 }

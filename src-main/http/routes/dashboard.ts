@@ -203,7 +203,10 @@ export const dashboardRoutes = (options: DashboardOptions) => {
       summary: 'Dashboard scripts and styles (content-hashed, cached for a year)',
       tags: ['dashboard'],
       policy: { role: 'public', readOnly: 'allowed' },
-      responses: { 200: { description: 'A built file' }, 404: { description: 'No such file in the build' } },
+      responses: {
+        200: { description: 'A built file', contentType: [...new Set(Object.values(CONTENT_TYPES))] },
+        404: { description: 'No such file in the build' },
+      },
       handler: ({ ctx }) => serveAsset(ctx, current()),
     }),
     defineRoute({
@@ -212,7 +215,10 @@ export const dashboardRoutes = (options: DashboardOptions) => {
       summary: 'The dashboard icon',
       tags: ['dashboard'],
       policy: { role: 'public', readOnly: 'allowed' },
-      responses: { 200: { description: 'An SVG image' }, 404: { description: 'The dashboard is not built' } },
+      responses: {
+        200: { description: 'An SVG image', contentType: 'image/svg+xml' },
+        404: { description: 'The dashboard is not built' },
+      },
       handler: ({ ctx }) => serveAsset(ctx, current()),
     }),
   ];

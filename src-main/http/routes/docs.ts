@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { z } from 'zod';
 import { defineRoute } from '../route.ts';
 
 // Only these files of the viewer package are served: no path from the request ever
@@ -41,7 +42,16 @@ export const docsRoutes = (getDocument: () => unknown) => [
     summary: 'This API as an OpenAPI 3.1 document',
     tags: ['server'],
     policy: { role: 'public', readOnly: 'allowed' },
-    responses: { 200: { description: 'The OpenAPI document' } },
+    responses: {
+      200: {
+        description: 'The OpenAPI document',
+        schema: z.looseObject({
+          openapi: z.string(),
+          info: z.looseObject({}),
+          paths: z.record(z.string(), z.unknown()),
+        }),
+      },
+    },
     handler: () => ({ body: getDocument() }),
   }),
   defineRoute({
@@ -64,7 +74,7 @@ export const docsRoutes = (getDocument: () => unknown) => [
     summary: 'Docs page bootstrap script',
     tags: ['server'],
     policy: { role: 'public', readOnly: 'allowed' },
-    responses: { 200: { description: 'JavaScript' } },
+    responses: { 200: { description: 'JavaScript', contentType: 'text/javascript' } },
     handler: ({ ctx }) => {
       ctx.type = 'text/javascript; charset=utf-8';
       ctx.body = INIT;
@@ -77,7 +87,11 @@ export const docsRoutes = (getDocument: () => unknown) => [
     summary: 'Docs page assets',
     tags: ['server'],
     policy: { role: 'public', readOnly: 'allowed' },
-    responses: { 200: { description: 'A static file' }, 404: { description: 'Unknown file' } },
+    params: { file: z.enum(Object.keys(ASSETS)) },
+    responses: {
+      200: { description: 'A static file', contentType: [...new Set(Object.values(ASSETS))] },
+      404: { description: 'Unknown file' },
+    },
     handler: ({ ctx, params }) => {
       const file = params.file ?? '';
       if (!Object.hasOwn(ASSETS, file)) return undefined; // falls through to the JSON 404

@@ -42,14 +42,11 @@ export const CLOSE_REVOKED = 4403;
  */
 export const UserName = z
   .string()
-  .transform((name) => name.normalize('NFC'))
-  .pipe(
-    z
-      .string()
-      .min(1, 'a name needs at least one character')
-      .max(64, 'a name has at most 64 characters')
-      .regex(/^[\p{L}\p{N}._-]+$/u, 'a name has letters, digits, ".", "_" or "-" only'),
-  );
+  .min(1, 'a name needs at least one character')
+  .max(64, 'a name has at most 64 characters')
+  // Combining marks are allowed so a decomposed `Zoë` is the same name as a composed one.
+  .regex(/^[\p{L}\p{M}\p{N}._-]+$/u, 'a name has letters, digits, ".", "_" or "-" only')
+  .transform((name) => name.normalize('NFC'));
 
 /** Passwords: 8–1024 characters (longer is refused before any hashing). */
 export const Password = z

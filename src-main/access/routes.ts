@@ -76,7 +76,7 @@ export const accessRoutes = (access: AccessService, options: AccessRoutesOptions
       description:
         'Rotates the refresh token: each one works once. A token presented twice revokes its whole sign-in (auth.refresh_reuse_detected). Either half alone: 401.',
       tags: ['auth'],
-      policy: { role: 'public', readOnly: 'allowed' },
+      policy: { role: 'public', readOnly: 'allowed', refreshCookie: true },
       errors: [401],
       responses: { 200: { description: 'Refreshed', schema: SignInResponse } },
       handler: async ({ ctx }) =>

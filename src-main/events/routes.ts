@@ -144,6 +144,8 @@ export const wsRoute = defineRoute({
   description:
     'Authenticate with X-Session-Token or Authorization: Bearer, or (browsers) `?ticket=` from POST /api/v1/auth/ticket. A stream opened with an access token or ticket is closed with 4401 when that token expires; reconnect with a fresh one and `since`. See docs/protocol.md.',
   tags: ['events'],
+  // OpenAPI cannot describe a WebSocket (and would want a 2xx): docs/protocol.md does.
+  hidden: true,
   policy: { role: 'viewer', readOnly: 'allowed', ticket: true },
   errors: [401, 403, 426, 429, 503],
   responses: { 101: { description: 'Switching protocols' } },

@@ -27,6 +27,7 @@ type JsonSchema = Record<string, unknown>;
 
 /** Which credentials an operation accepts, from its declared policy. */
 function security(route: Route): Record<string, string[]>[] {
+  if (route.policy.refreshCookie) return [{ refreshCookie: [] }];
   if (route.policy.role === 'public') return [];
   return [{ ownerToken: [] }, { bearer: [] }, ...(route.policy.ticket ? [{ ticket: [] }] : [])];
 }

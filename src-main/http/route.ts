@@ -31,6 +31,8 @@ export interface RoutePolicy {
   readOnly: 'blocked' | 'allowed';
   /** Streams only: also accepts a one-use `?ticket=` (browsers cannot set headers on WebSocket or EventSource). */
   ticket?: boolean;
+  /** The refresh only: a public route that reads the refresh cookie (with its binding header). */
+  refreshCookie?: boolean;
 }
 
 /**

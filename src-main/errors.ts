@@ -50,3 +50,15 @@ export class StartupError extends Error {
 
 /** Exit code for a bad setting or flag (CONTRACT: "exit code 2"). */
 export const EXIT_USAGE = 2;
+
+/** A stop that ran every step but some failed; the quit path turns it into exit code 1. */
+export class StopError extends Error {
+  readonly failures: readonly string[];
+  constructor(failures: readonly string[]) {
+    super(
+      `stopped, but ${failures.length === 1 ? 'a step' : `${failures.length} steps`} failed: ${failures.join('; ')}`,
+    );
+    this.name = 'StopError';
+    this.failures = failures;
+  }
+}

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import { API_PREFIX, AUTH_PATH } from '../src-shared/protocol.ts';
 import type { ServerInfo } from '../src-shared/server-info.ts';
 import { type Config, type ConfigInput, parseConfig } from './config.ts';
@@ -11,6 +12,7 @@ import { SseHub } from './gateway/sse.ts';
 import { WsGateway } from './gateway/ws-gateway.ts';
 import { createApp } from './http/app.ts';
 import { type HttpServer, listen } from './http/http-server.ts';
+import { RefusalCounter } from './transport/refusal-counter.ts';
 import { allowedHosts } from './http/middleware/host-check.ts';
 import { assertWritable } from './http/middleware/read-only.ts';
 import type { Route } from './http/route.ts';
@@ -19,7 +21,8 @@ import { eventRoutes, wsRoute } from './events/routes.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { sessionRoutes } from './session/routes.ts';
 import { stateRoutes } from './state/routes.ts';
-import { createLogger, flushLogger, type Logger } from './logger.ts';
+import { StopError, StartupError } from './errors.ts';
+import { createLogger, flushLogger, LogFile, type Logger } from './logger.ts';
 import { SessionService } from './session/session.ts';
 import { StateService } from './state/state-service.ts';
 import { type Database, openDatabase } from './store/database.ts';
@@ -59,9 +62,46 @@ export interface Runtime {
 export interface RuntimeOptions {
   /** Log to stderr as well as the file (the headless command does; tests don't). */
   logToStderr?: boolean;
+  /**
+   * `.lookout/` was deleted or replaced under the running server. The default stops the
+   * runtime; `lookout serve` stops and exits 1.
+   */
+  onStateDirLost?: (message: string) => void;
 }
 
 const RETENTION_SWEEP_MS = 60_000;
+/** One log record can add at most this much to lookout.log. */
+const MAX_LOG_LINE_BYTES = 16 * 1024;
+
+function openLogFile(file: string, maxBytes: number): LogFile {
+  try {
+    return new LogFile(file, {
+      maxBytes,
+      maxLineBytes: MAX_LOG_LINE_BYTES,
+      onNotice: (message) => {
+        try {
+          fs.writeSync(2, `lookout: warning: ${message}\n`);
+        } catch {
+          // stderr is gone too; /health still says so.
+        }
+      },
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') {
+      throw new StartupError(
+        `refusing to open ${file}: it is a symlink, and Lookout never follows links under .lookout/; remove it (rm ${file})`,
+      );
+    }
+    if (code === 'ENOSPC') throw new StartupError(`cannot create ${file}: no space left on device; free some space`);
+    throw new StartupError(
+      `cannot open ${file} (${code ?? (error as Error).message}); remove it or fix its permissions`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
 
 /**
  * The composition root: the desktop app, `lookout serve` and the tests all build the
@@ -70,15 +110,16 @@ const RETENTION_SWEEP_MS = 60_000;
 export async function createRuntime(input: ConfigInput | Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const config = parseConfig(input);
   const paths = prepareStateDir(config.workspace);
-  claimServerInfo(paths);
-  const logger = createLogger({ level: config.logLevel, file: paths.log, stderr: options.logToStderr ?? false });
+  await claimServerInfo(paths);
+  const logFile = openLogFile(paths.log, config.logMaxBytes);
+  const logger = createLogger({ level: config.logLevel, file: logFile, stderr: options.logToStderr ?? false });
   const startedAt = Date.now();
 
   let store: Database;
   try {
-    store = openDatabase(paths.database);
+    store = openDatabase(paths.database, { walMaxBytes: config.walMaxBytes });
   } catch (error) {
-    flushLogger(logger);
+    flushLogger(logger, logFile);
     throw error;
   }
 
@@ -113,7 +154,19 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     flushLogger(logger);
     throw error;
   }
-  const session = new SessionService({ paths, bus, logger });
+  // Requests and upgrades refused for their Host (DNS rebinding) are only counted: one
+  // log line a minute at most, however hard a page loops.
+  const hostRefusals = new RefusalCounter(logger, 'refused requests with a foreign Host header (DNS rebinding?)');
+  const session = new SessionService({
+    paths,
+    bus,
+    logger,
+    onStateDirLost: (message) => {
+      logger.error(message);
+      if (options.onStateDirLost) options.onStateDirLost(message);
+      else void stop().catch(() => undefined);
+    },
+  });
   const guard: GuardOptions = {
     access,
     trustProxy: config.trustProxy,
@@ -125,6 +178,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     bus,
     logger,
     authorize: (req) => authorizeUpgrade(req, wsRoute.policy, guard),
+    hostRefusals,
     maxClients: config.maxClients,
     queueSize: config.queueSize,
     replayLimit: config.replayLimit,
@@ -140,6 +194,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     keepAliveMs: config.sseKeepAliveMs,
     queueSize: config.queueSize,
     replayLimit: config.replayLimit,
+    maxClients: config.maxSseClients,
     getHello: hello,
   });
 
@@ -150,8 +205,10 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
 
   const rootRoutes = healthRoutes({
     version: VERSION,
-    startedAt,
+    startedAtMs: startedAt,
+    startedAt: new Date(startedAt).toISOString(),
     storePing: () => store.ping(),
+    logStatus: () => logFile.status(),
     schemaVersion: store.schemaVersion,
     lastSequenceNumber: () => log.lastSequenceNumber,
   }) as Route[];
@@ -181,6 +238,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
 
   const app = createApp({
     logger,
+    hostRefusals,
     version: VERSION,
     maxBodyBytes: config.maxBodyBytes,
     corsOrigins: config.corsOrigins,
@@ -194,7 +252,12 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   });
   let http: HttpServer | undefined;
   try {
-    http = await listen(app.callback(), { host: config.host, port: config.port });
+    http = await listen(app.callback(), {
+      host: config.host,
+      port: config.port,
+      headersTimeoutMs: config.headersTimeoutMs,
+      maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    });
     // The lock is taken only once the port is ours, so a failed start leaves no trace
     // in the history. Until `hosts` is set below, every request is refused (403).
     await session.start();
@@ -203,7 +266,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     await session.stop();
     await state.stop();
     await store.close();
-    flushLogger(logger);
+    flushLogger(logger, logFile);
     throw error;
   }
   port = http.port;
@@ -240,11 +303,14 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
 
   const server = http;
   // Each step runs even if an earlier one failed: a stop always ends with the lock
-  // released and server.json removed.
+  // released and server.json removed. Failed steps are reported at the end (stop()
+  // rejects), so `lookout serve` exits 1 as documented.
+  const failures: string[] = [];
   const step = async (name: string, fn: () => unknown) => {
     try {
       await fn();
     } catch (error) {
+      failures.push(`${name}: ${(error as Error)?.message ?? String(error)}`);
       logger.error({ err: error, step: name }, 'stop step failed');
     }
   };
@@ -267,8 +333,10 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
       });
       await step('release lock', () => session.stop());
       await step('remove server.json', () => removeServerInfo(paths, token));
+      hostRefusals.flush();
       logger.info('stopped');
-      flushLogger(logger);
+      flushLogger(logger, logFile);
+      if (failures.length > 0) throw new StopError(failures);
     })());
 
   return {

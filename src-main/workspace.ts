@@ -30,6 +30,58 @@ export function workspacePaths(root: string): WorkspacePaths {
   };
 }
 
+/** The files Lookout keeps in .lookout/: none of them may be a symlink. */
+export function stateFiles(paths: WorkspacePaths): string[] {
+  return [
+    path.join(paths.stateDir, '.gitignore'),
+    paths.database,
+    `${paths.database}-wal`,
+    `${paths.database}-shm`,
+    paths.log,
+    `${paths.log}.1`,
+    paths.serverInfo,
+    paths.lock,
+    `${paths.lock}.json`,
+  ];
+}
+
+const ownUid = (): number | undefined => process.getuid?.();
+
+/**
+ * Refuses a `.lookout` that is a symlink or owned by someone else, and any symlink
+ * among the files in it: a cloned repository could ship `.lookout/lookout.log -> ~/.bashrc`
+ * and have Lookout append to it. Lookout never follows a link under `.lookout/`.
+ */
+function checkStateDir(paths: WorkspacePaths): void {
+  const stat = fs.lstatSync(paths.stateDir);
+  if (stat.isSymbolicLink()) {
+    throw new StartupError(
+      `refusing to use ${paths.stateDir}: it is a symlink, and Lookout never follows links there; remove it (rm ${paths.stateDir})`,
+    );
+  }
+  if (!stat.isDirectory())
+    throw new StartupError(`refusing to use ${paths.stateDir}: it is not a directory; remove it`);
+  const uid = ownUid();
+  if (uid !== undefined && stat.uid !== uid) {
+    throw new StartupError(
+      `refusing to use ${paths.stateDir}: it is owned by uid ${stat.uid}, not by you (uid ${uid}); remove it or run as its owner`,
+    );
+  }
+  for (const file of stateFiles(paths)) {
+    let entry: fs.Stats;
+    try {
+      entry = fs.lstatSync(file);
+    } catch {
+      continue;
+    }
+    if (entry.isSymbolicLink()) {
+      throw new StartupError(
+        `refusing to start: ${file} is a symlink, and Lookout never follows links under .lookout/; remove it (rm ${file})`,
+      );
+    }
+  }
+}
+
 /**
  * Creates `<workspace>/.lookout/` (0700) with a `.gitignore` of `*` so the directory
  * never ends up in the user's repository. Fails with one line saying what is wrong.
@@ -46,19 +98,50 @@ export function prepareStateDir(root: string): WorkspacePaths {
     throw new StartupError(`workspace ${root} is not a directory; pass --workspace DIR`);
   }
   try {
-    fs.mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
+    // mkdir never follows a symlink at the last component; checkStateDir refuses one.
+    fs.mkdirSync(paths.stateDir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw cannotWrite(paths, error);
+  }
+  checkStateDir(paths);
+  try {
     fs.chmodSync(paths.stateDir, 0o700);
     const ignore = path.join(paths.stateDir, '.gitignore');
-    if (!fs.existsSync(ignore)) fs.writeFileSync(ignore, '*\n');
+    try {
+      // wx: O_CREAT|O_EXCL, which never writes through a symlink.
+      fs.writeFileSync(ignore, '*\n', { flag: 'wx', mode: 0o600 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
     fs.accessSync(paths.stateDir, fs.constants.W_OK);
   } catch (error) {
-    throw new StartupError(
-      `cannot write to ${paths.stateDir} (${(error as NodeJS.ErrnoException).code ?? error}); ` +
-        `check the workspace's permissions or pass another --workspace`,
-      { cause: error },
-    );
+    throw cannotWrite(paths, error);
   }
   return paths;
+}
+
+function cannotWrite(paths: WorkspacePaths, error: unknown): StartupError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC') {
+    return new StartupError(`cannot write to ${paths.stateDir}: no space left on device; free some space`, {
+      cause: error,
+    });
+  }
+  return new StartupError(
+    `cannot write to ${paths.stateDir} (${code ?? String(error)}); ` +
+      `check the workspace's permissions or pass another --workspace`,
+    { cause: error },
+  );
+}
+
+/** Reads a file under .lookout/ without following a symlink (ELOOP for one). */
+export function readStateFile(file: string): string {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  try {
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** True when a process with this pid exists on this host (EPERM means it exists). */
@@ -76,7 +159,7 @@ export function isPidAlive(pid: number): boolean {
 export function readServerInfo(file: string): ServerInfo | undefined {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readStateFile(file);
   } catch {
     return undefined;
   }
@@ -94,13 +177,31 @@ export function runningServer(paths: WorkspacePaths): ServerInfo | undefined {
   return info && isPidAlive(info.pid) ? info : undefined;
 }
 
+const VERIFY_TIMEOUT_MS = 2000;
+
+/**
+ * True when the server server.json describes really answers: /health on its port says
+ * the same started_at. A pid alone can be reused by an unrelated process after a crash.
+ */
+export async function answersAsLookout(info: ServerInfo): Promise<boolean> {
+  try {
+    const response = await fetch(`${info.url}/health`, { signal: AbortSignal.timeout(VERIFY_TIMEOUT_MS) });
+    if (!response.ok) return false;
+    const body = (await response.json()) as { started_at?: unknown };
+    return body.started_at === info.started_at;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Refuses to start when another live server owns this workspace, and clears the
- * leftovers of one that was killed (its pid is gone).
+ * leftovers of one that is gone: its pid is dead, or the pid now belongs to another
+ * process (it does not answer /health with the recorded started_at).
  */
-export function claimServerInfo(paths: WorkspacePaths): void {
+export async function claimServerInfo(paths: WorkspacePaths): Promise<void> {
   const existing = runningServer(paths);
-  if (existing && existing.pid !== process.pid) {
+  if (existing && (await answersAsLookout(existing))) {
     throw new StartupError(
       `a Lookout server (pid ${existing.pid}) is already serving ${paths.root} at ${existing.url}; ` +
         `stop it first, or use it (lookout status)`,
@@ -112,7 +213,9 @@ export function claimServerInfo(paths: WorkspacePaths): void {
 /** Writes server.json atomically (temp file + rename) with mode 0600. */
 export function writeServerInfo(paths: WorkspacePaths, info: ServerInfo): void {
   const temp = `${paths.serverInfo}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+  fs.rmSync(temp, { force: true });
+  // wx (O_EXCL): never writes through a symlink planted at the temp name; rename replaces, never follows.
+  fs.writeFileSync(temp, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   fs.chmodSync(temp, 0o600);
   fs.renameSync(temp, paths.serverInfo);
 }

@@ -27,7 +27,9 @@ export function loadSigningKey(file: string): KeyObject {
 /** Writes a new key in place of the old one (atomically) and returns it. */
 export function replaceSigningKey(file: string): KeyObject {
   const temp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, `${randomBytes(KEY_BYTES).toString('base64url')}\n`, { mode: 0o600 });
+  fs.rmSync(temp, { force: true });
+  // `wx`: never written through a symlink someone planted at the temporary name.
+  fs.writeFileSync(temp, `${randomBytes(KEY_BYTES).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
   fs.renameSync(temp, file);
   return loadSigningKey(file);
 }

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE } from '../errors.ts';
 import { VERSION } from '../version.ts';
+import { registerDb } from './db.ts';
 import { registerEmit } from './emit.ts';
 import { registerOpen } from './open.ts';
 import { registerRun } from './run.ts';
@@ -22,7 +23,14 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
-      outputError: (text, write) => write(`lookout: ${text.trim().replace(/^error: /, '')}; see \`lookout --help\`\n`),
+      // Commander puts its "(Did you mean --port?)" hint on a line of its own: join it.
+      outputError: (text, write) =>
+        write(
+          `lookout: ${text
+            .trim()
+            .replace(/^error: /, '')
+            .replace(/\s*\n\s*/g, ' ')}; see \`lookout --help\`\n`,
+        ),
     });
   registerServe(program);
   registerStatus(program);
@@ -32,6 +40,7 @@ export function buildProgram(): Command {
   registerOpen(program);
   registerUsers(program);
   registerAuth(program);
+  registerDb(program);
   // --workspace works before or after the command name.
   const all = (commands: readonly Command[]): Command[] => commands.flatMap((c) => [c, ...all(c.commands)]);
   for (const command of all(program.commands))

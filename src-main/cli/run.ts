@@ -1,16 +1,33 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import type { Command } from 'commander';
 import { describeHolder } from '../../src-shared/session.ts';
 import { WorkspaceLock } from '../session/lock.ts';
 import { prepareStateDir, runningServer } from '../workspace.ts';
 import { callApi, findWorkspace } from './connection.ts';
 import { CliError, reportAndExit } from './output.ts';
+import { forTerminal } from './terminal-text.ts';
 
 /** Exit code when another CLI holds the workspace and we may not (or no longer) wait. */
 export const EXIT_LOCKED = 3;
 const POLL_MS = 250;
 
 const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15, SIGKILL: 9 };
+
+/** Our process group id (Linux: /proc; elsewhere ps), or undefined when it cannot be told. */
+function ownProcessGroup(): number | undefined {
+  try {
+    // Field 5 of /proc/self/stat, after the parenthesised command name (which may hold spaces).
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    try {
+      return Number(execFileSync('ps', ['-o', 'pgid=', '-p', String(process.pid)], { encoding: 'utf8' }).trim());
+    } catch {
+      return undefined;
+    }
+  }
+}
 
 function parseWait(value: string | boolean | undefined): number | undefined {
   if (value === undefined || value === false) return undefined;
@@ -41,10 +58,9 @@ export function registerRun(program: Command): void {
         const waitSeconds = parseWait(options.wait);
         const workspace = findWorkspace(cmd.optsWithGlobals<{ workspace?: string }>().workspace, { mustExist: false });
         const paths = prepareStateDir(workspace);
-        const lock = new WorkspaceLock(paths, {
-          onCompromised: (error) =>
-            process.stderr.write(`lookout: warning: the workspace lock was lost (${error.message})\n`),
-        });
+        // Set once the command runs: losing the lock then means stopping it (rule 5).
+        let onLost: ((error: Error) => void) | undefined = undefined;
+        const lock = new WorkspaceLock(paths, { onCompromised: (error) => onLost?.(error) });
         const giveUpAt = Date.now() + (waitSeconds ?? 0) * 1000;
         // A server hands over within a second; allow for that even without --wait.
         const serverGraceUntil = Date.now() + 5000;
@@ -75,7 +91,7 @@ export function registerRun(program: Command): void {
             );
           }
           if (!announced && holder?.kind !== 'server') {
-            process.stderr.write(`lookout: waiting for the workspace, held by ${described}…\n`);
+            process.stderr.write(`lookout: waiting for the workspace, held by ${forTerminal(described)}…\n`);
             announced = true;
           }
           await new Promise((resolve) => setTimeout(resolve, POLL_MS));
@@ -90,8 +106,14 @@ export function registerRun(program: Command): void {
         };
         await notify();
         const [file, ...args] = argv as [string, ...string[]];
+        // The command gets a process group of its own, recorded in the holder record, so
+        // whoever takes the lock after us (we were killed, or stopped and went stale) ends
+        // it first. In a terminal it must stay in the foreground group (Ctrl+C, reading
+        // the tty): there our own group is recorded when we lead it, else the command's pid.
+        const interactive = process.stdin.isTTY === true;
         const child = spawn(file, args, {
           stdio: 'inherit',
+          detached: !interactive,
           env: {
             ...process.env,
             LOOKOUT_WORKSPACE: workspace,
@@ -99,11 +121,36 @@ export function registerRun(program: Command): void {
             ...(server ? { LOOKOUT_URL: server.url, LOOKOUT_TOKEN: server.token } : {}),
           },
         });
+        const running = () => child.exitCode === null && child.signalCode === null;
+        if (child.pid !== undefined) {
+          if (!interactive) lock.recordCommand({ pgid: child.pid });
+          else if (ownProcessGroup() === process.pid) lock.recordCommand({ pgid: process.pid, pid: child.pid });
+          else lock.recordCommand({ pid: child.pid });
+        }
+        const signalCommand = (signal: NodeJS.Signals) => {
+          if (!running()) return;
+          try {
+            if (!interactive && child.pid !== undefined) process.kill(-child.pid, signal);
+            else child.kill(signal);
+          } catch {
+            // Already gone.
+          }
+        };
+        let lost = false;
+        onLost = (error) => {
+          if (lost) return;
+          lost = true;
+          process.stderr.write(
+            `lookout: the workspace lock was lost (${error.message}); stopping the command so it never runs beside the next holder's\n`,
+          );
+          signalCommand('SIGTERM');
+          setTimeout(() => signalCommand('SIGKILL'), 2000).unref();
+        };
         const forward = (signal: NodeJS.Signals) => {
           // Ctrl+C in a terminal already reaches the child (same process group); sending
           // it again would look like a second Ctrl+C, which many tools take as "force".
-          if (signal === 'SIGINT' && process.stdin.isTTY) return;
-          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          if (signal === 'SIGINT' && interactive) return;
+          signalCommand(signal);
         };
         for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, forward);
 
@@ -120,6 +167,10 @@ export function registerRun(program: Command): void {
         });
         await lock.release();
         await notify();
+        if (lost) {
+          process.stderr.write(`lookout: the command was stopped because the workspace lock was lost\n`);
+          process.exit(EXIT_LOCKED);
+        }
         process.exit(code);
       } catch (error) {
         reportAndExit(error);

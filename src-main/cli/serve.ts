@@ -59,13 +59,22 @@ export function registerServe(program: Command): void {
     // the ordinary way, so Ctrl+C at any moment leaves nothing behind.
     let runtime: Runtime | undefined;
     let starting: Promise<Runtime> | undefined;
+    let lostStateDir = false;
+    // `lookout serve | head -1`: once the reader is gone, stdout writes fail with EPIPE.
+    // That must not kill the server (and leave server.json behind); stop writing there.
+    process.stdout.on('error', () => undefined);
     // The same quit path as the desktop app: bounded, and a second signal forces.
     const quit = new QuitSequence({
       stop: async () => {
         const started = await starting?.catch(() => undefined);
-        await started?.stop();
+        await started?.stop().catch((error: unknown) => {
+          // Every step ran; say which failed (the exit code is then 1, as documented).
+          process.stderr.write(`lookout: ${(error as Error).message}\n`);
+          throw error;
+        });
       },
-      exit: (code) => process.exit(code),
+      // A server whose .lookout/ was deleted under it did not end by request: exit 1.
+      exit: (code) => process.exit(lostStateDir && code === 0 ? 1 : code),
       // The runtime's own stop is bounded by the drain timeout; leave it room to finish.
       timeoutMs: config.shutdownTimeoutMs + 3000,
       log: (message) => runtime?.logger.info(message),
@@ -88,7 +97,14 @@ export function registerServe(program: Command): void {
     process.on('SIGTERM', onSignal);
 
     try {
-      starting = createRuntime(config, { logToStderr: true });
+      starting = createRuntime(config, {
+        logToStderr: true,
+        onStateDirLost: (message) => {
+          lostStateDir = true;
+          process.stderr.write(`lookout: ${message}\n`);
+          void quit.request('SIGTERM');
+        },
+      });
       runtime = await starting;
     } catch (error) {
       reportAndExit(error);

@@ -7,6 +7,7 @@ import { API_PREFIX, HEADERS, WS_PATH } from '../../src-shared/protocol.ts';
 import { runningServer, workspacePaths } from '../workspace.ts';
 import { findWorkspace, requireServer } from './connection.ts';
 import { CliError, reportAndExit } from './output.ts';
+import { forTerminal, jsonForTerminal } from './terminal-text.ts';
 
 const time = (iso: string) => iso.slice(11, 19);
 
@@ -45,8 +46,11 @@ export function registerTail(program: Command): void {
         const workspace = findWorkspace(cmd.optsWithGlobals<{ workspace?: string }>().workspace);
         const paths = workspacePaths(workspace);
         requireServer(workspace); // fail fast when nothing runs at all
-        const notice = (text: string) => process.stderr.write(`lookout: ${text}\n`);
-        const out = (line: string) => process.stdout.write(`${line}\n`);
+        // Event data is untrusted: nothing in it may act on the terminal (escape sequences,
+        // OSC 52 clipboard writes, forged lines), in text or JSON output alike.
+        const notice = (text: string) => process.stderr.write(`lookout: ${forTerminal(text)}\n`);
+        const out = (line: string) => process.stdout.write(`${forTerminal(line)}\n`);
+        const outJson = (value: unknown) => process.stdout.write(`${jsonForTerminal(value)}\n`);
 
         const client = new LiveClient({
           // server.json is read on every attempt: a restarted server has a new port and token.
@@ -66,14 +70,14 @@ export function registerTail(program: Command): void {
           ...(since === undefined ? {} : { since }),
           ...(last === undefined ? {} : { tail: last }),
           onEvent: (event) => {
-            if (options.json) out(JSON.stringify(event));
+            if (options.json) outJson(event);
             else {
               const agent = typeof event.metadata?.agent === 'string' ? ` [${event.metadata.agent}]` : '';
               out(`#${event.sequence_number} ${time(event.timestamp)} ${event.type}${agent}  ${summarize(event)}`);
             }
           },
           onGap: (gap) => {
-            if (options.json) out(JSON.stringify(gap));
+            if (options.json) outJson(gap);
             else
               out(
                 `-- gap: events ${gap.from}–${gap.to} were not delivered (${gap.reason})${gap.reason === 'limit' ? `; fetch them with GET ${API_PREFIX}/events` : ''}`,

@@ -98,7 +98,13 @@ export class EventLog {
       }
     });
     this.#last = first + events.length - 1;
-    this.#enforceCount();
+    try {
+      this.#enforceCount();
+    } catch {
+      // The events are committed; pruning by count is retried on the next append (a
+      // full disk can refuse the delete's WAL frames) and must not turn a stored write
+      // into an error answer.
+    }
     return { stored, envelopes };
   }
 

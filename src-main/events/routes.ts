@@ -66,6 +66,7 @@ export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
     tags: ['events'],
     policy: { role: 'operator', readOnly: 'allowed' },
     body: PublishBody,
+    errors: [507],
     documentedBody: publishBodyDocument,
     bodyExamples: PUBLISH_EXAMPLES,
     responses: { 201: { description: 'Stored; numbers and timestamps in input order', schema: PublishResponse } },
@@ -119,6 +120,7 @@ export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
     tags: ['events'],
     policy: { role: 'viewer', readOnly: 'allowed', ticket: true },
     query: StreamQuery,
+    errors: [503],
     responses: {
       200: {
         description: 'text/event-stream of event envelopes',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
 import { HEADERS } from '../../src-shared/protocol.ts';
+import { LookoutError } from '../errors.ts';
 import { type AuthPrincipal, principalOf } from '../transport/principal.ts';
 import type { EventBus } from '../events/bus.ts';
 import { EventStream } from '../events/event-stream.ts';
@@ -29,14 +30,19 @@ export class SseHub {
   #replayLimit: number;
   #getHello: () => ServerHello;
 
+  #maxClients: number;
+
   constructor(options: {
     bus: EventBus;
     logger: Logger;
     keepAliveMs: number;
     queueSize: number;
     replayLimit: number;
+    /** Like WebSockets, SSE clients are capped: each holds a socket, a queue and a timer. */
+    maxClients: number;
     getHello: () => ServerHello;
   }) {
+    this.#maxClients = options.maxClients;
     this.#getHello = options.getHello;
     this.#bus = options.bus;
     this.#logger = options.logger;
@@ -51,6 +57,13 @@ export class SseHub {
 
   /** Takes over the response of a Koa request; validation errors are thrown before. */
   handle(ctx: Context): void {
+    if (this.#clients.size >= this.#maxClients) {
+      throw new LookoutError(
+        'unavailable',
+        `too many SSE clients (limit ${this.#maxClients}, LOOKOUT_MAX_SSE_CLIENTS); try again shortly`,
+        { headers: { 'Retry-After': '5' } },
+      );
+    }
     const params = parseStreamParams(new URLSearchParams(ctx.querystring), ctx.get(HEADERS.lastEventId) || undefined);
     const principal = principalOf(ctx);
     const { req, res } = ctx;

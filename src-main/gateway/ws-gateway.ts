@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
@@ -16,11 +16,13 @@ import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import { EventStream } from '../events/event-stream.ts';
 import type { Logger } from '../logger.ts';
+import type { RefusalCounter } from '../transport/refusal-counter.ts';
 import { CLOSE_REVOKED, CLOSE_TOKEN_EXPIRED } from '../../src-shared/access.ts';
 import { foreignOrigin } from '../transport/origin.ts';
 import type { AuthPrincipal } from '../transport/principal.ts';
 import { assertJsonTextDepth } from '../transport/json-depth.ts';
 import { writeRawError } from '../transport/raw-response.ts';
+import { loggablePath } from '../transport/loggable-path.ts';
 import { acceptableRequestId } from '../transport/request-id.ts';
 import {
   connectedMessage,
@@ -41,12 +43,23 @@ const CLOSE_REASONS = new Map<number, string>([
 
 /** Stop pulling from a client's queue while this much is unsent on its socket. */
 const HIGH_WATER_BYTES = 512 * 1024;
+/**
+ * Everything queued for one client counts: events stop at HIGH_WATER_BYTES, and a
+ * control frame (pong, error, subscribed) that finds more than this unsent closes the
+ * client (1008) instead of growing its buffer. A client that sends pings and never reads
+ * cost the server 2 GB before.
+ */
+const MAX_UNSENT_BYTES = 2 * HIGH_WATER_BYTES;
+/** After closing a client over its limit, how long the close handshake may take (it is not reading). */
+const OVERFLOW_TERMINATE_MS = 1000;
 
 export interface GatewayOptions {
   bus: EventBus;
   logger: Logger;
   /** The route policy, applied to the upgrade request: the principal, or a typed refusal. */
   authorize: (req: http.IncomingMessage) => Promise<AuthPrincipal | null>;
+  /** Upgrades refused for their Host are counted here, never logged one by one. */
+  hostRefusals?: RefusalCounter;
   maxClients: number;
   queueSize: number;
   replayLimit: number;
@@ -63,7 +76,10 @@ interface Client {
   ws: WebSocket;
   stream: EventStream;
   alive: boolean;
+  /** The payload of our last ping: only a pong echoing it proves the client alive. */
+  pingPayload: Buffer | undefined;
   waitingForDrain: boolean;
+  overflowed: boolean;
   /** Why `ws` gave up on the connection (a frame it refused), for the disconnect log. */
   failure?: string;
   principal: AuthPrincipal | null;
@@ -132,22 +148,24 @@ export class WsGateway {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const o = this.#options;
     UPGRADE_REQUEST_IDS.set(req, requestId);
-    const refuse = (error: LookoutError, headers: Record<string, string> = {}) => {
-      o.logger.warn(
-        {
-          client_id: clientId,
-          request_id: requestId,
-          remote: req.socket.remoteAddress,
-          status: error.status,
-          code: error.code,
-          reason: error.message,
-        },
-        'websocket upgrade refused',
-      );
+    const refuse = (error: LookoutError, headers: Record<string, string> = {}, log = true) => {
+      if (log)
+        o.logger.warn(
+          {
+            client_id: clientId,
+            request_id: requestId,
+            remote: req.socket.remoteAddress,
+            status: error.status,
+            code: error.code,
+            reason: error.message,
+          },
+          'websocket upgrade refused',
+        );
       writeRawError(socket, error, requestId, headers);
     };
     if (url.pathname !== WS_PATH) {
-      return refuse(new LookoutError('not_found', `no WebSocket endpoint at ${url.pathname}; use /ws`));
+      // The path is the client's: percent-encoded and capped, like in the access log.
+      return refuse(new LookoutError('not_found', `no WebSocket endpoint at ${loggablePath(url.pathname)}; use /ws`));
     }
     if (this.#closing) {
       return refuse(new LookoutError('unavailable', 'the server is shutting down'), {
@@ -155,8 +173,15 @@ export class WsGateway {
       });
     }
     if (!o.getAllowedHosts().has((req.headers.host ?? '').toLowerCase())) {
+      // Counted, never logged one by one: a rebinding page in a loop must not fill the log.
+      o.hostRefusals?.note();
       return refuse(
-        new LookoutError('forbidden_host', `Host ${JSON.stringify(req.headers.host ?? '')} is not allowed`),
+        new LookoutError(
+          'forbidden_host',
+          `Host ${JSON.stringify((req.headers.host ?? '').slice(0, 100))} is not allowed`,
+        ),
+        {},
+        o.hostRefusals === undefined,
       );
     }
     const foreign = foreignOrigin(req, o.getAllowedOrigins());
@@ -214,7 +239,9 @@ export class WsGateway {
       id,
       ws,
       alive: true,
+      pingPayload: undefined,
       waitingForDrain: false,
+      overflowed: false,
       principal,
       // A stream lives as long as the credential it was opened with; the client
       // reconnects with a fresh one and resumes with `since` (no hole, no duplicate).
@@ -239,7 +266,10 @@ export class WsGateway {
     // world exactly at the boundary, and every later change arrives as an event after it.
     this.#control(client, connectedMessage(id, client.stream, o.bus.log.epoch, o.getHello()));
     this.#control(client, { type: 'snapshot', state: o.getSnapshot(), sequence_number_at: client.stream.boundary });
-    ws.on('pong', () => (client.alive = true));
+    ws.on('pong', (data) => {
+      // An unsolicited pong (or one echoing an old ping) proves nothing.
+      if (client.pingPayload && data.equals(client.pingPayload)) client.alive = true;
+    });
     ws.on('message', (data, isBinary) => this.#onMessage(client, data, isBinary));
     ws.on('error', (error: Error & { code?: string }) => {
       // ws reports a frame it will not accept (too big, bad UTF-8, protocol) here, then closes.
@@ -268,9 +298,28 @@ export class WsGateway {
     this.#pump(client);
   }
 
-  /** Control messages bypass the bounded queue: they are never dropped. */
+  /**
+   * Control messages are never dropped, but they count against the client's limit: one
+   * that finds more than MAX_UNSENT_BYTES unsent closes the client instead. The snapshot
+   * goes first on an empty socket, so it always fits.
+   */
   #control(client: Client, message: ControlMessage): void {
-    if (client.ws.readyState === WebSocket.OPEN) this.#send(client, JSON.stringify(message));
+    if (client.ws.readyState !== WebSocket.OPEN) return;
+    if (client.ws.bufferedAmount > MAX_UNSENT_BYTES) return this.#overflow(client);
+    this.#send(client, JSON.stringify(message));
+  }
+
+  #overflow(client: Client): void {
+    if (client.overflowed) return;
+    client.overflowed = true;
+    this.#options.logger.warn(
+      { client_id: client.id, buffered_bytes: client.ws.bufferedAmount },
+      'websocket client does not read what it asks for; closing it',
+    );
+    client.stream.close();
+    client.ws.close(CLOSE_CODES.policy, `more than ${MAX_UNSENT_BYTES} bytes unread`);
+    // It is not reading, so the close handshake may never finish: cut it.
+    setTimeout(() => client.ws.terminate(), OVERFLOW_TERMINATE_MS).unref();
   }
 
   /**
@@ -349,7 +398,8 @@ export class WsGateway {
         continue;
       }
       client.alive = false;
-      client.ws.ping();
+      client.pingPayload = randomBytes(8);
+      client.ws.ping(client.pingPayload);
     }
   }
 

@@ -4,6 +4,7 @@ import Koa from 'koa';
 import compose from 'koa-compose';
 import { API_PREFIX, HEADERS } from '../../src-shared/protocol.ts';
 import type { Logger } from '../logger.ts';
+import { RefusalCounter } from '../transport/refusal-counter.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { errorHandler } from './middleware/error-handler.ts';
 import { hostCheck } from './middleware/host-check.ts';
@@ -36,6 +37,8 @@ export interface AppOptions {
   authenticateApi: Koa.Middleware;
   /** Each route's declared policy, enforced before its handler. */
   policyGuard: PolicyGuard;
+  /** Where Host-refused requests are counted (shared with the WebSocket upgrade check). */
+  hostRefusals?: RefusalCounter;
 }
 
 /**
@@ -54,7 +57,12 @@ export function createApp(options: AppOptions): App {
   // only behind a trusted proxy); Koa's own ctx.ip is never used for decisions.
 
   app.use(requestId());
-  app.use(accessLog(options.logger));
+  app.use(
+    accessLog(
+      options.logger,
+      options.hostRefusals ?? new RefusalCounter(options.logger, 'refused requests with a foreign Host header'),
+    ),
+  );
   app.use(errorHandler(options.logger));
   app.use(securityHeaders());
   app.use(hostCheck(options.getAllowedHosts));

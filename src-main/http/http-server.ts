@@ -57,19 +57,57 @@ export interface HttpServer {
 /** Starts an http.Server for `handler` and resolves once it accepts connections. */
 export async function listen(
   handler: http.RequestListener,
-  options: { host: string; port: number },
+  options: {
+    host: string;
+    port: number;
+    /** A request whose headers are not complete by then gets 408 and is closed (slowloris). */
+    headersTimeoutMs?: number;
+    /** Open connections one remote address may hold; more are closed at once. */
+    maxConnectionsPerAddress?: number;
+  },
 ): Promise<HttpServer> {
   let draining = false;
   const inFlight = new Set<http.ServerResponse>();
   let idle: (() => void) | undefined;
-  const server = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => {
-    inFlight.add(res);
-    if (draining) res.setHeader('Connection', 'close');
-    res.once('close', () => {
-      inFlight.delete(res);
-      if (inFlight.size === 0) idle?.();
+  const headersTimeout = options.headersTimeoutMs ?? 10_000;
+  const server = http.createServer(
+    {
+      keepAliveTimeout: 5000,
+      headersTimeout,
+      // The whole request (headers and body) must arrive within this; a response (SSE)
+      // may last as long as it likes.
+      requestTimeout: Math.max(headersTimeout, 60_000),
+      // How often Node looks for expired headers/requests (its default is 30 s).
+      connectionsCheckingInterval: Math.min(1000, headersTimeout),
+    },
+    (req, res) => {
+      inFlight.add(res);
+      if (draining) res.setHeader('Connection', 'close');
+      res.once('close', () => {
+        inFlight.delete(res);
+        if (inFlight.size === 0) idle?.();
+      });
+      handler(req, res);
+    },
+  );
+
+  // Each connection holds a file descriptor: without a cap, ~1000 idle sockets from one
+  // client exhaust a 1024-file limit and lock everyone out (and the server out of its files).
+  const perAddress = new Map<string, number>();
+  const maxPerAddress = options.maxConnectionsPerAddress ?? Number.POSITIVE_INFINITY;
+  server.on('connection', (socket) => {
+    const address = socket.remoteAddress ?? 'unknown';
+    const count = (perAddress.get(address) ?? 0) + 1;
+    if (count > maxPerAddress) {
+      socket.destroy();
+      return;
+    }
+    perAddress.set(address, count);
+    socket.once('close', () => {
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(address);
+      else perAddress.set(address, left);
     });
-    handler(req, res);
   });
 
   server.on('clientError', onClientError);

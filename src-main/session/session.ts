@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { describeHolder, type LockInfo, NO_LOCK, type SessionState } from '../../src-shared/session.ts';
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
@@ -7,6 +8,16 @@ import { type HolderRecord, isHeld, type LockPaths, readHolder, WorkspaceLock } 
 const WATCH_MS = 1000;
 /** After handing the lock to a CLI, how long the server waits for it before taking it back. */
 const HANDOVER_GRACE_MS = 10_000;
+
+/** Device and inode of a directory: tells the one we started with from a new one at the same path. */
+function identityOf(dir: string): string | undefined {
+  try {
+    const stat = fs.lstatSync(dir);
+    return `${stat.dev}:${stat.ino}`;
+  } catch {
+    return undefined;
+  }
+}
 
 const toLockInfo = (holder: HolderRecord | null): LockInfo =>
   holder
@@ -31,7 +42,18 @@ export class SessionService {
   #tickQueued = false;
   #stopped = false;
 
-  constructor(options: { paths: LockPaths; bus: EventBus; logger: Logger }) {
+  #identity: string | undefined;
+  #onStateDirLost: (message: string) => void;
+
+  constructor(options: {
+    paths: LockPaths;
+    bus: EventBus;
+    logger: Logger;
+    /** `.lookout/` was deleted or replaced under the running server. */
+    onStateDirLost?: (message: string) => void;
+  }) {
+    this.#onStateDirLost = options.onStateDirLost ?? (() => undefined);
+    this.#identity = identityOf(options.paths.stateDir);
     this.#paths = options.paths;
     this.#bus = options.bus;
     this.#logger = options.logger;
@@ -83,9 +105,21 @@ export class SessionService {
 
   async #refresh(reason: string): Promise<void> {
     if (this.#stopped) return;
+    // A .lookout/ deleted (or replaced) under us is not ours any more: taking a lock in
+    // the new one would make this orphan the holder a new server waits on for good.
+    const identity = identityOf(this.#paths.stateDir);
+    if (identity !== this.#identity) {
+      this.#stopped = true;
+      clearInterval(this.#timer);
+      await this.#lock.release();
+      this.#onStateDirLost(
+        `${this.#paths.stateDir} was ${identity ? 'replaced' : 'deleted'} while the server ran; stopping (start it again to use a fresh one)`,
+      );
+      return;
+    }
     const mine = this.#lock.held;
     if (!mine && !isHeld(this.#paths)) {
-      const reclaimed = this.#lock.reclaimIfDead();
+      const reclaimed = await this.#lock.reclaimIfDead();
       if (reclaimed)
         this.#logger.warn({ pid: reclaimed.pid, kind: reclaimed.kind }, 'reclaimed the lock of a holder that died');
       if (Date.now() >= this.#handoverUntil) {

@@ -17,6 +17,32 @@ export class GitError extends Error {
   }
 }
 
+/**
+ * A repository's own `.git/config` is not trusted (a cloned or downloaded repository can
+ * ship one): every setting with which git would run a program during our read-only
+ * commands is overridden on the command line, which wins over any config file. The
+ * list follows git's own safe-directory guidance ("running git in an untrusted
+ * repository can run its config's commands"); git still refuses repositories owned by
+ * another user (safe.directory) by itself.
+ */
+export const NEUTRALISED_CONFIG: readonly string[] = [
+  'core.fsmonitor=false', // a hook run by every index refresh (ls-files --others, status)
+  'core.hooksPath=/dev/null', // hooks (post-index-change, reference-transaction, …)
+  'core.pager=cat',
+  'core.editor=true',
+  'core.sshCommand=false',
+  'core.askPass=',
+  'credential.helper=',
+  'diff.external=',
+  'log.showSignature=false', // runs gpg.program
+  'gpg.program=false',
+  'protocol.allow=never', // remote helpers (ext::) can run commands
+  'submodule.recurse=false', // submodules bring their own configs
+  'gc.auto=0', // no background `git gc --auto`
+  'maintenance.auto=false',
+  'core.quotepath=off',
+];
+
 const TIMEOUT_MS = 60_000;
 const MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
 
@@ -29,7 +55,7 @@ export function git(cwd: string, args: readonly string[], signal: AbortSignal): 
   return new Promise((resolve, reject) => {
     execFile(
       'git',
-      ['-c', 'core.quotepath=off', '-c', 'log.showSignature=false', ...args],
+      ['--no-pager', ...NEUTRALISED_CONFIG.flatMap((setting) => ['-c', setting]), ...args],
       {
         cwd,
         signal,
@@ -37,7 +63,13 @@ export function git(cwd: string, args: readonly string[], signal: AbortSignal): 
         maxBuffer: MAX_OUTPUT_BYTES,
         encoding: 'utf8',
         windowsHide: true,
-        env: { ...process.env, GIT_OPTIONAL_LOCKS: '0', GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+        env: {
+          ...process.env,
+          GIT_OPTIONAL_LOCKS: '0',
+          GIT_TERMINAL_PROMPT: '0',
+          GIT_NO_REPLACE_OBJECTS: '1',
+          LC_ALL: 'C',
+        },
       },
       (error, stdout, stderr) => {
         if (!error) return resolve(stdout);

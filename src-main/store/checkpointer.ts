@@ -23,6 +23,14 @@ const INTERVAL_MS = 1000;
 /** SQLite's own threshold (1000 pages of 4 KiB): below it no checkpoint is due at all. */
 const START_AT_WAL_BYTES = 4 * 1024 * 1024;
 
+const walSize = (file: string): number => {
+  try {
+    return fs.statSync(`${file}-wal`).size;
+  } catch {
+    return 0; // No WAL file yet.
+  }
+};
+
 /**
  * Keeps WAL checkpoints (and their fsync) off the event loop. SQLite's automatic
  * checkpoint runs inside whichever COMMIT crosses the threshold, which stalls every
@@ -30,33 +38,47 @@ const START_AT_WAL_BYTES = 4 * 1024 * 1024;
  * worker checkpoints once a second while there are new writes. It starts once the WAL
  * reaches the size at which SQLite itself would first checkpoint, so a quiet server
  * does not pay for a thread. If the worker fails, the automatic checkpoint is switched
- * back on: the WAL never grows without bound.
+ * back on. Once the WAL passes `walMaxBytes` the checkpoint is a TRUNCATE, which
+ * resets it: the WAL stays bounded even under a saturating write rate.
  */
 export class Checkpointer {
   #file: string;
+  #walMaxBytes: number;
   #fallback: () => void;
   #worker: Worker | undefined;
   #timer: NodeJS.Timeout | undefined;
   #dirty = false;
   #failed = false;
 
-  constructor(file: string, fallback: () => void) {
+  constructor(file: string, walMaxBytes: number, fallback: () => void) {
     this.#file = file;
+    this.#walMaxBytes = walMaxBytes;
     this.#fallback = fallback;
   }
 
-  /** Called after each committed write. */
-  noteWrite(): void {
+  /**
+   * Called after each committed write, outside any transaction. Returns true when the WAL
+   * has passed `walMaxBytes`: the caller then runs a TRUNCATE checkpoint on its own
+   * connection. Under a saturating write rate the worker's PASSIVE checkpoints copy the
+   * frames but never find a moment to restart the WAL, so it would grow for good; the
+   * TRUNCATE (mostly a sync and a reset, the copying is done) bounds it.
+   */
+  noteWrite(): boolean {
     this.#dirty = true;
+    // A stat per commit (about a microsecond): at hundreds of MB/s a timed check would
+    // let the WAL run far past the limit between two looks.
+    const over = walSize(this.#file) > this.#walMaxBytes;
+    this.#ensureWorker();
+    return over;
+  }
+
+  #ensureWorker(): void {
     if (this.#worker || this.#failed) return;
-    let walBytes = 0;
-    try {
-      walBytes = fs.statSync(`${this.#file}-wal`).size;
-    } catch {
-      // No WAL file yet.
-    }
-    if (walBytes < START_AT_WAL_BYTES) return;
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: this.#file } });
+    if (walSize(this.#file) < Math.min(START_AT_WAL_BYTES, this.#walMaxBytes / 2)) return;
+    this.#worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { file: this.#file, walMaxBytes: this.#walMaxBytes },
+    });
     this.#worker.unref();
     this.#worker.on('error', () => this.#fail());
     this.#timer = setInterval(() => {

@@ -195,6 +195,27 @@ describe('lookout serve (child process)', () => {
     expect(fs.existsSync(workspacePaths(workspace).serverInfo)).toBe(false);
   });
 
+  it('port in use at the default log level: one line, no "sonic boom is not ready yet" stack after it', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const workspace = tempWorkspace();
+    const result = await runLookout(['serve', '--workspace', workspace, '--port', String(port)]);
+    blocker.close();
+    expect(result.code).toBe(1);
+    expect(result.stderr).not.toMatch(/sonic boom|at .*:\d+:\d+/);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `lookout: port ${port} is already in use on 127.0.0.1; pick another with --port N (or LOOKOUT_PORT; 0 picks a free one)`,
+    ]);
+  });
+
+  it('keeps the "Did you mean --port?" hint on the one line', async () => {
+    const result = await runLookout(['serve', '--prot', '3000']);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/unknown option '--prot' \(Did you mean --port\?\); see `lookout --help`/);
+  });
+
   it.each([
     [['serve', '--port', 'abc'], /invalid setting port \(--port \/ LOOKOUT_PORT\)/],
     [['serve', '--port', '0', '--log-level', 'shouty'], /invalid setting logLevel/],
@@ -263,7 +284,7 @@ describe('lookout serve (child process)', () => {
     fs.writeFileSync(path.join(blocked, '.lookout'), 'a file where the state dir should be');
     const second = await runLookout(['serve', '--workspace', blocked, '--port', '0']);
     expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(/cannot write to .*\.lookout/);
+    expect(second.stderr).toMatch(/refusing to use .*\.lookout: it is not a directory/);
   });
 
   it('prints help for serve and the version', async () => {

@@ -51,26 +51,58 @@ describe('workspace state and store', () => {
     expect(readServerInfo(paths.serverInfo)?.token).toBe(runtime.token);
   });
 
-  it('refuses a second server on a workspace whose server.json names a live process', async () => {
+  it('refuses a second server on a workspace another live server answers for', async () => {
+    const first = await createRuntime({ workspace: tempWorkspace(), port: 0, logLevel: 'silent' });
+    try {
+      await expect(createRuntime({ workspace: first.config.workspace, port: 0, logLevel: 'silent' })).rejects.toThrow(
+        new RegExp(`already serving .* at ${first.url.replaceAll('.', '\\.')}`),
+      );
+      expect(readServerInfo(first.paths.serverInfo)?.token).toBe(first.token); // untouched
+    } finally {
+      await first.stop();
+    }
+  });
+
+  it('replaces a stale server.json whose pid now belongs to another process (not a Lookout server)', async () => {
     const workspace = tempWorkspace();
     const paths = workspacePaths(workspace);
     fs.mkdirSync(paths.stateDir, { recursive: true });
-    // pid 1 is always alive: another server appears to own the workspace.
+    // pid 1 is always alive, but nothing on the recorded port answers /health with this started_at.
     fs.writeFileSync(
       paths.serverInfo,
       JSON.stringify({
-        url: 'http://127.0.0.1:4321',
-        port: 4321,
+        url: 'http://127.0.0.1:9',
+        port: 9,
         pid: 1,
         token: 't',
         version: '0.1.0',
         started_at: '2026-01-01T00:00:00.000Z',
       }),
     );
-    await expect(createRuntime({ workspace, port: 0, logLevel: 'silent' })).rejects.toThrow(
-      /already serving .* at http:\/\/127\.0\.0\.1:4321/,
+    const runtime = await createRuntime({ workspace, port: 0, logLevel: 'silent' });
+    try {
+      expect(readServerInfo(paths.serverInfo)?.pid).toBe(process.pid);
+    } finally {
+      await runtime.stop();
+    }
+  });
+
+  it('replaces a stale server.json whose port now answers with another started_at', async () => {
+    const other = await createRuntime({ workspace: tempWorkspace(), port: 0, logLevel: 'silent' });
+    const workspace = tempWorkspace();
+    const paths = workspacePaths(workspace);
+    fs.mkdirSync(paths.stateDir, { recursive: true });
+    fs.writeFileSync(
+      paths.serverInfo,
+      JSON.stringify({ ...other.info, started_at: '2026-01-01T00:00:00.000Z', token: 'stale' }),
     );
-    expect(readServerInfo(paths.serverInfo)?.pid).toBe(1); // untouched
+    try {
+      const runtime = await createRuntime({ workspace, port: 0, logLevel: 'silent' });
+      expect(readServerInfo(paths.serverInfo)?.token).toBe(runtime.token);
+      await runtime.stop();
+    } finally {
+      await other.stop();
+    }
   });
 
   it('refuses a corrupt database with a clear message and leaves it as it was', async () => {
@@ -80,7 +112,7 @@ describe('workspace state and store', () => {
     const garbage = Buffer.alloc(8192, 0x5a);
     fs.writeFileSync(paths.database, garbage);
     await expect(createRuntime({ workspace, port: 0, logLevel: 'silent' })).rejects.toThrow(
-      /lookout\.db cannot be used: .*corrupt.*move it aside/,
+      /lookout\.db cannot be used: .*corrupt.*move the database and its -wal and -shm aside together: lookout db set-aside \(or: cd .* lookout\.db lookout\.db-wal lookout\.db-shm; do/,
     );
     expect(fs.readFileSync(paths.database).equals(garbage)).toBe(true);
     expect(fs.existsSync(paths.serverInfo)).toBe(false);

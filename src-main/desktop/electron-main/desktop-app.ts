@@ -98,7 +98,17 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
   await app.whenReady();
 
   const settings = DesktopSettings.load(options.userDataDir ?? app.getPath('userData'), { log });
-  const factory = options.createRuntime ?? ((config) => createRuntime(config, { logToStderr: !app.isPackaged }));
+  const factory =
+    options.createRuntime ??
+    ((config) =>
+      createRuntime(config, {
+        logToStderr: !app.isPackaged,
+        // .lookout/ deleted under the server: it stops itself; the switch must say so.
+        onStateDirLost: (message) => {
+          log(message);
+          void toggle.stop();
+        },
+      }));
   const toggle = new ServerToggle({ createRuntime: factory, config: null });
   const switcher = new WorkspaceSwitcher({
     toggle,

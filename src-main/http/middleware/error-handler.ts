@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import type { ErrorCode } from '../../../src-shared/errors.ts';
 import { LookoutError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
+import { storageRequestError } from '../../store/storage-errors.ts';
 
 /** Errors raised by Koa, the router or the body parser carry a status; give each a code. */
 const CODE_FOR_STATUS: Record<number, ErrorCode> = {
@@ -16,6 +17,7 @@ const CODE_FOR_STATUS: Record<number, ErrorCode> = {
   423: 'read_only',
   429: 'rate_limited',
   503: 'unavailable',
+  507: 'insufficient_storage',
 };
 
 function toLookoutError(error: unknown): LookoutError | undefined {
@@ -44,6 +46,11 @@ export function errorHandler(logger: Logger): Middleware {
       }
     } catch (error) {
       let known = toLookoutError(error);
+      if (!known) {
+        // A full disk or an I/O error is the machine's state, not a bug: say so (507/503).
+        known = storageRequestError(error);
+        if (known) logger.warn({ err: error, request_id: ctx.state.requestId as string }, 'storage refused a write');
+      }
       if (!known) {
         logger.error({ err: error, request_id: ctx.state.requestId as string }, 'unhandled error');
         known = new LookoutError('internal', 'internal server error; see .lookout/lookout.log for details');

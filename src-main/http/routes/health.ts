@@ -1,10 +1,14 @@
 import { Health } from '../../../src-shared/server-info.ts';
+import type { LogFileStatus } from '../../logger.ts';
 import { defineRoute } from '../route.ts';
 
 export interface HealthSource {
   version: string;
-  startedAt: number;
+  startedAtMs: number;
+  /** As written in server.json: a start-up that finds a stale server.json compares it. */
+  startedAt: string;
   storePing: () => boolean;
+  logStatus: () => LogFileStatus;
   schemaVersion: number;
   lastSequenceNumber: () => number;
 }
@@ -19,16 +23,19 @@ export const healthRoutes = (source: HealthSource) => [
     responses: { 200: { description: 'The server is up', schema: Health } },
     handler: () => {
       const storeOk = source.storePing();
+      const log = source.logStatus();
       const body: Health = {
-        status: storeOk ? 'ok' : 'degraded',
+        status: storeOk && log.status === 'ok' ? 'ok' : 'degraded',
         version: source.version,
-        uptime_s: Math.round((Date.now() - source.startedAt) / 100) / 10,
+        started_at: source.startedAt,
+        uptime_s: Math.round((Date.now() - source.startedAtMs) / 100) / 10,
         memory_mb: Math.round((process.memoryUsage.rss() / 1024 / 1024) * 10) / 10,
         store: {
           status: storeOk ? 'ok' : 'error',
           schema_version: source.schemaVersion,
           last_sequence_number: storeOk ? source.lastSequenceNumber() : 0,
         },
+        log,
       };
       return { body };
     },

@@ -29,6 +29,7 @@ async function setup(options: { keepAliveMs?: number; queueSize?: number } = {})
     keepAliveMs: options.keepAliveMs ?? 60_000,
     queueSize: options.queueSize ?? 100,
     replayLimit: 1000,
+    maxClients: 100,
     getHello: () => hello,
   });
   const app = new Koa();

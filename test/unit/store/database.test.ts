@@ -47,6 +47,6 @@ describe('openDatabase', () => {
     expect(() => openDatabase(file)).toThrow(StartupError);
     expect(() => openDatabase(file)).toThrow(`the database ${file} cannot be used`);
     fs.mkdirSync(path.join(dir, 'a-directory'));
-    expect(() => openDatabase(path.join(dir, 'a-directory'))).toThrow(/move it aside/);
+    expect(() => openDatabase(path.join(dir, 'a-directory'))).toThrow(/not a regular file; remove it/);
   });
 });

@@ -42,8 +42,9 @@ export function buildProgram(): Command {
   registerAuth(program);
   registerDb(program);
   // --workspace works before or after the command name.
+  // Subcommands too (`lookout user add … --workspace DIR`), unless one declares it itself.
   const all = (commands: readonly Command[]): Command[] => commands.flatMap((c) => [c, ...all(c.commands)]);
-  for (const command of all(program.commands))
+  for (const command of all(program.commands).filter((c) => !c.options.some((o) => o.long === '--workspace')))
     command.option(
       '-w, --workspace <dir>',
       'workspace directory (default: nearest with .lookout/ above the current directory)',

@@ -195,6 +195,34 @@ export const SETTINGS = {
     flag: '--retention-days',
     describe: 'Age after which events are pruned',
   },
+  maxRunningTasks: {
+    schema: int(1, 256),
+    default: 4,
+    env: 'LOOKOUT_MAX_RUNNING_TASKS',
+    flag: '--max-running-tasks',
+    describe: 'Tasks running at once across all agents; more wait queued',
+  },
+  taskTimeoutS: {
+    schema: int(1, 86_400),
+    default: 3600,
+    env: 'LOOKOUT_TASK_TIMEOUT_S',
+    flag: '--task-timeout-s',
+    describe: 'Timeout of a task whose agent and task set none',
+  },
+  taskKillGraceMs: {
+    schema: int(0, 600_000),
+    default: 5000,
+    env: 'LOOKOUT_TASK_KILL_GRACE_MS',
+    flag: '--task-kill-grace-ms',
+    describe: "Between SIGTERM and SIGKILL to a cancelled task's process group",
+  },
+  taskOutputEventBytes: {
+    schema: int(4096, 64 * 1024 * 1024),
+    default: 1024 * 1024,
+    env: 'LOOKOUT_TASK_OUTPUT_EVENT_BYTES',
+    flag: '--task-output-event-bytes',
+    describe: 'Output per task sent as task.output events; the log file keeps all of it',
+  },
 } as const;
 
 type Settings = typeof SETTINGS;

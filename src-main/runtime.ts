@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { API_PREFIX, AUTH_PATH } from '../src-shared/protocol.ts';
 import type { ServerInfo } from '../src-shared/server-info.ts';
+import { AgentRegistry } from './agents/registry.ts';
+import { agentRoutes } from './agents/routes.ts';
 import { type Config, type ConfigInput, parseConfig } from './config.ts';
 import { EventBus } from './events/bus.ts';
 import { EventLog } from './events/event-log.ts';
@@ -26,6 +28,11 @@ import { createLogger, flushLogger, LogFile, type Logger } from './logger.ts';
 import { SessionService } from './session/session.ts';
 import { StateService } from './state/state-service.ts';
 import { type Database, openDatabase } from './store/database.ts';
+import { GitRunner } from './tasks/git-runner.ts';
+import { taskRoutes } from './tasks/routes.ts';
+import { containerProvider, worktreeProvider } from './tasks/sandbox/providers.ts';
+import { Sandboxes } from './tasks/sandbox/sandboxes.ts';
+import { TaskService } from './tasks/task-service.ts';
 import { VERSION } from './version.ts';
 import {
   claimServerInfo,
@@ -50,6 +57,8 @@ export interface Runtime {
   readonly access: AccessService;
   /** Every mounted route with its prefix (the role test and the docs walk these). */
   readonly routes: readonly { prefix: string; route: Route }[];
+  readonly agents: AgentRegistry;
+  readonly tasks: TaskService;
   readonly http: HttpServer;
   readonly url: string;
   readonly port: number;
@@ -131,6 +140,39 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
 
   const token = randomBytes(32).toString('base64url');
   let port = config.port;
+
+  const agents = new AgentRegistry({ db: store, bus });
+  const git = new GitRunner({ db: store, bus });
+  const sandboxes = new Sandboxes({
+    db: store,
+    bus,
+    git,
+    logger,
+    workspace: config.workspace,
+    stateDir: paths.stateDir,
+  });
+  const tasks = new TaskService({
+    db: store,
+    bus,
+    logger,
+    agents,
+    sandboxes,
+    git,
+    providers: [worktreeProvider, containerProvider()],
+    settings: {
+      maxRunning: config.maxRunningTasks,
+      timeoutS: config.taskTimeoutS,
+      graceMs: config.taskKillGraceMs,
+      eventBudgetBytes: config.taskOutputEventBytes,
+      flushMs: 50,
+    },
+    // The seam for task-scoped credentials: until access (issue 16) issues a token per
+    // task with the operator role, a task's program gets the owner's token.
+    credentials: { issue: () => token, revoke: () => undefined },
+    stateDir: paths.stateDir,
+    url: () => url,
+  });
+  agents.sandboxOf = (agentId) => tasks.sandboxOf(agentId);
   let hosts = new Set<string>();
   let origins = new Set<string>();
 
@@ -222,6 +264,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     }),
     ...eventRoutes(bus, sse),
     ...stateRoutes(state),
+    ...agentRoutes(agents, tasks),
+    ...taskRoutes(tasks, sandboxes, git),
     ...sessionRoutes(session, () => ({
       url,
       pid: process.pid,
@@ -289,6 +333,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   };
   writeServerInfo(paths, info);
   bus.emit('system.started', { version: VERSION, pid: process.pid });
+  // Settle what a previous run left (tasks it was running, worktrees) before new work starts.
+  await tasks.recover();
   logger.info({ url, workspace: config.workspace, version: VERSION }, 'listening');
 
   const sweep = setInterval(() => {
@@ -320,6 +366,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
       logger.info('stopping');
       clearInterval(sweep);
       await step('record stop', () => bus.emit('system.stopping', { reason: 'shutdown' }));
+      // Tasks end first, so their last output and status reach the clients still connected.
+      await step('stop tasks', () => tasks.stop(Math.min(config.taskKillGraceMs, 2000)));
       // Stop accepting, tell streaming clients, let in-flight requests finish (bounded),
       // then close the store, release the lock, and remove the runtime file.
       const closingHttp = server.close(config.shutdownTimeoutMs);
@@ -351,6 +399,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     state,
     access,
     routes: app.routes,
+    agents,
+    tasks,
     http: server,
     url,
     port,

@@ -21,6 +21,7 @@ export const ERROR_STATUS = {
   request_timeout: 408,
   conflict: 409,
   name_taken: 409,
+  merge_conflict: 409,
   payload_too_large: 413,
   upgrade_required: 426,
   unsupported_media_type: 415,

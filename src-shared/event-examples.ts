@@ -1,7 +1,16 @@
 import type { CataloguedType, EventData } from './events.ts';
 
-/** The types a client may publish: every catalogued type outside system.*, session.* and auth.*. */
-export type ClientEventType = Exclude<CataloguedType, `system.${string}` | `session.${string}` | `auth.${string}`>;
+/** The types a client may publish: every catalogued type the server does not keep to itself (SERVER_NAMESPACES, SERVER_TYPES). */
+export type ClientEventType = Exclude<
+  CataloguedType,
+  | `system.${string}`
+  | `session.${string}`
+  | `agent.${string}`
+  | `task.${string}`
+  | `sandbox.${string}`
+  | `auth.${string}`
+  | 'git.operation_completed'
+>;
 
 /**
  * One realistic `data` per client-publishable type, checked against the catalogue by a

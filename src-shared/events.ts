@@ -66,6 +66,25 @@ const authSubject = {
   role: z.enum(['viewer', 'operator', 'admin']),
 };
 
+// Agents and tasks (CONTRACT Part 2). The lists are repeated from agents.ts/tasks.ts as
+// plain literals so the catalogue stays importable on its own.
+const agentStatus = z.enum(['idle', 'working', 'error', 'offline']);
+const taskStatus = z.enum(['pending', 'queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out']);
+const agentRef = { agent_id: id, name: label };
+const taskRef = { task_id: id, title: z.string().max(500) };
+const sandboxData = z
+  .object({
+    sandbox_id: id,
+    task_id: id.nullable(),
+    agent_id: id.nullable().optional(),
+    provider: label,
+    path: filePath,
+    branch_name: label,
+  })
+  .loose();
+/** One `task.output` event carries at most this many lines (the bus's 64 KiB bounds the rest). */
+export const MAX_OUTPUT_LINES_PER_EVENT = 2000;
+
 /**
  * The data schema of every catalogued type. Every object is loose: producers may add
  * fields (kept as sent), but the fields named here are checked.
@@ -102,6 +121,57 @@ export const CATALOGUE = {
       committed_at: isoTime.optional(),
     })
     .loose(),
+
+  'git.operation_completed': z
+    .object({
+      operation_id: id,
+      operation_type: label,
+      status: z.enum(['succeeded', 'failed']),
+      task_id: id.nullable(),
+      sandbox_id: id.nullable(),
+      commit_sha: z.string().max(64).nullable(),
+      duration_ms: durationMs,
+      error_message: z.string().max(8192).nullable(),
+    })
+    .loose(),
+
+  'agent.created': z.object({ ...agentRef, agent: z.record(z.string(), z.unknown()) }).loose(),
+  'agent.updated': z.object({ ...agentRef, agent: z.record(z.string(), z.unknown()) }).loose(),
+  'agent.deleted': z.object({ ...agentRef }).loose(),
+  'agent.status_changed': z
+    .object({
+      ...agentRef,
+      from: agentStatus,
+      to: agentStatus,
+      task_id: id.nullable().optional(),
+      reason: z.string().max(1024).nullable().optional(),
+    })
+    .loose(),
+
+  'task.created': z.object({ ...taskRef, task: z.record(z.string(), z.unknown()) }).loose(),
+  'task.updated': z.object({ ...taskRef, task: z.record(z.string(), z.unknown()) }).loose(),
+  'task.status_changed': z
+    .object({
+      ...taskRef,
+      from: taskStatus,
+      to: taskStatus,
+      agent_id: id.nullable().optional(),
+      exit_code: z.number().int().nullable().optional(),
+      reason: z.string().max(1024).nullable().optional(),
+    })
+    .loose(),
+  'task.output': z
+    .object({
+      task_id: id,
+      stream: z.enum(['stdout', 'stderr']),
+      lines: z.array(z.string()).max(MAX_OUTPUT_LINES_PER_EVENT),
+      /** Set on the last event of a task whose output went past the event budget. */
+      truncated: z.boolean().optional(),
+    })
+    .loose(),
+
+  'sandbox.created': sandboxData,
+  'sandbox.destroyed': sandboxData,
 
   'ceremony.started': z.object({ ...ceremonyId, name: label.optional() }).loose(),
   'ceremony.message': z.object({ ...ceremonyId, text, speaker: label.optional() }).loose(),
@@ -164,7 +234,9 @@ export const CUSTOM_NAMESPACE = 'x';
 export const CustomEventData = z.record(z.string(), z.unknown());
 
 /** Published by the server itself; a client that sends them is refused. */
-export const SERVER_NAMESPACES: readonly string[] = ['system', 'session', 'auth'];
+export const SERVER_NAMESPACES: readonly string[] = ['system', 'session', 'auth', 'agent', 'task', 'sandbox'];
+/** Single server-only types in a namespace clients may otherwise use (git.* is shared). */
+export const SERVER_TYPES: readonly string[] = ['git.operation_completed'];
 
 export const CATALOGUED_TYPES: readonly CataloguedType[] = Object.keys(CATALOGUE) as CataloguedType[];
 
@@ -275,7 +347,7 @@ export interface ValidEvent {
 export type ValidateEventResult = { ok: true; event: ValidEvent } | { ok: false; issues: FieldIssue[] };
 
 export interface ValidateEventOptions {
-  /** Only the server's own producers set this: system.* and session.* are its voice. */
+  /** Only the server's own producers set this: system.*, session.*, agent.*, task.* and sandbox.* are its voice. */
   allowServerTypes?: boolean;
 }
 
@@ -307,8 +379,11 @@ export function validateEventInput(input: unknown, options: ValidateEventOptions
   const { type, data, metadata } = envelope.data;
   const namespace = namespaceOf(type);
 
-  if (SERVER_NAMESPACES.includes(namespace) && options.allowServerTypes !== true) {
-    return refuse('type', 'system.* and session.* are published by the server only');
+  if ((SERVER_NAMESPACES.includes(namespace) || SERVER_TYPES.includes(type)) && options.allowServerTypes !== true) {
+    return refuse(
+      'type',
+      `${SERVER_NAMESPACES.map((ns) => `${ns}.*`).join(', ')} and ${SERVER_TYPES.join(', ')} are published by the server only`,
+    );
   }
 
   let checked: Record<string, unknown> = data;
@@ -386,6 +461,24 @@ const SUMMARIZERS: Summarizers = {
 
   'git.commit_created': (d) =>
     `${d.sha.slice(0, 7)} ${clip(d.message.split('\n', 1)[0] ?? '', SUMMARY_TEXT_LENGTH)}`.trimEnd(),
+
+  'git.operation_completed': (d) =>
+    `git ${d.operation_type} ${d.status}${d.commit_sha ? ` ${d.commit_sha.slice(0, 7)}` : ''}${duration(d.duration_ms)}${d.error_message ? `: ${d.error_message}` : ''}`,
+
+  'agent.created': (d) => `agent ${d.name} added`,
+  'agent.updated': (d) => `agent ${d.name} updated`,
+  'agent.deleted': (d) => `agent ${d.name} removed`,
+  'agent.status_changed': (d) => `agent ${d.name}: ${arrow(d.from, d.to)}${d.reason ? ` (${d.reason})` : ''}`,
+
+  'task.created': (d) => `task ${d.title} created`,
+  'task.updated': (d) => `task ${d.title} updated`,
+  'task.status_changed': (d) =>
+    `task ${d.title}: ${arrow(d.from, d.to)}${d.exit_code === null || d.exit_code === undefined ? '' : ` (exit ${d.exit_code})`}${d.reason ? ` ${d.reason}` : ''}`,
+  'task.output': (d) =>
+    `${d.stream}: ${d.lines.length === 1 ? d.lines[0] : `${d.lines.length} lines, last: ${d.lines.at(-1) ?? ''}`}`,
+
+  'sandbox.created': (d) => `sandbox ${d.branch_name} created at ${d.path}`,
+  'sandbox.destroyed': (d) => `sandbox ${d.branch_name} removed (branch kept)`,
 
   'ceremony.started': (d) => `${d.name ?? d.ceremony_id} started`,
   'ceremony.message': (d) => clip(d.speaker === undefined ? d.text : `${d.speaker}: ${d.text}`, SUMMARY_TEXT_LENGTH),

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE } from '../errors.ts';
 import { VERSION } from '../version.ts';
+import { registerAgent } from './agent.ts';
 import { registerDb } from './db.ts';
 import { registerEmit } from './emit.ts';
 import { registerOpen } from './open.ts';
@@ -9,6 +10,7 @@ import { registerServe } from './serve.ts';
 import { registerStatus } from './status.ts';
 import { registerTail } from './tail.ts';
 import { registerAuth, registerUsers } from './users.ts';
+import { registerTask } from './task.ts';
 
 export function buildProgram(): Command {
   const program = new Command('lookout')
@@ -41,14 +43,18 @@ export function buildProgram(): Command {
   registerUsers(program);
   registerAuth(program);
   registerDb(program);
-  // --workspace works before or after the command name.
-  // Subcommands too (`lookout user add … --workspace DIR`), unless one declares it itself.
-  const all = (commands: readonly Command[]): Command[] => commands.flatMap((c) => [c, ...all(c.commands)]);
-  for (const command of all(program.commands).filter((c) => !c.options.some((o) => o.long === '--workspace')))
-    command.option(
-      '-w, --workspace <dir>',
-      'workspace directory (default: nearest with .lookout/ above the current directory)',
-    );
+  registerAgent(program);
+  registerTask(program);
+  // --workspace works before or after the command name (and after a subcommand's).
+  const addWorkspace = (command: Command) => {
+    if (!command.options.some((option) => option.long === '--workspace'))
+      command.option(
+        '-w, --workspace <dir>',
+        'workspace directory (default: nearest with .lookout/ above the current directory)',
+      );
+    command.commands.forEach(addWorkspace);
+  };
+  program.commands.forEach(addWorkspace);
   return program;
 }
 

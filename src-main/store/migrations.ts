@@ -39,7 +39,83 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE events SET json = json_set(json, '$.metadata', json('{}'))
   WHERE json_type(json, '$.metadata') IS NULL;
   `,
-  // 4: access — users, and refresh-token families (rotated on every use; hashes only).
+  // 4: agents, tasks, their sandboxes and every git operation run for them.
+  `
+  CREATE TABLE agents (
+    id              TEXT PRIMARY KEY,
+    name            TEXT NOT NULL UNIQUE,
+    role            TEXT NOT NULL,
+    command_json    TEXT NOT NULL,
+    env_json        TEXT NOT NULL,
+    timeout_s       INTEGER,
+    provider        TEXT NOT NULL,
+    image           TEXT,
+    network         INTEGER NOT NULL DEFAULT 0,
+    status          TEXT NOT NULL,
+    status_reason   TEXT,
+    current_task_id TEXT,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE tasks (
+    id                TEXT PRIMARY KEY,
+    title             TEXT NOT NULL,
+    description       TEXT NOT NULL,
+    status            TEXT NOT NULL,
+    priority          TEXT NOT NULL,
+    base              TEXT NOT NULL,
+    base_sha          TEXT,
+    git_branch        TEXT,
+    assigned_agent_id TEXT,
+    sandbox_id        TEXT,
+    exit_code         INTEGER,
+    reason            TEXT,
+    timeout_s         INTEGER,
+    -- The running process (its group id is the same): what recovery checks after a crash.
+    pid               INTEGER,
+    pid_start         TEXT,
+    head_sha          TEXT,
+    diff_stat_json    TEXT,
+    merge_sha         TEXT,
+    merged_at         TEXT,
+    pull_request_url  TEXT,
+    created_at        TEXT NOT NULL,
+    updated_at        TEXT NOT NULL,
+    queued_at         TEXT,
+    started_at        TEXT,
+    completed_at      TEXT
+  ) STRICT;
+  CREATE INDEX tasks_status ON tasks (status, created_at);
+
+  CREATE TABLE sandboxes (
+    id           TEXT PRIMARY KEY,
+    agent_id     TEXT,
+    task_id      TEXT,
+    provider     TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    path         TEXT NOT NULL,
+    branch_name  TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    destroyed_at TEXT
+  ) STRICT;
+  CREATE INDEX sandboxes_task ON sandboxes (task_id);
+
+  CREATE TABLE git_operations (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id        TEXT,
+    sandbox_id     TEXT,
+    operation_type TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    commit_sha     TEXT,
+    error_message  TEXT,
+    duration_ms    INTEGER NOT NULL,
+    args_json      TEXT NOT NULL,
+    created_at     TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX git_operations_task ON git_operations (task_id, id);
+  `,
+  // 5: access — users, and refresh-token families (rotated on every use; hashes only).
   `
   CREATE TABLE users (
     id              TEXT PRIMARY KEY,

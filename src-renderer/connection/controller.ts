@@ -17,6 +17,15 @@ import {
 import { parseFilter } from '../model/filter.ts';
 import { FrameBatcher, type FrameScheduler } from '../model/frame-batcher.ts';
 import { RateSeries } from '../model/rate-series.ts';
+import { TaskBoard } from '../model/task-board.ts';
+import type { Agent, AgentList } from '../../src-shared/agents.ts';
+import {
+  isFinalTaskStatus,
+  type GitOperation,
+  type MergeResult,
+  type Task,
+  type TaskList,
+} from '../../src-shared/tasks.ts';
 import { API, ApiError, auth, del, get, onAuthChange, patch, post } from './api.ts';
 
 /** What the desktop window's preload offers (absent in a browser). */
@@ -71,6 +80,11 @@ export class DashboardController {
   readonly log = new ActivityLog();
   readonly rates = new RateSeries(300);
   readonly app = new Store<DashboardState, DashboardAction>(dashboardReducer, initialDashboardState);
+  readonly tasks = new TaskBoard();
+  #listsFetch: Promise<void> | undefined;
+  #listsAgain = false;
+  #outputFetch: Promise<void> | undefined;
+  #outputAgain = false;
   #client: LiveClient | undefined;
   #batcher = new FrameBatcher<EventEnvelope>((events) => this.#apply(events), browserScheduler);
   #stateFetch: Promise<void> | undefined;
@@ -192,6 +206,14 @@ export class DashboardController {
       },
     });
     this.#client.start();
+    // Output past a task's event budget arrives without events: a running task open in
+    // the detail view is read once a second as well.
+    const outputTimer = window.setInterval(() => {
+      const id = this.tasks.selected?.id;
+      const task = id === undefined ? undefined : this.tasks.task(id);
+      if (task && !isFinalTaskStatus(task.status)) void this.#readOutput();
+    }, 1000);
+    this.#disposers.push(() => window.clearInterval(outputTimer));
   }
 
   stop(): void {
@@ -206,6 +228,9 @@ export class DashboardController {
     if (message.type === 'connected') {
       this.#olderFrom = this.#client?.inTail ? message.oldest_sequence_number : undefined;
       const at = message.last_sequence_number;
+      // The agents and tasks lists load once per page; after that only an agent.* or
+      // task.* event (live, or replayed on a reconnect) fetches them again.
+      if (!this.tasks.loaded) void this.refreshTasks();
       this.app.dispatch({ type: 'session', session: message.session, at });
       this.app.dispatch({ type: 'server', server: { version: message.version, workspace: message.workspace } });
     } else if (message.type === 'snapshot') {
@@ -231,6 +256,10 @@ export class DashboardController {
   #apply(events: EventEnvelope[]): void {
     const fresh = this.log.ingest(events);
     this.#record(fresh);
+    const effects = this.tasks.effects(fresh);
+    if (effects.reloadLists) void this.refreshTasks();
+    if (effects.readOutput) void this.#readOutput();
+    if (effects.reloadGitOperations) void this.#loadGitOperations();
     const relevant = events.filter((event) => STATE_TYPES.includes(event.type));
     if (relevant.length > 0) {
       this.app.dispatch({ type: 'events', events: relevant });
@@ -252,6 +281,97 @@ export class DashboardController {
     } catch {
       // The next lock event or reconnect brings it.
     }
+  }
+
+  /** Agents and tasks again (one request pair in flight; a change meanwhile asks once more). */
+  refreshTasks(): Promise<void> {
+    if (this.#listsFetch) {
+      this.#listsAgain = true;
+      return this.#listsFetch;
+    }
+    this.#listsFetch = (async () => {
+      try {
+        do {
+          this.#listsAgain = false;
+          const [agents, tasks] = await Promise.all([get<AgentList>(`${API}/agents`), get<TaskList>(`${API}/tasks`)]);
+          this.tasks.setLists(agents.agents, tasks.tasks);
+        } while (this.#listsAgain);
+      } catch {
+        // The next agent or task event tries again.
+      } finally {
+        this.#listsFetch = undefined;
+      }
+    })();
+    return this.#listsFetch;
+  }
+
+  selectTask(id: string | null): void {
+    this.tasks.select(id);
+    if (id !== null) {
+      void this.#readOutput();
+      void this.#loadGitOperations();
+    }
+  }
+
+  /** Reads the selected task's log from where the last read ended (one read in flight). */
+  #readOutput(): Promise<void> {
+    if (this.#outputFetch) {
+      this.#outputAgain = true;
+      return this.#outputFetch;
+    }
+    this.#outputFetch = (async () => {
+      try {
+        do {
+          this.#outputAgain = false;
+          const selected = this.tasks.selected;
+          if (!selected) return;
+          const { id, offset } = selected;
+          const res = await fetch(`${API}/tasks/${encodeURIComponent(id)}/output?offset=${offset}`, {
+            credentials: 'same-origin',
+            cache: 'no-store',
+          });
+          if (!res.ok) return;
+          const text = await res.text();
+          this.tasks.appendOutput(id, offset, text, Number(res.headers.get('x-output-size') ?? offset));
+        } while (this.#outputAgain);
+      } catch {
+        // The next event or tick reads again.
+      } finally {
+        this.#outputFetch = undefined;
+      }
+    })();
+    return this.#outputFetch;
+  }
+
+  async #loadGitOperations(): Promise<void> {
+    const id = this.tasks.selected?.id;
+    if (id === undefined) return;
+    try {
+      const { git_operations } = await get<{ git_operations: GitOperation[] }>(
+        `${API}/git-operations?task_id=${encodeURIComponent(id)}`,
+      );
+      this.tasks.setGitOperations(id, git_operations);
+    } catch {
+      // Shown as none; the next git event tries again.
+    }
+  }
+
+  async startTask(agent: Agent, taskId: string): Promise<Task> {
+    const task = await post<Task>(`${API}/agents/${encodeURIComponent(agent.id)}/start-task`, { task_id: taskId });
+    void this.refreshTasks();
+    return task;
+  }
+
+  async cancelTask(id: string): Promise<Task> {
+    const task = await post<Task>(`${API}/tasks/${encodeURIComponent(id)}/cancel`, {});
+    void this.refreshTasks();
+    return task;
+  }
+
+  async mergeTask(id: string): Promise<MergeResult> {
+    const result = await post<MergeResult>(`${API}/tasks/${encodeURIComponent(id)}/merge`, {});
+    void this.refreshTasks();
+    return result;
   }
 
   /** Fetches the state document again (coalesced: one request in flight at a time). */

@@ -7,6 +7,8 @@ import { Header } from './Header.tsx';
 import { COMMAND_INPUT_ID, FILTER_INPUT_ID } from './hooks.ts';
 import { SidePanels } from './SidePanels.tsx';
 import { SignIn } from './SignIn.tsx';
+import { TaskDrawer } from './TaskDrawer.tsx';
+import { useTaskBoard } from './TasksPanels.tsx';
 
 function isTyping(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
@@ -29,6 +31,8 @@ function focus(id: string): void {
 export function App() {
   const [selected, setSelected] = useState<number | null>(null);
   const close = useCallback(() => setSelected(null), []);
+  const board = useTaskBoard();
+  const taskOpen = board.selected !== null && selected === null;
 
   // `#event=N` opens event N: what the desktop app loads when a notification is clicked.
   useEffect(() => {
@@ -69,13 +73,14 @@ export function App() {
   }, []);
 
   return (
-    <div className={`app${selected !== null ? ' with-drawer' : ''}`}>
+    <div className={`app${selected !== null || taskOpen ? ' with-drawer' : ''}`}>
       <Header />
       <ReadOnlyBanner />
       <main className="main">
         <ActivityPanel selected={selected} onSelect={setSelected} />
         <SidePanels />
         {selected !== null && <DetailDrawer seq={selected} onClose={close} />}
+        {taskOpen && <TaskDrawer />}
       </main>
       <CommandBar />
       <SignIn />

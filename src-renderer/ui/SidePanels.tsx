@@ -4,6 +4,7 @@ import { formatAge, formatCount, formatWhen } from '../model/format.ts';
 import { namespaceClass } from './ActivityPanel.tsx';
 import { useController, useDashboard, useNow, useWriteBlocked } from './hooks.ts';
 import { CheckIcon } from './icons.tsx';
+import { AgentsPanel, TasksPanel } from './TasksPanels.tsx';
 
 /** Longer lists are cut here: the side column is a glance, and the DOM stays small. */
 const PANEL_LIMIT = 30;
@@ -294,6 +295,8 @@ export function SidePanels() {
   return (
     <div className="side">
       <ActivityChart />
+      <AgentsPanel />
+      <TasksPanel />
       {state === null ? (
         <Panel title="State">
           <p className="muted">Loading the state document…</p>

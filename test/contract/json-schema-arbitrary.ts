@@ -105,12 +105,25 @@ export class SchemaArbitraries {
     }
     if (typeof schema.pattern === 'string') {
       const pattern = new RegExp(schema.pattern, 'u');
-      return fc.stringMatching(pattern).filter((s) => fits(s) && pattern.test(s));
+      // fast-check cannot generate from lookaheads: generate from the pattern without them,
+      // then keep what the whole pattern accepts.
+      return fc
+        .stringMatching(new RegExp(withoutLookarounds(schema.pattern), 'u'))
+        .filter((s) => fits(s) && pattern.test(s));
     }
     return text(minLength, Math.min(maxLength, minLength + 20));
   }
 
   #array(schema: Schema): fc.Arbitrary<unknown[]> {
+    // A tuple (`prefixItems`, then `items` for the rest): each position its own schema.
+    const prefix = schema.prefixItems as Schema[] | undefined;
+    if (prefix) {
+      const rest =
+        schema.items === false ? fc.constant([]) : this.#array({ ...schema, prefixItems: undefined, minItems: 0 });
+      return fc
+        .tuple(fc.tuple(...prefix.map((item) => this.valid(item))), rest)
+        .map(([head, tail]) => [...head, ...tail]);
+    }
     const items = (schema.items as Schema | undefined) ?? {};
     const minLength = Number(schema.minItems ?? 0);
     const maxLength = Math.min(Number(schema.maxItems ?? MAX_ITEMS), Math.max(minLength, MAX_ITEMS));
@@ -130,7 +143,11 @@ export class SchemaArbitraries {
       additional === false || additional === undefined
         ? fc.constant({})
         : fc.dictionary(
-            text(1, 8).filter((key) => !(key in properties) && key !== '__proto__'),
+            // Keys follow `propertyNames` when the schema names a rule for them (environment names, say).
+            (schema.propertyNames
+              ? (this.valid(schema.propertyNames as Schema) as fc.Arbitrary<string>)
+              : text(1, 8)
+            ).filter((key) => !(key in properties) && key !== '__proto__'),
             additional === true ? smallJson : this.valid(additional as Schema),
             { maxKeys: 3 },
           );
@@ -266,4 +283,56 @@ function uniqueIds(lists: unknown[][]): unknown[][] {
       return { ...item, id };
     }),
   );
+}
+
+/** A regex source without its `(?=…)`/`(?!…)` groups (escapes and character classes respected). */
+export function withoutLookarounds(source: string): string {
+  let out = '';
+  let i = 0;
+  let inClass = false;
+  while (i < source.length) {
+    const c = source[i]!;
+    if (c === '\\') {
+      out += source.slice(i, i + 2);
+      i += 2;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      out += c;
+      i++;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      out += c;
+      i++;
+      continue;
+    }
+    if (source.startsWith('(?=', i) || source.startsWith('(?!', i)) {
+      let depth = 0;
+      let cls = false;
+      for (; i < source.length; i++) {
+        const d = source[i]!;
+        if (d === '\\') {
+          i++;
+          continue;
+        }
+        if (cls) {
+          if (d === ']') cls = false;
+          continue;
+        }
+        if (d === '[') cls = true;
+        else if (d === '(') depth++;
+        else if (d === ')' && --depth === 0) {
+          i++;
+          break;
+        }
+      }
+      continue;
+    }
+    out += c;
+    i++;
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CATALOGUED_TYPES, namespaceOf, SERVER_NAMESPACES } from '../../src-shared/events.ts';
+import { CATALOGUED_TYPES, namespaceOf, SERVER_NAMESPACES, SERVER_TYPES } from '../../src-shared/events.ts';
 import { api, startRuntime } from '../helpers/runtime.ts';
 
 interface Operation {
@@ -46,7 +46,9 @@ describe('/openapi.json', () => {
       oneOf: { required: string[]; properties: { type: { const?: string } } }[];
     };
     expect(single.oneOf.every((branch) => branch.required.includes('type'))).toBe(true);
-    const clientTypes = CATALOGUED_TYPES.filter((t) => !SERVER_NAMESPACES.includes(namespaceOf(t)));
+    const clientTypes = CATALOGUED_TYPES.filter(
+      (t) => !SERVER_NAMESPACES.includes(namespaceOf(t)) && !SERVER_TYPES.includes(t),
+    );
     expect(
       single.oneOf
         .map((b) => b.properties.type.const)

@@ -250,9 +250,15 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     expect(new Set(shown).size).toBe(shown.length);
     expect(shown).toEqual(Array.from({ length: shownBefore + 1 }, (_, i) => i + 1));
 
-    // The code exchanged once, then one single-use ticket per WebSocket; the data itself
-    // only ever came over the stream.
-    expect(requests).toEqual(['POST /api/v1/auth/sign-in', 'POST /api/v1/auth/ticket', 'POST /api/v1/auth/ticket']);
+    // The code exchanged once, one single-use ticket per WebSocket, and the agents and
+    // tasks lists once per page (not on the reconnect); the rest came over the stream.
+    expect(requests.sort()).toEqual([
+      'GET /api/v1/agents',
+      'GET /api/v1/tasks',
+      'POST /api/v1/auth/sign-in',
+      'POST /api/v1/auth/ticket',
+      'POST /api/v1/auth/ticket',
+    ]);
     expect(errors.filter((e) => !/WebSocket connection to .* failed/.test(e))).toEqual([]);
   });
 

@@ -201,6 +201,13 @@ describe('metadata on every envelope', () => {
     // (Version 2 had no access tables either: they come with a later migration.)
     first.store.db.exec('DROP TABLE refresh_tokens; DROP TABLE refresh_families; DROP TABLE users');
     first.store.db.exec('PRAGMA user_version = 2');
+    // …and none of the tables later migrations add (agents, tasks, …).
+    const later = first.store.db
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('meta', 'events', 'state', 'sqlite_sequence')",
+      )
+      .all() as { name: string }[];
+    for (const { name } of later) first.store.db.exec(`DROP TABLE "${name}"`);
     expect(JSON.parse(first.bus.log.read({ after: 0, patterns: ['x.old'], limit: 1 })[0]!.json)).not.toHaveProperty(
       'metadata',
     );

@@ -90,7 +90,11 @@ describe('EventBus.publish', () => {
   it("keeps system.* and session.* for the server's own voice (emit)", () => {
     const { bus: b } = bus();
     expect(refusal(() => b.publish([{ type: 'system.started', data: {} }])).details).toEqual([
-      { path: 'type', message: 'system.* and session.* are published by the server only' },
+      {
+        path: 'type',
+        message:
+          'system.*, session.*, agent.*, task.*, sandbox.* and git.operation_completed are published by the server only',
+      },
     ]);
     const envelope = b.emit('system.started', { version: '1.2.3', pid: 7 });
     expect(envelope).toMatchObject({ type: 'system.started', sequence_number: 1, metadata: {} });

@@ -132,7 +132,9 @@ describe('event types and patterns', () => {
 
 describe('the catalogue', () => {
   it('lists every catalogued type and namespace', () => {
-    expect(CATALOGUED_TYPES).toHaveLength(30);
+    expect(CATALOGUED_TYPES).toHaveLength(41);
+    expect(CATALOGUED_TYPES).toContain('task.output');
+    expect(CATALOGUED_TYPES).toContain('git.operation_completed');
     expect(CATALOGUED_TYPES).toContain('git.commit_created');
     expect(CATALOGUED_TYPES).toContain('session.lock_changed');
     expect(CATALOGUED_TYPES.every((type) => EVENT_TYPE_PATTERN.test(type))).toBe(true);
@@ -142,6 +144,9 @@ describe('the catalogue', () => {
       'file',
       'state',
       'git',
+      'agent',
+      'task',
+      'sandbox',
       'ceremony',
       'kanban',
       'system',
@@ -149,7 +154,7 @@ describe('the catalogue', () => {
       'auth',
       'x',
     ]);
-    expect(SERVER_NAMESPACES).toEqual(['system', 'session', 'auth']);
+    expect(SERVER_NAMESPACES).toEqual(['system', 'session', 'auth', 'agent', 'task', 'sandbox']);
   });
 
   it('takes the namespace from before the first dot', () => {
@@ -255,7 +260,11 @@ describe('validateEventInput', () => {
   it('refuses system.* and session.* from clients unless server types are allowed', () => {
     const started = { type: 'system.started', data: { version: '0.1.0', pid: 42 } };
     expect(issuesOf(started)).toEqual([
-      { path: 'type', message: 'system.* and session.* are published by the server only' },
+      {
+        path: 'type',
+        message:
+          'system.*, session.*, agent.*, task.*, sandbox.* and git.operation_completed are published by the server only',
+      },
     ]);
     expect(issuesOf({ type: 'session.lock_changed', data: {} }, { allowServerTypes: false })[0]?.message).toMatch(
       /server only/,
@@ -396,5 +405,43 @@ describe('summarize', () => {
   it('falls back to JSON when catalogued data does not fit its schema', () => {
     expect(summarize({ type: 'workflow.failed', data: { reason: 'old shape' } })).toBe('{"reason":"old shape"}');
     expect(summarize({ type: 'x.none', data: undefined })).toBe('{}');
+  });
+});
+
+describe('agent, task, sandbox and git operation events', () => {
+  it('checks task.output: a stream, at most 2000 lines', () => {
+    const ok = { type: 'task.output', data: { task_id: 'abc', stream: 'stdout', lines: ['a', 'b'] } };
+    expect(validateEventInput(ok, { allowServerTypes: true }).ok).toBe(true);
+    const badStream = { type: 'task.output', data: { task_id: 'abc', stream: 'stdin', lines: [] } };
+    expect(validateEventInput(badStream, { allowServerTypes: true }).ok).toBe(false);
+    const tooMany = { type: 'task.output', data: { task_id: 'abc', stream: 'stderr', lines: Array(2001).fill('x') } };
+    expect(validateEventInput(tooMany, { allowServerTypes: true }).ok).toBe(false);
+  });
+
+  it('summarizes them in one line', () => {
+    expect(
+      summarize({
+        type: 'task.status_changed',
+        data: { task_id: 'a', title: 'Fix it', from: 'running', to: 'failed', exit_code: 1, reason: 'exit_code_1' },
+      }),
+    ).toBe('task Fix it: running → failed (exit 1) exit_code_1');
+    expect(
+      summarize({
+        type: 'git.operation_completed',
+        data: {
+          operation_id: '3',
+          operation_type: 'commit',
+          status: 'succeeded',
+          task_id: 'a',
+          sandbox_id: 'b',
+          commit_sha: '0123456789abcdef',
+          duration_ms: 12,
+          error_message: null,
+        },
+      }),
+    ).toBe('git commit succeeded 0123456 (12 ms)');
+    expect(summarize({ type: 'task.output', data: { task_id: 'a', stream: 'stdout', lines: ['hello'] } })).toBe(
+      'stdout: hello',
+    );
   });
 });

@@ -326,8 +326,8 @@ export class DashboardController {
           const selected = this.tasks.selected;
           if (!selected) return;
           const { id, offset } = selected;
-          const res = await fetch(`${API}/tasks/${encodeURIComponent(id)}/output?offset=${offset}`, {
-            credentials: 'same-origin',
+          // Plain text, not JSON: read through the signed-in fetch (access token, refresh on 401).
+          const res = await auth.fetch(`${API}/tasks/${encodeURIComponent(id)}/output?offset=${offset}`, {
             cache: 'no-store',
           });
           if (!res.ok) return;

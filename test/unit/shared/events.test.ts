@@ -263,7 +263,7 @@ describe('validateEventInput', () => {
       {
         path: 'type',
         message:
-          'system.*, session.*, agent.*, task.*, sandbox.* and git.operation_completed are published by the server only',
+          'system.*, session.*, auth.*, agent.*, task.*, sandbox.* and git.operation_completed are published by the server only',
       },
     ]);
     expect(issuesOf({ type: 'session.lock_changed', data: {} }, { allowServerTypes: false })[0]?.message).toMatch(

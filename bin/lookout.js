@@ -22,14 +22,24 @@ const { enableCompileCache } = await import('node:module');
 enableCompileCache?.();
 
 const { existsSync } = await import('node:fs');
-const built = new URL('../dist/src-main/cli/main.js', import.meta.url);
 // Prefer the build; fall back to the TypeScript sources (Node strips types natively).
-let entry = new URL('../src-main/cli/main.ts', import.meta.url);
-if (existsSync(built)) {
-  entry = built;
-  const { staleSources, staleWarning } = await import('./build-freshness.js');
-  const stale = staleSources(ROOT);
-  if (stale.length > 0) process.stderr.write(staleWarning(stale));
+const argv = process.argv.slice(2);
+if (argv[0] === 'hooks' && argv[1] === 'emit') {
+  // What installed hooks run on every tool call and commit: load only what it needs, and
+  // skip the build-freshness scan (a hook must be quick and quiet).
+  const built = new URL('../dist/src-main/cli/hook-emit.js', import.meta.url);
+  const entry = existsSync(built) ? built : new URL('../src-main/cli/hook-emit.ts', import.meta.url);
+  const { hookEmitMain } = await import(entry.href);
+  await hookEmitMain(argv.slice(2));
+} else {
+  const built = new URL('../dist/src-main/cli/main.js', import.meta.url);
+  let entry = new URL('../src-main/cli/main.ts', import.meta.url);
+  if (existsSync(built)) {
+    entry = built;
+    const { staleSources, staleWarning } = await import('./build-freshness.js');
+    const stale = staleSources(ROOT);
+    if (stale.length > 0) process.stderr.write(staleWarning(stale));
+  }
+  const { main } = await import(entry.href);
+  await main(argv);
 }
-const { main } = await import(entry.href);
-await main(process.argv.slice(2));

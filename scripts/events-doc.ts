@@ -43,9 +43,12 @@ const NAMESPACE_PURPOSE: Record<string, string> = {
   chat: 'messages between people and agents, and an agent thinking',
   file: 'files created, changed or deleted in the workspace (the files collector publishes these)',
   state: 'planning items: epics and stories',
-  git: 'commits (the git collector publishes these)',
+  git: 'commits, checkouts and merges (the git collector and `lookout hooks install git` publish these)',
   ceremony: 'meetings of agents and people (stand-ups, reviews) and what was said',
   kanban: 'cards on a board',
+  otel: 'OpenTelemetry spans, log records and metric summaries received on /v1/traces, /v1/logs, /v1/metrics',
+  tool: "an agent's tool calls (Claude Code's hooks publish these)",
+  agent_session: "an agent's session: start, end, each finished turn, notifications (Claude Code's hooks)",
   system: "the server's own life and the state document's changes",
   session: 'the workspace lock',
 };

@@ -104,6 +104,13 @@ export const SETTINGS = {
     flag: '--max-body-bytes',
     describe: 'Largest accepted JSON request body',
   },
+  otlpMaxBodyBytes: {
+    schema: int(1024, 256 * 1024 * 1024),
+    default: 8 * 1024 * 1024,
+    env: 'LOOKOUT_OTLP_MAX_BODY_BYTES',
+    flag: '--otlp-max-body-bytes',
+    describe: 'Largest accepted OTLP/HTTP request, once decompressed (larger: 413)',
+  },
   corsOrigins: {
     schema: z.array(z.url()),
     default: [] as string[],

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { API_PREFIX, AUTH_PATH } from '../src-shared/protocol.ts';
+import path from 'node:path';
+import { API_PREFIX, AUTH_PATH, OTLP_PREFIX } from '../src-shared/protocol.ts';
 import type { ServerInfo } from '../src-shared/server-info.ts';
 import { AgentRegistry } from './agents/registry.ts';
 import { agentRoutes } from './agents/routes.ts';
@@ -20,6 +21,9 @@ import { assertWritable } from './http/middleware/read-only.ts';
 import type { Route } from './http/route.ts';
 import { dashboardRoutes } from './http/routes/dashboard.ts';
 import { eventRoutes, wsRoute } from './events/routes.ts';
+import { renderOtlpError } from './ingest/otlp-receiver.ts';
+import { agentSessionRoutes, ingestRoutes } from './ingest/routes.ts';
+import { PriceStore } from './ingest/sessions.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { sessionRoutes } from './session/routes.ts';
 import { stateRoutes } from './state/routes.ts';
@@ -264,6 +268,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     }),
     ...eventRoutes(bus, sse),
     ...stateRoutes(state),
+    ...agentSessionRoutes({ log, prices: new PriceStore(path.join(paths.stateDir, 'prices.json')) }),
     ...agentRoutes(agents, tasks),
     ...taskRoutes(tasks, sandboxes, git),
     ...sessionRoutes(session, () => ({
@@ -280,6 +285,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     })),
   ] as Route[];
 
+  const ingest = ingestRoutes({ bus, maxBodyBytes: config.otlpMaxBodyBytes }) as Route[];
   const app = createApp({
     logger,
     hostRefusals,
@@ -293,6 +299,13 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     apiRoutes,
     authenticateApi: authenticateApi({ ...guard, prefix: API_PREFIX, routes: apiRoutes }),
     policyGuard: policyGuard(guard),
+    protectedRoutes: {
+      prefix: OTLP_PREFIX,
+      routes: ingest,
+      // Under /v1 (OTLP's own paths), authenticated like the API.
+      authenticate: authenticateApi({ ...guard, prefix: '', routes: ingest }),
+      renderError: renderOtlpError,
+    },
   });
   let http: HttpServer | undefined;
   try {

@@ -55,6 +55,55 @@ const workflowId = { workflow_id: id };
 const conversation = { agent: label.optional(), conversation_id: id.optional() };
 const ceremonyId = { ceremony_id: id };
 
+const gitSha = z.string().regex(/^[0-9a-fA-F]{7,64}$/, { error: 'a commit sha is 7 to 64 hexadecimal digits' });
+
+/** Hexadecimal ids as OTLP/JSON writes them (lower case once the receiver has normalised them). */
+const traceId = z.string().regex(/^[0-9a-f]{32}$/, { error: 'a trace id is 32 lowercase hexadecimal digits' });
+const spanId = z.string().regex(/^[0-9a-f]{16}$/, { error: 'a span id is 16 lowercase hexadecimal digits' });
+const attributes = z.record(z.string(), z.unknown());
+export const SPAN_KINDS = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'] as const;
+export const SPAN_STATUS_CODES = ['unset', 'ok', 'error'] as const;
+
+/**
+ * GenAI semantic-convention attributes (gen_ai.*, and the names Claude Code's own
+ * telemetry uses) lifted out of `attributes` so the dashboard can add up tokens and cost
+ * per session and model without knowing every producer's spelling.
+ */
+export const GenAiFields = z
+  .object({
+    system: z.string().max(256).optional(),
+    operation: z.string().max(256).optional(),
+    model: z.string().max(256).optional(),
+    request_model: z.string().max(256).optional(),
+    response_model: z.string().max(256).optional(),
+    input_tokens: z.number().nonnegative().optional(),
+    output_tokens: z.number().nonnegative().optional(),
+    cache_read_tokens: z.number().nonnegative().optional(),
+    cache_creation_tokens: z.number().nonnegative().optional(),
+    cost_usd: z.number().nonnegative().optional(),
+    tool_name: z.string().max(256).optional(),
+  })
+  .loose();
+export type GenAiFields = z.infer<typeof GenAiFields>;
+
+const otelCommon = {
+  scope: z.object({ name: z.string().max(1024).optional(), version: z.string().max(256).optional() }).optional(),
+  service_name: z.string().max(256).optional(),
+  /** The agent session this belongs to (`session.id`, `gen_ai.conversation.id`), when the producer said. */
+  session_id: id.optional(),
+  gen_ai: GenAiFields.optional(),
+  /** Names of attributes shortened or dropped to keep the event within 64 KiB. */
+  truncated: z.array(z.string().max(256)).max(1000).optional(),
+};
+
+/** Who and where for events from an agent's hooks (Claude Code's session id, its working directory). */
+const agentSession = {
+  session_id: id.optional(),
+  agent: label.optional(),
+  cwd: filePath.optional(),
+  transcript_path: filePath.optional(),
+};
+
 export const SYSTEM_STATUSES = ['IDLE', 'COLLECTING', 'PROCESSING', 'ERROR'] as const;
 export const STATE_SECTIONS = ['calendar', 'priorities', 'commitments', 'active_brief'] as const;
 export const LOCK_HOLDERS = ['server', 'cli'] as const;
@@ -114,11 +163,28 @@ export const CATALOGUE = {
 
   'git.commit_created': z
     .object({
-      sha: z.string().regex(/^[0-9a-fA-F]{7,64}$/, { error: 'a commit sha is 7 to 64 hexadecimal digits' }),
+      sha: gitSha,
       message: z.string().max(16_384),
       author: label.optional(),
       branch: label.optional(),
       committed_at: isoTime.optional(),
+    })
+    .loose(),
+
+  'git.checked_out': z
+    .object({
+      from: gitSha.optional(),
+      to: gitSha,
+      branch: label.optional(),
+      branch_checkout: z.boolean().optional(),
+    })
+    .loose(),
+  'git.merged': z
+    .object({
+      sha: gitSha,
+      message: z.string().max(16_384).optional(),
+      branch: label.optional(),
+      squash: z.boolean().optional(),
     })
     .loose(),
 
@@ -179,6 +245,76 @@ export const CATALOGUE = {
 
   'kanban.card_moved': z.object({ card_id: id, from: label, to: label, title: label.optional() }).loose(),
   'kanban.card_updated': z.object({ card_id: id, title: label.optional() }).loose(),
+
+  'otel.span': z
+    .object({
+      trace_id: traceId,
+      span_id: spanId,
+      parent_span_id: spanId.nullable(),
+      name: z.string().max(1024),
+      kind: z.enum(SPAN_KINDS),
+      start_time: isoTime,
+      end_time: isoTime,
+      duration_ms: durationMs,
+      status: z.object({ code: z.enum(SPAN_STATUS_CODES), message: z.string().max(8192).optional() }).loose(),
+      attributes: attributes,
+      resource: attributes,
+      ...otelCommon,
+    })
+    .loose(),
+  'otel.log': z
+    .object({
+      time: isoTime,
+      severity_number: z.number().int().min(0).max(24).optional(),
+      severity_text: z.string().max(64).optional(),
+      body: z.unknown().optional(),
+      event_name: z.string().max(1024).optional(),
+      trace_id: traceId.optional(),
+      span_id: spanId.optional(),
+      attributes: attributes,
+      resource: attributes,
+      ...otelCommon,
+    })
+    .loose(),
+  'otel.metrics': z
+    .object({
+      resource: attributes,
+      metrics: z
+        .array(
+          z
+            .object({
+              name: z.string().max(1024),
+              type: z.string().max(32),
+              unit: z.string().max(64).optional(),
+              data_points: z.number().int().nonnegative(),
+            })
+            .loose(),
+        )
+        .max(1000),
+      data_points: z.number().int().nonnegative(),
+      service_name: z.string().max(256).optional(),
+    })
+    .loose(),
+
+  'tool.call_started': z.object({ ...agentSession, tool_name: label, input: z.unknown().optional() }).loose(),
+  'tool.call_finished': z
+    .object({
+      ...agentSession,
+      tool_name: label,
+      input: z.unknown().optional(),
+      output: z.unknown().optional(),
+      duration_ms: durationMs.optional(),
+    })
+    .loose(),
+  'tool.call_failed': z
+    .object({ ...agentSession, tool_name: label, input: z.unknown().optional(), error: z.string().max(16_384) })
+    .loose(),
+
+  'agent_session.started': z.object({ ...agentSession, source: label.optional() }).loose(),
+  'agent_session.ended': z.object({ ...agentSession, reason: label.optional() }).loose(),
+  'agent_session.stopped': z.object({ ...agentSession, subagent: z.boolean().optional() }).loose(),
+  'agent_session.notification': z.object({ ...agentSession, message: text }).loose(),
+  'agent_session.compacting': z.object({ ...agentSession, trigger: label.optional() }).loose(),
 
   'system.started': z.object({ version: z.string().min(1).max(64), pid: z.number().int().positive() }).loose(),
   'system.stopping': z.object({ reason: label.optional() }).loose(),
@@ -431,6 +567,17 @@ function duration(ms: number | undefined): string {
   return ` (${Math.floor(seconds / 60)} min ${seconds % 60} s)`;
 }
 
+function genAiSummary(g: GenAiFields | undefined): string {
+  if (g === undefined) return '';
+  const parts = [
+    g.model,
+    g.input_tokens === undefined ? undefined : `${g.input_tokens} in`,
+    g.output_tokens === undefined ? undefined : `${g.output_tokens} out`,
+    g.cost_usd === undefined ? undefined : `$${g.cost_usd.toFixed(4)}`,
+  ].filter((part) => part !== undefined);
+  return parts.length === 0 ? '' : ` [${parts.join(', ')}]`;
+}
+
 const arrow = (from: string, to: string): string => `${from} → ${to}`;
 
 // Mapped over one key type so that indexing both maps with a generic T stays correlated
@@ -462,6 +609,9 @@ const SUMMARIZERS: Summarizers = {
   'git.commit_created': (d) =>
     `${d.sha.slice(0, 7)} ${clip(d.message.split('\n', 1)[0] ?? '', SUMMARY_TEXT_LENGTH)}`.trimEnd(),
 
+  'git.checked_out': (d) =>
+    `checked out ${d.branch ?? d.to.slice(0, 7)}${d.branch_checkout === false ? ' (files)' : ''}`,
+  'git.merged': (d) => `merged into ${d.branch ?? d.sha.slice(0, 7)}${d.squash === true ? ' (squash)' : ''}`,
   'git.operation_completed': (d) =>
     `git ${d.operation_type} ${d.status}${d.commit_sha ? ` ${d.commit_sha.slice(0, 7)}` : ''}${duration(d.duration_ms)}${d.error_message ? `: ${d.error_message}` : ''}`,
 
@@ -486,6 +636,25 @@ const SUMMARIZERS: Summarizers = {
 
   'kanban.card_moved': (d) => `card ${d.title ?? d.card_id}: ${arrow(d.from, d.to)}`,
   'kanban.card_updated': (d) => `card ${d.title ?? d.card_id} updated`,
+
+  'otel.span': (d) =>
+    `${d.service_name === undefined ? '' : `${d.service_name}: `}${d.name}${duration(d.duration_ms)}${d.status.code === 'error' ? ' failed' : ''}${genAiSummary(d.gen_ai)}`,
+  'otel.log': (d) =>
+    `${d.severity_text ?? ''} ${d.event_name ?? ''} ${typeof d.body === 'string' ? d.body : d.body === undefined ? '' : JSON.stringify(d.body)}${genAiSummary(d.gen_ai)}`.trim() ||
+    'log record',
+  'otel.metrics': (d) =>
+    `${d.metrics.length} metric${d.metrics.length === 1 ? '' : 's'}, ${d.data_points} points: ${d.metrics.map((m) => m.name).join(', ')}`,
+
+  'tool.call_started': (d) => `${d.tool_name} started`,
+  'tool.call_finished': (d) => `${d.tool_name} finished${duration(d.duration_ms)}`,
+  'tool.call_failed': (d) => `${d.tool_name} failed: ${d.error}`,
+
+  'agent_session.started': (d) =>
+    `${d.agent ?? 'agent'} session started${d.source === undefined ? '' : ` (${d.source})`}`,
+  'agent_session.ended': (d) => `${d.agent ?? 'agent'} session ended${d.reason === undefined ? '' : ` (${d.reason})`}`,
+  'agent_session.stopped': (d) => `${d.agent ?? 'agent'} ${d.subagent === true ? 'subagent ' : ''}finished responding`,
+  'agent_session.notification': (d) => d.message,
+  'agent_session.compacting': (d) => `${d.agent ?? 'agent'} is compacting its context`,
 
   'system.started': (d) => `Lookout ${d.version} started (pid ${d.pid})`,
   'system.stopping': (d) => (d.reason === undefined ? 'stopping' : `stopping: ${d.reason}`),

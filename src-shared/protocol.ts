@@ -33,6 +33,13 @@ export const HEADERS = {
 export const AUTH_PATH = '/auth';
 /** Cookies are not isolated by port, so the refresh cookie's name carries it: two servers never clash. */
 export const refreshCookieName = (port: number): string => `lookout_refresh_${port}`;
+/**
+ * OTLP/HTTP's own paths (the OpenTelemetry specification's defaults, which exporters
+ * append to OTEL_EXPORTER_OTLP_ENDPOINT), outside /api/v1 but behind the same token.
+ */
+export const OTLP_PREFIX = '/v1';
+export const OTLP_PATHS = { traces: '/v1/traces', logs: '/v1/logs', metrics: '/v1/metrics' } as const;
+
 /** The cookie's name as the API documents it. */
 export const REFRESH_COOKIE_PATTERN = 'lookout_refresh_<port>';
 

@@ -4,6 +4,7 @@ import { VERSION } from '../version.ts';
 import { registerAgent } from './agent.ts';
 import { registerDb } from './db.ts';
 import { registerEmit } from './emit.ts';
+import { registerHooks } from './hooks.ts';
 import { registerOpen } from './open.ts';
 import { registerRun } from './run.ts';
 import { registerServe } from './serve.ts';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerOpen(program);
   registerUsers(program);
   registerAuth(program);
+  registerHooks(program);
   registerDb(program);
   registerAgent(program);
   registerTask(program);

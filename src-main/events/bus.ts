@@ -68,6 +68,15 @@ export class EventBus {
         details: issues,
       });
     }
+    return this.publishChecked(events);
+  }
+
+  /**
+   * Stores and fans out events the caller has already checked with validateEventInput
+   * and bounded to MAX_EVENT_BYTES (the OTLP receiver does, item by item, to reject only
+   * the bad ones): the same append, without checking every event a second time.
+   */
+  publishChecked(events: readonly NewEvent[]): EventEnvelope[] {
     if (events.length === 0) return [];
     const { stored, envelopes } = this.log.append(events);
     this.#fanOut(stored);

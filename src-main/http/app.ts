@@ -6,7 +6,7 @@ import { API_PREFIX, HEADERS } from '../../src-shared/protocol.ts';
 import type { Logger } from '../logger.ts';
 import { RefusalCounter } from '../transport/refusal-counter.ts';
 import { accessLog } from './middleware/access-log.ts';
-import { errorHandler } from './middleware/error-handler.ts';
+import { type ErrorRenderer, errorHandler } from './middleware/error-handler.ts';
 import { hostCheck } from './middleware/host-check.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { methodNotAllowed } from './middleware/method-not-allowed.ts';
@@ -37,9 +37,22 @@ export interface AppOptions {
   authenticateApi: Koa.Middleware;
   /** Each route's declared policy, enforced before its handler. */
   policyGuard: PolicyGuard;
+  /**
+   * Routes outside /api/v1 that still need a credential (OTLP ingest under /v1): every
+   * path under `prefix` is authenticated by `authenticate`, matched or not, and its errors
+   * rendered by `renderError` when that protocol has its own error body. They read their own bodies.
+   */
+  protectedRoutes?: {
+    prefix: string;
+    routes: readonly Route[];
+    authenticate: Koa.Middleware;
+    renderError?: ErrorRenderer;
+  };
   /** Where Host-refused requests are counted (shared with the WebSocket upgrade check). */
   hostRefusals?: RefusalCounter;
 }
+
+const under = (path: string, prefix: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
 
 /**
  * The Koa application. Everything a request passes through is listed here, in order,
@@ -63,7 +76,20 @@ export function createApp(options: AppOptions): App {
       options.hostRefusals ?? new RefusalCounter(options.logger, 'refused requests with a foreign Host header'),
     ),
   );
-  app.use(errorHandler(options.logger));
+  const protectedRoutes = options.protectedRoutes;
+  app.use(
+    errorHandler(
+      options.logger,
+      protectedRoutes?.renderError
+        ? [
+            {
+              matches: (path) => under(path.toLowerCase(), protectedRoutes.prefix),
+              render: protectedRoutes.renderError,
+            },
+          ]
+        : [],
+    ),
+  );
   app.use(securityHeaders());
   app.use(hostCheck(options.getAllowedHosts));
   app.use(refuseForeignWrites(options.getAllowedOrigins));
@@ -101,6 +127,14 @@ export function createApp(options: AppOptions): App {
     const path = ctx.path.toLowerCase();
     return path === API_PREFIX || path.startsWith(`${API_PREFIX}/`) ? apiGuards(ctx, next) : next();
   });
+
+  if (protectedRoutes) {
+    app.use((ctx, next) =>
+      under(ctx.path.toLowerCase(), protectedRoutes.prefix) ? protectedRoutes.authenticate(ctx, next) : next(),
+    );
+    mountRoutes(root, protectedRoutes.routes, { guard: options.policyGuard });
+    routes.push(...protectedRoutes.routes.map((route) => ({ prefix: '', route })));
+  }
 
   const api = new Router({ prefix: API_PREFIX, sensitive: true, strict: true });
   mountRoutes(api, options.apiRoutes, { guard: options.policyGuard });

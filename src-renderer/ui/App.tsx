@@ -5,6 +5,7 @@ import { CommandBar } from './CommandBar.tsx';
 import { DetailDrawer } from './DetailDrawer.tsx';
 import { Header } from './Header.tsx';
 import { COMMAND_INPUT_ID, FILTER_INPUT_ID } from './hooks.ts';
+import { SessionsView } from './SessionsView.tsx';
 import { SidePanels } from './SidePanels.tsx';
 import { SignIn } from './SignIn.tsx';
 import { TaskDrawer } from './TaskDrawer.tsx';
@@ -28,8 +29,21 @@ function focus(id: string): void {
   }
 }
 
+type View = 'activity' | 'sessions';
+const viewFromHash = (): View => (window.location.hash === '#sessions' ? 'sessions' : 'activity');
+
 export function App() {
   const [selected, setSelected] = useState<number | null>(null);
+  // `#sessions` opens the Sessions view (a link to it survives a reload).
+  const [view, setView] = useState<View>(viewFromHash);
+  const show = (next: View) => {
+    setView(next);
+    history.replaceState(
+      null,
+      '',
+      `${window.location.pathname}${window.location.search}${next === 'sessions' ? '#sessions' : ''}`,
+    );
+  };
   const close = useCallback(() => setSelected(null), []);
   const board = useTaskBoard();
   const taskOpen = board.selected !== null && selected === null;
@@ -76,12 +90,26 @@ export function App() {
     <div className={`app${selected !== null || taskOpen ? ' with-drawer' : ''}`}>
       <Header />
       <ReadOnlyBanner />
-      <main className="main">
-        <ActivityPanel selected={selected} onSelect={setSelected} />
-        <SidePanels />
-        {selected !== null && <DetailDrawer seq={selected} onClose={close} />}
-        {taskOpen && <TaskDrawer />}
-      </main>
+      <nav className="view-tabs" aria-label="Views">
+        <button className="button" type="button" aria-pressed={view === 'activity'} onClick={() => show('activity')}>
+          Activity
+        </button>
+        <button className="button" type="button" aria-pressed={view === 'sessions'} onClick={() => show('sessions')}>
+          Sessions
+        </button>
+      </nav>
+      {view === 'sessions' ? (
+        <main className="main sessions-main">
+          <SessionsView />
+        </main>
+      ) : (
+        <main className="main">
+          <ActivityPanel selected={selected} onSelect={setSelected} />
+          <SidePanels />
+          {selected !== null && <DetailDrawer seq={selected} onClose={close} />}
+          {taskOpen && <TaskDrawer />}
+        </main>
+      )}
       <CommandBar />
       <SignIn />
     </div>

@@ -1,4 +1,4 @@
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { ErrorCode } from '../../../src-shared/errors.ts';
 import { LookoutError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
@@ -32,12 +32,18 @@ function toLookoutError(error: unknown): LookoutError | undefined {
   });
 }
 
+/** Renders an error for a protocol with its own error body (OTLP's google.rpc.Status). */
+export type ErrorRenderer = (ctx: Context, error: LookoutError) => void;
+
 /**
  * The one place errors become responses: `{"error": {code, message, details?}}` with the
  * matching status. Unknown failures are logged with their stack and answered with a bare
  * 500. An unmatched route becomes a proper 404 body as well.
  */
-export function errorHandler(logger: Logger): Middleware {
+export function errorHandler(
+  logger: Logger,
+  renderers: readonly { matches: (path: string) => boolean; render: ErrorRenderer }[] = [],
+): Middleware {
   return async (ctx, next) => {
     try {
       await next();
@@ -58,7 +64,13 @@ export function errorHandler(logger: Logger): Middleware {
       if (ctx.headerSent || !ctx.writable) return;
       ctx.status = known.status;
       for (const [name, value] of Object.entries(known.headers)) ctx.set(name, value);
+      const renderer = renderers.find((candidate) => candidate.matches(ctx.path));
       ctx.body = known.toBody();
+      try {
+        renderer?.render(ctx, known);
+      } catch (renderError) {
+        logger.error({ err: renderError }, 'error renderer failed; answered with the plain error body');
+      }
     }
   };
 }

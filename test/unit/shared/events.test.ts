@@ -132,7 +132,7 @@ describe('event types and patterns', () => {
 
 describe('the catalogue', () => {
   it('lists every catalogued type and namespace', () => {
-    expect(CATALOGUED_TYPES).toHaveLength(41);
+    expect(CATALOGUED_TYPES).toHaveLength(54);
     expect(CATALOGUED_TYPES).toContain('task.output');
     expect(CATALOGUED_TYPES).toContain('git.operation_completed');
     expect(CATALOGUED_TYPES).toContain('git.commit_created');
@@ -149,6 +149,9 @@ describe('the catalogue', () => {
       'sandbox',
       'ceremony',
       'kanban',
+      'otel',
+      'tool',
+      'agent_session',
       'system',
       'session',
       'auth',

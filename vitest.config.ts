@@ -8,11 +8,8 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 20_000,
-    // CI runs on a shared two-core machine where the timing of real sockets, child
-    // processes and a browser occasionally slips; one retry there keeps a scheduling
-    // hiccup from blocking a landing. Locally there is no retry, so flakiness stays
-    // visible where it can be fixed.
-    retry: process.env.CI ? 1 : 0,
+    // No retries, in CI or locally: a test that needs one has a race to fix, not to hide.
+    retry: 0,
     hookTimeout: 20_000,
     // Off unless asked for (`npm test -- --coverage`, as CI runs it). v8's own counters:
     // no instrumented copy of the code, so the suite runs the same sources it ships.

@@ -42,7 +42,34 @@ export function stateFiles(paths: WorkspacePaths): string[] {
     paths.serverInfo,
     paths.lock,
     `${paths.lock}.json`,
+    // What the domains keep: task logs and prompts, sandboxes (worktrees), the price table.
+    path.join(paths.stateDir, 'tasks'),
+    path.join(paths.stateDir, 'sandboxes'),
+    path.join(paths.stateDir, 'prices.json'),
   ];
+}
+
+/** Folders under .lookout/ whose entries Lookout creates and writes (never links). */
+const WRITTEN_FOLDERS = ['tasks', 'sandboxes'];
+
+/** Every symlink directly in .lookout/ or in the folders Lookout writes into. */
+function linksUnder(stateDir: string): string[] {
+  const links: string[] = [];
+  const scan = (dir: string, depth: number) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const file = path.join(dir, entry.name);
+      if (entry.isSymbolicLink()) links.push(file);
+      else if (depth === 0 && entry.isDirectory() && WRITTEN_FOLDERS.includes(entry.name)) scan(file, 1);
+    }
+  };
+  scan(stateDir, 0);
+  return links;
 }
 
 const ownUid = (): number | undefined => process.getuid?.();
@@ -67,18 +94,13 @@ function checkStateDir(paths: WorkspacePaths): void {
       `refusing to use ${paths.stateDir}: it is owned by uid ${stat.uid}, not by you (uid ${uid}); remove it or run as its owner`,
     );
   }
-  for (const file of stateFiles(paths)) {
-    let entry: fs.Stats;
-    try {
-      entry = fs.lstatSync(file);
-    } catch {
-      continue;
-    }
-    if (entry.isSymbolicLink()) {
-      throw new StartupError(
-        `refusing to start: ${file} is a symlink, and Lookout never follows links under .lookout/; remove it (rm ${file})`,
-      );
-    }
+  // Not only the files named above: any link a cloned repository ships (a new file a
+  // later version writes, a task log, a worktree folder) could redirect a write.
+  const [link] = linksUnder(paths.stateDir);
+  if (link !== undefined) {
+    throw new StartupError(
+      `refusing to start: ${link} is a symlink, and Lookout never follows links under .lookout/; remove it (rm ${link})`,
+    );
   }
 }
 

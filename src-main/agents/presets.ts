@@ -13,35 +13,38 @@ interface PresetDefinition {
 
 /**
  * Real agent CLIs in their non-interactive modes. Each gets its prompt as one argv
- * element; none is ever run through a shell.
+ * element; none is ever run through a shell. The prompt is a task's title, which anyone
+ * with the operator role writes: it follows `--` or is glued to its option
+ * (`--message=…`), so a title like `--dangerously-skip-permissions` stays text and can
+ * never become a flag of the agent's CLI.
  */
 export const PRESETS: readonly PresetDefinition[] = [
   {
     id: 'claude-code',
     name: 'Claude Code',
     description: 'Anthropic Claude Code in print mode, allowed to edit files in its worktree',
-    command: ['claude', '-p', '{prompt}', '--permission-mode', 'acceptEdits'],
+    command: ['claude', '-p', '--permission-mode', 'acceptEdits', '--', '{prompt}'],
     pass_env: ['ANTHROPIC_API_KEY'],
   },
   {
     id: 'codex',
     name: 'Codex',
     description: 'OpenAI Codex CLI, non-interactive (codex exec) with workspace-write sandboxing',
-    command: ['codex', 'exec', '--full-auto', '{prompt}'],
+    command: ['codex', 'exec', '--full-auto', '--', '{prompt}'],
     pass_env: ['OPENAI_API_KEY'],
   },
   {
     id: 'aider',
     name: 'Aider',
     description: 'Aider with one message, answering yes to its questions',
-    command: ['aider', '--yes-always', '--message', '{prompt}'],
+    command: ['aider', '--yes-always', '--message={prompt}'],
     pass_env: ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'],
   },
   {
     id: 'gemini-cli',
     name: 'Gemini CLI',
     description: 'Google Gemini CLI with one prompt, auto-approving its tool calls',
-    command: ['gemini', '--yolo', '-p', '{prompt}'],
+    command: ['gemini', '--yolo', '--prompt={prompt}'],
     pass_env: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
   },
 ];

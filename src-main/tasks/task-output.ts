@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { Readable } from 'node:stream';
+import { type Readable, Writable } from 'node:stream';
 import { API_PREFIX } from '../../src-shared/protocol.ts';
 import { MAX_OUTPUT_LINES_PER_EVENT } from '../../src-shared/events.ts';
 import type { EventBus } from '../events/bus.ts';
@@ -29,7 +29,7 @@ export class TaskOutput {
   #taskId: string;
   #bus: EventBus;
   #logger: Logger;
-  #log: fs.WriteStream;
+  #log: Writable;
   #pending: { stream: OutputStream; line: string; size: number }[] = [];
   #budget: number;
   #spent = 0;
@@ -53,7 +53,9 @@ export class TaskOutput {
     this.#bus = options.bus;
     this.#logger = options.logger;
     this.#budget = options.budgetBytes;
-    this.#log = fs.createWriteStream(options.file, { flags: 'a', mode: 0o600 });
+    this.#log = openLog(options.file, (error) =>
+      this.#logger.error({ err: error, task: this.#taskId }, 'task log cannot be opened; output goes to events only'),
+    );
     this.#log.on('error', (error) => this.#logger.error({ err: error, task: this.#taskId }, 'task log write failed'));
     this.#flushMs = options.flushMs;
   }
@@ -223,5 +225,21 @@ export class TaskOutput {
     this.flush(true);
     if (this.#log.writableEnded) return;
     await new Promise<void>((resolve) => this.#log.end(resolve));
+  }
+}
+
+/**
+ * The task's log, opened with O_NOFOLLOW: a link planted at its name after start-up
+ * must not redirect it. If it cannot be opened the task still runs and its output still
+ * reaches the events; the log is a sink that keeps nothing.
+ */
+function openLog(file: string, onError: (error: unknown) => void): Writable {
+  const { O_WRONLY, O_CREAT, O_APPEND, O_NOFOLLOW } = fs.constants;
+  try {
+    const fd = fs.openSync(file, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600);
+    return fs.createWriteStream(file, { fd });
+  } catch (error) {
+    onError(error);
+    return new Writable({ write: (_chunk, _encoding, done) => done() });
   }
 }

@@ -32,6 +32,20 @@ describe('nothing under .lookout/ is followed through a symlink', () => {
     expect(fs.existsSync(target)).toBe(false);
   });
 
+  it.each([
+    ['tasks', 'abc.log'],
+    ['sandboxes', 'task-abc'],
+    ['.', 'a-file-a-later-version-writes'],
+  ])('refuses a link in %s/ (%s), not only the files it names', async (folder, name) => {
+    const workspace = tempWorkspace();
+    const dir = path.join(workspace, '.lookout', folder);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.symlinkSync(tempWorkspace(), path.join(dir, name));
+    await expect(createRuntime({ workspace, port: 0, logLevel: 'silent' })).rejects.toThrow(
+      new RegExp(`${name}.* is a symlink`),
+    );
+  });
+
   it('refuses a .lookout that is itself a symlink', async () => {
     const workspace = tempWorkspace();
     const elsewhere = tempWorkspace();

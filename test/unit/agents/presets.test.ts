@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findProgram, listPresets } from '../../../src-main/agents/presets.ts';
+import { findProgram, listPresets, PRESETS } from '../../../src-main/agents/presets.ts';
 
 describe('agent presets and program lookup', () => {
   it('finds programs on PATH, by absolute path, and says why not', () => {
@@ -18,5 +18,14 @@ describe('agent presets and program lookup', () => {
     expect(presets.map((p) => p.id)).toEqual(['claude-code', 'codex', 'aider', 'gemini-cli']);
     for (const preset of presets)
       expect(preset).toMatchObject({ available: false, reason: expect.stringMatching(/not on PATH/) });
+  });
+
+  it('never lets a prompt become a flag: it follows -- or is glued to its option', () => {
+    for (const preset of PRESETS) {
+      const at = preset.command.findIndex((arg) => arg.includes('{prompt}'));
+      const arg = preset.command[at]!;
+      const glued = /^--[a-z-]+=\{prompt\}$/.test(arg);
+      expect(glued || (arg === '{prompt}' && preset.command[at - 1] === '--'), preset.id).toBe(true);
+    }
   });
 });

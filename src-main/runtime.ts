@@ -1,23 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { API_PREFIX, OTLP_PREFIX } from '../src-shared/protocol.ts';
+import { API_PREFIX, AUTH_PATH, OTLP_PREFIX } from '../src-shared/protocol.ts';
 import type { ServerInfo } from '../src-shared/server-info.ts';
 import { AgentRegistry } from './agents/registry.ts';
 import { agentRoutes } from './agents/routes.ts';
 import { type Config, type ConfigInput, parseConfig } from './config.ts';
 import { EventBus } from './events/bus.ts';
 import { EventLog } from './events/event-log.ts';
+import { AccessService } from './access/access-service.ts';
+import { authenticateApi, authorizeUpgrade, type GuardOptions, policyGuard } from './access/guard.ts';
+import { accessRoutes } from './access/routes.ts';
 import { SseHub } from './gateway/sse.ts';
 import { WsGateway } from './gateway/ws-gateway.ts';
 import { createApp } from './http/app.ts';
 import { type HttpServer, listen } from './http/http-server.ts';
 import { RefusalCounter } from './transport/refusal-counter.ts';
 import { allowedHosts } from './http/middleware/host-check.ts';
-import { readOnlyGuard } from './http/middleware/read-only.ts';
+import { assertWritable } from './http/middleware/read-only.ts';
 import type { Route } from './http/route.ts';
 import { dashboardRoutes } from './http/routes/dashboard.ts';
-import { eventRoutes } from './events/routes.ts';
+import { eventRoutes, wsRoute } from './events/routes.ts';
 import { renderOtlpError } from './ingest/otlp-receiver.ts';
 import { agentSessionRoutes, ingestRoutes } from './ingest/routes.ts';
 import { PriceStore } from './ingest/sessions.ts';
@@ -56,6 +59,10 @@ export interface Runtime {
   readonly session: SessionService;
   /** The state document, commands and collections. */
   readonly state: StateService;
+  /** Users, tokens, sign-in and rate limits. */
+  readonly access: AccessService;
+  /** Every mounted route with its prefix (the role test and the docs walk these). */
+  readonly routes: readonly { prefix: string; route: Route }[];
   readonly agents: AgentRegistry;
   readonly tasks: TaskService;
   readonly http: HttpServer;
@@ -175,6 +182,26 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   let hosts = new Set<string>();
   let origins = new Set<string>();
 
+  let access: AccessService;
+  try {
+    access = new AccessService({
+      db: store,
+      bus,
+      logger,
+      signingKeyFile: paths.signingKey,
+      ownerToken: token,
+      accessTokenTtlS: config.accessTokenTtlS,
+      refreshTokenTtlDays: config.refreshTokenTtlDays,
+      signInAttempts: config.signInAttempts,
+      apiRatePerSecond: config.apiRatePerSecond,
+      apiRateBurst: config.apiRateBurst,
+    });
+  } catch (error) {
+    await state.stop();
+    await store.close();
+    flushLogger(logger);
+    throw error;
+  }
   // Requests and upgrades refused for their Host (DNS rebinding) are only counted: one
   // log line a minute at most, however hard a page loops.
   const hostRefusals = new RefusalCounter(logger, 'refused requests with a foreign Host header (DNS rebinding?)');
@@ -188,17 +215,22 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
       else void stop().catch(() => undefined);
     },
   });
+  const guard: GuardOptions = {
+    access,
+    trustProxy: config.trustProxy,
+    assertWritable: (lockId) => assertWritable(session, lockId),
+  };
   const hello = () => ({ version: VERSION, workspace: config.workspace, session: session.state });
+
   const gateway = new WsGateway({
     bus,
     logger,
+    authorize: (req) => authorizeUpgrade(req, wsRoute.policy, guard),
     hostRefusals,
-    token,
     maxClients: config.maxClients,
     queueSize: config.queueSize,
     replayLimit: config.replayLimit,
     heartbeatMs: config.heartbeatMs,
-    getPort: () => port,
     getAllowedHosts: () => hosts,
     getAllowedOrigins: () => origins,
     getSnapshot: () => state.document(),
@@ -214,7 +246,12 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     getHello: hello,
   });
 
-  const publicRoutes = healthRoutes({
+  access.onRevoke((subject) => {
+    gateway.closePrincipal(subject);
+    sse.closePrincipal(subject);
+  });
+
+  const rootRoutes = healthRoutes({
     version: VERSION,
     startedAtMs: startedAt,
     startedAt: new Date(startedAt).toISOString(),
@@ -223,7 +260,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     schemaVersion: store.schemaVersion,
     lastSequenceNumber: () => log.lastSequenceNumber,
   }) as Route[];
-  publicRoutes.push(...(dashboardRoutes({ token, getPort: () => port }) as Route[]));
+  rootRoutes.push(...(dashboardRoutes({}) as Route[]), wsRoute as Route);
   const metrics = new Metrics({
     stats: bus.stats,
     wsClients: () => gateway.clientCount,
@@ -233,9 +270,14 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     lockHolder: () => session.state.lock.holder,
     taskCounts: () => tasks.countByStatus(),
   });
-  publicRoutes.push(...(metricsRoutes(metrics) as Route[]));
+  rootRoutes.push(...(metricsRoutes(metrics) as Route[]));
 
   const apiRoutes = [
+    ...accessRoutes(access, {
+      getPort: () => port,
+      cookiePath: `${API_PREFIX}${AUTH_PATH}`,
+      trustProxy: config.trustProxy,
+    }),
     ...eventRoutes(bus, sse),
     ...stateRoutes(state),
     ...agentSessionRoutes({ log, prices: new PriceStore(path.join(paths.stateDir, 'prices.json')) }),
@@ -254,33 +296,29 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
       session: session.state,
     })),
   ] as Route[];
-  const readOnlyExempt = new Set(
-    apiRoutes
-      .filter((route) => route.readOnlyExempt)
-      .map((route) => `${route.method.toUpperCase()} ${API_PREFIX}${route.path}`),
-  );
 
+  const ingest = ingestRoutes({ bus, maxBodyBytes: config.otlpMaxBodyBytes }) as Route[];
   const app = createApp({
     logger,
     hostRefusals,
-    token,
     version: VERSION,
     maxBodyBytes: config.maxBodyBytes,
     corsOrigins: config.corsOrigins,
     getPort: () => port,
     getAllowedHosts: () => hosts,
-    publicRoutes,
+    getAllowedOrigins: () => origins,
+    rootRoutes,
     apiRoutes,
     observeRequest: (method, route, status, seconds) => metrics.observeRequest(method, route, status, seconds),
+    authenticateApi: authenticateApi({ ...guard, prefix: API_PREFIX, routes: apiRoutes }),
+    policyGuard: policyGuard(guard),
     protectedRoutes: {
       prefix: OTLP_PREFIX,
-      routes: ingestRoutes({ bus, maxBodyBytes: config.otlpMaxBodyBytes }) as Route[],
+      routes: ingest,
+      // Under /v1 (OTLP's own paths), authenticated like the API.
+      authenticate: authenticateApi({ ...guard, prefix: '', routes: ingest }),
       renderError: renderOtlpError,
     },
-    apiGuards: [
-      // Declared on the routes themselves, so the guard and /openapi.json (no 423) agree.
-      readOnlyGuard(session, (method, path) => readOnlyExempt.has(`${method} ${path}`)),
-    ],
   });
   let http: HttpServer | undefined;
   try {
@@ -385,6 +423,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     sse,
     session,
     state,
+    access,
+    routes: app.routes,
     agents,
     tasks,
     http: server,

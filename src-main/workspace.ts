@@ -13,6 +13,8 @@ export interface WorkspacePaths {
   /** The lock directory (proper-lockfile); its holder record is `session.lock.json`. */
   lock: string;
   log: string;
+  /** The access-token signing key (0600, created once so sessions outlive restarts). */
+  signingKey: string;
 }
 
 export function workspacePaths(root: string): WorkspacePaths {
@@ -24,6 +26,7 @@ export function workspacePaths(root: string): WorkspacePaths {
     serverInfo: path.join(stateDir, 'server.json'),
     lock: path.join(stateDir, 'session.lock'),
     log: path.join(stateDir, 'lookout.log'),
+    signingKey: path.join(stateDir, 'signing.key'),
   };
 }
 

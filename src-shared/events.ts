@@ -107,6 +107,13 @@ const agentSession = {
 export const SYSTEM_STATUSES = ['IDLE', 'COLLECTING', 'PROCESSING', 'ERROR'] as const;
 export const STATE_SECTIONS = ['calendar', 'priorities', 'commitments', 'active_brief'] as const;
 export const LOCK_HOLDERS = ['server', 'cli'] as const;
+/** How a principal signed in: a user's password, the owner's one-time code or pasted token. */
+export const SIGN_IN_METHODS = ['password', 'code', 'token'] as const;
+const authSubject = {
+  user_id: id,
+  name: label,
+  role: z.enum(['viewer', 'operator', 'admin']),
+};
 
 // Agents and tasks (CONTRACT Part 2). The lists are repeated from agents.ts/tasks.ts as
 // plain literals so the catalogue stays importable on its own.
@@ -338,6 +345,21 @@ export const CATALOGUE = {
       reason: label.optional(),
     })
     .loose(),
+
+  // The access layer's audit trail. Never a password, hash or token in data.
+  'auth.signed_in': z.object({ ...authSubject, method: z.enum(SIGN_IN_METHODS), address: label.optional() }).loose(),
+  'auth.sign_in_failed': z
+    .object({
+      method: z.enum(SIGN_IN_METHODS),
+      reason: z.enum(['invalid_credentials', 'disabled', 'rate_limited', 'remote_owner']),
+      /** Only a name that belongs to a user: a password typed into the name field is never recorded. */
+      name: label.optional(),
+      address: label.optional(),
+    })
+    .loose(),
+  'auth.user_created': z.object({ ...authSubject, by: label }).loose(),
+  'auth.user_disabled': z.object({ ...authSubject, by: label }).loose(),
+  'auth.refresh_reuse_detected': z.object({ subject: label, family_id: id, address: label.optional() }).loose(),
 } as const;
 
 export type CataloguedType = keyof typeof CATALOGUE;
@@ -348,7 +370,7 @@ export const CUSTOM_NAMESPACE = 'x';
 export const CustomEventData = z.record(z.string(), z.unknown());
 
 /** Published by the server itself; a client that sends them is refused. */
-export const SERVER_NAMESPACES: readonly string[] = ['system', 'session', 'agent', 'task', 'sandbox'];
+export const SERVER_NAMESPACES: readonly string[] = ['system', 'session', 'auth', 'agent', 'task', 'sandbox'];
 /** Single server-only types in a namespace clients may otherwise use (git.* is shared). */
 export const SERVER_TYPES: readonly string[] = ['git.operation_completed'];
 
@@ -639,6 +661,11 @@ const SUMMARIZERS: Summarizers = {
   'system.status_changed': (d) => `${d.status} ${d.progress}%${d.message === undefined ? '' : `: ${d.message}`}`,
   'system.state_changed': (d) => `${d.section} updated`,
 
+  'auth.signed_in': (d) => `${d.name} (${d.role}) signed in with ${d.method}`,
+  'auth.sign_in_failed': (d) => `sign-in failed (${d.method}${d.name === undefined ? '' : `, ${d.name}`}): ${d.reason}`,
+  'auth.user_created': (d) => `user ${d.name} (${d.role}) created by ${d.by}`,
+  'auth.user_disabled': (d) => `user ${d.name} disabled by ${d.by}`,
+  'auth.refresh_reuse_detected': (d) => `refresh token reused for ${d.subject}: its sign-in was revoked`,
   'session.lock_changed': (d) => {
     const { holder, pid, hostname } = d.lock;
     const where = [pid === null ? '' : `pid ${pid}`, hostname === null ? '' : `on ${hostname}`]

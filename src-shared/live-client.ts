@@ -1,3 +1,4 @@
+import { CLOSE_TOKEN_EXPIRED } from './access.ts';
 import type { EventEnvelope } from './events.ts';
 import {
   type ConnectedMessage,
@@ -34,6 +35,11 @@ export interface LiveClientOptions {
   /** ws:// or wss:// URL of /ws, without query; a function is asked again on every attempt. */
   url: string | (() => string);
   connect: (url: string) => WebSocketLike;
+  /**
+   * Extra query parameters for each attempt, e.g. a fresh single-use `ticket` (browsers
+   * cannot set headers on a WebSocket). A rejection counts as a failed attempt.
+   */
+  query?: () => Promise<Record<string, string>>;
   types?: readonly string[];
   /** Resume after this number (e.g. persisted from an earlier run). */
   since?: number;
@@ -131,7 +137,7 @@ export class LiveClient {
 
   /** Connect now instead of waiting for the backoff timer. */
   retryNow(): void {
-    if (this.#stopped || this.#status.state === 'live' || this.#status.state === 'connecting') return;
+    if (this.#stopped || this.#opening || this.#status.state === 'live' || this.#status.state === 'connecting') return;
     clearTimeout(this.#retryTimer);
     this.#open();
   }
@@ -141,21 +147,39 @@ export class LiveClient {
     this.#o.onStatus?.(this.#status);
   }
 
-  #url(): string {
+  #url(extra: Record<string, string>): string {
     const query = [`types=${encodeURIComponent(this.#types.join(','))}`];
     if (this.#last !== undefined) query.push(`since=${this.#last}`);
     else if (this.#o.tail !== undefined) query.push(`tail=${this.#o.tail}`);
+    for (const [name, value] of Object.entries(extra)) query.push(`${name}=${encodeURIComponent(value)}`);
     const base = typeof this.#o.url === 'function' ? this.#o.url() : this.#o.url;
     return `${base}?${query.join('&')}`;
   }
 
+  #opening = false;
+
   #open(): void {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#opening) return;
     this.#tailBoundary = undefined;
     if (this.#status.attempt === 0) this.#setStatus({ state: 'connecting', retryAt: null });
+    if (!this.#o.query) return this.#connect({});
+    this.#opening = true;
+    this.#o.query().then(
+      (extra) => {
+        this.#opening = false;
+        if (!this.#stopped) this.#connect(extra);
+      },
+      (error: unknown) => {
+        this.#opening = false;
+        this.#scheduleRetry(error instanceof Error ? error.message : String(error));
+      },
+    );
+  }
+
+  #connect(extra: Record<string, string>): void {
     let socket: WebSocketLike;
     try {
-      socket = this.#o.connect(this.#url());
+      socket = this.#o.connect(this.#url(extra));
     } catch (error) {
       this.#scheduleRetry(String(error));
       return;
@@ -167,6 +191,13 @@ export class LiveClient {
       if (this.#socket !== socket) return;
       this.#socket = undefined;
       clearInterval(this.#pingTimer);
+      // The stream outlived its access token (see docs/protocol.md): reconnect at once
+      // with a fresh credential, resuming after the last event; not a failure.
+      if (event.code === CLOSE_TOKEN_EXPIRED && this.#status.state === 'live') {
+        this.#status = { ...this.#status, attempt: 0 };
+        this.#open();
+        return;
+      }
       this.#scheduleRetry(event.reason || `closed (${event.code})`);
     };
   }

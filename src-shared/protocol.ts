@@ -25,8 +25,14 @@ export const HEADERS = {
   requestId: 'X-Request-Id',
   /** Where an SSE stream resumes (browsers send it on reconnect). */
   lastEventId: 'Last-Event-ID',
+  /** The page's half of the refresh credential (the cookie is the other half). */
+  refreshBinding: 'X-Refresh-Binding',
 } as const;
 
+/** Where the access routes live; the refresh cookie is sent nowhere else. */
+export const AUTH_PATH = '/auth';
+/** Cookies are not isolated by port, so the refresh cookie's name carries it: two servers never clash. */
+export const refreshCookieName = (port: number): string => `lookout_refresh_${port}`;
 /**
  * OTLP/HTTP's own paths (the OpenTelemetry specification's defaults, which exporters
  * append to OTEL_EXPORTER_OTLP_ENDPOINT), outside /api/v1 but behind the same token.
@@ -34,10 +40,8 @@ export const HEADERS = {
 export const OTLP_PREFIX = '/v1';
 export const OTLP_PATHS = { traces: '/v1/traces', logs: '/v1/logs', metrics: '/v1/metrics' } as const;
 
-/** Cookies are not isolated by port, so the session cookie's name carries it: two servers never clash. */
-export const sessionCookieName = (port: number): string => `lookout_session_${port}`;
 /** The cookie's name as the API documents it. */
-export const SESSION_COOKIE_PATTERN = 'lookout_session_<port>';
+export const REFRESH_COOKIE_PATTERN = 'lookout_refresh_<port>';
 
 /** Largest event accepted, in bytes of JSON (larger is 413). */
 export const MAX_EVENT_BYTES = 64 * 1024;

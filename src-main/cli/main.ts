@@ -10,6 +10,7 @@ import { registerRun } from './run.ts';
 import { registerServe } from './serve.ts';
 import { registerStatus } from './status.ts';
 import { registerTail } from './tail.ts';
+import { registerAuth, registerUsers } from './users.ts';
 import { registerTask } from './task.ts';
 
 export function buildProgram(): Command {
@@ -40,6 +41,8 @@ export function buildProgram(): Command {
   registerEmit(program);
   registerTail(program);
   registerOpen(program);
+  registerUsers(program);
+  registerAuth(program);
   registerHooks(program);
   registerDb(program);
   registerAgent(program);

@@ -53,6 +53,14 @@ export const IPC_CHANNELS = {
   'server:open-in-browser': { request: Nothing, response: z.strictObject({ opened: z.boolean() }) },
   'cli:copy-env': { request: Nothing, response: z.strictObject({ copied: z.boolean() }) },
   /**
+   * A one-time owner sign-in code (60 s, one use) that the page exchanges by POST, the
+   * same way `lookout open` signs a browser in: no token crosses, no cookie is planted.
+   */
+  'auth:sign-in-code': {
+    request: Nothing,
+    response: z.strictObject({ code: z.string().nullable(), expires_in: z.number().int() }),
+  },
+  /**
    * Opens the native folder chooser in the main process. The page cannot name a path
    * itself: only the user, through the OS dialog, picks what gets served.
    */
@@ -108,6 +116,8 @@ export interface LookoutDesktopApi {
   stopServer(): Promise<DesktopState>;
   openInBrowser(): Promise<{ opened: boolean }>;
   copyCliEnv(): Promise<{ copied: boolean }>;
+  /** A one-time sign-in code for the running server (null when none runs). */
+  signInCode(): Promise<{ code: string | null; expires_in: number }>;
   chooseWorkspace(): Promise<{ workspace: string | null; message: string | null }>;
   /** Calls `listener` with every new state; returns the unsubscribe function. */
   onStateChange(listener: (state: DesktopState) => void): () => void;
@@ -135,6 +145,7 @@ export function createDesktopApi(transport: IpcTransport): LookoutDesktopApi {
     stopServer: () => call('server:stop', undefined),
     openInBrowser: () => call('server:open-in-browser', undefined),
     copyCliEnv: () => call('cli:copy-env', undefined),
+    signInCode: () => call('auth:sign-in-code', undefined),
     chooseWorkspace: () => call('workspace:choose', undefined),
     onStateChange(listener: (state: DesktopState) => void): () => void {
       if (typeof listener !== 'function') throw new TypeError('onStateChange needs a function');

@@ -28,6 +28,8 @@ export interface ToggleRuntime {
   readonly token: string;
   readonly config: { readonly workspace: string };
   readonly session: { readonly state: SessionState };
+  /** Mints the one-time sign-in codes the window and the browser sign in with. */
+  readonly access: { mintCode(): { code: string; expires_in: number } };
   readonly bus: { listen(patterns: readonly string[], listener: (event: EventEnvelope) => void): () => void };
   stop(): Promise<void>;
 }

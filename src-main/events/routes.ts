@@ -8,6 +8,7 @@ import {
   MAX_EVENT_BYTES,
   MAX_HISTORY_PAGE,
   PublishResponse,
+  WS_PATH,
 } from '../../src-shared/protocol.ts';
 import { PUBLISH_EXAMPLES, publishBodyDocument } from '../../src-shared/publish-body.ts';
 import { LookoutError } from '../errors.ts';
@@ -45,6 +46,10 @@ const StreamQuery = z.object({
     .optional()
     .describe('without a resume point: start with the newest N matching events (capped at the replay limit)'),
   types: TypesParam,
+  ticket: z
+    .string()
+    .optional()
+    .describe('a one-use ticket from POST /api/v1/auth/ticket (browsers; others send a header)'),
 });
 
 /** The SSE endpoint's handler (the gateway's SseHub): the stream is the gateway's business. */
@@ -59,12 +64,11 @@ export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
     summary: `Publish one event, or a batch of up to ${MAX_BATCH} (all or nothing)`,
     description: `Allowed in read-only mode: events are observations. An event over ${MAX_EVENT_BYTES / 1024} KiB of JSON is refused with 413.`,
     tags: ['events'],
-    auth: true,
+    policy: { role: 'operator', readOnly: 'allowed' },
     body: PublishBody,
     errors: [507],
     documentedBody: publishBodyDocument,
     bodyExamples: PUBLISH_EXAMPLES,
-    readOnlyExempt: true,
     responses: { 201: { description: 'Stored; numbers and timestamps in input order', schema: PublishResponse } },
     handler: ({ body }) => {
       const batch = body.type === undefined && body.events !== undefined;
@@ -91,7 +95,7 @@ export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
     path: '/events',
     summary: 'Stored events after a sequence number, oldest first',
     tags: ['events'],
-    auth: true,
+    policy: { role: 'viewer', readOnly: 'allowed' },
     query: HistoryQuery,
     responses: { 200: { description: 'A page of history', schema: EventsPage } },
     handler: ({ query, ctx }) => {
@@ -114,7 +118,7 @@ export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
     path: '/sse',
     summary: 'Server-Sent Events stream (resumes with Last-Event-ID or since; tail=N starts with the newest N)',
     tags: ['events'],
-    auth: true,
+    policy: { role: 'viewer', readOnly: 'allowed', ticket: true },
     query: StreamQuery,
     errors: [503],
     responses: {
@@ -130,3 +134,24 @@ export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
     },
   }),
 ];
+
+/**
+ * `/ws` declared like every route: its policy is what the upgrade enforces, and a plain
+ * GET (no upgrade) is answered 426 by the HTTP side.
+ */
+export const wsRoute = defineRoute({
+  method: 'get',
+  path: WS_PATH,
+  summary: 'The WebSocket event stream (upgrade only)',
+  description:
+    'Authenticate with X-Session-Token or Authorization: Bearer, or (browsers) `?ticket=` from POST /api/v1/auth/ticket. A stream opened with an access token or ticket is closed with 4401 when that token expires; reconnect with a fresh one and `since`. See docs/protocol.md.',
+  tags: ['events'],
+  // OpenAPI cannot describe a WebSocket (and would want a 2xx): docs/protocol.md does.
+  hidden: true,
+  policy: { role: 'viewer', readOnly: 'allowed', ticket: true },
+  errors: [401, 403, 426, 429, 503],
+  responses: { 101: { description: 'Switching protocols' } },
+  handler: () => {
+    throw new LookoutError('upgrade_required', 'this is a WebSocket endpoint: connect with a WebSocket client');
+  },
+});

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
 import { HEADERS } from '../../src-shared/protocol.ts';
 import { LookoutError } from '../errors.ts';
+import { type AuthPrincipal, principalOf } from '../transport/principal.ts';
 import type { EventBus } from '../events/bus.ts';
 import { EventStream } from '../events/event-stream.ts';
 import type { Logger } from '../logger.ts';
@@ -10,6 +11,8 @@ import { connectedMessage, controlJson, parseStreamParams, type ServerHello } fr
 interface SseClient {
   id: string;
   end: () => void;
+  revoke: () => void;
+  principal: AuthPrincipal | undefined;
 }
 
 /**
@@ -62,6 +65,7 @@ export class SseHub {
       );
     }
     const params = parseStreamParams(new URLSearchParams(ctx.querystring), ctx.get(HEADERS.lastEventId) || undefined);
+    const principal = principalOf(ctx);
     const { req, res } = ctx;
     ctx.respond = false;
     res.writeHead(200, {
@@ -108,9 +112,24 @@ export class SseHub {
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), this.#keepAliveMs);
     keepAlive.unref();
 
+    // Like /ws: the stream lasts as long as its credential. At expiry it says so and
+    // ends; the client reconnects with a fresh token (or ticket) and Last-Event-ID.
+    const finish = (code: 'token_expired' | 'revoked', message: string) => {
+      if (!res.writableEnded) res.write(`event: error\ndata: ${JSON.stringify({ type: 'error', code, message })}\n\n`);
+      end(code);
+    };
+    const expiry =
+      principal?.expiresAt === undefined
+        ? undefined
+        : setTimeout(
+            () => finish('token_expired', 'the access token expired: reconnect with a fresh one'),
+            Math.max(0, principal.expiresAt - Date.now()),
+          ).unref();
+
     const connectedAt = Date.now();
     const end = (reason: string) => {
       if (!this.#clients.has(id)) return;
+      clearTimeout(expiry);
       clearInterval(keepAlive);
       stream.close();
       this.#clients.delete(id);
@@ -125,13 +144,26 @@ export class SseHub {
         'sse client disconnected',
       );
     };
-    this.#clients.set(id, { id, end: () => end('server shutting down') });
+    this.#clients.set(id, {
+      id,
+      principal,
+      end: () => end('server shutting down'),
+      revoke: () => finish('revoked', 'the credential was revoked: sign in again'),
+    });
     res.on('close', () => end('client went away'));
     this.#logger.info(
       { client_id: id, since: params.since, tail: params.tail, types: params.patterns },
       'sse client connected',
     );
     pump();
+  }
+
+  /** Ends the streams of a principal whose sessions were revoked (undefined: every token-opened stream). */
+  closePrincipal(subject: string | undefined): void {
+    for (const client of [...this.#clients.values()]) {
+      const p = client.principal;
+      if (p && p.via !== 'owner_token' && (subject === undefined || p.id === subject)) client.revoke();
+    }
   }
 
   close(): void {

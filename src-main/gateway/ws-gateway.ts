@@ -17,7 +17,9 @@ import type { EventBus } from '../events/bus.ts';
 import { EventStream } from '../events/event-stream.ts';
 import type { Logger } from '../logger.ts';
 import type { RefusalCounter } from '../transport/refusal-counter.ts';
-import { isAuthorized } from '../transport/credentials.ts';
+import { CLOSE_REVOKED, CLOSE_TOKEN_EXPIRED } from '../../src-shared/access.ts';
+import { foreignOrigin } from '../transport/origin.ts';
+import type { AuthPrincipal } from '../transport/principal.ts';
 import { assertJsonTextDepth } from '../transport/json-depth.ts';
 import { writeRawError } from '../transport/raw-response.ts';
 import { loggablePath } from '../transport/loggable-path.ts';
@@ -55,14 +57,14 @@ const OVERFLOW_TERMINATE_MS = 1000;
 export interface GatewayOptions {
   bus: EventBus;
   logger: Logger;
+  /** The route policy, applied to the upgrade request: the principal, or a typed refusal. */
+  authorize: (req: http.IncomingMessage) => Promise<AuthPrincipal | null>;
   /** Upgrades refused for their Host are counted here, never logged one by one. */
   hostRefusals?: RefusalCounter;
-  token: string;
   maxClients: number;
   queueSize: number;
   replayLimit: number;
   heartbeatMs: number;
-  getPort: () => number;
   getAllowedHosts: () => Set<string>;
   getAllowedOrigins: () => Set<string>;
   getSnapshot: () => unknown;
@@ -83,6 +85,8 @@ interface Client {
   overflowed: boolean;
   /** Why `ws` gave up on the connection (a frame it refused), for the disconnect log. */
   failure?: string;
+  principal: AuthPrincipal | null;
+  expiry: NodeJS.Timeout | undefined;
 }
 
 /** The request id of each upgrade, for the refusal or the 101 that answers it. */
@@ -183,23 +187,38 @@ export class WsGateway {
         o.hostRefusals === undefined,
       );
     }
-    const origin = req.headers.origin;
-    if (origin !== undefined && !o.getAllowedOrigins().has(origin)) {
-      return refuse(
-        new LookoutError(
-          'forbidden_origin',
-          `Origin ${origin} may not open a WebSocket here; add it to LOOKOUT_CORS_ORIGINS if you trust it`,
-        ),
-      );
-    }
-    if (!isAuthorized(req, o.getPort(), o.token)) {
-      return refuse(
-        new LookoutError(
-          'unauthorized',
-          'missing or wrong session token (X-Session-Token, Authorization: Bearer, or the session cookie)',
-        ),
-      );
-    }
+    const foreign = foreignOrigin(req, o.getAllowedOrigins());
+    if (foreign) return refuse(foreign);
+    // Authentication is asynchronous (JWT verification); the socket waits for it, paused
+    // so no early frame is read before ws takes the socket over.
+    socket.pause();
+    o.authorize(req).then(
+      (principal) => {
+        if (socket.destroyed) return;
+        if (this.#closing)
+          return refuse(new LookoutError('unavailable', 'the server is shutting down'), { 'Retry-After': '2' });
+        this.#accept(req, socket, head, url, clientId, refuse, principal);
+      },
+      (error: unknown) => {
+        if (!(error instanceof LookoutError)) {
+          o.logger.error({ err: error }, 'websocket authorization failed');
+          return refuse(new LookoutError('internal', 'internal error'));
+        }
+        refuse(error, { ...error.headers });
+      },
+    );
+  }
+
+  #accept(
+    req: http.IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    url: URL,
+    clientId: string,
+    refuse: (error: LookoutError, headers?: Record<string, string>) => void,
+    principal: AuthPrincipal | null,
+  ): void {
+    const o = this.#options;
     if (this.#clients.size >= o.maxClients) {
       return refuse(new LookoutError('unavailable', `too many clients (limit ${o.maxClients}, LOOKOUT_MAX_CLIENTS)`), {
         'Retry-After': '5',
@@ -211,10 +230,18 @@ export class WsGateway {
     } catch (error) {
       return refuse(error as LookoutError);
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, socket, clientId, params));
+    // Resumed in the same tick as ws attaches its reader, so no frame is missed.
+    socket.resume();
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, socket, clientId, params, principal));
   }
 
-  #onConnection(ws: WebSocket, socket: Duplex, id: string, params: StreamParams): void {
+  #onConnection(
+    ws: WebSocket,
+    socket: Duplex,
+    id: string,
+    params: StreamParams,
+    principal: AuthPrincipal | null,
+  ): void {
     const o = this.#options;
     const connectedAt = Date.now();
     const client: Client = {
@@ -225,6 +252,16 @@ export class WsGateway {
       pingPayload: undefined,
       waitingForDrain: false,
       overflowed: false,
+      principal,
+      // A stream lives as long as the credential it was opened with; the client
+      // reconnects with a fresh one and resumes with `since` (no hole, no duplicate).
+      expiry:
+        principal?.expiresAt === undefined
+          ? undefined
+          : setTimeout(
+              () => ws.close(CLOSE_TOKEN_EXPIRED, 'token_expired'),
+              Math.max(0, principal.expiresAt - Date.now()),
+            ).unref(),
       stream: new EventStream(o.bus, {
         since: params.since,
         tail: params.tail,
@@ -250,6 +287,7 @@ export class WsGateway {
       o.logger.warn({ client_id: id, code: error.code, reason: error.message }, 'websocket client sent a bad frame');
     });
     ws.on('close', (code, reason) => {
+      clearTimeout(client.expiry);
       client.stream.close();
       this.#clients.delete(id);
       o.logger.info(
@@ -373,6 +411,15 @@ export class WsGateway {
       client.alive = false;
       client.pingPayload = randomBytes(8);
       client.ws.ping(client.pingPayload);
+    }
+  }
+
+  /** Closes the streams of a principal whose sessions were revoked (every stream opened with a token: undefined). */
+  closePrincipal(subject: string | undefined): void {
+    for (const client of this.#clients.values()) {
+      const p = client.principal;
+      if (!p || p.via === 'owner_token') continue;
+      if (subject === undefined || p.id === subject) client.ws.close(CLOSE_REVOKED, 'revoked');
     }
   }
 

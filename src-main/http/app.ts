@@ -10,40 +10,45 @@ import { type ErrorRenderer, errorHandler } from './middleware/error-handler.ts'
 import { hostCheck } from './middleware/host-check.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { methodNotAllowed } from './middleware/method-not-allowed.ts';
+import { refuseForeignWrites } from './middleware/origin-check.ts';
 import { requestId } from './middleware/request-id.ts';
 import { type RequestObserver, requestTiming } from './middleware/request-timing.ts';
-import { requireToken } from './middleware/require-token.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { buildOpenApi } from './openapi.ts';
-import { mountRoutes, type Route } from './route.ts';
+import { mountRoutes, type PolicyGuard, type Route } from './route.ts';
 import { docsRoutes } from './routes/docs.ts';
 
-/** Bodies outside the API (the sign-in token) are tiny. */
+/** Bodies outside the API are tiny (none today; the sign-in lives under /api/v1). */
 const PUBLIC_BODY_LIMIT_BYTES = 4096;
 
 export interface AppOptions {
   logger: Logger;
-  token: string;
   version: string;
   maxBodyBytes: number;
   corsOrigins: readonly string[];
   getPort: () => number;
   getAllowedHosts: () => Set<string>;
-  /**
-   * Routes outside /api/v1 (health, docs, dashboard, metrics): served without a token
-   * unless they declare `auth: true` (/metrics).
-   */
-  publicRoutes: readonly Route[];
-  /** Routes under /api/v1, behind the token. */
+  /** Our own origins and the trusted CORS ones: writes from any other are refused. */
+  getAllowedOrigins: () => ReadonlySet<string>;
+  /** Routes at the root (health, dashboard, the /ws fallback). */
+  rootRoutes: readonly Route[];
+  /** Routes under /api/v1. */
   apiRoutes: readonly Route[];
-  /** Middleware run for /api/v1 after authentication (e.g. the read-only guard). */
-  apiGuards?: readonly Koa.Middleware[];
+  /** Everything under /api/v1 first passes this (a stranger gets 401 before the body is read). */
+  authenticateApi: Koa.Middleware;
+  /** Each route's declared policy, enforced before its handler. */
+  policyGuard: PolicyGuard;
   /**
-   * Routes outside /api/v1 that still need the token (OTLP ingest under /v1): every path
-   * under `prefix` is guarded, matched or not, and its errors rendered by `renderError`
-   * when that protocol has its own error body. They read their own bodies.
+   * Routes outside /api/v1 that still need a credential (OTLP ingest under /v1): every
+   * path under `prefix` is authenticated by `authenticate`, matched or not, and its errors
+   * rendered by `renderError` when that protocol has its own error body. They read their own bodies.
    */
-  protectedRoutes?: { prefix: string; routes: readonly Route[]; renderError?: ErrorRenderer };
+  protectedRoutes?: {
+    prefix: string;
+    routes: readonly Route[];
+    authenticate: Koa.Middleware;
+    renderError?: ErrorRenderer;
+  };
   /** Where Host-refused requests are counted (shared with the WebSocket upgrade check). */
   hostRefusals?: RefusalCounter;
   /** Told each request's duration and route template (for /metrics). */
@@ -56,9 +61,16 @@ const under = (path: string, prefix: string): boolean => path === prefix || path
  * The Koa application. Everything a request passes through is listed here, in order,
  * so one reading of this function tells the whole request path.
  */
-export function createApp(options: AppOptions): Koa {
+export type App = Koa & {
+  /** Every mounted route with its prefix: what /openapi.json shows and the policy tests walk. */
+  readonly routes: readonly { prefix: string; route: Route }[];
+};
+
+export function createApp(options: AppOptions): App {
   const app = new Koa();
   app.silent = true; // errors are rendered and logged by errorHandler
+  // Client addresses come from access/client-address.ts (last X-Forwarded-For entry
+  // only behind a trusted proxy); Koa's own ctx.ip is never used for decisions.
 
   app.use(requestId());
   app.use(
@@ -84,6 +96,7 @@ export function createApp(options: AppOptions): Koa {
   );
   app.use(securityHeaders());
   app.use(hostCheck(options.getAllowedHosts));
+  app.use(refuseForeignWrites(options.getAllowedOrigins));
   if (options.corsOrigins.length > 0) {
     const allowed = new Set(options.corsOrigins.map((origin) => origin.replace(/\/$/, '')));
     app.use(
@@ -91,6 +104,7 @@ export function createApp(options: AppOptions): Koa {
         origin: (ctx) => (allowed.has(ctx.get('origin')) ? ctx.get('origin') : ''),
         allowHeaders: ['Content-Type', 'Authorization', ...Object.values(HEADERS)],
         exposeHeaders: [HEADERS.requestId],
+        credentials: true,
       }),
     );
   }
@@ -101,32 +115,37 @@ export function createApp(options: AppOptions): Koa {
   // Case-sensitive and strict: a path either is ours exactly or is a 404, so the
   // prefix check for the guards below can never disagree with the routing.
   const root = new Router({ sensitive: true, strict: true });
-  const publicRoutes = [...options.publicRoutes, ...(docsRoutes(document) as Route[])];
-  const tokenGuard = requireToken({ token: options.token, getPort: options.getPort });
-  // Routes outside /api/v1 that take a body (sign-in) read it with the same reader, smaller.
-  mountRoutes(root, publicRoutes, {
+  const rootRoutes = [...options.rootRoutes, ...(docsRoutes(document) as Route[])];
+  // Routes outside /api/v1 that take a body read it with the same reader, smaller.
+  mountRoutes(root, rootRoutes, {
+    guard: options.policyGuard,
     bodyReader: jsonBody({ limitBytes: PUBLIC_BODY_LIMIT_BYTES }),
-    authGuard: tokenGuard,
   });
-  routes.push(...publicRoutes.map((route) => ({ prefix: '', route })));
+  routes.push(...rootRoutes.map((route) => ({ prefix: '', route })));
 
-  // Guards run for every path under the prefix, matched or not, so an unknown API
-  // path answers 401 to a stranger rather than revealing what exists.
-  const apiGuards = compose([tokenGuard, ...(options.apiGuards ?? []), jsonBody({ limitBytes: options.maxBodyBytes })]);
-  app.use((ctx, next) => (under(ctx.path.toLowerCase(), API_PREFIX) ? apiGuards(ctx, next) : next()));
+  // Authentication runs for every path under the prefix, matched or not, so an unknown
+  // API path answers 401 to a stranger rather than revealing what exists. Each route's
+  // own policy (role, rate limit, read-only) is enforced when it is matched.
+  const apiGuards = compose([options.authenticateApi, jsonBody({ limitBytes: options.maxBodyBytes })]);
+  app.use((ctx, next) => {
+    const path = ctx.path.toLowerCase();
+    return path === API_PREFIX || path.startsWith(`${API_PREFIX}/`) ? apiGuards(ctx, next) : next();
+  });
 
   if (protectedRoutes) {
-    app.use((ctx, next) => (under(ctx.path.toLowerCase(), protectedRoutes.prefix) ? tokenGuard(ctx, next) : next()));
-    mountRoutes(root, protectedRoutes.routes);
+    app.use((ctx, next) =>
+      under(ctx.path.toLowerCase(), protectedRoutes.prefix) ? protectedRoutes.authenticate(ctx, next) : next(),
+    );
+    mountRoutes(root, protectedRoutes.routes, { guard: options.policyGuard });
     routes.push(...protectedRoutes.routes.map((route) => ({ prefix: '', route })));
   }
 
   const api = new Router({ prefix: API_PREFIX, sensitive: true, strict: true });
-  mountRoutes(api, options.apiRoutes);
+  mountRoutes(api, options.apiRoutes, { guard: options.policyGuard });
   routes.push(...options.apiRoutes.map((route) => ({ prefix: API_PREFIX, route })));
 
   app.use(root.routes());
   app.use(api.routes());
   app.use(methodNotAllowed([root, api]));
-  return app;
+  return Object.assign(app, { routes });
 }

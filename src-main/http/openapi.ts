@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorBody } from '../../src-shared/errors.ts';
-import { HEADERS, MAX_JSON_DEPTH, SESSION_COOKIE_PATTERN, sessionCookieName } from '../../src-shared/protocol.ts';
+import { HEADERS, MAX_JSON_DEPTH, REFRESH_COOKIE_PATTERN, refreshCookieName } from '../../src-shared/protocol.ts';
 import { WRITE_METHODS } from './middleware/json-body.ts';
 import type { Route } from './route.ts';
 
@@ -12,17 +12,25 @@ import type { Route } from './route.ts';
 
 const COMMON_ERRORS: Record<number, string> = {
   400: `Invalid input (\`details\` names the fields), JSON that does not parse, or JSON nested deeper than ${MAX_JSON_DEPTH} levels`,
-  401: 'Missing or wrong session token',
-  403: 'Foreign Host header',
+  401: 'No credential, or a wrong or expired one (`token_expired`: refresh and retry)',
+  403: 'Foreign Host or Origin, or (`forbidden`) the role is too low for this operation',
   404: 'No such resource',
   409: 'Conflicts with the current state',
   413: 'The body is larger than LOOKOUT_MAX_BODY_BYTES (or an event larger than 64 KiB, or a batch of more than 1000)',
   415: 'The body is not application/json',
   423: 'The workspace is read-only: another process holds its lock (`details.lock` says who)',
+  429: 'Rate limited; wait `Retry-After` seconds',
   500: 'Internal error (no internals are shown)',
 };
 
 type JsonSchema = Record<string, unknown>;
+
+/** Which credentials an operation accepts, from its declared policy. */
+function security(route: Route): Record<string, string[]>[] {
+  if (route.policy.refreshCookie) return [{ refreshCookie: [] }];
+  if (route.policy.role === 'public') return [];
+  return [{ ownerToken: [] }, { bearer: [] }, ...(route.policy.ticket ? [{ ticket: [] }] : [])];
+}
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
@@ -78,14 +86,14 @@ function errorStatuses(route: Route, prefix: string, openPath: string): number[]
   const writes = WRITE_METHODS.has(route.method.toUpperCase());
   const hasParams = openPath.includes('{');
   return [
-    ...(route.auth ? [401] : []),
-    403, // the Host check runs for everything
+    ...(route.policy.role === 'public' ? [] : [401, 429]),
+    403, // the Host check runs for everything (and the role check for guarded routes)
     500,
     // Under the API every write goes through the JSON body reader; elsewhere only routes with a body do.
     ...((underApi && writes) || route.body ? [400, 413, 415] : []),
     ...(route.query || hasParams ? [400] : []),
     ...(hasParams ? [404] : []),
-    ...(underApi && writes && !route.readOnlyExempt ? [423] : []),
+    ...(route.policy.readOnly === 'blocked' ? [423] : []),
     ...(route.errors ?? []),
   ];
 }
@@ -157,7 +165,8 @@ function operation(route: Route, prefix: string, openPath: string, components: R
         }
       : {}),
     responses,
-    security: route.auth ? [{ token: [] }, { bearer: [] }, { cookie: [] }] : [],
+    security: security(route),
+    'x-lookout-policy': { role: route.policy.role, read_only: route.policy.readOnly },
   };
 }
 
@@ -167,7 +176,9 @@ const TAGS = [
   { name: 'collections', description: 'Collecting git commits and file changes' },
   { name: 'session', description: 'The workspace lock and read-only mode' },
   { name: 'server', description: 'Health, status and these docs' },
-  { name: 'dashboard', description: 'The dashboard page and its sign-in' },
+  { name: 'dashboard', description: 'The dashboard page' },
+  { name: 'auth', description: 'Sign-in, refresh, sign-out, stream tickets and sign-in codes' },
+  { name: 'users', description: 'The users who may sign in (admins)' },
 ];
 
 /** OpenAPI 3.1 (whose schemas are JSON Schema 2020-12, which zod emits directly). */
@@ -182,7 +193,7 @@ export function buildOpenApi(
     const openPath = `${prefix}${route.path}`.replace(/:(\w+)/g, '{$1}') || '/';
     (paths[openPath] ??= {})[route.method] = operation(route, prefix, openPath, components);
   }
-  const cookie = sessionCookieName(info.port);
+  const cookie = refreshCookieName(info.port);
   return {
     openapi: '3.1.0',
     info: {
@@ -201,13 +212,31 @@ export function buildOpenApi(
     components: {
       schemas: components,
       securitySchemes: {
-        token: { type: 'apiKey', in: 'header', name: HEADERS.sessionToken, description: 'The session token' },
-        bearer: { type: 'http', scheme: 'bearer', description: 'The session token as a bearer token' },
-        cookie: {
+        ownerToken: {
+          type: 'apiKey',
+          in: 'header',
+          name: HEADERS.sessionToken,
+          description:
+            'The owner token from .lookout/server.json (admin; accepted from this machine only). Also accepted as a Bearer token.',
+        },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            'An access token from POST /api/v1/auth/sign-in or /auth/refresh; its role decides what it may do.',
+        },
+        ticket: {
+          type: 'apiKey',
+          in: 'query',
+          name: 'ticket',
+          description: 'Streams only: a single-use, 30-second ticket from POST /api/v1/auth/ticket.',
+        },
+        refreshCookie: {
           type: 'apiKey',
           in: 'cookie',
           name: cookie,
-          description: `The session cookie the dashboard sign-in sets. Its name carries the port (\`${SESSION_COOKIE_PATTERN}\`, here \`${cookie}\`) so servers on different ports of one host keep separate sessions.`,
+          description: `Only /api/v1/auth/refresh reads it, and only together with the ${HEADERS.refreshBinding} header. Its name carries the port (\`${REFRESH_COOKIE_PATTERN}\`, here \`${cookie}\`).`,
         },
       },
     },

@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
+import { REQUIRED_ROLES, type RequiredRole } from '../../src-shared/access.ts';
 import { fieldIssues } from '../../src-shared/errors.ts';
 import { LookoutError } from '../errors.ts';
 
@@ -19,14 +20,19 @@ export interface RouteResult {
 }
 
 /**
- * Who may call a route, declared beside it. Access control (issue 16) enforces it; until
- * then the session token admits everyone and the read-only guard applies to every write.
+ * Who may call a route, declared once beside it: mounting, the guards (authentication,
+ * role, read-only mode, rate limits) and /openapi.json all read this, so no path list
+ * elsewhere can disagree with it.
  */
 export interface RoutePolicy {
-  /** The least role that may call it. */
-  role: 'public' | 'viewer' | 'operator' | 'admin';
+  /** The least role that may call it; `public` needs no credential at all. */
+  role: RequiredRole;
   /** `blocked`: refused with 423 while another process holds the workspace lock. */
   readOnly: 'blocked' | 'allowed';
+  /** Streams only: also accepts a one-use `?ticket=` (browsers cannot set headers on WebSocket or EventSource). */
+  ticket?: boolean;
+  /** The refresh only: a public route that reads the refresh cookie (with its binding header). */
+  refreshCookie?: boolean;
 }
 
 /**
@@ -40,10 +46,8 @@ export interface Route<Q = unknown, B = unknown> {
   summary: string;
   description?: string;
   tags?: string[];
-  /** Whether the session token is required (everything under /api/v1 is). */
-  auth: boolean;
-  /** Who may call it (see RoutePolicy); routes declared before access control may omit it. */
-  policy?: RoutePolicy;
+  /** Who may call it (see RoutePolicy). */
+  policy: RoutePolicy;
   /** Defaults to `<method><Path>` (getEvents, putStateCalendar): unique because method + path are. */
   operationId?: string;
   /** Mounted but left out of /openapi.json (a catch-all that only explains a 404). */
@@ -60,8 +64,6 @@ export interface Route<Q = unknown, B = unknown> {
   bodyExamples?: Record<string, { summary: string; value: unknown }>;
   /** Path parameters' schemas for the docs (default: any string). */
   params?: Record<string, z.ZodType>;
-  /** A write allowed while the workspace is read-only (no 423). */
-  readOnlyExempt?: boolean;
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string | string[] }>;
   /** Errors this route can answer besides the ones every route can (for the docs). */
   errors?: number[];
@@ -87,20 +89,26 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'quer
   return result.data;
 }
 
+/** Turns a route's declared policy into the middleware that enforces it. */
+export type PolicyGuard = (route: Route) => Middleware;
+
 export function mountRoutes(
   router: Router,
   routes: readonly Route<never, never>[] | readonly Route[],
-  options: {
-    bodyReader?: Middleware;
-    /** For routes outside /api/v1 that declare `auth: true` (under it, a guard covers the whole prefix). */
-    authGuard?: Middleware;
-  } = {},
+  options: { guard: PolicyGuard; bodyReader?: Middleware },
 ): void {
   for (const route of routes as readonly Route[]) {
-    const guards = route.auth && options.authGuard ? [options.authGuard] : [];
-    // Routes outside /api/v1 read their JSON body here, only when they declare one.
+    // A route without a declared policy must never be served (plain JS or a cast could slip one through).
+    if (
+      !route.policy ||
+      !REQUIRED_ROLES.includes(route.policy.role) ||
+      !['blocked', 'allowed'].includes(route.policy.readOnly)
+    )
+      throw new Error(`${route.method.toUpperCase()} ${route.path} has no valid policy (role and readOnly)`);
+    // Routes outside /api/v1 read their JSON body here, only when they declare one, and
+    // only once the policy let the request through.
     const readers = route.body && options.bodyReader ? [options.bodyReader] : [];
-    router[route.method](route.path, ...guards, ...readers, async (ctx) => {
+    router[route.method](route.path, options.guard(route), ...readers, async (ctx) => {
       const query = parse(route.query, ctx.query, 'query');
       const body = parse(route.body, (ctx.request as { body?: unknown }).body, 'body');
       const result = await route.handler({ query, body, params: ctx.params as Record<string, string>, ctx });

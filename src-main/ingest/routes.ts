@@ -54,9 +54,8 @@ export const ingestRoutes = (options: { bus: EventBus; maxBodyBytes: number }) =
         'Items that cannot be stored are counted in partialSuccess; failures answer a google.rpc.Status ' +
         '(400 malformed, 413 over LOOKOUT_OTLP_MAX_BODY_BYTES, 415 another Content-Type or Content-Encoding).',
       tags: ['ingest'],
-      auth: true,
       // Events are observations: read-only mode never refuses them.
-      readOnlyExempt: true,
+      policy: { role: 'operator', readOnly: 'allowed' },
       errors: [400, 413, 415],
       responses: {
         200: { description: 'Accepted (see partialSuccess)', schema: ExportResponse },
@@ -90,7 +89,7 @@ export const agentSessionRoutes = (options: { log: EventLog; prices: PriceStore 
     summary: 'Agent sessions (and traces without one): duration, tool calls, tokens and cost per model',
     description: `Computed from the newest ${SCAN_LIMIT} otel.span, otel.log, tool.*, agent_session.* and chat.message_sent events. A cost is the producer's own (cost_usd) where it reported one, else tokens × the price table; null when neither is known.`,
     tags: ['ingest'],
-    auth: true,
+    policy: { role: 'viewer', readOnly: 'allowed' },
     query: SessionsQuery,
     responses: { 200: { description: 'Newest first', schema: SessionsPage } },
     handler: ({ query }) => ({ body: summarizeSessions(options.log, options.prices.read().prices, query.limit) }),
@@ -100,7 +99,7 @@ export const agentSessionRoutes = (options: { log: EventLog; prices: PriceStore 
     path: '/traces/:traceId',
     summary: 'One trace as a waterfall: its spans depth-first, with offsets from the first start',
     tags: ['ingest'],
-    auth: true,
+    policy: { role: 'viewer', readOnly: 'allowed' },
     errors: [404],
     responses: { 200: { description: 'The trace', schema: TraceWaterfall } },
     handler: ({ params }) => {
@@ -114,7 +113,7 @@ export const agentSessionRoutes = (options: { log: EventLog; prices: PriceStore 
     path: '/settings/prices',
     summary: 'The price table (USD per million tokens, per model; `prefix*` keys match by prefix)',
     tags: ['ingest'],
-    auth: true,
+    policy: { role: 'viewer', readOnly: 'allowed' },
     responses: { 200: { description: 'The table', schema: PriceTable } },
     handler: () => ({ body: options.prices.read() }),
   }),
@@ -123,7 +122,7 @@ export const agentSessionRoutes = (options: { log: EventLog; prices: PriceStore 
     path: '/settings/prices',
     summary: 'Replace the price table',
     tags: ['ingest'],
-    auth: true,
+    policy: { role: 'admin', readOnly: 'blocked' },
     body: PriceTable,
     responses: { 200: { description: 'The stored table', schema: PriceTable } },
     handler: ({ body }) => {

@@ -12,19 +12,18 @@ export const sessionRoutes = (session: SessionService, status: () => ServerStatu
     path: '/session',
     summary: 'Who holds the workspace lock, and whether this server is read-only',
     tags: ['session'],
-    auth: true,
+    policy: { role: 'viewer', readOnly: 'allowed' },
     responses: { 200: { description: 'The session state', schema: SessionState } },
     handler: () => ({ body: session.state }),
   }),
   defineRoute({
     method: 'post',
     path: HANDOVER_PATH,
-    readOnlyExempt: true,
     summary: 'Ask the server to release the workspace lock (used by `lookout run`)',
     description:
       'The server releases the lock if it holds it and stays away for 10 s so the caller can take it; it re-takes the lock when the caller releases it or dies. Allowed in read-only mode.',
     tags: ['session'],
-    auth: true,
+    policy: { role: 'operator', readOnly: 'allowed' },
     responses: {
       200: { description: 'released is false when the server did not hold the lock', schema: HandoverResponse },
     },
@@ -36,12 +35,11 @@ export const sessionRoutes = (session: SessionService, status: () => ServerStatu
   defineRoute({
     method: 'post',
     path: RECHECK_PATH,
-    readOnlyExempt: true,
     summary: 'Ask the server to look at the workspace lock now (used by `lookout run` after taking or releasing it)',
     description:
       'Ends the handover grace period: the server publishes the current holder at once, and takes the lock back if it is free. Allowed in read-only mode.',
     tags: ['session'],
-    auth: true,
+    policy: { role: 'operator', readOnly: 'allowed' },
     responses: { 200: { description: 'The session state after the check', schema: SessionState } },
     handler: async () => {
       await session.recheck();
@@ -53,7 +51,7 @@ export const sessionRoutes = (session: SessionService, status: () => ServerStatu
     path: '/status',
     summary: 'Server overview for `lookout status`: clients, last sequence number, lock',
     tags: ['server'],
-    auth: true,
+    policy: { role: 'viewer', readOnly: 'allowed' },
     responses: { 200: { description: 'Server status', schema: ServerStatus } },
     handler: () => ({ body: status() }),
   }),

@@ -115,6 +115,41 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX git_operations_task ON git_operations (task_id, id);
   `,
+  // 5: access — users, and refresh-token families (rotated on every use; hashes only).
+  `
+  CREATE TABLE users (
+    id              TEXT PRIMARY KEY,
+    name            TEXT NOT NULL,
+    name_key        TEXT NOT NULL UNIQUE, -- NFC + lower case: one name however it is typed
+    role            TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+    password_hash   TEXT NOT NULL,        -- scrypt$N$r$p$salt$hash
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    last_sign_in_at TEXT,
+    disabled_at     TEXT
+  ) STRICT;
+
+  -- A family is one sign-in: every refresh rotates its token, and a token used twice
+  -- revokes the whole family (someone else holds a copy).
+  CREATE TABLE refresh_families (
+    id             TEXT PRIMARY KEY,
+    subject        TEXT NOT NULL,         -- 'owner' or a user id
+    created_at     TEXT NOT NULL,
+    revoked_at     TEXT,
+    revoked_reason TEXT
+  ) STRICT;
+  CREATE INDEX refresh_families_subject ON refresh_families (subject);
+
+  CREATE TABLE refresh_tokens (
+    token_hash    TEXT PRIMARY KEY,       -- sha256 of the cookie's value
+    binding_hash  TEXT NOT NULL,          -- sha256 of the page's refresh_binding
+    family_id     TEXT NOT NULL REFERENCES refresh_families (id) ON DELETE CASCADE,
+    created_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    used_at_ms    INTEGER
+  ) STRICT;
+  CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

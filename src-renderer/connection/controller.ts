@@ -1,5 +1,7 @@
 import { type Command, type CommandResponse, formatCommand } from '../../src-shared/commands.ts';
 import { type EventEnvelope, namespaceOf } from '../../src-shared/events.ts';
+import type { Principal, User, UsersList } from '../../src-shared/access.ts';
+import type { AuthState } from '../../src-shared/auth-client.ts';
 import { LiveClient, type LiveStatus, type WebSocketLike } from '../../src-shared/live-client.ts';
 import { type ControlMessage, type EventsPage, WS_PATH } from '../../src-shared/protocol.ts';
 import type { Collection } from '../../src-shared/state.ts';
@@ -24,7 +26,13 @@ import {
   type Task,
   type TaskList,
 } from '../../src-shared/tasks.ts';
-import { API, ApiError, get, post, signIn } from './api.ts';
+import { API, ApiError, auth, del, get, onAuthChange, patch, post } from './api.ts';
+
+/** What the desktop window's preload offers (absent in a browser). */
+interface DesktopBridge {
+  signInCode?: () => Promise<{ code: string | null }>;
+}
+const desktop = (): DesktopBridge | undefined => (window as unknown as { lookout?: DesktopBridge }).lookout;
 
 /** Events shown on first load; older ones sit behind a "load" notice. */
 export const HISTORY_ON_LOAD = 2000;
@@ -82,16 +90,104 @@ export class DashboardController {
   #stateFetch: Promise<void> | undefined;
   /** While a tail arrives: the oldest number stored, until the tail's first event is seen. */
   #olderFrom: number | undefined;
-  #probing = false;
   #disposers: (() => void)[] = [];
 
-  start(): void {
+  async start(): Promise<void> {
+    this.#disposers.push(onAuthChange((state) => this.#onAuth(state)));
+    await this.#signInFromPage();
+  }
+
+  /**
+   * How a page signs in by itself: a one-time `?code=` (from `lookout open`; exchanged by
+   * POST and dropped from the address bar at once), else the sign-in this origin already
+   * has (refresh cookie + stored binding; this is what carries a page across a server
+   * restart), else the desktop window's code over IPC. Otherwise it asks.
+   */
+  async #signInFromPage(): Promise<void> {
+    const params = new URLSearchParams(location.search);
+    const code = params.get('code');
+    const tokenInUrl = params.has('token');
+    if (code !== null || tokenInUrl) history.replaceState(history.state, '', location.pathname + location.hash);
+    if (code !== null) {
+      try {
+        await auth.signIn({ code });
+        return;
+      } catch (error) {
+        if (!auth.hasBinding)
+          return auth.requireSignIn(
+            error instanceof ApiError && error.status === 401
+              ? 'That sign-in link was already used or is older than 60 s. Run `lookout open` again, or sign in below.'
+              : (error as Error).message,
+          );
+      }
+    }
+    if (auth.hasBinding && (await this.#resume())) return;
+    const bridge = desktop();
+    if (bridge?.signInCode) {
+      try {
+        const minted = await bridge.signInCode();
+        if (minted.code) {
+          await auth.signIn({ code: minted.code });
+          return;
+        }
+      } catch {
+        // Fall through to the form.
+      }
+    }
+    auth.requireSignIn(
+      tokenInUrl
+        ? 'Tokens in URLs are not accepted (the browser keeps them in its history). Paste it below, or run `lookout open`.'
+        : 'Sign in to see this workspace.',
+    );
+  }
+
+  /** Refreshes the stored sign-in, waiting out a server that is restarting; false once it is refused. */
+  async #resume(): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await auth.refresh();
+        return true;
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status !== 0) return false;
+        this.app.dispatch({
+          type: 'connection',
+          status: {
+            state: attempt < 3 ? 'reconnecting' : 'offline',
+            attempt: attempt + 1,
+            retryAt: null,
+            lastError: error.message,
+          },
+        });
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 500 * 2 ** attempt)));
+      }
+    }
+  }
+
+  #onAuth(state: AuthState): void {
+    if (state.status === 'signed-in') {
+      const fresh = !this.app.state.signedIn || this.app.state.user?.id !== state.user?.id;
+      this.app.dispatch({ type: 'signed-in', user: state.user });
+      if (fresh || !this.#client) this.#startStream();
+    } else if (state.status === 'signed-out') {
+      // Nothing retries with a dead credential: the stream stops until a sign-in.
+      this.#client?.stop();
+      this.#client = undefined;
+      this.app.dispatch({ type: 'signed-out', reason: state.reason });
+    }
+  }
+
+  /** The stream, opened once signed in: the newest events first, or after what the page already holds. */
+  #startStream(): void {
+    this.#client?.stop();
+    const held = this.log.lastSequenceNumber;
     this.#client = new LiveClient({
       url: () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${WS_PATH}`,
+      // Browsers cannot set headers on a WebSocket: each attempt gets a single-use ticket.
+      query: async () => ({ ticket: await auth.ticket() }),
       connect: browserSocket,
-      // The first connection brings the newest events itself; reconnects resume after
-      // the last one shown. No REST call is needed to start or to come back.
-      tail: HISTORY_ON_LOAD,
+      // The first connection brings the newest events itself; reconnects (and a sign-in
+      // again) resume after the last one shown. No REST call is needed to start or to come back.
+      ...(held === undefined ? { tail: HISTORY_ON_LOAD } : { since: held }),
       onEvent: (event) => {
         if (this.#olderFrom !== undefined) this.#noteOlder(event.sequence_number);
         this.#batcher.push(event);
@@ -110,12 +206,6 @@ export class DashboardController {
       },
     });
     this.#client.start();
-
-    const onVisible = () => {
-      if (document.visibilityState === 'visible' && !this.app.state.signedIn) void this.#probeAuth();
-    };
-    document.addEventListener('visibilitychange', onVisible);
-    window.addEventListener('focus', onVisible);
     // Output past a task's event budget arrives without events: a running task open in
     // the detail view is read once a second as well.
     const outputTimer = window.setInterval(() => {
@@ -124,14 +214,11 @@ export class DashboardController {
       if (task && !isFinalTaskStatus(task.status)) void this.#readOutput();
     }, 1000);
     this.#disposers.push(() => window.clearInterval(outputTimer));
-    this.#disposers.push(() => {
-      document.removeEventListener('visibilitychange', onVisible);
-      window.removeEventListener('focus', onVisible);
-    });
   }
 
   stop(): void {
     this.#client?.stop();
+    auth.dispose();
     this.#batcher.dispose();
     for (const dispose of this.#disposers.splice(0)) dispose();
   }
@@ -141,7 +228,6 @@ export class DashboardController {
     if (message.type === 'connected') {
       this.#olderFrom = this.#client?.inTail ? message.oldest_sequence_number : undefined;
       const at = message.last_sequence_number;
-      this.app.dispatch({ type: 'signed-in' });
       // The agents and tasks lists load once per page; after that only an agent.* or
       // task.* event (live, or replayed on a reconnect) fetches them again.
       if (!this.tasks.loaded) void this.refreshTasks();
@@ -186,31 +272,7 @@ export class DashboardController {
   }
 
   #onStatus(status: LiveStatus): void {
-    const previous = this.app.state.connection.state;
     this.app.dispatch({ type: 'connection', status });
-    // A link that dropped is simply re-opened; only an attempt that failed to open may
-    // be a refusal, and only then is REST asked why.
-    if ((status.state === 'reconnecting' || status.state === 'offline') && previous !== 'live') void this.#probeAuth();
-  }
-
-  /**
-   * A WebSocket refused with 401 looks like any other failure from a page; ask the REST
-   * side whether our cookie still works (a restarted server has a new token).
-   */
-  async #probeAuth(): Promise<void> {
-    if (this.#probing) return;
-    this.#probing = true;
-    try {
-      await get(`${API}/session`);
-      if (!this.app.state.signedIn) {
-        this.app.dispatch({ type: 'signed-in' });
-        this.#client?.retryNow();
-      }
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 401) this.app.dispatch({ type: 'signed-out' });
-    } finally {
-      this.#probing = false;
-    }
   }
 
   async #loadSession(at: number): Promise<void> {
@@ -264,8 +326,8 @@ export class DashboardController {
           const selected = this.tasks.selected;
           if (!selected) return;
           const { id, offset } = selected;
-          const res = await fetch(`${API}/tasks/${encodeURIComponent(id)}/output?offset=${offset}`, {
-            credentials: 'same-origin',
+          // Plain text, not JSON: read through the signed-in fetch (access token, refresh on 401).
+          const res = await auth.fetch(`${API}/tasks/${encodeURIComponent(id)}/output?offset=${offset}`, {
             cache: 'no-store',
           });
           if (!res.ok) return;
@@ -333,7 +395,6 @@ export class DashboardController {
   #afterWriteError(error: unknown): never {
     if (error instanceof ApiError && error.status === 423)
       void this.#loadSession(this.#client?.lastSequenceNumber ?? 0);
-    if (error instanceof ApiError && error.status === 401) this.app.dispatch({ type: 'signed-out' });
     throw error;
   }
 
@@ -364,10 +425,31 @@ export class DashboardController {
     }
   }
 
-  async signIn(token: string): Promise<void> {
-    await signIn(token);
-    this.app.dispatch({ type: 'signed-in' });
-    this.#client?.retryNow();
+  /** Signs in from the form: a user's name and password, or the owner's pasted token. */
+  async signIn(body: { name: string; password: string } | { token: string }): Promise<Principal> {
+    return auth.signIn(body);
+  }
+
+  async signOut(): Promise<void> {
+    await auth.signOut().catch(() => undefined);
+  }
+
+  // -- users (admins) ---------------------------------------------------------------
+
+  async listUsers(): Promise<User[]> {
+    return (await get<UsersList>(`${API}/users`)).users;
+  }
+
+  createUser(body: { name: string; role: string; password: string }): Promise<User> {
+    return post<User>(`${API}/users`, body);
+  }
+
+  updateUser(id: string, body: { role?: string; password?: string; disabled?: boolean }): Promise<User> {
+    return patch<User>(`${API}/users/${encodeURIComponent(id)}`, body);
+  }
+
+  removeUser(id: string): Promise<unknown> {
+    return del(`${API}/users/${encodeURIComponent(id)}`);
   }
 
   retryNow(): void {

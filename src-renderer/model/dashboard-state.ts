@@ -1,3 +1,4 @@
+import { type Principal, type Role, roleAllows } from '../../src-shared/access.ts';
 import type { EventEnvelope } from '../../src-shared/events.ts';
 import type { LiveState, LiveStatus } from '../../src-shared/live-client.ts';
 import { SessionState } from '../../src-shared/session.ts';
@@ -30,8 +31,12 @@ export interface ServerView {
 
 export interface DashboardState {
   connection: ConnectionView;
-  /** False once the server refused our cookie (it restarted with a new token). */
+  /** False once the sign-in ended (a refresh was refused) or never happened. */
   signedIn: boolean;
+  /** Who is signed in (null until known). */
+  user: Principal | null;
+  /** Why the page is signed out, for the sign-in form. */
+  signedOutReason: string | null;
   session: SessionState | null;
   /** Lock events at or below this number are already reflected in `session`. */
   sessionAt: number;
@@ -47,8 +52,8 @@ export interface DashboardState {
 
 export type DashboardAction =
   | { type: 'connection'; status: LiveStatus }
-  | { type: 'signed-out' }
-  | { type: 'signed-in' }
+  | { type: 'signed-out'; reason?: string | null }
+  | { type: 'signed-in'; user: Principal | null }
   | { type: 'state'; state: unknown; at: number }
   | { type: 'session'; session: unknown; at: number }
   | { type: 'events'; events: readonly EventEnvelope[] }
@@ -58,6 +63,8 @@ export type DashboardAction =
 export const initialDashboardState: DashboardState = {
   connection: { state: 'connecting', retryAt: null, attempt: 0, lastError: null },
   signedIn: true,
+  user: null,
+  signedOutReason: null,
   session: null,
   sessionAt: -1,
   state: null,
@@ -105,9 +112,9 @@ export function dashboardReducer(s: DashboardState, action: DashboardAction): Da
       return { ...s, connection: { state, retryAt, attempt, lastError } };
     }
     case 'signed-out':
-      return s.signedIn ? { ...s, signedIn: false } : s;
+      return { ...s, signedIn: false, user: null, signedOutReason: action.reason ?? null };
     case 'signed-in':
-      return s.signedIn ? s : { ...s, signedIn: true };
+      return { ...s, signedIn: true, user: action.user, signedOutReason: null };
     case 'state': {
       // An older document than the one shown (a slow fetch overtaken by events) is ignored.
       if (action.at < s.stateAt) return s;
@@ -132,11 +139,18 @@ export function dashboardReducer(s: DashboardState, action: DashboardAction): Da
   }
 }
 
+/** Why this user's role may not do something that needs `need`, or null when it may. */
+export function roleBlockedReason(user: Principal | null, need: Role): string | null {
+  if (user === null || roleAllows(user.role, need)) return null;
+  return `Your role (${user.role}) may not do this: it needs ${need}. Ask an admin.`;
+}
+
 /** Why writes are refused right now, as a kind (for short texts like a placeholder). */
-export type WriteBlockCause = 'signed-out' | 'offline' | 'waiting' | 'read-only';
+export type WriteBlockCause = 'signed-out' | 'role' | 'offline' | 'waiting' | 'read-only';
 
 export function writeBlockedCause(s: DashboardState): WriteBlockCause | null {
   if (!s.signedIn) return 'signed-out';
+  if (roleBlockedReason(s.user, 'operator')) return 'role';
   if (s.connection.state === 'reconnecting' || s.connection.state === 'offline' || s.connection.state === 'stopped')
     return 'offline';
   if (s.session === null) return 'waiting';
@@ -151,6 +165,8 @@ export function writeBlockedReason(s: DashboardState): string | null {
       return null;
     case 'signed-out':
       return 'Signed out: sign in again to make changes';
+    case 'role':
+      return roleBlockedReason(s.user, 'operator');
     case 'offline':
       return 'Not connected to the server: changes resume when the connection is back';
     case 'waiting':

@@ -1,12 +1,13 @@
 import { useCallback, useEffect, useState } from 'react';
 import { ActivityPanel } from './ActivityPanel.tsx';
-import { ReadOnlyBanner, SignedOutBanner } from './Banners.tsx';
+import { ReadOnlyBanner } from './Banners.tsx';
 import { CommandBar } from './CommandBar.tsx';
 import { DetailDrawer } from './DetailDrawer.tsx';
 import { Header } from './Header.tsx';
 import { COMMAND_INPUT_ID, FILTER_INPUT_ID } from './hooks.ts';
 import { SessionsView } from './SessionsView.tsx';
 import { SidePanels } from './SidePanels.tsx';
+import { SignIn } from './SignIn.tsx';
 import { TaskDrawer } from './TaskDrawer.tsx';
 import { useTaskBoard } from './TasksPanels.tsx';
 
@@ -89,7 +90,6 @@ export function App() {
     <div className={`app${selected !== null || taskOpen ? ' with-drawer' : ''}`}>
       <Header />
       <ReadOnlyBanner />
-      <SignedOutBanner />
       <nav className="view-tabs" aria-label="Views">
         <button className="button" type="button" aria-pressed={view === 'activity'} onClick={() => show('activity')}>
           Activity
@@ -111,6 +111,7 @@ export function App() {
         </main>
       )}
       <CommandBar />
+      <SignIn />
     </div>
   );
 }

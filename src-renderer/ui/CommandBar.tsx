@@ -17,6 +17,7 @@ import { COMMAND_INPUT_ID, useController, useDashboard, useWriteBlocked, useWrit
 /** The bar's placeholder says the true reason it is off; the tooltip has the details. */
 const DISABLED_PLACEHOLDER: Record<WriteBlockCause, string> = {
   'signed-out': 'Commands are disabled while signed out',
+  role: 'Commands need the operator role',
   offline: 'Commands are disabled while offline: not connected to the server',
   waiting: 'Commands are disabled until the server answers',
   'read-only': 'Commands are disabled while the workspace is read-only',

@@ -1,10 +1,12 @@
 import { useState } from 'react';
 import type { LiveState } from '../../src-shared/live-client.ts';
+import { roleBlockedReason } from '../model/dashboard-state.ts';
 import { describeLock, formatAge, formatDuration, secondsUntil } from '../model/format.ts';
 import { ApiError } from '../connection/api.ts';
 import { lockStateCurrent } from '../model/dashboard-state.ts';
 import { useController, useDashboard, useNow, useWriteBlocked } from './hooks.ts';
 import { LockIcon, LogoIcon, SyncIcon, UnlockIcon } from './icons.tsx';
+import { UsersDialog } from './Users.tsx';
 
 /** The three words the indicator may read: the first attempt counts as reconnecting. */
 const CONNECTION_LABEL: Record<LiveState, 'Live' | 'Reconnecting' | 'Offline'> = {
@@ -153,6 +155,35 @@ function basename(path: string): string {
   return parts[parts.length - 1] ?? path;
 }
 
+/** Who is signed in, the admins' Users page, and sign-out. */
+function UserMenu() {
+  const controller = useController();
+  const user = useDashboard((s) => s.user);
+  const [showUsers, setShowUsers] = useState(false);
+  if (!user) return null;
+  const admin = roleBlockedReason(user, 'admin');
+  return (
+    <div className="user-menu">
+      <span className="user-badge" data-role={user.role} title={`Signed in as ${user.name} (${user.role})`}>
+        {user.name} <span className="user-role">{user.role}</span>
+      </span>
+      <button
+        type="button"
+        className="button"
+        disabled={admin !== null}
+        title={admin ?? 'Manage who may sign in'}
+        onClick={() => setShowUsers(true)}
+      >
+        Users
+      </button>
+      <button type="button" className="button" title="End this sign-in" onClick={() => void controller.signOut()}>
+        Sign out
+      </button>
+      {showUsers && <UsersDialog onClose={() => setShowUsers(false)} />}
+    </div>
+  );
+}
+
 export function Header() {
   const server = useDashboard((s) => s.server);
   return (
@@ -171,6 +202,7 @@ export function Header() {
         <LockBadge />
         <ConnectionIndicator />
         <SyncButton />
+        <UserMenu />
       </div>
     </header>
   );

@@ -32,11 +32,12 @@ describe('/openapi.json', () => {
     const op = (path: string, method: string) => doc.paths[path]![method] as unknown as Operation;
     const bodySchema = (path: string, method: string) => op(path, method).requestBody!.content['application/json']!;
 
-    // A legal cookie name (this server's), the per-port pattern in the description.
-    const cookie = doc.components.securitySchemes.cookie!;
-    expect(cookie.name).toBe(`lookout_session_${runtime.port}`);
+    // A legal cookie name (this server's), the per-port pattern in the description; only
+    // the refresh reads it.
+    const cookie = doc.components.securitySchemes.refreshCookie!;
+    expect(cookie.name).toBe(`lookout_refresh_${runtime.port}`);
     expect(cookie.name).toMatch(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/);
-    expect(cookie.description).toContain('lookout_session_<port>');
+    expect(cookie.description).toContain('lookout_refresh_<port>');
 
     // POST /events: single or batch, exclusive, with required fields and an example of every client type.
     const publish = bodySchema('/api/v1/events', 'post');
@@ -59,12 +60,14 @@ describe('/openapi.json', () => {
     const example = publish.examples['workflow.started']!.value;
     expect((await api(runtime, '/api/v1/events', { method: 'POST', json: example })).status).toBe(201);
 
-    // POST /system/status needs a field; the sign-in route has its body.
+    // POST /system/status needs a field; the sign-in route has its body (one of three forms).
     expect(bodySchema('/api/v1/system/status', 'post').schema.anyOf).toEqual([
       { required: ['status'] },
       { required: ['progress'] },
     ]);
-    expect(bodySchema('/sign-in', 'post').schema.required).toEqual(['token']);
+    expect(
+      (bodySchema('/api/v1/auth/sign-in', 'post').schema.anyOf as { required: string[] }[]).map((b) => b.required),
+    ).toEqual([['name', 'password'], ['code'], ['token']]);
 
     // Statuses the server returns are listed.
     expect(Object.keys(op('/api/v1/events', 'post').responses)).toEqual(

@@ -154,6 +154,7 @@ describe('the preload adapter', () => {
       'getState',
       'onStateChange',
       'openInBrowser',
+      'signInCode',
       'startServer',
       'stopServer',
     ]);
@@ -171,7 +172,7 @@ describe('the preload adapter', () => {
 });
 
 describe('the main adapter (desktop-app.ts over a mocked Electron, real runtimes)', () => {
-  it('launches: single-instance lock, hardened window signed in by cookie, tray and IPC wired', async () => {
+  it('launches: single-instance lock, hardened window that signs in over IPC with a one-time code, tray and IPC wired', async () => {
     const { app, win, tray, workspace, runtimes } = await launch();
     expect(electron.app.lockData).toEqual({ workspace });
     expect(app.toggle.state.status).toBe('running');
@@ -185,27 +186,26 @@ describe('the main adapter (desktop-app.ts over a mocked Electron, real runtimes
       preload: '/app/preload.cjs',
     });
     expect(win.options.webPreferences.session.partition).toBe('lookout');
-    // The token travels as a cookie set before the load, never in the URL.
-    expect(win.webContents.session.cookiesSet).toEqual([
-      {
-        url: runtime.url,
-        name: `lookout_session_${runtime.port}`,
-        value: runtime.token,
-        path: '/',
-        httpOnly: true,
-        sameSite: 'strict',
-      },
-    ]);
+    // No cookie is planted and no credential rides in the URL: the page asks for a
+    // one-time code over IPC and exchanges it by POST, like `lookout open`.
+    expect(win.webContents.session.cookiesSet).toEqual([]);
     await waitFor(() => win.loaded.includes(`${runtime.url}/`), 'the dashboard to load');
     expect(win.loaded.every((loaded) => !loaded.includes(runtime.token))).toBe(true);
-    const journal = electron.sessionJournal;
-    expect(journal.indexOf(`cookie lookout_session_${runtime.port}`)).toBeLessThan(
-      journal.findIndex((e) => e.startsWith(`load ${runtime.url}`.slice(0, 35))),
-    );
+    const fromWindow = { sender: win.webContents, senderFrame: win.webContents.mainFrame };
+    const minted = (await electron.ipcMain.handlers.get('auth:sign-in-code')!(fromWindow)) as { code: string };
+    const exchange = () =>
+      fetch(`${runtime.url}/api/v1/auth/sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ code: minted.code }),
+      });
+    expect((await exchange()).status).toBe(200);
+    expect((await exchange()).status).toBe(401);
 
     expect(tray.menu?.labels()[0]).toBe(`Running on 127.0.0.1:${runtime.port}`);
     expect(tray.image.path).toBe(path.join(root, 'build/tray/tray-light.png'));
     expect([...electron.ipcMain.handlers.keys()].sort()).toEqual([
+      'auth:sign-in-code',
       'cli:copy-env',
       'server:open-in-browser',
       'server:start',
@@ -241,7 +241,9 @@ describe('the main adapter (desktop-app.ts over a mocked Electron, real runtimes
       `export LOOKOUT_URL=${runtime.url} LOOKOUT_TOKEN=${runtime.token} LOOKOUT_WORKSPACE=${app.switcher.current}`,
     );
     tray.menu!.item('Open in browser').click!();
-    expect(electron.shell.opened).toEqual([`${runtime.url}/?token=${runtime.token}`]);
+    expect(electron.shell.opened).toHaveLength(1);
+    expect(electron.shell.opened[0]).toMatch(new RegExp(`^${runtime.url}/\\?code=[\\w-]+$`));
+    expect(electron.shell.opened[0]).not.toContain(runtime.token);
   });
 
   it('answers the preload API only for its own window, with validated state', async () => {

@@ -30,6 +30,7 @@ describe('the preload API schema', () => {
       'server:stop',
       'server:open-in-browser',
       'cli:copy-env',
+      'auth:sign-in-code',
       'workspace:choose',
     ]);
     expect(STATE_CHANGED_CHANNEL).toBe('server:state-changed');
@@ -177,6 +178,7 @@ describe('the main side (ipc-router)', () => {
     'server:stop': () => STOPPED,
     'server:open-in-browser': () => ({ opened: true }),
     'cli:copy-env': () => ({ copied: true }),
+    'auth:sign-in-code': () => ({ code: 'one-time', expires_in: 60 }),
     'workspace:choose': () => ({ workspace: '/home/ada/rover', message: null }),
     ...overrides,
   });

@@ -57,7 +57,17 @@ export async function ensureRendererBuilt(): Promise<void> {
   await build({ ...config.default, configFile: false, logLevel: 'warn' });
 }
 
-/** A context that reports in the given colour scheme, with a page signed in through `/?token=`. */
+/** A one-time sign-in code, minted with the owner token as `lookout open` does. */
+export async function signInCode(server: { url: string; token: string }): Promise<string> {
+  const response = await fetch(`${server.url}/api/v1/auth/codes`, {
+    method: 'POST',
+    headers: { 'x-session-token': server.token },
+  });
+  if (response.status !== 201) throw new Error(`minting a code answered ${response.status}`);
+  return ((await response.json()) as { code: string }).code;
+}
+
+/** A context that reports in the given colour scheme, with a page signed in through `/?code=` (as `lookout open` does). */
 export async function openDashboard(
   browser: Browser,
   server: { url: string; token: string },
@@ -77,7 +87,7 @@ export async function openDashboard(
   if (options.initScript) await context.addInitScript({ content: options.initScript });
   const page = await context.newPage();
   options.beforeLoad?.(page);
-  await page.goto(`${server.url}/?token=${encodeURIComponent(server.token)}`);
+  await page.goto(`${server.url}/?code=${encodeURIComponent(await signInCode(server))}`);
   await page
     .getByTestId('connection-state')
     .filter({ hasText: /^Live$/ })

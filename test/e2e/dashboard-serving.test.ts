@@ -14,7 +14,6 @@ import { tempWorkspace } from '../helpers/workspace.ts';
  * build that appears while the server runs. The browser-level behaviour is in dashboard.test.ts.
  */
 
-const TOKEN = 'test-token-0123456789';
 const servers: HttpServer[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.close(100)));
@@ -24,14 +23,16 @@ async function serve(rendererDir: string): Promise<string> {
   let port = 0;
   const app = createApp({
     logger: createLogger({ level: 'silent' }),
-    token: TOKEN,
     version: '0.0.0-test',
     maxBodyBytes: 1024 * 1024,
     corsOrigins: [],
     getPort: () => port,
     getAllowedHosts: () => allowedHosts(port, '127.0.0.1'),
-    publicRoutes: dashboardRoutes({ token: TOKEN, getPort: () => port, rendererDir }) as Route[],
+    getAllowedOrigins: () => new Set([`http://127.0.0.1:${port}`]),
+    rootRoutes: dashboardRoutes({ rendererDir }) as Route[],
     apiRoutes: [],
+    authenticateApi: (_ctx, next) => next(),
+    policyGuard: () => (_ctx, next) => next(),
   });
   const server = await listen(app.callback(), { host: '127.0.0.1', port: 0 });
   servers.push(server);
@@ -43,7 +44,7 @@ describe('serving the dashboard', () => {
   it('explains how to build it when dist/renderer is missing, and picks up a build made while running', async () => {
     const dir = path.join(tempWorkspace(), 'renderer');
     const url = await serve(dir);
-    const missing = await fetch(`${url}/`, { headers: { cookie: `lookout_session_${new URL(url).port}=${TOKEN}` } });
+    const missing = await fetch(`${url}/`);
     expect(missing.status).toBe(503);
     const text = await missing.text();
     expect(text).toContain('The dashboard is not built');
@@ -58,8 +59,10 @@ describe('serving the dashboard', () => {
     );
     fs.writeFileSync(path.join(dir, 'assets', 'index-abcdefgh.js'), 'export {};');
     fs.writeFileSync(path.join(dir, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
-    const built = await fetch(`${url}/`, { headers: { cookie: `lookout_session_${new URL(url).port}=${TOKEN}` } });
+    const built = await fetch(`${url}/`);
     expect(built.status).toBe(200);
+    // The page may carry a one-time code in its URL: it is never sent on as a Referer.
+    expect(built.headers.get('referrer-policy')).toBe('no-referrer');
     expect(await built.text()).toContain('/assets/index-abcdefgh.js');
     const asset = await fetch(`${url}/assets/index-abcdefgh.js`);
     expect(asset.status).toBe(200);
@@ -75,25 +78,15 @@ describe('serving the dashboard', () => {
     );
   });
 
-  it('refuses wrong, repeated, oversized and malformed tokens without reflecting them into the page', async () => {
+  it('grants nothing for a token or code in the URL and never reflects it into the page', async () => {
     const url = await serve(path.join(tempWorkspace(), 'none'));
-    const wrong = await fetch(`${url}/?token=%3Cscript%3Ealert(1)%3C%2Fscript%3E`, { redirect: 'manual' });
-    expect(wrong.status).toBe(401);
-    expect(await wrong.text()).not.toContain('<script>');
-    const arrayToken = await fetch(`${url}/?token=a&token=b`, { redirect: 'manual' });
-    expect(arrayToken.status).toBe(401);
-    const tooBig = await fetch(`${url}/sign-in`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token: 'x'.repeat(5000) }),
-    });
-    expect(tooBig.status).toBe(413);
-    const bad = await fetch(`${url}/sign-in`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{not json',
-    });
-    expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
+    for (const query of ['?token=%3Cscript%3Ealert(1)%3C%2Fscript%3E', '?code=%3Cscript%3E', '?token=a&token=b']) {
+      const response = await fetch(`${url}/${query}`, { redirect: 'manual' });
+      expect(response.status).toBe(503); // the page (here: not built), never a redirect or a cookie
+      expect(response.headers.get('set-cookie')).toBeNull();
+      expect(await response.text()).not.toContain('<script>');
+    }
+    // The old cookie sign-in route is gone.
+    expect((await fetch(`${url}/sign-in`, { method: 'POST' })).status).toBe(404);
   });
 });

@@ -3,7 +3,6 @@ import type { Duplex } from 'node:stream';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sessionCookieName } from '../../src-shared/protocol.ts';
 import { createRuntime, type Runtime } from '../../src-main/runtime.ts';
 import { spawnLookout } from '../helpers/cli.ts';
 import { api, startRuntime } from '../helpers/runtime.ts';
@@ -83,36 +82,15 @@ const readOnlyBanner = (page: Page) => page.getByRole('status').filter({ hasText
 const HOLDER = [process.execPath, '-e', 'process.stdin.resume()'];
 
 describe('the dashboard', { timeout: 60_000 }, () => {
-  it('shows a sign-in page without a session and trades ?token= for an HttpOnly, SameSite=Strict cookie on a clean URL', async () => {
+  it('signs in with a one-time code it drops from the address bar; the access token lives in memory only', async () => {
     const runtime = await startRuntime();
-    const cookieName = sessionCookieName(runtime.port);
 
-    // No session: a sign-in page and nothing else (no app script, no data).
-    const anonymous = await fetch(`${runtime.url}/`);
-    expect(anonymous.status).toBe(200);
-    const signIn = await anonymous.text();
-    expect(signIn).toContain('Sign in to Lookout');
-    expect(signIn).toContain('lookout open');
-    expect(signIn).not.toMatch(/<script/i);
-    expect(anonymous.headers.get('content-security-policy')).toMatch(/^default-src 'none'; style-src 'sha256-/);
-
-    const wrong = await fetch(`${runtime.url}/?token=not-the-token`, { redirect: 'manual' });
-    expect(wrong.status).toBe(401);
-    expect(wrong.headers.get('set-cookie')).toBeNull();
-    expect(await wrong.text()).toContain('That token is not valid');
-
-    const exchange = await fetch(`${runtime.url}/?token=${runtime.token}`, { redirect: 'manual' });
-    expect(exchange.status).toBe(303);
-    expect(exchange.headers.get('location')).toBe('/');
-    expect(exchange.headers.get('set-cookie')).toBe(
-      `${cookieName}=${runtime.token}; Path=/; HttpOnly; SameSite=Strict`,
-    );
-
-    // Signed in: the built page under a strict policy, never cached; hashed assets cached for good.
-    const cookie = `${cookieName}=${runtime.token}`;
-    const index = await fetch(`${runtime.url}/`, { headers: { cookie } });
+    // The page itself holds no data and needs no credential; everything it shows comes
+    // from the API after it signs in.
+    const index = await fetch(`${runtime.url}/`);
     expect(index.status).toBe(200);
     expect(index.headers.get('cache-control')).toBe('no-store');
+    expect(index.headers.get('set-cookie')).toBeNull();
     const csp = index.headers.get('content-security-policy')!;
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("script-src 'self'");
@@ -130,52 +108,99 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     expect((await fetch(`${runtime.url}/assets/missing-12345678.js`)).status).toBe(404);
     expect((await fetch(`${runtime.url}/assets/..%2Fpackage.json`)).status).toBe(404);
 
-    // The JSON sign-in the page uses after a restart: JSON only, right token only.
-    expect(
-      (
-        await fetch(`${runtime.url}/sign-in`, {
-          method: 'POST',
-          headers: { 'content-type': 'text/plain' },
-          body: `{"token":"${runtime.token}"}`,
-        })
-      ).status,
-    ).toBe(415);
-    expect(
-      (
-        await fetch(`${runtime.url}/sign-in`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: '{"token":"nope"}',
-        })
-      ).status,
-    ).toBe(401);
-    const jsonSignIn = await fetch(`${runtime.url}/sign-in`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token: runtime.token }),
+    const { page, errors } = await open(runtime);
+    expect(page.url()).toBe(`${runtime.url}/`);
+    const cookies = await page.context().cookies();
+    expect(cookies).toHaveLength(1);
+    expect(cookies[0]).toMatchObject({
+      name: `lookout_refresh_${runtime.port}`,
+      httpOnly: true,
+      sameSite: 'Strict',
+      path: '/api/v1/auth',
     });
-    expect(jsonSignIn.status).toBe(204);
-    expect(jsonSignIn.headers.get('set-cookie')).toContain('HttpOnly; SameSite=Strict');
+    expect(await page.evaluate('document.cookie')).toBe('');
+    const storage = (await page.evaluate('JSON.stringify({ ...localStorage, ...sessionStorage })')) as string;
+    expect(Object.keys(JSON.parse(storage) as object)).toEqual(['lookout.refresh_binding']);
+    expect(storage).not.toContain(runtime.token);
+    expect(await page.locator('.user-badge').textContent()).toBe('owner admin');
+    expect(errors).toEqual([]);
+  });
 
-    // In the browser: paste the token into the sign-in page.
+  it('signs in from the form by POST: the pasted owner token, or a name and password; controls the role may not use say why', async () => {
+    const runtime = await startRuntime();
+    await api(runtime, '/api/v1/users', {
+      method: 'POST',
+      json: { name: 'vera', role: 'viewer', password: 'correct horse battery' },
+    });
     const context = await browser.newContext();
     contexts.push(context);
     const page = await context.newPage();
     const errors = watchConsole(page);
+    const posted: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/auth/sign-in')) posted.push(request.method());
+    });
     await page.goto(`${runtime.url}/`);
-    await page.getByLabel('Session token').fill(runtime.token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    const form = page.getByRole('region', { name: 'Sign in to Lookout' });
+    await form.waitFor();
+    expect(await form.textContent()).toContain('lookout open --print');
+
+    await form.getByLabel('Owner token', { exact: true }).fill('not-the-token');
+    await form.getByRole('button', { name: 'Sign in with token' }).click();
+    await form
+      .getByRole('alert')
+      .filter({ hasText: /not valid/ })
+      .waitFor();
+    await form.getByLabel('Owner token', { exact: true }).fill(runtime.token);
+    await form.getByRole('button', { name: 'Sign in with token' }).click();
     await connection(page)
       .filter({ hasText: /^Live$/ })
       .waitFor();
     expect(page.url()).toBe(`${runtime.url}/`);
-    const [stored] = (await context.cookies()).filter((c) => c.name === cookieName);
-    expect(stored).toMatchObject({ value: runtime.token, httpOnly: true, sameSite: 'Strict', path: '/' });
-    expect(await page.evaluate('document.cookie')).toBe('');
+    expect(posted).toEqual(['POST', 'POST']);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await form.waitFor();
+    await form.getByLabel('Name', { exact: true }).fill('vera');
+    await form.getByLabel('Password', { exact: true }).fill('correct horse battery');
+    await form.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await connection(page)
+      .filter({ hasText: /^Live$/ })
+      .waitFor();
+    expect(await page.locator('.user-badge').textContent()).toBe('vera viewer');
+    const sync = page.getByRole('button', { name: 'Sync' });
+    expect(await sync.isDisabled()).toBe(true);
+    expect(await sync.getAttribute('title')).toBe(
+      'Your role (viewer) may not do this: it needs operator. Ask an admin.',
+    );
+    const users = page.getByRole('button', { name: 'Users' });
+    expect(await users.isDisabled()).toBe(true);
+    expect(await users.getAttribute('title')).toBe('Your role (viewer) may not do this: it needs admin. Ask an admin.');
+    expect(errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
+  });
+
+  it('gives admins a Users page: add, change the role, disable', async () => {
+    const runtime = await startRuntime();
+    const { page, errors } = await open(runtime);
+    await page.getByRole('button', { name: 'Users' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Users' });
+    await dialog.getByText(/No users yet/).waitFor();
+    await dialog.getByLabel("New user's name").fill('Zoë');
+    await dialog.getByLabel("New user's role").selectOption('operator');
+    await dialog.getByLabel("New user's password").fill('a long password');
+    await dialog.getByRole('button', { name: 'Add user' }).click();
+    await dialog.getByRole('cell', { name: 'Zoë' }).waitFor();
+    await dialog.getByLabel('Role of Zoë').selectOption('viewer');
+    await dialog.getByRole('button', { name: 'Disable' }).click();
+    await dialog.getByRole('cell', { name: 'disabled' }).waitFor();
+    const listed = (await (await api(runtime, '/api/v1/users')).json()) as {
+      users: { name: string; role: string; disabled: boolean }[];
+    };
+    expect(listed.users.map((u) => [u.name, u.role, u.disabled])).toEqual([['Zoë', 'viewer', true]]);
     expect(errors).toEqual([]);
   });
 
-  it('connects and reconnects over the WebSocket alone: no REST call beyond sign-in', async () => {
+  it('connects and reconnects over the WebSocket alone: no REST call beyond sign-in and a ticket per connection', async () => {
     const runtime = await startRuntime();
     const before = await publish(runtime, [chat('already there'), workflow('w0', 'build')]);
     // Every socket the page opens, so the test can cut the link like a network drop would.
@@ -225,8 +250,15 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     expect(new Set(shown).size).toBe(shown.length);
     expect(shown).toEqual(Array.from({ length: shownBefore + 1 }, (_, i) => i + 1));
 
-    // Only the agents and tasks lists, once per page (not on the reconnect).
-    expect(requests.sort()).toEqual(['GET /api/v1/agents', 'GET /api/v1/tasks']);
+    // The code exchanged once, one single-use ticket per WebSocket, and the agents and
+    // tasks lists once per page (not on the reconnect); the rest came over the stream.
+    expect(requests.sort()).toEqual([
+      'GET /api/v1/agents',
+      'GET /api/v1/tasks',
+      'POST /api/v1/auth/sign-in',
+      'POST /api/v1/auth/ticket',
+      'POST /api/v1/auth/ticket',
+    ]);
     expect(errors.filter((e) => !/WebSocket connection to .* failed/.test(e))).toEqual([]);
   });
 
@@ -455,7 +487,7 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     expect(errors).toEqual([]);
   });
 
-  it('survives a server restart: Reconnecting, sign in again, Live, no duplicate rows', async () => {
+  it('survives a server restart: Reconnecting, then Live again without signing in, no duplicate rows', async () => {
     const first = await startRuntime();
     const { workspace } = first.config;
     const port = first.port;
@@ -484,15 +516,12 @@ describe('the dashboard', { timeout: 60_000 }, () => {
 
     const second = await createRuntime({ workspace, port, logLevel: 'warn' });
     try {
-      // The new server has a new token: the page says so and takes the new one in place.
-      const signedOut = page.getByRole('alert').filter({ hasText: /^Signed out/ });
-      await signedOut.waitFor({ timeout: 15_000 });
-      await signedOut.getByLabel('Session token').fill(second.token);
-      await signedOut.getByRole('button', { name: 'Sign in' }).click();
+      // The sign-in outlives the restart (the signing key and the refresh family are in
+      // the workspace): the page comes back by itself, nothing asks.
       await connection(page)
         .filter({ hasText: /^Live$/ })
-        .waitFor({ timeout: 5000 });
-      expect(await signedOut.count()).toBe(0);
+        .waitFor({ timeout: 20_000 });
+      expect(await page.getByRole('region', { name: 'Sign in to Lookout' }).count()).toBe(0);
       await expect.poll(() => page.locator('.lock-badge').textContent()).toBe('Writable');
       expect(await command.getAttribute('placeholder')).toMatch(/^Command: /);
 
@@ -503,13 +532,38 @@ describe('the dashboard', { timeout: 60_000 }, () => {
       const shown = await shownSeqs(page);
       expect(new Set(shown).size).toBe(shown.length);
       expect(shown).toEqual(Array.from({ length: stored }, (_, i) => i + 1));
+
+      // And across a reload: the binding and cookie resume the sign-in, no form.
+      await page.reload();
+      await connection(page)
+        .filter({ hasText: /^Live$/ })
+        .waitFor({ timeout: 10_000 });
+      expect(await page.getByRole('region', { name: 'Sign in to Lookout' }).count()).toBe(0);
     } finally {
       await second.stop();
     }
     // What a dropped server looks like from the page; anything else is a bug.
-    const expected =
-      /WebSocket connection to .* failed|Failed to load resource: (net::ERR_CONNECTION_REFUSED|the server responded with a status of 401)/;
+    const expected = /WebSocket connection to .* failed|Failed to load resource: net::ERR_CONNECTION_REFUSED/;
     expect(errors.filter((e) => !expected.test(e))).toEqual([]);
+  });
+
+  it('a tab whose sign-in ends stops retrying and asks to sign in (no request loop with a dead credential)', async () => {
+    const runtime = await startRuntime();
+    const { page } = await open(runtime);
+    let authorized = 0;
+    page.on('request', (request) => {
+      if (request.headers().authorization || request.url().includes('/auth/refresh') || request.url().includes('/ws'))
+        authorized++;
+    });
+    // Rotating the key ends every sign-in: the open stream closes and the refresh is refused.
+    expect((await api(runtime, '/api/v1/auth/rotate-key', { method: 'POST' })).status).toBe(200);
+    const form = page.getByRole('region', { name: 'Sign in to Lookout' });
+    await form.waitFor({ timeout: 10_000 });
+    expect(await form.textContent()).toMatch(/sign-in has ended/);
+    const settled = authorized;
+    await page.waitForTimeout(3000); // long enough for several reconnect attempts, were there any
+    expect(authorized).toBe(settled);
+    expect(await connection(page).textContent()).toBe('Offline');
   });
 
   it('sticks to the bottom until scrolled up, then offers "Jump to latest (N new)"; pause holds events until resumed', async () => {
@@ -552,8 +606,9 @@ describe('the dashboard', { timeout: 60_000 }, () => {
       runtime,
       Array.from({ length: 2600 }, (_, i) => (i % 2 ? chat(`m${i}`) : workflow(`w${i}`, 'build'))),
     );
-    const stored = runtime.bus.log.lastSequenceNumber;
     const { page, errors } = await open(runtime);
+    // Read after signing in: the sign-in itself is an event (auth.signed_in).
+    const stored = runtime.bus.log.lastSequenceNumber;
     await expect.poll(() => heldCount(page)).toBe(2000);
 
     await log(page).focus();

@@ -409,16 +409,26 @@ describe('lookout status, emit, tail', () => {
 });
 
 describe('lookout open', () => {
-  it('prints a sign-in URL that the server trades for the session cookie', async () => {
+  it('prints a sign-in URL with a one-time code, never the token; the page exchanges the code once by POST', async () => {
     const runtime = await startRuntime();
     const printed = await runLookout(['open', '--print', '--workspace', runtime.config.workspace]);
     expect(printed.code).toBe(0);
-    const url = printed.stdout.trim();
-    expect(url).toBe(`${runtime.url}/?token=${encodeURIComponent(runtime.token)}`);
-    const res = await fetch(url, { redirect: 'manual' });
-    expect(res.status).toBe(303);
-    expect(res.headers.get('location')).toBe('/');
-    expect(res.headers.get('set-cookie')).toMatch(new RegExp(`^lookout_session_${runtime.port}=.*HttpOnly`, 'i'));
+    const url = new URL(printed.stdout.trim());
+    expect(url.origin).toBe(runtime.url);
+    expect(printed.stdout).not.toContain(runtime.token);
+    const code = url.searchParams.get('code')!;
+    expect(code).toMatch(/^[\w-]{20,}$/);
+    // GET with the code grants nothing by itself (no cookie, no redirect).
+    const page = await fetch(url, { redirect: 'manual' });
+    expect(page.headers.get('set-cookie')).toBeNull();
+    const exchange = () =>
+      fetch(`${runtime.url}/api/v1/auth/sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ code }),
+      });
+    expect((await exchange()).status).toBe(200);
+    expect((await exchange()).status).toBe(401);
   });
 
   it('says where to go when no browser can be started', async () => {
@@ -428,8 +438,136 @@ describe('lookout open', () => {
       env: { PATH: '/nonexistent' },
     });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(
-      /could not start a browser \(xdg-open\); open this URL yourself:\nhttp:\/\/127\.0\.0\.1:\d+\/\?token=/,
-    );
+    expect(result.stderr).toMatch(/could not start xdg-open \(ENOENT\).*open this URL yourself/);
+    expect(result.stdout).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?code=[\w-]+\n$/);
   });
+
+  it.skipIf(process.platform !== 'linux')(
+    'reports an opener that fails (headless xdg-open exits 3) and no process argv ever holds the token',
+    async () => {
+      const runtime = await startRuntime();
+      const bin = tempWorkspace();
+      const seen = path.join(bin, 'argv');
+      // A stand-in for xdg-open on a machine without a desktop: records its argv, lingers, exits 3.
+      fs.writeFileSync(path.join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s' "$*" > '${seen}'\nsleep 0.5\nexit 3\n`, {
+        mode: 0o755,
+      });
+      const child = spawnLookout(['open', '--workspace', runtime.config.workspace], {
+        env: { PATH: `${bin}:/usr/bin:/bin` },
+      });
+      // While it runs, no process on the machine shows the token in its command line.
+      const leaks: string[] = [];
+      const scan = setInterval(() => {
+        for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+          try {
+            if (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(runtime.token)) leaks.push(pid);
+          } catch {
+            // gone, or not ours to read
+          }
+        }
+      }, 50);
+      const code = await child.exited;
+      clearInterval(scan);
+      expect(code).toBe(1);
+      expect(child.stderr()).toMatch(/xdg-open failed \(exit code 3\)/);
+      expect(child.stdout()).toMatch(/\/\?code=[\w-]+\n$/);
+      expect(fs.readFileSync(seen, 'utf8')).toMatch(/\/\?code=/);
+      expect(fs.readFileSync(seen, 'utf8')).not.toContain(runtime.token);
+      expect(leaks).toEqual([]);
+    },
+  );
+});
+
+describe('lookout user and lookout auth', () => {
+  it('adds (stdin or generated password), lists, changes, disables and removes users; rotates the key', async () => {
+    const runtime = await startRuntime();
+    const ws = ['--workspace', runtime.config.workspace];
+    const added = await runLookout(['user', 'add', 'ada', '--role', 'operator', ...ws], {
+      input: 'correct horse battery\n',
+    });
+    expect(added.stderr).toBe('');
+    expect(added.stdout).toBe('created ada (operator)\n');
+    const generated = await runLookout(['user', 'add', 'Zoë', '--role', 'viewer', '--generate', ...ws]);
+    const password = generated.stdout.match(/^password: (\S+)$/m)?.[1];
+    expect(password).toHaveLength(20);
+    const signIn = (name: string, pw: string) =>
+      fetch(`${runtime.url}/api/v1/auth/sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name, password: pw }),
+      });
+    expect((await signIn('Zoë', password!)).status).toBe(200);
+    expect((await signIn('ada', 'correct horse battery')).status).toBe(200);
+
+    const duplicate = await runLookout(['user', 'add', 'ADA', '--role', 'viewer', ...ws], {
+      input: 'another password\n',
+    });
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.stderr).toBe('lookout: the server refused: a user named ADA exists already\n');
+    const badRole = await runLookout(['user', 'add', 'bob', '--role', 'root', ...ws], { input: 'whatever123\n' });
+    expect(badRole.code).toBe(2);
+    expect(badRole.stderr).toMatch(/unknown role "root": use viewer, operator or admin/);
+    const short = await runLookout(['user', 'add', 'bob', '--role', 'viewer', ...ws], { input: 'short\n' });
+    expect(short.code).toBe(2);
+    expect(short.stderr).toMatch(/at least 8 characters; nothing was changed/);
+
+    const list = await runLookout(['user', 'list', '--json', ...ws]);
+    expect(
+      (JSON.parse(list.stdout) as { users: { name: string; role: string }[] }).users.map((u) => [u.name, u.role]),
+    ).toEqual([
+      ['ada', 'operator'],
+      ['Zoë', 'viewer'],
+    ]);
+    expect((await runLookout(['user', 'passwd', 'ada', ...ws], { input: 'a new password\n' })).code).toBe(0);
+    expect((await signIn('ada', 'correct horse battery')).status).toBe(401);
+    expect((await signIn('ada', 'a new password')).status).toBe(200);
+    expect((await runLookout(['user', 'role', 'ada', 'admin', ...ws])).stdout).toBe('ada is now admin\n');
+    expect((await runLookout(['user', 'disable', 'ada', ...ws])).code).toBe(0);
+    expect((await signIn('ada', 'a new password')).status).toBe(401);
+    expect((await runLookout(['user', 'enable', 'ada', ...ws])).code).toBe(0);
+    expect((await runLookout(['user', 'remove', 'ada', ...ws])).stdout).toBe('removed ada\n');
+    const missing = await runLookout(['user', 'remove', 'ada', ...ws]);
+    expect(missing.stderr).toBe('lookout: the server refused: no user "ada"\n');
+
+    const rotated = await runLookout(['auth', 'rotate-key', ...ws]);
+    expect(rotated.stdout).toMatch(/^signing key replaced; \d+ sign-in\(s\) ended\n$/);
+  }, 60_000);
+});
+
+describe('lookout user without a server', () => {
+  it('sets users up on the store before the first serve; the server then signs them in', async () => {
+    const workspace = tempWorkspace();
+    const ws = ['--workspace', workspace];
+    const added = await runLookout(['user', 'add', 'ada', '--role', 'admin', ...ws], {
+      input: 'correct horse battery\n',
+    });
+    expect(added.stderr).toBe('');
+    expect(added.stdout).toBe('created ada (admin)\n');
+    const duplicate = await runLookout(['user', 'add', 'Ada', '--role', 'viewer', ...ws], {
+      input: 'correct horse battery\n',
+    });
+    expect(duplicate.stderr).toBe('lookout: a user named Ada exists already\n');
+    expect(duplicate.code).toBe(1);
+    expect((await runLookout(['user', 'role', 'ghost', 'viewer', ...ws])).stderr).toBe('lookout: no user "ghost"\n');
+    const list = JSON.parse((await runLookout(['user', 'list', '--json', ...ws])).stdout) as {
+      users: { name: string }[];
+    };
+    expect(list.users.map((u) => u.name)).toEqual(['ada']);
+
+    const runtime = await createRuntime({ workspace, port: 0, logLevel: 'warn' });
+    try {
+      const signIn = await fetch(`${runtime.url}/api/v1/auth/sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'ada', password: 'correct horse battery' }),
+      });
+      expect(signIn.status).toBe(200);
+      const created = (await (await api(runtime, '/api/v1/events?types=auth.user_created')).json()) as {
+        events: { data: { name: string; by: string } }[];
+      };
+      expect(created.events.map((e) => [e.data.name, e.data.by])).toEqual([['ada', 'owner']]);
+    } finally {
+      await runtime.stop();
+    }
+  }, 60_000);
 });

@@ -198,6 +198,8 @@ describe('metadata on every envelope', () => {
     first.bus.publish([{ type: 'x.old' }]);
     // What a store written by an earlier version holds: no metadata key, schema version 2.
     first.store.db.exec(`UPDATE events SET json = json_remove(json, '$.metadata')`);
+    // (Version 2 had no access tables either: they come with a later migration.)
+    first.store.db.exec('DROP TABLE refresh_tokens; DROP TABLE refresh_families; DROP TABLE users');
     first.store.db.exec('PRAGMA user_version = 2');
     // …and none of the tables later migrations add (agents, tasks, …).
     const later = first.store.db

@@ -36,13 +36,18 @@ describe('WebSocket /ws', () => {
     expect((await upgradeRefusal(`${url}?types=**`, token)).status).toBe(400);
     expect((await upgradeRefusal(`ws://127.0.0.1:${runtime.port}/other`, token)).status).toBe(404);
 
-    // The server's own origin (the dashboard) is allowed, and so is the cookie.
+    // The server's own origin (the dashboard) is allowed; a cookie alone is not a credential.
+    expect(
+      (
+        await upgradeRefusal(url, {
+          cookie: `lookout_session_${runtime.port}=${runtime.token}`,
+          origin: `http://localhost:${runtime.port}`,
+        })
+      ).status,
+    ).toBe(401);
     const a = await connectWs(runtime, '', { headers: { origin: `http://127.0.0.1:${runtime.port}` } });
     const ws = new WebSocket(url, {
-      headers: {
-        cookie: `lookout_session_${runtime.port}=${runtime.token}`,
-        origin: `http://localhost:${runtime.port}`,
-      },
+      headers: { ...token, origin: `http://localhost:${runtime.port}` },
     });
     const b = await wrap(ws);
     const over = await upgradeRefusal(url, token);

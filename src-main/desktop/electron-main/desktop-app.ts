@@ -167,9 +167,9 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
   function openInBrowser(): boolean {
     const runtime = toggle.serving;
     if (!runtime) return false;
-    // Same sign-in as `lookout open`: the server trades the token for its cookie and
-    // strips it from the address bar.
-    openExternal(`${runtime.url}/?token=${encodeURIComponent(runtime.token)}`);
+    // Same sign-in as `lookout open`: a one-time code the page exchanges by POST and
+    // drops from the address bar; the token itself never enters a URL.
+    openExternal(`${runtime.url}/?code=${encodeURIComponent(runtime.access.mintCode().code)}`);
     return true;
   }
 
@@ -254,6 +254,7 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
       },
       'server:open-in-browser': () => ({ opened: openInBrowser() }),
       'cli:copy-env': () => ({ copied: copyEnv() }),
+      'auth:sign-in-code': () => toggle.serving?.access.mintCode() ?? { code: null, expires_in: 0 },
       'workspace:choose': () => chooser.choose(),
     },
     (event: IpcMainInvokeEvent) => {

@@ -6,7 +6,7 @@ import type { ServerToggle } from '../server-toggle.ts';
 import { statusPageUrl } from '../status-page.ts';
 import { CLOSE_HINT, closeDecision, originOf, windowContent } from '../window-policy.ts';
 import type { Notifier } from './notifier.ts';
-import { createMainWindow, signIn } from './window.ts';
+import { createMainWindow } from './window.ts';
 
 export interface WindowControllerOptions {
   preload: string;
@@ -101,7 +101,7 @@ export class WindowController {
     this.current?.loadURL(url).catch(() => undefined);
   }
 
-  /** Loads the dashboard (signed in by cookie) or the status page, when what should show changed. */
+  /** Loads the dashboard (it signs itself in over IPC with a one-time code) or the status page, when what should show changed. */
   render(): void {
     // While quitting, the window keeps what it shows rather than flashing "Server stopped".
     const target = this.current;
@@ -112,8 +112,8 @@ export class WindowController {
       const key = `dashboard:${content.url}`;
       if (this.#shown === key) return;
       this.#shown = key;
-      signIn(target, runtime)
-        .then(() => target.loadURL(content.url))
+      target
+        .loadURL(content.url)
         .catch((error: unknown) => this.#o.log(`could not load the dashboard: ${String(error)}`));
       return;
     }

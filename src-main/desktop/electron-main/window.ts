@@ -1,5 +1,4 @@
 import { BrowserWindow, session, type Session, type WebContents } from 'electron';
-import { sessionCookieName } from '../../../src-shared/protocol.ts';
 import {
   navigationDecision,
   permissionDecision,
@@ -69,20 +68,4 @@ export function createMainWindow(options: MainWindowOptions): BrowserWindow {
   guardNavigation(win.webContents, options.serverOrigin, options.openExternal);
   win.once('ready-to-show', () => win.show());
   return win;
-}
-
-/**
- * Signs the window in by planting the session cookie the server accepts, so the token
- * never appears in a URL, the address bar, or the history. A session cookie (no
- * expiry) in an in-memory partition: it ends with the app.
- */
-export async function signIn(win: BrowserWindow, server: { url: string; port: number; token: string }): Promise<void> {
-  await win.webContents.session.cookies.set({
-    url: server.url,
-    name: sessionCookieName(server.port),
-    value: server.token,
-    path: '/',
-    httpOnly: true,
-    sameSite: 'strict',
-  });
 }

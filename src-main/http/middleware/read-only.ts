@@ -1,8 +1,5 @@
-import type { Middleware } from 'koa';
-import { HEADERS } from '../../../src-shared/protocol.ts';
 import type { SessionState } from '../../../src-shared/session.ts';
 import type { LookoutError } from '../../errors.ts';
-import { WRITE_METHODS } from './json-body.ts';
 
 /** What the guard asks of the session (SessionService); http/ imports no domain. */
 export interface WriteGate {
@@ -13,15 +10,10 @@ export interface WriteGate {
 }
 
 /**
- * The 423 guard for /api/v1: while the server does not hold the lock, writes are
- * refused — except those `exempt` names (event publishing: events are observations; the
- * handover requests themselves) and requests that present the holder's lock id.
+ * The 423 answer: while the server does not hold the lock, a route whose policy says
+ * `readOnly: 'blocked'` is refused, unless the request presents the holder's lock id.
+ * Which routes that is, each route declares (http/route.ts); there is no path list.
  */
-export function readOnlyGuard(session: WriteGate, exempt: (method: string, path: string) => boolean): Middleware {
-  return async (ctx, next) => {
-    if (WRITE_METHODS.has(ctx.method) && !exempt(ctx.method, ctx.path)) {
-      if (!session.mayWrite(ctx.get(HEADERS.lockId) || undefined)) throw session.readOnlyError();
-    }
-    await next();
-  };
+export function assertWritable(session: WriteGate, lockId: string | undefined): void {
+  if (!session.mayWrite(lockId)) throw session.readOnlyError();
 }

@@ -2,25 +2,18 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from 'koa';
-import { z } from 'zod';
-import { ErrorBody } from '../../../src-shared/errors.ts';
-import { sessionCookieName } from '../../../src-shared/protocol.ts';
-import { LookoutError } from '../../errors.ts';
-import { isAuthorized, tokensEqual } from '../../transport/credentials.ts';
 import { defineRoute } from '../route.ts';
 
 /**
  * The dashboard, served by the server itself so the app window and any browser run the
- * same page: the built renderer (dist/renderer) behind a session cookie, a sign-in page
- * for visitors without one, and the `/?token=…` exchange that `lookout open` uses.
+ * same page: the built renderer (dist/renderer). The page holds no data of its own: it
+ * signs in through the access routes, and no cookie or URL here grants anything.
  *
  * Nothing from the request path ever reaches the file system: assets are served from an
  * index of the build directory, by exact name.
  */
 
 export interface DashboardOptions {
-  token: string;
-  getPort: () => number;
   /** The built renderer; defaults to dist/renderer in the package root. */
   rendererDir?: string;
 }
@@ -153,21 +146,6 @@ ${body}
 `;
 }
 
-export function signInPage(error?: string): string {
-  return page(
-    'Lookout — sign in',
-    `<h1>Sign in to Lookout</h1>
-<p>This dashboard shows what agents do in this workspace. It needs the session token of the running server (a new one every start).</p>
-${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
-<p>In the workspace, run <code>lookout open</code>: it opens this page signed in. Or paste the token from <code>.lookout/server.json</code>:</p>
-<form method="get" action="/">
-<label for="token">Session token</label>
-<input id="token" name="token" type="password" autocomplete="off" spellcheck="false" placeholder="Session token" required autofocus>
-<button type="submit">Sign in</button>
-</form>`,
-  );
-}
-
 export function notBuiltPage(dir: string): string {
   return page(
     'Lookout — dashboard not built',
@@ -186,84 +164,37 @@ function sendPage(ctx: Context, status: number, html: string): void {
   ctx.body = html;
 }
 
-function sessionCookie(port: number, token: string): string {
-  // No Max-Age: the token dies with the server anyway. No Secure: this is plain http on loopback.
-  return `${sessionCookieName(port)}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`;
-}
-
-/** The sign-in body (read by the route machinery's JSON reader: 415, 413 and 400 as everywhere). */
-const SignInBody = z.strictObject({ token: z.string().min(1).max(1024).describe('the session token') });
-
 export const dashboardRoutes = (options: DashboardOptions) => {
   const dir = options.rendererDir ?? defaultRendererDir();
   let build: Build | undefined;
   const current = (): Build | undefined => (build = scan(dir, build));
-  const wrongToken =
-    'That token is not valid. The token changes every time the server starts: take the current one from .lookout/server.json, or run `lookout open`.';
-
   return [
     defineRoute({
       method: 'get',
       path: '/',
-      summary: 'The dashboard (a sign-in page without a session); `?token=` signs in',
+      summary:
+        "The dashboard (it signs in by itself: a `?code=` from `lookout open`, a pasted token, or a user's password)",
       description:
-        'With a valid session cookie: the dashboard. With `?token=<session token>`: sets the HttpOnly SameSite=Strict cookie and redirects (303) to `/`, so the token leaves the address bar. Otherwise a sign-in page, which shows no data.',
+        'The page holds no data until it signs in through POST /api/v1/auth/sign-in. A `?code=` is exchanged by POST and removed from the address bar; no reusable credential is ever accepted in a URL.',
       tags: ['dashboard'],
-      auth: false,
+      policy: { role: 'public', readOnly: 'allowed' },
       responses: {
-        200: { description: 'The dashboard, or the sign-in page', contentType: 'text/html' },
-        303: { description: 'Signed in; go to /' },
-        401: { description: 'The token given is wrong: the sign-in page with the reason', contentType: 'text/html' },
+        200: { description: 'The dashboard', contentType: 'text/html' },
         503: { description: 'The dashboard has not been built (`npm run build`)', contentType: 'text/html' },
       },
       handler: ({ ctx }) => {
-        const port = options.getPort();
-        const presented = ctx.query.token;
-        if (presented !== undefined) {
-          if (typeof presented === 'string' && presented !== '' && tokensEqual(presented, options.token)) {
-            ctx.set('Set-Cookie', sessionCookie(port, options.token));
-            ctx.set('Cache-Control', 'no-store');
-            ctx.status = 303;
-            ctx.redirect('/');
-            return undefined;
-          }
-          sendPage(ctx, 401, signInPage(wrongToken));
-          return undefined;
-        }
         const built = current();
         if (!built) {
           sendPage(ctx, 503, notBuiltPage(dir));
           return undefined;
         }
-        if (!isAuthorized(ctx.req, port, options.token)) {
-          sendPage(ctx, 200, signInPage());
-          return undefined;
-        }
         ctx.set('Content-Security-Policy', dashboardCsp(ctx.get('host')));
         ctx.set('Cache-Control', 'no-store');
+        // The page may hold a one-time code in its URL: never send it on as a Referer.
+        ctx.set('Referrer-Policy', 'no-referrer');
         ctx.type = 'text/html; charset=utf-8';
         ctx.body = built.index;
         return undefined;
-      },
-    }),
-    defineRoute({
-      method: 'post',
-      path: '/sign-in',
-      summary: 'Trade the session token for the session cookie, staying on the page',
-      description:
-        'Body `{"token": "<session token>"}` as application/json. The dashboard uses it to sign in again after the server restarted with a new token, without reloading. 204 with the cookie set; 401 for a wrong token.',
-      tags: ['dashboard'],
-      auth: false,
-      body: SignInBody,
-      errors: [401],
-      responses: {
-        204: { description: 'Signed in: the session cookie is set' },
-        401: { description: 'Wrong token', schema: ErrorBody },
-      },
-      handler: ({ ctx, body }) => {
-        if (!tokensEqual(body.token, options.token)) throw new LookoutError('unauthorized', wrongToken);
-        ctx.set('Set-Cookie', sessionCookie(options.getPort(), options.token));
-        return { status: 204 };
       },
     }),
     defineRoute({
@@ -271,7 +202,7 @@ export const dashboardRoutes = (options: DashboardOptions) => {
       path: '/assets/:file',
       summary: 'Dashboard scripts and styles (content-hashed, cached for a year)',
       tags: ['dashboard'],
-      auth: false,
+      policy: { role: 'public', readOnly: 'allowed' },
       responses: {
         200: { description: 'A built file', contentType: [...new Set(Object.values(CONTENT_TYPES))] },
         404: { description: 'No such file in the build' },
@@ -283,7 +214,7 @@ export const dashboardRoutes = (options: DashboardOptions) => {
       path: '/favicon.svg',
       summary: 'The dashboard icon',
       tags: ['dashboard'],
-      auth: false,
+      policy: { role: 'public', readOnly: 'allowed' },
       responses: {
         200: { description: 'An SVG image', contentType: 'image/svg+xml' },
         404: { description: 'The dashboard is not built' },

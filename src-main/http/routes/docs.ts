@@ -41,7 +41,7 @@ export const docsRoutes = (getDocument: () => unknown) => [
     path: '/openapi.json',
     summary: 'This API as an OpenAPI 3.1 document',
     tags: ['server'],
-    auth: false,
+    policy: { role: 'public', readOnly: 'allowed' },
     responses: {
       200: {
         description: 'The OpenAPI document',
@@ -59,7 +59,7 @@ export const docsRoutes = (getDocument: () => unknown) => [
     path: '/docs',
     summary: 'Interactive API reference',
     tags: ['server'],
-    auth: false,
+    policy: { role: 'public', readOnly: 'allowed' },
     responses: { 200: { description: 'An HTML page', contentType: 'text/html' } },
     handler: ({ ctx }) => {
       ctx.set('Content-Security-Policy', DOCS_CSP);
@@ -73,7 +73,7 @@ export const docsRoutes = (getDocument: () => unknown) => [
     path: '/docs/init.js',
     summary: 'Docs page bootstrap script',
     tags: ['server'],
-    auth: false,
+    policy: { role: 'public', readOnly: 'allowed' },
     responses: { 200: { description: 'JavaScript', contentType: 'text/javascript' } },
     handler: ({ ctx }) => {
       ctx.type = 'text/javascript; charset=utf-8';
@@ -86,7 +86,7 @@ export const docsRoutes = (getDocument: () => unknown) => [
     path: '/docs/assets/:file',
     summary: 'Docs page assets',
     tags: ['server'],
-    auth: false,
+    policy: { role: 'public', readOnly: 'allowed' },
     params: { file: z.enum(Object.keys(ASSETS)) },
     responses: {
       200: { description: 'A static file', contentType: [...new Set(Object.values(ASSETS))] },

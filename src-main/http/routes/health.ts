@@ -19,7 +19,7 @@ export const healthRoutes = (source: HealthSource) => [
     path: '/health',
     summary: 'Liveness and basic figures; needs no token',
     tags: ['server'],
-    auth: false,
+    policy: { role: 'public', readOnly: 'allowed' },
     responses: { 200: { description: 'The server is up', schema: Health } },
     handler: () => {
       const storeOk = source.storePing();

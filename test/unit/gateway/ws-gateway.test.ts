@@ -6,6 +6,7 @@ import { WebSocket } from 'ws';
 import { EventBus } from '../../../src-main/events/bus.ts';
 import { EventLog } from '../../../src-main/events/event-log.ts';
 import { type GatewayOptions, WsGateway } from '../../../src-main/gateway/ws-gateway.ts';
+import { LookoutError } from '../../../src-main/errors.ts';
 import { openDatabase } from '../../../src-main/store/database.ts';
 import { ConnectedMessage } from '../../../src-shared/protocol.ts';
 import { NO_LOCK } from '../../../src-shared/session.ts';
@@ -35,12 +36,16 @@ async function setup(overrides: Partial<GatewayOptions> = {}) {
   const gateway = new WsGateway({
     bus,
     logger: captured.logger,
-    token: TOKEN,
+    // The access layer's role: here, the owner token or nothing (the real policy check is
+    // exercised in test/integration/route-policy.test.ts).
+    authorize: async (req) => {
+      if (req.headers['x-session-token'] !== TOKEN) throw new LookoutError('unauthorized', 'missing or wrong token');
+      return { id: 'owner', name: 'owner', role: 'admin', kind: 'owner', via: 'owner_token' };
+    },
     maxClients: 2,
     queueSize: 100,
     replayLimit: 1000,
     heartbeatMs: 60_000,
-    getPort: () => port,
     getAllowedHosts: () => new Set([`127.0.0.1:${port}`]),
     getAllowedOrigins: () => new Set([`http://127.0.0.1:${port}`]),
     getSnapshot: () => ({ document: 'state' }),

@@ -141,6 +141,14 @@ describe('the session', () => {
     const handover = reduce({ type: 'session', session: { read_only: true, lock: lock(null) }, at: 1 });
     expect(writeBlockedReason(handover)).toMatch(/handed over/);
     expect(writeBlockedReason(dashboardReducer(writable, { type: 'signed-out' }))).toMatch(/Signed out/);
+    // A viewer may look but not change: the reason names the role it would need.
+    const viewer = dashboardReducer(writable, { type: 'signed-in', user: { id: 'u1', name: 'ada', role: 'viewer' } });
+    expect(writeBlockedReason(viewer)).toBe('Your role (viewer) may not do this: it needs operator. Ask an admin.');
+    const operator = dashboardReducer(writable, {
+      type: 'signed-in',
+      user: { id: 'u2', name: 'bo', role: 'operator' },
+    });
+    expect(writeBlockedReason(operator)).toBeNull();
     const dropped = dashboardReducer(writable, {
       type: 'connection',
       status: { state: 'reconnecting', attempt: 1, retryAt: 1, lastError: null },
@@ -182,13 +190,14 @@ describe('the connection and the store', () => {
     const store = new Store(dashboardReducer, initialDashboardState);
     let calls = 0;
     const unsubscribe = store.subscribe(() => calls++);
-    store.dispatch({ type: 'signed-in' }); // already signed in: same object
+    store.dispatch({ type: 'filter-text', text: '' }); // unchanged: same object
     store.dispatch({ type: 'signed-out' });
-    store.dispatch({ type: 'signed-out' });
+    store.dispatch({ type: 'filter-text', text: '' });
     expect(calls).toBe(1);
     unsubscribe();
-    store.dispatch({ type: 'signed-in' });
+    store.dispatch({ type: 'signed-in', user: { id: 'u1', name: 'ada', role: 'viewer' } });
     expect(calls).toBe(1);
     expect(store.getState().signedIn).toBe(true);
+    expect(store.getState().user?.name).toBe('ada');
   });
 });

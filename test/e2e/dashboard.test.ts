@@ -200,7 +200,7 @@ describe('the dashboard', { timeout: 60_000 }, () => {
     expect(errors).toEqual([]);
   });
 
-  it('connects and reconnects over the WebSocket alone: no REST call beyond sign-in and a ticket per connection', async () => {
+  it('connects and reconnects over the WebSocket: beyond sign-in only a ticket per connection, and the agents and tasks lists once per page (none on reconnect)', async () => {
     const runtime = await startRuntime();
     const before = await publish(runtime, [chat('already there'), workflow('w0', 'build')]);
     // Every socket the page opens, so the test can cut the link like a network drop would.

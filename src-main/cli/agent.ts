@@ -3,6 +3,7 @@ import type { Agent, AgentList } from '../../src-shared/agents.ts';
 import type { ServerInfo } from '../../src-shared/server-info.ts';
 import { callApi, findWorkspace, requireServer } from './connection.ts';
 import { CliError, reportAndExit } from './output.ts';
+import { NON_NEGATIVE_INTEGER_HINT, parseNonNegativeInteger } from '../../src-shared/non-negative-integer.ts';
 
 export function connect(cmd: Command): ServerInfo {
   return requireServer(findWorkspace(cmd.optsWithGlobals<{ workspace?: string }>().workspace));
@@ -31,10 +32,12 @@ function parseEnv(pairs: string[]): Record<string, string> {
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-function positiveInt(flag: string) {
+/** Whole seconds, read the one strict way numbers are read everywhere (no 1e3, 0x10, +5). */
+export function positiveInt(flag: string) {
   return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} must be a whole number of seconds, got ${value}`, 2);
+    const n = parseNonNegativeInteger(value);
+    if (n === undefined || n < 1)
+      throw new CliError(`${flag} must be a whole number of seconds (${NON_NEGATIVE_INTEGER_HINT}), got ${value}`, 2);
     return n;
   };
 }

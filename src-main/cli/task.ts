@@ -13,6 +13,7 @@ import {
 import { connect, resolveAgent, table } from './agent.ts';
 import { callApi } from './connection.ts';
 import { CliError, reportAndExit } from './output.ts';
+import { positiveInt } from './agent.ts';
 
 const FOLLOW_INTERVAL_MS = 300;
 
@@ -136,9 +137,7 @@ export function registerTask(program: Command): void {
               );
             }
           }
-          const timeout = options.timeout === undefined ? undefined : Number(options.timeout);
-          if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 1))
-            throw new CliError(`--timeout must be a whole number of seconds, got ${options.timeout}`, 2);
+          const timeout = options.timeout === undefined ? undefined : positiveInt('--timeout')(options.timeout);
           const created = await callApi<Task>(connect(cmd), 'POST', '/tasks', {
             title,
             priority: options.priority,

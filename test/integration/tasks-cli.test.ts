@@ -68,6 +68,11 @@ describe('lookout agent and lookout task', () => {
     });
     const noCommand = await lookout('agent', 'add', 'x');
     expect(noCommand).toMatchObject({ code: 2, stderr: expect.stringMatching(/give a command after -- or --preset/) });
+    for (const timeout of ['1e3', '0x10', '0', '1.5'])
+      expect(await lookout('task', 'create', 'Bad timeout', '--timeout', timeout)).toMatchObject({
+        code: 2,
+        stderr: expect.stringMatching(/--timeout must be a whole number of seconds/),
+      });
     const failing = await lookout('agent', 'add', 'failing', '--', process.execPath, AGENT_SCRIPT, 'fail');
     expect(failing.code).toBe(0);
     const second = (await lookout('task', 'create', 'Will fail')).stdout.trim();

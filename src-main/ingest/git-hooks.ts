@@ -72,7 +72,8 @@ function installOne(dir: string, hook: GitHook, command: string): GitInstallResu
   }
   if (existing.includes(BEGIN)) {
     // Already ours: refresh the block if the command moved (a new checkout of Lookout).
-    const updated = existing.replace(new RegExp(`${escape(BEGIN)}[\\s\\S]*?${escape(END)}\\n`), block);
+    // A function, not a string: a `$&` or `$'` in the command's path must stay literal.
+    const updated = existing.replace(new RegExp(`${escape(BEGIN)}[\\s\\S]*?${escape(END)}\\n`), () => block);
     if (updated === existing) return { hook, file, action: 'unchanged' };
     writeAtomic(file, updated);
     return { hook, file, action: 'inserted' };

@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { describeHolder } from '../../src-shared/session.ts';
-import { WorkspaceLock } from '../session/lock.ts';
+import { readHolder, WorkspaceLock } from '../session/lock.ts';
 import { prepareStateDir, runningServer } from '../workspace.ts';
 import { callApi, findWorkspace } from './connection.ts';
 import { CliError, reportAndExit } from './output.ts';
@@ -165,6 +165,10 @@ export function registerRun(program: Command): void {
             resolve(exitCode ?? 128 + (SIGNAL_NUMBERS[signal ?? 'SIGTERM'] ?? 15)),
           );
         });
+        // Stopped (SIGSTOP) until the lock went stale, we may see the command end (the next
+        // holder ended it) before the lock's own check reports the loss: the record on disk
+        // says who holds the workspace now.
+        if (!lost && readHolder(paths)?.id !== held.id) lost = true;
         await lock.release();
         await notify();
         if (lost) {

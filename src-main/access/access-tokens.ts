@@ -1,9 +1,15 @@
 import { randomUUID, type KeyObject, type webcrypto } from 'node:crypto';
 
 type CryptoKey = webcrypto.CryptoKey;
-import { errors, jwtVerify, SignJWT } from 'jose';
 import { Role } from '../../src-shared/access.ts';
 import { LookoutError } from '../errors.ts';
+
+/**
+ * jose is imported at the first sign or verify, not at start: a server nobody signs in to
+ * (the owner token is not a JWT) never loads it (issue 19, docs/benchmarks.md "Idle memory").
+ */
+let library: Promise<typeof import('jose')> | undefined;
+const jose = (): Promise<typeof import('jose')> => (library ??= import('jose'));
 
 const ISSUER = 'lookout';
 const AUDIENCE = 'lookout-api';
@@ -41,6 +47,7 @@ export class AccessTokens {
     const nowMs = Date.now();
     const now = Math.floor(nowMs / 1000);
     const claims: AccessClaims = { sub: subject, role, jti: randomUUID(), iatMs: nowMs, exp: now + this.ttlSeconds };
+    const { SignJWT } = await jose();
     const token = await new SignJWT({ role, iat_ms: nowMs })
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
       .setSubject(subject)
@@ -55,6 +62,7 @@ export class AccessTokens {
 
   /** The claims of a valid token; a typed 401 otherwise (`token_expired` when only the time is wrong). */
   async verify(token: string): Promise<AccessClaims> {
+    const { errors, jwtVerify } = await jose();
     try {
       const { payload } = await jwtVerify(token, this.#key, {
         algorithms: [ALGORITHM],

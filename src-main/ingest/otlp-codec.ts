@@ -1,6 +1,7 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import { LookoutError } from '../errors.ts';
 
 /**
@@ -50,13 +51,21 @@ function protoDir(): string {
   }
 }
 
+/**
+ * protobufjs (and its long.js) is required at the first protobuf use, not at start: an idle
+ * server, or one fed only OTLP/JSON, never loads it (issue 19, docs/benchmarks.md "Idle memory").
+ * A synchronous require keeps the codec synchronous for the error replies that need it.
+ */
+let library: typeof protobuf | undefined;
+const protobufjs = (): typeof protobuf => (library ??= createRequire(import.meta.url)('protobufjs') as typeof protobuf);
+
 let root: protobuf.Root | undefined;
 
 /** Parsed once, at the first use: a server that never sees protobuf never pays for it. */
 function protoRoot(): protobuf.Root {
   if (root) return root;
   const dir = protoDir();
-  const loaded = new protobuf.Root();
+  const loaded = new (protobufjs().Root)();
   loaded.resolvePath = (_origin, target) => path.join(dir, target);
   loaded.loadSync(PROTO_FILES);
   loaded.resolveAll();

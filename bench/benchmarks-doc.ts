@@ -100,9 +100,8 @@ the state). \`bench/startup.ts\` measures start-up and idle memory in more detai
   is stored, not on a second \`JSON.stringify\` of the input: about 5 % less CPU per
   published event (\`node bench/publish.ts\` reports CPU µs per event, which the machine's
   other load disturbs far less than wall time).
-- **Idle memory** (not changed yet): about half of Lookout's idle RSS is what any Node
-  server with Koa, \`ws\` and zod pays (see \`bench/startup.ts\`, bare Node is ~48 MB);
-  prom-client adds under 2 MB of heap.
+- **Idle memory**: jose and protobufjs load on first use (about 7 MB less at idle); the rest, and
+  what each library costs, is in [idle-memory.md](idle-memory.md) (written by hand: this page is generated).
 `;
   fs.writeFileSync(file, text);
 }

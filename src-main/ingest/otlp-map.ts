@@ -328,41 +328,55 @@ function logData(record: Json, context: ResourceContext, scope: ReturnType<typeo
 
 const METRIC_TYPES = ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary'] as const;
 
-function mapTraces(request: Json, collector: Collector): void {
-  for (const entry of list(request.resourceSpans).filter(isObject)) {
+/** One OTLP signal that maps item by item: where its items sit, and how one becomes event data. */
+interface ItemSignal {
+  resources: string;
+  scopes: string;
+  items: string;
+  /** Said when an item is not an object. */
+  what: string;
+  type: 'otel.span' | 'otel.log';
+  toData: (item: Json, context: ResourceContext, scope: ReturnType<typeof scopeOf>) => Json | string;
+}
+
+const SPANS: ItemSignal = {
+  resources: 'resourceSpans',
+  scopes: 'scopeSpans',
+  items: 'spans',
+  what: 'a span is an object',
+  type: 'otel.span',
+  toData: spanData,
+};
+const LOGS: ItemSignal = {
+  resources: 'resourceLogs',
+  scopes: 'scopeLogs',
+  items: 'logRecords',
+  what: 'a log record is an object',
+  type: 'otel.log',
+  toData: logData,
+};
+
+/** Resource → scope → item, each item one event (or one rejection, counted for partial success). */
+function mapItems(signal: ItemSignal, request: Json, collector: Collector): void {
+  for (const entry of list(request[signal.resources]).filter(isObject)) {
     const context = resourceOf(entry);
-    for (const scopeSpans of list(entry.scopeSpans).filter(isObject)) {
-      const scope = scopeOf(scopeSpans);
-      for (const span of list(scopeSpans.spans)) {
-        if (!isObject(span)) {
-          reject(collector, 'a span is an object');
+    for (const scoped of list(entry[signal.scopes]).filter(isObject)) {
+      const scope = scopeOf(scoped);
+      for (const item of list(scoped[signal.items])) {
+        if (!isObject(item)) {
+          reject(collector, signal.what);
           continue;
         }
-        const data = spanData(span, context, scope);
+        const data = signal.toData(item, context, scope);
         if (typeof data === 'string') reject(collector, data);
-        else accept(collector, { type: 'otel.span', data });
+        else accept(collector, { type: signal.type, data });
       }
     }
   }
 }
 
-function mapLogs(request: Json, collector: Collector): void {
-  for (const entry of list(request.resourceLogs).filter(isObject)) {
-    const context = resourceOf(entry);
-    for (const scopeLogs of list(entry.scopeLogs).filter(isObject)) {
-      const scope = scopeOf(scopeLogs);
-      for (const record of list(scopeLogs.logRecords)) {
-        if (!isObject(record)) {
-          reject(collector, 'a log record is an object');
-          continue;
-        }
-        const data = logData(record, context, scope);
-        if (typeof data === 'string') reject(collector, data);
-        else accept(collector, { type: 'otel.log', data });
-      }
-    }
-  }
-}
+const mapTraces = (request: Json, collector: Collector): void => mapItems(SPANS, request, collector);
+const mapLogs = (request: Json, collector: Collector): void => mapItems(LOGS, request, collector);
 
 /** Metrics are kept as one summary per resource: which metrics, of what kind, how many points. */
 function mapMetrics(request: Json, collector: Collector): void {

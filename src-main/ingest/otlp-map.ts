@@ -260,6 +260,18 @@ function scopeOf(entry: Json): { name?: string; version?: string } | undefined {
 /** Drops undefined fields, so a producer's silence stays silence in the stored JSON. */
 const compact = (data: Json): Json => Object.fromEntries(Object.entries(data).filter(([, v]) => v !== undefined));
 
+/** What every span and log record carries about where it came from, and its lifted GenAI fields. */
+function where(attributes: Json, context: ResourceContext, scope: ReturnType<typeof scopeOf>): Json {
+  return {
+    attributes,
+    resource: context.resource,
+    scope,
+    service_name: context.serviceName,
+    session_id: sessionId(attributes, context.resource),
+    gen_ai: liftGenAi(attributes),
+  };
+}
+
 function spanData(span: Json, context: ResourceContext, scope: ReturnType<typeof scopeOf>): Json | string {
   const traceId = hexId(span.traceId, 32);
   const spanId = hexId(span.spanId, 16);
@@ -292,12 +304,7 @@ function spanData(span: Json, context: ResourceContext, scope: ReturnType<typeof
     end_time: isoFromNanos(end),
     duration_ms: end > start ? Number(end - start) / 1e6 : 0,
     status: compact({ code: statusCode, message: text(status.message) }),
-    attributes,
-    resource: context.resource,
-    scope,
-    service_name: context.serviceName,
-    session_id: sessionId(attributes, context.resource),
-    gen_ai: liftGenAi(attributes),
+    ...where(attributes, context, scope),
     events: events.length === 0 ? undefined : events,
   });
 }
@@ -317,12 +324,7 @@ function logData(record: Json, context: ResourceContext, scope: ReturnType<typeo
     event_name: first(text(record.eventName), text(attributes['event.name'])),
     trace_id: hexId(record.traceId, 32),
     span_id: hexId(record.spanId, 16),
-    attributes,
-    resource: context.resource,
-    scope,
-    service_name: context.serviceName,
-    session_id: sessionId(attributes, context.resource),
-    gen_ai: liftGenAi(attributes),
+    ...where(attributes, context, scope),
   });
 }
 

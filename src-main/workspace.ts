@@ -30,25 +30,6 @@ export function workspacePaths(root: string): WorkspacePaths {
   };
 }
 
-/** The files Lookout keeps in .lookout/: none of them may be a symlink. */
-export function stateFiles(paths: WorkspacePaths): string[] {
-  return [
-    path.join(paths.stateDir, '.gitignore'),
-    paths.database,
-    `${paths.database}-wal`,
-    `${paths.database}-shm`,
-    paths.log,
-    `${paths.log}.1`,
-    paths.serverInfo,
-    paths.lock,
-    `${paths.lock}.json`,
-    // What the domains keep: task logs and prompts, sandboxes (worktrees), the price table.
-    path.join(paths.stateDir, 'tasks'),
-    path.join(paths.stateDir, 'sandboxes'),
-    path.join(paths.stateDir, 'prices.json'),
-  ];
-}
-
 /** Folders under .lookout/ whose entries Lookout creates and writes (never links). */
 const WRITTEN_FOLDERS = ['tasks', 'sandboxes'];
 

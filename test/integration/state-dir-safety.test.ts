@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRuntime } from '../../src-main/runtime.ts';
-import { stateFiles, workspacePaths } from '../../src-main/workspace.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 import { startRuntime } from '../helpers/runtime.ts';
 import { tempWorkspace } from '../helpers/workspace.ts';
@@ -10,7 +9,22 @@ import { tempWorkspace } from '../helpers/workspace.ts';
 const ORIGINAL = '# the user’s own file\n';
 
 describe('nothing under .lookout/ is followed through a symlink', () => {
-  const names = stateFiles(workspacePaths('/w')).map((file) => path.relative('/w/.lookout', file));
+  // Every file and folder Lookout keeps in .lookout/ (start-up refuses any link there).
+  const names = [
+    '.gitignore',
+    'lookout.db',
+    'lookout.db-wal',
+    'lookout.db-shm',
+    'lookout.log',
+    'lookout.log.1',
+    'server.json',
+    'session.lock',
+    'session.lock.json',
+    'signing.key',
+    'tasks',
+    'sandboxes',
+    'prices.json',
+  ];
 
   it.each(names)('refuses to start when .lookout/%s is a symlink, and leaves its target untouched', async (name) => {
     const workspace = tempWorkspace();

@@ -51,6 +51,8 @@ const NAMESPACE_PURPOSE: Record<string, string> = {
   agent_session: "an agent's session: start, end, each finished turn, notifications (Claude Code's hooks)",
   system: "the server's own life and the state document's changes",
   session: 'the workspace lock',
+  discussion:
+    'multi-agent discussions: created, paused/resumed/completed, whose turn it is, replies streaming in (`message_delta`) and stored (`message_created`)',
 };
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;

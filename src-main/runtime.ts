@@ -6,6 +6,11 @@ import type { ServerInfo } from '../src-shared/server-info.ts';
 import { AgentRegistry } from './agents/registry.ts';
 import { agentRoutes } from './agents/routes.ts';
 import { type Config, type ConfigInput, parseConfig } from './config.ts';
+import { DiscussionService } from './discussions/discussion-service.ts';
+import { NO_KNOWLEDGE } from './discussions/knowledge-source.ts';
+import { CommandProvider } from './discussions/providers/command-provider.ts';
+import { ModelProvider } from './discussions/providers/model-provider.ts';
+import { discussionRoutes } from './discussions/routes.ts';
 import { EventBus } from './events/bus.ts';
 import { EventLog } from './events/event-log.ts';
 import { AccessService } from './access/access-service.ts';
@@ -65,6 +70,7 @@ export interface Runtime {
   readonly routes: readonly { prefix: string; route: Route }[];
   readonly agents: AgentRegistry;
   readonly tasks: TaskService;
+  readonly discussions: DiscussionService;
   readonly http: HttpServer;
   readonly url: string;
   readonly port: number;
@@ -85,6 +91,8 @@ export interface RuntimeOptions {
 }
 
 const RETENTION_SWEEP_MS = 60_000;
+/** A discussion reply's time limit when its agent sets no timeout_s. */
+const DISCUSSION_REPLY_TIMEOUT_S = 300;
 /** One log record can add at most this much to lookout.log. */
 const MAX_LOG_LINE_BYTES = 16 * 1024;
 
@@ -179,6 +187,20 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     url: () => url,
   });
   agents.sandboxOf = (agentId) => tasks.sandboxOf(agentId);
+  const discussions = new DiscussionService({
+    db: store,
+    bus,
+    logger,
+    agents,
+    knowledge: NO_KNOWLEDGE,
+    providers: {
+      command: new CommandProvider({ cwd: config.workspace, graceMs: Math.min(config.taskKillGraceMs, 2000) }),
+      model: new ModelProvider({
+        onRetry: (retry) => logger.warn(retry, 'model server busy or failing; retrying'),
+      }),
+    },
+    settings: { replyTimeoutS: DISCUSSION_REPLY_TIMEOUT_S, knowledgeChunks: 4 },
+  });
   let hosts = new Set<string>();
   let origins = new Set<string>();
 
@@ -283,6 +305,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     ...agentSessionRoutes({ log, prices: new PriceStore(path.join(paths.stateDir, 'prices.json')) }),
     ...agentRoutes(agents, tasks),
     ...taskRoutes(tasks, sandboxes, git),
+    ...discussionRoutes(discussions),
     ...sessionRoutes(session, () => ({
       url,
       pid: process.pid,
@@ -361,6 +384,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   bus.emit('system.started', { version: VERSION, pid: process.pid });
   // Settle what a previous run left (tasks it was running, worktrees) before new work starts.
   await tasks.recover();
+  discussions.recover();
   logger.info({ url, workspace: config.workspace, version: VERSION }, 'listening');
 
   const sweep = setInterval(() => {
@@ -394,6 +418,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
       await step('record stop', () => bus.emit('system.stopping', { reason: 'shutdown' }));
       // Tasks end first, so their last output and status reach the clients still connected.
       await step('stop tasks', () => tasks.stop(Math.min(config.taskKillGraceMs, 2000)));
+      await step('stop discussions', () => discussions.stop());
       // Stop accepting, tell streaming clients, let in-flight requests finish (bounded),
       // then close the store, release the lock, and remove the runtime file.
       const closingHttp = server.close(config.shutdownTimeoutMs);
@@ -427,6 +452,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     routes: app.routes,
     agents,
     tasks,
+    discussions,
     http: server,
     url,
     port,

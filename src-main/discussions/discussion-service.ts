@@ -125,31 +125,35 @@ export class DiscussionService {
 
   create(input: DiscussionCreate): Discussion {
     this.#assertRunning();
-    const issues: { path: string; message: string }[] = [];
-    const seen = new Set<string>();
-    const agents: Agent[] = [];
-    input.participants.forEach((id, index) => {
-      const agent = this.#agents.find(id);
-      if (seen.has(id)) issues.push({ path: `participants.${index}`, message: `${id} is listed twice` });
-      else if (!agent)
-        issues.push({ path: `participants.${index}`, message: `no agent has the id ${id} (GET ${API_PREFIX}/agents)` });
-      else agents.push(agent);
-      seen.add(id);
-    });
-    if (input.moderator !== undefined) {
-      if (input.strategy !== 'moderated')
-        issues.push({ path: 'moderator', message: 'a moderator is given only with strategy "moderated"' });
-      else if (!input.participants.includes(input.moderator))
-        issues.push({ path: 'moderator', message: 'the moderator must be one of the participants' });
-    }
+    // A moderator not listed among the participants chairs from the front of the order.
+    const moderator = input.strategy === 'moderated' ? (input.moderator ?? input.participants[0]!) : null;
+    const ids =
+      moderator !== null && !input.participants.includes(moderator)
+        ? [moderator, ...input.participants]
+        : input.participants;
+    // Ids that name nothing are a 404 (what /agents and /knowledge would answer); a list
+    // that repeats an agent is a 400.
+    const missing: { path: string; message: string }[] = [];
+    const unknownAgent = (id: string, path: string) => {
+      if (this.#agents.find(id) === undefined)
+        missing.push({ path, message: `no agent has the id ${id} (GET ${API_PREFIX}/agents)` });
+    };
+    if (ids !== input.participants) unknownAgent(moderator!, 'moderator');
+    input.participants.forEach((id, index) => unknownAgent(id, `participants.${index}`));
     (input.document_ids ?? []).forEach((id, index) => {
       if (this.#knowledge.find(id) === undefined)
-        issues.push({ path: `document_ids.${index}`, message: `no knowledge document has the id ${id}` });
+        missing.push({ path: `document_ids.${index}`, message: `no knowledge document has the id ${id}` });
     });
-    if (issues.length > 0)
-      throw new LookoutError('invalid_input', issues.map((i) => `${i.path}: ${i.message}`).join('; '), {
-        details: issues,
+    if (missing.length > 0)
+      throw new LookoutError('not_found', missing.map((i) => `${i.path}: ${i.message}`).join('; '), {
+        details: missing,
       });
+    const twice = ids.findIndex((id, index) => ids.indexOf(id) !== index);
+    if (twice >= 0)
+      throw new LookoutError('invalid_input', `participants: ${ids[twice]} is listed twice`, {
+        details: [{ path: 'participants', message: `${ids[twice]} is listed twice` }],
+      });
+    const agents = ids.map((id) => this.#agents.find(id)!);
 
     const at = now();
     const row: DiscussionRow = {
@@ -157,7 +161,7 @@ export class DiscussionService {
       topic: input.topic.trim(),
       context: input.context ?? '',
       strategy: input.strategy,
-      moderator: input.strategy === 'moderated' ? (input.moderator ?? input.participants[0]!) : null,
+      moderator,
       status: 'active',
       status_reason: null,
       current_turn: 0,

@@ -272,6 +272,8 @@ export const CATALOGUE = {
       message_id: id,
       /** 0, 1, 2, … per message: a client appends deltas in this order and can tell one is missing. */
       index: z.number().int().nonnegative(),
+      /** Where `text` starts in the message's content (characters): lets a client that fetched the message mid-stream join the deltas without a hole or an overlap. */
+      offset: z.number().int().nonnegative(),
       text: z.string().max(MAX_DELTA_LENGTH),
     })
     .loose(),

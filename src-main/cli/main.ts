@@ -3,6 +3,7 @@ import { EXIT_USAGE } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { registerAgent } from './agent.ts';
 import { registerDb } from './db.ts';
+import { registerDiscuss } from './discuss.ts';
 import { registerEmit } from './emit.ts';
 import { registerHooks } from './hooks.ts';
 import { registerOpen } from './open.ts';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerDb(program);
   registerAgent(program);
   registerTask(program);
+  registerDiscuss(program);
   // --workspace works before or after the command name (and after a subcommand's).
   const addWorkspace = (command: Command) => {
     if (!command.options.some((option) => option.long === '--workspace'))

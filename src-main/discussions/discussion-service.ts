@@ -40,8 +40,6 @@ export interface DiscussionSettings {
 /** Messages a speaker is shown (the newest), and their total size at most. */
 const TRANSCRIPT_MESSAGES = 60;
 const TRANSCRIPT_CHARS = 60_000;
-/** How often a streaming reply's text is saved, so a crash keeps most of it. */
-const SAVE_EVERY_MS = 1000;
 
 const newId = (): string => randomBytes(6).toString('hex');
 const now = (): string => new Date().toISOString();
@@ -449,13 +447,13 @@ export class DiscussionService {
   ): Promise<void> {
     let content = '';
     let truncated = false;
-    let savedAt = Date.now();
-    const deltas = new DeltaStream((index, text) => {
-      this.#bus.emit('discussion.message_delta', { discussion_id: id, message_id: message.id, index, text });
-      if (Date.now() - savedAt >= SAVE_EVERY_MS) {
-        savedAt = Date.now();
-        this.#store.saveContent(message.id, content);
-      }
+    let published = '';
+    const deltas = new DeltaStream((index, offset, text) => {
+      // Saved with every delta: a client that reads the message mid-stream gets exactly
+      // the text up to the next delta's `offset`, and a crash loses nothing published.
+      published += text;
+      this.#store.saveContent(message.id, published);
+      this.#bus.emit('discussion.message_delta', { discussion_id: id, message_id: message.id, index, offset, text });
     }, MAX_DELTA_LENGTH);
     const onText = (text: string) => {
       if (truncated) return;

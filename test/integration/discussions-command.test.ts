@@ -68,6 +68,11 @@ describe('command agents in a discussion (real processes)', () => {
     const deltas = events.filter((e) => e.type === 'discussion.message_delta').map((e) => e.data);
     expect(deltas.map((d) => d.index)).toEqual(deltas.map((_, i) => i));
     expect(deltas.map((d) => d.text).join('')).toBe(expected);
+    let offset = 0;
+    for (const d of deltas) {
+      expect(d.offset).toBe(offset);
+      offset += (d.text as string).length;
+    }
     expect(deltas.every((d) => d.message_id === messages[0]!.id)).toBe(true);
     // 3000 writes are not 3000 events.
     expect(deltas.length).toBeLessThan(3000 / 4);

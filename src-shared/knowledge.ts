@@ -51,7 +51,8 @@ export const KnowledgeDocumentCreate = z.strictObject({
     .max(MAX_TEXT_LENGTH, {
       error: `text is at most ${MAX_TEXT_LENGTH} characters (1 MiB); split larger material into several documents`,
     })
-    .regex(SOME_TEXT, { error: 'text must not be empty' }),
+    .regex(SOME_TEXT, { error: 'text must not be empty' })
+    .regex(NO_NUL, { error: 'text must not contain a NUL character (is it a binary file?)' }),
   /** Where the text came from (a file path, a URL). Adding again with the same source replaces that document. */
   source: z
     .string()

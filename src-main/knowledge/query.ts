@@ -45,14 +45,16 @@ export function isPlainWords(cleaned: string): boolean {
 }
 
 /**
- * Every word as a literal phrase, OR-joined: `"node.js" OR "install"`. Quotes inside a
- * word are dropped (FTS5 would need them doubled, and they mean nothing inside a literal),
+ * Every word as a literal phrase, OR-joined: `"node.js" OR "install"`. FTS5's syntax
+ * characters split words (quotes would need doubling, and mean nothing inside a literal),
  * words with no letter or digit are skipped (the tokenizer would make them empty phrases).
  * Undefined when nothing searchable is left.
  */
 export function literalWords(cleaned: string): string | undefined {
   const seen = new Set<string>();
-  for (const word of words(cleaned.replace(/"/g, ' '))) {
+  // FTS5's own punctuation separates words (`col:term` is two words, `(a` is `a`); other
+  // punctuation stays inside the literal, where the tokenizer makes it a phrase (`node.js`).
+  for (const word of words(cleaned.replace(/["():^*{}+,]/g, ' '))) {
     // An operator that made the syntax fail (`a AND NOT b`) is not a word the person wants found.
     if (!/[\p{L}\p{N}]/u.test(word) || OPERATORS.has(word)) continue;
     seen.add(word.toLowerCase());

@@ -219,9 +219,15 @@ export function registerKnowledge(program: Command): void {
         if (found.mode === 'words')
           process.stderr.write('(read as separate words: any of them matches, the best matches first)\n');
         found.results.forEach((r, i) => {
-          const where = r.heading === '' ? '' : ` › ${r.heading}`;
+          // A Markdown file's heading path usually starts with its title: say it once.
+          const where =
+            r.heading === '' || r.heading === r.title
+              ? r.title
+              : r.heading.startsWith(`${r.title} › `)
+                ? r.heading
+                : `${r.title} › ${r.heading}`;
           process.stdout.write(
-            `${i + 1}. ${forTerminal(r.title)}${forTerminal(where)}  [${r.document_id}#${r.chunk_index}, score ${r.score.toFixed(2)}]\n` +
+            `${i + 1}. ${forTerminal(where)}  [${r.document_id}#${r.chunk_index}, score ${r.score.toFixed(2)}]\n` +
               `   ${renderSnippet(r.snippet, r.highlights, color)}\n`,
           );
         });

@@ -7,7 +7,6 @@ import { AgentRegistry } from './agents/registry.ts';
 import { agentRoutes } from './agents/routes.ts';
 import { type Config, type ConfigInput, parseConfig } from './config.ts';
 import { DiscussionService } from './discussions/discussion-service.ts';
-import { NO_KNOWLEDGE } from './discussions/knowledge-source.ts';
 import { CommandProvider } from './discussions/providers/command-provider.ts';
 import { ModelProvider } from './discussions/providers/model-provider.ts';
 import { discussionRoutes } from './discussions/routes.ts';
@@ -30,6 +29,8 @@ import { renderOtlpError } from './ingest/otlp-receiver.ts';
 import { agentSessionRoutes, ingestRoutes } from './ingest/routes.ts';
 import { PriceStore } from './ingest/sessions.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { KnowledgeService } from './knowledge/knowledge-service.ts';
+import { knowledgeRoutes } from './knowledge/routes.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { metricsRoutes } from './metrics/routes.ts';
 import { sessionRoutes } from './session/routes.ts';
@@ -70,6 +71,8 @@ export interface Runtime {
   readonly routes: readonly { prefix: string; route: Route }[];
   readonly agents: AgentRegistry;
   readonly tasks: TaskService;
+  /** Documents, their FTS5 index, search, and retrieval for discussions. */
+  readonly knowledge: KnowledgeService;
   readonly discussions: DiscussionService;
   readonly http: HttpServer;
   readonly url: string;
@@ -187,12 +190,13 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     url: () => url,
   });
   agents.sandboxOf = (agentId) => tasks.sandboxOf(agentId);
+  const knowledge = new KnowledgeService({ db: store, bus });
   const discussions = new DiscussionService({
     db: store,
     bus,
     logger,
     agents,
-    knowledge: NO_KNOWLEDGE,
+    knowledge,
     providers: {
       command: new CommandProvider({ cwd: config.workspace, graceMs: Math.min(config.taskKillGraceMs, 2000) }),
       model: new ModelProvider({
@@ -305,6 +309,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     ...agentSessionRoutes({ log, prices: new PriceStore(path.join(paths.stateDir, 'prices.json')) }),
     ...agentRoutes(agents, tasks),
     ...taskRoutes(tasks, sandboxes, git),
+    ...knowledgeRoutes(knowledge),
     ...discussionRoutes(discussions),
     ...sessionRoutes(session, () => ({
       url,
@@ -452,6 +457,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     routes: app.routes,
     agents,
     tasks,
+    knowledge,
     discussions,
     http: server,
     url,

@@ -9,6 +9,7 @@ export type ClientEventType = Exclude<
   | `task.${string}`
   | `sandbox.${string}`
   | `discussion.${string}`
+  | `knowledge.${string}`
   | `auth.${string}`
   | 'git.operation_completed'
 >;

@@ -6,6 +6,7 @@ import { registerDb } from './db.ts';
 import { registerDiscuss } from './discuss.ts';
 import { registerEmit } from './emit.ts';
 import { registerHooks } from './hooks.ts';
+import { registerKnowledge } from './knowledge.ts';
 import { registerOpen } from './open.ts';
 import { registerRun } from './run.ts';
 import { registerServe } from './serve.ts';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerAgent(program);
   registerTask(program);
   registerDiscuss(program);
+  registerKnowledge(program);
   // --workspace works before or after the command name (and after a subcommand's).
   const addWorkspace = (command: Command) => {
     if (!command.options.some((option) => option.long === '--workspace'))

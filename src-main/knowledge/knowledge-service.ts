@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { StatementSync } from 'node:sqlite';
 import {
+  type KnowledgeChunk,
   type KnowledgeDocument,
   type KnowledgeDocumentCreate,
   type KnowledgeDocumentSummary,
@@ -194,6 +195,22 @@ export class KnowledgeService implements KnowledgeRetriever {
         `no knowledge document has the id ${id}; list them with GET ${API_PREFIX}/knowledge/documents`,
       );
     return document;
+  }
+
+  /** One chunk, whole (a citation's target). */
+  chunk(id: string): KnowledgeChunk {
+    const row = this.#db.db
+      .prepare(
+        `SELECT c.id, c.document_id, c.title, d.source, c.idx AS chunk_index, c.heading, c.body AS text
+         FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id WHERE c.id = ?`,
+      )
+      .get(id) as KnowledgeChunk | undefined;
+    if (!row)
+      throw new LookoutError(
+        'not_found',
+        `no knowledge chunk has the id ${id}; its document was deleted or replaced (search again: GET ${API_PREFIX}/knowledge/search?q=)`,
+      );
+    return { ...row };
   }
 
   /** Removes the document, its chunks and their index entries in one transaction. */

@@ -12,7 +12,7 @@ import {
 } from '../../src-shared/tasks.ts';
 import { connect, resolveAgent, table } from './agent.ts';
 import { callApi } from './connection.ts';
-import { CliError, reportAndExit } from './output.ts';
+import { CliError, commandAction as action } from './output.ts';
 import { positiveInt } from './agent.ts';
 
 const FOLLOW_INTERVAL_MS = 300;
@@ -63,16 +63,6 @@ function describe(task: Task): string {
         : ''
       : ` (exit ${task.exit_code}${task.reason ? `, ${task.reason}` : ''})`;
   return `task ${task.id} ${task.status}${end}: ${task.title}`;
-}
-
-function action<A extends unknown[]>(fn: (...args: A) => Promise<number>) {
-  return async (...args: A): Promise<void> => {
-    try {
-      process.exit(await fn(...args));
-    } catch (error) {
-      reportAndExit(error);
-    }
-  };
 }
 
 export function registerTask(program: Command): void {

@@ -15,19 +15,14 @@ import { LiveClient } from '../../src-shared/live-client.ts';
 import type { ServerInfo } from '../../src-shared/server-info.ts';
 import { connect, resolveAgent, table } from './agent.ts';
 import { callApi, findWorkspace, workspaceSocket } from './connection.ts';
+import { findByIdPrefix } from './id-prefix.ts';
 import { CliError, commandAction as action } from './output.ts';
 import { forTerminal } from './terminal-text.ts';
 
 /** A discussion named by its id or an unambiguous prefix of it (4 characters at least). */
 async function resolveDiscussion(server: ServerInfo, ref: string): Promise<Discussion> {
   const { discussions } = await callApi<DiscussionList>(server, 'GET', '/discussions');
-  const exact = discussions.find((d) => d.id === ref);
-  if (exact) return exact;
-  const matches = ref.length >= 4 ? discussions.filter((d) => d.id.startsWith(ref)) : [];
-  if (matches.length === 1) return matches[0]!;
-  if (matches.length > 1)
-    throw new CliError(`discussion id ${ref} is ambiguous (${matches.length} discussions); give more of it`);
-  throw new CliError(`no discussion ${JSON.stringify(ref)}; \`lookout discuss list\` shows them`);
+  return findByIdPrefix(discussions, ref, 'discussion', 'lookout discuss list');
 }
 
 /**

@@ -12,6 +12,7 @@ import {
 } from '../../src-shared/tasks.ts';
 import { connect, resolveAgent, table } from './agent.ts';
 import { callApi } from './connection.ts';
+import { findByIdPrefix } from './id-prefix.ts';
 import { CliError, commandAction as action } from './output.ts';
 import { positiveInt } from './agent.ts';
 
@@ -20,12 +21,7 @@ const FOLLOW_INTERVAL_MS = 300;
 /** A task named by its id or an unambiguous prefix of it. */
 async function resolveTask(server: ServerInfo, ref: string): Promise<Task> {
   const { tasks } = await callApi<TaskList>(server, 'GET', '/tasks');
-  const exact = tasks.find((t) => t.id === ref);
-  if (exact) return exact;
-  const matches = ref.length >= 4 ? tasks.filter((t) => t.id.startsWith(ref)) : [];
-  if (matches.length === 1) return matches[0]!;
-  if (matches.length > 1) throw new CliError(`task id ${ref} is ambiguous (${matches.length} tasks); give more of it`);
-  throw new CliError(`no task ${JSON.stringify(ref)}; \`lookout task list\` shows them`);
+  return findByIdPrefix(tasks, ref, 'task', 'lookout task list');
 }
 
 /** Output from `offset`, and where to read next. */

@@ -175,9 +175,25 @@ export const AgentCreate = z.union(
     z.strictObject({ ...agentFields, command: AgentCommand }),
     z.strictObject({ ...agentFields, preset: z.enum(PRESET_IDS) }),
     // No command: a model agent, or an external one (answers discussions through the API).
-    // `never` rather than leaving the keys out: an unknown key would not abort this branch,
-    // and zod would then report only its "unrecognized key" for a bad command.
-    z.strictObject({ ...agentFields, command: z.never().optional(), preset: z.never().optional() }),
+    // An unknown key does not abort a branch, so for a bad `command` or `preset` zod reports
+    // only this branch's "unrecognized key": say what is wrong with the value instead.
+    z.strictObject(agentFields, {
+      error: (issue) => {
+        if (issue.code !== 'unrecognized_keys') return undefined;
+        const input = issue.input as Record<string, unknown>;
+        const problem = (key: string, schema: z.ZodType) => {
+          const first = schema.safeParse(input[key]).error?.issues[0];
+          if (!first) return undefined;
+          const where = [key, ...first.path.map(String)].join('.');
+          return first.message.startsWith(key) || first.message.startsWith('the program')
+            ? first.message
+            : `${where}: ${first.message}`;
+        };
+        if (issue.keys.includes('command')) return problem('command', AgentCommand);
+        if (issue.keys.includes('preset')) return problem('preset', z.enum(PRESET_IDS));
+        return undefined;
+      },
+    }),
   ],
   {
     // zod says only "Invalid input" when no branch fits: say which rule, from the branch meant.

@@ -52,18 +52,32 @@ export const DEFAULT_PAGE = 100;
 /**
  * Text people write: no control characters but tab, newline and carriage return. They are
  * noise in a transcript, and each would grow sixfold as JSON (`\u0000`) in the events that
- * carry it.
+ * carry it. One pattern per field (with "not blank" folded in where it applies), so
+ * /openapi.json states the whole rule.
  */
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
 export const PLAIN_TEXT = /^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$/;
+/** PLAIN_TEXT with at least one character that is not white space. */
+export const PLAIN_NONBLANK_TEXT =
+  // eslint-disable-next-line no-control-regex -- as PLAIN_TEXT
+  /^[^\x00-\x08\x0b\x0c\x0e-\x1f]*[^\s\x00-\x1f][^\x00-\x08\x0b\x0c\x0e-\x1f]*$/;
+
+const textProblem = (what: string) => (issue: { input?: unknown }) =>
+  /\S/.test(String(issue.input))
+    ? `${what} must not contain control characters (tab and newline are fine)`
+    : `${what} must not be empty`;
 
 const plain = (what: string, max: number) =>
   z
     .string({ error: `${what} is a string` })
     .max(max, { error: `${what} is at most ${max} characters` })
-    .regex(PLAIN_TEXT, { error: `${what} must not contain control characters (tab and newline are fine)` });
+    .regex(PLAIN_TEXT, { error: textProblem(what) });
 
-const nonBlank = (what: string, max: number) => plain(what, max).regex(/\S/, { error: `${what} must not be empty` });
+const nonBlank = (what: string, max: number) =>
+  z
+    .string({ error: `${what} is a string` })
+    .max(max, { error: `${what} is at most ${max} characters` })
+    .regex(PLAIN_NONBLANK_TEXT, { error: textProblem(what) });
 
 const idRef = z.string().min(1).max(64);
 
@@ -176,8 +190,7 @@ export const MessagePost = z.strictObject({
     .max(MAX_MESSAGE_LENGTH, {
       error: `content is at most ${MAX_MESSAGE_LENGTH} characters; attach long material as a knowledge document`,
     })
-    .regex(PLAIN_TEXT, { error: 'content must not contain control characters (tab and newline are fine)' })
-    .regex(/\S/, { error: 'content must not be empty' }),
+    .regex(PLAIN_NONBLANK_TEXT, { error: textProblem('content') }),
   /** An agent id (a participant) answering its turn; left out, the person posts. */
   author: idRef.optional(),
 });

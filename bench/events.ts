@@ -208,6 +208,15 @@ async function stopChild(child: ChildProcess): Promise<void> {
   children.delete(child);
 }
 
+/** CPU time (user + system, all threads) a process has used so far, in ms (/proc, clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100;
+
 function memoryMb(pid: number): { rss: number; peak: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
@@ -493,6 +502,12 @@ interface Result {
   connect_p50_ms: number;
   throughput_eps: number | null;
   publish_eps: number;
+  /**
+   * The server's CPU time per event in the throughput rounds (µs, all its threads): far
+   * steadier than wall-clock rates on a shared machine, since a neighbour's load delays the
+   * server without making it burn more CPU per event.
+   */
+  cpu_us_per_event: number;
   throughput_rounds_eps: (number | null)[];
   latency_p50_ms: number;
   latency_p99_ms: number;
@@ -550,6 +565,7 @@ async function run(kind: Kind): Promise<Result> {
 
     // 1. Throughput: batches as fast as the server answers, INFLIGHT POSTs at a time.
     const rounds: Round[] = [];
+    const cpuBefore = cpuMs(server.child.pid!);
     for (let r = 0; r < ROUNDS; r++) {
       const tFrom = WARMUP + r * EVENTS;
       const tTo = tFrom + EVENTS;
@@ -570,6 +586,8 @@ async function run(kind: Kind): Promise<Result> {
       const ms = recorder.lastReceiveAt - started;
       rounds.push({ complete, eps: EVENTS / (ms / 1000), publishEps: EVENTS / ((published - started) / 1000), ms });
     }
+
+    const cpuUsPerEvent = ((cpuMs(server.child.pid!) - cpuBefore) * 1000) / (ROUNDS * EVENTS);
 
     // 2. Latency at a steady rate: a batch every TICK_MS, sized to what is due by now.
     const lFrom = WARMUP + ROUNDS * EVENTS;
@@ -611,6 +629,7 @@ async function run(kind: Kind): Promise<Result> {
       // A round in which some subscriber never got everything has no fully-delivered rate.
       throughput_eps: rounds.every((r) => r.complete) ? Math.round(median(rounds.map((r) => r.eps))) : null,
       publish_eps: Math.round(median(rounds.map((r) => r.publishEps))),
+      cpu_us_per_event: round(cpuUsPerEvent),
       throughput_rounds_eps: rounds.map((r) => (r.complete ? Math.round(r.eps) : null)),
       latency_p50_ms: round(percentile(sorted, 50)),
       latency_p99_ms: round(percentile(sorted, 99)),
@@ -671,6 +690,7 @@ const ratios = (peer: Result | undefined) => {
     connect: ratio(l.connect_p50_ms, peer.connect_p50_ms),
     throughput: ratio(l.throughput_eps, peer.throughput_eps),
     publish: ratio(l.publish_eps, peer.publish_eps),
+    cpu_per_event: ratio(l.cpu_us_per_event, peer.cpu_us_per_event),
     latency_p50: ratio(l.latency_p50_ms, peer.latency_p50_ms),
     latency_p99: ratio(l.latency_p99_ms, peer.latency_p99_ms),
     rss: ratio(l.rss_mb, peer.rss_mb),
@@ -709,6 +729,7 @@ const row = (r: Result) => ({
   'connect ms': r.connect_p50_ms,
   'throughput ev/s': r.throughput_eps ?? 'incomplete',
   'publish ev/s': r.publish_eps,
+  'cpu µs/ev': r.cpu_us_per_event,
   'p50 ms': r.latency_p50_ms,
   'p99 ms': r.latency_p99_ms,
   'rss MB': r.rss_mb,
@@ -721,6 +742,7 @@ const ratioRow = (x: NonNullable<ReturnType<typeof ratios>>) => ({
   'connect ms': x.connect ?? '',
   'throughput ev/s': x.throughput ?? '',
   'publish ev/s': x.publish ?? '',
+  'cpu µs/ev': x.cpu_per_event ?? '',
   'p50 ms': x.latency_p50 ?? '',
   'p99 ms': x.latency_p99 ?? '',
   'rss MB': x.rss ?? '',

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { Receiver } from 'ws';
+import * as ws from 'ws';
 import { eventFrame, textFrame } from '../../../src-main/gateway/text-frame.ts';
+
+/** ws's frame parser (exported by ws, not described by its types). */
+interface FrameReceiver {
+  on(event: 'message', listener: (data: Buffer, isBinary: boolean) => void): void;
+  on(event: 'error', listener: (error: Error) => void): void;
+  write(chunk: Buffer): void;
+}
+const { Receiver } = ws as unknown as {
+  Receiver: new (options: { isServer: boolean; maxPayload: number }) => FrameReceiver;
+};
 
 /** Decodes frames the way a client does: ws's own parser, as the client side (unmasked frames expected). */
 function decode(frame: Buffer): { text: string; binary: boolean }[] {

@@ -5,8 +5,12 @@ import type { Logger } from './logger.ts';
 
 /** How often the server looks whether it is idle. */
 const CHECK_MS = 5_000;
-/** The first look, soon after start-up (whose allocation grew the young generation). */
-const FIRST_CHECK_MS = 250;
+/**
+ * Start-up's own allocation is what grew the young generation first: it is trimmed this
+ * soon after listening whatever the load (the collectors' first scans still run then, and
+ * a busy machine makes the loop look busy), not only once an idle look allows.
+ */
+const AFTER_START_MS = 250;
 /** Idle: the event loop was busy less than this share of the time since the last look. */
 const IDLE_UTILIZATION = 0.02;
 /** Below this the young generation is as small as it gets back to anyway (V8 starts at 1 MB). */
@@ -48,18 +52,18 @@ export const shouldTrim = (utilization: number, youngBytes: number): boolean =>
  * server's idle RSS that nothing uses. When the event loop has been idle since the last
  * look, one memory-reducing GC (what V8 does for a background tab) shrinks it back to
  * 1 MB; it grows again as soon as load returns. A look costs a few microseconds; a trim
- * (tens of ms) happens only once per busy → idle change, when no request is waiting.
+ * (10–40 ms) happens once after start-up, then only once per busy → idle change.
  * For the `lookout serve` process only: several runtimes in one process (tests) or the
  * desktop app's main process decide for themselves. Returns a stop function.
  */
 export function trimMemoryWhenIdle(logger?: Logger): () => void {
   let last = performance.eventLoopUtilization();
-  const check = () => {
+  const check = (afterStart = false) => {
     const now = performance.eventLoopUtilization();
     const { utilization } = performance.eventLoopUtilization(now, last);
     last = now;
     const before = youngGenerationBytes();
-    if (!shouldTrim(utilization, before)) return;
+    if (!shouldTrim(afterStart ? 0 : utilization, before)) return;
     const collect = memoryReducingGc();
     if (!collect) return;
     const started = performance.now();
@@ -75,8 +79,8 @@ export function trimMemoryWhenIdle(logger?: Logger): () => void {
       'idle: trimmed memory',
     );
   };
-  const first = setTimeout(check, FIRST_CHECK_MS).unref();
-  const timer = setInterval(check, CHECK_MS).unref();
+  const first = setTimeout(() => check(true), AFTER_START_MS).unref();
+  const timer = setInterval(() => check(), CHECK_MS).unref();
   return () => {
     clearTimeout(first);
     clearInterval(timer);

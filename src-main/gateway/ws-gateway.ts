@@ -107,6 +107,8 @@ export class WsGateway {
   #wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_CLIENT_FRAME_BYTES,
+    // Also what lets events go out as shared pre-built frames (#sendEvent): with
+    // compression, ws would queue its own frames and ours could overtake them.
     perMessageDeflate: false,
     clientTracking: false,
   });

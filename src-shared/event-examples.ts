@@ -8,6 +8,7 @@ export type ClientEventType = Exclude<
   | `agent.${string}`
   | `task.${string}`
   | `sandbox.${string}`
+  | `knowledge.${string}`
   | `auth.${string}`
   | 'git.operation_completed'
 >;

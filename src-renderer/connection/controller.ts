@@ -17,8 +17,16 @@ import {
 import { parseFilter } from '../model/filter.ts';
 import { FrameBatcher, type FrameScheduler } from '../model/frame-batcher.ts';
 import { RateSeries } from '../model/rate-series.ts';
+import { KnowledgeLibrary } from '../model/knowledge-library.ts';
+import { Refresher } from '../model/refresher.ts';
 import { TaskBoard } from '../model/task-board.ts';
 import type { Agent, AgentList } from '../../src-shared/agents.ts';
+import type {
+  KnowledgeDocument,
+  KnowledgeDocumentCreate,
+  KnowledgeDocumentList,
+  KnowledgeSearchResponse,
+} from '../../src-shared/knowledge.ts';
 import {
   isFinalTaskStatus,
   type GitOperation,
@@ -81,10 +89,7 @@ export class DashboardController {
   readonly rates = new RateSeries(300);
   readonly app = new Store<DashboardState, DashboardAction>(dashboardReducer, initialDashboardState);
   readonly tasks = new TaskBoard();
-  #listsFetch: Promise<void> | undefined;
-  #listsAgain = false;
-  #outputFetch: Promise<void> | undefined;
-  #outputAgain = false;
+  readonly knowledge = new KnowledgeLibrary();
   #client: LiveClient | undefined;
   #batcher = new FrameBatcher<EventEnvelope>((events) => this.#apply(events), browserScheduler);
   #stateFetch: Promise<void> | undefined;
@@ -260,6 +265,7 @@ export class DashboardController {
     if (effects.reloadLists) void this.refreshTasks();
     if (effects.readOutput) void this.#readOutput();
     if (effects.reloadGitOperations) void this.#loadGitOperations();
+    if (this.knowledge.affectedBy(fresh) && this.knowledge.loaded) void this.refreshKnowledge();
     const relevant = events.filter((event) => STATE_TYPES.includes(event.type));
     if (relevant.length > 0) {
       this.app.dispatch({ type: 'events', events: relevant });
@@ -285,25 +291,17 @@ export class DashboardController {
 
   /** Agents and tasks again (one request pair in flight; a change meanwhile asks once more). */
   refreshTasks(): Promise<void> {
-    if (this.#listsFetch) {
-      this.#listsAgain = true;
-      return this.#listsFetch;
-    }
-    this.#listsFetch = (async () => {
-      try {
-        do {
-          this.#listsAgain = false;
-          const [agents, tasks] = await Promise.all([get<AgentList>(`${API}/agents`), get<TaskList>(`${API}/tasks`)]);
-          this.tasks.setLists(agents.agents, tasks.tasks);
-        } while (this.#listsAgain);
-      } catch {
-        // The next agent or task event tries again.
-      } finally {
-        this.#listsFetch = undefined;
-      }
-    })();
-    return this.#listsFetch;
+    return this.#lists.run();
   }
+
+  #lists = new Refresher(async () => {
+    try {
+      const [agents, tasks] = await Promise.all([get<AgentList>(`${API}/agents`), get<TaskList>(`${API}/tasks`)]);
+      this.tasks.setLists(agents.agents, tasks.tasks);
+    } catch {
+      // The next agent or task event tries again.
+    }
+  });
 
   selectTask(id: string | null): void {
     this.tasks.select(id);
@@ -315,33 +313,25 @@ export class DashboardController {
 
   /** Reads the selected task's log from where the last read ended (one read in flight). */
   #readOutput(): Promise<void> {
-    if (this.#outputFetch) {
-      this.#outputAgain = true;
-      return this.#outputFetch;
-    }
-    this.#outputFetch = (async () => {
-      try {
-        do {
-          this.#outputAgain = false;
-          const selected = this.tasks.selected;
-          if (!selected) return;
-          const { id, offset } = selected;
-          // Plain text, not JSON: read through the signed-in fetch (access token, refresh on 401).
-          const res = await auth.fetch(`${API}/tasks/${encodeURIComponent(id)}/output?offset=${offset}`, {
-            cache: 'no-store',
-          });
-          if (!res.ok) return;
-          const text = await res.text();
-          this.tasks.appendOutput(id, offset, text, Number(res.headers.get('x-output-size') ?? offset));
-        } while (this.#outputAgain);
-      } catch {
-        // The next event or tick reads again.
-      } finally {
-        this.#outputFetch = undefined;
-      }
-    })();
-    return this.#outputFetch;
+    return this.#output.run();
   }
+
+  #output = new Refresher(async () => {
+    try {
+      const selected = this.tasks.selected;
+      if (!selected) return;
+      const { id, offset } = selected;
+      // Plain text, not JSON: read through the signed-in fetch (access token, refresh on 401).
+      const res = await auth.fetch(`${API}/tasks/${encodeURIComponent(id)}/output?offset=${offset}`, {
+        cache: 'no-store',
+      });
+      if (!res.ok) return;
+      const text = await res.text();
+      this.tasks.appendOutput(id, offset, text, Number(res.headers.get('x-output-size') ?? offset));
+    } catch {
+      // The next event or tick reads again.
+    }
+  });
 
   async #loadGitOperations(): Promise<void> {
     const id = this.tasks.selected?.id;
@@ -450,6 +440,51 @@ export class DashboardController {
 
   removeUser(id: string): Promise<unknown> {
     return del(`${API}/users/${encodeURIComponent(id)}`);
+  }
+
+  // -- knowledge ----------------------------------------------------------------------
+
+  /** The documents list again (one read in flight); the view asks once when it opens, events after that. */
+  refreshKnowledge(): Promise<void> {
+    return this.#documents.run();
+  }
+
+  #documents = new Refresher(async () => {
+    try {
+      this.knowledge.setDocuments((await get<KnowledgeDocumentList>(`${API}/knowledge/documents`)).documents);
+    } catch {
+      // The next knowledge event, or opening the view again, tries again.
+    }
+  });
+
+  searchKnowledge(q: string, limit: number, signal: AbortSignal): Promise<KnowledgeSearchResponse> {
+    return get<KnowledgeSearchResponse>(
+      `${API}/knowledge/search?${new URLSearchParams({ q, limit: String(limit) }).toString()}`,
+      { signal },
+    );
+  }
+
+  getDocument(id: string, signal?: AbortSignal): Promise<KnowledgeDocument> {
+    return get<KnowledgeDocument>(`${API}/knowledge/documents/${encodeURIComponent(id)}`, { signal });
+  }
+
+  async addDocument(body: KnowledgeDocumentCreate): Promise<KnowledgeDocument> {
+    try {
+      const document = await post<KnowledgeDocument>(`${API}/knowledge/documents`, body);
+      void this.refreshKnowledge();
+      return document;
+    } catch (error) {
+      this.#afterWriteError(error);
+    }
+  }
+
+  async deleteDocument(id: string): Promise<void> {
+    try {
+      await del(`${API}/knowledge/documents/${encodeURIComponent(id)}`);
+      this.knowledge.remove(id);
+    } catch (error) {
+      this.#afterWriteError(error);
+    }
   }
 
   retryNow(): void {

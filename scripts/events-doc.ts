@@ -53,6 +53,8 @@ const NAMESPACE_PURPOSE: Record<string, string> = {
   session: 'the workspace lock',
   knowledge:
     'documents added to or deleted from the knowledge base (see knowledge.md); the text itself is never in an event',
+  discussion:
+    'multi-agent discussions: created, paused/resumed/completed, whose turn it is, replies streaming in (`message_delta`) and stored (`message_created`)',
 };
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;

@@ -117,6 +117,44 @@ export const ContainerImage = z
 
 export const PRESET_IDS = ['claude-code', 'codex', 'aider', 'gemini-cli'] as const;
 
+/**
+ * An OpenAI-compatible base URL (`…/v1`): http or https, no credentials or query in it —
+ * a key belongs in the environment variable `api_key_env` names, never in the registry.
+ */
+export const MODEL_BASE_URL_PATTERN = /^https?:\/\/(?![^/?#]*@)[^\s/?#]+(?:\/[^\s?#]*)?$/;
+
+/**
+ * How an agent speaks through an OpenAI-compatible chat completions endpoint (Ollama,
+ * LM Studio, llama.cpp's server, vLLM, hosted services). Only the NAME of the variable
+ * holding the key is stored; its value is read when a request is made.
+ */
+export const AgentModel = z.strictObject({
+  base_url: z
+    .string({ error: 'model.base_url is the endpoint, e.g. http://127.0.0.1:11434/v1' })
+    .max(2048)
+    .regex(MODEL_BASE_URL_PATTERN, {
+      error:
+        'model.base_url is an http(s) URL without credentials, query or fragment, e.g. http://127.0.0.1:11434/v1 (put a key in the variable api_key_env names)',
+    }),
+  model: z
+    .string({ error: 'model.model names the model, e.g. llama3.2' })
+    .min(1, { error: 'model.model must not be empty' })
+    .max(256)
+    .regex(/^[^\0\s]+$/, { error: 'model.model has no spaces or NUL characters' }),
+  api_key_env: z
+    .string()
+    .regex(ENV_KEY_PATTERN, {
+      error:
+        'model.api_key_env names an environment variable (letters, digits and _, not starting with a digit or LOOKOUT_), e.g. OPENAI_API_KEY',
+    })
+    .optional(),
+  /** The system prompt: who this agent is in a discussion. */
+  system: z.string().max(16_000, { error: 'model.system is at most 16000 characters' }).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  max_tokens: z.number().int().min(1).max(1_000_000).optional(),
+});
+export type AgentModel = z.infer<typeof AgentModel>;
+
 const agentFields = {
   name,
   role: role.default('coder'),
@@ -127,6 +165,8 @@ const agentFields = {
   /** Container provider only: the image and whether the network is reachable. */
   image: ContainerImage.optional(),
   network: z.boolean().default(false),
+  /** Speaks in discussions through an OpenAI-compatible endpoint (see AgentModel). */
+  model: AgentModel.optional(),
 };
 
 /** A command, or a preset (see GET /api/v1/agents/presets): one of the two, never both. */
@@ -134,6 +174,8 @@ export const AgentCreate = z.union(
   [
     z.strictObject({ ...agentFields, command: AgentCommand }),
     z.strictObject({ ...agentFields, preset: z.enum(PRESET_IDS) }),
+    // No command: a model agent, or an external one (answers discussions through the API).
+    z.strictObject(agentFields),
   ],
   {
     // zod says only "Invalid input" when no branch fits: say which rule, from the branch meant.
@@ -143,9 +185,7 @@ export const AgentCreate = z.union(
       const hasPreset = 'preset' in input;
       const hasCommand = 'command' in input;
       if (hasPreset && hasCommand) return 'give either command or preset, not both';
-      if (!hasPreset && !hasCommand)
-        return `an agent needs a command (an argv array) or a preset (${PRESET_IDS.join(', ')})`;
-      const first = issue.errors[hasPreset ? 1 : 0]?.[0];
+      const first = issue.errors[hasPreset ? 1 : hasCommand ? 0 : 2]?.[0];
       if (!first) return undefined;
       const where = first.path.map(String).join('.');
       return where ? `${where}: ${first.message}` : first.message;
@@ -157,13 +197,16 @@ export type AgentCreate = z.infer<typeof AgentCreate>;
 export const AgentUpdate = z.strictObject({
   name: name.optional(),
   role: role.optional(),
-  command: AgentCommand.optional(),
+  /** null removes it: the agent then speaks through its model, or is external. */
+  command: AgentCommand.nullable().optional(),
   env: AgentEnv.optional(),
   pass_env: PassEnv.optional(),
   timeout_s: timeout.nullable().optional(),
   provider: SandboxProviderName.optional(),
   image: ContainerImage.nullable().optional(),
   network: z.boolean().optional(),
+  /** null removes it (the agent then speaks through its command, or is external). */
+  model: AgentModel.nullable().optional(),
 });
 export type AgentUpdate = z.infer<typeof AgentUpdate>;
 
@@ -183,6 +226,10 @@ export const Agent = z.object({
   provider: SandboxProviderName,
   image: z.string().nullable(),
   network: z.boolean(),
+  /** The OpenAI-compatible endpoint it speaks through in discussions; null when none. */
+  model: AgentModel.nullable(),
+  /** How it speaks in discussions: its model, its command, or external (it answers through the API). */
+  speaker: z.enum(['model', 'command', 'external']),
   created_at: z.string(),
   updated_at: z.string(),
 });

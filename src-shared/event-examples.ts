@@ -9,6 +9,7 @@ export type ClientEventType = Exclude<
   | `task.${string}`
   | `sandbox.${string}`
   | `knowledge.${string}`
+  | `discussion.${string}`
   | `auth.${string}`
   | 'git.operation_completed'
 >;
@@ -108,3 +109,65 @@ export const EVENT_EXAMPLES: { [T in ClientEventType]: EventData<T> } = {
 };
 
 export const CLIENT_EVENT_TYPES = Object.keys(EVENT_EXAMPLES) as ClientEventType[];
+
+/**
+ * Realistic `data` of the events the discussions domain publishes (server-only types),
+ * checked against the catalogue by a test: the dashboard's fixtures and the docs use them.
+ */
+export const DISCUSSION_EVENT_EXAMPLES: {
+  [T in Extract<CataloguedType, `discussion.${string}`>]: EventData<T>;
+} = {
+  'discussion.created': {
+    discussion_id: 'd41c9a7e02b3',
+    topic: 'Should we cache the last snapshot for offline start?',
+    discussion: { id: 'd41c9a7e02b3', status: 'active', strategy: 'round_robin', participants: ['a1b2c3d4e5f6'] },
+  },
+  'discussion.updated': {
+    discussion_id: 'd41c9a7e02b3',
+    topic: 'Should we cache the last snapshot for offline start?',
+    discussion: { id: 'd41c9a7e02b3', status: 'active', current_turn: 3, next_speaker: 'a1b2c3d4e5f6' },
+  },
+  'discussion.status_changed': {
+    discussion_id: 'd41c9a7e02b3',
+    topic: 'Should we cache the last snapshot for offline start?',
+    from: 'active',
+    to: 'paused',
+    reason: 'paused by an operator',
+  },
+  'discussion.turn_assigned': {
+    discussion_id: 'd41c9a7e02b3',
+    agent_id: 'a1b2c3d4e5f6',
+    name: 'reviewer',
+    turn: 4,
+    speaker: 'external',
+    reason: 'round robin',
+  },
+  'discussion.message_started': {
+    discussion_id: 'd41c9a7e02b3',
+    message: { id: 'm7f3e2d1c0b9', author: 'a1b2c3d4e5f6', author_name: 'reviewer', status: 'streaming', turn: 4 },
+  },
+  'discussion.message_delta': {
+    discussion_id: 'd41c9a7e02b3',
+    message_id: 'm7f3e2d1c0b9',
+    index: 0,
+    text: 'A cache is worth it if ',
+  },
+  'discussion.message_created': {
+    discussion_id: 'd41c9a7e02b3',
+    message: {
+      id: 'm7f3e2d1c0b9',
+      discussion_id: 'd41c9a7e02b3',
+      author: 'a1b2c3d4e5f6',
+      author_name: 'reviewer',
+      author_kind: 'agent',
+      content: 'A cache is worth it if the snapshot is small; @planner, how large is it?',
+      status: 'complete',
+      error: null,
+      truncated: false,
+      turn: 4,
+      citations: [{ document_id: 'k9d8c7b6a5f4', title: 'Offline mode notes', chunk_id: 'k9d8c7b6a5f4:2' }],
+      created_at: '2026-11-30T15:02:11.120Z',
+      completed_at: '2026-11-30T15:02:14.872Z',
+    },
+  },
+};

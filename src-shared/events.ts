@@ -131,6 +131,11 @@ const sandboxData = z
     branch_name: label,
   })
   .loose();
+const discussionStatus = z.enum(['active', 'paused', 'completed']);
+const discussionRef = { discussion_id: id, topic: z.string().max(500) };
+/** One `discussion.message_delta` carries at most this much text (deltas are coalesced up to it). */
+export const MAX_DELTA_LENGTH = 16_000;
+
 /** One `task.output` event carries at most this many lines (the bus's 64 KiB bounds the rest). */
 export const MAX_OUTPUT_LINES_PER_EVENT = 2000;
 
@@ -253,6 +258,38 @@ export const CATALOGUE = {
     })
     .loose(),
   'knowledge.document_deleted': z.object({ document_id: id, title: label }).loose(),
+  'discussion.created': z.object({ ...discussionRef, discussion: z.record(z.string(), z.unknown()) }).loose(),
+  'discussion.updated': z.object({ ...discussionRef, discussion: z.record(z.string(), z.unknown()) }).loose(),
+  'discussion.status_changed': z
+    .object({
+      ...discussionRef,
+      from: discussionStatus,
+      to: discussionStatus,
+      reason: z.string().max(1024).nullable().optional(),
+    })
+    .loose(),
+  'discussion.turn_assigned': z
+    .object({
+      discussion_id: id,
+      agent_id: id,
+      name: label,
+      turn: z.number().int().nonnegative(),
+      speaker: z.enum(['model', 'command', 'external']),
+      /** Why this speaker (the strategy's rule, or a fallback and its cause). */
+      reason: z.string().max(1024).optional(),
+    })
+    .loose(),
+  'discussion.message_started': z.object({ discussion_id: id, message: z.record(z.string(), z.unknown()) }).loose(),
+  'discussion.message_delta': z
+    .object({
+      discussion_id: id,
+      message_id: id,
+      /** 0, 1, 2, … per message: a client appends deltas in this order and can tell one is missing. */
+      index: z.number().int().nonnegative(),
+      text: z.string().max(MAX_DELTA_LENGTH),
+    })
+    .loose(),
+  'discussion.message_created': z.object({ discussion_id: id, message: z.record(z.string(), z.unknown()) }).loose(),
 
   'ceremony.started': z.object({ ...ceremonyId, name: label.optional() }).loose(),
   'ceremony.message': z.object({ ...ceremonyId, text, speaker: label.optional() }).loose(),
@@ -393,6 +430,7 @@ export const SERVER_NAMESPACES: readonly string[] = [
   'task',
   'sandbox',
   'knowledge',
+  'discussion',
 ];
 /** Single server-only types in a namespace clients may otherwise use (git.* is shared). */
 export const SERVER_TYPES: readonly string[] = ['git.operation_completed'];
@@ -602,6 +640,8 @@ function genAiSummary(g: GenAiFields | undefined): string {
 }
 
 const arrow = (from: string, to: string): string => `${from} → ${to}`;
+const messageAuthor = (message: Record<string, unknown>): string =>
+  typeof message.author_name === 'string' ? message.author_name : String(message.author ?? 'someone');
 
 // Mapped over one key type so that indexing both maps with a generic T stays correlated
 // (TypeScript loses the link between CATALOGUE[T] and EventData<T> otherwise).
@@ -656,6 +696,18 @@ const SUMMARIZERS: Summarizers = {
   'knowledge.document_added': (d) =>
     `document ${d.title} ${d.replaced ? 'replaced' : 'added'} (${d.chunk_count} chunk${d.chunk_count === 1 ? '' : 's'})`,
   'knowledge.document_deleted': (d) => `document ${d.title} deleted`,
+  'discussion.created': (d) => `discussion ${clip(d.topic, SUMMARY_TEXT_LENGTH)} started`,
+  'discussion.updated': (d) => `discussion ${clip(d.topic, SUMMARY_TEXT_LENGTH)} updated`,
+  'discussion.status_changed': (d) =>
+    `discussion ${clip(d.topic, SUMMARY_TEXT_LENGTH)}: ${arrow(d.from, d.to)}${d.reason ? ` (${d.reason})` : ''}`,
+  'discussion.turn_assigned': (d) => `turn ${d.turn}: ${d.name} (${d.speaker})${d.reason ? `, ${d.reason}` : ''}`,
+  'discussion.message_started': (d) => `${messageAuthor(d.message)} is replying`,
+  'discussion.message_delta': (d) => clip(d.text, SUMMARY_TEXT_LENGTH),
+  'discussion.message_created': (d) => {
+    const status = d.message.status === 'failed' ? ` failed: ${String(d.message.error ?? '')}` : '';
+    const content = typeof d.message.content === 'string' ? d.message.content : '';
+    return clip(`${messageAuthor(d.message)}${status}: ${content}`, SUMMARY_TEXT_LENGTH);
+  },
 
   'ceremony.started': (d) => `${d.name ?? d.ceremony_id} started`,
   'ceremony.message': (d) => clip(d.speaker === undefined ? d.text : `${d.speaker}: ${d.text}`, SUMMARY_TEXT_LENGTH),

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { StatementSync } from 'node:sqlite';
 import { API_PREFIX } from '../../src-shared/protocol.ts';
-import { type Agent, type AgentCreate, type AgentStatus, type AgentUpdate } from '../../src-shared/agents.ts';
+import {
+  type Agent,
+  type AgentCreate,
+  type AgentModel,
+  type AgentStatus,
+  type AgentUpdate,
+} from '../../src-shared/agents.ts';
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Database } from '../store/database.ts';
@@ -17,12 +23,15 @@ interface AgentRow {
   provider: string;
   image: string | null;
   network: number;
+  model_json: string | null;
   status: string;
   status_reason: string | null;
   current_task_id: string | null;
   created_at: string;
   updated_at: string;
 }
+
+const modelJson = (model: AgentModel | null): string | null => (model === null ? null : JSON.stringify(model));
 
 /** Lowercase hex: safe in a branch name, a path and a URL without escaping. */
 export const newId = (): string => randomBytes(6).toString('hex');
@@ -83,7 +92,9 @@ export class AgentRegistry {
 
   /** A container agent's program lives in its image, not on this machine's PATH. */
   #lookup(command: readonly string[], provider: string): ReturnType<typeof findProgram> {
-    const program = command[0] ?? '';
+    const program = command[0];
+    if (program === undefined)
+      return { found: false, reason: 'it has no command (it speaks in discussions only); give it one to run tasks' };
     return provider === 'container' ? { found: true, file: program } : findProgram(program, this.#searchPath());
   }
 
@@ -95,16 +106,16 @@ export class AgentRegistry {
       command = preset.command;
       passEnv ??= preset.pass_env;
     } else {
-      command = input.command;
+      command = 'command' in input ? input.command : [];
     }
     this.#checkName(input.name);
     const at = now();
     const id = newId();
     this.#db.db
       .prepare(
-        `INSERT INTO agents (id, name, role, command_json, env_json, timeout_s, provider, image, network, status,
-           status_reason, current_task_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'idle', NULL, NULL, ?, ?)`,
+        `INSERT INTO agents (id, name, role, command_json, env_json, timeout_s, provider, image, network, model_json,
+           status, status_reason, current_task_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'idle', NULL, NULL, ?, ?)`,
       )
       .run(
         id,
@@ -116,6 +127,7 @@ export class AgentRegistry {
         input.provider,
         input.image ?? null,
         input.network ? 1 : 0,
+        input.model ? JSON.stringify(input.model) : null,
         at,
         at,
       );
@@ -131,17 +143,18 @@ export class AgentRegistry {
     this.#db.db
       .prepare(
         `UPDATE agents SET name = ?, role = ?, command_json = ?, env_json = ?, timeout_s = ?, provider = ?, image = ?,
-           network = ?, updated_at = ? WHERE id = ?`,
+           network = ?, model_json = ?, updated_at = ? WHERE id = ?`,
       )
       .run(
         patch.name ?? before.name,
         patch.role ?? before.role,
-        JSON.stringify(patch.command ?? before.command),
+        JSON.stringify(patch.command === null ? [] : (patch.command ?? before.command)),
         JSON.stringify(env),
         patch.timeout_s === undefined ? before.timeout_s : patch.timeout_s,
         patch.provider ?? before.provider,
         patch.image === undefined ? before.image : patch.image,
         (patch.network ?? before.network) ? 1 : 0,
+        modelJson(patch.model === undefined ? before.model : patch.model),
         now(),
         id,
       );
@@ -197,9 +210,11 @@ export class AgentRegistry {
   #toAgent(row: AgentRow): Agent {
     const command = JSON.parse(row.command_json) as string[];
     const env = JSON.parse(row.env_json) as { env: Record<string, string>; pass_env: string[] };
+    const model = row.model_json === null ? null : (JSON.parse(row.model_json) as AgentModel);
     let status = row.status as AgentStatus;
     let reason = row.status_reason;
-    if (status === 'idle') {
+    // A model agent, or an external one (no command), needs no program on this machine.
+    if (status === 'idle' && model === null && command.length > 0) {
       const lookup = this.#lookup(command, row.provider);
       if (!lookup.found) {
         status = 'offline';
@@ -221,6 +236,8 @@ export class AgentRegistry {
       provider: row.provider as Agent['provider'],
       image: row.image,
       network: row.network === 1,
+      model,
+      speaker: model !== null ? 'model' : command.length > 0 ? 'command' : 'external',
       created_at: row.created_at,
       updated_at: row.updated_at,
     };

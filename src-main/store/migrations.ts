@@ -150,6 +150,58 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
   `,
+  // 6: agents may speak through an OpenAI-compatible model; discussions, their
+  // participants (in speaking order) and messages (one turn each).
+  `
+  ALTER TABLE agents ADD COLUMN model_json TEXT; -- {base_url, model, api_key_env?, …}: a key's NAME, never its value
+
+  CREATE TABLE discussions (
+    id            TEXT PRIMARY KEY,
+    topic         TEXT NOT NULL,
+    context       TEXT NOT NULL,
+    strategy      TEXT NOT NULL,
+    moderator     TEXT,
+    status        TEXT NOT NULL,
+    status_reason TEXT,
+    current_turn  INTEGER NOT NULL DEFAULT 0,
+    next_speaker  TEXT,
+    max_turns     INTEGER NOT NULL,
+    document_ids_json TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL,
+    completed_at  TEXT
+  ) STRICT;
+  CREATE INDEX discussions_status ON discussions (status, created_at);
+
+  CREATE TABLE discussion_participants (
+    discussion_id TEXT NOT NULL REFERENCES discussions (id) ON DELETE CASCADE,
+    position      INTEGER NOT NULL,
+    agent_id      TEXT NOT NULL,
+    name          TEXT NOT NULL, -- as it was when it last spoke: the transcript survives the agent's removal
+    PRIMARY KEY (discussion_id, position),
+    UNIQUE (discussion_id, agent_id)
+  ) STRICT;
+
+  -- seq orders messages (and is the paging cursor's position); turn is what people see.
+  CREATE TABLE discussion_messages (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    id             TEXT NOT NULL UNIQUE,
+    discussion_id  TEXT NOT NULL REFERENCES discussions (id) ON DELETE CASCADE,
+    author         TEXT NOT NULL,
+    author_name    TEXT NOT NULL,
+    author_kind    TEXT NOT NULL CHECK (author_kind IN ('user', 'agent')),
+    content        TEXT NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('complete', 'streaming', 'failed')),
+    error          TEXT,
+    truncated      INTEGER NOT NULL DEFAULT 0,
+    turn           INTEGER NOT NULL,
+    citations_json TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    completed_at   TEXT
+  ) STRICT;
+  CREATE INDEX discussion_messages_discussion ON discussion_messages (discussion_id, seq);
+  CREATE INDEX discussion_messages_streaming ON discussion_messages (status) WHERE status = 'streaming';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

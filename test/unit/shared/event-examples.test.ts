@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CLIENT_EVENT_TYPES, EVENT_EXAMPLES } from '../../../src-shared/event-examples.ts';
+import { Message } from '../../../src-shared/discussions.ts';
+import { CLIENT_EVENT_TYPES, DISCUSSION_EVENT_EXAMPLES, EVENT_EXAMPLES } from '../../../src-shared/event-examples.ts';
 import {
   CATALOGUED_TYPES,
   SERVER_NAMESPACES,
@@ -28,5 +29,17 @@ describe('event examples (shown by /openapi.json for POST /events)', () => {
       false,
     );
     expect(publishBodyDocument().safeParse({}).success).toBe(false);
+  });
+});
+
+describe('discussion event examples', () => {
+  it('cover every discussion.* type, pass the catalogue (as the server publishes them) and carry a real message', () => {
+    const types = CATALOGUED_TYPES.filter((type) => namespaceOf(type) === 'discussion');
+    expect(Object.keys(DISCUSSION_EVENT_EXAMPLES).sort()).toEqual([...types].sort());
+    for (const [type, data] of Object.entries(DISCUSSION_EVENT_EXAMPLES)) {
+      expect(validateEventInput({ type, data }, { allowServerTypes: true }), type).toMatchObject({ ok: true });
+      expect(validateEventInput({ type, data }).ok, `${type} is the server's own`).toBe(false);
+    }
+    expect(Message.safeParse(DISCUSSION_EVENT_EXAMPLES['discussion.message_created'].message).success).toBe(true);
   });
 });

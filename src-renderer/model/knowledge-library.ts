@@ -43,7 +43,9 @@ export class KnowledgeLibrary {
 
   /** Whether these events changed the knowledge base (the list is read again then). */
   affectedBy(events: readonly EventEnvelope[]): boolean {
-    const touched = events.some((e) => e.type === 'knowledge.document_added' || e.type === 'knowledge.document_deleted');
+    const touched = events.some(
+      (e) => e.type === 'knowledge.document_added' || e.type === 'knowledge.document_deleted',
+    );
     if (touched) {
       this.changes++;
       this.#changed();

@@ -11,46 +11,59 @@ export interface MentionQuery {
   prefix: string;
 }
 
-/** Characters a mention may span (agent names: letters, digits, ".", "_", "-"). */
-const NAME_CHAR = /[\p{L}\p{N}._-]/u;
-
 /**
- * The mention the caret is in, or null. An `@` counts at the start of the text or after
- * whitespace or an opening bracket/quote, so `mail@example.com` opens nothing.
+ * Characters a mention may span, and what may not precede its `@`: the server's rule
+ * (MENTION_PATTERN in src-shared/discussions.ts), so the composer completes exactly what
+ * the `mention` strategy will recognise.
  */
+const NAME_CHAR = /[\p{L}\p{N}._-]/u;
+const WORD_CHAR = /[\w@]/;
+const WHOLE_NAME = /^[\p{L}\p{N}][\p{L}\p{N}._-]*$/u;
+
+/** The mention the caret is in, or null; `mail@example.com` opens nothing. */
 export function mentionAt(text: string, caret: number): MentionQuery | null {
   let start = caret;
   while (start > 0 && NAME_CHAR.test(text[start - 1]!)) start--;
   if (start === 0 || text[start - 1] !== '@') return null;
   const at = start - 1;
-  if (at > 0 && !/[\s([{"'`]/u.test(text[at - 1]!)) return null;
+  if (at > 0 && WORD_CHAR.test(text[at - 1]!)) return null;
   let end = caret;
   while (end < text.length && NAME_CHAR.test(text[end]!)) end++;
   return { start: at, end, prefix: text.slice(start, caret) };
 }
 
-/** Names that fit a prefix: those starting with it first, then those containing it; case-insensitive. */
-export function mentionCandidates(names: readonly string[], prefix: string, limit = 8): string[] {
+/** Someone who can be mentioned: an agent's id and name. */
+export interface MentionTarget {
+  id: string;
+  name: string;
+}
+
+/** Targets whose name fits a prefix: those starting with it first, then those containing it; case-insensitive. */
+export function mentionCandidates(targets: readonly MentionTarget[], prefix: string, limit = 8): MentionTarget[] {
   const p = prefix.toLowerCase();
-  const starts: string[] = [];
-  const contains: string[] = [];
-  for (const name of names) {
-    const n = name.toLowerCase();
-    if (n.startsWith(p)) starts.push(name);
-    else if (p !== '' && n.includes(p)) contains.push(name);
+  const starts: MentionTarget[] = [];
+  const contains: MentionTarget[] = [];
+  for (const target of targets) {
+    const n = target.name.toLowerCase();
+    if (n.startsWith(p) || target.id.toLowerCase() === p) starts.push(target);
+    else if (p !== '' && n.includes(p)) contains.push(target);
   }
-  const byName = (a: string, b: string) => a.localeCompare(b);
+  const byName = (a: MentionTarget, b: MentionTarget) => a.name.localeCompare(b.name);
   return [...starts.sort(byName), ...contains.sort(byName)].slice(0, limit);
 }
 
-/** How a name is written as a mention: `@name`; a name with spaces joins them with `-`, as the server reads it. */
-export function mentionToken(name: string): string {
-  return `@${name.replace(/\s+/gu, '-')}`;
+/** How a target is written: `@name`, or `@id` when the name cannot be written as a mention (it has spaces). */
+export function mentionToken(target: MentionTarget): string {
+  return `@${WHOLE_NAME.test(target.name) ? target.name : target.id}`;
 }
 
-/** The text with the mention replaced by the chosen name (and one space after it), and where the caret goes. */
-export function applyMention(text: string, query: MentionQuery, name: string): { text: string; caret: number } {
-  const token = mentionToken(name);
+/** The text with the mention replaced by the chosen target (and one space after it), and where the caret goes. */
+export function applyMention(
+  text: string,
+  query: MentionQuery,
+  target: MentionTarget,
+): { text: string; caret: number } {
+  const token = mentionToken(target);
   const after = text.slice(query.end);
   const spaced = after.startsWith(' ') ? after : ` ${after}`;
   return { text: text.slice(0, query.start) + token + spaced, caret: query.start + token.length + 1 };
@@ -59,7 +72,7 @@ export function applyMention(text: string, query: MentionQuery, name: string): {
 /** The completion menu: open with candidates and a highlighted one, or closed. */
 export interface MentionMenu {
   query: MentionQuery;
-  candidates: string[];
+  candidates: MentionTarget[];
   active: number;
 }
 
@@ -67,19 +80,20 @@ export interface MentionMenu {
 export function menuFor(
   text: string,
   caret: number,
-  names: readonly string[],
+  targets: readonly MentionTarget[],
   dismissedAt: number | null = null,
 ): MentionMenu | null {
   const query = mentionAt(text, caret);
   if (!query || query.start === dismissedAt) return null;
-  const candidates = mentionCandidates(names, query.prefix);
+  const candidates = mentionCandidates(targets, query.prefix);
   return candidates.length === 0 ? null : { query, candidates, active: 0 };
 }
 
-export type MenuKey = 'ArrowDown' | 'ArrowUp' | 'Enter' | 'Tab' | 'Escape';
-
 export type MenuOutcome =
-  { kind: 'move'; menu: MentionMenu } | { kind: 'choose'; name: string } | { kind: 'dismiss' } | { kind: 'ignore' };
+  | { kind: 'move'; menu: MentionMenu }
+  | { kind: 'choose'; target: MentionTarget }
+  | { kind: 'dismiss' }
+  | { kind: 'ignore' };
 
 /** What a key does while the menu is open; `ignore` leaves the key to the text field. */
 export function menuKey(menu: MentionMenu, key: string): MenuOutcome {
@@ -91,7 +105,7 @@ export function menuKey(menu: MentionMenu, key: string): MenuOutcome {
       return { kind: 'move', menu: { ...menu, active: (menu.active - 1 + n) % n } };
     case 'Enter':
     case 'Tab':
-      return { kind: 'choose', name: menu.candidates[menu.active]! };
+      return { kind: 'choose', target: menu.candidates[menu.active]! };
     case 'Escape':
       return { kind: 'dismiss' };
     default:

@@ -26,6 +26,8 @@ export interface TranscriptCitation {
 export interface StoredMessage {
   id: string;
   author: string;
+  /** The author's display name (the agent's name, or `you`). */
+  author_name?: string;
   author_kind: 'user' | 'agent';
   content: string;
   status: MessageStatus;
@@ -35,6 +37,8 @@ export interface StoredMessage {
   error?: string | null;
   reason?: string | null;
   citations?: readonly TranscriptCitation[] | null;
+  /** The reply went past the longest message and was cut. */
+  truncated?: boolean;
   /** For a streaming message: how many deltas (0..n-1) its `content` already holds. */
   delta_count?: number | null;
 }
@@ -52,6 +56,7 @@ export interface DeltaInput {
 export interface TranscriptEntry {
   readonly id: string;
   readonly author: string | null;
+  readonly authorName: string | null;
   readonly authorKind: 'user' | 'agent' | null;
   readonly text: string;
   readonly status: MessageStatus;
@@ -59,6 +64,7 @@ export interface TranscriptEntry {
   readonly createdAt: string | null;
   readonly reason: string | null;
   readonly citations: readonly TranscriptCitation[];
+  readonly truncated: boolean;
   /** Changes whenever this entry does, so a memoized row re-renders only then. */
   readonly version: number;
 }
@@ -69,6 +75,7 @@ export const MAX_PENDING_DELTAS = 10_000;
 class Entry implements TranscriptEntry {
   id: string;
   author: string | null = null;
+  authorName: string | null = null;
   authorKind: 'user' | 'agent' | null = null;
   text = '';
   status: MessageStatus = 'streaming';
@@ -76,6 +83,7 @@ class Entry implements TranscriptEntry {
   createdAt: string | null = null;
   reason: string | null = null;
   citations: readonly TranscriptCitation[] = [];
+  truncated = false;
   version = 0;
   /** Order of first sight: ties between entries of one turn keep arrival order. */
   readonly arrival: number;
@@ -215,6 +223,7 @@ export class Transcript {
     const entry = this.#entry(message.id);
     const reorder = entry.turn !== message.turn || entry.createdAt === null;
     entry.author = message.author;
+    entry.authorName = message.author_name ?? entry.authorName;
     entry.authorKind = message.author_kind;
     entry.turn = message.turn;
     entry.createdAt = message.created_at;
@@ -241,6 +250,7 @@ export class Transcript {
       entry.text = message.content;
       entry.reason = message.status === 'failed' ? (reasonOf(message) ?? 'failed') : null;
       entry.citations = message.citations ?? [];
+      entry.truncated = message.truncated ?? false;
       entry.pending.clear();
       entry.next = null;
     }

@@ -1,4 +1,12 @@
-import { type ChangeEvent, type FormEvent, type ReactNode, useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import {
+  type ChangeEvent,
+  type FormEvent,
+  type ReactNode,
+  useEffect,
+  useRef,
+  useState,
+  useSyncExternalStore,
+} from 'react';
 import {
   KNOWLEDGE_FILE_EXTENSIONS,
   type KnowledgeDocument,
@@ -158,7 +166,9 @@ function AddDocument() {
     setNotice(null);
     const extension = file.name.slice(file.name.lastIndexOf('.')).toLowerCase();
     if (!(KNOWLEDGE_FILE_EXTENSIONS as readonly string[]).includes(extension)) {
-      setError(`${file.name}: only ${KNOWLEDGE_FILE_EXTENSIONS.join(', ')} files can be added (Markdown or plain text).`);
+      setError(
+        `${file.name}: only ${KNOWLEDGE_FILE_EXTENSIONS.join(', ')} files can be added (Markdown or plain text).`,
+      );
       return;
     }
     const content = await file.text();

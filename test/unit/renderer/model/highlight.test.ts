@@ -19,7 +19,18 @@ describe('highlights for text without offsets', () => {
   });
 
   it('merges overlapping and touching ranges, so no character is marked twice', () => {
-    expect(mergeRanges([[5, 9], [0, 2], [1, 3], [3, 4], [7, 7]])).toEqual([[0, 4], [5, 9]]);
+    expect(
+      mergeRanges([
+        [5, 9],
+        [0, 2],
+        [1, 3],
+        [3, 4],
+        [7, 7],
+      ]),
+    ).toEqual([
+      [0, 4],
+      [5, 9],
+    ]);
     const text = 'backoff back';
     expect(render(text, termRanges(text, 'back backoff'))).toBe('[backoff] [back]');
   });

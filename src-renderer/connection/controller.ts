@@ -17,10 +17,18 @@ import {
 import { parseFilter } from '../model/filter.ts';
 import { FrameBatcher, type FrameScheduler } from '../model/frame-batcher.ts';
 import { RateSeries } from '../model/rate-series.ts';
+import { DiscussionBoard, TRANSCRIPT_EVENT_TYPES } from '../model/discussion-board.ts';
 import { KnowledgeLibrary } from '../model/knowledge-library.ts';
 import { Refresher } from '../model/refresher.ts';
 import { TaskBoard } from '../model/task-board.ts';
 import type { Agent, AgentList } from '../../src-shared/agents.ts';
+import type {
+  Discussion,
+  DiscussionCreateInput,
+  DiscussionList,
+  MessagePage,
+  MessagePosted,
+} from '../../src-shared/discussions.ts';
 import type {
   KnowledgeDocument,
   KnowledgeDocumentCreate,
@@ -53,6 +61,9 @@ const browserScheduler: FrameScheduler = {
 };
 
 const STATE_TYPES: readonly string[] = STATE_EVENT_TYPES;
+const TRANSCRIPT_TYPES: readonly string[] = TRANSCRIPT_EVENT_TYPES;
+/** Messages per page when a transcript is read. */
+const MESSAGE_PAGE = 500;
 
 /**
  * The browser's WebSocket behind the shared client's interface. Its handler properties
@@ -90,6 +101,7 @@ export class DashboardController {
   readonly app = new Store<DashboardState, DashboardAction>(dashboardReducer, initialDashboardState);
   readonly tasks = new TaskBoard();
   readonly knowledge = new KnowledgeLibrary();
+  readonly discussions = new DiscussionBoard();
   #client: LiveClient | undefined;
   #batcher = new FrameBatcher<EventEnvelope>((events) => this.#apply(events), browserScheduler);
   #stateFetch: Promise<void> | undefined;
@@ -266,6 +278,7 @@ export class DashboardController {
     if (effects.readOutput) void this.#readOutput();
     if (effects.reloadGitOperations) void this.#loadGitOperations();
     if (this.knowledge.affectedBy(fresh) && this.knowledge.loaded) void this.refreshKnowledge();
+    if (this.discussions.apply(fresh).reloadList && this.discussions.loaded) void this.refreshDiscussions();
     const relevant = events.filter((event) => STATE_TYPES.includes(event.type));
     if (relevant.length > 0) {
       this.app.dispatch({ type: 'events', events: relevant });
@@ -440,6 +453,83 @@ export class DashboardController {
 
   removeUser(id: string): Promise<unknown> {
     return del(`${API}/users/${encodeURIComponent(id)}`);
+  }
+
+  // -- discussions --------------------------------------------------------------------
+
+  /** The discussions list again (one read in flight); the view asks once when it opens, events after that. */
+  refreshDiscussions(): Promise<void> {
+    return this.#discussionList.run();
+  }
+
+  #discussionList = new Refresher(async () => {
+    try {
+      this.discussions.setList((await get<DiscussionList>(`${API}/discussions`)).discussions);
+    } catch {
+      // The next discussion event, or opening the view again, tries again.
+    }
+  });
+
+  /**
+   * Opens a discussion: its transcript starts from the deltas and messages this page's
+   * history already holds for it (a reply streaming now continues from its first delta),
+   * then every stored page is read and merged; live events keep arriving meanwhile.
+   */
+  async openDiscussion(id: string | null): Promise<void> {
+    if (id === this.discussions.selectedId) return;
+    this.#batcher.flush();
+    const held: EventEnvelope[] = [];
+    if (id !== null)
+      for (const row of this.log.rows)
+        if (row.kind === 'event' && TRANSCRIPT_TYPES.includes(row.event.type) && row.event.data.discussion_id === id)
+          held.push(row.event);
+    this.discussions.select(id, held);
+    if (id === null) return;
+    let after: string | null = null;
+    try {
+      do {
+        const query = new URLSearchParams({ limit: String(MESSAGE_PAGE) });
+        if (after !== null) query.set('after', after);
+        const page: MessagePage = await get<MessagePage>(
+          `${API}/discussions/${encodeURIComponent(id)}/messages?${query.toString()}`,
+        );
+        after = page.next_after;
+        this.discussions.addPage(id, page.messages, after === null);
+      } while (after !== null && this.discussions.selectedId === id);
+    } catch (error) {
+      this.discussions.pageFailed(id, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  async createDiscussion(body: DiscussionCreateInput): Promise<Discussion> {
+    try {
+      const discussion = await post<Discussion>(`${API}/discussions`, body);
+      this.discussions.upsert(discussion);
+      return discussion;
+    } catch (error) {
+      this.#afterWriteError(error);
+    }
+  }
+
+  async postMessage(id: string, content: string): Promise<MessagePosted> {
+    try {
+      const posted = await post<MessagePosted>(`${API}/discussions/${encodeURIComponent(id)}/messages`, { content });
+      this.discussions.upsert(posted.discussion);
+      this.discussions.addMessage(id, posted.message);
+      return posted;
+    } catch (error) {
+      this.#afterWriteError(error);
+    }
+  }
+
+  async discussionAction(id: string, action: 'pause' | 'resume' | 'complete'): Promise<Discussion> {
+    try {
+      const discussion = await post<Discussion>(`${API}/discussions/${encodeURIComponent(id)}/${action}`, {});
+      this.discussions.upsert(discussion);
+      return discussion;
+    } catch (error) {
+      this.#afterWriteError(error);
+    }
   }
 
   // -- knowledge ----------------------------------------------------------------------

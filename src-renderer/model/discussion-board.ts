@@ -104,6 +104,12 @@ export class DiscussionBoard {
     this.#changed();
   }
 
+  /** A message this page just posted (its event follows; applying both is harmless). */
+  addMessage(id: string, message: Message): void {
+    if (this.selectedId !== id || !this.transcript) return;
+    if (this.transcript.applyMessages([message])) this.#changed();
+  }
+
   pageFailed(id: string, message: string): void {
     if (this.selectedId !== id) return;
     this.transcriptError = message;

@@ -3,6 +3,7 @@ import { ActivityPanel } from './ActivityPanel.tsx';
 import { ReadOnlyBanner } from './Banners.tsx';
 import { CommandBar } from './CommandBar.tsx';
 import { DetailDrawer } from './DetailDrawer.tsx';
+import { DiscussionsView } from './DiscussionsView.tsx';
 import { Header } from './Header.tsx';
 import { KnowledgeView } from './KnowledgeView.tsx';
 import { COMMAND_INPUT_ID, FILTER_INPUT_ID } from './hooks.ts';
@@ -108,6 +109,10 @@ export function App() {
       {view === 'sessions' ? (
         <main className="main sessions-main">
           <SessionsView />
+        </main>
+      ) : view === 'discussions' ? (
+        <main className="main discussions-main">
+          <DiscussionsView />
         </main>
       ) : view === 'knowledge' ? (
         <main className="main knowledge-main">

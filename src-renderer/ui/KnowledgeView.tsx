@@ -30,7 +30,7 @@ import { useController, useWriteBlocked } from './hooks.ts';
 const SEARCH_DELAY_MS = 200;
 const SEARCH_LIMIT = 20;
 
-function useLibrary(): KnowledgeLibrary {
+export function useLibrary(): KnowledgeLibrary {
   const { knowledge } = useController();
   useSyncExternalStore(knowledge.subscribe, () => knowledge.version);
   return knowledge;

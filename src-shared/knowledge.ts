@@ -28,15 +28,17 @@ export const MAX_SEARCH_LIMIT = 100;
 /** Files `lookout knowledge add` reads: Markdown and plain text. */
 export const KNOWLEDGE_FILE_EXTENSIONS = ['.md', '.markdown', '.txt'] as const;
 
-// Patterns rather than refinements so /openapi.json states every rule.
-const NO_NUL = /^[^\0]*$/;
-const SOME_TEXT = /\S/;
+// One pattern per field rather than refinements (or two patterns, of which /openapi.json
+// would show one), so the document states every rule; the error says which one failed.
+/** Some non-space character, and no NUL anywhere. */
+const TEXT_PATTERN = /^(?=[\s\S]*\S)[^\0]*$/;
+const textProblem = (what: string, input: unknown): string =>
+  String(input).includes('\0') ? `${what} must not contain a NUL character` : `${what} must not be empty`;
 
 export const KnowledgeTitle = z
   .string({ error: 'title is required (a string)' })
   .max(MAX_TITLE_LENGTH, { error: `title is at most ${MAX_TITLE_LENGTH} characters` })
-  .regex(SOME_TEXT, { error: 'title must not be empty' })
-  .regex(NO_NUL, { error: 'title must not contain a NUL character' });
+  .regex(TEXT_PATTERN, { error: (issue) => textProblem('title', issue.input) });
 
 /** A tag: letters, digits and `_ . : / -`, no spaces (so `tag:x` filters stay unambiguous). */
 export const TAG_PATTERN = /^[\p{L}\p{N}_.:/-]{1,64}$/u;
@@ -51,13 +53,17 @@ export const KnowledgeDocumentCreate = z.strictObject({
     .max(MAX_TEXT_LENGTH, {
       error: `text is at most ${MAX_TEXT_LENGTH} characters (1 MiB); split larger material into several documents`,
     })
-    .regex(SOME_TEXT, { error: 'text must not be empty' }),
+    .regex(TEXT_PATTERN, {
+      error: (issue) =>
+        String(issue.input).includes('\0')
+          ? 'text must not contain a NUL character (is it a binary file?)'
+          : 'text must not be empty',
+    }),
   /** Where the text came from (a file path, a URL). Adding again with the same source replaces that document. */
   source: z
     .string()
     .max(MAX_SOURCE_LENGTH, { error: `source is at most ${MAX_SOURCE_LENGTH} characters` })
-    .regex(SOME_TEXT, { error: 'source must not be empty (leave it out instead)' })
-    .regex(NO_NUL, { error: 'source must not contain a NUL character' })
+    .regex(TEXT_PATTERN, { error: (issue) => textProblem('source', issue.input) })
     .optional(),
   tags: z
     .array(KnowledgeTag)

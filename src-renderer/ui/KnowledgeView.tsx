@@ -67,6 +67,12 @@ function Search({ onOpen }: { onOpen: (id: string, query: string) => void }) {
       setError(null);
       return undefined;
     }
+    if (!/[\p{L}\p{N}]/u.test(q)) {
+      // The server would refuse it (400): say so without asking.
+      setAnswer(null);
+      setError('Type at least one letter or digit to search for.');
+      return undefined;
+    }
     const abort = new AbortController();
     const timer = window.setTimeout(() => {
       setBusy(true);

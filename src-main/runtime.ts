@@ -6,6 +6,10 @@ import type { ServerInfo } from '../src-shared/server-info.ts';
 import { AgentRegistry } from './agents/registry.ts';
 import { agentRoutes } from './agents/routes.ts';
 import { type Config, type ConfigInput, parseConfig } from './config.ts';
+import { DiscussionService } from './discussions/discussion-service.ts';
+import { CommandProvider } from './discussions/providers/command-provider.ts';
+import { ModelProvider } from './discussions/providers/model-provider.ts';
+import { discussionRoutes } from './discussions/routes.ts';
 import { EventBus } from './events/bus.ts';
 import { EventLog } from './events/event-log.ts';
 import { AccessService } from './access/access-service.ts';
@@ -69,6 +73,7 @@ export interface Runtime {
   readonly tasks: TaskService;
   /** Documents, their FTS5 index, search, and retrieval for discussions. */
   readonly knowledge: KnowledgeService;
+  readonly discussions: DiscussionService;
   readonly http: HttpServer;
   readonly url: string;
   readonly port: number;
@@ -89,6 +94,8 @@ export interface RuntimeOptions {
 }
 
 const RETENTION_SWEEP_MS = 60_000;
+/** A discussion reply's time limit when its agent sets no timeout_s. */
+const DISCUSSION_REPLY_TIMEOUT_S = 300;
 /** One log record can add at most this much to lookout.log. */
 const MAX_LOG_LINE_BYTES = 16 * 1024;
 
@@ -184,6 +191,21 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   });
   agents.sandboxOf = (agentId) => tasks.sandboxOf(agentId);
   const knowledge = new KnowledgeService({ db: store, bus });
+  const discussions = new DiscussionService({
+    db: store,
+    bus,
+    logger,
+    agents,
+    // The knowledge service is the source discussions draw their prompts and citations from.
+    knowledge,
+    providers: {
+      command: new CommandProvider({ cwd: config.workspace, graceMs: Math.min(config.taskKillGraceMs, 2000) }),
+      model: new ModelProvider({
+        onRetry: (retry) => logger.warn(retry, 'model server busy or failing; retrying'),
+      }),
+    },
+    settings: { replyTimeoutS: DISCUSSION_REPLY_TIMEOUT_S, knowledgeChunks: 4 },
+  });
   let hosts = new Set<string>();
   let origins = new Set<string>();
 
@@ -289,6 +311,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     ...agentRoutes(agents, tasks),
     ...taskRoutes(tasks, sandboxes, git),
     ...knowledgeRoutes(knowledge),
+    ...discussionRoutes(discussions),
     ...sessionRoutes(session, () => ({
       url,
       pid: process.pid,
@@ -367,6 +390,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   bus.emit('system.started', { version: VERSION, pid: process.pid });
   // Settle what a previous run left (tasks it was running, worktrees) before new work starts.
   await tasks.recover();
+  discussions.recover();
   logger.info({ url, workspace: config.workspace, version: VERSION }, 'listening');
 
   const sweep = setInterval(() => {
@@ -400,6 +424,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
       await step('record stop', () => bus.emit('system.stopping', { reason: 'shutdown' }));
       // Tasks end first, so their last output and status reach the clients still connected.
       await step('stop tasks', () => tasks.stop(Math.min(config.taskKillGraceMs, 2000)));
+      await step('stop discussions', () => discussions.stop());
       // Stop accepting, tell streaming clients, let in-flight requests finish (bounded),
       // then close the store, release the lock, and remove the runtime file.
       const closingHttp = server.close(config.shutdownTimeoutMs);
@@ -434,6 +459,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     agents,
     tasks,
     knowledge,
+    discussions,
     http: server,
     url,
     port,

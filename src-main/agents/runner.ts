@@ -24,6 +24,8 @@ export interface RunSpec {
   timeoutMs: number;
   /** Between SIGTERM and SIGKILL. */
   graceMs: number;
+  /** Written to the program's stdin, which is then closed; without it stdin is /dev/null. */
+  stdin?: string;
 }
 
 /** The kernel's start time of a process (Linux), so a recycled pid is never mistaken for ours. */
@@ -114,7 +116,7 @@ export class AgentProcess {
           cwd: spec.cwd,
           env: spec.env,
           detached: true,
-          stdio: ['ignore', 'pipe', 'pipe'],
+          stdio: [spec.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
           shell: false,
           windowsHide: true,
         });
@@ -127,7 +129,15 @@ export class AgentProcess {
       child.on('error', (error) => {
         if (child.pid === undefined) reject(error);
       });
-      child.once('spawn', () => resolve(new AgentProcess(child, spec)));
+      child.once('spawn', () => {
+        if (spec.stdin !== undefined && child.stdin) {
+          // A program that exits without reading all of it closes the pipe: EPIPE is its
+          // choice, not an error of ours (its exit code tells what happened).
+          child.stdin.on('error', () => undefined);
+          child.stdin.end(spec.stdin);
+        }
+        resolve(new AgentProcess(child, spec));
+      });
     });
   }
 

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { API_PREFIX } from '../../src-shared/protocol.ts';
 import type { Agent } from '../../src-shared/agents.ts';
@@ -17,6 +16,7 @@ import {
   taskBranch,
 } from '../../src-shared/tasks.ts';
 import { newId, now, type AgentRegistry } from '../agents/registry.ts';
+import { agentEnvironment } from '../agents/environment.ts';
 import { AgentProcess, isSameProcess, type RunOutcome, signalGroup } from '../agents/runner.ts';
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
@@ -82,21 +82,6 @@ const toTask = (row: TaskRow): Task => ({
 });
 
 const PRIORITY_RANK: Record<TaskPriority, number> = { urgent: 0, high: 1, medium: 2, low: 3 };
-
-/** Environment names an agent's program inherits from the server; everything else is dropped. */
-const INHERITED_ENV = [
-  'PATH',
-  'HOME',
-  'USER',
-  'LOGNAME',
-  'SHELL',
-  'LANG',
-  'LANGUAGE',
-  'LC_ALL',
-  'LC_CTYPE',
-  'TZ',
-  'TMPDIR',
-];
 
 /**
  * The argv element limit on Linux (MAX_ARG_STRLEN): a longer {prompt} cannot be passed
@@ -601,20 +586,7 @@ export class TaskService {
   }
 
   #environment(agent: Agent, taskId: string, workdir: string): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const name of INHERITED_ENV) {
-      const value = process.env[name];
-      if (value !== undefined) env[name] = value;
-    }
-    for (const name of agent.pass_env) {
-      const value = process.env[name];
-      if (value !== undefined) env[name] = value;
-    }
-    Object.assign(env, agent.env);
-    env.PATH ??= '/usr/local/bin:/usr/bin:/bin';
-    env.HOME ??= os.homedir();
-    env.TERM = 'dumb';
-    env.NO_COLOR = '1';
+    const env = agentEnvironment(agent);
     env.LOOKOUT_URL = this.#url();
     env.LOOKOUT_TOKEN = this.#credentials.issue(taskId);
     env.LOOKOUT_TASK_ID = taskId;

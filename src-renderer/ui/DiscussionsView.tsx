@@ -4,7 +4,7 @@ import type { DiscussionBoard } from '../model/discussion-board.ts';
 import { formatAge, formatHourMinute } from '../model/format.ts';
 import type { TranscriptCitation, TranscriptEntry } from '../model/transcript.ts';
 import { Composer } from './Composer.tsx';
-import { useController, useNow, useWriteBlocked } from './hooks.ts';
+import { useController, useLive, useNow, useWriteBlocked } from './hooks.ts';
 import { DocumentReader, useLibrary } from './KnowledgeView.tsx';
 import { NewDiscussionDialog } from './NewDiscussion.tsx';
 
@@ -400,10 +400,13 @@ export function DiscussionsView() {
   const controller = useController();
   const board = useBoard();
   const [creating, setCreating] = useState(false);
+  const live = useLive();
+  // Read when the view opens, and again after a sign-in or a reconnect.
   useEffect(() => {
+    if (!live) return;
     void controller.refreshDiscussions();
     void controller.refreshKnowledge();
-  }, [controller]);
+  }, [controller, live]);
   const selected = board.selected;
   return (
     <div className={`discussions-view${selected ? ' with-detail' : ''}`}>

@@ -19,7 +19,7 @@ import { ApiError } from '../connection/api.ts';
 import { formatBytes, formatCount } from '../model/format.ts';
 import { termRanges } from '../model/highlight.ts';
 import type { KnowledgeLibrary } from '../model/knowledge-library.ts';
-import { useController, useWriteBlocked } from './hooks.ts';
+import { useController, useLive, useWriteBlocked } from './hooks.ts';
 
 /**
  * The knowledge base: search (snippets with the matched words marked), the documents with
@@ -298,9 +298,11 @@ function Documents({ onOpen }: { onOpen: (id: string) => void }) {
   const blocked = useWriteBlocked();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
+  const live = useLive();
+  // Read when the view opens, and again after a sign-in or a reconnect.
   useEffect(() => {
-    void controller.refreshKnowledge();
-  }, [controller]);
+    if (live) void controller.refreshKnowledge();
+  }, [controller, live]);
   const remove = async (id: string, title: string, chunks: number) => {
     if (!window.confirm(`Delete “${title}”? Its ${chunks} chunk${chunks === 1 ? '' : 's'} leave the search index.`))
       return;

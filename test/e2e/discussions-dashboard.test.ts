@@ -170,9 +170,8 @@ describe('the Discussions view', () => {
       201,
     );
     await addUser(runtime, 'vera', 'viewer');
-    const context = await chromium.browser.newContext();
-    const page = await context.newPage();
-    try {
+    const page = await (await chromium.newContext()).newPage();
+    {
       await page.goto(`${runtime.url}/#discussions`);
       const form = page.getByRole('region', { name: 'Sign in to Lookout' });
       await form.getByLabel('Name', { exact: true }).fill('vera');
@@ -195,8 +194,6 @@ describe('the Discussions view', () => {
         expect(await button.isDisabled()).toBe(true);
         expect(await button.getAttribute('title')).toBe(reason);
       }
-    } finally {
-      await context.close();
     }
   }, 60_000);
 });

@@ -5,6 +5,8 @@ import { ensureRendererBuilt, launchChromium, openDashboard, watchConsole } from
 export interface ChromiumSuite {
   /** The file's one browser (launched before its first test). */
   readonly browser: Browser;
+  /** A bare context (for a page that signs in by itself), closed after the test. */
+  newContext(): Promise<BrowserContext>;
   /** A signed-in dashboard page in a fresh context, closed after the test; `errors` collects console errors. */
   open(
     server: { url: string; token: string },
@@ -33,6 +35,11 @@ export function useChromium(): ChromiumSuite {
     get browser() {
       if (!browser) throw new Error('useChromium: the browser starts in beforeAll; use it inside a test');
       return browser;
+    },
+    async newContext() {
+      const context = await this.browser.newContext();
+      contexts.push(context);
+      return context;
     },
     async open(server, options) {
       const { context, page } = await openDashboard(this.browser, server, options);

@@ -197,6 +197,11 @@ function AddDocument() {
       setError(`Tag “${badTag}”: letters, digits and _ . : / - only, at most 64 characters.`);
       return;
     }
+    // The same source replaces that document (the server's rule): a file picked twice is
+    // updated, but two different files of one name must not overwrite each other unasked.
+    const existing = source ? controller.knowledge.documents.find((d) => d.source === source) : undefined;
+    if (existing && !window.confirm(`“${existing.title}” was added from ${source} too. Replace it with this text?`))
+      return;
     setBusy(true);
     try {
       const document = await controller.addDocument({
@@ -205,7 +210,9 @@ function AddDocument() {
         ...(source ? { source } : {}),
         ...(tagList.length > 0 ? { tags: tagList } : {}),
       });
-      setNotice(`Added “${document.title}” (${document.chunk_count} chunk${document.chunk_count === 1 ? '' : 's'}).`);
+      setNotice(
+        `${existing ? 'Replaced' : 'Added'} “${document.title}” (${document.chunk_count} chunk${document.chunk_count === 1 ? '' : 's'}).`,
+      );
       setTitle('');
       setText('');
       setTags('');

@@ -52,6 +52,19 @@ describe('the Knowledge view', () => {
     await docs.getByText('from deploy-guide.md').waitFor();
     await docs.getByRole('button', { name: 'Add', exact: true }).click();
     await docs.locator('[data-document]').filter({ hasText: 'deploy-guide' }).waitFor();
+    // The same file again (edited): the page asks before it replaces what came from it.
+    fs.writeFileSync(
+      file,
+      '# Deploy\n\nRoll out in waves; watch the error budget and roll back on alerts. Canary first.\n',
+    );
+    await docs.getByLabel('Document file').setInputFiles(file);
+    await docs.getByText('from deploy-guide.md').waitFor();
+    page.once('dialog', (dialog) => {
+      expect(dialog.message()).toBe('“deploy-guide” was added from deploy-guide.md too. Replace it with this text?');
+      void dialog.accept();
+    });
+    await docs.getByRole('button', { name: 'Add', exact: true }).click();
+    await docs.getByRole('status').filter({ hasText: 'Replaced “deploy-guide”' }).waitFor();
     const listed = await documents(runtime);
     expect(listed.map((d) => [d.title, d.source, d.tags])).toEqual([
       ['deploy-guide', 'deploy-guide.md', []],

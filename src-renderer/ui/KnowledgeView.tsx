@@ -140,7 +140,7 @@ function Search({ onOpen }: { onOpen: (id: string, query: string) => void }) {
               <Marked text={result.snippet} ranges={result.highlights} />
             </p>
             <span className="muted small" title="BM25 relevance: higher is better, comparable within one search">
-              score {result.score.toFixed(2)}
+              score {Math.abs(result.score) >= 0.01 ? result.score.toFixed(2) : result.score.toPrecision(2)}
               {result.source ? ` · ${result.source}` : ''}
             </span>
           </li>

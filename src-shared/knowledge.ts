@@ -93,6 +93,23 @@ export type KnowledgeDocument = z.infer<typeof KnowledgeDocument>;
 export const KnowledgeDocumentList = z.object({ documents: z.array(KnowledgeDocumentSummary) });
 export type KnowledgeDocumentList = z.infer<typeof KnowledgeDocumentList>;
 
+/**
+ * `GET /api/v1/knowledge/chunks/{id}`: one chunk, whole — what a discussion's citation
+ * (`{document_id, title, chunk_id}`) points at, so a reader can see the exact passage.
+ */
+export const KnowledgeChunk = z.object({
+  id: z.string(),
+  document_id: z.string(),
+  title: z.string(),
+  source: z.string().nullable(),
+  /** The chunk's place in its document, from 0. */
+  chunk_index: z.number().int(),
+  /** Heading path (`Install › Linux`), `''` before any heading. */
+  heading: z.string(),
+  text: z.string(),
+});
+export type KnowledgeChunk = z.infer<typeof KnowledgeChunk>;
+
 export const KnowledgeSearchQuery = z.strictObject({
   q: z
     .string({ error: 'q is required: the words to search for' })

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { StatementSync } from 'node:sqlite';
 import {
+  type KnowledgeChunk,
   type KnowledgeDocument,
   type KnowledgeDocumentCreate,
   type KnowledgeDocumentSummary,
@@ -37,16 +38,28 @@ interface DocumentRow {
   text?: string;
 }
 
-interface HitRow {
+interface Ranked {
+  rowid: number;
+  rank: number;
+}
+
+interface SnippetRow {
+  rowid: number;
   chunk_id: string;
   document_id: string;
   idx: number;
   title: string;
   heading: string;
-  body: string;
   source: string | null;
   snippet: string;
-  rank: number;
+}
+
+interface ChunkRow {
+  chunk_id: string;
+  document_id: string;
+  title: string;
+  body: string;
+  rowid?: number;
 }
 
 /**
@@ -73,8 +86,10 @@ export class KnowledgeService implements KnowledgeRetriever {
   #insertChunk: StatementSync;
   #byId: StatementSync;
   #bySource: StatementSync;
-  #hits: StatementSync;
-  #hitsIn: StatementSync;
+  #ranked: StatementSync;
+  #rankedIn: StatementSync;
+  #snippets: StatementSync;
+  #chunks: StatementSync;
 
   constructor(options: { db: Database; bus: EventBus }) {
     this.#db = options.db;
@@ -85,19 +100,31 @@ export class KnowledgeService implements KnowledgeRetriever {
     );
     this.#byId = sql.prepare(`SELECT ${SUMMARY_COLUMNS}, text FROM knowledge_documents WHERE id = ?`);
     this.#bySource = sql.prepare('SELECT id, created_at FROM knowledge_documents WHERE source = ?');
-    const hits = (where: string) =>
+    // Ranking and reading are two statements: SQLite computes every column of every match
+    // before ORDER BY … LIMIT sorts them, and snippet() re-reads and re-tokenizes a chunk's
+    // text, so one statement would make a snippet for each of thousands of matches.
+    const weights = `${COLUMN_WEIGHTS.title}, ${COLUMN_WEIGHTS.heading}, ${COLUMN_WEIGHTS.body}`;
+    const ranked = (where: string) =>
       sql.prepare(`
-        SELECT c.id AS chunk_id, c.document_id, c.idx, c.title, c.heading, c.body, d.source,
-          snippet(knowledge_fts, 2, '${MARK_OPEN}', '${MARK_CLOSE}', '…', ${SNIPPET_TOKENS}) AS snippet,
-          bm25(knowledge_fts, ${COLUMN_WEIGHTS.title}, ${COLUMN_WEIGHTS.heading}, ${COLUMN_WEIGHTS.body}) AS rank
-        FROM knowledge_fts
-        JOIN knowledge_chunks c ON c.rowid = knowledge_fts.rowid
-        JOIN knowledge_documents d ON d.id = c.document_id
+        SELECT f.rowid AS rowid, bm25(knowledge_fts, ${weights}) AS rank
+        FROM knowledge_fts AS f
+        ${where === '' ? '' : 'JOIN knowledge_chunks c ON c.rowid = f.rowid'}
         WHERE knowledge_fts MATCH ? ${where}
-        ORDER BY rank, c.rowid
+        ORDER BY rank, f.rowid
         LIMIT ?`);
-    this.#hits = hits('');
-    this.#hitsIn = hits('AND c.document_id IN (SELECT value FROM json_each(?))');
+    this.#ranked = ranked('');
+    this.#rankedIn = ranked('AND c.document_id IN (SELECT value FROM json_each(?))');
+    // The MATCH is repeated so snippet() knows what to mark; the rowid list keeps it to the top rows.
+    this.#snippets = sql.prepare(`
+      SELECT f.rowid AS rowid, c.id AS chunk_id, c.document_id, c.idx, c.title, c.heading, d.source,
+        snippet(knowledge_fts, 2, '${MARK_OPEN}', '${MARK_CLOSE}', '…', ${SNIPPET_TOKENS}) AS snippet
+      FROM knowledge_fts AS f
+      JOIN knowledge_chunks c ON c.rowid = f.rowid
+      JOIN knowledge_documents d ON d.id = c.document_id
+      WHERE knowledge_fts MATCH ? AND f.rowid IN (SELECT value FROM json_each(?))`);
+    this.#chunks = sql.prepare(`
+      SELECT c.rowid AS rowid, c.id AS chunk_id, c.document_id, c.title, c.body
+      FROM knowledge_chunks c WHERE c.rowid IN (SELECT value FROM json_each(?))`);
   }
 
   /** Adds a document, or replaces the one with the same `source` (same id, created_at kept). */
@@ -170,6 +197,22 @@ export class KnowledgeService implements KnowledgeRetriever {
     return document;
   }
 
+  /** One chunk, whole (a citation's target). */
+  chunk(id: string): KnowledgeChunk {
+    const row = this.#db.db
+      .prepare(
+        `SELECT c.id, c.document_id, c.title, d.source, c.idx AS chunk_index, c.heading, c.body AS text
+         FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id WHERE c.id = ?`,
+      )
+      .get(id) as KnowledgeChunk | undefined;
+    if (!row)
+      throw new LookoutError(
+        'not_found',
+        `no knowledge chunk has the id ${id}; its document was deleted or replaced (search again: GET ${API_PREFIX}/knowledge/search?q=)`,
+      );
+    return { ...row };
+  }
+
   /** Removes the document, its chunks and their index entries in one transaction. */
   delete(id: string): void {
     const document = this.get(id);
@@ -182,8 +225,15 @@ export class KnowledgeService implements KnowledgeRetriever {
   }
 
   search(query: string, options: { limit: number }): KnowledgeSearchResponse {
-    const { rows, mode } = this.#rank(query, options.limit);
-    return { results: rows.map(toResult), mode };
+    const { ranked, match, mode } = this.#rank(query, options.limit);
+    if (ranked.length === 0) return { results: [], mode };
+    const rows = this.#snippets.all(match, JSON.stringify(ranked.map((r) => r.rowid))) as unknown as SnippetRow[];
+    const byRowid = new Map(rows.map((row) => [row.rowid, row]));
+    const results = ranked.flatMap(({ rowid, rank }) => {
+      const row = byRowid.get(rowid);
+      return row ? [toResult(row, rank)] : [];
+    });
+    return { results, mode };
   }
 
   retrieve(query: string, options: RetrieveOptions): RetrievedChunk[] {
@@ -191,8 +241,15 @@ export class KnowledgeService implements KnowledgeRetriever {
     if (limit === 0) return [];
     const ids = options.documentIds === undefined ? undefined : [...new Set(options.documentIds)];
     if (ids !== undefined && ids.length === 0) return [];
-    const { rows } = this.#rank(query, limit, ids);
-    if (rows.length > 0 || ids === undefined) return rows.map(toRetrieved);
+    const { ranked } = this.#rank(query, limit, ids);
+    if (ranked.length > 0 || ids === undefined) {
+      const rows = this.#chunks.all(JSON.stringify(ranked.map((r) => r.rowid))) as unknown as ChunkRow[];
+      const byRowid = new Map(rows.map((row) => [row.rowid, row]));
+      return ranked.flatMap(({ rowid, rank }) => {
+        const row = byRowid.get(rowid);
+        return row ? [toRetrieved(row, score(rank))] : [];
+      });
+    }
     // Nothing matched inside the documents the discussion was given: they were given for a
     // reason, so their openings are the best context there is.
     return this.#openings(ids, limit);
@@ -207,30 +264,33 @@ export class KnowledgeService implements KnowledgeRetriever {
          ORDER BY c.idx, wanted.key
          LIMIT ?`,
       )
-      .all(JSON.stringify(ids), limit) as unknown as Pick<HitRow, 'chunk_id' | 'document_id' | 'title' | 'body'>[];
-    return rows.map((row) => ({ ...toRetrieved({ ...row, rank: 0 }), score: 0 }));
+      .all(JSON.stringify(ids), limit) as unknown as ChunkRow[];
+    return rows.map((row) => toRetrieved(row, 0));
   }
 
-  /** Runs the query as written when FTS5 can read it, as literal words otherwise (see query.ts). */
-  #rank(query: string, limit: number, ids?: readonly string[]): { rows: HitRow[]; mode: SearchMode } {
+  /**
+   * The best rowids for the query, read as written when FTS5 can, as literal words otherwise
+   * (see query.ts), with the MATCH expression that found them.
+   */
+  #rank(query: string, limit: number, ids?: readonly string[]): { ranked: Ranked[]; match: string; mode: SearchMode } {
     const cleaned = cleanQuery(query);
     const written = asWritten(cleaned);
     if (written !== undefined) {
       try {
-        const rows = this.#run(written, limit, ids);
-        if (rows.length > 0 || !isPlainWords(cleaned)) return { rows, mode: 'fts' };
+        const ranked = this.#run(written, limit, ids);
+        if (ranked.length > 0 || !isPlainWords(cleaned)) return { ranked, match: written, mode: 'fts' };
       } catch (error) {
         if (!isQuerySyntaxError(error)) throw error;
       }
     }
     const literal = literalWords(cleaned);
-    return { rows: literal === undefined ? [] : this.#run(literal, limit, ids), mode: 'words' };
+    return { ranked: literal === undefined ? [] : this.#run(literal, limit, ids), match: literal ?? '', mode: 'words' };
   }
 
-  #run(match: string, limit: number, ids?: readonly string[]): HitRow[] {
+  #run(match: string, limit: number, ids?: readonly string[]): Ranked[] {
     return (ids === undefined
-      ? this.#hits.all(match, limit)
-      : this.#hitsIn.all(match, JSON.stringify(ids), limit)) as unknown as HitRow[];
+      ? this.#ranked.all(match, limit)
+      : this.#rankedIn.all(match, JSON.stringify(ids), limit)) as unknown as Ranked[];
   }
 }
 
@@ -250,7 +310,7 @@ function toSummary(row: DocumentRow): KnowledgeDocumentSummary {
 /** SQLite's bm25() is lower-is-better and negative; the wire says higher is better. */
 const score = (rank: number): number => (rank === 0 ? 0 : -rank);
 
-function toResult(row: HitRow): KnowledgeSearchResult {
+function toResult(row: SnippetRow, rank: number): KnowledgeSearchResult {
   return {
     document_id: row.document_id,
     title: row.title,
@@ -259,16 +319,10 @@ function toResult(row: HitRow): KnowledgeSearchResult {
     heading: row.heading,
     source: row.source,
     ...parseSnippet(row.snippet),
-    score: score(row.rank),
+    score: score(rank),
   };
 }
 
-function toRetrieved(row: Pick<HitRow, 'chunk_id' | 'document_id' | 'title' | 'body' | 'rank'>): RetrievedChunk {
-  return {
-    document_id: row.document_id,
-    title: row.title,
-    chunk_id: row.chunk_id,
-    text: row.body,
-    score: score(row.rank),
-  };
+function toRetrieved(row: ChunkRow, relevance: number): RetrievedChunk {
+  return { document_id: row.document_id, title: row.title, chunk_id: row.chunk_id, text: row.body, score: relevance };
 }

@@ -1,4 +1,5 @@
 import {
+  KnowledgeChunk,
   KnowledgeDocument,
   KnowledgeDocumentCreate,
   KnowledgeDocumentList,
@@ -84,6 +85,18 @@ export const knowledgeRoutes = (knowledge: KnowledgeService): Route[] =>
         knowledge.delete(params.id ?? '');
         return { status: 204 };
       },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/knowledge/chunks/:id',
+      policy: { role: 'viewer', readOnly: 'allowed' },
+      summary: 'One chunk, whole: the passage a search result or a discussion citation points at',
+      description:
+        'Chunk ids change when their document is replaced (added again with the same source): an old citation then answers 404.',
+      tags: ['knowledge'],
+      errors: [404],
+      responses: { 200: { description: 'The chunk', schema: KnowledgeChunk } },
+      handler: ({ params }) => ({ body: knowledge.chunk(params.id ?? '') }),
     }),
     defineRoute({
       method: 'get',

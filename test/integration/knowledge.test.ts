@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { KnowledgeDocument, KnowledgeDocumentList, KnowledgeSearchResponse } from '../../src-shared/knowledge.ts';
+import type {
+  KnowledgeChunk,
+  KnowledgeDocument,
+  KnowledgeDocumentList,
+  KnowledgeSearchResponse,
+} from '../../src-shared/knowledge.ts';
 import { MAX_TEXT_LENGTH, snippetParts } from '../../src-shared/knowledge.ts';
 import { createRuntime, type Runtime } from '../../src-main/runtime.ts';
 import { api, startRuntime } from '../helpers/runtime.ts';
@@ -107,7 +112,20 @@ describe('knowledge: documents and search over a real server', () => {
       .map((part) => part.text);
     expect(marked).toEqual(['Linux', 'Linux', 'installing']);
 
+    // The chunk a result (or a citation) points at, whole.
+    const chunk = (await (await api(runtime, `/api/v1/knowledge/chunks/${hit!.chunk_id}`)).json()) as KnowledgeChunk;
+    expect(chunk).toEqual({
+      id: hit!.chunk_id,
+      document_id: doc.id,
+      title: 'Install guide',
+      source: 'docs/install.md',
+      chunk_index: 1,
+      heading: 'Install › Linux',
+      text: '## Linux\n\nOn Linux, installing uses the AppImage.',
+    });
+
     expect((await api(runtime, `/api/v1/knowledge/documents/${doc.id}`, { method: 'DELETE' })).status).toBe(204);
+    await refused(await api(runtime, `/api/v1/knowledge/chunks/${hit!.chunk_id}`), 404);
     expect((await search(runtime, 'install')).results).toEqual([]);
     expect((await api(runtime, `/api/v1/knowledge/documents/${doc.id}`)).status).toBe(404);
     await refused(await api(runtime, `/api/v1/knowledge/documents/${doc.id}`, { method: 'DELETE' }), 404);
@@ -214,7 +232,7 @@ describe('knowledge: documents and search over a real server', () => {
       if (res.status === 200) {
         expect(Array.isArray(body.results)).toBe(true);
         for (const r of body.results)
-          for (const [start, end] of r.highlights) expect(end).toBeLessThanOrEqual(r.snippet.length);
+          for (const [start, end] of r.highlights) expect(start < end && end <= r.snippet.length).toBe(true);
       } else {
         expect(res.status).toBe(400);
         expect(body.error.code).toBe('invalid_input');

@@ -18,10 +18,12 @@ describe('query translation', () => {
     expect(cleanQuery('\u0000\u0001')).toBe('');
   });
 
-  it('tries the text as written unless it is empty or longer than MAX_TERMS words', () => {
+  it('tries the text as written unless it is empty, longer than MAX_TERMS words or full of prefixes', () => {
     expect(asWritten('NEAR(a b, 2)')).toBe('NEAR(a b, 2)');
     expect(asWritten('')).toBeUndefined();
     expect(asWritten(Array.from({ length: MAX_TERMS + 1 }, (_, i) => `w${i}`).join(' '))).toBeUndefined();
+    expect(asWritten('a* b* c* d*')).toBe('a* b* c* d*');
+    expect(asWritten('a* b* c* d* e*')).toBeUndefined();
   });
 
   it('falls back to any word only for a plain list of words', () => {
@@ -35,9 +37,12 @@ describe('query translation', () => {
 
   it('quotes every word as a literal, OR-joined, dropping quotes, operators and punctuation-only words', () => {
     expect(literalWords('node.js  "install" -- +')).toBe('"node.js" OR "install"');
-    expect(literalWords('a"b')).toBe('"a" OR "b"');
+    expect(literalWords('x"y')).toBe('"x" OR "y"');
     expect(literalWords('linux AND NOT apt')).toBe('"linux" OR "apt"');
     expect(literalWords('Install install INSTALL')).toBe('"install"');
+    // Stop words are left out of the any-word query, unless they are all there is.
+    expect(literalWords('how do I restore the backup')).toBe('"restore" OR "backup"');
+    expect(literalWords('to be or not to be')).toBe('"to" OR "be" OR "or" OR "not"');
     expect(literalWords('( ) * ^ -')).toBeUndefined();
     const many = Array.from({ length: 200 }, (_, i) => `w${i}`).join(' ');
     expect(literalWords(many)!.split(' OR ')).toHaveLength(MAX_TERMS);

@@ -30,6 +30,7 @@ import type {
   MessagePosted,
 } from '../../src-shared/discussions.ts';
 import type {
+  KnowledgeChunk,
   KnowledgeDocument,
   KnowledgeDocumentCreate,
   KnowledgeDocumentList,
@@ -556,6 +557,10 @@ export class DashboardController {
 
   getDocument(id: string, signal?: AbortSignal): Promise<KnowledgeDocument> {
     return get<KnowledgeDocument>(`${API}/knowledge/documents/${encodeURIComponent(id)}`, { signal });
+  }
+
+  getChunk(id: string, signal?: AbortSignal): Promise<KnowledgeChunk> {
+    return get<KnowledgeChunk>(`${API}/knowledge/chunks/${encodeURIComponent(id)}`, { signal });
   }
 
   async addDocument(body: KnowledgeDocumentCreate): Promise<KnowledgeDocument> {

@@ -1,3 +1,5 @@
+import type { Citation } from '../../src-shared/discussions.ts';
+
 /**
  * One discussion's transcript as the page shows it: stored messages (from the REST pages
  * and `discussion.message_created`) and replies still streaming in as
@@ -14,13 +16,8 @@
 
 export type MessageStatus = 'complete' | 'streaming' | 'failed';
 
-/** A citation on a message: which document (and passage) the reply drew on. */
-export interface TranscriptCitation {
-  document_id: string;
-  title?: string;
-  snippet?: string;
-  chunk_id?: string | number;
-}
+/** A citation on a message: which document and passage (chunk) the reply drew on. */
+export type TranscriptCitation = Citation;
 
 /** The stored message, as the contract lists it (fields beyond these are kept, not read). */
 export interface StoredMessage {

@@ -155,9 +155,9 @@ const MessageRow = memo(function MessageRow({
       {entry.citations.length > 0 && (
         <ul className="citations" aria-label="Citations">
           {entry.citations.map((c, i) => (
-            <li key={`${c.document_id}-${c.chunk_id ?? i}`}>
+            <li key={`${c.document_id}-${c.chunk_id}-${i}`}>
               <button type="button" className="citation" title="Show the cited document" onClick={() => onCite(c)}>
-                [{i + 1}] {c.title ?? c.document_id}
+                [{i + 1}] {c.title}
               </button>
             </li>
           ))}
@@ -344,7 +344,7 @@ function postBlockedReason(discussion: Discussion, blocked: string | null): stri
 function DiscussionDetail({ board, discussion }: { board: DiscussionBoard; discussion: Discussion }) {
   const controller = useController();
   const blocked = useWriteBlocked();
-  const [reading, setReading] = useState<{ id: string; focus?: string } | null>(null);
+  const [reading, setReading] = useState<{ id: string; chunkId?: string } | null>(null);
   const names = useMemo(
     () => new Map(discussion.participant_details.map((p) => [p.agent_id, p.name])),
     [discussion.participant_details],
@@ -371,7 +371,11 @@ function DiscussionDetail({ board, discussion }: { board: DiscussionBoard; discu
           <Controls discussion={discussion} />
         </header>
         {discussion.context && <p className="discussion-context">{discussion.context}</p>}
-        <TranscriptView board={board} names={names} onCite={(c) => setReading({ id: c.document_id })} />
+        <TranscriptView
+          board={board}
+          names={names}
+          onCite={(c) => setReading({ id: c.document_id, chunkId: c.chunk_id })}
+        />
         <Composer
           targets={targets}
           disabledReason={postBlockedReason(discussion, blocked)}
@@ -388,7 +392,7 @@ function DiscussionDetail({ board, discussion }: { board: DiscussionBoard; discu
         <DocumentReader
           id={reading.id}
           query={discussion.topic}
-          focus={reading.focus}
+          chunkId={reading.chunkId}
           onClose={() => setReading(null)}
         />
       )}

@@ -9,6 +9,7 @@ import {
 } from 'react';
 import {
   KNOWLEDGE_FILE_EXTENSIONS,
+  type KnowledgeChunk,
   type KnowledgeDocument,
   type KnowledgeSearchResponse,
   MAX_TEXT_LENGTH,
@@ -49,7 +50,7 @@ export function Marked({ text, ranges }: { text: string; ranges: readonly (reado
 
 const errorText = (e: unknown): string => (e instanceof ApiError || e instanceof Error ? e.message : String(e));
 
-function Search({ onOpen }: { onOpen: (id: string, query: string) => void }) {
+function Search({ onOpen }: { onOpen: (id: string, query: string, chunkId: string) => void }) {
   const controller = useController();
   const library = useLibrary();
   const [query, setQuery] = useState('');
@@ -130,7 +131,7 @@ function Search({ onOpen }: { onOpen: (id: string, query: string) => void }) {
             <button
               type="button"
               className="link knowledge-result-title"
-              onClick={() => onOpen(result.document_id, answer!.query)}
+              onClick={() => onOpen(result.document_id, answer!.query, result.chunk_id)}
               title="Read the document"
             >
               {result.title}
@@ -378,69 +379,110 @@ function Documents({ onOpen }: { onOpen: (id: string) => void }) {
   );
 }
 
-/** One document's text, with the words of the search that led here marked. */
+/** Where a passage sits in a document's text: verbatim, else without the heading line the chunker may have added. */
+function locate(text: string, passage: string): { at: number; length: number } | null {
+  for (const candidate of [passage, passage.replace(/^#+ [^\n]*\n+/u, '')]) {
+    const trimmed = candidate.trim();
+    const at = trimmed === '' ? -1 : text.indexOf(trimmed);
+    if (at >= 0) return { at, length: trimmed.length };
+  }
+  return null;
+}
+
+/**
+ * One document's text with the words of the search (or discussion) that led here marked,
+ * and, when opened from a result or a citation, its passage shown first and marked in place.
+ */
 export function DocumentReader({
   id,
   query,
-  focus,
+  chunkId,
   onClose,
 }: {
   id: string;
   query: string;
-  /** A passage to mark and scroll to (a citation's snippet), when known. */
-  focus?: string | undefined;
+  /** The chunk to show and mark (a search result's or a citation's), when known. */
+  chunkId?: string | undefined;
   onClose: () => void;
 }) {
   const controller = useController();
   const [document, setDocument] = useState<KnowledgeDocument | null>(null);
+  const [chunk, setChunk] = useState<KnowledgeChunk | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [chunkError, setChunkError] = useState<string | null>(null);
   const focusRef = useRef<HTMLElement>(null);
   useEffect(() => {
     const abort = new AbortController();
+    const aborted = (e: unknown) => (e as Error).name === 'AbortError';
     setDocument(null);
+    setChunk(null);
     setError(null);
+    setChunkError(null);
     controller
       .getDocument(id, abort.signal)
       .then(setDocument)
       .catch((e: unknown) => {
-        if ((e as Error).name !== 'AbortError')
+        if (!aborted(e))
           setError(e instanceof ApiError && e.status === 404 ? 'This document was deleted.' : errorText(e));
       });
+    if (chunkId !== undefined)
+      controller
+        .getChunk(chunkId, abort.signal)
+        .then(setChunk)
+        .catch((e: unknown) => {
+          if (!aborted(e))
+            setChunkError(
+              e instanceof ApiError && e.status === 404
+                ? 'The cited passage is gone: the document was replaced or deleted since.'
+                : errorText(e),
+            );
+        });
     return () => abort.abort();
-  }, [controller, id]);
+  }, [controller, id, chunkId]);
   useEffect(() => {
     focusRef.current?.scrollIntoView({ block: 'center' });
-  }, [document]);
+  }, [document, chunk]);
 
   let body: ReactNode = null;
   if (document) {
-    const at = focus ? document.text.indexOf(focus.replace(/^…|…$/gu, '').trim()) : -1;
-    if (at >= 0 && focus) {
-      const passage = focus.replace(/^…|…$/gu, '').trim();
+    const text = document.text;
+    const found = chunk ? locate(text, chunk.text) : null;
+    if (found) {
+      const before = text.slice(0, found.at);
+      const after = text.slice(found.at + found.length);
       body = (
         <>
-          <Marked text={document.text.slice(0, at)} ranges={termRanges(document.text.slice(0, at), query)} />
+          <Marked text={before} ranges={termRanges(before, query)} />
           <mark className="passage" ref={focusRef}>
-            {passage}
+            {text.slice(found.at, found.at + found.length)}
           </mark>
-          <Marked
-            text={document.text.slice(at + passage.length)}
-            ranges={termRanges(document.text.slice(at + passage.length), query)}
-          />
+          <Marked text={after} ranges={termRanges(after, query)} />
         </>
       );
     } else {
-      body = <Marked text={document.text} ranges={termRanges(document.text, query)} />;
+      body = <Marked text={text} ranges={termRanges(text, query)} />;
     }
   }
   return (
     <section className="panel knowledge-reader" aria-label="Document">
       <h2 className="panel-title">
-        {document?.title ?? 'Document'}
+        {document?.title ?? chunk?.title ?? 'Document'}
         <button type="button" className="button" onClick={onClose}>
           Close
         </button>
       </h2>
+      {chunk && (
+        <figure className="cited-passage" aria-label="Passage">
+          <figcaption className="muted small">
+            Passage {chunk.chunk_index + 1}
+            {chunk.heading ? ` · ${chunk.heading}` : ''}
+          </figcaption>
+          <blockquote>
+            <Marked text={chunk.text} ranges={termRanges(chunk.text, query)} />
+          </blockquote>
+        </figure>
+      )}
+      {chunkError && <p className="muted">{chunkError}</p>}
       {error && <p className="muted">{error}</p>}
       {!document && !error && <p className="muted">Loading…</p>}
       {document && (
@@ -457,12 +499,12 @@ export function DocumentReader({
 }
 
 export function KnowledgeView() {
-  const [open, setOpen] = useState<{ id: string; query: string } | null>(null);
+  const [open, setOpen] = useState<{ id: string; query: string; chunkId?: string } | null>(null);
   return (
     <div className="knowledge-view">
-      <Search onOpen={(id, query) => setOpen({ id, query })} />
+      <Search onOpen={(id, query, chunkId) => setOpen({ id, query, chunkId })} />
       <Documents onOpen={(id) => setOpen({ id, query: '' })} />
-      {open && <DocumentReader id={open.id} query={open.query} onClose={() => setOpen(null)} />}
+      {open && <DocumentReader id={open.id} query={open.query} chunkId={open.chunkId} onClose={() => setOpen(null)} />}
     </div>
   );
 }

@@ -34,6 +34,13 @@ describe('the Discussions view', () => {
     const gate = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lookout-gate-')), 'open');
     const alice = await agent(runtime, 'alice', 'gated', gate);
     await agent(runtime, 'bob', 'say', 'bob here.');
+    await call(
+      runtime,
+      'POST',
+      '/api/v1/knowledge/documents',
+      { title: 'Offline notes', text: '# Offline\n\nQueue writes locally and replay them when the network is back.\n' },
+      201,
+    );
     const { page, errors } = await chromium.open(runtime);
     await page.getByRole('button', { name: 'Discussions', exact: true }).click();
     const list = page.getByRole('region', { name: 'Discussions' });
@@ -50,6 +57,7 @@ describe('the Discussions view', () => {
     await dialog.getByLabel('Strategy').selectOption('mention');
     await dialog.getByLabel('Max turns').fill('3');
     await dialog.getByRole('checkbox', { name: /opens on the topic right away/ }).uncheck();
+    await dialog.getByRole('checkbox', { name: 'Offline notes' }).check();
     await dialog.getByRole('button', { name: 'Start the discussion' }).click();
     await dialog.waitFor({ state: 'detached' });
     const { discussions } = await call<DiscussionList>(runtime, 'GET', '/api/v1/discussions', undefined, 200);
@@ -62,6 +70,7 @@ describe('the Discussions view', () => {
     await transcript(page).getByText('No messages yet').waitFor();
     const participants = page.getByRole('region', { name: 'Participants' });
     await participants.getByText('your turn').waitFor();
+    await page.getByRole('region', { name: 'Attached documents' }).getByText('Offline notes').waitFor();
 
     // @-completion: both names on "@", arrows move, Escape closes; "@al" + Tab completes.
     const box = composer(page);
@@ -114,6 +123,16 @@ describe('the Discussions view', () => {
     await detail.getByText(/max_turns \(3\) reached/).waitFor();
     expect(await box.getAttribute('placeholder')).toBe('Completed: start a new discussion to continue');
     expect(await detail.getByRole('button', { name: 'Pause' }).count()).toBe(0);
+
+    // The reply cites the attached document: a click shows the passage, marked in the document.
+    await again.getByRole('button', { name: '[1] Offline notes' }).click();
+    const reader = page.getByRole('region', { name: 'Document' });
+    await reader
+      .getByRole('figure', { name: 'Passage' })
+      .getByText(/Queue writes locally/)
+      .waitFor();
+    expect(await reader.locator('mark.passage').textContent()).toContain('replay them when the network is back.');
+    await reader.getByRole('button', { name: 'Close' }).click();
 
     // What the page shows is what the server stored, once each (no duplicate after the stream).
     const stored = await call<MessagePage>(runtime, 'GET', `/api/v1/discussions/${id}/messages`, undefined, 200);

@@ -101,8 +101,11 @@ describe('the Knowledge view', () => {
     await search.getByLabel('Search the knowledge base').fill('waves');
     await results.getByRole('button', { name: 'deploy-guide' }).click();
     const reader = page.getByRole('region', { name: 'Document' });
-    await reader.getByText('Roll out in', { exact: false }).waitFor();
-    expect(await reader.locator('mark').allTextContents()).toEqual(['waves']);
+    // The passage found first, the searched word marked in it; then the document, the passage marked in place.
+    const passage = reader.getByRole('figure', { name: 'Passage' });
+    await passage.getByText(/Roll out in/).waitFor();
+    expect(await passage.locator('mark').allTextContents()).toEqual(['waves']);
+    expect(await reader.locator('pre mark.passage').textContent()).toContain('Roll out in waves');
 
     // Delete asks first; declining keeps it, accepting removes it everywhere (list and open search).
     const row = docs.locator('[data-document]').filter({ hasText: 'deploy-guide' });

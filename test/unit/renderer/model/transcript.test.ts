@@ -40,7 +40,9 @@ describe('Transcript (dashboard model)', () => {
   it('the stored message finalizes the reply; deltas replayed after it change nothing', () => {
     const t = new Transcript();
     t.applyDeltas([delta(0, 'draft ')]);
-    t.applyMessages([message('m2', 2, 'final text', { citations: [{ document_id: 'd1', title: 'Doc' }] })]);
+    t.applyMessages([
+      message('m2', 2, 'final text', { citations: [{ document_id: 'd1', title: 'Doc', chunk_id: 'c1' }] }),
+    ]);
     expect(t.entry('m2')).toMatchObject({ text: 'final text', status: 'complete', citations: [{ document_id: 'd1' }] });
     expect(t.applyDeltas([delta(0, 'draft '), delta(1, 'more')])).toBe(false);
     expect(t.entry('m2')!.text).toBe('final text');

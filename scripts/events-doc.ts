@@ -51,10 +51,10 @@ const NAMESPACE_PURPOSE: Record<string, string> = {
   agent_session: "an agent's session: start, end, each finished turn, notifications (Claude Code's hooks)",
   system: "the server's own life and the state document's changes",
   session: 'the workspace lock',
-  knowledge:
-    'documents added to or deleted from the knowledge base (see knowledge.md); the text itself is never in an event',
   discussion:
     'multi-agent discussions: created, paused/resumed/completed, whose turn it is, replies streaming in (`message_delta`) and stored (`message_created`)',
+  knowledge:
+    'documents added to or deleted from the knowledge base (see knowledge.md); the text itself is never in an event',
 };
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;

@@ -196,7 +196,6 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     bus,
     logger,
     agents,
-    // The knowledge service is the source discussions draw their prompts and citations from.
     knowledge,
     providers: {
       command: new CommandProvider({ cwd: config.workspace, graceMs: Math.min(config.taskKillGraceMs, 2000) }),

@@ -65,7 +65,10 @@ export const DiscussionCreate = z.strictObject({
     .min(1, { error: 'a discussion needs at least one participant (an agent id)' })
     .max(MAX_PARTICIPANTS, { error: `a discussion has at most ${MAX_PARTICIPANTS} participants` }),
   strategy: DiscussionStrategy.default('round_robin'),
-  /** `moderated` only: the participant who names the next speaker; the first participant when left out. */
+  /**
+   * `moderated` only (ignored otherwise): the agent who names the next speaker — the first
+   * participant when left out; one not listed is added in front of the participants.
+   */
   moderator: idRef.optional(),
   /** Background every speaker is given with the topic. */
   context: z

@@ -8,8 +8,8 @@ export type ClientEventType = Exclude<
   | `agent.${string}`
   | `task.${string}`
   | `sandbox.${string}`
-  | `knowledge.${string}`
   | `discussion.${string}`
+  | `knowledge.${string}`
   | `auth.${string}`
   | 'git.operation_completed'
 >;
@@ -150,6 +150,7 @@ export const DISCUSSION_EVENT_EXAMPLES: {
     discussion_id: 'd41c9a7e02b3',
     message_id: 'm7f3e2d1c0b9',
     index: 0,
+    offset: 0,
     text: 'A cache is worth it if ',
   },
   'discussion.message_created': {

@@ -244,20 +244,6 @@ export const CATALOGUE = {
   'sandbox.created': sandboxData,
   'sandbox.destroyed': sandboxData,
 
-  // The knowledge base (CONTRACT Part 2): a document's text is never in the event, only what it is.
-  'knowledge.document_added': z
-    .object({
-      document_id: id,
-      title: label,
-      source: z.string().max(2048).nullable(),
-      tags: z.array(z.string().max(64)).max(32),
-      chunk_count: z.number().int().nonnegative(),
-      bytes: z.number().int().nonnegative(),
-      /** True when the document replaced an earlier one with the same source (same id). */
-      replaced: z.boolean(),
-    })
-    .loose(),
-  'knowledge.document_deleted': z.object({ document_id: id, title: label }).loose(),
   'discussion.created': z.object({ ...discussionRef, discussion: z.record(z.string(), z.unknown()) }).loose(),
   'discussion.updated': z.object({ ...discussionRef, discussion: z.record(z.string(), z.unknown()) }).loose(),
   'discussion.status_changed': z
@@ -286,10 +272,26 @@ export const CATALOGUE = {
       message_id: id,
       /** 0, 1, 2, … per message: a client appends deltas in this order and can tell one is missing. */
       index: z.number().int().nonnegative(),
+      /** Where `text` starts in the message's content (characters): lets a client that fetched the message mid-stream join the deltas without a hole or an overlap. */
+      offset: z.number().int().nonnegative(),
       text: z.string().max(MAX_DELTA_LENGTH),
     })
     .loose(),
   'discussion.message_created': z.object({ discussion_id: id, message: z.record(z.string(), z.unknown()) }).loose(),
+  // The knowledge base (CONTRACT Part 2): a document's text is never in the event, only what it is.
+  'knowledge.document_added': z
+    .object({
+      document_id: id,
+      title: label,
+      source: z.string().max(2048).nullable(),
+      tags: z.array(z.string().max(64)).max(32),
+      chunk_count: z.number().int().nonnegative(),
+      bytes: z.number().int().nonnegative(),
+      /** True when the document replaced an earlier one with the same source (same id). */
+      replaced: z.boolean(),
+    })
+    .loose(),
+  'knowledge.document_deleted': z.object({ document_id: id, title: label }).loose(),
 
   'ceremony.started': z.object({ ...ceremonyId, name: label.optional() }).loose(),
   'ceremony.message': z.object({ ...ceremonyId, text, speaker: label.optional() }).loose(),
@@ -429,8 +431,8 @@ export const SERVER_NAMESPACES: readonly string[] = [
   'agent',
   'task',
   'sandbox',
-  'knowledge',
   'discussion',
+  'knowledge',
 ];
 /** Single server-only types in a namespace clients may otherwise use (git.* is shared). */
 export const SERVER_TYPES: readonly string[] = ['git.operation_completed'];
@@ -693,9 +695,6 @@ const SUMMARIZERS: Summarizers = {
   'sandbox.created': (d) => `sandbox ${d.branch_name} created at ${d.path}`,
   'sandbox.destroyed': (d) => `sandbox ${d.branch_name} removed (branch kept)`,
 
-  'knowledge.document_added': (d) =>
-    `document ${d.title} ${d.replaced ? 'replaced' : 'added'} (${d.chunk_count} chunk${d.chunk_count === 1 ? '' : 's'})`,
-  'knowledge.document_deleted': (d) => `document ${d.title} deleted`,
   'discussion.created': (d) => `discussion ${clip(d.topic, SUMMARY_TEXT_LENGTH)} started`,
   'discussion.updated': (d) => `discussion ${clip(d.topic, SUMMARY_TEXT_LENGTH)} updated`,
   'discussion.status_changed': (d) =>
@@ -708,6 +707,9 @@ const SUMMARIZERS: Summarizers = {
     const content = typeof d.message.content === 'string' ? d.message.content : '';
     return clip(`${messageAuthor(d.message)}${status}: ${content}`, SUMMARY_TEXT_LENGTH);
   },
+  'knowledge.document_added': (d) =>
+    `document ${d.title} ${d.replaced ? 'replaced' : 'added'} (${d.chunk_count} chunk${d.chunk_count === 1 ? '' : 's'})`,
+  'knowledge.document_deleted': (d) => `document ${d.title} deleted`,
 
   'ceremony.started': (d) => `${d.name ?? d.ceremony_id} started`,
   'ceremony.message': (d) => clip(d.speaker === undefined ? d.text : `${d.speaker}: ${d.text}`, SUMMARY_TEXT_LENGTH),

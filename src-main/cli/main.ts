@@ -3,6 +3,7 @@ import { EXIT_USAGE } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { registerAgent } from './agent.ts';
 import { registerDb } from './db.ts';
+import { registerDiscuss } from './discuss.ts';
 import { registerEmit } from './emit.ts';
 import { registerHooks } from './hooks.ts';
 import { registerKnowledge } from './knowledge.ts';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerDb(program);
   registerAgent(program);
   registerTask(program);
+  registerDiscuss(program);
   registerKnowledge(program);
   // --workspace works before or after the command name (and after a subcommand's).
   const addWorkspace = (command: Command) => {

@@ -9,10 +9,11 @@ export class DeltaStream {
   #pending = '';
   #index = 0;
   #scheduled: NodeJS.Immediate | undefined;
-  #publish: (index: number, text: string) => void;
+  #offset = 0;
+  #publish: (index: number, offset: number, text: string) => void;
   #maxChars: number;
 
-  constructor(publish: (index: number, text: string) => void, maxChars: number) {
+  constructor(publish: (index: number, offset: number, text: string) => void, maxChars: number) {
     this.#publish = publish;
     this.#maxChars = maxChars;
   }
@@ -39,7 +40,8 @@ export class DeltaStream {
       if (end < this.#pending.length && last >= 0xd800 && last <= 0xdbff) end -= 1;
       const text = this.#pending.slice(0, end);
       this.#pending = this.#pending.slice(end);
-      this.#publish(this.#index++, text);
+      this.#publish(this.#index++, this.#offset, text);
+      this.#offset += text.length;
     }
   }
 }

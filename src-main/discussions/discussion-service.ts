@@ -40,8 +40,6 @@ export interface DiscussionSettings {
 /** Messages a speaker is shown (the newest), and their total size at most. */
 const TRANSCRIPT_MESSAGES = 60;
 const TRANSCRIPT_CHARS = 60_000;
-/** How often a streaming reply's text is saved, so a crash keeps most of it. */
-const SAVE_EVERY_MS = 1000;
 
 const newId = (): string => randomBytes(6).toString('hex');
 const now = (): string => new Date().toISOString();
@@ -125,31 +123,35 @@ export class DiscussionService {
 
   create(input: DiscussionCreate): Discussion {
     this.#assertRunning();
-    const issues: { path: string; message: string }[] = [];
-    const seen = new Set<string>();
-    const agents: Agent[] = [];
-    input.participants.forEach((id, index) => {
-      const agent = this.#agents.find(id);
-      if (seen.has(id)) issues.push({ path: `participants.${index}`, message: `${id} is listed twice` });
-      else if (!agent)
-        issues.push({ path: `participants.${index}`, message: `no agent has the id ${id} (GET ${API_PREFIX}/agents)` });
-      else agents.push(agent);
-      seen.add(id);
-    });
-    if (input.moderator !== undefined) {
-      if (input.strategy !== 'moderated')
-        issues.push({ path: 'moderator', message: 'a moderator is given only with strategy "moderated"' });
-      else if (!input.participants.includes(input.moderator))
-        issues.push({ path: 'moderator', message: 'the moderator must be one of the participants' });
-    }
+    // A moderator not listed among the participants chairs from the front of the order.
+    const moderator = input.strategy === 'moderated' ? (input.moderator ?? input.participants[0]!) : null;
+    const ids =
+      moderator !== null && !input.participants.includes(moderator)
+        ? [moderator, ...input.participants]
+        : input.participants;
+    // Ids that name nothing are a 404 (what /agents and /knowledge would answer); a list
+    // that repeats an agent is a 400.
+    const missing: { path: string; message: string }[] = [];
+    const unknownAgent = (id: string, path: string) => {
+      if (this.#agents.find(id) === undefined)
+        missing.push({ path, message: `no agent has the id ${id} (GET ${API_PREFIX}/agents)` });
+    };
+    if (ids !== input.participants) unknownAgent(moderator!, 'moderator');
+    input.participants.forEach((id, index) => unknownAgent(id, `participants.${index}`));
     (input.document_ids ?? []).forEach((id, index) => {
       if (this.#knowledge.find(id) === undefined)
-        issues.push({ path: `document_ids.${index}`, message: `no knowledge document has the id ${id}` });
+        missing.push({ path: `document_ids.${index}`, message: `no knowledge document has the id ${id}` });
     });
-    if (issues.length > 0)
-      throw new LookoutError('invalid_input', issues.map((i) => `${i.path}: ${i.message}`).join('; '), {
-        details: issues,
+    if (missing.length > 0)
+      throw new LookoutError('not_found', missing.map((i) => `${i.path}: ${i.message}`).join('; '), {
+        details: missing,
       });
+    const twice = ids.findIndex((id, index) => ids.indexOf(id) !== index);
+    if (twice >= 0)
+      throw new LookoutError('invalid_input', `participants: ${ids[twice]} is listed twice`, {
+        details: [{ path: 'participants', message: `${ids[twice]} is listed twice` }],
+      });
+    const agents = ids.map((id) => this.#agents.find(id)!);
 
     const at = now();
     const row: DiscussionRow = {
@@ -157,7 +159,7 @@ export class DiscussionService {
       topic: input.topic.trim(),
       context: input.context ?? '',
       strategy: input.strategy,
-      moderator: input.strategy === 'moderated' ? (input.moderator ?? input.participants[0]!) : null,
+      moderator,
       status: 'active',
       status_reason: null,
       current_turn: 0,
@@ -445,13 +447,13 @@ export class DiscussionService {
   ): Promise<void> {
     let content = '';
     let truncated = false;
-    let savedAt = Date.now();
-    const deltas = new DeltaStream((index, text) => {
-      this.#bus.emit('discussion.message_delta', { discussion_id: id, message_id: message.id, index, text });
-      if (Date.now() - savedAt >= SAVE_EVERY_MS) {
-        savedAt = Date.now();
-        this.#store.saveContent(message.id, content);
-      }
+    let published = '';
+    const deltas = new DeltaStream((index, offset, text) => {
+      // Saved with every delta: a client that reads the message mid-stream gets exactly
+      // the text up to the next delta's `offset`, and a crash loses nothing published.
+      published += text;
+      this.#store.saveContent(message.id, published);
+      this.#bus.emit('discussion.message_delta', { discussion_id: id, message_id: message.id, index, offset, text });
     }, MAX_DELTA_LENGTH);
     const onText = (text: string) => {
       if (truncated) return;

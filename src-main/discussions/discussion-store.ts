@@ -103,8 +103,7 @@ export class DiscussionStore {
 
   insert(row: DiscussionRow, participants: readonly ParticipantRow[]): void {
     const db = this.#db.db;
-    db.exec('BEGIN');
-    try {
+    this.#db.transaction(() => {
       db.prepare(
         `INSERT INTO discussions (id, topic, context, strategy, moderator, status, status_reason, current_turn,
            next_speaker, max_turns, document_ids_json, created_at, updated_at, completed_at)
@@ -129,11 +128,7 @@ export class DiscussionStore {
         'INSERT INTO discussion_participants (discussion_id, position, agent_id, name) VALUES (?, ?, ?, ?)',
       );
       for (const p of participants) add.run(row.id, p.position, p.agent_id, p.name);
-      db.exec('COMMIT');
-    } catch (error) {
-      db.exec('ROLLBACK');
-      throw error;
-    }
+    });
   }
 
   find(id: string): DiscussionRow | undefined {

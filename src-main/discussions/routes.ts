@@ -51,10 +51,10 @@ export const discussionRoutes = (discussions: DiscussionService): Route[] =>
       policy: write,
       summary: 'Start a discussion between agents (and you)',
       description:
-        'Participants are agent ids in speaking order. `strategy`: `round_robin` (default), `moderated` (the `moderator`, by default the first participant, names who speaks next), `mention` (whoever the last message @-mentions, round robin otherwise). Unless `start` is false, the first speaker opens on the topic right away; each reply streams as `discussion.message_delta` events and is stored (`discussion.message_created`); turns go on until `max_turns` (default 20), a pause, or completion. Publishes `discussion.created`.',
+        'Participants are agent ids in speaking order. `strategy`: `round_robin` (default), `moderated` (the `moderator`, by default the first participant, names who speaks next after each turn), `mention` (whoever the last message @-mentions, round robin otherwise). Unless `start` is false, the first speaker opens on the topic right away; each reply streams as `discussion.message_delta` events and is stored (`discussion.message_created`); turns go on until `max_turns` (default 20), a pause, or completion. Agent or document ids that name nothing: 404 with the fields in `details`. Publishes `discussion.created`.',
       tags: ['discussions'],
       body: DiscussionCreate,
-      errors: [423],
+      errors: [404, 423],
       responses: { 201: { description: 'The discussion', schema: Discussion } },
       handler: ({ body, ctx }) => {
         const discussion = discussions.create(body);

@@ -68,6 +68,11 @@ describe('command agents in a discussion (real processes)', () => {
     const deltas = events.filter((e) => e.type === 'discussion.message_delta').map((e) => e.data);
     expect(deltas.map((d) => d.index)).toEqual(deltas.map((_, i) => i));
     expect(deltas.map((d) => d.text).join('')).toBe(expected);
+    let offset = 0;
+    for (const d of deltas) {
+      expect(d.offset).toBe(offset);
+      offset += (d.text as string).length;
+    }
     expect(deltas.every((d) => d.message_id === messages[0]!.id)).toBe(true);
     // 3000 writes are not 3000 events.
     expect(deltas.length).toBeLessThan(3000 / 4);
@@ -176,5 +181,44 @@ describe('command agents in a discussion (real processes)', () => {
     const done = await waitForDiscussion(runtime, created.id, (d, m) => !d.speaking && m[1]?.status === 'failed');
     expect(done.discussion.status).toBe('completed');
     expect(done.messages[1]!.error).toBe('completed');
+  });
+});
+
+describe('knowledge in the prompt', () => {
+  it("gives each speaker the best chunks of the discussion's documents and records them as citations", async () => {
+    const runtime = await startRuntime();
+    const doc = await call<{ id: string }>(
+      runtime,
+      'POST',
+      '/api/v1/knowledge/documents',
+      {
+        title: 'Offline notes',
+        text: '# Snapshot\n\nThe snapshot cache keeps the last state for an offline start.\n\n# Unrelated\n\nBananas are yellow.',
+      },
+      201,
+    );
+    const other = await call<{ id: string }>(
+      runtime,
+      'POST',
+      '/api/v1/knowledge/documents',
+      { title: 'Other', text: 'The snapshot of another project, offline too.' },
+      201,
+    );
+    const agent = await commandAgent(runtime, 'echo');
+    const created = await newDiscussion(runtime, {
+      topic: 'Should the snapshot cache survive an offline start?',
+      participants: [agent.id],
+      document_ids: [doc.id],
+      max_turns: 1,
+    });
+    expect(created.document_ids).toEqual([doc.id]);
+    const { messages } = await waitForDiscussion(runtime, created.id, (d) => d.status === 'completed');
+    const citations = messages[0]!.citations;
+    expect(citations.length).toBeGreaterThan(0);
+    // Only the discussion's own document, best chunk first.
+    expect(citations.every((c) => c.document_id === doc.id && c.title === 'Offline notes')).toBe(true);
+    expect(citations.map((c) => c.document_id)).not.toContain(other.id);
+    // The program was given exactly those chunks.
+    expect(messages[0]!.content).toContain(`knowledge ${citations.map((c) => c.chunk_id).join(' ')}`);
   });
 });

@@ -11,7 +11,7 @@ const KEY_VAR = 'H14D_TEST_MODEL_KEY';
 const KEY = 'sk-test-0123456789abcdef-never-shown';
 
 afterEach(() => {
-  delete process.env[KEY_VAR];
+  Reflect.deleteProperty(process.env, KEY_VAR);
 });
 
 function modelAgent(runtime: Runtime, url: string, extra: Record<string, unknown> = {}): Promise<Agent> {

@@ -130,25 +130,39 @@ describe('turn strategies', () => {
 });
 
 describe('bad input: a clear 4xx, never a 500, nothing lost', () => {
-  it('refuses unknown or repeated participants, a bad strategy, a stray moderator, empty topics', async () => {
+  it('refuses unknown (404) or repeated participants, a bad strategy, unknown documents, empty topics', async () => {
     const runtime = await startRuntime();
     const ada = await externalAgent(runtime, 'ada');
+    const missing = await call<ErrorBody>(
+      runtime,
+      'POST',
+      '/api/v1/discussions',
+      { topic: 'x', participants: [ada.id, 'nope00000000'], document_ids: ['doc-not-there'] },
+      404,
+    );
+    expect(missing.error.details).toEqual([
+      { path: 'participants.1', message: 'no agent has the id nope00000000 (GET /api/v1/agents)' },
+      { path: 'document_ids.0', message: 'no knowledge document has the id doc-not-there' },
+    ]);
+    const chair = await call<ErrorBody>(
+      runtime,
+      'POST',
+      '/api/v1/discussions',
+      { topic: 'x', participants: [ada.id], strategy: 'moderated', moderator: 'zzz' },
+      404,
+    );
+    expect(chair.error.details).toEqual([
+      { path: 'moderator', message: 'no agent has the id zzz (GET /api/v1/agents)' },
+    ]);
     const cases: [Record<string, unknown>, RegExp][] = [
-      [{ topic: 'x', participants: ['nope00000000'] }, /participants\.0: no agent has the id nope00000000/],
-      [{ topic: 'x', participants: [ada.id, ada.id] }, /participants\.1: .* listed twice/],
+      [{ topic: 'x', participants: [ada.id, ada.id] }, /participants: .* listed twice/],
       [{ topic: 'x', participants: [] }, /at least one participant/],
       [
         { topic: 'x', participants: [ada.id], strategy: 'loudest_first' },
         /strategy is one of round_robin, moderated, mention/,
       ],
-      [{ topic: 'x', participants: [ada.id], moderator: ada.id }, /only with strategy "moderated"/],
-      [
-        { topic: 'x', participants: [ada.id], strategy: 'moderated', moderator: 'zzz' },
-        /must be one of the participants/,
-      ],
       [{ topic: '   ', participants: [ada.id] }, /topic must not be empty/],
       [{ topic: 'x', participants: [ada.id], max_turns: 0 }, /max_turns is at least 1/],
-      [{ topic: 'x', participants: [ada.id], document_ids: ['doc-that-is-not-there'] }, /no knowledge document/],
       [{ topic: 'x', participants: [ada.id], surprise: true }, /surprise/],
     ];
     for (const [body, message] of cases) {
@@ -194,5 +208,15 @@ describe('bad input: a clear 4xx, never a 500, nothing lost', () => {
     // Nothing refused was stored.
     const page = await call<MessagePage>(runtime, 'GET', path, undefined, 200);
     expect(page.messages).toEqual([]);
+  });
+});
+
+describe('a moderator not among the participants', () => {
+  it('is added in front and chairs', async () => {
+    const runtime = await startRuntime();
+    const ada = await externalAgent(runtime, 'ada');
+    const chair = await externalAgent(runtime, 'chair');
+    const d = await newDiscussion(runtime, { participants: [ada.id], strategy: 'moderated', moderator: chair.id });
+    expect(d).toMatchObject({ participants: [chair.id, ada.id], moderator: chair.id, next_speaker: chair.id });
   });
 });

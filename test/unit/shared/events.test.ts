@@ -147,8 +147,8 @@ describe('the catalogue', () => {
       'agent',
       'task',
       'sandbox',
-      'knowledge',
       'discussion',
+      'knowledge',
       'ceremony',
       'kanban',
       'otel',
@@ -166,8 +166,8 @@ describe('the catalogue', () => {
       'agent',
       'task',
       'sandbox',
-      'knowledge',
       'discussion',
+      'knowledge',
     ]);
   });
 
@@ -277,7 +277,7 @@ describe('validateEventInput', () => {
       {
         path: 'type',
         message:
-          'system.*, session.*, auth.*, agent.*, task.*, sandbox.*, knowledge.*, discussion.* and git.operation_completed are published by the server only',
+          'system.*, session.*, auth.*, agent.*, task.*, sandbox.*, discussion.*, knowledge.* and git.operation_completed are published by the server only',
       },
     ]);
     expect(issuesOf({ type: 'session.lock_changed', data: {} }, { allowServerTypes: false })[0]?.message).toMatch(

@@ -26,9 +26,9 @@ function messageOf(data: Record<string, unknown>): StoredMessage | undefined {
 }
 
 function deltaOf(data: Record<string, unknown>): DeltaInput | undefined {
-  const { message_id, index, text } = data;
+  const { message_id, index, text, offset } = data;
   if (typeof message_id !== 'string' || typeof index !== 'number' || typeof text !== 'string') return undefined;
-  return { message_id, index, text };
+  return typeof offset === 'number' ? { message_id, index, text, offset } : { message_id, index, text };
 }
 
 /**

@@ -36,14 +36,14 @@ export interface StoredMessage {
   citations?: readonly TranscriptCitation[] | null;
   /** The reply went past the longest message and was cut. */
   truncated?: boolean;
-  /** For a streaming message: how many deltas (0..n-1) its `content` already holds. */
-  delta_count?: number | null;
 }
 
 export interface DeltaInput {
   message_id: string;
   index: number;
   text: string;
+  /** Where `text` starts in the message's content: joins deltas to a stored text fetched mid-reply. */
+  offset?: number;
   /** Who is speaking and in which turn, when the event says (shown before the message is stored). */
   author?: string;
   turn?: number;
@@ -84,10 +84,10 @@ class Entry implements TranscriptEntry {
   version = 0;
   /** Order of first sight: ties between entries of one turn keep arrival order. */
   readonly arrival: number;
-  /** The index of the next delta to apply; null while the stored text's coverage is unknown. */
+  /** The index of the next delta to apply; null while it is unknown which deltas the stored text holds. */
   next: number | null = 0;
   /** Deltas that arrived ahead of `next`. */
-  pending = new Map<number, string>();
+  pending = new Map<number, { text: string; offset: number | undefined }>();
   /** Set once a stored final (complete or failed) message was seen: deltas no longer apply. */
   final = false;
 
@@ -171,7 +171,7 @@ export class Transcript {
         continue;
       }
       if (entry.pending.size < MAX_PENDING_DELTAS || entry.pending.has(delta.index))
-        entry.pending.set(delta.index, delta.text);
+        entry.pending.set(delta.index, { text: delta.text, offset: delta.offset });
       this.#drain(entry);
       touched.add(entry);
     }
@@ -185,25 +185,42 @@ export class Transcript {
 
   /** Moves contiguous pending deltas into the text. */
   #drain(entry: Entry): void {
-    if (entry.next === null) {
-      // The stored text covers an unknown number of deltas: take over from the deltas once
-      // they rebuild at least as much text from index 0.
+    if (entry.next === null && !this.#joinByOffset(entry)) {
+      // No offsets: take over from the deltas once they rebuild at least as much text from index 0.
       let rebuilt = '';
       let i = 0;
-      for (; entry.pending.has(i); i++) rebuilt += entry.pending.get(i);
+      for (; entry.pending.has(i); i++) rebuilt += entry.pending.get(i)!.text;
       if (i === 0 || rebuilt.length < entry.text.length) return;
       entry.text = rebuilt;
       for (let j = 0; j < i; j++) entry.pending.delete(j);
       entry.next = i;
-      return;
     }
-    let text = entry.pending.get(entry.next);
-    while (text !== undefined) {
-      entry.text += text;
-      entry.pending.delete(entry.next);
-      entry.next++;
-      text = entry.pending.get(entry.next);
+    let delta = entry.pending.get(entry.next!);
+    while (delta !== undefined) {
+      // By offset when known: a delta partly inside a stored text adds only what is new.
+      const held = delta.offset === undefined ? 0 : Math.max(0, entry.text.length - delta.offset);
+      entry.text += delta.text.slice(held);
+      entry.pending.delete(entry.next!);
+      entry.next!++;
+      delta = entry.pending.get(entry.next!);
     }
+  }
+
+  /**
+   * Joins a stored text of unknown coverage (a message listed mid-reply) to the deltas by
+   * their `offset`: those inside it are dropped, the one that crosses its end adds only
+   * what is new, and from there deltas follow by index. False while no delta reaches it.
+   */
+  #joinByOffset(entry: Entry): boolean {
+    const indexes = [...entry.pending.keys()].sort((a, b) => a - b);
+    for (const index of indexes) {
+      const { text, offset } = entry.pending.get(index)!;
+      if (offset === undefined || offset > entry.text.length) continue;
+      entry.pending.delete(index);
+      if (offset + text.length > entry.text.length) entry.text += text.slice(entry.text.length - offset);
+      entry.next = index + 1;
+    }
+    return entry.next !== null;
   }
 
   /**
@@ -226,16 +243,8 @@ export class Transcript {
     entry.createdAt = message.created_at;
     if (message.status === 'streaming') {
       if (entry.final) return false;
-      const covered = message.delta_count ?? null;
-      if (covered !== null) {
-        if (entry.next === null || covered > entry.next) {
-          // The stored text is ahead of what the deltas built: continue from it.
-          entry.text = message.content;
-          entry.next = covered;
-          for (const index of [...entry.pending.keys()]) if (index < covered) entry.pending.delete(index);
-          this.#drain(entry);
-        }
-      } else if (message.content.length > entry.text.length) {
+      if (message.content.length > entry.text.length) {
+        // The stored text is ahead of what the deltas built: continue from it.
         entry.text = message.content;
         entry.next = null;
         this.#drain(entry);

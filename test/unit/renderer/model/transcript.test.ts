@@ -76,32 +76,30 @@ describe('Transcript (dashboard model)', () => {
     expect(t.entries.map((e) => e.id)).toEqual(['m1', 'm4', 'm3', 'm9']);
   });
 
-  it('merges a REST page and the live stream in either order (page after the stream, page before it)', () => {
+  it('merges a REST page and the live stream in either order, joining a mid-reply text by offset', () => {
+    const at = (index: number, text: string, offset: number) => ({ ...delta(index, text), offset });
     const live = new Transcript();
-    live.applyDeltas([delta(0, 'ab'), delta(1, 'cd')]);
-    live.applyMessages([message('m1', 1, 'q'), message('m2', 2, 'ab', { status: 'streaming', delta_count: 1 })]);
+    live.applyDeltas([at(0, 'ab', 0), at(1, 'cd', 2)]);
+    live.applyMessages([message('m1', 1, 'q'), message('m2', 2, 'ab', { status: 'streaming' })]);
     expect(texts(live)).toEqual(['m1:complete:q', 'm2:streaming:abcd']); // the page is behind: kept
 
     const page = new Transcript();
-    page.applyMessages([message('m2', 2, 'abcd', { status: 'streaming', delta_count: 2 })]);
-    page.applyDeltas([delta(0, 'ab'), delta(1, 'cd'), delta(2, 'ef')]);
-    expect(texts(page)).toEqual(['m2:streaming:abcdef']); // deltas the page holds are skipped
-    page.applyMessages([message('m2', 2, 'abcdef')]);
-    page.applyMessages([message('m2', 2, 'abcdef', { status: 'streaming', delta_count: 1 })]); // a stale page
-    expect(texts(page)).toEqual(['m2:complete:abcdef']);
-  });
+    page.applyMessages([message('m2', 2, 'abcd', { status: 'streaming' })]); // listed mid-reply
+    page.applyDeltas([at(3, 'gh', 6)]);
+    expect(texts(page)).toEqual(['m2:streaming:abcd']); // 'ef' (index 2) is missing: 'gh' waits
+    page.applyDeltas([at(0, 'ab', 0), at(1, 'cd', 2), at(2, 'ef', 4)]);
+    expect(texts(page)).toEqual(['m2:streaming:abcdefgh']); // held deltas skipped, no hole, no repeat
+    page.applyDeltas([at(2, 'ef', 4), at(4, 'ij', 8)]);
+    expect(texts(page)).toEqual(['m2:streaming:abcdefghij']);
+    page.applyMessages([message('m2', 2, 'abcdefghij')]);
+    page.applyMessages([message('m2', 2, 'abcdef', { status: 'streaming' })]); // a stale page
+    expect(texts(page)).toEqual(['m2:complete:abcdefghij']);
 
-  it('a streaming message of unknown coverage shows its text until the deltas rebuild at least as much', () => {
-    const t = new Transcript();
-    t.applyMessages([message('m2', 2, 'abc', { status: 'streaming' })]);
-    t.applyDeltas([delta(1, 'b')]);
-    expect(t.entry('m2')!.text).toBe('abc');
-    t.applyDeltas([delta(0, 'a')]);
-    expect(t.entry('m2')!.text).toBe('abc'); // 'ab' is shorter than what is shown
-    t.applyDeltas([delta(2, 'c'), delta(3, 'd')]);
-    expect(t.entry('m2')!.text).toBe('abcd');
-    t.applyDeltas([delta(3, 'd'), delta(4, 'e')]);
-    expect(t.entry('m2')!.text).toBe('abcde');
+    // A delta that crosses the end of the listed text adds only what is new.
+    const crossing = new Transcript();
+    crossing.applyMessages([message('m2', 2, 'abc', { status: 'streaming' })]);
+    crossing.applyDeltas([at(1, 'cde', 2)]);
+    expect(crossing.entry('m2')!.text).toBe('abcde');
   });
 
   it('keeps unchanged entries identical and gives a changed one a new version (memoized rows)', () => {

@@ -1,4 +1,4 @@
-import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import { type Discussion, MENTION_PATTERN, USER_AUTHOR } from '../../src-shared/discussions.ts';
 import type { DiscussionBoard } from '../model/discussion-board.ts';
 import { formatAge, formatHourMinute } from '../model/format.ts';
@@ -354,6 +354,8 @@ function DiscussionDetail({ board, discussion }: { board: DiscussionBoard; discu
     [discussion.participant_details],
   );
   useEffect(() => setReading(null), [discussion.id]);
+  // Stable, so the memoized message rows do not all re-render on every streamed frame.
+  const cite = useCallback((c: TranscriptCitation) => setReading({ id: c.document_id, chunkId: c.chunk_id }), []);
   return (
     <div className="discussion-detail">
       <section className="panel discussion-main" aria-label={`Discussion: ${discussion.topic}`}>
@@ -371,11 +373,7 @@ function DiscussionDetail({ board, discussion }: { board: DiscussionBoard; discu
           <Controls discussion={discussion} />
         </header>
         {discussion.context && <p className="discussion-context">{discussion.context}</p>}
-        <TranscriptView
-          board={board}
-          names={names}
-          onCite={(c) => setReading({ id: c.document_id, chunkId: c.chunk_id })}
-        />
+        <TranscriptView board={board} names={names} onCite={cite} />
         <Composer
           targets={targets}
           disabledReason={postBlockedReason(discussion, blocked)}

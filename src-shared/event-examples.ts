@@ -172,3 +172,22 @@ export const DISCUSSION_EVENT_EXAMPLES: {
     },
   },
 };
+
+/**
+ * Realistic `data` of the events the knowledge base publishes (server-only types), checked
+ * against the catalogue by a test: fixtures for the dashboard and the docs.
+ */
+export const KNOWLEDGE_EVENT_EXAMPLES: {
+  [T in Extract<CataloguedType, `knowledge.${string}`>]: EventData<T>;
+} = {
+  'knowledge.document_added': {
+    document_id: 'k9d8c7b6a5f4',
+    title: 'Offline mode notes',
+    source: 'docs/offline.md',
+    tags: ['design'],
+    chunk_count: 7,
+    bytes: 9214,
+    replaced: false,
+  },
+  'knowledge.document_deleted': { document_id: 'k9d8c7b6a5f4', title: 'Offline mode notes' },
+};

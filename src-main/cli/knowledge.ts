@@ -71,13 +71,19 @@ function expand(args: readonly string[]): string[] {
   return [...new Set(files.map((file) => path.resolve(file)))];
 }
 
-/** A Markdown file's first `# Title`, else its name without the extension. */
-function titleOf(file: string, text: string): string {
-  const heading = /^ {0,3}# +(.+?)(?: +#+)? *$/m
-    .exec(text)?.[1]
-    ?.replace(/[*_`]+/g, '')
-    .trim();
-  const title = heading || path.basename(file, path.extname(file));
+/**
+ * A Markdown file's title: its front matter's `title:`, else its first level-1 heading
+ * (`# Title` or `Title` over `===`), else the file name without the extension.
+ */
+export function titleOf(file: string, text: string): string {
+  const normalized = text.replace(/\r\n?/g, '\n');
+  const frontMatter = /^---\n([\s\S]*?)\n(?:---|\.\.\.)\n/.exec(normalized)?.[1];
+  const fromFrontMatter = frontMatter
+    ?.match(/^title:[ \t]*(.+)$/m)?.[1]
+    ?.trim()
+    .replace(/^(["'])(.*)\1$/, '$2');
+  const heading = /^ {0,3}# +(.+?)(?: +#+)? *$/m.exec(normalized)?.[1] ?? /^(\S.*)\n {0,3}=+ *$/m.exec(normalized)?.[1];
+  const title = fromFrontMatter || heading?.replace(/[*_`]+/g, '').trim() || path.basename(file, path.extname(file));
   return title.slice(0, MAX_TITLE_LENGTH);
 }
 

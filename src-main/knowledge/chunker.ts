@@ -3,9 +3,10 @@
  * what a reader would cite: a stretch of one section (never two sections' text), cut
  * between paragraphs where it can, ~1–2 KB, remembering the heading path above it.
  *
- * Markdown-aware without a Markdown parser: ATX headings (`## Title`) open sections,
- * fenced code blocks (``` or ~~~) are opaque (a `#` inside one is code, not a heading,
- * and a fence is never cut while it fits in a chunk). Plain text is Markdown without
+ * Markdown-aware without a Markdown parser: ATX headings (`## Title`) and setext ones
+ * (`Title` over `=====` or `-----`) open sections, fenced code blocks (``` or ~~~) and a
+ * leading YAML front matter (`---` … `---`) are opaque (a `#` inside is not a heading, and
+ * a fence is never cut while it fits in a chunk). Plain text is Markdown without
  * headings, so the same rules serve `.txt` files.
  */
 
@@ -32,6 +33,10 @@ export const HEADING_SEPARATOR = ' › ';
 
 const ATX_HEADING = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;
 const FENCE = /^ {0,3}(`{3,}|~{3,})/;
+/** `Title` then a line of `=` (level 1) or `-` (level 2). */
+const SETEXT_UNDERLINE = /^ {0,3}(=+|-+)[ \t]*$/;
+/** A line that cannot be a setext heading's text: list items, quotes, table rows. */
+const NOT_SETEXT_TEXT = /^\s*(?:[-*+>|]|\d+[.)])(?:\s|$)/;
 
 interface Section {
   heading: string;
@@ -57,6 +62,25 @@ function sections(text: string): Section[] {
     block = [];
   };
 
+  const pushHeading = (level: number, raw: string, lineText: string) => {
+    if (current.blocks.length > 0) result.push(current);
+    while (path.length > 0 && path.at(-1)!.level >= level) path.pop();
+    const title = headingText(raw);
+    if (title !== '') path.push({ level, title });
+    current = { heading: path.map((p) => p.title).join(HEADING_SEPARATOR), blocks: [] };
+    // The heading line stays in the text: a quoted chunk then reads like the document.
+    current.blocks.push(lineText);
+  };
+
+  // Front matter: metadata before the first line of the document, read as one opaque block.
+  if (lines[0]?.trim() === '---') {
+    const end = lines.findIndex((line, i) => i > 0 && (line.trim() === '---' || line.trim() === '...'));
+    if (end > 0) {
+      block = lines.splice(0, end + 1);
+      endBlock();
+    }
+  }
+
   for (const line of lines) {
     if (fence !== undefined) {
       block.push(line);
@@ -76,14 +100,14 @@ function sections(text: string): Section[] {
     const heading = ATX_HEADING.exec(line);
     if (heading) {
       endBlock();
-      if (current.blocks.length > 0) result.push(current);
-      const level = heading[1]!.length;
-      while (path.length > 0 && path.at(-1)!.level >= level) path.pop();
-      const title = headingText(heading[2] ?? '');
-      if (title !== '') path.push({ level, title });
-      current = { heading: path.map((p) => p.title).join(HEADING_SEPARATOR), blocks: [] };
-      // The heading line stays in the text: a quoted chunk then reads like the document.
-      current.blocks.push(line.trim());
+      pushHeading(heading[1]!.length, heading[2] ?? '', line.trim());
+      continue;
+    }
+    const underline = SETEXT_UNDERLINE.exec(line);
+    if (underline && block.length === 1 && !NOT_SETEXT_TEXT.test(block[0]!)) {
+      const text = block[0]!;
+      block = [];
+      pushHeading(underline[1]!.startsWith('=') ? 1 : 2, text, `${text.trim()}\n${line.trim()}`);
       continue;
     }
     if (line.trim() === '') endBlock();

@@ -7,7 +7,7 @@ import { api, startRuntime } from '../helpers/runtime.ts';
 import { tempWorkspace } from '../helpers/workspace.ts';
 
 describe('lookout knowledge', () => {
-  it('adds files and directories, searches, lists and removes, and says what to do on mistakes', async () => {
+  it('adds files and directories, replaces a file added again, searches, lists and removes', async () => {
     const workspace = tempWorkspace();
     const runtime = await startRuntime({ workspace });
     const lookout = (...args: string[]) => runLookout(['--workspace', workspace, ...args]);
@@ -63,7 +63,22 @@ describe('lookout knowledge', () => {
     const removed = await lookout('knowledge', 'rm', notes.id.slice(0, 6));
     expect(removed).toMatchObject({ code: 0, stdout: `removed ${notes.id}  notes\n` });
 
-    // Mistakes: one line with the fix, a non-zero exit, nothing added or removed.
+    const left = (await (await api(runtime, '/api/v1/knowledge/documents')).json()) as KnowledgeDocumentList;
+    expect(left.documents.map((d) => d.id)).toEqual([replaced.id]);
+  }, 120_000); // a dozen CLI processes, each a Node start
+
+  it('refuses mistakes in one line with the fix and a non-zero exit, adding or removing nothing', async () => {
+    const workspace = tempWorkspace();
+    const runtime = await startRuntime({ workspace });
+    const lookout = (...args: string[]) => runLookout(['--workspace', workspace, ...args]);
+    const docs = path.join(workspace, 'docs');
+    fs.mkdirSync(path.join(docs, 'deep'), { recursive: true });
+    fs.writeFileSync(path.join(docs, 'backup.md'), '# Backups\n\nCopy the database.\n');
+    fs.writeFileSync(path.join(docs, 'deep', 'notes.txt'), 'Plain notes.\n');
+    fs.writeFileSync(path.join(docs, 'deep', 'image.png'), 'not text');
+    const kept = (await lookout('knowledge', 'add', path.join(docs, 'backup.md'), '--json')).stdout;
+    const replaced = JSON.parse(kept) as { id: string };
+
     const mistakes: [string[], number, RegExp][] = [
       [
         ['knowledge', 'add', path.join(docs, 'deep', 'image.png')],
@@ -107,5 +122,5 @@ describe('lookout knowledge', () => {
 
     const left = (await (await api(runtime, '/api/v1/knowledge/documents')).json()) as KnowledgeDocumentList;
     expect(left.documents.map((d) => d.id)).toEqual([replaced.id]);
-  });
+  }, 120_000);
 });

@@ -34,6 +34,23 @@ describe('chunkDocument', () => {
     expect(chunks[0]!.text).toBe('Intro before any heading.');
   });
 
+  it('reads setext headings, but not a rule after a list item or a blank line', () => {
+    const chunks = chunkDocument(
+      'Guide\n=====\n\nWelcome.\n\nInstall\n-------\n\nRun it.\n\n- item\n---\n\ntext\n\n---\n\nend',
+    );
+    expect(chunks.map((c) => c.heading)).toEqual(['Guide', `Guide${HEADING_SEPARATOR}Install`]);
+    expect(chunks[0]!.text).toBe('Guide\n=====\n\nWelcome.');
+    expect(chunks[1]!.text).toBe('Install\n-------\n\nRun it.\n\n- item\n---\n\ntext\n\n---\n\nend');
+  });
+
+  it('keeps a leading front matter as one block before the first heading', () => {
+    const chunks = chunkDocument('---\ntitle: Guide\n# not: a heading\n---\n\n# Guide\n\nBody.');
+    expect(chunks.map((c) => [c.heading, c.text])).toEqual([
+      ['', '---\ntitle: Guide\n# not: a heading\n---'],
+      ['Guide', '# Guide\n\nBody.'],
+    ]);
+  });
+
   it('drops emphasis marks and closing hashes from heading paths', () => {
     const [chunk] = chunkDocument('## The `lookout` **CLI** ##\n\ntext');
     expect(chunk!.heading).toBe('The lookout CLI');

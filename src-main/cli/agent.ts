@@ -59,7 +59,7 @@ export function registerAgent(program: Command): void {
 
   agent
     .command('list')
-    .description('every agent with its status (offline: its program is not installed) and current task')
+    .description('every agent with its status (offline: its program is not installed), current task, and what it runs')
     .option('--json', 'print {"agents": [...]} as JSON')
     .action(async (options: { json?: boolean }, cmd: Command) => {
       try {
@@ -70,13 +70,17 @@ export function registerAgent(program: Command): void {
         else
           process.stdout.write(
             table(
-              ['ID', 'NAME', 'STATUS', 'TASK', 'COMMAND'],
+              ['ID', 'NAME', 'STATUS', 'TASK', 'COMMAND OR MODEL'],
               agents.map((a) => [
                 a.id,
                 a.name,
                 a.status_reason ? `${a.status} (${a.status_reason})` : a.status,
                 a.current_task_id ?? '-',
-                JSON.stringify(a.command),
+                a.model
+                  ? `${a.model.model} @ ${a.model.base_url}`
+                  : a.command.length > 0
+                    ? JSON.stringify(a.command)
+                    : '(external)',
               ]),
             ),
           );
@@ -96,10 +100,18 @@ export function registerAgent(program: Command): void {
     .option('--timeout <seconds>', 'default timeout of its tasks', positiveInt('--timeout'))
     .option('--env <NAME=VALUE>', 'an environment variable for its program (repeatable)', collect)
     .option('--pass-env <NAME>', "copy this variable from the server's environment (repeatable)", collect)
+    .option(
+      '--model-url <url>',
+      'speak in discussions through this OpenAI-compatible endpoint (e.g. http://127.0.0.1:11434/v1)',
+    )
+    .option('--model <name>', 'with --model-url: the model (e.g. llama3.2)')
+    .option('--api-key-env <NAME>', "with --model-url: the server's environment variable holding the API key")
+    .option('--system <text>', 'with --model-url: its system prompt')
+    .option('--external', 'no command or model: it answers discussions through the API (lookout discuss say --as)')
     .option('--json', 'print the agent as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  lookout agent add claude --preset claude-code\n  lookout agent add lint -- /usr/bin/node scripts/fix.mjs {prompt_file}',
+      '\nExamples:\n  lookout agent add claude --preset claude-code\n  lookout agent add lint -- /usr/bin/node scripts/fix.mjs {prompt_file}\n  lookout agent add llama --model-url http://127.0.0.1:11434/v1 --model llama3.2',
     )
     .action(
       async (
@@ -111,24 +123,51 @@ export function registerAgent(program: Command): void {
           timeout?: number;
           env?: string[];
           passEnv?: string[];
+          modelUrl?: string;
+          model?: string;
+          apiKeyEnv?: string;
+          system?: string;
+          external?: boolean;
           json?: boolean;
         },
         cmd: Command,
       ) => {
         try {
-          if (!options.preset && command.length === 0)
-            throw new CliError('give a command after -- or --preset ID (e.g. --preset claude-code)', 2);
+          if ((options.modelUrl === undefined) !== (options.model === undefined))
+            throw new CliError(
+              '--model-url and --model go together (e.g. --model-url http://127.0.0.1:11434/v1 --model llama3.2)',
+              2,
+            );
+          if (options.modelUrl === undefined && (options.apiKeyEnv !== undefined || options.system !== undefined))
+            throw new CliError('--api-key-env and --system describe a model: give --model-url and --model too', 2);
+          if (!options.preset && command.length === 0 && options.modelUrl === undefined && !options.external)
+            throw new CliError(
+              'give a command after --, --preset ID (e.g. --preset claude-code), --model-url URL --model NAME, or --external',
+              2,
+            );
+          const model =
+            options.modelUrl === undefined
+              ? undefined
+              : {
+                  base_url: options.modelUrl,
+                  model: options.model,
+                  ...(options.apiKeyEnv === undefined ? {} : { api_key_env: options.apiKeyEnv }),
+                  ...(options.system === undefined ? {} : { system: options.system }),
+                };
           const created = await callApi<Agent>(connect(cmd), 'POST', '/agents', {
             name,
             role: options.role,
-            ...(options.preset ? { preset: options.preset } : { command }),
+            ...(options.preset ? { preset: options.preset } : command.length > 0 ? { command } : {}),
+            ...(model === undefined ? {} : { model }),
             ...(options.timeout === undefined ? {} : { timeout_s: options.timeout }),
             ...(options.env ? { env: parseEnv(options.env) } : {}),
             ...(options.passEnv ? { pass_env: options.passEnv } : {}),
           });
           if (options.json) process.stdout.write(`${JSON.stringify(created)}\n`);
           else {
-            process.stdout.write(`added agent ${created.name} (${created.id}): ${created.status}\n`);
+            process.stdout.write(
+              `added agent ${created.name} (${created.id}): ${created.status}${created.speaker === 'command' ? '' : `, speaks through ${created.speaker === 'model' ? `${created.model?.model ?? ''} at ${created.model?.base_url ?? ''}` : 'the API (external)'}`}\n`,
+            );
             if (created.status === 'offline') process.stderr.write(`lookout: note: ${created.status_reason ?? ''}\n`);
           }
           process.exit(0);

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { API_PREFIX, HEADERS } from '../../src-shared/protocol.ts';
+import { WebSocket } from 'ws';
+import type { WebSocketLike } from '../../src-shared/live-client.ts';
+import { API_PREFIX, HEADERS, WS_PATH } from '../../src-shared/protocol.ts';
 import type { ServerInfo } from '../../src-shared/server-info.ts';
 import { runningServer, STATE_DIR, workspacePaths } from '../workspace.ts';
 import { CliError } from './output.ts';
@@ -76,4 +78,25 @@ export async function callApi<T>(
     throw new CliError(`the server refused: ${error?.message ?? `HTTP ${res.status}`}`);
   }
   return parsed as T;
+}
+
+/**
+ * How a CLI LiveClient reaches /ws: server.json is read on every attempt, so a restarted
+ * server (new port, new token) is found again.
+ */
+export function workspaceSocket(workspace: string): {
+  url: () => string;
+  connect: (url: string) => WebSocketLike;
+} {
+  const paths = workspacePaths(workspace);
+  const server = (): ServerInfo => {
+    const info = runningServer(paths);
+    if (!info) throw new Error('no server running');
+    return info;
+  };
+  return {
+    url: () => `${server().url.replace(/^http/, 'ws')}${WS_PATH}`,
+    connect: (url) =>
+      new WebSocket(url, { headers: { [HEADERS.sessionToken]: server().token } }) as unknown as WebSocketLike,
+  };
 }

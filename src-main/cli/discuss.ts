@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { WebSocket } from 'ws';
 import {
   DISCUSSION_STATUSES,
   DISCUSSION_STRATEGIES,
@@ -12,25 +11,18 @@ import {
   type MessagePosted,
 } from '../../src-shared/discussions.ts';
 import type { EventEnvelope } from '../../src-shared/events.ts';
-import { LiveClient, type WebSocketLike } from '../../src-shared/live-client.ts';
-import { HEADERS, WS_PATH } from '../../src-shared/protocol.ts';
+import { LiveClient } from '../../src-shared/live-client.ts';
 import type { ServerInfo } from '../../src-shared/server-info.ts';
-import { runningServer, workspacePaths } from '../workspace.ts';
 import { connect, resolveAgent, table } from './agent.ts';
-import { callApi, findWorkspace } from './connection.ts';
-import { CliError, reportAndExit } from './output.ts';
+import { callApi, findWorkspace, workspaceSocket } from './connection.ts';
+import { findByIdPrefix } from './id-prefix.ts';
+import { CliError, commandAction as action } from './output.ts';
 import { forTerminal } from './terminal-text.ts';
 
 /** A discussion named by its id or an unambiguous prefix of it (4 characters at least). */
 async function resolveDiscussion(server: ServerInfo, ref: string): Promise<Discussion> {
   const { discussions } = await callApi<DiscussionList>(server, 'GET', '/discussions');
-  const exact = discussions.find((d) => d.id === ref);
-  if (exact) return exact;
-  const matches = ref.length >= 4 ? discussions.filter((d) => d.id.startsWith(ref)) : [];
-  if (matches.length === 1) return matches[0]!;
-  if (matches.length > 1)
-    throw new CliError(`discussion id ${ref} is ambiguous (${matches.length} discussions); give more of it`);
-  throw new CliError(`no discussion ${JSON.stringify(ref)}; \`lookout discuss list\` shows them`);
+  return findByIdPrefix(discussions, ref, 'discussion', 'lookout discuss list');
 }
 
 /**
@@ -72,17 +64,6 @@ function readStdin(): string {
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-
-function action<A extends unknown[]>(fn: (...args: A) => Promise<number | undefined>) {
-  return async (...args: A): Promise<void> => {
-    try {
-      const code = await fn(...args);
-      if (code !== undefined) process.exit(code);
-    } catch (error) {
-      reportAndExit(error);
-    }
-  };
-}
 
 export function registerDiscuss(program: Command): void {
   const discuss = program
@@ -323,18 +304,8 @@ async function followDiscussion(server: ServerInfo, workspace: string, discussio
     process.exit(0);
   }
 
-  const paths = workspacePaths(workspace);
   const client = new LiveClient({
-    url: () => {
-      const info = runningServer(paths);
-      if (!info) throw new Error('no server running');
-      return `${info.url.replace(/^http/, 'ws')}${WS_PATH}`;
-    },
-    connect: (url) => {
-      const info = runningServer(paths);
-      if (!info) throw new Error('no server running');
-      return new WebSocket(url, { headers: { [HEADERS.sessionToken]: info.token } }) as unknown as WebSocketLike;
-    },
+    ...workspaceSocket(workspace),
     types: ['discussion.*'],
     since,
     onEvent: (event: EventEnvelope) => {

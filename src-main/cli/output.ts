@@ -20,3 +20,18 @@ export function reportAndExit(error: unknown): never {
   process.stderr.write(`lookout: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
   process.exit(1);
 }
+
+/**
+ * A command's action: it resolves to an exit code (or undefined to keep running, like a
+ * follower), and any failure becomes the one-line report.
+ */
+export function commandAction<A extends unknown[]>(fn: (...args: A) => Promise<number | undefined>) {
+  return async (...args: A): Promise<void> => {
+    try {
+      const code = await fn(...args);
+      if (code !== undefined) process.exit(code);
+    } catch (error) {
+      reportAndExit(error);
+    }
+  };
+}

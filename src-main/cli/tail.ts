@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
-import { WebSocket } from 'ws';
 import { parsePatterns, summarize } from '../../src-shared/events.ts';
-import { LiveClient, type WebSocketLike } from '../../src-shared/live-client.ts';
+import { LiveClient } from '../../src-shared/live-client.ts';
 import { NON_NEGATIVE_INTEGER_HINT, parseNonNegativeInteger } from '../../src-shared/non-negative-integer.ts';
-import { API_PREFIX, HEADERS, WS_PATH } from '../../src-shared/protocol.ts';
-import { runningServer, workspacePaths } from '../workspace.ts';
-import { findWorkspace, requireServer } from './connection.ts';
+import { API_PREFIX } from '../../src-shared/protocol.ts';
+import { findWorkspace, requireServer, workspaceSocket } from './connection.ts';
 import { CliError, reportAndExit } from './output.ts';
 import { forTerminal, jsonForTerminal } from './terminal-text.ts';
 
@@ -44,7 +42,6 @@ export function registerTail(program: Command): void {
             );
         }
         const workspace = findWorkspace(cmd.optsWithGlobals<{ workspace?: string }>().workspace);
-        const paths = workspacePaths(workspace);
         requireServer(workspace); // fail fast when nothing runs at all
         // Event data is untrusted: nothing in it may act on the terminal (escape sequences,
         // OSC 52 clipboard writes, forged lines), in text or JSON output alike.
@@ -53,19 +50,7 @@ export function registerTail(program: Command): void {
         const outJson = (value: unknown) => process.stdout.write(`${jsonForTerminal(value)}\n`);
 
         const client = new LiveClient({
-          // server.json is read on every attempt: a restarted server has a new port and token.
-          url: () => {
-            const server = runningServer(paths);
-            if (!server) throw new Error('no server running');
-            return `${server.url.replace(/^http/, 'ws')}${WS_PATH}`;
-          },
-          connect: (url) => {
-            const server = runningServer(paths);
-            if (!server) throw new Error('no server running');
-            return new WebSocket(url, {
-              headers: { [HEADERS.sessionToken]: server.token },
-            }) as unknown as WebSocketLike;
-          },
+          ...workspaceSocket(workspace),
           types: patterns.patterns,
           ...(since === undefined ? {} : { since }),
           ...(last === undefined ? {} : { tail: last }),

@@ -12,7 +12,8 @@ import {
 } from '../../src-shared/tasks.ts';
 import { connect, resolveAgent, table } from './agent.ts';
 import { callApi } from './connection.ts';
-import { CliError, reportAndExit } from './output.ts';
+import { findByIdPrefix } from './id-prefix.ts';
+import { CliError, commandAction as action } from './output.ts';
 import { positiveInt } from './agent.ts';
 
 const FOLLOW_INTERVAL_MS = 300;
@@ -20,12 +21,7 @@ const FOLLOW_INTERVAL_MS = 300;
 /** A task named by its id or an unambiguous prefix of it. */
 async function resolveTask(server: ServerInfo, ref: string): Promise<Task> {
   const { tasks } = await callApi<TaskList>(server, 'GET', '/tasks');
-  const exact = tasks.find((t) => t.id === ref);
-  if (exact) return exact;
-  const matches = ref.length >= 4 ? tasks.filter((t) => t.id.startsWith(ref)) : [];
-  if (matches.length === 1) return matches[0]!;
-  if (matches.length > 1) throw new CliError(`task id ${ref} is ambiguous (${matches.length} tasks); give more of it`);
-  throw new CliError(`no task ${JSON.stringify(ref)}; \`lookout task list\` shows them`);
+  return findByIdPrefix(tasks, ref, 'task', 'lookout task list');
 }
 
 /** Output from `offset`, and where to read next. */
@@ -63,16 +59,6 @@ function describe(task: Task): string {
         : ''
       : ` (exit ${task.exit_code}${task.reason ? `, ${task.reason}` : ''})`;
   return `task ${task.id} ${task.status}${end}: ${task.title}`;
-}
-
-function action<A extends unknown[]>(fn: (...args: A) => Promise<number>) {
-  return async (...args: A): Promise<void> => {
-    try {
-      process.exit(await fn(...args));
-    } catch (error) {
-      reportAndExit(error);
-    }
-  };
 }
 
 export function registerTask(program: Command): void {

@@ -85,6 +85,40 @@ describe('lookout discuss', () => {
     expect(refused.stderr).toMatch(/^lookout: the server refused: discussion \w+ is paused; resume it first/);
   });
 
+  it('adds model and external agents from the command line', async () => {
+    const workspace = tempWorkspace();
+    await startRuntime({ workspace });
+    const lookout = (...args: string[]) => runLookout(['--workspace', workspace, ...args]);
+    const llama = await lookout(
+      'agent',
+      'add',
+      'llama',
+      '--model-url',
+      'http://127.0.0.1:11434/v1',
+      '--model',
+      'llama3.2',
+      '--api-key-env',
+      'OLLAMA_KEY',
+    );
+    expect(llama).toMatchObject({ code: 0 });
+    expect(llama.stdout).toMatch(
+      /^added agent llama \(\w+\): idle, speaks through llama3\.2 at http:\/\/127\.0\.0\.1:11434\/v1\n$/,
+    );
+    expect((await lookout('agent', 'add', 'human', '--external')).stdout).toMatch(
+      /: idle, speaks through the API \(external\)\n$/,
+    );
+    const list = await lookout('agent', 'list');
+    expect(list.stdout).toMatch(/llama +idle +- +llama3\.2 @ http:\/\/127\.0\.0\.1:11434\/v1/);
+    expect(list.stdout).toMatch(/human +idle +- +\(external\)/);
+    expect(await lookout('agent', 'add', 'half', '--model', 'x')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/--model-url and --model go together/),
+    });
+    const bad = await lookout('agent', 'add', 'leaky', '--model-url', 'http://u:p@127.0.0.1/v1', '--model', 'm');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/model\.base_url is an http\(s\) URL without credentials/);
+  });
+
   it('says what to fix on bad input, in one line', async () => {
     const workspace = tempWorkspace();
     await startRuntime({ workspace });

@@ -67,7 +67,7 @@ describe('lookout agent and lookout task', () => {
       stderr: expect.stringMatching(/no agent "nobody"; `lookout agent list` shows them/),
     });
     const noCommand = await lookout('agent', 'add', 'x');
-    expect(noCommand).toMatchObject({ code: 2, stderr: expect.stringMatching(/give a command after -- or --preset/) });
+    expect(noCommand).toMatchObject({ code: 2, stderr: expect.stringMatching(/give a command after --, --preset ID/) });
     for (const timeout of ['1e3', '0x10', '0', '1.5'])
       expect(await lookout('task', 'create', 'Bad timeout', '--timeout', timeout)).toMatchObject({
         code: 2,

@@ -175,7 +175,9 @@ export const AgentCreate = z.union(
     z.strictObject({ ...agentFields, command: AgentCommand }),
     z.strictObject({ ...agentFields, preset: z.enum(PRESET_IDS) }),
     // No command: a model agent, or an external one (answers discussions through the API).
-    z.strictObject(agentFields),
+    // `never` rather than leaving the keys out: an unknown key would not abort this branch,
+    // and zod would then report only its "unrecognized key" for a bad command.
+    z.strictObject({ ...agentFields, command: z.never().optional(), preset: z.never().optional() }),
   ],
   {
     // zod says only "Invalid input" when no branch fits: say which rule, from the branch meant.

@@ -49,11 +49,21 @@ export const DEFAULT_MAX_TURNS = 20;
 export const MAX_PAGE = 500;
 export const DEFAULT_PAGE = 100;
 
-const nonBlank = (what: string, max: number) =>
+/**
+ * Text people write: no control characters but tab, newline and carriage return. They are
+ * noise in a transcript, and each would grow sixfold as JSON (`\u0000`) in the events that
+ * carry it.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+export const PLAIN_TEXT = /^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$/;
+
+const plain = (what: string, max: number) =>
   z
     .string({ error: `${what} is a string` })
     .max(max, { error: `${what} is at most ${max} characters` })
-    .regex(/\S/, { error: `${what} must not be empty` });
+    .regex(PLAIN_TEXT, { error: `${what} must not contain control characters (tab and newline are fine)` });
+
+const nonBlank = (what: string, max: number) => plain(what, max).regex(/\S/, { error: `${what} must not be empty` });
 
 const idRef = z.string().min(1).max(64);
 
@@ -71,10 +81,7 @@ export const DiscussionCreate = z.strictObject({
    */
   moderator: idRef.optional(),
   /** Background every speaker is given with the topic. */
-  context: z
-    .string()
-    .max(MAX_CONTEXT_LENGTH, { error: `context is at most ${MAX_CONTEXT_LENGTH} characters` })
-    .optional(),
+  context: plain('context', MAX_CONTEXT_LENGTH).optional(),
   /** Knowledge documents whose best chunks go into each speaker's prompt. */
   document_ids: z
     .array(idRef)
@@ -169,6 +176,7 @@ export const MessagePost = z.strictObject({
     .max(MAX_MESSAGE_LENGTH, {
       error: `content is at most ${MAX_MESSAGE_LENGTH} characters; attach long material as a knowledge document`,
     })
+    .regex(PLAIN_TEXT, { error: 'content must not contain control characters (tab and newline are fine)' })
     .regex(/\S/, { error: 'content must not be empty' }),
   /** An agent id (a participant) answering its turn; left out, the person posts. */
   author: idRef.optional(),

@@ -133,8 +133,12 @@ const sandboxData = z
   .loose();
 const discussionStatus = z.enum(['active', 'paused', 'completed']);
 const discussionRef = { discussion_id: id, topic: z.string().max(500) };
-/** One `discussion.message_delta` carries at most this much text (deltas are coalesced up to it). */
-export const MAX_DELTA_LENGTH = 16_000;
+/**
+ * One `discussion.message_delta` carries at most this much text (deltas are coalesced up
+ * to it): even if every character is a control character JSON writes as `\u0000` (6
+ * bytes), the event stays under the bus's 64 KiB.
+ */
+export const MAX_DELTA_LENGTH = 8_000;
 
 /** One `task.output` event carries at most this many lines (the bus's 64 KiB bounds the rest). */
 export const MAX_OUTPUT_LINES_PER_EVENT = 2000;

@@ -101,12 +101,12 @@ export class AgentRegistry {
   create(input: AgentCreate): Agent {
     let command: string[];
     let passEnv = input.pass_env;
-    if ('preset' in input) {
+    if ('preset' in input && input.preset !== undefined) {
       const preset = findPreset(input.preset)!; // the schema allows only known presets
       command = preset.command;
       passEnv ??= preset.pass_env;
     } else {
-      command = 'command' in input ? input.command : [];
+      command = 'command' in input && input.command !== undefined ? input.command : [];
     }
     this.#checkName(input.name);
     const at = now();

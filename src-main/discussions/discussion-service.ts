@@ -41,7 +41,24 @@ export interface DiscussionSettings {
 const TRANSCRIPT_MESSAGES = 60;
 const TRANSCRIPT_CHARS = 60_000;
 
+/**
+ * The most a stored message may weigh as JSON: it travels whole in
+ * `discussion.message_created`, and the bus refuses events over 64 KiB.
+ */
+const MAX_MESSAGE_JSON_BYTES = 60_000;
+
 const newId = (): string => randomBytes(6).toString('hex');
+
+/** The reply's text cut until the stored message fits in one event (what an agent writes is not checked like a post). */
+function fitting(message: Message, content: string): { content: string; cut: boolean } {
+  let text = content;
+  let cut = false;
+  while (Buffer.byteLength(JSON.stringify({ ...message, content: text })) > MAX_MESSAGE_JSON_BYTES) {
+    text = text.slice(0, Math.floor(text.length * 0.9));
+    cut = true;
+  }
+  return { content: text, cut };
+}
 const now = (): string => new Date().toISOString();
 
 interface Reply {
@@ -452,8 +469,13 @@ export class DiscussionService {
       // Saved with every delta: a client that reads the message mid-stream gets exactly
       // the text up to the next delta's `offset`, and a crash loses nothing published.
       published += text;
-      this.#store.saveContent(message.id, published);
-      this.#bus.emit('discussion.message_delta', { discussion_id: id, message_id: message.id, index, offset, text });
+      try {
+        this.#store.saveContent(message.id, published);
+        this.#bus.emit('discussion.message_delta', { discussion_id: id, message_id: message.id, index, offset, text });
+      } catch (error) {
+        // Called from a provider's stream handler: a throw here must not take the server down.
+        this.#logger.error({ err: error, discussion: id }, 'publishing a delta failed');
+      }
     }, MAX_DELTA_LENGTH);
     const onText = (text: string) => {
       if (truncated) return;
@@ -481,9 +503,11 @@ export class DiscussionService {
       outcome = { ok: false, error: `the provider failed: ${(error as Error).message}` };
     }
     deltas.flush();
+    const fit = fitting(message, content);
+    if (fit.cut) truncated = true;
     const ok = outcome.ok || truncated;
     this.#store.finishMessage(message.id, {
-      content,
+      content: fit.content,
       status: ok ? 'complete' : 'failed',
       error: ok || outcome.ok ? null : outcome.error,
       truncated,

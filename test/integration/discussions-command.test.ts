@@ -143,6 +143,20 @@ describe('command agents in a discussion (real processes)', () => {
     expect(messages[0]!.content).toBe('y'.repeat(16_000));
   });
 
+  it('keeps a reply of control characters within the event limit: cut to fit, marked truncated, the discussion goes on', async () => {
+    const runtime = await startRuntime();
+    const events = recordDiscussionEvents(runtime);
+    const agent = await commandAgent(runtime, 'controls');
+    const created = await newDiscussion(runtime, { participants: [agent.id], max_turns: 1 });
+    const { messages } = await waitForDiscussion(runtime, created.id, (d) => d.status === 'completed');
+    expect(messages[0]).toMatchObject({ status: 'complete', truncated: true });
+    expect(messages[0]!.content.length).toBeLessThan(15_000);
+    expect(messages[0]!.content).toBe('\u0001'.repeat(messages[0]!.content.length));
+    await waitFor(() => events.find((e) => e.type === 'discussion.message_created'));
+    const deltas = events.filter((e) => e.type === 'discussion.message_delta');
+    expect(deltas.map((e) => (e.data.text as string).length).reduce((a, b) => a + b, 0)).toBe(15_000);
+  });
+
   it('pause kills the streaming reply; resume gives the interrupted speaker its turn again', async () => {
     const runtime = await startRuntime();
     const file = pidFile();

@@ -69,7 +69,7 @@ describe('tasks and agents: bad input gets a clear 4xx and nothing breaks', () =
       [{ name: '../../etc', command: ['node'] }, /name is letters/],
       [{ name: 'a', preset: 'no-such' }, /preset: Invalid option: expected one of "claude-code"/],
       [{ name: 'a', preset: 'codex', command: ['node'] }, /either command or preset/],
-      [{ name: 'a' }, /needs a command/],
+      [{ name: 'a', model: { base_url: 'ftp://x/v1', model: 'm' } }, /model\.base_url/],
       [{ name: 'a', command: ['node'], timeout_s: 0 }, /timeout_s|>=1|too small/i],
       [{ name: 'a', command: ['node'], surprise: 1 }, /surprise|unrecognized/i],
     ];
@@ -82,6 +82,14 @@ describe('tasks and agents: bad input gets a clear 4xx and nothing breaks', () =
       (await refused(runtime, 'POST', '/api/v1/agents', { name: 'twin', command: ['node'] }, 409)).message,
     ).toMatch(/already exists/);
     expect((await call<{ agents: Agent[] }>(runtime, 'GET', '/api/v1/agents')).agents).toHaveLength(1);
+    // With neither command nor model an agent is external (it speaks in discussions through
+    // the API): it exists, but cannot run a task.
+    const external = await call<Agent>(runtime, 'POST', '/api/v1/agents', { name: 'outside' }, 201);
+    expect(external).toMatchObject({ speaker: 'external', command: [], status: 'idle' });
+    const task = await createTask(runtime);
+    expect(
+      (await refused(runtime, 'POST', `/api/v1/agents/${external.id}/start-task`, { task_id: task.id }, 409)).message,
+    ).toMatch(/it has no command/);
   });
 
   it("a container agent is judged by its image, not by this machine's PATH", async () => {

@@ -17,8 +17,25 @@ import {
 import { parseFilter } from '../model/filter.ts';
 import { FrameBatcher, type FrameScheduler } from '../model/frame-batcher.ts';
 import { RateSeries } from '../model/rate-series.ts';
+import { DiscussionBoard, TRANSCRIPT_EVENT_TYPES } from '../model/discussion-board.ts';
+import { KnowledgeLibrary } from '../model/knowledge-library.ts';
+import { Refresher } from '../model/refresher.ts';
 import { TaskBoard } from '../model/task-board.ts';
 import type { Agent, AgentList } from '../../src-shared/agents.ts';
+import type {
+  Discussion,
+  DiscussionCreateInput,
+  DiscussionList,
+  MessagePage,
+  MessagePosted,
+} from '../../src-shared/discussions.ts';
+import type {
+  KnowledgeChunk,
+  KnowledgeDocument,
+  KnowledgeDocumentCreate,
+  KnowledgeDocumentList,
+  KnowledgeSearchResponse,
+} from '../../src-shared/knowledge.ts';
 import {
   isFinalTaskStatus,
   type GitOperation,
@@ -45,6 +62,9 @@ const browserScheduler: FrameScheduler = {
 };
 
 const STATE_TYPES: readonly string[] = STATE_EVENT_TYPES;
+const TRANSCRIPT_TYPES: readonly string[] = TRANSCRIPT_EVENT_TYPES;
+/** Messages per page when a transcript is read. */
+const MESSAGE_PAGE = 500;
 
 /**
  * The browser's WebSocket behind the shared client's interface. Its handler properties
@@ -81,10 +101,8 @@ export class DashboardController {
   readonly rates = new RateSeries(300);
   readonly app = new Store<DashboardState, DashboardAction>(dashboardReducer, initialDashboardState);
   readonly tasks = new TaskBoard();
-  #listsFetch: Promise<void> | undefined;
-  #listsAgain = false;
-  #outputFetch: Promise<void> | undefined;
-  #outputAgain = false;
+  readonly knowledge = new KnowledgeLibrary();
+  readonly discussions = new DiscussionBoard();
   #client: LiveClient | undefined;
   #batcher = new FrameBatcher<EventEnvelope>((events) => this.#apply(events), browserScheduler);
   #stateFetch: Promise<void> | undefined;
@@ -260,6 +278,8 @@ export class DashboardController {
     if (effects.reloadLists) void this.refreshTasks();
     if (effects.readOutput) void this.#readOutput();
     if (effects.reloadGitOperations) void this.#loadGitOperations();
+    if (this.knowledge.affectedBy(fresh) && this.knowledge.loaded) void this.refreshKnowledge();
+    if (this.discussions.apply(fresh).reloadList && this.discussions.loaded) void this.refreshDiscussions();
     const relevant = events.filter((event) => STATE_TYPES.includes(event.type));
     if (relevant.length > 0) {
       this.app.dispatch({ type: 'events', events: relevant });
@@ -285,25 +305,17 @@ export class DashboardController {
 
   /** Agents and tasks again (one request pair in flight; a change meanwhile asks once more). */
   refreshTasks(): Promise<void> {
-    if (this.#listsFetch) {
-      this.#listsAgain = true;
-      return this.#listsFetch;
-    }
-    this.#listsFetch = (async () => {
-      try {
-        do {
-          this.#listsAgain = false;
-          const [agents, tasks] = await Promise.all([get<AgentList>(`${API}/agents`), get<TaskList>(`${API}/tasks`)]);
-          this.tasks.setLists(agents.agents, tasks.tasks);
-        } while (this.#listsAgain);
-      } catch {
-        // The next agent or task event tries again.
-      } finally {
-        this.#listsFetch = undefined;
-      }
-    })();
-    return this.#listsFetch;
+    return this.#lists.run();
   }
+
+  #lists = new Refresher(async () => {
+    try {
+      const [agents, tasks] = await Promise.all([get<AgentList>(`${API}/agents`), get<TaskList>(`${API}/tasks`)]);
+      this.tasks.setLists(agents.agents, tasks.tasks);
+    } catch {
+      // The next agent or task event tries again.
+    }
+  });
 
   selectTask(id: string | null): void {
     this.tasks.select(id);
@@ -315,33 +327,25 @@ export class DashboardController {
 
   /** Reads the selected task's log from where the last read ended (one read in flight). */
   #readOutput(): Promise<void> {
-    if (this.#outputFetch) {
-      this.#outputAgain = true;
-      return this.#outputFetch;
-    }
-    this.#outputFetch = (async () => {
-      try {
-        do {
-          this.#outputAgain = false;
-          const selected = this.tasks.selected;
-          if (!selected) return;
-          const { id, offset } = selected;
-          // Plain text, not JSON: read through the signed-in fetch (access token, refresh on 401).
-          const res = await auth.fetch(`${API}/tasks/${encodeURIComponent(id)}/output?offset=${offset}`, {
-            cache: 'no-store',
-          });
-          if (!res.ok) return;
-          const text = await res.text();
-          this.tasks.appendOutput(id, offset, text, Number(res.headers.get('x-output-size') ?? offset));
-        } while (this.#outputAgain);
-      } catch {
-        // The next event or tick reads again.
-      } finally {
-        this.#outputFetch = undefined;
-      }
-    })();
-    return this.#outputFetch;
+    return this.#output.run();
   }
+
+  #output = new Refresher(async () => {
+    try {
+      const selected = this.tasks.selected;
+      if (!selected) return;
+      const { id, offset } = selected;
+      // Plain text, not JSON: read through the signed-in fetch (access token, refresh on 401).
+      const res = await auth.fetch(`${API}/tasks/${encodeURIComponent(id)}/output?offset=${offset}`, {
+        cache: 'no-store',
+      });
+      if (!res.ok) return;
+      const text = await res.text();
+      this.tasks.appendOutput(id, offset, text, Number(res.headers.get('x-output-size') ?? offset));
+    } catch {
+      // The next event or tick reads again.
+    }
+  });
 
   async #loadGitOperations(): Promise<void> {
     const id = this.tasks.selected?.id;
@@ -450,6 +454,132 @@ export class DashboardController {
 
   removeUser(id: string): Promise<unknown> {
     return del(`${API}/users/${encodeURIComponent(id)}`);
+  }
+
+  // -- discussions --------------------------------------------------------------------
+
+  /** The discussions list again (one read in flight); the view asks once when it opens, events after that. */
+  refreshDiscussions(): Promise<void> {
+    return this.#discussionList.run();
+  }
+
+  #discussionList = new Refresher(async () => {
+    try {
+      this.discussions.setList((await get<DiscussionList>(`${API}/discussions`)).discussions);
+    } catch {
+      // The next discussion event, or opening the view again, tries again.
+    }
+  });
+
+  /**
+   * Opens a discussion: its transcript starts from the deltas and messages this page's
+   * history already holds for it (a reply streaming now continues from its first delta),
+   * then every stored page is read and merged; live events keep arriving meanwhile.
+   */
+  async openDiscussion(id: string | null): Promise<void> {
+    if (id === this.discussions.selectedId) return;
+    this.#batcher.flush();
+    const held: EventEnvelope[] = [];
+    if (id !== null)
+      for (const row of this.log.rows)
+        if (row.kind === 'event' && TRANSCRIPT_TYPES.includes(row.event.type) && row.event.data.discussion_id === id)
+          held.push(row.event);
+    this.discussions.select(id, held);
+    if (id === null) return;
+    let after: string | null = null;
+    try {
+      do {
+        const query = new URLSearchParams({ limit: String(MESSAGE_PAGE) });
+        if (after !== null) query.set('after', after);
+        const page: MessagePage = await get<MessagePage>(
+          `${API}/discussions/${encodeURIComponent(id)}/messages?${query.toString()}`,
+        );
+        after = page.next_after;
+        this.discussions.addPage(id, page.messages, after === null);
+      } while (after !== null && this.discussions.selectedId === id);
+    } catch (error) {
+      this.discussions.pageFailed(id, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  async createDiscussion(body: DiscussionCreateInput): Promise<Discussion> {
+    try {
+      const discussion = await post<Discussion>(`${API}/discussions`, body);
+      this.discussions.upsert(discussion);
+      return discussion;
+    } catch (error) {
+      this.#afterWriteError(error);
+    }
+  }
+
+  async postMessage(id: string, content: string): Promise<MessagePosted> {
+    try {
+      const posted = await post<MessagePosted>(`${API}/discussions/${encodeURIComponent(id)}/messages`, { content });
+      this.discussions.upsert(posted.discussion);
+      this.discussions.addMessage(id, posted.message);
+      return posted;
+    } catch (error) {
+      this.#afterWriteError(error);
+    }
+  }
+
+  async discussionAction(id: string, action: 'pause' | 'resume' | 'complete'): Promise<Discussion> {
+    try {
+      const discussion = await post<Discussion>(`${API}/discussions/${encodeURIComponent(id)}/${action}`, {});
+      this.discussions.upsert(discussion);
+      return discussion;
+    } catch (error) {
+      this.#afterWriteError(error);
+    }
+  }
+
+  // -- knowledge ----------------------------------------------------------------------
+
+  /** The documents list again (one read in flight); the view asks once when it opens, events after that. */
+  refreshKnowledge(): Promise<void> {
+    return this.#documents.run();
+  }
+
+  #documents = new Refresher(async () => {
+    try {
+      this.knowledge.setDocuments((await get<KnowledgeDocumentList>(`${API}/knowledge/documents`)).documents);
+    } catch {
+      // The next knowledge event, or opening the view again, tries again.
+    }
+  });
+
+  searchKnowledge(q: string, limit: number, signal: AbortSignal): Promise<KnowledgeSearchResponse> {
+    return get<KnowledgeSearchResponse>(
+      `${API}/knowledge/search?${new URLSearchParams({ q, limit: String(limit) }).toString()}`,
+      { signal },
+    );
+  }
+
+  getDocument(id: string, signal?: AbortSignal): Promise<KnowledgeDocument> {
+    return get<KnowledgeDocument>(`${API}/knowledge/documents/${encodeURIComponent(id)}`, { signal });
+  }
+
+  getChunk(id: string, signal?: AbortSignal): Promise<KnowledgeChunk> {
+    return get<KnowledgeChunk>(`${API}/knowledge/chunks/${encodeURIComponent(id)}`, { signal });
+  }
+
+  async addDocument(body: KnowledgeDocumentCreate): Promise<KnowledgeDocument> {
+    try {
+      const document = await post<KnowledgeDocument>(`${API}/knowledge/documents`, body);
+      void this.refreshKnowledge();
+      return document;
+    } catch (error) {
+      this.#afterWriteError(error);
+    }
+  }
+
+  async deleteDocument(id: string): Promise<void> {
+    try {
+      await del(`${API}/knowledge/documents/${encodeURIComponent(id)}`);
+      this.knowledge.remove(id);
+    } catch (error) {
+      this.#afterWriteError(error);
+    }
   }
 
   retryNow(): void {

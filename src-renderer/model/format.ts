@@ -71,3 +71,10 @@ export function formatAge(iso: string, now: number): string {
   if (seconds < 86_400) return `${Math.round(seconds / 3600)} h ago`;
   return dayFormat.format(new Date(at));
 }
+
+/** `512 B`, `4.2 KB`, `1.0 MB` (powers of 1024, as file managers count). */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}

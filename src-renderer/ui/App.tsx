@@ -3,7 +3,9 @@ import { ActivityPanel } from './ActivityPanel.tsx';
 import { ReadOnlyBanner } from './Banners.tsx';
 import { CommandBar } from './CommandBar.tsx';
 import { DetailDrawer } from './DetailDrawer.tsx';
+import { DiscussionsView } from './DiscussionsView.tsx';
 import { Header } from './Header.tsx';
+import { KnowledgeView } from './KnowledgeView.tsx';
 import { COMMAND_INPUT_ID, FILTER_INPUT_ID } from './hooks.ts';
 import { SessionsView } from './SessionsView.tsx';
 import { SidePanels } from './SidePanels.tsx';
@@ -29,19 +31,26 @@ function focus(id: string): void {
   }
 }
 
-type View = 'activity' | 'sessions';
-const viewFromHash = (): View => (window.location.hash === '#sessions' ? 'sessions' : 'activity');
+const VIEWS = ['activity', 'sessions', 'discussions', 'knowledge'] as const;
+type View = (typeof VIEWS)[number];
+const VIEW_LABELS: Record<View, string> = {
+  activity: 'Activity',
+  sessions: 'Sessions',
+  discussions: 'Discussions',
+  knowledge: 'Knowledge',
+};
+/** `#sessions`, `#discussions`, `#knowledge` open that view (a link to it survives a reload). */
+const viewFromHash = (): View => VIEWS.find((v) => v !== 'activity' && window.location.hash === `#${v}`) ?? 'activity';
 
 export function App() {
   const [selected, setSelected] = useState<number | null>(null);
-  // `#sessions` opens the Sessions view (a link to it survives a reload).
   const [view, setView] = useState<View>(viewFromHash);
   const show = (next: View) => {
     setView(next);
     history.replaceState(
       null,
       '',
-      `${window.location.pathname}${window.location.search}${next === 'sessions' ? '#sessions' : ''}`,
+      `${window.location.pathname}${window.location.search}${next === 'activity' ? '' : `#${next}`}`,
     );
   };
   const close = useCallback(() => setSelected(null), []);
@@ -91,16 +100,23 @@ export function App() {
       <Header />
       <ReadOnlyBanner />
       <nav className="view-tabs" aria-label="Views">
-        <button className="button" type="button" aria-pressed={view === 'activity'} onClick={() => show('activity')}>
-          Activity
-        </button>
-        <button className="button" type="button" aria-pressed={view === 'sessions'} onClick={() => show('sessions')}>
-          Sessions
-        </button>
+        {VIEWS.map((v) => (
+          <button key={v} className="button" type="button" aria-pressed={view === v} onClick={() => show(v)}>
+            {VIEW_LABELS[v]}
+          </button>
+        ))}
       </nav>
       {view === 'sessions' ? (
         <main className="main sessions-main">
           <SessionsView />
+        </main>
+      ) : view === 'discussions' ? (
+        <main className="main discussions-main">
+          <DiscussionsView />
+        </main>
+      ) : view === 'knowledge' ? (
+        <main className="main knowledge-main">
+          <KnowledgeView />
         </main>
       ) : (
         <main className="main">

@@ -51,3 +51,8 @@ export function useNow(intervalMs: number, enabled = true): number {
 /** Focus targets of the keyboard shortcuts. */
 export const FILTER_INPUT_ID = 'filter-input';
 export const COMMAND_INPUT_ID = 'command-input';
+
+/** Whether the page is signed in and its stream is live: when lists a view reads are (re)fetched. */
+export function useLive(): boolean {
+  return useDashboard((s) => s.signedIn && s.connection.state === 'live');
+}

@@ -1,43 +1,22 @@
 import fs from 'node:fs';
 import type { Duplex } from 'node:stream';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { createRuntime, type Runtime } from '../../src-main/runtime.ts';
 import { spawnLookout } from '../helpers/cli.ts';
 import { api, startRuntime } from '../helpers/runtime.ts';
-import { ensureRendererBuilt, launchChromium, openDashboard, watchConsole } from './chromium.ts';
+import { watchConsole } from './chromium.ts';
+import { type ChromiumSuite, useChromium } from './use-chromium.ts';
 
 /**
  * The dashboard end to end: a real runtime on port 0, the built page, Debian's Chromium.
  * One browser for the file; each test gets its own runtime and browser context.
  */
 
-let browser: Browser;
-const contexts: { close(): Promise<void> }[] = [];
+const chromium = useChromium();
 
-beforeAll(async () => {
-  await ensureRendererBuilt();
-  browser = await launchChromium();
-}, 180_000);
-
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((context) => context.close()));
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
-
-async function open(
-  runtime: Runtime,
-  options: Parameters<typeof openDashboard>[2] = {},
-): Promise<{ page: Page; errors: string[] }> {
-  const { context, page } = await openDashboard(browser, runtime, options);
-  contexts.push(context);
-  const errors = watchConsole(page);
-  return { page, errors };
-}
+const open = (runtime: Runtime, options?: Parameters<ChromiumSuite['open']>[1]) => chromium.open(runtime, options);
 
 type EventInput = { type: string; data?: Record<string, unknown>; metadata?: Record<string, unknown> };
 
@@ -132,8 +111,7 @@ describe('the dashboard', { timeout: 60_000 }, () => {
       method: 'POST',
       json: { name: 'vera', role: 'viewer', password: 'correct horse battery' },
     });
-    const context = await browser.newContext();
-    contexts.push(context);
+    const context = await chromium.newContext();
     const page = await context.newPage();
     const errors = watchConsole(page);
     const posted: string[] = [];

@@ -1,22 +1,10 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, startRuntime } from '../helpers/runtime.ts';
-import { ensureRendererBuilt, launchChromium, openDashboard, watchConsole } from './chromium.ts';
+import { useChromium } from './use-chromium.ts';
 
 /** The Sessions view end to end: spans in over OTLP, a session row, its models, a waterfall, a price. */
 
-let browser: Browser;
-const contexts: { close(): Promise<void> }[] = [];
-beforeAll(async () => {
-  await ensureRendererBuilt();
-  browser = await launchChromium();
-}, 180_000);
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((context) => context.close()));
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const chromium = useChromium();
 
 const TRACE = 'abcdefabcdefabcdefabcdefabcdef01';
 const str = (key: string, value: string) => ({ key, value: { stringValue: value } });
@@ -64,9 +52,7 @@ describe('the Sessions view', () => {
     });
     expect(ingest.status).toBe(200);
 
-    const { context, page } = await openDashboard(browser, runtime);
-    contexts.push(context);
-    const errors = watchConsole(page);
+    const { page, errors } = await chromium.open(runtime);
     await page.getByRole('button', { name: 'Sessions' }).click();
     const row = page.getByRole('row', { name: /session-e2e/ });
     await row.waitFor();

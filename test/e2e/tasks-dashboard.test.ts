@@ -1,23 +1,11 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnLookout } from '../helpers/cli.ts';
 import { git, tempRepo } from '../helpers/git-repo.ts';
 import { startRuntime } from '../helpers/runtime.ts';
 import { createTask, scriptAgent, settled, waitForTask } from '../helpers/tasks.ts';
-import { ensureRendererBuilt, launchChromium, openDashboard, watchConsole } from './chromium.ts';
+import { useChromium } from './use-chromium.ts';
 
-let browser: Browser;
-const contexts: { close(): Promise<void> }[] = [];
-beforeAll(async () => {
-  await ensureRendererBuilt();
-  browser = await launchChromium();
-}, 180_000);
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((context) => context.close()));
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const chromium = useChromium();
 
 describe('dashboard: agents and tasks', () => {
   it('shows agents and tasks live, starts a task, shows its output and git operations, merges it', async () => {
@@ -25,9 +13,7 @@ describe('dashboard: agents and tasks', () => {
     const runtime = await startRuntime({ workspace: repo });
     const agent = await scriptAgent(runtime, 'write', { name: 'writer' });
     const task = await createTask(runtime, { title: 'Write from the dashboard' });
-    const { context, page } = await openDashboard(browser, runtime);
-    contexts.push(context);
-    const errors = watchConsole(page);
+    const { page, errors } = await chromium.open(runtime);
 
     const agents = page.getByRole('region', { name: 'Agents' });
     const tasks = page.getByRole('region', { name: 'Tasks' });
@@ -61,8 +47,7 @@ describe('dashboard: agents and tasks', () => {
     const runtime = await startRuntime({ workspace: repo });
     await scriptAgent(runtime, 'write', { name: 'writer' });
     const task = await createTask(runtime, { title: 'Blocked task' });
-    const { context, page } = await openDashboard(browser, runtime);
-    contexts.push(context);
+    const { page } = await chromium.open(runtime);
     const item = page.getByRole('region', { name: 'Tasks' }).locator(`[data-task="${task.id}"]`);
     await item.getByRole('button', { name: 'Start' }).waitFor({ timeout: 8000 });
     expect(await item.getByRole('button', { name: 'Start' }).isEnabled()).toBe(true);

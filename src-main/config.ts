@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { EXIT_USAGE, StartupError } from './errors.ts';
+import { redactUrl } from './store/postgres/redact-url.ts';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 export const isLoopbackHost = (host: string): boolean => LOOPBACK_HOSTS.has(host) || /^127(\.\d{1,3}){3}$/.test(host);
@@ -188,6 +189,19 @@ export const SETTINGS = {
     flag: '--wal-max-bytes',
     describe: 'Past this size the database WAL is checkpointed and truncated',
   },
+  databaseUrl: {
+    schema: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, {
+        error: 'expected a PostgreSQL URL: postgres://user:password@host:5432/database',
+      })
+      .optional(),
+    default: undefined,
+    env: 'LOOKOUT_DATABASE_URL',
+    flag: '--database-url',
+    describe:
+      'Team mode: keep everything in this PostgreSQL database instead of .lookout/lookout.db; several servers on one database are one control room (the password is never logged)',
+  },
   retentionEvents: {
     schema: int(1, Number.MAX_SAFE_INTEGER),
     default: 1_000_000,
@@ -306,7 +320,8 @@ export function parseConfig(
   if (!result.success) {
     const issue = result.error.issues[0];
     const name = String(issue?.path[0] ?? '') as SettingName;
-    const got = given[name];
+    // A database URL may carry a password: never echo it.
+    const got = name === 'databaseUrl' && typeof given[name] === 'string' ? redactUrl(given[name]) : given[name];
     const where = name in SETTINGS ? ` (${describeSource(name)})` : '';
     throw new StartupError(
       `invalid setting ${name}${where}: ${issue?.message ?? 'invalid'}; got ${JSON.stringify(got)}`,

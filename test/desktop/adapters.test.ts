@@ -425,7 +425,7 @@ describe('the main adapter (desktop-app.ts over a mocked Electron, real runtimes
 
   it('notifications: opted-in failures notify; clicking opens the event in the dashboard', async () => {
     const { app, win, runtimes } = await launch();
-    const publish = (type: string, data: Record<string, unknown>) => runtimes[0]!.bus.publish([{ type, data }])[0]!;
+    const publish = (type: string, data: Record<string, unknown>) => (await runtimes[0]!.bus.publish([{ type, data }]))[0]!;
     win.focused = false; // the user is in another app: notices are for then
     publish('workflow.failed', { workflow_id: 'w1', error: 'not opted in yet' });
     await new Promise((resolve) => setTimeout(resolve, 20)); // delivered (and ignored) before the opt-in

@@ -113,8 +113,8 @@ describe('durability and graceful stop', () => {
     fs.rmSync(`${runtime.paths.lock}.json`, { force: true });
     const started = Date.now();
     const reasons = () =>
-      runtime.bus.log
-        .read({ after: 0, patterns: ['session.lock_changed'], limit: 100 })
+      (await runtime.bus.log
+        .read({ after: 0, patterns: ['session.lock_changed'], limit: 100 }))
         .map((e) => (JSON.parse(e.json) as { data: { reason: string } }).data.reason);
     while (!reasons().includes('compromised') || runtime.session.state.read_only) {
       if (Date.now() - started > 10_000) throw new Error(`no recovery: ${reasons().join(',')}`);

@@ -177,7 +177,7 @@ describe('metadata on every envelope', () => {
       expect(event.metadata, event.type).toEqual(event.type === 'x.tagged' ? { agent: 'a' } : {});
     }
     // The stored JSON itself carries it (what every stream sends verbatim).
-    for (const row of runtime.bus.log.read({ after: 0, patterns: ['*'], limit: 100 })) {
+    for (const row of (await runtime.bus.log.read({ after: 0, patterns: ['*'], limit: 100 }))) {
       expect(JSON.parse(row.json)).toHaveProperty('metadata');
     }
     await ws.waitFor(() => ws.events().at(-1)?.sequence_number === last);
@@ -195,7 +195,7 @@ describe('metadata on every envelope', () => {
   it('is added to envelopes stored before the rule, when the store is opened', async () => {
     const workspace = tempWorkspace();
     const first = await createRuntime({ workspace, port: 0, logLevel: 'warn' });
-    first.bus.publish([{ type: 'x.old' }]);
+    (await first.bus.publish([{ type: 'x.old' }]));
     // What a store written by an earlier version holds: no metadata key, schema version 2.
     first.store.db.exec(`UPDATE events SET json = json_remove(json, '$.metadata')`);
     // (Version 2 had no access tables either: they come with a later migration.)
@@ -208,7 +208,7 @@ describe('metadata on every envelope', () => {
       )
       .all() as { name: string }[];
     for (const { name } of later) first.store.db.exec(`DROP TABLE "${name}"`);
-    expect(JSON.parse(first.bus.log.read({ after: 0, patterns: ['x.old'], limit: 1 })[0]!.json)).not.toHaveProperty(
+    expect(JSON.parse((await first.bus.log.read({ after: 0, patterns: ['x.old'], limit: 1 }))[0]!.json)).not.toHaveProperty(
       'metadata',
     );
     await first.stop();
@@ -216,7 +216,7 @@ describe('metadata on every envelope', () => {
     try {
       const page = await history(second, '?since=0&types=x.old');
       expect(page.events).toHaveLength(1);
-      const raw = second.bus.log.read({ after: 0, patterns: ['x.old'], limit: 1 })[0]!.json;
+      const raw = (await second.bus.log.read({ after: 0, patterns: ['x.old'], limit: 1 }))[0]!.json;
       // Appended last, where new envelopes have it: the stored text reads like a new one.
       expect(Object.keys(JSON.parse(raw) as object)).toEqual([
         'type',
@@ -236,10 +236,10 @@ describe('retention', () => {
   it('keeps the count cap as events arrive (within 1% of it), without waiting for the sweep', async () => {
     const runtime = await startRuntime({ retentionEvents: 200 });
     for (let i = 0; i < 5; i++)
-      runtime.bus.publish(
+      (await runtime.bus.publish(
         Array.from({ length: 100 }, () => ({ type: 'x.r', data: {} })),
         { batch: true },
-      );
+      ));
     const last = runtime.bus.log.lastSequenceNumber;
     const stored = last - runtime.bus.log.oldestSequenceNumber + 1;
     expect(stored).toBeGreaterThanOrEqual(200);

@@ -162,10 +162,10 @@ describe('WAL checkpoints', () => {
     const wal = `${runtime.paths.database}-wal`;
     const blob = 'x'.repeat(4000);
     for (let i = 0; i < 5; i++) {
-      runtime.bus.publish(
+      (await runtime.bus.publish(
         Array.from({ length: 200 }, () => ({ type: 'x.fill', data: { blob } })),
         { batch: true },
-      );
+      ));
     }
     // Automatic checkpoints are off on the main connection…
     expect(

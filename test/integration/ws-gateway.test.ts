@@ -128,7 +128,7 @@ describe('WebSocket /ws', () => {
     })();
     // Resume from a point well inside the x.race stream: whatever a fresh runtime stored
     // at start-up (session.lock_changed, system.started, …) lies before it.
-    const firstRace = () => runtime.bus.log.read({ after: 0, patterns: ['x.race'], limit: 1 })[0]?.seq;
+    const firstRace = () => (await runtime.bus.log.read({ after: 0, patterns: ['x.race'], limit: 1 }))[0]?.seq;
     await waitUntil(() => firstRace() !== undefined && runtime.bus.log.lastSequenceNumber - firstRace()! >= 200);
     const since = runtime.bus.log.lastSequenceNumber - 100;
     const client = await connectWs(runtime, `?since=${since}&types=x.race`);
@@ -143,8 +143,8 @@ describe('WebSocket /ws', () => {
     const seqs = client.events().map((e) => e.sequence_number);
     // Every x.race event after since arrives exactly once, in order: the expectation comes
     // from the log itself, not from a guess about how many events start-up stored.
-    const expected = runtime.bus.log
-      .read({ after: since, patterns: ['x.race'], limit: 1_000_000 })
+    const expected = (await runtime.bus.log
+      .read({ after: since, patterns: ['x.race'], limit: 1_000_000 }))
       .map((e) => Number(e.seq));
     expect(expected.length).toBeGreaterThan(100);
     expect(seqs).toEqual(expected);
@@ -177,7 +177,7 @@ describe('WebSocket /ws', () => {
       runtime,
       Array.from({ length: 30 }, () => ({ type: 'x.r' })),
     );
-    runtime.bus.log.prune({ maxEvents: 10, maxAgeMs: 1e12 });
+    (await runtime.bus.log.prune({ maxEvents: 10, maxAgeMs: 1e12 }));
     const oldest = runtime.bus.log.oldestSequenceNumber;
     const client = await connectWs(runtime, '?since=0&types=x.r');
     await client.waitFor((m) => m.some((x) => x.type === 'replay_complete'));
@@ -219,7 +219,7 @@ describe('WebSocket /ws', () => {
       );
     }
     // The numbers the x.flood events got, from the log (not from a count of what else exists).
-    const flood = runtime.bus.log.read({ after: 0, patterns: ['x.flood'], limit: total }).map((e) => Number(e.seq));
+    const flood = (await runtime.bus.log.read({ after: 0, patterns: ['x.flood'], limit: total })).map((e) => Number(e.seq));
     const last = flood.at(-1)!;
     // Bounded: the server holds at most queueSize events for this client.
     const [stats] = runtime.gateway.stats();
@@ -284,8 +284,8 @@ describe('WebSocket /ws?tail=N', () => {
 
   it('sends the newest N matching events, then replay_complete, then live ones', async () => {
     const runtime = await startRuntime();
-    runtime.bus.publish(Array.from({ length: 30 }, (_, i) => ({ type: i % 3 === 0 ? 'x.a' : 'x.b', data: { i } })));
-    const stored = runtime.bus.log.read({ after: 0, patterns: ['x.a'], limit: 100 }).map((e) => e.seq);
+    (await runtime.bus.publish(Array.from({ length: 30 }, (_, i) => ({ type: i % 3 === 0 ? 'x.a' : 'x.b', data: { i } }))));
+    const stored = (await runtime.bus.log.read({ after: 0, patterns: ['x.a'], limit: 100 })).map((e) => e.seq);
     expect(stored).toHaveLength(10);
 
     const client = await connectWs(runtime, '?tail=4&types=x.a');
@@ -300,10 +300,10 @@ describe('WebSocket /ws?tail=N', () => {
     expect(client.controls('connected')[0]).toMatchObject({ oldest_sequence_number: 1, types: ['x.a'] });
     expect(client.controls('gap')).toEqual([]); // what is older was not asked for
 
-    runtime.bus.publish([
+    (await runtime.bus.publish([
       { type: 'x.b', data: {} },
       { type: 'x.a', data: { live: true } },
-    ]);
+    ]));
     await client.waitFor(() => client.events().length === 5);
     expect(client.events().at(-1)).toMatchObject({ type: 'x.a', data: { live: true } });
     client.ws.close();
@@ -311,8 +311,8 @@ describe('WebSocket /ws?tail=N', () => {
 
   it('sends everything there is when fewer events match, caps N at the replay limit, and lets since win', async () => {
     const runtime = await startRuntime({ replayLimit: 5 });
-    runtime.bus.publish(Array.from({ length: 8 }, (_, i) => ({ type: 'x.t', data: { i } })));
-    const all = runtime.bus.log.read({ after: 0, patterns: ['x.t'], limit: 100 }).map((e) => e.seq);
+    (await runtime.bus.publish(Array.from({ length: 8 }, (_, i) => ({ type: 'x.t', data: { i } }))));
+    const all = (await runtime.bus.log.read({ after: 0, patterns: ['x.t'], limit: 100 })).map((e) => e.seq);
 
     const few = await connectWs(runtime, '?tail=100&types=x.t,x.none');
     await few.waitFor(() => few.controls('replay_complete').length === 1);
@@ -331,7 +331,7 @@ describe('WebSocket /ws?tail=N', () => {
 
     // tail=0 is "live only", like no tail at all.
     const zero = await connectWs(runtime, '?tail=0&types=x.t');
-    runtime.bus.publish([{ type: 'x.t', data: { late: true } }]);
+    (await runtime.bus.publish([{ type: 'x.t', data: { late: true } }]));
     await zero.waitFor(() => zero.events().length === 1);
     expect(zero.controls('replay_complete')).toEqual([]);
     for (const c of [few, none, resumed, zero]) c.ws.close();
@@ -339,8 +339,8 @@ describe('WebSocket /ws?tail=N', () => {
 
   it('starts at the oldest retained event, with no gap for what retention removed', async () => {
     const runtime = await startRuntime();
-    runtime.bus.publish(Array.from({ length: 20 }, (_, i) => ({ type: 'x.r', data: { i } })));
-    runtime.bus.log.prune({ maxEvents: 6, maxAgeMs: 86_400_000 });
+    (await runtime.bus.publish(Array.from({ length: 20 }, (_, i) => ({ type: 'x.r', data: { i } }))));
+    (await runtime.bus.log.prune({ maxEvents: 6, maxAgeMs: 86_400_000 }));
     const oldest = runtime.bus.log.oldestSequenceNumber;
     expect(oldest).toBeGreaterThan(1);
     const client = await connectWs(runtime, '?tail=50');
@@ -354,13 +354,13 @@ describe('WebSocket /ws?tail=N', () => {
 
   it('has no duplicate and no hole at the seam while events are being published', async () => {
     const runtime = await startRuntime();
-    runtime.bus.publish(Array.from({ length: 50 }, (_, i) => ({ type: 'x.seam', data: { i } })));
+    (await runtime.bus.publish(Array.from({ length: 50 }, (_, i) => ({ type: 'x.seam', data: { i } }))));
     // A publisher in this process runs between the clients' handshakes, so each client's
     // boundary falls somewhere inside the stream of publishes.
     let publishing = true;
     const publisher = (async () => {
       while (publishing) {
-        runtime.bus.publish([{ type: 'x.seam', data: {} }]);
+        (await runtime.bus.publish([{ type: 'x.seam', data: {} }]));
         await new Promise((resolve) => setImmediate(resolve));
       }
     })();
@@ -369,7 +369,7 @@ describe('WebSocket /ws?tail=N', () => {
     publishing = false;
     await publisher;
     const last = runtime.bus.log.lastSequenceNumber;
-    const all = runtime.bus.log.read({ after: 0, patterns: ['x.seam'], limit: 100_000 }).map((e) => e.seq);
+    const all = (await runtime.bus.log.read({ after: 0, patterns: ['x.seam'], limit: 100_000 })).map((e) => e.seq);
     for (const client of clients) {
       await client.waitFor(() => seqs(client).at(-1) === last);
       const boundary = client.controls('connected')[0]!.last_sequence_number as number;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus } from '../../../src-main/events/bus.ts';
-import { EventLog } from '../../../src-main/events/event-log.ts';
+import { SqliteEventLog } from '../../../src-main/events/sqlite-event-log.ts';
 import { LookoutError } from '../../../src-main/errors.ts';
 import { type Database, openDatabase } from '../../../src-main/store/database.ts';
 import type { EventEnvelope } from '../../../src-shared/events.ts';
@@ -16,7 +16,7 @@ function bus(queueSize = 100) {
   const db = openDatabase(':memory:');
   open.push(db);
   const captured = capturedLogger();
-  return { bus: new EventBus({ log: new EventLog(db), logger: captured.logger, queueSize }), ...captured };
+  return { bus: new EventBus({ log: new SqliteEventLog(db), logger: captured.logger, queueSize }), ...captured };
 }
 
 /** The LookoutError a call throws (failing the test if it does not throw one). */
@@ -30,7 +30,7 @@ function refusal(fn: () => unknown): LookoutError {
   throw new Error('expected a refusal');
 }
 
-const stored = (b: EventBus) => b.log.read({ after: 0, patterns: ['*'], limit: 10_000 });
+const stored = (b: EventBus) => (await b.log.read({ after: 0, patterns: ['*'], limit: 10_000 }));
 
 describe('EventBus.publish', () => {
   it('validates, stamps, stores and answers with the envelopes, metadata always present', () => {
@@ -94,7 +94,7 @@ describe('EventBus.publish', () => {
     const overhead = Buffer.byteLength(JSON.stringify({ ...probe, sequence_number: probe.sequence_number + 1 }));
     const fits = { type: 'x.fit', data: { blob: 'a'.repeat(MAX_EVENT_BYTES - overhead) } };
     const [accepted] = b.publish([fits]);
-    expect(Buffer.byteLength(b.log.read({ after: probe.sequence_number, patterns: ['*'], limit: 1 })[0]!.json)).toBe(
+    expect(Buffer.byteLength((await b.log.read({ after: probe.sequence_number, patterns: ['*'], limit: 1 }))[0]!.json)).toBe(
       MAX_EVENT_BYTES,
     );
     const over = { type: 'x.fit', data: { blob: 'a'.repeat(MAX_EVENT_BYTES - overhead + 1) } };

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventLog } from '../../../src-main/events/event-log.ts';
+import { SqliteEventLog } from '../../../src-main/events/sqlite-event-log.ts';
 import { type Database, openDatabase } from '../../../src-main/store/database.ts';
 import { tempWorkspace } from '../../helpers/workspace.ts';
 
@@ -24,7 +24,7 @@ const seqs = (rows: { seq: number }[]) => rows.map((row) => row.seq);
 
 describe('EventLog', () => {
   it('numbers from 1 and stamps every envelope with one timestamp and metadata ({} when none was sent)', () => {
-    const log = new EventLog(memory());
+    const log = new SqliteEventLog(memory());
     expect(log.lastSequenceNumber).toBe(0);
     expect(log.oldestSequenceNumber).toBe(1); // empty: last + 1
     const now = Date.parse('2026-11-23T17:49:02.123Z');
@@ -51,7 +51,7 @@ describe('EventLog', () => {
     const db = memory();
     db.db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.type = 'x.boom'
                 BEGIN SELECT RAISE(ABORT, 'boom'); END`);
-    const log = new EventLog(db);
+    const log = new SqliteEventLog(db);
     log.append([ev('x.ok')]);
     expect(() => log.append([ev('x.fine'), ev('x.boom'), ev('x.never')])).toThrow(/boom/);
     expect(log.lastSequenceNumber).toBe(1);
@@ -62,7 +62,7 @@ describe('EventLog', () => {
   it('never reuses a number: not after pruning everything, not across reopening the file', async () => {
     const file = path.join(tempWorkspace(), 'events.db');
     const first = openDatabase(file);
-    const log = new EventLog(first);
+    const log = new SqliteEventLog(first);
     log.append([ev('x.a'), ev('x.b'), ev('x.c')]);
     expect(log.prune({ maxEvents: 0, maxAgeMs: 86_400_000 })).toBe(3);
     expect(log.oldestSequenceNumber).toBe(4);
@@ -70,14 +70,14 @@ describe('EventLog', () => {
 
     const second = openDatabase(file);
     open.push(second);
-    const again = new EventLog(second);
+    const again = new SqliteEventLog(second);
     expect(again.epoch).toBe(first.epoch);
     expect(again.lastSequenceNumber).toBe(3);
     expect(again.append([ev('x.d')]).envelopes[0]!.sequence_number).toBe(4);
   });
 
   it('reads a range by pattern, oldest first, up to a bound and a limit', () => {
-    const log = new EventLog(memory());
+    const log = new SqliteEventLog(memory());
     log.append([ev('chat.message_sent'), ev('x.a'), ev('workflow.started'), ev('x.b'), ev('x.c')]);
     expect(seqs(log.read({ after: 0, patterns: ['x.*'], limit: 10 }))).toEqual([2, 4, 5]);
     expect(seqs(log.read({ after: 2, patterns: ['x.*'], limit: 10 }))).toEqual([4, 5]);
@@ -91,7 +91,7 @@ describe('EventLog', () => {
   });
 
   it('counts a range and finds the event with exactly N newer matches in it', () => {
-    const log = new EventLog(memory());
+    const log = new SqliteEventLog(memory());
     log.append([ev('x.a'), ev('y.b'), ev('x.a'), ev('x.a'), ev('y.b'), ev('x.a')]);
     expect(log.countRange(0, 6, ['x.a'])).toEqual({ count: 4, first: 1 });
     expect(log.countRange(1, 5, ['x.a'])).toEqual({ count: 2, first: 3 });
@@ -103,7 +103,7 @@ describe('EventLog', () => {
   });
 
   it('keeps at most maxEvents as events arrive, pruning in steps of 1 % of the cap', () => {
-    const log = new EventLog(memory(), { maxEvents: 200 });
+    const log = new SqliteEventLog(memory(), { maxEvents: 200 });
     log.append(Array.from({ length: 200 }, () => ev('x.fill')));
     expect(log.oldestSequenceNumber).toBe(1);
     log.append([ev('x.over')]); // one over: below the 2-event step, nothing pruned yet
@@ -114,7 +114,7 @@ describe('EventLog', () => {
   });
 
   it('prunes by count and by age, and says how many went', () => {
-    const log = new EventLog(memory());
+    const log = new SqliteEventLog(memory());
     const day = 86_400_000;
     const now = Date.parse('2026-11-23T12:00:00.000Z');
     log.append([ev('x.old'), ev('x.old')], now - 3 * day);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus } from '../../../src-main/events/bus.ts';
-import { EventLog } from '../../../src-main/events/event-log.ts';
+import { SqliteEventLog } from '../../../src-main/events/sqlite-event-log.ts';
 import { EventStream, type StreamItem } from '../../../src-main/events/event-stream.ts';
 import { type Database, openDatabase } from '../../../src-main/store/database.ts';
 import { capturedLogger } from '../../helpers/captured-logger.ts';
@@ -13,10 +13,10 @@ afterEach(async () => {
 function newBus(): EventBus {
   const db = openDatabase(':memory:');
   open.push(db);
-  return new EventBus({ log: new EventLog(db), logger: capturedLogger().logger, queueSize: 1000 });
+  return new EventBus({ log: new SqliteEventLog(db), logger: capturedLogger().logger, queueSize: 1000 });
 }
 
-const publish = (bus: EventBus, types: string[]) => bus.publish(types.map((type) => ({ type })));
+const publish = (bus: EventBus, types: string[]) => (await bus.publish(types.map((type) => ({ type }))));
 const many = (bus: EventBus, n: number, type = 'x.n') => {
   for (let i = 0; i < n; i += 1000)
     publish(
@@ -93,7 +93,7 @@ describe('EventStream', () => {
   it('announces what retention removed as gap(retention) first', () => {
     const bus = newBus();
     many(bus, 10);
-    bus.log.prune({ maxEvents: 4, maxAgeMs: 86_400_000 });
+    (await bus.log.prune({ maxEvents: 4, maxAgeMs: 86_400_000 }));
     expect(drain(stream(bus, { since: 2 }).stream)).toEqual(['gap 3-6 retention', '7', '8', '9', '10', 'complete 10']);
   });
 
@@ -104,7 +104,7 @@ describe('EventStream', () => {
     const first = s.next();
     expect(first).toMatchObject({ kind: 'event', event: { seq: 1 } });
     // The first page (1..256) is in memory; retention now removes up to 500.
-    bus.log.prune({ maxEvents: 100, maxAgeMs: 86_400_000 });
+    (await bus.log.prune({ maxEvents: 100, maxAgeMs: 86_400_000 }));
     const rest = drain(s);
     expect(rest.slice(0, 255)).toEqual(Array.from({ length: 255 }, (_, i) => String(i + 2)));
     expect(rest[255]).toBe('gap 257-500 retention');
@@ -144,7 +144,7 @@ describe('EventStream', () => {
   it('tail: starts at the oldest retained event without announcing the pruned range', () => {
     const bus = newBus();
     many(bus, 10);
-    bus.log.prune({ maxEvents: 3, maxAgeMs: 86_400_000 });
+    (await bus.log.prune({ maxEvents: 3, maxAgeMs: 86_400_000 }));
     const { stream: s } = stream(bus, { tail: 100 });
     expect(s.oldestAtBoundary).toBe(8);
     expect(drain(s)).toEqual(['8', '9', '10', 'complete 10']);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus } from '../../../src-main/events/bus.ts';
-import { EventLog } from '../../../src-main/events/event-log.ts';
+import { SqliteEventLog } from '../../../src-main/events/sqlite-event-log.ts';
 import { type Database, openDatabase } from '../../../src-main/store/database.ts';
 import { TaskOutput } from '../../../src-main/tasks/task-output.ts';
 import { capturedLogger } from '../../helpers/captured-logger.ts';
@@ -18,7 +18,7 @@ function output(file: string) {
   const db = openDatabase(':memory:');
   open.push(db);
   const captured = capturedLogger();
-  const log = new EventLog(db);
+  const log = new SqliteEventLog(db);
   const bus = new EventBus({ log, logger: captured.logger, queueSize: 100 });
   const task = new TaskOutput({ taskId: 't1', file, bus, logger: captured.logger, budgetBytes: 1 << 20, flushMs: 5 });
   return { task, log, ...captured };
@@ -26,8 +26,8 @@ function output(file: string) {
 
 /** The lines of every stored task.output event, in order. */
 const outputLines = (log: EventLog): string[] =>
-  log
-    .read({ after: 0, patterns: ['task.output'], limit: 100 })
+  (await log
+    .read({ after: 0, patterns: ['task.output'], limit: 100 }))
     .flatMap((e) => (JSON.parse(e.json) as { data: { lines: string[] } }).data.lines);
 
 describe('TaskOutput and its log file', () => {

@@ -1,0 +1,11 @@
+/**
+ * A value now, or later. The SQLite event log answers synchronously (so a single user's
+ * streams keep today's latency and ordering); the PostgreSQL one answers with promises.
+ * Code that serves both chains with `then` and waits only when it must.
+ */
+export type Awaitable<T> = T | Promise<T>;
+
+/** fn(value) now if value is here, else once it arrives. */
+export function then<T, R>(value: Awaitable<T>, fn: (value: T) => Awaitable<R>): Awaitable<R> {
+  return value instanceof Promise ? value.then(fn) : fn(value);
+}

@@ -11,6 +11,7 @@ import { EventLog } from './events/event-log.ts';
 import { AccessService } from './access/access-service.ts';
 import { authenticateApi, authorizeUpgrade, type GuardOptions, policyGuard } from './access/guard.ts';
 import { accessRoutes } from './access/routes.ts';
+import { proxyTrust } from './access/client-address.ts';
 import { SseHub } from './gateway/sse.ts';
 import { WsGateway } from './gateway/ws-gateway.ts';
 import { createApp } from './http/app.ts';
@@ -215,9 +216,10 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
       else void stop().catch(() => undefined);
     },
   });
+  const trustProxy = proxyTrust(config);
   const guard: GuardOptions = {
     access,
-    trustProxy: config.trustProxy,
+    trustProxy,
     assertWritable: (lockId) => assertWritable(session, lockId),
   };
   const hello = () => ({ version: VERSION, workspace: config.workspace, session: session.state });
@@ -276,7 +278,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     ...accessRoutes(access, {
       getPort: () => port,
       cookiePath: `${API_PREFIX}${AUTH_PATH}`,
-      trustProxy: config.trustProxy,
+      trustProxy,
     }),
     ...eventRoutes(bus, sse),
     ...stateRoutes(state),

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { EXIT_USAGE, StartupError } from './errors.ts';
@@ -5,6 +6,21 @@ import { redactUrl } from './store/postgres/redact-url.ts';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 export const isLoopbackHost = (host: string): boolean => LOOPBACK_HOSTS.has(host) || /^127(\.\d{1,3}){3}$/.test(host);
+
+/** Parses `203.0.113.7` or `172.28.0.0/24` (IPv4 or IPv6); undefined if it is neither. */
+export function parseAddressOrCidr(
+  text: string,
+): { address: string; prefix?: number; family: 'ipv4' | 'ipv6' } | undefined {
+  const [address = '', prefixText, ...rest] = text.trim().split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return undefined;
+  const family = version === 4 ? 'ipv4' : 'ipv6';
+  if (prefixText === undefined) return { address, family };
+  if (!/^\d{1,3}$/.test(prefixText)) return undefined;
+  const prefix = Number(prefixText);
+  if (prefix > (version === 4 ? 32 : 128)) return undefined;
+  return { address, prefix, family };
+}
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -48,6 +64,18 @@ export const SETTINGS = {
     flag: '--trust-proxy',
     describe:
       'Behind a TLS reverse proxy on this machine: take the client address from X-Forwarded-For and mark cookies Secure when X-Forwarded-Proto is https',
+  },
+  trustedProxies: {
+    schema: z.array(
+      z.string().refine((entry) => parseAddressOrCidr(entry) !== undefined, {
+        message: 'expected IP addresses or CIDR ranges, e.g. 172.28.0.10 or 172.28.0.0/24',
+      }),
+    ),
+    default: [] as string[],
+    env: 'LOOKOUT_TRUSTED_PROXIES',
+    flag: '--trusted-proxies',
+    describe:
+      'Comma-separated addresses or CIDRs of reverse proxies on other hosts (e.g. Caddy in a container network) whose X-Forwarded-For/-Proto are believed, as --trust-proxy does for a loopback one',
   },
   accessTokenTtlS: {
     schema: int(10, 86_400),

@@ -13,6 +13,7 @@ import { SqliteEventLog } from './events/sqlite-event-log.ts';
 import { AccessService } from './access/access-service.ts';
 import { authenticateApi, authorizeUpgrade, type GuardOptions, policyGuard } from './access/guard.ts';
 import { accessRoutes } from './access/routes.ts';
+import { proxyTrust } from './access/client-address.ts';
 import { SseHub } from './gateway/sse.ts';
 import { WsGateway } from './gateway/ws-gateway.ts';
 import { createApp } from './http/app.ts';
@@ -253,9 +254,10 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
       else void stop().catch(() => undefined);
     },
   });
+  const trustProxy = proxyTrust(config);
   const guard: GuardOptions = {
     access,
-    trustProxy: config.trustProxy,
+    trustProxy,
     assertWritable: (lockId) => assertWritable(session, lockId),
   };
   const hello = () => ({ version: VERSION, workspace: config.workspace, session: session.state });
@@ -318,7 +320,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     ...accessRoutes(access, {
       getPort: () => port,
       cookiePath: `${API_PREFIX}${AUTH_PATH}`,
-      trustProxy: config.trustProxy,
+      trustProxy,
     }),
     ...eventRoutes(bus, sse),
     ...stateRoutes(state),

@@ -2,7 +2,21 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { EXIT_USAGE, StartupError } from './errors.ts';
-import { redactUrl } from './store/postgres/redact-url.ts';
+
+/**
+ * The database URL as it may be shown (messages, logs, /health): the password replaced,
+ * everything else kept. Also a password given as a `password=` query parameter.
+ */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    if (parsed.searchParams.has('password')) parsed.searchParams.set('password', '***');
+    return parsed.toString();
+  } catch {
+    return '(an unparsable database URL)';
+  }
+}
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 export const isLoopbackHost = (host: string): boolean => LOOPBACK_HOSTS.has(host) || /^127(\.\d{1,3}){3}$/.test(host);

@@ -7,9 +7,7 @@ import { AgentRegistry } from './agents/registry.ts';
 import { agentRoutes } from './agents/routes.ts';
 import { type Config, type ConfigInput, parseConfig } from './config.ts';
 import { EventBus } from './events/bus.ts';
-import type { EventLog } from './events/event-log.ts';
-import { PgEventLog } from './events/pg-event-log.ts';
-import { SqliteEventLog } from './events/sqlite-event-log.ts';
+import { createEventLog } from './events/create-event-log.ts';
 import { AccessService } from './access/access-service.ts';
 import { authenticateApi, authorizeUpgrade, type GuardOptions, policyGuard } from './access/guard.ts';
 import { accessRoutes } from './access/routes.ts';
@@ -158,13 +156,11 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     flushLogger(logger, logFile);
     throw error;
   }
-  if (store instanceof PgStore) logger.info({ database: store.location }, 'team mode: events, state and the session lock in PostgreSQL');
+  if (store instanceof PgStore)
+    logger.info({ database: store.location }, 'team mode: events, state and the session lock in PostgreSQL');
 
   const retention = { maxEvents: config.retentionEvents, maxAgeMs: config.retentionDays * 86_400_000 };
-  const log: EventLog =
-    store instanceof PgStore
-      ? new PgEventLog(store, { logger, maxEvents: retention.maxEvents })
-      : new SqliteEventLog(store as SqliteStore, { maxEvents: retention.maxEvents });
+  const log = createEventLog(store, { logger, maxEvents: retention.maxEvents });
   const bus = new EventBus({ log, logger, queueSize: config.queueSize });
   let state: StateService;
   const closeStores = async () => {

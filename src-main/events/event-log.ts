@@ -58,7 +58,11 @@ export interface EventLog {
   /** Events with after < seq <= upTo matching any pattern, oldest first, at most limit. */
   read(options: { after: number; upTo?: number; patterns: readonly string[]; limit: number }): Awaitable<StoredEvent[]>;
   /** How many matching events lie in (after, upTo], and the first one's number. */
-  countRange(after: number, upTo: number, patterns: readonly string[]): Awaitable<{ count: number; first: number | null }>;
+  countRange(
+    after: number,
+    upTo: number,
+    patterns: readonly string[],
+  ): Awaitable<{ count: number; first: number | null }>;
   /** The number of the matching event that has exactly `skip` newer matching events in the range. */
   seqFromEnd(after: number, upTo: number, patterns: readonly string[], skip: number): Awaitable<number | null>;
   /** Drops what retention no longer keeps; returns how many events were removed. */

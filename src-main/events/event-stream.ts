@@ -1,5 +1,5 @@
 import { matchesAny } from '../../src-shared/events.ts';
-import { type Awaitable, then } from './awaitable.ts';
+import { type Awaitable, andThen } from './awaitable.ts';
 import type { EventBus } from './bus.ts';
 import type { StoredEvent } from './event-log.ts';
 import type { Subscription } from './subscription.ts';
@@ -118,21 +118,21 @@ export class EventStream {
     // reports the real newest, and live events follow it, never numbers below the one announced.
     const since = Math.min(Math.max(0, requested), this.boundary);
     let cursor = since;
-    return then(log.oldest(), (oldest) => {
+    return andThen(log.oldest(), (oldest) => {
       if (cursor + 1 < oldest && cursor < this.boundary) {
         const to = Math.min(oldest - 1, this.boundary);
         this.#pending.push({ kind: 'gap', from: cursor + 1, to, reason: 'retention' });
         cursor = to;
       }
       const patterns = this.#subscription.patterns;
-      return then(log.countRange(cursor, this.boundary, patterns), ({ count, first }) => {
+      return andThen(log.countRange(cursor, this.boundary, patterns), ({ count, first }) => {
         const start = (at: number) => {
           this.#replay = { cursor: at, page: [], lastSent: since };
         };
         if (count <= this.#replayLimit || first === null) return start(cursor);
         // Send the newest replayLimit events; the older part is announced as a gap the
         // client can page through GET /api/v1/events.
-        return then(log.seqFromEnd(cursor, this.boundary, patterns, this.#replayLimit), (cutoff) => {
+        return andThen(log.seqFromEnd(cursor, this.boundary, patterns, this.#replayLimit), (cutoff) => {
           this.#pending.push({ kind: 'gap', from: first, to: cutoff!, reason: 'limit' });
           start(cutoff!);
         });
@@ -149,7 +149,7 @@ export class EventStream {
     const take = Math.min(count, this.#replayLimit);
     // The event just before the tail, or (fewer matching events than asked) the start of
     // what is stored: starting below it would announce the pruned range as a gap.
-    return then(this.#bus.log.seqFromEnd(0, this.boundary, this.#subscription.patterns, take), (before) => {
+    return andThen(this.#bus.log.seqFromEnd(0, this.boundary, this.#subscription.patterns, take), (before) => {
       const cursor = Math.max(before ?? 0, this.oldestAtBoundary - 1);
       this.#replay = { cursor, page: [], lastSent: cursor };
     });
@@ -201,7 +201,7 @@ export class EventStream {
   #nextPage(replay: { cursor: number; page: StoredEvent[] }): Awaitable<void> {
     const log = this.#bus.log;
     // Retention may have pruned rows since the replay began: announce, never skip.
-    return then(log.oldest(), (oldest) => {
+    return andThen(log.oldest(), (oldest) => {
       if (replay.cursor + 1 < oldest) {
         const to = Math.min(oldest - 1, this.boundary);
         const from = replay.cursor + 1;
@@ -209,7 +209,7 @@ export class EventStream {
         this.#pending.push({ kind: 'gap', from, to, reason: 'retention' });
         return;
       }
-      return then(
+      return andThen(
         log.read({ after: replay.cursor, upTo: this.boundary, patterns: this.#subscription.patterns, limit: PAGE }),
         (page) => {
           replay.page = page;

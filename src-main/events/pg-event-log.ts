@@ -10,6 +10,11 @@ export const EVENTS_CHANNEL = 'lookout_events';
 /** Rows per catch-up read: bounds memory when a server comes back far behind. */
 const FEED_PAGE = 1000;
 const RECONNECT_MIN_MS = 100;
+/**
+ * An append waits at most this long for its events to pass through this server's feed
+ * (they are committed already: the wait only gives read-your-writes on this server).
+ */
+const OWN_FEED_WAIT_MS = 5000;
 const RECONNECT_MAX_MS = 5000;
 
 /** The SQL condition for a set of type patterns (validated: `*`, `ns.*` or an exact type). */
@@ -61,6 +66,8 @@ export class PgEventLog implements EventLog {
   #reconnectTimer: NodeJS.Timeout | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Appends waiting for the feed to pass their last number. */
+  #waiters: { upTo: number; resolve: () => void }[] = [];
 
   constructor(store: PgStore, options: { logger: Logger; maxEvents?: number }) {
     this.#store = store;
@@ -95,6 +102,7 @@ export class PgEventLog implements EventLog {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#wakeWaiters();
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#retryTimer);
     const listener = this.#listener;
@@ -207,8 +215,37 @@ export class PgEventLog implements EventLog {
       this.#lastSeen = rows.at(-1)?.seq ?? lostTo;
       if (lost) this.#oldestKnown = Math.max(this.#oldestKnown, lost.to + 1);
       this.#feed(rows, lost);
+      this.#wakeWaiters();
       if (rows.length < FEED_PAGE) return;
     }
+  }
+
+  #wakeWaiters(): void {
+    if (this.#waiters.length === 0) return;
+    const ready = this.#waiters.filter((w) => w.upTo <= this.#lastSeen || this.#stopped);
+    if (ready.length === 0) return;
+    this.#waiters = this.#waiters.filter((w) => !ready.includes(w));
+    for (const waiter of ready) waiter.resolve();
+  }
+
+  /** Resolves once this server's subscribers have been given everything up to upTo (bounded wait). */
+  #fedUpTo(upTo: number): Promise<void> {
+    if (this.#lastSeen >= upTo || this.#stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        resolve();
+      }, OWN_FEED_WAIT_MS);
+      timer.unref();
+      const waiter = {
+        upTo,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.#waiters.push(waiter);
+    });
   }
 
   async append(
@@ -240,15 +277,21 @@ export class PgEventLog implements EventLog {
         envelopes.push(envelope);
         params.push(first + index, event.type, now, json);
       });
-      await tx.run(`INSERT INTO events (seq, type, ts_ms, json) VALUES ${events.map(() => '(?, ?, ?, ?)').join(', ')}`, params);
+      await tx.run(
+        `INSERT INTO events (seq, type, ts_ms, json) VALUES ${events.map(() => '(?, ?, ?, ?)').join(', ')}`,
+        params,
+      );
       // Delivered to every listener when (and only if) this transaction commits.
       await tx.run('SELECT pg_notify(?, ?)', [EVENTS_CHANNEL, String(counter!.last)]);
       return { stored, envelopes };
     });
     // Our own events reach our subscribers through the same ordered reader as everyone
-    // else's; waking it now saves the NOTIFY round trip.
-    this.#want(result.stored.at(-1)!.seq);
-    void this.#enforceCount(result.stored.at(-1)!.seq);
+    // else's; waking it now saves the NOTIFY round trip. The publisher is answered once
+    // they have passed through it, so what it reads next from this server includes them.
+    const last = result.stored.at(-1)!.seq;
+    this.#want(last);
+    void this.#enforceCount(last);
+    await this.#fedUpTo(last);
     return result;
   }
 
@@ -274,7 +317,12 @@ export class PgEventLog implements EventLog {
     return this.#oldestKnown;
   }
 
-  async read(options: { after: number; upTo?: number; patterns: readonly string[]; limit: number }): Promise<StoredEvent[]> {
+  async read(options: {
+    after: number;
+    upTo?: number;
+    patterns: readonly string[];
+    limit: number;
+  }): Promise<StoredEvent[]> {
     const clause = patternClause(options.patterns);
     return this.#store.all<StoredEvent>(
       `SELECT seq, type, json FROM events WHERE seq > ? AND seq <= ? AND ${clause.sql} ORDER BY seq LIMIT ?`,

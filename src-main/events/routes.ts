@@ -106,7 +106,12 @@ export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
         });
       // The newest number first: every row up to it is committed and read below.
       const last = bus.log.lastSequenceNumber;
-      const rows = await bus.log.read({ after: query.since, upTo: last, patterns: patterns.patterns, limit: query.limit });
+      const rows = await bus.log.read({
+        after: query.since,
+        upTo: last,
+        patterns: patterns.patterns,
+        limit: query.limit,
+      });
       // Rows hold the exact JSON clients get; splice them rather than re-encode.
       const oldest = await bus.log.oldest();
       ctx.type = 'application/json; charset=utf-8';

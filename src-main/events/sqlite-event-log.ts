@@ -85,7 +85,11 @@ export class SqliteEventLog implements EventLog {
     return { status: 'ok' };
   }
 
-  append(events: readonly NewEvent[], now = Date.now(), check?: (json: string, index: number) => void): Awaitable<Appended> {
+  append(
+    events: readonly NewEvent[],
+    now = Date.now(),
+    check?: (json: string, index: number) => void,
+  ): Awaitable<Appended> {
     return this.#exclusive(() => {
       const appended = this.#append(events, now, check);
       this.#feed(appended.stored);
@@ -138,7 +142,12 @@ export class SqliteEventLog implements EventLog {
     return statement;
   }
 
-  read(options: { after: number; upTo?: number; patterns: readonly string[]; limit: number }): Awaitable<StoredEvent[]> {
+  read(options: {
+    after: number;
+    upTo?: number;
+    patterns: readonly string[];
+    limit: number;
+  }): Awaitable<StoredEvent[]> {
     return this.#exclusive(() => this.readNow(options));
   }
 
@@ -164,10 +173,10 @@ export class SqliteEventLog implements EventLog {
   ): Awaitable<{ count: number; first: number | null }> {
     return this.#exclusive(() => {
       const clause = patternClause(patterns);
-    const statement = this.#prepared(
-      `count:${clause.sql}`,
-      `SELECT COUNT(*) AS count, MIN(seq) AS first FROM events WHERE seq > ? AND seq <= ? AND ${clause.sql}`,
-    );
+      const statement = this.#prepared(
+        `count:${clause.sql}`,
+        `SELECT COUNT(*) AS count, MIN(seq) AS first FROM events WHERE seq > ? AND seq <= ? AND ${clause.sql}`,
+      );
       return statement.get(after, upTo, ...clause.params) as { count: number; first: number | null };
     });
   }

@@ -78,7 +78,9 @@ export class FileCollector implements Collector {
       if (!(file in current)) deleted.push({ type: 'file.deleted', data: { path: file } });
     }
     const byPath = (a: CollectorEvent, b: CollectorEvent) => String(a.data.path).localeCompare(String(b.data.path));
-    await context.commit([...created.sort(byPath), ...modified.sort(byPath), ...deleted.sort(byPath)], { files: current });
+    await context.commit([...created.sort(byPath), ...modified.sort(byPath), ...deleted.sort(byPath)], {
+      files: current,
+    });
     context.progress(1);
     return {
       source,

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { LookoutError, StartupError } from '../../errors.ts';
 import { planMigrations } from '../migrate.ts';
 import { SCHEMA_VERSION } from '../migrations.ts';
-import { redactUrl } from './redact-url.ts';
+import { redactUrl } from '../../config.ts';
 import {
   numberPlaceholders,
   type RunResult,
@@ -22,7 +22,6 @@ const CONNECT_TIMEOUT_MS = 5000;
 /** A statement that takes longer than this is abandoned (a hung network, not a slow query). */
 const QUERY_TIMEOUT_MS = 15_000;
 const POOL_SIZE = 10;
-
 
 /** BIGINT (int8) and COUNT(*) come back as numbers, as node:sqlite gives them (all stay below 2^53). */
 const types = {

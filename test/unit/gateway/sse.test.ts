@@ -107,7 +107,7 @@ function open(port: number, query = '', headers: Record<string, string> = {}) {
 describe('SseHub', () => {
   it('opens with retry and the same connected handshake as /ws, then the tail, then live', async () => {
     const { bus, port, hello, hub, find } = await setup();
-    const seqs = (await bus.publish(Array.from({ length: 5 }, (_, i) => ({ type: 'x.t', data: { i } }))));
+    const seqs = await bus.publish(Array.from({ length: 5 }, (_, i) => ({ type: 'x.t', data: { i } })));
     const client = open(port, '?tail=2&types=x.t');
     await client.until(() => client.frames.some((f) => f.event === 'replay_complete'));
     expect(client.response()!.headers).toMatchObject({
@@ -132,14 +132,14 @@ describe('SseHub', () => {
     expect(hub.clientCount).toBe(1);
     expect(find('sse client connected')[0]).toMatchObject({ tail: 2, types: ['x.t'] });
 
-    (await bus.publish([{ type: 'x.t', data: { live: true } }]));
+    await bus.publish([{ type: 'x.t', data: { live: true } }]);
     await client.until(() => client.events().length === 3);
     client.hangUp();
   });
 
   it('resumes from Last-Event-ID and refuses a bad query before any stream starts', async () => {
     const { bus, port } = await setup();
-    (await bus.publish(Array.from({ length: 4 }, () => ({ type: 'x.r' }))));
+    await bus.publish(Array.from({ length: 4 }, () => ({ type: 'x.r' })));
     const client = open(port, '?tail=1', { 'last-event-id': '2' });
     await client.until(() => client.frames.some((f) => f.event === 'replay_complete'));
     expect(client.events()).toEqual([3, 4]);

@@ -71,7 +71,7 @@ const opened = (client: Received) => client.waitFor((m) => m.length >= 2);
 describe('WsGateway handshake', () => {
   it('opens with connected (position, server, workspace, session) and the snapshot, all at one boundary', async () => {
     const { bus, gateway, hello, connect } = await setup();
-    (await bus.publish([{ type: 'x.a' }, { type: 'x.b' }]));
+    await bus.publish([{ type: 'x.a' }, { type: 'x.b' }]);
     const client = await connect('?types=x.*');
     await opened(client);
     const [connected, snapshot] = client.messages;
@@ -89,7 +89,7 @@ describe('WsGateway handshake', () => {
     expect(gateway.stats()).toEqual([
       { client_id: (connected as { client_id: string }).client_id, queued: 0, dropped: 0, buffered_bytes: 0 },
     ]);
-    (await bus.publish([{ type: 'x.c' }]));
+    await bus.publish([{ type: 'x.c' }]);
     await client.waitFor(() => client.events().length === 1);
 
     // A resuming client: the replay and its end come through the same paced pump.
@@ -213,7 +213,7 @@ describe('WsGateway client frames', () => {
     client.ws.send(JSON.stringify({ type: 'subscribe', types: ['x.b'] }));
     await client.waitFor(() => client.controls('subscribed').length === 1);
     expect(client.controls('subscribed')).toEqual([{ type: 'subscribed', types: ['x.b'] }]);
-    (await bus.publish([{ type: 'x.a' }, { type: 'x.b' }]));
+    await bus.publish([{ type: 'x.a' }, { type: 'x.b' }]);
     await client.waitFor(() => client.events().length === 1);
     expect(client.events()[0]!.type).toBe('x.b');
     client.ws.send(JSON.stringify({ type: 'ping' }));

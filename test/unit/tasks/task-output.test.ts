@@ -25,10 +25,10 @@ function output(file: string) {
 }
 
 /** The lines of every stored task.output event, in order. */
-const outputLines = (log: EventLog): string[] =>
-  (await log
-    .read({ after: 0, patterns: ['task.output'], limit: 100 }))
-    .flatMap((e) => (JSON.parse(e.json) as { data: { lines: string[] } }).data.lines);
+const outputLines = async (log: SqliteEventLog): Promise<string[]> =>
+  (await log.read({ after: 0, patterns: ['task.output'], limit: 100 })).flatMap(
+    (e) => (JSON.parse(e.json) as { data: { lines: string[] } }).data.lines,
+  );
 
 describe('TaskOutput and its log file', () => {
   it('writes every line to the log and the events', async () => {
@@ -38,7 +38,7 @@ describe('TaskOutput and its log file', () => {
     await task.close();
     expect(fs.readFileSync(file, 'utf8').split('\n').sort()).toEqual(['', 'one', 'oops', 'two']);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-    expect(outputLines(log).sort()).toEqual(['one', 'oops', 'two']);
+    expect((await outputLines(log)).sort()).toEqual(['one', 'oops', 'two']);
   });
 
   it('never writes through a link planted at the log name: the output still reaches the events', async () => {
@@ -52,6 +52,6 @@ describe('TaskOutput and its log file', () => {
     await task.close();
     expect(fs.readFileSync(target, 'utf8')).toBe('original\n');
     expect(find('task log cannot be opened; output goes to events only')).toHaveLength(1);
-    expect(outputLines(log)).toEqual(['echo pwned']);
+    expect(await outputLines(log)).toEqual(['echo pwned']);
   });
 });

@@ -138,8 +138,8 @@ describe.skipIf(caddyMissing)(
 
       // SSE through the proxy: each event must arrive as it happens (flush_interval -1).
       const stop = new AbortController();
-    cleanups.push(() => stop.abort());
-    const sse = await fetch(`${proxy.url}/api/v1/sse`, { headers: auth, signal: stop.signal });
+      cleanups.push(() => stop.abort());
+      const sse = await fetch(`${proxy.url}/api/v1/sse`, { headers: auth, signal: stop.signal });
       expect(sse.status).toBe(200);
       const reader = sse.body!.getReader();
       cleanups.push(() => reader.cancel().catch(() => undefined));

@@ -42,22 +42,26 @@ const { values } = parseArgs({
   },
 });
 
-function positiveInt(name: string, raw: string, max: number): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > max) {
+/** Each numeric option's upper bound; every one is an integer from 1 up to it. */
+const MAXIMA = {
+  subscribers: 500,
+  events: 1_000_000,
+  batch: 1000,
+  rounds: 20,
+  rate: 50_000,
+  seconds: 120,
+  timeout: 3600,
+};
+const option = Object.fromEntries(
+  Object.entries(MAXIMA).map(([name, max]) => {
+    const raw = values[name as keyof typeof MAXIMA];
+    const n = Number(raw);
+    if (Number.isInteger(n) && n >= 1 && n <= max) return [name, n];
     console.error(`bench/events-postgres: --${name} must be an integer from 1 to ${max} (got ${JSON.stringify(raw)})`);
-    process.exit(1);
-  }
-  return n;
-}
-
-const SUBSCRIBERS = positiveInt('subscribers', values.subscribers, 500);
-const EVENTS = positiveInt('events', values.events, 1_000_000);
-const BATCH = positiveInt('batch', values.batch, 1000);
-const ROUNDS = positiveInt('rounds', values.rounds, 20);
-const RATE = positiveInt('rate', values.rate, 50_000);
-const SECONDS = positiveInt('seconds', values.seconds, 120);
-const TIMEOUT_S = positiveInt('timeout', values.timeout, 3600);
+    return process.exit(1);
+  }),
+) as Record<keyof typeof MAXIMA, number>;
+const { subscribers: SUBSCRIBERS, events: EVENTS, batch: BATCH, rounds: ROUNDS, rate: RATE, seconds: SECONDS } = option;
 const WARMUP = 1000;
 const TICK_MS = 10;
 /** A phase is over when nothing new arrived for this long. */
@@ -84,9 +88,9 @@ function cleanupSync(): void {
 process.on('exit', cleanupSync);
 process.on('SIGINT', () => process.exit(130));
 setTimeout(() => {
-  console.error(`bench/events-postgres: gave up after ${TIMEOUT_S} s`);
+  console.error(`bench/events-postgres: gave up after ${option.timeout} s`);
   process.exit(2);
-}, TIMEOUT_S * 1000).unref();
+}, option.timeout * 1000).unref();
 
 interface Server {
   child: ChildProcess;

@@ -3,6 +3,21 @@ import path from 'node:path';
 import { z } from 'zod';
 import { EXIT_USAGE, StartupError } from './errors.ts';
 
+/**
+ * The database URL as it may be shown (messages, logs, /health): the password replaced,
+ * everything else kept. Also a password given as a `password=` query parameter.
+ */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    if (parsed.searchParams.has('password')) parsed.searchParams.set('password', '***');
+    return parsed.toString();
+  } catch {
+    return '(an unparsable database URL)';
+  }
+}
+
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 export const isLoopbackHost = (host: string): boolean => LOOPBACK_HOSTS.has(host) || /^127(\.\d{1,3}){3}$/.test(host);
 
@@ -216,6 +231,19 @@ export const SETTINGS = {
     flag: '--wal-max-bytes',
     describe: 'Past this size the database WAL is checkpointed and truncated',
   },
+  databaseUrl: {
+    schema: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, {
+        error: 'expected a PostgreSQL URL: postgres://user:password@host:5432/database',
+      })
+      .optional(),
+    default: undefined,
+    env: 'LOOKOUT_DATABASE_URL',
+    flag: '--database-url',
+    describe:
+      'Team mode: keep everything in this PostgreSQL database instead of .lookout/lookout.db; several servers on one database are one control room (the password is never logged)',
+  },
   retentionEvents: {
     schema: int(1, Number.MAX_SAFE_INTEGER),
     default: 1_000_000,
@@ -334,7 +362,8 @@ export function parseConfig(
   if (!result.success) {
     const issue = result.error.issues[0];
     const name = String(issue?.path[0] ?? '') as SettingName;
-    const got = given[name];
+    // A database URL may carry a password: never echo it.
+    const got = name === 'databaseUrl' && typeof given[name] === 'string' ? redactUrl(given[name]) : given[name];
     const where = name in SETTINGS ? ` (${describeSource(name)})` : '';
     throw new StartupError(
       `invalid setting ${name}${where}: ${issue?.message ?? 'invalid'}; got ${JSON.stringify(got)}`,

@@ -16,6 +16,10 @@ const STRING_SAMPLES: Partial<Record<SettingName, [string, unknown]>> = {
   workspace: ['/tmp/lookout-settings-ws', path.resolve('/tmp/lookout-settings-ws')],
   host: ['127.0.0.2', '127.0.0.2'],
   trustedProxies: ['172.28.0.10,10.0.0.0/8', ['172.28.0.10', '10.0.0.0/8']],
+  databaseUrl: [
+    'postgres://lookout:secret@db.example:5432/lookout',
+    'postgres://lookout:secret@db.example:5432/lookout',
+  ],
 };
 
 function sample(name: SettingName): [text: string, expected: unknown] {

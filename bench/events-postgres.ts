@@ -155,7 +155,7 @@ interface Subscriber {
   received: number;
   duplicates: number;
   outOfOrder: number;
-  gaps: number;
+  gaps: { from: number; to: number; reason: string }[];
   lastSeq: number;
   ws: WebSocket;
 }
@@ -178,7 +178,7 @@ function subscribe(server: Server, total: number, tally: Tally): Promise<Subscri
     received: 0,
     duplicates: 0,
     outOfOrder: 0,
-    gaps: 0,
+    gaps: [],
     lastSeq: 0,
     ws,
   };
@@ -189,10 +189,13 @@ function subscribe(server: Server, total: number, tally: Tally): Promise<Subscri
         type: string;
         sequence_number?: number;
         data?: { i: number; t: number };
+        from?: number;
+        to?: number;
+        reason?: string;
       };
       if (typeof m.sequence_number !== 'number') {
         if (m.type === 'connected') resolve(sub);
-        else if (m.type === 'gap') sub.gaps++;
+        else if (m.type === 'gap') sub.gaps.push({ from: m.from ?? -1, to: m.to ?? -1, reason: m.reason ?? '?' });
         return;
       }
       if (m.sequence_number <= sub.lastSeq) sub.outOfOrder++;
@@ -259,6 +262,7 @@ interface Result {
   duplicates: number;
   out_of_order: number;
   gap_messages: number;
+  gaps_sample: { from: number; to: number; reason: string }[];
   failed_posts: number;
   first_post_error?: string;
 }
@@ -327,7 +331,8 @@ async function measure(publisher: Server, subscribed: Server): Promise<Result> {
       missing,
       duplicates: sum((s) => s.duplicates),
       out_of_order: sum((s) => s.outOfOrder),
-      gap_messages: sum((s) => s.gaps),
+      gap_messages: sum((s) => s.gaps.length),
+      gaps_sample: subs.flatMap((s) => s.gaps).slice(0, 5),
       failed_posts: failedPosts,
       ...(firstPostError ? { first_post_error: firstPostError } : {}),
     };

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src-main/runtime.ts';
-import { spawnLookout } from '../helpers/cli.ts';
+import { runLookout, spawnLookout } from '../helpers/cli.ts';
 import {
   createTestDatabase,
   describePostgres,
@@ -113,6 +113,40 @@ function expectInOrderExactlyOnce(clients: Received[], acked: number[], exact = 
     expect(new Set(all).size).toBe(all.length);
   }
 }
+
+describe('lookout serve --database-url', () => {
+  it('refuses a URL that is not PostgreSQL with exit code 2, never echoing its password', async () => {
+    const result = await runLookout([
+      'serve',
+      '--workspace',
+      tempWorkspace(),
+      '--port',
+      '0',
+      '--database-url',
+      'mysql://me:hunter2@db.example/lookout',
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--database-url / LOOKOUT_DATABASE_URL');
+    expect(result.stderr).toContain('expected a PostgreSQL URL');
+    expect(result.stderr).toContain('me:***@db.example');
+    expect(result.stderr + result.stdout).not.toContain('hunter2');
+  });
+
+  it('says which database it cannot reach and how to fix it, without the password, and leaves nothing behind', async () => {
+    const workspace = tempWorkspace();
+    const result = await runLookout(['serve', '--workspace', workspace, '--port', '0'], {
+      env: { LOOKOUT_DATABASE_URL: 'postgres://me:hunter2@127.0.0.1:9/lookout' },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /cannot reach PostgreSQL at postgres:\/\/me:\*\*\*@127\.0\.0\.1:9\/lookout: .*ECONNREFUSED/,
+    );
+    expect(result.stderr).toContain('LOOKOUT_DATABASE_URL');
+    expect(result.stderr + result.stdout).not.toContain('hunter2');
+    expect(fs.existsSync(path.join(workspace, '.lookout', 'server.json'))).toBe(false);
+    expect(fs.readFileSync(path.join(workspace, '.lookout', 'lookout.log'), 'utf8')).not.toContain('hunter2');
+  });
+});
 
 describePostgres('team mode: two servers on one PostgreSQL database', () => {
   it(

@@ -79,6 +79,8 @@ interface Run {
   publishedAt: number;
   /** A later progress waiting for its turn. */
   pending: NodeJS.Timeout | undefined;
+  /** Its final status is being stored: no progress may be published after it. */
+  ending?: boolean;
 }
 
 /**
@@ -192,7 +194,7 @@ export class CollectionRunner {
       try {
         await Promise.all([marked, announced]);
       } catch (error) {
-        this.#fail(run, 'collection', error);
+        await this.#fail(run, 'collection', error);
         return;
       }
       // The interval counts from the start row as stored, not from before the writes above.
@@ -214,7 +216,7 @@ export class CollectionRunner {
    * goes back to IDLE, and nothing it had not committed yet is reported. 404 for an
    * unknown id, 409 for one that has already finished.
    */
-  cancel(id: string, reason?: string): Collection {
+  async cancel(id: string, reason?: string): Promise<Collection> {
     const run = this.#current;
     if (!run || run.record.id !== id) {
       const done = this.#history.get(id);
@@ -231,16 +233,24 @@ export class CollectionRunner {
     const last = this.#options.status.current();
     this.#finish(run, { status: 'cancelled', error: reason ?? 'cancelled on request' });
     const message = reason === undefined ? 'collection cancelled' : `collection cancelled: ${reason}`;
-    this.#setStatus({ status: 'IDLE', progress: run.record.progress, last_sync: last.last_sync, message });
+    const stored = this.#setStatus({
+      status: 'IDLE',
+      progress: run.record.progress,
+      last_sync: last.last_sync,
+      message,
+    });
     const draining = run.settled.finally(() => this.#draining.delete(draining));
     this.#draining.add(draining);
-    return structuredClone(run.record);
+    const record = structuredClone(run.record);
+    // Answered once IDLE is stored: a client that reads the status next sees it.
+    await stored;
+    return record;
   }
 
   /** Cancels what runs (the server is stopping) and waits a little for it to let go. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#current) this.cancel(this.#current.record.id, 'the server is stopping');
+    if (this.#current) await this.cancel(this.#current.record.id, 'the server is stopping');
     if (this.#draining.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)));
@@ -272,36 +282,40 @@ export class CollectionRunner {
       if (run.controller.signal.aborted) return;
       this.#advance(run, 100);
       const finishedAt = new Date().toISOString();
-      this.#finish(run, { status: 'succeeded', finishedAt });
+      // The status first: whoever sees the collection finished then reads IDLE.
+      this.#endProgress(run);
       await this.#options.status.set({ status: 'IDLE', progress: 100, last_sync: finishedAt });
+      this.#finish(run, { status: 'succeeded', finishedAt });
       logger.info({ collection: run.record.id, results: run.record.results }, 'collection finished');
     } catch (error) {
       if (run.controller.signal.aborted) return; // cancel() has already said so
-      this.#fail(run, collector?.name ?? 'collection', error);
+      await this.#fail(run, collector?.name ?? 'collection', error);
     }
   }
 
-  /** Ends a run in ERROR, saying which collector failed and why. */
-  #fail(run: Run, name: string, error: unknown): void {
+  /** Ends a run in ERROR, saying which collector failed and why; resolves once that is stored. */
+  #fail(run: Run, name: string, error: unknown): Promise<void> {
     const reason = clip(error instanceof Error ? error.message : String(error));
     this.#options.logger.warn({ err: error, collection: run.record.id, collector: name }, 'collection failed');
     try {
-      this.#finish(run, { status: 'failed', error: reason });
       const last = this.#options.status.current();
-      this.#setStatus({
+      // The status first: whoever sees the collection failed then reads ERROR.
+      this.#endProgress(run);
+      return this.#setStatus({
         status: 'ERROR',
         progress: run.record.progress,
         last_sync: last.last_sync,
         message: clip(`${name} collector failed: ${reason}`),
-      });
+      }).then(() => this.#finish(run, { status: 'failed', error: reason }));
     } catch (inner) {
       this.#options.logger.error({ err: inner, collection: run.record.id }, 'could not record a failed collection');
+      return Promise.resolve();
     }
   }
 
-  /** A status change nobody waits for: stored and published in order; a failure is logged. */
-  #setStatus(next: SystemState): void {
-    this.#options.status.set(next).catch((error: unknown) => {
+  /** A status change that never fails its caller: stored and published in order; a failure is logged. */
+  #setStatus(next: SystemState): Promise<void> {
+    return this.#options.status.set(next).catch((error: unknown) => {
       this.#options.logger.error({ err: error, status: next.status }, 'could not record the system status');
     });
   }
@@ -355,6 +369,7 @@ export class CollectionRunner {
    */
   #advance(run: Run, percent: number): void {
     run.record.progress = Math.max(run.record.progress, Math.min(100, Math.floor(percent)));
+    if (run.ending) return;
     // 100 is said by the end itself (IDLE 100), an instant later.
     if (run.record.progress === run.published || run.record.progress >= 100 || run.pending) return;
     const wait = run.publishedAt + PROGRESS_INTERVAL_MS - Date.now();
@@ -362,11 +377,18 @@ export class CollectionRunner {
     else run.pending = setTimeout(() => this.#publishProgress(run), wait);
   }
 
+  /** No progress after this: the run's final status is on its way. */
+  #endProgress(run: Run): void {
+    run.ending = true;
+    clearTimeout(run.pending);
+    run.pending = undefined;
+  }
+
   #publishProgress(run: Run): void {
     run.pending = undefined;
-    if (this.#current !== run || run.record.progress === run.published) return;
+    if (run.ending || this.#current !== run || run.record.progress === run.published) return;
     const { last_sync } = this.#options.status.current();
-    this.#setStatus({
+    void this.#setStatus({
       status: 'COLLECTING',
       progress: run.record.progress,
       last_sync,
@@ -402,7 +424,7 @@ export class CollectionRunner {
     const last = this.#options.status.current();
     if (last.status !== 'COLLECTING') return;
     this.#options.logger.warn({ collection: marker.id }, 'the last collection was interrupted');
-    this.#setStatus({
+    void this.#setStatus({
       status: 'ERROR',
       progress: last.progress,
       last_sync: last.last_sync,

@@ -212,6 +212,6 @@ export const stateRoutes = (state: StateService): Route[] =>
       policy: { role: 'operator', readOnly: 'blocked' },
       errors: [404, 409, 423],
       responses: { 200: { description: 'The cancelled collection', schema: Collection } },
-      handler: ({ params }) => ({ body: state.collections.cancel(params.id ?? '') }),
+      handler: async ({ params }) => ({ body: await state.collections.cancel(params.id ?? '') }),
     }),
   ] as Route[];

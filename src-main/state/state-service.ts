@@ -68,12 +68,17 @@ export class StateService {
     const service = new StateService(options, await StateStore.open(options.store, options.logger));
     if (options.store.dialect === 'postgres') {
       // Team mode: another server may change the state. Its change arrives as an event
-      // after its write committed, so reading the rows then sees it.
-      let reloading: Promise<void> = Promise.resolve();
+      // after its write committed, so reading the rows then sees it. The reload runs as a
+      // change of its own, so it never lands between a local write and its cache update.
+      let queued = false;
       service.#unfollow = options.bus.listen(['system.state_changed', 'system.status_changed'], () => {
-        reloading = reloading
-          .then(() => service.#changes)
-          .then(() => service.#store.reload())
+        if (queued) return;
+        queued = true;
+        service
+          .#change(async () => {
+            queued = false;
+            await service.#store.reload();
+          })
           .catch((error: unknown) => options.logger.warn({ err: error }, 'could not reload the state'));
       });
     }

@@ -29,8 +29,8 @@ const UPSERT =
  * is stored (a failed write never leaves the cache ahead of the table); a private row
  * is cached at once (collector memory: losing it only repeats a report).
  *
- * In team mode another server may change a section: `reload` reads it back (the state
- * service calls it when that server's `system.*` event arrives).
+ * In team mode another server may change a section: `reload` reads the document back
+ * (the state service calls it, between its own changes, when a `system.*` event arrives).
  */
 export class StateStore {
   #store: SqlStore;
@@ -47,18 +47,24 @@ export class StateStore {
 
   static async open(store: SqlStore, logger: Logger): Promise<StateStore> {
     const state = new StateStore(store, logger);
-    await state.reload();
+    await state.#load(true);
     return state;
   }
 
-  /** Reads every row again (start-up; in team mode, after another server changed one). */
+  /**
+   * Reads the document rows again (in team mode, after another server changed one). The
+   * private rows are this server's collector memory and stay as they are.
+   */
   async reload(): Promise<void> {
+    await this.#load(false);
+  }
+
+  async #load(withPrivate: boolean): Promise<void> {
     const rows = await this.#store.all<{ section: string; json: string }>('SELECT section, json FROM state');
     const document = initialState() as Record<DocumentRow, unknown>;
-    this.#private.clear();
     for (const row of rows) {
       if (!(DOCUMENT_ROWS as readonly string[]).includes(row.section)) {
-        this.#private.set(row.section, row.json);
+        if (withPrivate) this.#private.set(row.section, row.json);
         continue;
       }
       const section = row.section as DocumentRow;

@@ -14,7 +14,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { EventLog, type NewEvent } from '../src-main/events/event-log.ts';
+import type { NewEvent } from '../src-main/events/event-log.ts';
+import { SqliteEventLog } from '../src-main/events/sqlite-event-log.ts';
 import { openDatabase } from '../src-main/store/database.ts';
 
 const { values } = parseArgs({
@@ -54,7 +55,7 @@ for (const size of SIZES) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lookout-bench-group-commit-'));
     const file = path.join(dir, 'lookout.db');
     const db = openDatabase(file);
-    const log = new EventLog(db);
+    const log = new SqliteEventLog(db);
     try {
       for (let i = 0; i < 2000; i += size) log.append(Array.from({ length: size }, (_, k) => event(i + k))); // warm-up
       const batches: NewEvent[][] = [];

@@ -449,11 +449,7 @@ export class AccessService {
   }
 
   #emit(type: string, data: Record<string, unknown>): void {
-    try {
-      this.#o.bus.emit(type, data);
-    } catch (error) {
-      // An audit event that cannot be stored must not turn a sign-in into a 500.
-      this.#o.logger.error({ err: error, type }, 'could not record an audit event');
-    }
+    // An audit event that cannot be stored must not turn a sign-in into a 500: logged.
+    this.#o.bus.emitLater(type, data);
   }
 }

@@ -132,7 +132,7 @@ export class AgentRegistry {
         at,
       );
     const agent = this.get(id);
-    this.#bus.emit('agent.created', { agent_id: id, name: agent.name, agent });
+    this.#bus.emitLater('agent.created', { agent_id: id, name: agent.name, agent });
     return agent;
   }
 
@@ -159,7 +159,7 @@ export class AgentRegistry {
         id,
       );
     const agent = this.get(id);
-    this.#bus.emit('agent.updated', { agent_id: id, name: agent.name, agent });
+    this.#bus.emitLater('agent.updated', { agent_id: id, name: agent.name, agent });
     return agent;
   }
 
@@ -172,7 +172,7 @@ export class AgentRegistry {
         { details: { task_id: agent.current_task_id } },
       );
     this.#db.db.prepare('DELETE FROM agents WHERE id = ?').run(id);
-    this.#bus.emit('agent.deleted', { agent_id: id, name: agent.name });
+    this.#bus.emitLater('agent.deleted', { agent_id: id, name: agent.name });
   }
 
   /** Moves an agent to working (with its task) or back to idle/error; publishes the change. */
@@ -184,7 +184,7 @@ export class AgentRegistry {
       .run(status, taskId, reason, now(), id);
     const after = this.get(id);
     if (before.status !== after.status || before.current_task_id !== after.current_task_id) {
-      this.#bus.emit('agent.status_changed', {
+      this.#bus.emitLater('agent.status_changed', {
         agent_id: id,
         name: after.name,
         from: before.status,

@@ -7,7 +7,7 @@ import { generatePassword } from '../access/passwords.ts';
 import { SETTINGS } from '../config.ts';
 import { LookoutError } from '../errors.ts';
 import { EventBus } from '../events/bus.ts';
-import { EventLog } from '../events/event-log.ts';
+import { SqliteEventLog } from '../events/sqlite-event-log.ts';
 import { createLogger } from '../logger.ts';
 import { openDatabase } from '../store/database.ts';
 import { prepareStateDir, runningServer, workspacePaths } from '../workspace.ts';
@@ -47,7 +47,7 @@ async function withAdmin<T>(cmd: Command, fn: (admin: UserAdmin) => Promise<T>):
   const paths = prepareStateDir(workspace);
   const logger = createLogger({ level: 'silent' });
   const store = openDatabase(paths.database);
-  const bus = new EventBus({ log: new EventLog(store), logger, queueSize: 1 });
+  const bus = new EventBus({ log: new SqliteEventLog(store), logger, queueSize: 1 });
   try {
     const access = new AccessService({
       db: store,

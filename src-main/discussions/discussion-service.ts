@@ -192,7 +192,7 @@ export class DiscussionService {
       agents.map((agent, position) => ({ agent_id: agent.id, name: agent.name, position })),
     );
     const discussion = this.#view(row);
-    this.#bus.emit('discussion.created', { discussion_id: row.id, topic: row.topic, discussion });
+    this.#bus.emitLater('discussion.created', { discussion_id: row.id, topic: row.topic, discussion });
     if (input.start) this.#assign(row.id);
     return this.get(row.id);
   }
@@ -246,7 +246,7 @@ export class DiscussionService {
       updated_at: at,
       ...(answered && !this.#replies.has(id) ? { next_speaker: null } : {}),
     });
-    this.#bus.emit('discussion.message_created', { discussion_id: id, message });
+    this.#bus.emitLater('discussion.message_created', { discussion_id: id, message });
     this.#afterTurn(id);
     return { message, discussion: this.get(id) };
   }
@@ -294,7 +294,7 @@ export class DiscussionService {
         at: now(),
       });
       const stored = this.#store.message(message.id)!;
-      this.#bus.emit('discussion.message_created', { discussion_id: message.discussion_id, message: stored });
+      this.#bus.emitLater('discussion.message_created', { discussion_id: message.discussion_id, message: stored });
       this.#logger.info({ discussion: message.discussion_id, message: message.id }, 'reply interrupted by a restart');
     }
     for (const id of this.#store.idsWithStatus('active')) {
@@ -354,7 +354,7 @@ export class DiscussionService {
     if (agent && agent.name !== name) this.#store.renameParticipant(id, agent.id, agent.name);
     const speaker = agent?.speaker ?? 'external';
     this.#store.update(id, { next_speaker: choice.agent_id, updated_at: now() });
-    this.#bus.emit('discussion.turn_assigned', {
+    this.#bus.emitLater('discussion.turn_assigned', {
       discussion_id: id,
       agent_id: choice.agent_id,
       name,
@@ -393,7 +393,7 @@ export class DiscussionService {
     };
     this.#store.insertMessage(message);
     this.#store.update(row.id, { current_turn: message.turn, next_speaker: null, updated_at: at });
-    this.#bus.emit('discussion.message_created', { discussion_id: row.id, message });
+    this.#bus.emitLater('discussion.message_created', { discussion_id: row.id, message });
     setImmediate(() => this.#safely(row.id, () => this.#afterTurn(row.id)));
   }
 
@@ -420,7 +420,7 @@ export class DiscussionService {
     };
     this.#store.insertMessage(message);
     this.#store.update(id, { current_turn: message.turn, next_speaker: agent.id, updated_at: at });
-    this.#bus.emit('discussion.message_started', { discussion_id: id, message });
+    this.#bus.emitLater('discussion.message_started', { discussion_id: id, message });
     this.#emitUpdated(id);
 
     const input: CommandAgentInput = {
@@ -471,7 +471,13 @@ export class DiscussionService {
       published += text;
       try {
         this.#store.saveContent(message.id, published);
-        this.#bus.emit('discussion.message_delta', { discussion_id: id, message_id: message.id, index, offset, text });
+        this.#bus.emitLater('discussion.message_delta', {
+          discussion_id: id,
+          message_id: message.id,
+          index,
+          offset,
+          text,
+        });
       } catch (error) {
         // Called from a provider's stream handler: a throw here must not take the server down.
         this.#logger.error({ err: error, discussion: id }, 'publishing a delta failed');
@@ -518,7 +524,7 @@ export class DiscussionService {
     if (!ok) this.#logger.warn({ discussion: id, agent: agent.id, error: stored.error }, 'reply failed');
     const row = this.#store.find(id)!;
     if (row.next_speaker === agent.id) this.#store.update(id, { next_speaker: null, updated_at: now() });
-    this.#bus.emit('discussion.message_created', { discussion_id: id, message: stored });
+    this.#bus.emitLater('discussion.message_created', { discussion_id: id, message: stored });
     this.#emitUpdated(id);
     // On the next turn of the loop: a stop that aborted this reply must not see a new one start.
     setImmediate(() => this.#safely(id, () => this.#afterTurn(id)));
@@ -581,7 +587,7 @@ export class DiscussionService {
       updated_at: at,
       ...(to === 'completed' ? { completed_at: at, next_speaker: null } : {}),
     });
-    this.#bus.emit('discussion.status_changed', {
+    this.#bus.emitLater('discussion.status_changed', {
       discussion_id: row.id,
       topic: row.topic,
       from: row.status,
@@ -594,7 +600,7 @@ export class DiscussionService {
 
   #emitUpdated(id: string): void {
     const discussion = this.get(id);
-    this.#bus.emit('discussion.updated', { discussion_id: id, topic: discussion.topic, discussion });
+    this.#bus.emitLater('discussion.updated', { discussion_id: id, topic: discussion.topic, discussion });
   }
 
   #safely(id: string, fn: () => void): void {

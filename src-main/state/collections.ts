@@ -26,11 +26,11 @@ export interface CollectorContext {
   /** What this collector remembered at its last commit, if it still parses. */
   recall<T>(schema: z.ZodType<T>): T | undefined;
   /**
-   * Publishes events and remembers `memory`, in one synchronous step after checking
-   * every event, so what was reported and what is remembered never disagree: each
-   * thing is reported exactly once across runs. Throws once the run is cancelled.
+   * Publishes events and remembers `memory`, after checking every event, so what was
+   * reported and what is remembered never disagree: each thing is reported exactly once
+   * across runs. Rejects once the run is cancelled (or when the store refuses).
    */
-  commit(events: readonly CollectorEvent[], memory: unknown): void;
+  commit(events: readonly CollectorEvent[], memory: unknown): Promise<void>;
 }
 
 /**
@@ -49,7 +49,8 @@ export interface Collector {
 /** Where the runner reads and writes the system status (the state service). */
 export interface StatusPort {
   current(): SystemState;
-  set(next: SystemState): void;
+  /** Stores and publishes the new status; changes land in the order they were made. */
+  set(next: SystemState): Promise<void>;
 }
 
 export interface CollectionRunnerOptions {
@@ -78,6 +79,8 @@ interface Run {
   publishedAt: number;
   /** A later progress waiting for its turn. */
   pending: NodeJS.Timeout | undefined;
+  /** Its final status is being stored: no progress may be published after it. */
+  ending?: boolean;
 }
 
 /**
@@ -150,8 +153,8 @@ export class CollectionRunner {
     return structuredClone(all);
   }
 
-  /** Starts a collection, or throws 409 while one runs. COLLECTING 0 is published before this returns. */
-  start(): Collection {
+  /** Starts a collection, or throws 409 while one runs. COLLECTING 0 is published before this resolves. */
+  async start(): Promise<Collection> {
     if (this.#stopped)
       throw new LookoutError('unavailable', 'the server is stopping; start the collection again once it is back');
     if (this.#current) {
@@ -178,13 +181,28 @@ export class CollectionRunner {
       pending: undefined,
     };
     this.#current = run;
-    this.#options.store.writePrivate(RUNNING_KEY, { id: record.id, started_at: record.started_at });
+    const marked = this.#options.store.writePrivate(RUNNING_KEY, { id: record.id, started_at: record.started_at });
     const { last_sync } = this.#options.status.current();
-    this.#options.status.set({ status: 'COLLECTING', progress: 0, last_sync, message: 'collection started' });
-    // The interval counts from the start row as stored, not from before the writes above.
-    run.publishedAt = Date.now();
-    run.settled = this.#execute(run);
-    return structuredClone(record);
+    const announced = this.#options.status.set({
+      status: 'COLLECTING',
+      progress: 0,
+      last_sync,
+      message: 'collection started',
+    });
+    const copy = structuredClone(record);
+    run.settled = (async () => {
+      try {
+        await Promise.all([marked, announced]);
+      } catch (error) {
+        await this.#fail(run, 'collection', error);
+        return;
+      }
+      // The interval counts from the start row as stored, not from before the writes above.
+      run.publishedAt = Date.now();
+      await this.#execute(run);
+    })();
+    await announced.catch(() => undefined);
+    return copy;
   }
 
   /** Resolves when the collection has finished, one way or another. */
@@ -198,7 +216,7 @@ export class CollectionRunner {
    * goes back to IDLE, and nothing it had not committed yet is reported. 404 for an
    * unknown id, 409 for one that has already finished.
    */
-  cancel(id: string, reason?: string): Collection {
+  async cancel(id: string, reason?: string): Promise<Collection> {
     const run = this.#current;
     if (!run || run.record.id !== id) {
       const done = this.#history.get(id);
@@ -215,16 +233,24 @@ export class CollectionRunner {
     const last = this.#options.status.current();
     this.#finish(run, { status: 'cancelled', error: reason ?? 'cancelled on request' });
     const message = reason === undefined ? 'collection cancelled' : `collection cancelled: ${reason}`;
-    this.#options.status.set({ status: 'IDLE', progress: run.record.progress, last_sync: last.last_sync, message });
+    const stored = this.#setStatus({
+      status: 'IDLE',
+      progress: run.record.progress,
+      last_sync: last.last_sync,
+      message,
+    });
     const draining = run.settled.finally(() => this.#draining.delete(draining));
     this.#draining.add(draining);
-    return structuredClone(run.record);
+    const record = structuredClone(run.record);
+    // Answered once IDLE is stored: a client that reads the status next sees it.
+    await stored;
+    return record;
   }
 
   /** Cancels what runs (the server is stopping) and waits a little for it to let go. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#current) this.cancel(this.#current.record.id, 'the server is stopping');
+    if (this.#current) await this.cancel(this.#current.record.id, 'the server is stopping');
     if (this.#draining.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)));
@@ -239,8 +265,6 @@ export class CollectionRunner {
     const lastSync = this.#options.status.current().last_sync;
     let offset = 0;
     let collector: Collector | undefined;
-    // Let start() answer before the first collector does any work.
-    await Promise.resolve();
     try {
       for (collector of collectors) {
         if (run.controller.signal.aborted) return;
@@ -258,27 +282,42 @@ export class CollectionRunner {
       if (run.controller.signal.aborted) return;
       this.#advance(run, 100);
       const finishedAt = new Date().toISOString();
+      // The status first: whoever sees the collection finished then reads IDLE.
+      this.#endProgress(run);
+      await this.#options.status.set({ status: 'IDLE', progress: 100, last_sync: finishedAt });
       this.#finish(run, { status: 'succeeded', finishedAt });
-      this.#options.status.set({ status: 'IDLE', progress: 100, last_sync: finishedAt });
       logger.info({ collection: run.record.id, results: run.record.results }, 'collection finished');
     } catch (error) {
       if (run.controller.signal.aborted) return; // cancel() has already said so
-      const name = collector?.name ?? 'collection';
-      const reason = clip(error instanceof Error ? error.message : String(error));
-      logger.warn({ err: error, collection: run.record.id, collector: name }, 'collection failed');
-      try {
-        this.#finish(run, { status: 'failed', error: reason });
-        const last = this.#options.status.current();
-        this.#options.status.set({
-          status: 'ERROR',
-          progress: run.record.progress,
-          last_sync: last.last_sync,
-          message: clip(`${name} collector failed: ${reason}`),
-        });
-      } catch (inner) {
-        logger.error({ err: inner, collection: run.record.id }, 'could not record a failed collection');
-      }
+      await this.#fail(run, collector?.name ?? 'collection', error);
     }
+  }
+
+  /** Ends a run in ERROR, saying which collector failed and why; resolves once that is stored. */
+  #fail(run: Run, name: string, error: unknown): Promise<void> {
+    const reason = clip(error instanceof Error ? error.message : String(error));
+    this.#options.logger.warn({ err: error, collection: run.record.id, collector: name }, 'collection failed');
+    try {
+      const last = this.#options.status.current();
+      // The status first: whoever sees the collection failed then reads ERROR.
+      this.#endProgress(run);
+      return this.#setStatus({
+        status: 'ERROR',
+        progress: run.record.progress,
+        last_sync: last.last_sync,
+        message: clip(`${name} collector failed: ${reason}`),
+      }).then(() => this.#finish(run, { status: 'failed', error: reason }));
+    } catch (inner) {
+      this.#options.logger.error({ err: inner, collection: run.record.id }, 'could not record a failed collection');
+      return Promise.resolve();
+    }
+  }
+
+  /** A status change that never fails its caller: stored and published in order; a failure is logged. */
+  #setStatus(next: SystemState): Promise<void> {
+    return this.#options.status.set(next).catch((error: unknown) => {
+      this.#options.logger.error({ err: error, status: next.status }, 'could not record the system status');
+    });
   }
 
   #context(
@@ -299,6 +338,7 @@ export class CollectionRunner {
         if (!signal.aborted) progress(fraction);
       },
       recall: (schema) => store.readPrivate(key, schema),
+      // Not async: a cancelled run or a bad event throws at once, before anything is published.
       commit: (events, memory) => {
         if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Cancelled('cancelled');
         const metadata = { source: 'collector', collector: collector.name, collection_id: run.record.id };
@@ -312,8 +352,12 @@ export class CollectionRunner {
               `${collector.name} produced an invalid ${input.type} event: ${result.issues[0]?.path} ${result.issues[0]?.message}`,
             );
         }
-        for (let i = 0; i < inputs.length; i += MAX_BATCH) bus.publish(inputs.slice(i, i + MAX_BATCH), { batch: true });
-        store.writePrivate(key, memory);
+        return (async () => {
+          for (let i = 0; i < inputs.length; i += MAX_BATCH) {
+            await bus.publish(inputs.slice(i, i + MAX_BATCH), { batch: true });
+          }
+          await store.writePrivate(key, memory);
+        })();
       },
     };
   }
@@ -325,6 +369,7 @@ export class CollectionRunner {
    */
   #advance(run: Run, percent: number): void {
     run.record.progress = Math.max(run.record.progress, Math.min(100, Math.floor(percent)));
+    if (run.ending) return;
     // 100 is said by the end itself (IDLE 100), an instant later.
     if (run.record.progress === run.published || run.record.progress >= 100 || run.pending) return;
     const wait = run.publishedAt + PROGRESS_INTERVAL_MS - Date.now();
@@ -332,11 +377,18 @@ export class CollectionRunner {
     else run.pending = setTimeout(() => this.#publishProgress(run), wait);
   }
 
+  /** No progress after this: the run's final status is on its way. */
+  #endProgress(run: Run): void {
+    run.ending = true;
+    clearTimeout(run.pending);
+    run.pending = undefined;
+  }
+
   #publishProgress(run: Run): void {
     run.pending = undefined;
-    if (this.#current !== run || run.record.progress === run.published) return;
+    if (run.ending || this.#current !== run || run.record.progress === run.published) return;
     const { last_sync } = this.#options.status.current();
-    this.#options.status.set({
+    void this.#setStatus({
       status: 'COLLECTING',
       progress: run.record.progress,
       last_sync,
@@ -359,18 +411,20 @@ export class CollectionRunner {
     this.#history.set(run.record.id, run.record);
     while (this.#history.size > HISTORY) this.#history.delete(this.#history.keys().next().value!);
     if (this.#current === run) this.#current = undefined;
-    this.#options.store.deletePrivate(RUNNING_KEY);
+    this.#options.store.deletePrivate(RUNNING_KEY).catch((error: unknown) => {
+      this.#options.logger.warn({ err: error }, 'could not clear the running-collection marker');
+    });
   }
 
   /** A marker left behind means the process died mid-collection. */
   #recoverInterrupted(): void {
     const marker = this.#options.store.readPrivate(RUNNING_KEY, RunningMarker);
     if (!marker) return;
-    this.#options.store.deletePrivate(RUNNING_KEY);
+    this.#options.store.deletePrivate(RUNNING_KEY).catch(() => undefined);
     const last = this.#options.status.current();
     if (last.status !== 'COLLECTING') return;
     this.#options.logger.warn({ collection: marker.id }, 'the last collection was interrupted');
-    this.#options.status.set({
+    void this.#setStatus({
       status: 'ERROR',
       progress: last.progress,
       last_sync: last.last_sync,

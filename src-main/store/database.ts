@@ -3,7 +3,8 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { StartupError } from '../errors.ts';
 import { Checkpointer } from './checkpointer.ts';
-import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
+import { planMigrations } from './migrate.ts';
+import { SCHEMA_VERSION } from './migrations.ts';
 import { classifyStorageError } from './storage-errors.ts';
 
 export interface Database {
@@ -13,6 +14,8 @@ export interface Database {
   readonly schemaVersion: number;
   /** Runs fn in one transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK on throw). */
   transaction<T>(fn: () => T): T;
+  /** To call after a COMMIT made outside transaction(): keeps the WAL bounded (checkpoints when due). */
+  afterCommit(): void;
   /** Cheap liveness probe used by /health. */
   ping(): boolean;
   /** Stops the checkpoint worker, folds the WAL back into the file and closes. */
@@ -159,18 +162,21 @@ export function openDatabase(file: string, options: { walMaxBytes?: number } = {
   if (file !== ':memory:') restrictModes(file);
 
   let checkpointer: Checkpointer | undefined;
+  const afterCommit = (): void => {
+    if (checkpointer?.noteWrite()) {
+      try {
+        db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+      } catch {
+        // Busy or failed: the next commit tries again.
+      }
+    }
+  };
   const transaction = <T>(fn: () => T): T => {
     db.exec('BEGIN IMMEDIATE');
     try {
       const result = fn();
       db.exec('COMMIT');
-      if (checkpointer?.noteWrite()) {
-        try {
-          db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
-        } catch {
-          // Busy or failed: the next commit tries again.
-        }
-      }
+      afterCommit();
       return result;
     } catch (error) {
       if (db.isTransaction) db.exec('ROLLBACK');
@@ -179,21 +185,16 @@ export function openDatabase(file: string, options: { walMaxBytes?: number } = {
   };
 
   const current = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
-  if (current > SCHEMA_VERSION) {
-    db.close();
-    throw new StartupError(
-      `the database ${file} cannot be used: its schema is version ${current}, newer than this Lookout understands (${SCHEMA_VERSION}); upgrade Lookout`,
-    );
-  }
   try {
-    for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
+    for (const step of planMigrations('sqlite', current, file)) {
       transaction(() => {
-        db.exec(MIGRATIONS[version - 1] as string);
-        db.exec(`PRAGMA user_version = ${version}`);
+        db.exec(step.sql);
+        db.exec(`PRAGMA user_version = ${step.version}`);
       });
     }
   } catch (error) {
     db.close();
+    if (error instanceof StartupError) throw error;
     fail(file, error);
   }
 
@@ -215,6 +216,7 @@ export function openDatabase(file: string, options: { walMaxBytes?: number } = {
     epoch,
     schemaVersion: SCHEMA_VERSION,
     transaction,
+    afterCommit,
     ping: () => {
       if (closed) return false;
       try {

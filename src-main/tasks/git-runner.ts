@@ -147,7 +147,7 @@ export class GitRunner {
       JSON.stringify(args),
       now(),
     );
-    this.#bus.emit('git.operation_completed', {
+    this.#bus.emitLater('git.operation_completed', {
       operation_id: String(result.lastInsertRowid),
       operation_type: options.record,
       status: error === null ? 'succeeded' : 'failed',

@@ -217,7 +217,7 @@ export class TaskService {
       )
       .run(id, input.title.trim(), input.description, input.priority, base, input.timeout_s ?? null, at, at);
     const task = this.get(id);
-    this.#bus.emit('task.created', { task_id: id, title: task.title, task: this.#eventTask(task) });
+    this.#bus.emitLater('task.created', { task_id: id, title: task.title, task: this.#eventTask(task) });
     return task;
   }
 
@@ -268,7 +268,7 @@ export class TaskService {
     this.#db.db.prepare('DELETE FROM tasks WHERE id = ?').run(id);
     fs.rmSync(this.logFile(id), { force: true });
     fs.rmSync(this.#promptFile(id), { force: true });
-    this.#bus.emit('task.updated', {
+    this.#bus.emitLater('task.updated', {
       task_id: id,
       title: task.title,
       task: { ...this.#eventTask(task), deleted: true },
@@ -295,7 +295,7 @@ export class TaskService {
       .prepare(`UPDATE tasks SET status = ?, updated_at = ?${sets.map((s) => `, ${s}`).join('')} WHERE id = ?`)
       .run(to, now(), ...(Object.values(fields) as (string | number | null)[]), id);
     const task = this.get(id);
-    this.#bus.emit('task.status_changed', {
+    this.#bus.emitLater('task.status_changed', {
       task_id: id,
       title: task.title,
       from: before.status,
@@ -309,7 +309,7 @@ export class TaskService {
 
   #changed(id: string): Task {
     const task = this.get(id);
-    this.#bus.emit('task.updated', { task_id: id, title: task.title, task: this.#eventTask(task) });
+    this.#bus.emitLater('task.updated', { task_id: id, title: task.title, task: this.#eventTask(task) });
     return task;
   }
 

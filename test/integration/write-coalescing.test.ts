@@ -145,9 +145,9 @@ describe('write coalescing (corked sockets)', () => {
       })();
       const [late] = await Promise.all([joining, publisher(1), publisher(2), publisher(3), publisher(4)]);
 
-      const expected = runtime.bus.log
-        .read({ after: 0, patterns: ['x.race'], limit: 10_000 })
-        .map((e) => Number(e.seq));
+      const expected = (await runtime.bus.log.read({ after: 0, patterns: ['x.race'], limit: 10_000 })).map((e) =>
+        Number(e.seq),
+      );
       expect(expected.length).toBe(4 * 8 * 101 + 1);
       const last = expected.at(-1)!;
       const reached = (items: () => Item[]) => () => {
@@ -239,7 +239,7 @@ describe('shared event frames (src-main/gateway/text-frame.ts)', () => {
       })();
       await Promise.all([publisher(1), publisher(2), pinging, switching]);
 
-      const expected = runtime.bus.log.read({ after: 0, patterns: ['x.frame'], limit: 10_000 });
+      const expected = await runtime.bus.log.read({ after: 0, patterns: ['x.frame'], limit: 10_000 });
       expect(expected.length).toBe(2 * 6 * texts.length);
       const last = expected.at(-1)!.seq;
       for (const client of clients)

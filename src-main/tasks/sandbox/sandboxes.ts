@@ -171,7 +171,7 @@ export class Sandboxes {
       )
       .run(id, spec.agentId, spec.taskId, spec.provider, dir, spec.branch, at);
     const sandbox = this.get(id);
-    this.#bus.emit('sandbox.created', this.#eventData(sandbox));
+    this.#bus.emitLater('sandbox.created', this.#eventData(sandbox));
     return sandbox;
   }
 
@@ -277,7 +277,7 @@ export class Sandboxes {
     this.#db.db
       .prepare("UPDATE sandboxes SET status = 'destroyed', destroyed_at = ? WHERE id = ?")
       .run(now(), sandbox.id);
-    this.#bus.emit('sandbox.destroyed', this.#eventData(this.get(sandbox.id)));
+    this.#bus.emitLater('sandbox.destroyed', this.#eventData(this.get(sandbox.id)));
   }
 
   #eventData(sandbox: Sandbox): Record<string, unknown> {

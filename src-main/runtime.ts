@@ -35,7 +35,7 @@ import { createLogger, flushLogger, LogFile, type Logger } from './logger.ts';
 import { SessionService } from './session/session.ts';
 import { StateService } from './state/state-service.ts';
 import { type Database, openDatabase } from './store/database.ts';
-import { PgStore } from './store/postgres/pg-store.ts';
+import type { PgStore } from './store/postgres/pg-store.ts';
 import type { SqlStore } from './store/sql-store.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
 import { TeamLock } from './session/team-lock.ts';
@@ -150,14 +150,18 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     throw error;
   }
   try {
-    store = config.databaseUrl ? await PgStore.open(config.databaseUrl) : new SqliteStore(database);
+    // pg is loaded only in team mode: a single user's server never pays for it.
+    store = config.databaseUrl
+      ? await (await import('./store/postgres/pg-store.ts')).PgStore.open(config.databaseUrl)
+      : new SqliteStore(database);
   } catch (error) {
     await database.close();
     flushLogger(logger, logFile);
     throw error;
   }
-  if (store instanceof PgStore)
-    logger.info({ database: store.location }, 'team mode: events, state and the session lock in PostgreSQL');
+  const pgStore = store.dialect === 'postgres' ? (store as PgStore) : undefined;
+  if (pgStore)
+    logger.info({ database: pgStore.location }, 'team mode: events, state and the session lock in PostgreSQL');
 
   const retention = { maxEvents: config.retentionEvents, maxAgeMs: config.retentionDays * 86_400_000 };
   const log = createEventLog(store, { logger, maxEvents: retention.maxEvents });
@@ -165,8 +169,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   let state: StateService;
   const closeStores = async () => {
     await log.stop();
-    if (store !== (database as unknown)) await store.close();
-    await database.close();
+    await store.close(); // on SQLite, this closes the database too
+    if (pgStore) await database.close();
   };
   try {
     await log.prune(retention);
@@ -243,7 +247,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     paths,
     bus,
     logger,
-    ...(store instanceof PgStore ? { team: new TeamLock(store, logger) } : {}),
+    ...(pgStore ? { team: new TeamLock(pgStore, logger) } : {}),
     onStateDirLost: (message) => {
       logger.error(message);
       if (options.onStateDirLost) options.onStateDirLost(message);

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../logger.ts';
-import { LOCK_NAMESPACE, LOCK_WORKSPACE, type PgStore } from '../store/postgres/pg-store.ts';
+import { LOCK_NAMESPACE, LOCK_WORKSPACE } from '../store/postgres/advisory-locks.ts';
+import type { PgStore } from '../store/postgres/pg-store.ts';
 import { HolderRecord } from './lock.ts';
 
 interface HolderRow {

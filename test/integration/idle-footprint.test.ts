@@ -41,6 +41,7 @@ describe('an idle server loads only what it uses', () => {
     expect(idle.has('koa')).toBe(true); // the recorder saw the server's own imports
     expect(idle.has('jose')).toBe(false);
     expect(idle.has('protobufjs')).toBe(false);
+    expect(idle.has('pg')).toBe(false); // PostgreSQL's client: team mode only
 
     const reply = await fetch(`${url}/v1/logs`, {
       method: 'POST',

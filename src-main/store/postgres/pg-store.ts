@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { LookoutError, StartupError } from '../../errors.ts';
 import { planMigrations } from '../migrate.ts';
+import { LOCK_MIGRATIONS, LOCK_NAMESPACE } from './advisory-locks.ts';
 import { SCHEMA_VERSION } from '../migrations.ts';
 import { redactUrl } from '../../config.ts';
 import {
@@ -11,11 +12,6 @@ import {
   type SqlValue,
   type StoreHealth,
 } from '../sql-store.ts';
-
-/** Advisory locks Lookout takes, all in its own namespace (the first key). */
-export const LOCK_NAMESPACE = 0x4c6b6f75; // "Lkou"
-export const LOCK_MIGRATIONS = 1;
-export const LOCK_WORKSPACE = 2;
 
 /** How long a request waits for a pooled connection before it is answered 503. */
 const CONNECT_TIMEOUT_MS = 5000;

@@ -26,6 +26,8 @@ import { renderOtlpError } from './ingest/otlp-receiver.ts';
 import { agentSessionRoutes, ingestRoutes } from './ingest/routes.ts';
 import { PriceStore } from './ingest/sessions.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { KnowledgeService } from './knowledge/knowledge-service.ts';
+import { knowledgeRoutes } from './knowledge/routes.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { metricsRoutes } from './metrics/routes.ts';
 import { sessionRoutes } from './session/routes.ts';
@@ -76,6 +78,8 @@ export interface Runtime {
   readonly routes: readonly { prefix: string; route: Route }[];
   readonly agents: AgentRegistry;
   readonly tasks: TaskService;
+  /** Documents, their FTS5 index, search, and retrieval for discussions. */
+  readonly knowledge: KnowledgeService;
   readonly http: HttpServer;
   readonly url: string;
   readonly port: number;
@@ -217,6 +221,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     url: () => url,
   });
   agents.sandboxOf = (agentId) => tasks.sandboxOf(agentId);
+  const knowledge = new KnowledgeService({ db: store, bus });
   let hosts = new Set<string>();
   let origins = new Set<string>();
 
@@ -327,6 +332,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     ...agentSessionRoutes({ log, prices: new PriceStore(path.join(paths.stateDir, 'prices.json')) }),
     ...agentRoutes(agents, tasks),
     ...taskRoutes(tasks, sandboxes, git),
+    ...knowledgeRoutes(knowledge),
     ...sessionRoutes(session, () => ({
       url,
       pid: process.pid,
@@ -475,6 +481,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     routes: app.routes,
     agents,
     tasks,
+    knowledge,
     http: server,
     url,
     port,

@@ -114,8 +114,8 @@ try {
     indexed += runtime.knowledge.add({ title: `Document ${d} ${word()} ${word()}`, text }).document.chunk_count;
   }
   const addMs = performance.now() - addStarted;
-  runtime.store.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
-  const dbBytes = fs.statSync(runtime.store.file).size;
+  runtime.database.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+  const dbBytes = fs.statSync(runtime.database.file).size;
 
   // 2. in process, FTS5 vs a LIKE scan over the same chunks
   const queries = Array.from({ length: SEARCHES }, (_, i) => {
@@ -134,11 +134,11 @@ try {
     all.push(ms);
     (byKind[kind] ??= []).push(ms);
   }
-  const likeStatements = new Map<number, ReturnType<typeof runtime.store.db.prepare>>();
+  const likeStatements = new Map<number, ReturnType<typeof runtime.database.db.prepare>>();
   const like = (words: string[]) => {
     let statement = likeStatements.get(words.length);
     if (!statement) {
-      statement = runtime.store.db.prepare(
+      statement = runtime.database.db.prepare(
         `SELECT id, document_id FROM knowledge_chunks WHERE ${words.map(() => 'body LIKE ?').join(' OR ')}`,
       );
       likeStatements.set(words.length, statement);

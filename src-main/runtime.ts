@@ -221,7 +221,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     url: () => url,
   });
   agents.sandboxOf = (agentId) => tasks.sandboxOf(agentId);
-  const knowledge = new KnowledgeService({ db: store, bus });
+  const knowledge = new KnowledgeService({ db: database, bus });
   let hosts = new Set<string>();
   let origins = new Set<string>();
 

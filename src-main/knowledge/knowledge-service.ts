@@ -157,7 +157,7 @@ export class KnowledgeService implements KnowledgeRetriever {
       return { id, replaced: existing !== undefined };
     });
     const document = this.get(id);
-    this.#bus.emit('knowledge.document_added', {
+    this.#bus.emitLater('knowledge.document_added', {
       document_id: id,
       title: document.title,
       source: document.source,
@@ -221,7 +221,7 @@ export class KnowledgeService implements KnowledgeRetriever {
       this.#db.db.prepare('DELETE FROM knowledge_chunks WHERE document_id = ?').run(id);
       this.#db.db.prepare('DELETE FROM knowledge_documents WHERE id = ?').run(id);
     });
-    this.#bus.emit('knowledge.document_deleted', { document_id: id, title: document.title });
+    this.#bus.emitLater('knowledge.document_deleted', { document_id: id, title: document.title });
   }
 
   search(query: string, options: { limit: number }): KnowledgeSearchResponse {

@@ -130,7 +130,7 @@ describe('knowledge: documents and search over a real server', () => {
     expect((await api(runtime, `/api/v1/knowledge/documents/${doc.id}`)).status).toBe(404);
     await refused(await api(runtime, `/api/v1/knowledge/documents/${doc.id}`, { method: 'DELETE' }), 404);
     // The index holds nothing of it any more (the delete trigger removed every row).
-    const left = runtime.store.db
+    const left = runtime.database.db
       .prepare("SELECT count(*) AS n FROM knowledge_fts WHERE knowledge_fts MATCH 'install OR linux'")
       .get() as { n: number };
     expect(left.n).toBe(0);

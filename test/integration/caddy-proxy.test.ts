@@ -99,7 +99,8 @@ async function startCaddy(port: number, upstreamPort: number): Promise<Proxy> {
 /** Two servers as compose runs them, and Caddy in front. */
 async function startTeam() {
   const port = await sharedPort();
-  const proxyPort = await freePort('127.0.0.1');
+  // Caddy binds its site's port on every interface (`:PORT`): probe it there, not on one address.
+  const proxyPort = await freePort('0.0.0.0');
   // As compose sets LOOKOUT_CORS_ORIGINS: the page's origin is the proxy's.
   const corsOrigins = [`http://127.0.0.1:${proxyPort}`];
   const a = await startRuntime({ host: '127.0.0.2', port, corsOrigins });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { API_PREFIX, AUTH_PATH, OTLP_PREFIX } from '../src-shared/protocol.ts';
 import type { ServerInfo } from '../src-shared/server-info.ts';
@@ -34,6 +35,8 @@ import { createLogger, flushLogger, LogFile, type Logger } from './logger.ts';
 import { SessionService } from './session/session.ts';
 import { StateService } from './state/state-service.ts';
 import { type Database, openDatabase } from './store/database.ts';
+import type { SqlStore } from './store/sql-store.ts';
+import { SqliteStore } from './store/sqlite/sqlite-store.ts';
 import { GitRunner } from './tasks/git-runner.ts';
 import { taskRoutes } from './tasks/routes.ts';
 import { containerProvider, worktreeProvider } from './tasks/sandbox/providers.ts';
@@ -147,10 +150,16 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   const token = randomBytes(32).toString('base64url');
   let port = config.port;
 
-  const agents = new AgentRegistry({ db: store, bus });
-  const git = new GitRunner({ db: store, bus });
+  // The domains ported to the store interface (team mode) write through `sql`.
+  const sql: SqlStore = new SqliteStore(store);
+  // This server among those sharing a store: stable across its restarts (the host and the
+  // workspace it serves), so a restarted server settles the tasks it ran itself.
+  const runnerId = `${os.hostname()}:${config.workspace}`;
+  const agents = new AgentRegistry({ store: sql, bus });
+  const git = new GitRunner({ store: sql, bus });
   const sandboxes = new Sandboxes({
-    db: store,
+    store: sql,
+    runnerId,
     bus,
     git,
     logger,
@@ -158,7 +167,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     stateDir: paths.stateDir,
   });
   const tasks = new TaskService({
-    db: store,
+    store: sql,
+    runnerId,
     bus,
     logger,
     agents,
@@ -178,14 +188,14 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     stateDir: paths.stateDir,
     url: () => url,
   });
-  agents.sandboxOf = (agentId) => tasks.sandboxOf(agentId);
+  agents.sandboxOf = (taskId) => tasks.sandboxOf(taskId);
   let hosts = new Set<string>();
   let origins = new Set<string>();
 
   let access: AccessService;
   try {
-    access = new AccessService({
-      db: store,
+    access = await AccessService.open({
+      store: sql,
       bus,
       logger,
       signingKeyFile: paths.signingKey,

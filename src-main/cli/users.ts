@@ -10,6 +10,7 @@ import { EventBus } from '../events/bus.ts';
 import { EventLog } from '../events/event-log.ts';
 import { createLogger } from '../logger.ts';
 import { openDatabase } from '../store/database.ts';
+import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { prepareStateDir, runningServer, workspacePaths } from '../workspace.ts';
 import { callApi, findWorkspace } from './connection.ts';
 import { CliError, reportAndExit } from './output.ts';
@@ -46,11 +47,12 @@ async function withAdmin<T>(cmd: Command, fn: (admin: UserAdmin) => Promise<T>):
   }
   const paths = prepareStateDir(workspace);
   const logger = createLogger({ level: 'silent' });
-  const store = openDatabase(paths.database);
-  const bus = new EventBus({ log: new EventLog(store), logger, queueSize: 1 });
+  const database = openDatabase(paths.database);
+  const store = new SqliteStore(database);
+  const bus = new EventBus({ log: new EventLog(database), logger, queueSize: 1 });
   try {
-    const access = new AccessService({
-      db: store,
+    const access = await AccessService.open({
+      store,
       bus,
       logger,
       signingKeyFile: paths.signingKey,
@@ -63,17 +65,17 @@ async function withAdmin<T>(cmd: Command, fn: (admin: UserAdmin) => Promise<T>):
     });
     return await fn({
       create: (body) => access.createUser(body, OWNER),
-      list: async () => access.listUsers(),
-      update: (name, patch) => access.updateUser(access.getUser(name).id, patch, OWNER),
+      list: () => access.listUsers(),
+      update: async (name, patch) => access.updateUser((await access.getUser(name)).id, patch, OWNER),
       remove: async (name) => access.removeUser(name),
-      rotateKey: async () => access.rotateKey(),
+      rotateKey: () => access.rotateKey(),
     });
   } catch (error) {
     if (error instanceof LookoutError) throw new CliError(error.message, error.status === 400 ? 2 : 1);
     throw error;
   } finally {
     bus.close();
-    await store.close();
+    await database.close();
   }
 }
 

@@ -171,4 +171,26 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<number, string>> = {
   );
   CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
   `,
+  // 6: team mode for tasks and access (see the SQLite entry).
+  6: `
+  ALTER TABLE tasks ADD COLUMN runner TEXT;
+  ALTER TABLE tasks ADD COLUMN cancel_requested_at TEXT;
+  CREATE INDEX tasks_runner ON tasks (runner, status);
+  ALTER TABLE sandboxes ADD COLUMN runner TEXT;
+  ALTER TABLE users ADD COLUMN tokens_valid_from_ms BIGINT NOT NULL DEFAULT 0;
+
+  CREATE TABLE single_use_secrets (
+    hash          TEXT PRIMARY KEY,
+    kind          TEXT NOT NULL,
+    value_json    TEXT NOT NULL,
+    expires_at_ms BIGINT NOT NULL
+  );
+  CREATE INDEX single_use_secrets_expiry ON single_use_secrets (expires_at_ms);
+
+  CREATE TABLE signing_keys (
+    generation INTEGER PRIMARY KEY,
+    key        TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  `,
 };

@@ -1,0 +1,230 @@
+import type { IncomingMessage } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { AccessService, type RequestOrigin } from '../../src-main/access/access-service.ts';
+import { AgentRegistry } from '../../src-main/agents/registry.ts';
+import { LookoutError } from '../../src-main/errors.ts';
+import { createLogger } from '../../src-main/logger.ts';
+import type { SqlStore } from '../../src-main/store/sql-store.ts';
+import { GitRunner } from '../../src-main/tasks/git-runner.ts';
+import { tempRepo } from '../helpers/git-repo.ts';
+import { DIALECTS, openPgStore, openTestStore, testBus } from '../helpers/stores.ts';
+import { tempWorkspace } from '../helpers/workspace.ts';
+
+const LOCAL: RequestOrigin = { address: '127.0.0.1', loopback: true };
+const REMOTE: RequestOrigin = { address: '203.0.113.7', loopback: false };
+const ADMIN = { id: 'owner', name: 'owner', role: 'admin' } as const;
+
+const agentBody = (name: string) =>
+  ({ name, role: 'coder', command: [process.execPath, '--version'], provider: 'worktree' }) as const;
+
+function openAccess(store: SqlStore, workspace = tempWorkspace()): Promise<AccessService> {
+  return AccessService.open({
+    store,
+    bus: testBus(),
+    logger: createLogger({ level: 'silent' }),
+    signingKeyFile: `${workspace}/.lookout-signing.key`,
+    ownerToken: 'o'.repeat(43),
+    accessTokenTtlS: 600,
+    refreshTokenTtlDays: 14,
+    signInAttempts: 100,
+    apiRatePerSecond: 1000,
+    apiRateBurst: 1000,
+  });
+}
+
+/** The error a promise rejects with (the test fails if it resolves). */
+async function rejection(promise: Promise<unknown>): Promise<LookoutError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(LookoutError);
+  return error as LookoutError;
+}
+
+/** A request presenting nothing but the ticket in its query. */
+const NO_HEADERS = { headers: {} } as IncomingMessage;
+
+describe.each(DIALECTS)('domain stores on $dialect', ({ dialect, skip }) => {
+  describe.skipIf(skip)(skip ? `(skipped: ${skip})` : 'agents, git operations and access', () => {
+    it('agents: create, read back every field, update, refuse a taken name (also when two race), delete', async () => {
+      const { store } = await openTestStore(dialect);
+      const agents = new AgentRegistry({ store, bus: testBus() });
+      const a = await agents.create({ ...agentBody('alpha'), env: { A: '1' }, timeout_s: 30, network: true });
+      expect(await agents.get(a.id)).toMatchObject({
+        name: 'alpha',
+        status: 'idle',
+        env: { A: '1' },
+        timeout_s: 30,
+        network: true,
+        current_task_id: null,
+      });
+      const renamed = await agents.update(a.id, { name: 'beta', network: false });
+      expect(renamed).toMatchObject({ name: 'beta', network: false, timeout_s: 30 });
+      expect((await rejection(agents.create(agentBody('beta')))).code).toBe('conflict');
+
+      // Two creates with one name at once: exactly one wins, the other is the same 409.
+      const raced = await Promise.allSettled([agents.create(agentBody('gamma')), agents.create(agentBody('gamma'))]);
+      expect(raced.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const lost = raced.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      expect((lost.reason as LookoutError).code).toBe('conflict');
+
+      await agents.delete(a.id);
+      expect((await rejection(agents.get(a.id))).code).toBe('not_found');
+      expect((await agents.list()).map((x) => x.name)).toEqual(['gamma']);
+    });
+
+    it('agents: of many claims racing for one agent exactly one wins, and a busy agent cannot be deleted', async () => {
+      const { store } = await openTestStore(dialect);
+      const agents = new AgentRegistry({ store, bus: testBus() });
+      const agent = await agents.create(agentBody('solo'));
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => store.transaction((tx) => agents.claim(tx, agent.id, `task-${i}`))),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = `task-${results.indexOf(true)}`;
+      expect((await agents.get(agent.id)).current_task_id).toBe(winner);
+      expect((await rejection(agents.delete(agent.id))).code).toBe('conflict');
+      await agents.setStatus(agent.id, 'idle', null, null);
+      await agents.delete(agent.id);
+    });
+
+    it('git operations: recorded with their numbers in order, listed per task and limited', async () => {
+      const { store } = await openTestStore(dialect);
+      const git = new GitRunner({ store, bus: testBus() });
+      const repo = tempRepo();
+      await git.run(['status', '--porcelain'], { cwd: repo, record: 'diff_stat', taskId: 't1' });
+      await git.run(['rev-parse', 'HEAD'], { cwd: repo, record: 'commit', taskId: 't2', shaAfter: true });
+      await expect(git.run(['rev-parse', 'no-such-ref'], { cwd: repo, record: 'merge', taskId: 't1' })).rejects.toThrow(
+        /git rev-parse failed/,
+      );
+      const all = await git.list({ limit: 10 });
+      expect(all.map((op) => [op.task_id, op.operation_type, op.status])).toEqual([
+        ['t1', 'diff_stat', 'succeeded'],
+        ['t2', 'commit', 'succeeded'],
+        ['t1', 'merge', 'failed'],
+      ]);
+      expect(Number(all[0]!.id)).toBeLessThan(Number(all[1]!.id));
+      expect(typeof all[0]!.duration_ms).toBe('number');
+      expect(all[1]!.commit_sha).toMatch(/^[0-9a-f]{40}$/);
+      expect((await git.list({ taskId: 't1', limit: 1 })).map((op) => op.operation_type)).toEqual(['merge']);
+    });
+
+    it('access: users, sign-in, refresh rotation and reuse, a role change voids older tokens, codes work once', async () => {
+      const { store } = await openTestStore(dialect);
+      const access = await openAccess(store);
+      const user = await access.createUser({ name: 'Ada', role: 'operator', password: 'correct horse 1' }, ADMIN);
+      expect(
+        (await rejection(access.createUser({ name: 'ada', role: 'viewer', password: 'x'.repeat(12) }, ADMIN))).code,
+      ).toBe('name_taken');
+      const session = await access.signIn({ name: 'ada', password: 'correct horse 1' }, REMOTE);
+      expect(await access.verifyAccessToken(session.response.access_token)).toMatchObject({
+        id: user.id,
+        role: 'operator',
+      });
+
+      const rotated = await access.refresh(session.refreshToken, session.response.refresh_binding, REMOTE);
+      // The first token again: a copy exists elsewhere, so the whole sign-in ends.
+      expect(
+        (await rejection(access.refresh(session.refreshToken, session.response.refresh_binding, REMOTE))).message,
+      ).toMatch(/already used/);
+      expect(
+        (await rejection(access.refresh(rotated.refreshToken, rotated.response.refresh_binding, REMOTE))).message,
+      ).toMatch(/ended/);
+
+      const again = await access.signIn({ name: 'Ada', password: 'correct horse 1' }, REMOTE);
+      await access.updateUser(user.id, { role: 'viewer' }, ADMIN);
+      expect((await rejection(access.verifyAccessToken(again.response.access_token))).message).toMatch(/revoked/);
+      const fresh = await access.signIn({ name: 'Ada', password: 'correct horse 1' }, REMOTE);
+      expect((await access.verifyAccessToken(fresh.response.access_token)).role).toBe('viewer');
+
+      const { code } = await access.mintCode();
+      await access.signIn({ code }, LOCAL);
+      expect((await rejection(access.signIn({ code }, LOCAL))).code).toBe('invalid_credentials');
+
+      await access.removeUser(user.id);
+      expect((await rejection(access.verifyAccessToken(fresh.response.access_token))).code).toBe('unauthorized');
+      expect(await access.listUsers()).toEqual([]);
+    });
+
+    it('access: a stream ticket opens one stream, however many requests race with it', async () => {
+      const { store } = await openTestStore(dialect);
+      const access = await openAccess(store);
+      const { ticket } = await access.mintTicket({
+        id: 'owner',
+        name: 'owner',
+        role: 'admin',
+        kind: 'owner',
+        via: 'owner_token',
+      });
+      const tries = await Promise.allSettled(
+        Array.from({ length: 8 }, () => access.authenticate(NO_HEADERS, { origin: LOCAL, ticket })),
+      );
+      expect(tries.filter((t) => t.status === 'fulfilled')).toHaveLength(1);
+    });
+  });
+});
+
+describe.skipIf(DIALECTS[1]!.skip)('two servers on one PostgreSQL database', () => {
+  it('users and tokens made on one server count on the other; a disable, a removal and a key rotation reach it', async () => {
+    const { store: storeA, url } = await openTestStore('postgres');
+    const storeB = await openPgStore(url!);
+    const a = await openAccess(storeA);
+    const b = await openAccess(storeB);
+
+    const user = await a.createUser({ name: 'grace', role: 'admin', password: 'hopper hopper 1' }, ADMIN);
+    // Signed in on B with the user made on A; B's token verifies on A, A's on B.
+    const onB = await b.signIn({ name: 'grace', password: 'hopper hopper 1' }, REMOTE);
+    expect(await a.verifyAccessToken(onB.response.access_token)).toMatchObject({ id: user.id, role: 'admin' });
+    const onA = await a.signIn({ name: 'grace', password: 'hopper hopper 1' }, REMOTE);
+    expect(await b.verifyAccessToken(onA.response.access_token)).toMatchObject({ id: user.id });
+    // The refresh token issued by A rotates on B, once.
+    const refreshed = await b.refresh(onA.refreshToken, onA.response.refresh_binding, REMOTE);
+    expect((await rejection(a.refresh(onA.refreshToken, onA.response.refresh_binding, REMOTE))).message).toMatch(
+      /already used/,
+    );
+    expect(
+      (await rejection(a.refresh(refreshed.refreshToken, refreshed.response.refresh_binding, REMOTE))).message,
+    ).toMatch(/ended/);
+
+    // A one-time code and a ticket minted on A are redeemed on B, once.
+    const { code } = await a.mintCode();
+    await b.signIn({ code }, LOCAL);
+    expect((await rejection(a.signIn({ code }, LOCAL))).code).toBe('invalid_credentials');
+    const { ticket } = await a.mintTicket({
+      id: user.id,
+      name: 'grace',
+      role: 'admin',
+      kind: 'user',
+      via: 'access_token',
+    });
+    expect(await b.authenticate(NO_HEADERS, { origin: LOCAL, ticket })).toMatchObject({ id: user.id, via: 'ticket' });
+    expect((await rejection(a.authenticate(NO_HEADERS, { origin: LOCAL, ticket }))).code).toBe('unauthorized');
+
+    // Disabled on A: refused on B at once.
+    const later = await b.signIn({ name: 'grace', password: 'hopper hopper 1' }, REMOTE);
+    await a.updateUser(user.id, { disabled: true }, ADMIN);
+    expect((await rejection(b.verifyAccessToken(later.response.access_token))).message).toMatch(/revoked/);
+    await a.updateUser(user.id, { disabled: false }, ADMIN);
+
+    // The key rotated on B: A's tokens signed with the old key stop on A within a second,
+    // and a token signed after the rotation verifies on both.
+    const before = await a.signIn({ name: 'grace', password: 'hopper hopper 1' }, REMOTE);
+    await b.rotateKey();
+    expect((await rejection(b.verifyAccessToken(before.response.access_token))).code).toBe('unauthorized');
+    const deadline = Date.now() + 5000;
+    let stillGood = true;
+    while (stillGood && Date.now() < deadline) {
+      stillGood = await a.verifyAccessToken(before.response.access_token).then(
+        () => true,
+        () => false,
+      );
+      if (stillGood) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(stillGood, 'A still accepts a token signed with the rotated-out key').toBe(false);
+    const after = await b.signIn({ name: 'grace', password: 'hopper hopper 1' }, REMOTE);
+    expect((await a.verifyAccessToken(after.response.access_token)).id).toBe(user.id);
+    const fromA = await a.signIn({ name: 'grace', password: 'hopper hopper 1' }, REMOTE);
+    expect((await b.verifyAccessToken(fromA.response.access_token)).id).toBe(user.id);
+  });
+});

@@ -1,12 +1,19 @@
 import type { IncomingMessage } from 'node:http';
-import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Agent } from '../../src-shared/agents.ts';
+import { isFinalTaskStatus, type Task } from '../../src-shared/tasks.ts';
 import { AccessService, type RequestOrigin } from '../../src-main/access/access-service.ts';
 import { AgentRegistry } from '../../src-main/agents/registry.ts';
 import { LookoutError } from '../../src-main/errors.ts';
 import { createLogger } from '../../src-main/logger.ts';
 import type { SqlStore } from '../../src-main/store/sql-store.ts';
 import { GitRunner } from '../../src-main/tasks/git-runner.ts';
-import { tempRepo } from '../helpers/git-repo.ts';
+import { worktreeProvider } from '../../src-main/tasks/sandbox/providers.ts';
+import { Sandboxes } from '../../src-main/tasks/sandbox/sandboxes.ts';
+import { TaskService } from '../../src-main/tasks/task-service.ts';
+import { git, tempRepo } from '../helpers/git-repo.ts';
 import { DIALECTS, openPgStore, openTestStore, testBus } from '../helpers/stores.ts';
 import { tempWorkspace } from '../helpers/workspace.ts';
 
@@ -14,8 +21,13 @@ const LOCAL: RequestOrigin = { address: '127.0.0.1', loopback: true };
 const REMOTE: RequestOrigin = { address: '203.0.113.7', loopback: false };
 const ADMIN = { id: 'owner', name: 'owner', role: 'admin' } as const;
 
-const agentBody = (name: string) =>
-  ({ name, role: 'coder', command: [process.execPath, '--version'], provider: 'worktree' }) as const;
+const agentBody = (name: string, command: [string, ...string[]] = [process.execPath, '--version']) => ({
+  name,
+  role: 'coder',
+  command,
+  provider: 'worktree' as const,
+  network: false,
+});
 
 function openAccess(store: SqlStore, workspace = tempWorkspace()): Promise<AccessService> {
   return AccessService.open({
@@ -226,5 +238,169 @@ describe.skipIf(DIALECTS[1]!.skip)('two servers on one PostgreSQL database', () 
     expect((await a.verifyAccessToken(after.response.access_token)).id).toBe(user.id);
     const fromA = await a.signIn({ name: 'grace', password: 'hopper hopper 1' }, REMOTE);
     expect((await b.verifyAccessToken(fromA.response.access_token)).id).toBe(user.id);
+  });
+});
+
+/** One server's task side (registry, git, sandboxes, queue) on `store`, working in its own clone. */
+async function taskServer(store: SqlStore, workspace: string, maxRunning = 2) {
+  const bus = testBus();
+  const logger = createLogger({ level: 'silent' });
+  const stateDir = path.join(workspace, '.lookout');
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const runnerId = `test:${workspace}`;
+  const agents = new AgentRegistry({ store, bus });
+  const git = new GitRunner({ store, bus });
+  const sandboxes = new Sandboxes({ store, runnerId, bus, git, logger, workspace, stateDir });
+  const tasks = new TaskService({
+    store,
+    runnerId,
+    bus,
+    logger,
+    agents,
+    sandboxes,
+    git,
+    providers: [worktreeProvider],
+    settings: { maxRunning, timeoutS: 120, graceMs: 500, eventBudgetBytes: 100_000, flushMs: 50 },
+    credentials: { issue: () => 'unused', revoke: () => undefined },
+    stateDir,
+    url: () => 'http://127.0.0.1:9',
+  });
+  agents.sandboxOf = (taskId) => tasks.sandboxOf(taskId);
+  await tasks.recover();
+  servers.push(tasks);
+  return { agents, tasks, runnerId };
+}
+
+const servers: TaskService[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((tasks) => tasks.stop(500)));
+});
+
+async function settledAll(tasks: TaskService, ids: string[]): Promise<Task[]> {
+  for (;;) {
+    const all = (await tasks.list()).filter((task) => ids.includes(task.id));
+    if (all.every((task) => isFinalTaskStatus(task.status))) return all;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe.skipIf(DIALECTS[1]!.skip)('the task queue across two servers on one PostgreSQL database', () => {
+  it('many start calls racing on both servers: each task is started once and runs exactly once', async () => {
+    const { store: storeA, url } = await openTestStore('postgres');
+    const storeB = await openPgStore(url!);
+    const repo = tempRepo();
+    const clone = tempWorkspace();
+    git(clone, 'clone', '--quiet', repo, '.');
+    const a = await taskServer(storeA, repo);
+    const b = await taskServer(storeB, clone);
+    const ran = path.join(tempWorkspace(), 'ran.txt');
+    const append = `require('fs').appendFileSync(${JSON.stringify(ran)}, process.env.LOOKOUT_TASK_ID + ' ' + process.env.LOOKOUT_WORKDIR + '\\n')`;
+
+    const n = 10;
+    const agents: Agent[] = [];
+    for (let i = 0; i < n; i++)
+      agents.push(await a.agents.create(agentBody(`racer-${i}`, [process.execPath, '-e', append])));
+    const tasks: Task[] = [];
+    for (let i = 0; i < n; i++)
+      tasks.push(
+        await (i % 2 === 0 ? a : b).tasks.create({
+          title: `task ${i}`,
+          description: '',
+          priority: 'medium',
+          base: 'main',
+        }),
+      );
+
+    // For every task, four starts at once: on both servers, with its own agent and its
+    // neighbour's, all forty in flight together.
+    const attempts = tasks.flatMap((task, i) =>
+      [a, b].flatMap((server) =>
+        [agents[i]!, agents[(i + 1) % n]!].map((agent) =>
+          server.tasks.start(agent.id, task.id).then(
+            (started) => ({ task: task.id, ok: true as const, started }),
+            (error: unknown) => ({ task: task.id, ok: false as const, error }),
+          ),
+        ),
+      ),
+    );
+    const results = await Promise.all(attempts);
+    for (const task of tasks) {
+      const mine = results.filter((r) => r.task === task.id);
+      const won = mine.filter((r) => r.ok);
+      const lost = mine.filter((r) => !r.ok);
+      // Exactly one start per task won, unless both its agents were taken by neighbours' tasks.
+      expect(won.length, `task ${task.id}`).toBeLessThanOrEqual(1);
+      for (const r of lost)
+        expect((r as { error: LookoutError }).error.code, String((r as { error: Error }).error)).toBe('conflict');
+    }
+    // Tasks whose agents were all busy are started again, one server each, until all ran.
+    let pending = tasks.filter((task) => !results.some((r) => r.task === task.id && r.ok)).map((t) => t.id);
+    while (pending.length > 0) {
+      const idle = (await b.agents.list()).filter((agent) => agent.current_task_id === null);
+      for (const [k, id] of pending.entries()) {
+        const agent = idle[k];
+        if (agent) await (k % 2 === 0 ? a : b).tasks.start(agent.id, id).catch(() => undefined);
+      }
+      pending = (await a.tasks.list({ status: ['pending'] })).map((t) => t.id);
+      if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
+    const done = await settledAll(
+      a.tasks,
+      tasks.map((t) => t.id),
+    );
+    expect(done.map((t) => t.status)).toEqual(done.map(() => 'succeeded'));
+    const lines = fs.readFileSync(ran, 'utf8').trim().split('\n');
+    const counted = new Map<string, number>();
+    for (const line of lines) counted.set(line.split(' ')[0]!, (counted.get(line.split(' ')[0]!) ?? 0) + 1);
+    expect([...counted.keys()].sort()).toEqual(tasks.map((t) => t.id).sort());
+    expect(
+      [...counted.values()].every((count) => count === 1),
+      lines.join('\n'),
+    ).toBe(true);
+    // Each ran in the clone of the server that claimed it, and that server is its runner.
+    const runners = await storeA.all<{ id: string; runner: string }>('SELECT id, runner FROM tasks');
+    for (const line of lines) {
+      const [id, workdir] = line.split(' ');
+      const runner = runners.find((r) => r.id === id)!.runner;
+      expect([a.runnerId, b.runnerId]).toContain(runner);
+      expect(workdir!.startsWith(runner === a.runnerId ? repo : clone), `${id} ran in ${workdir} for ${runner}`).toBe(
+        true,
+      );
+    }
+    // Every agent is freed (right after its task settles), as the other server sees it.
+    while (!(await b.agents.list()).every((agent) => agent.status === 'idle' && agent.current_task_id === null))
+      await new Promise((resolve) => setTimeout(resolve, 25));
+  });
+
+  it('an agent busy on one server is busy on the other, and a cancel asked there ends the run here', async () => {
+    const { store: storeA, url } = await openTestStore('postgres');
+    const storeB = await openPgStore(url!);
+    const repo = tempRepo();
+    const clone = tempWorkspace();
+    git(clone, 'clone', '--quiet', repo, '.');
+    const a = await taskServer(storeA, repo);
+    const b = await taskServer(storeB, clone);
+    const sleeper = await a.agents.create(
+      agentBody('sleeper', [process.execPath, '-e', 'setTimeout(() => {}, 60000)']),
+    );
+    const first = await a.tasks.create({ title: 'long', description: '', priority: 'medium', base: 'main' });
+    const second = await b.tasks.create({ title: 'next', description: '', priority: 'medium', base: 'main' });
+    await a.tasks.start(sleeper.id, first.id);
+    while ((await b.tasks.get(first.id)).status !== 'running') await new Promise((resolve) => setTimeout(resolve, 25));
+
+    expect((await b.agents.get(sleeper.id)).status).toBe('working');
+    const busy = await rejection(b.tasks.start(sleeper.id, second.id));
+    expect(busy.message).toMatch(/busy with task/);
+    // Work on a task's git happens where its clone is.
+    expect((await rejection(b.tasks.delete(first.id, { deleteBranch: true }))).message).toMatch(/cancel it first/);
+
+    const cancelled = await b.tasks.cancel(first.id);
+    expect(cancelled.status).toBe('running'); // the runner ends it within a second
+    const [ended] = await settledAll(b.tasks, [first.id]);
+    expect(ended).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    // The agent is freed right after its task settles.
+    while ((await b.agents.get(sleeper.id)).status !== 'idle') await new Promise((resolve) => setTimeout(resolve, 25));
+    expect((await rejection(b.tasks.merge(first.id, { push: false }))).message).toMatch(/only a succeeded task/);
   });
 });

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { EventBus } from '../src-main/events/bus.ts';
-import { EventLog } from '../src-main/events/event-log.ts';
+import { SqliteEventLog } from '../src-main/events/sqlite-event-log.ts';
 import { openDatabase } from '../src-main/store/database.ts';
 
 const { values } = parseArgs({
@@ -27,7 +27,7 @@ const BATCH = 100;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lookout-bench-publish-'));
 const db = openDatabase(path.join(dir, 'lookout.db'));
-const bus = new EventBus({ log: new EventLog(db), logger: pino({ level: 'silent' }), queueSize: 100_000 });
+const bus = new EventBus({ log: new SqliteEventLog(db), logger: pino({ level: 'silent' }), queueSize: 100_000 });
 const subscription = bus.subscribe({ patterns: ['*'], onReadable: () => undefined });
 const batch = (n: number) =>
   Array.from({ length: BATCH }, (_, i) => ({

@@ -1,9 +1,40 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { EXIT_USAGE, StartupError } from './errors.ts';
 
+/**
+ * The database URL as it may be shown (messages, logs, /health): the password replaced,
+ * everything else kept. Also a password given as a `password=` query parameter.
+ */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    if (parsed.searchParams.has('password')) parsed.searchParams.set('password', '***');
+    return parsed.toString();
+  } catch {
+    return '(an unparsable database URL)';
+  }
+}
+
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 export const isLoopbackHost = (host: string): boolean => LOOPBACK_HOSTS.has(host) || /^127(\.\d{1,3}){3}$/.test(host);
+
+/** Parses `203.0.113.7` or `172.28.0.0/24` (IPv4 or IPv6); undefined if it is neither. */
+export function parseAddressOrCidr(
+  text: string,
+): { address: string; prefix?: number; family: 'ipv4' | 'ipv6' } | undefined {
+  const [address = '', prefixText, ...rest] = text.trim().split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return undefined;
+  const family = version === 4 ? 'ipv4' : 'ipv6';
+  if (prefixText === undefined) return { address, family };
+  if (!/^\d{1,3}$/.test(prefixText)) return undefined;
+  const prefix = Number(prefixText);
+  if (prefix > (version === 4 ? 32 : 128)) return undefined;
+  return { address, prefix, family };
+}
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -47,6 +78,18 @@ export const SETTINGS = {
     flag: '--trust-proxy',
     describe:
       'Behind a TLS reverse proxy on this machine: take the client address from X-Forwarded-For and mark cookies Secure when X-Forwarded-Proto is https',
+  },
+  trustedProxies: {
+    schema: z.array(
+      z.string().refine((entry) => parseAddressOrCidr(entry) !== undefined, {
+        message: 'expected IP addresses or CIDR ranges, e.g. 172.28.0.10 or 172.28.0.0/24',
+      }),
+    ),
+    default: [] as string[],
+    env: 'LOOKOUT_TRUSTED_PROXIES',
+    flag: '--trusted-proxies',
+    describe:
+      'Comma-separated addresses or CIDRs of reverse proxies on other hosts (e.g. Caddy in a container network) whose X-Forwarded-For/-Proto are believed, as --trust-proxy does for a loopback one',
   },
   accessTokenTtlS: {
     schema: int(10, 86_400),
@@ -188,6 +231,19 @@ export const SETTINGS = {
     flag: '--wal-max-bytes',
     describe: 'Past this size the database WAL is checkpointed and truncated',
   },
+  databaseUrl: {
+    schema: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, {
+        error: 'expected a PostgreSQL URL: postgres://user:password@host:5432/database',
+      })
+      .optional(),
+    default: undefined,
+    env: 'LOOKOUT_DATABASE_URL',
+    flag: '--database-url',
+    describe:
+      'Team mode: keep everything in this PostgreSQL database instead of .lookout/lookout.db; several servers on one database are one control room (the password is never logged)',
+  },
   retentionEvents: {
     schema: int(1, Number.MAX_SAFE_INTEGER),
     default: 1_000_000,
@@ -306,7 +362,8 @@ export function parseConfig(
   if (!result.success) {
     const issue = result.error.issues[0];
     const name = String(issue?.path[0] ?? '') as SettingName;
-    const got = given[name];
+    // A database URL may carry a password: never echo it.
+    const got = name === 'databaseUrl' && typeof given[name] === 'string' ? redactUrl(given[name]) : given[name];
     const where = name in SETTINGS ? ` (${describeSource(name)})` : '';
     throw new StartupError(
       `invalid setting ${name}${where}: ${issue?.message ?? 'invalid'}; got ${JSON.stringify(got)}`,

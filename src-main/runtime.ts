@@ -8,10 +8,11 @@ import { AgentRegistry } from './agents/registry.ts';
 import { agentRoutes } from './agents/routes.ts';
 import { type Config, type ConfigInput, parseConfig } from './config.ts';
 import { EventBus } from './events/bus.ts';
-import { EventLog } from './events/event-log.ts';
+import { createEventLog } from './events/create-event-log.ts';
 import { AccessService } from './access/access-service.ts';
 import { authenticateApi, authorizeUpgrade, type GuardOptions, policyGuard } from './access/guard.ts';
 import { accessRoutes } from './access/routes.ts';
+import { proxyTrust } from './access/client-address.ts';
 import { SseHub } from './gateway/sse.ts';
 import { WsGateway } from './gateway/ws-gateway.ts';
 import { createApp } from './http/app.ts';
@@ -35,8 +36,10 @@ import { createLogger, flushLogger, LogFile, type Logger } from './logger.ts';
 import { SessionService } from './session/session.ts';
 import { StateService } from './state/state-service.ts';
 import { type Database, openDatabase } from './store/database.ts';
+import { PgStore } from './store/postgres/pg-store.ts';
 import type { SqlStore } from './store/sql-store.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
+import { TeamLock } from './session/team-lock.ts';
 import { GitRunner } from './tasks/git-runner.ts';
 import { taskRoutes } from './tasks/routes.ts';
 import { containerProvider, worktreeProvider } from './tasks/sandbox/providers.ts';
@@ -55,7 +58,13 @@ export interface Runtime {
   readonly config: Config;
   readonly paths: WorkspacePaths;
   readonly logger: Logger;
-  readonly store: Database;
+  /** The store every domain writes through: SQLite, or PostgreSQL in team mode. */
+  readonly store: SqlStore;
+  /**
+   * The workspace's SQLite database. In team mode it still holds the tables of the domains
+   * not yet on the store interface (agents, tasks, sandboxes, git operations, access).
+   */
+  readonly database: Database;
   readonly bus: EventBus;
   readonly gateway: WsGateway;
   readonly sse: SseHub;
@@ -133,32 +142,53 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   const logger = createLogger({ level: config.logLevel, file: logFile, stderr: options.logToStderr ?? false });
   const startedAt = Date.now();
 
-  let store: Database;
+  let database: Database;
+  let store: SqlStore;
   try {
-    store = openDatabase(paths.database, { walMaxBytes: config.walMaxBytes });
+    database = openDatabase(paths.database, { walMaxBytes: config.walMaxBytes });
   } catch (error) {
     flushLogger(logger, logFile);
     throw error;
   }
+  try {
+    store = config.databaseUrl ? await PgStore.open(config.databaseUrl) : new SqliteStore(database);
+  } catch (error) {
+    await database.close();
+    flushLogger(logger, logFile);
+    throw error;
+  }
+  if (store instanceof PgStore)
+    logger.info({ database: store.location }, 'team mode: events, state and the session lock in PostgreSQL');
 
   const retention = { maxEvents: config.retentionEvents, maxAgeMs: config.retentionDays * 86_400_000 };
-  const log = new EventLog(store, { maxEvents: retention.maxEvents });
-  log.prune(retention);
+  const log = createEventLog(store, { logger, maxEvents: retention.maxEvents });
   const bus = new EventBus({ log, logger, queueSize: config.queueSize });
-  const state = new StateService({ db: store, bus, logger, workspace: config.workspace });
+  let state: StateService;
+  const closeStores = async () => {
+    await log.stop();
+    if (store !== (database as unknown)) await store.close();
+    await database.close();
+  };
+  try {
+    await log.prune(retention);
+    await log.start();
+    state = await StateService.create({ store, bus, logger, workspace: config.workspace });
+  } catch (error) {
+    await closeStores().catch(() => undefined);
+    flushLogger(logger, logFile);
+    throw error;
+  }
 
   const token = randomBytes(32).toString('base64url');
   let port = config.port;
 
-  // The domains ported to the store interface (team mode) write through `sql`.
-  const sql: SqlStore = new SqliteStore(store);
   // This server among those sharing a store: stable across its restarts (the host and the
   // workspace it serves), so a restarted server settles the tasks it ran itself.
   const runnerId = `${os.hostname()}:${config.workspace}`;
-  const agents = new AgentRegistry({ store: sql, bus });
-  const git = new GitRunner({ store: sql, bus });
+  const agents = new AgentRegistry({ store, bus });
+  const git = new GitRunner({ store, bus });
   const sandboxes = new Sandboxes({
-    store: sql,
+    store,
     runnerId,
     bus,
     git,
@@ -167,7 +197,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     stateDir: paths.stateDir,
   });
   const tasks = new TaskService({
-    store: sql,
+    store,
     runnerId,
     bus,
     logger,
@@ -195,7 +225,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   let access: AccessService;
   try {
     access = await AccessService.open({
-      store: sql,
+      store,
       bus,
       logger,
       signingKeyFile: paths.signingKey,
@@ -208,7 +238,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     });
   } catch (error) {
     await state.stop();
-    await store.close();
+    await closeStores();
     flushLogger(logger);
     throw error;
   }
@@ -219,15 +249,17 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     paths,
     bus,
     logger,
+    ...(store instanceof PgStore ? { team: new TeamLock(store, logger) } : {}),
     onStateDirLost: (message) => {
       logger.error(message);
       if (options.onStateDirLost) options.onStateDirLost(message);
       else void stop().catch(() => undefined);
     },
   });
+  const trustProxy = proxyTrust(config);
   const guard: GuardOptions = {
     access,
-    trustProxy: config.trustProxy,
+    trustProxy,
     assertWritable: (lockId) => assertWritable(session, lockId),
   };
   const hello = () => ({ version: VERSION, workspace: config.workspace, session: session.state });
@@ -265,7 +297,11 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     version: VERSION,
     startedAtMs: startedAt,
     startedAt: new Date(startedAt).toISOString(),
-    storePing: () => store.ping(),
+    storeHealth: () => {
+      const own = store.health();
+      return own.status === 'ok' ? log.health() : own;
+    },
+    dialect: store.dialect,
     logStatus: () => logFile.status(),
     schemaVersion: store.schemaVersion,
     lastSequenceNumber: () => log.lastSequenceNumber,
@@ -286,7 +322,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     ...accessRoutes(access, {
       getPort: () => port,
       cookiePath: `${API_PREFIX}${AUTH_PATH}`,
-      trustProxy: config.trustProxy,
+      trustProxy,
     }),
     ...eventRoutes(bus, sse),
     ...stateRoutes(state),
@@ -345,7 +381,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     await http?.close(0);
     await session.stop();
     await state.stop();
-    await store.close();
+    await closeStores();
     flushLogger(logger, logFile);
     throw error;
   }
@@ -368,18 +404,20 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     started_at: new Date(startedAt).toISOString(),
   };
   writeServerInfo(paths, info);
-  bus.emit('system.started', { version: VERSION, pid: process.pid });
+  await bus.emit('system.started', { version: VERSION, pid: process.pid });
   // Settle what a previous run left (tasks it was running, worktrees) before new work starts.
   await tasks.recover();
   logger.info({ url, workspace: config.workspace, version: VERSION }, 'listening');
 
   const sweep = setInterval(() => {
-    try {
-      const removed = log.prune(retention);
-      if (removed > 0) logger.info({ removed }, 'retention pruned events');
-    } catch (error) {
-      logger.error({ err: error }, 'retention sweep failed');
-    }
+    void (async () => {
+      try {
+        const removed = await log.prune(retention);
+        if (removed > 0) logger.info({ removed }, 'retention pruned events');
+      } catch (error) {
+        logger.error({ err: error }, 'retention sweep failed');
+      }
+    })();
   }, RETENTION_SWEEP_MS);
   sweep.unref();
 
@@ -413,8 +451,9 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
       await step('finish requests', () => closingHttp);
       await step('close store', async () => {
         bus.close();
-        await store.close();
+        await closeStores();
       });
+      // (In team mode the lock has a connection of its own, so it outlives the pool.)
       await step('release lock', () => session.stop());
       await step('remove server.json', () => removeServerInfo(paths, token));
       hostRefusals.flush();
@@ -428,6 +467,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     paths,
     logger,
     store,
+    database,
     bus,
     gateway,
     sse,

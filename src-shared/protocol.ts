@@ -150,7 +150,7 @@ export type ClientMessage = z.infer<typeof ClientMessage>;
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 
 /** WebSocket close codes used by the server. */
-export const CLOSE_CODES = { goingAway: 1001, tooBig: 1009, policy: 1008 } as const;
+export const CLOSE_CODES = { goingAway: 1001, tooBig: 1009, policy: 1008, tryAgainLater: 1013 } as const;
 
 /**
  * Deepest nesting of arrays and objects accepted anywhere JSON enters the server (request

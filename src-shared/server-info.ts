@@ -22,6 +22,10 @@ export const Health = z.object({
     status: z.enum(['ok', 'error']),
     schema_version: z.number().int(),
     last_sequence_number: z.number().int(),
+    /** `sqlite` (the default) or `postgres` (team mode). */
+    dialect: z.enum(['sqlite', 'postgres']).optional(),
+    /** Why the store is not ok, in words (the database URL without its password). */
+    error: z.string().optional(),
   }),
   /** `degraded` while lookout.log cannot be written (a full disk): the server keeps serving. */
   log: z.object({

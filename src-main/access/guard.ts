@@ -5,11 +5,11 @@ import { HEADERS } from '../../src-shared/protocol.ts';
 import { LookoutError } from '../errors.ts';
 import type { PolicyGuard, Route, RoutePolicy } from '../http/route.ts';
 import type { AccessService, AuthPrincipal, RequestOrigin } from './access-service.ts';
-import { clientAddress, isLoopbackAddress } from './client-address.ts';
+import { clientAddress, isLoopbackAddress, type ProxyTrust } from './client-address.ts';
 
 export interface GuardOptions {
   access: AccessService;
-  trustProxy: boolean;
+  trustProxy: ProxyTrust;
   /** Throws 423 unless the workspace is writable (or the request shows the lock holder's id). */
   assertWritable: (lockId: string | undefined) => void;
 }
@@ -21,7 +21,7 @@ const needCredential = () =>
     { headers: { 'WWW-Authenticate': 'Bearer realm="lookout"' } },
   );
 
-export function requestOrigin(req: IncomingMessage, trustProxy: boolean): RequestOrigin {
+export function requestOrigin(req: IncomingMessage, trustProxy: ProxyTrust): RequestOrigin {
   const address = clientAddress(req, trustProxy);
   return { address, loopback: isLoopbackAddress(address) };
 }

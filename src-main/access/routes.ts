@@ -16,7 +16,7 @@ import { LookoutError } from '../errors.ts';
 import { cookieValue } from '../transport/credentials.ts';
 import { defineRoute } from '../http/route.ts';
 import type { AccessService, IssuedSession } from './access-service.ts';
-import { isHttps } from './client-address.ts';
+import { isHttps, type ProxyTrust } from './client-address.ts';
 import { principalOf } from '../transport/principal.ts';
 import { requestOrigin } from './guard.ts';
 
@@ -24,7 +24,7 @@ export interface AccessRoutesOptions {
   getPort: () => number;
   /** Where the refresh cookie is sent: the auth routes only. */
   cookiePath: string;
-  trustProxy: boolean;
+  trustProxy: ProxyTrust;
 }
 
 const USER_ID = z.object({ id: z.string() });

@@ -7,7 +7,7 @@ import { generatePassword } from '../access/passwords.ts';
 import { SETTINGS } from '../config.ts';
 import { LookoutError } from '../errors.ts';
 import { EventBus } from '../events/bus.ts';
-import { EventLog } from '../events/event-log.ts';
+import { SqliteEventLog } from '../events/sqlite-event-log.ts';
 import { createLogger } from '../logger.ts';
 import { openDatabase } from '../store/database.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
@@ -49,7 +49,7 @@ async function withAdmin<T>(cmd: Command, fn: (admin: UserAdmin) => Promise<T>):
   const logger = createLogger({ level: 'silent' });
   const database = openDatabase(paths.database);
   const store = new SqliteStore(database);
-  const bus = new EventBus({ log: new EventLog(database), logger, queueSize: 1 });
+  const bus = new EventBus({ log: new SqliteEventLog(database), logger, queueSize: 1 });
   try {
     const access = await AccessService.open({
       store,

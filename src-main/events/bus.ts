@@ -16,9 +16,14 @@ export interface PublishOptions {
 }
 
 /**
- * The event bus: validate → stamp → store → fan out. Publishing is synchronous, so an
- * event is committed to SQLite before any subscriber sees it and before its publisher
- * is answered, and every subscriber sees events in sequence order.
+ * The event bus: validate → stamp → store → fan out. An event is committed before any
+ * subscriber sees it and before its publisher is answered, and every subscriber sees
+ * events in sequence order. Publishing returns a promise (PostgreSQL answers over the
+ * network), but on SQLite the append and the fan-out still happen synchronously inside
+ * publish(): the promise is already settled when it is returned.
+ *
+ * Fan-out is driven by the log's feed, not by the publisher: on PostgreSQL the feed
+ * brings every server's events, ours included, in sequence order.
  */
 export class EventBus {
   readonly log: EventLog;
@@ -32,6 +37,7 @@ export class EventBus {
     this.log = options.log;
     this.#logger = options.logger;
     this.#defaultCapacity = options.queueSize;
+    this.log.setFeed((events, lost) => this.#fanOut(events, lost));
   }
 
   get subscriberCount(): number {
@@ -39,7 +45,15 @@ export class EventBus {
   }
 
   /** Validates every input first; stores all or none (400/413 name the offending index). */
-  publish(inputs: readonly unknown[], options: PublishOptions = {}): EventEnvelope[] {
+  publish(inputs: readonly unknown[], options: PublishOptions = {}): Promise<EventEnvelope[]> {
+    try {
+      return this.#validateAndStore(inputs, options);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  #validateAndStore(inputs: readonly unknown[], options: PublishOptions): Promise<EventEnvelope[]> {
     if (inputs.length > MAX_BATCH) {
       throw new LookoutError('payload_too_large', `a batch holds at most ${MAX_BATCH} events; got ${inputs.length}`);
     }
@@ -78,24 +92,43 @@ export class EventBus {
    * and bounded to MAX_EVENT_BYTES (the OTLP receiver does, item by item, to reject only
    * the bad ones): the same append, without checking every event a second time.
    */
-  publishChecked(events: readonly NewEvent[]): EventEnvelope[] {
-    return this.#store(events);
+  publishChecked(events: readonly NewEvent[]): Promise<EventEnvelope[]> {
+    try {
+      return this.#store(events);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 
-  #store(events: readonly NewEvent[], check?: (json: string, index: number) => void): EventEnvelope[] {
-    if (events.length === 0) return [];
-    const { stored, envelopes } = this.log.append(events, Date.now(), check);
-    this.stats.published += stored.length;
-    this.#fanOut(stored);
-    return envelopes;
+  /** Not async on purpose: on SQLite the append and fan-out run before this returns. */
+  #store(events: readonly NewEvent[], check?: (json: string, index: number) => void): Promise<EventEnvelope[]> {
+    if (events.length === 0) return Promise.resolve([]);
+    const appended = this.log.append(events, Date.now(), check);
+    if (appended instanceof Promise) {
+      return appended.then(({ stored, envelopes }) => {
+        this.stats.published += stored.length;
+        return envelopes;
+      });
+    }
+    this.stats.published += appended.stored.length;
+    return Promise.resolve(appended.envelopes);
   }
 
   /** For the server's own events (lock changes, status): same path, server namespaces allowed. */
-  emit(type: string, data: Record<string, unknown>): EventEnvelope {
-    return this.publish([{ type, data }], { allowServerTypes: true })[0]!;
+  async emit(type: string, data: Record<string, unknown>): Promise<EventEnvelope> {
+    return (await this.publish([{ type, data }], { allowServerTypes: true }))[0]!;
   }
 
-  #fanOut(stored: readonly StoredEvent[]): void {
+  /**
+   * emit() for producers that do not wait for the answer: a failure (the database is
+   * unreachable) is logged, never an unhandled rejection.
+   */
+  emitLater(type: string, data: Record<string, unknown>): void {
+    this.emit(type, data).catch((error: unknown) => this.#logger.error({ err: error, type }, 'could not publish'));
+  }
+
+  #fanOut(stored: readonly StoredEvent[], lost?: { from: number; to: number }): void {
+    if (lost) for (const subscription of this.#subscriptions) subscription.offerLost(lost.from, lost.to);
     for (const subscription of this.#subscriptions) {
       for (const event of stored) {
         try {

@@ -1,4 +1,5 @@
 import { matchesAny } from '../../src-shared/events.ts';
+import { type Awaitable, andThen } from './awaitable.ts';
 import type { EventBus } from './bus.ts';
 import type { StoredEvent } from './event-log.ts';
 import type { Subscription } from './subscription.ts';
@@ -8,7 +9,9 @@ export type GapReason = 'retention' | 'overflow' | 'limit';
 export type StreamItem =
   | { kind: 'event'; event: StoredEvent }
   | { kind: 'gap'; from: number; to: number; reason: GapReason }
-  | { kind: 'replay_complete'; last_sequence_number: number };
+  | { kind: 'replay_complete'; last_sequence_number: number }
+  /** The store failed mid-replay (PostgreSQL unreachable): the transport ends the stream; the client resumes. */
+  | { kind: 'error'; code: 'unavailable'; message: string };
 
 const PAGE = 256;
 
@@ -18,10 +21,15 @@ const PAGE = 256;
  * stream, with no duplicate and no hole.
  *
  * The live subscription is taken first and the store read only up to the number that
- * was newest at that instant (`boundary`). Publishing is synchronous, so every event
- * is either ≤ boundary (replayed from the store) or > boundary (queued live): the two
- * halves meet exactly. The transport pulls with next() only while it can write, so
- * neither half is held in memory beyond one page and the bounded live queue.
+ * was newest at that instant (`boundary`). The log feeds subscribers in order and moves
+ * its last number in the same step, so every event is either ≤ boundary (replayed from
+ * the store) or > boundary (queued live): the two halves meet exactly. The transport
+ * pulls with next() only while it can write, so neither half is held in memory beyond
+ * one page and the bounded live queue.
+ *
+ * Reads from a SQLite log answer at once, so next() returns them synchronously; reads
+ * from PostgreSQL answer later: next() then returns undefined and `onReadable` fires when
+ * the page has arrived.
  */
 export class EventStream {
   readonly boundary: number;
@@ -32,6 +40,10 @@ export class EventStream {
   #replay: { cursor: number; page: StoredEvent[]; lastSent: number } | undefined;
   #pending: StreamItem[] = [];
   #replayLimit: number;
+  #onReadable: () => void;
+  /** A store read under way: next() has nothing until it lands. */
+  #waiting = false;
+  #closed = false;
 
   constructor(
     bus: EventBus,
@@ -47,6 +59,7 @@ export class EventStream {
   ) {
     this.#bus = bus;
     this.#replayLimit = options.replayLimit;
+    this.#onReadable = options.onReadable;
     this.#subscription = bus.subscribe({
       patterns: options.patterns,
       capacity: options.capacity,
@@ -54,8 +67,35 @@ export class EventStream {
     });
     this.boundary = bus.log.lastSequenceNumber;
     this.oldestAtBoundary = bus.log.oldestSequenceNumber;
-    if (options.since !== undefined) this.#startReplay(options.since);
-    else if (options.tail !== undefined && options.tail > 0) this.#startTail(options.tail);
+    if (options.since !== undefined) this.#await(this.#startReplay(options.since));
+    else if (options.tail !== undefined && options.tail > 0) this.#await(this.#startTail(options.tail));
+  }
+
+  /**
+   * Lets a store answer arrive: nothing to do when it is already here (SQLite); else
+   * next() waits for it, and the consumer is woken when it lands (or when it failed).
+   */
+  #await(work: Awaitable<void>): void {
+    if (!(work instanceof Promise)) return;
+    this.#waiting = true;
+    work.then(
+      () => {
+        this.#waiting = false;
+        if (!this.#closed) this.#onReadable();
+      },
+      (error: unknown) => {
+        this.#waiting = false;
+        this.#replay = undefined;
+        this.#pending = [
+          {
+            kind: 'error',
+            code: 'unavailable',
+            message: `the history cannot be read now (${(error as Error)?.message ?? String(error)}); reconnect with since to resume`,
+          },
+        ];
+        if (!this.#closed) this.#onReadable();
+      },
+    );
   }
 
   get patterns(): readonly string[] {
@@ -72,28 +112,32 @@ export class EventStream {
     return this.#replay !== undefined || this.#pending.length > 0;
   }
 
-  #startReplay(requested: number): void {
+  #startReplay(requested: number): Awaitable<void> {
     const log = this.#bus.log;
     // A number beyond the newest is clamped to it (docs/protocol.md): replay_complete then
     // reports the real newest, and live events follow it, never numbers below the one announced.
     const since = Math.min(Math.max(0, requested), this.boundary);
     let cursor = since;
-    const oldest = log.oldestSequenceNumber;
-    if (cursor + 1 < oldest && cursor < this.boundary) {
-      const to = Math.min(oldest - 1, this.boundary);
-      this.#pending.push({ kind: 'gap', from: cursor + 1, to, reason: 'retention' });
-      cursor = to;
-    }
-    const patterns = this.#subscription.patterns;
-    const { count, first } = log.countRange(cursor, this.boundary, patterns);
-    if (count > this.#replayLimit && first !== null) {
-      // Send the newest replayLimit events; the older part is announced as a gap the
-      // client can page through GET /api/v1/events.
-      const cutoff = log.seqFromEnd(cursor, this.boundary, patterns, this.#replayLimit)!;
-      this.#pending.push({ kind: 'gap', from: first, to: cutoff, reason: 'limit' });
-      cursor = cutoff;
-    }
-    this.#replay = { cursor, page: [], lastSent: since };
+    return andThen(log.oldest(), (oldest) => {
+      if (cursor + 1 < oldest && cursor < this.boundary) {
+        const to = Math.min(oldest - 1, this.boundary);
+        this.#pending.push({ kind: 'gap', from: cursor + 1, to, reason: 'retention' });
+        cursor = to;
+      }
+      const patterns = this.#subscription.patterns;
+      return andThen(log.countRange(cursor, this.boundary, patterns), ({ count, first }) => {
+        const start = (at: number) => {
+          this.#replay = { cursor: at, page: [], lastSent: since };
+        };
+        if (count <= this.#replayLimit || first === null) return start(cursor);
+        // Send the newest replayLimit events; the older part is announced as a gap the
+        // client can page through GET /api/v1/events.
+        return andThen(log.seqFromEnd(cursor, this.boundary, patterns, this.#replayLimit), (cutoff) => {
+          this.#pending.push({ kind: 'gap', from: first, to: cutoff!, reason: 'limit' });
+          start(cutoff!);
+        });
+      });
+    });
   }
 
   /**
@@ -101,13 +145,14 @@ export class EventStream {
    * `replay_complete`. What lies before them was not asked for, so it is no gap; a
    * client that wants it pages back with GET /api/v1/events from oldest_sequence_number.
    */
-  #startTail(count: number): void {
+  #startTail(count: number): Awaitable<void> {
     const take = Math.min(count, this.#replayLimit);
     // The event just before the tail, or (fewer matching events than asked) the start of
     // what is stored: starting below it would announce the pruned range as a gap.
-    const before = this.#bus.log.seqFromEnd(0, this.boundary, this.#subscription.patterns, take);
-    const cursor = Math.max(before ?? 0, this.oldestAtBoundary - 1);
-    this.#replay = { cursor, page: [], lastSent: cursor };
+    return andThen(this.#bus.log.seqFromEnd(0, this.boundary, this.#subscription.patterns, take), (before) => {
+      const cursor = Math.max(before ?? 0, this.oldestAtBoundary - 1);
+      this.#replay = { cursor, page: [], lastSent: cursor };
+    });
   }
 
   /**
@@ -125,38 +170,53 @@ export class EventStream {
   }
 
   #next(): StreamItem | undefined {
+    if (this.#waiting) return undefined;
     const pending = this.#pending.shift();
     if (pending) return pending;
     const replay = this.#replay;
     if (replay) {
       if (replay.page.length === 0 && replay.cursor < this.boundary) {
-        // Retention may have pruned rows since the replay began: announce, never skip.
-        const oldest = this.#bus.log.oldestSequenceNumber;
-        if (replay.cursor + 1 < oldest) {
-          const to = Math.min(oldest - 1, this.boundary);
-          const from = replay.cursor + 1;
-          replay.cursor = to;
-          return { kind: 'gap', from, to, reason: 'retention' };
-        }
-        replay.page = this.#bus.log.read({
-          after: replay.cursor,
-          upTo: this.boundary,
-          patterns: this.#subscription.patterns,
-          limit: PAGE,
-        });
-        replay.cursor = replay.page.length < PAGE ? this.boundary : replay.page.at(-1)!.seq;
+        this.#await(this.#nextPage(replay));
+        if (this.#waiting) return undefined;
+        const gap = this.#pending.shift();
+        if (gap) return gap;
       }
       const event = replay.page.shift();
       if (event) {
         replay.lastSent = event.seq;
         return { kind: 'event', event };
       }
+      if (replay.cursor < this.boundary) return this.#next();
       this.#replay = undefined;
       return { kind: 'replay_complete', last_sequence_number: replay.lastSent };
     }
     const item = this.#subscription.take();
     if (!item) return undefined;
-    return 'gap' in item ? { kind: 'gap', ...item.gap, reason: 'overflow' } : { kind: 'event', event: item.event };
+    return 'gap' in item
+      ? { kind: 'gap', from: item.gap.from, to: item.gap.to, reason: item.gap.reason ?? 'overflow' }
+      : { kind: 'event', event: item.event };
+  }
+
+  /** Fills the replay page (or queues a retention gap when rows were pruned since the replay began). */
+  #nextPage(replay: { cursor: number; page: StoredEvent[] }): Awaitable<void> {
+    const log = this.#bus.log;
+    // Retention may have pruned rows since the replay began: announce, never skip.
+    return andThen(log.oldest(), (oldest) => {
+      if (replay.cursor + 1 < oldest) {
+        const to = Math.min(oldest - 1, this.boundary);
+        const from = replay.cursor + 1;
+        replay.cursor = to;
+        this.#pending.push({ kind: 'gap', from, to, reason: 'retention' });
+        return;
+      }
+      return andThen(
+        log.read({ after: replay.cursor, upTo: this.boundary, patterns: this.#subscription.patterns, limit: PAGE }),
+        (page) => {
+          replay.page = page;
+          replay.cursor = page.length < PAGE ? this.boundary : page.at(-1)!.seq;
+        },
+      );
+    });
   }
 
   /** Live events waiting (for diagnostics and tests). */
@@ -170,6 +230,7 @@ export class EventStream {
   }
 
   close(): void {
+    this.#closed = true;
     this.#subscription.close();
   }
 }

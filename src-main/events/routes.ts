@@ -70,7 +70,7 @@ export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
     documentedBody: publishBodyDocument,
     bodyExamples: PUBLISH_EXAMPLES,
     responses: { 201: { description: 'Stored; numbers and timestamps in input order', schema: PublishResponse } },
-    handler: ({ body }) => {
+    handler: async ({ body }) => {
       const batch = body.type === undefined && body.events !== undefined;
       const stray = batch ? Object.keys(body).filter((key) => key !== 'events') : [];
       if (stray.length > 0) {
@@ -83,7 +83,7 @@ export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
         );
       }
       const inputs = batch ? body.events! : [body];
-      const envelopes = bus.publish(inputs, { batch });
+      const envelopes = await bus.publish(inputs, { batch });
       return {
         status: 201,
         body: { events: envelopes.map((e) => ({ sequence_number: e.sequence_number, timestamp: e.timestamp })) },
@@ -98,16 +98,22 @@ export const eventRoutes = (bus: EventBus, sse: SseEndpoint) => [
     policy: { role: 'viewer', readOnly: 'allowed' },
     query: HistoryQuery,
     responses: { 200: { description: 'A page of history', schema: EventsPage } },
-    handler: ({ query, ctx }) => {
+    handler: async ({ query, ctx }) => {
       const patterns = parsePatterns(query.types);
       if (!patterns.ok)
         throw new LookoutError('invalid_input', patterns.error, {
           details: [{ path: 'query.types', message: patterns.error }],
         });
-      const rows = bus.log.read({ after: query.since, patterns: patterns.patterns, limit: query.limit });
-      // Rows hold the exact JSON clients get; splice them rather than re-encode.
+      // The newest number first: every row up to it is committed and read below.
       const last = bus.log.lastSequenceNumber;
-      const oldest = bus.log.oldestSequenceNumber;
+      const rows = await bus.log.read({
+        after: query.since,
+        upTo: last,
+        patterns: patterns.patterns,
+        limit: query.limit,
+      });
+      // Rows hold the exact JSON clients get; splice them rather than re-encode.
+      const oldest = await bus.log.oldest();
       ctx.type = 'application/json; charset=utf-8';
       ctx.body = `{"events":[${rows.map((r) => r.json).join(',')}],"last_sequence_number":${last},"oldest_sequence_number":${oldest}}`;
       return undefined;

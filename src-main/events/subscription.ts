@@ -5,6 +5,8 @@ import type { StreamStats } from './stream-stats.ts';
 export interface OverflowGap {
   from: number;
   to: number;
+  /** Set when the range was pruned before this server could read it (PostgreSQL, far behind). */
+  reason?: 'retention';
 }
 
 /**
@@ -83,6 +85,17 @@ export class Subscription {
       this.#items = this.#items.slice(this.#head);
       this.#head = 0;
     }
+    if (wasEmpty) this.#onReadable();
+  }
+
+  /**
+   * A range this server can no longer deliver (pruned before it was read): the consumer
+   * is told with a gap before the next event, whatever its filter (the types are unknown).
+   */
+  offerLost(from: number, to: number): void {
+    if (this.#closed) return;
+    const wasEmpty = this.size === 0 && !this.#gap;
+    this.#gap = this.#gap ? { ...this.#gap, to: Math.max(this.#gap.to, to) } : { from, to, reason: 'retention' };
     if (wasEmpty) this.#onReadable();
   }
 

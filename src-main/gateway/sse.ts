@@ -89,6 +89,11 @@ export class SseHub {
           item.kind === 'event'
             ? `id: ${item.event.seq}\nevent: ${item.event.type}\ndata: ${item.event.json}\n\n`
             : `event: ${item.kind}\ndata: ${controlJson(item)}\n\n`;
+        if (item.kind === 'error') {
+          res.write(text);
+          end('history unavailable');
+          return;
+        }
         if (!res.write(text)) {
           waiting = true;
           res.once('drain', () => {

@@ -89,5 +89,6 @@ export function connectedMessage(
 /** The text of a control item as a JSON message (events are already serialized). */
 export function controlJson(item: Exclude<StreamItem, { kind: 'event' }>): string {
   if (item.kind === 'gap') return JSON.stringify({ type: 'gap', from: item.from, to: item.to, reason: item.reason });
+  if (item.kind === 'error') return JSON.stringify({ type: 'error', code: item.code, message: item.message });
   return JSON.stringify({ type: 'replay_complete', last_sequence_number: item.last_sequence_number });
 }

@@ -40,6 +40,7 @@ const CLOSE_REASONS = new Map<number, string>([
   [1005, 'no status'],
   [1006, 'connection lost (no close frame)'],
   [CLOSE_CODES.tooBig, 'message too big'],
+  [CLOSE_CODES.tryAgainLater, 'history unavailable'],
 ]);
 
 /** Stop pulling from a client's queue while this much is unsent on its socket. */
@@ -359,6 +360,12 @@ export class WsGateway {
       const item = stream.next();
       if (!item) return;
       this.#send(client, item.kind === 'event' ? item.event.json : controlJson(item));
+      if (item.kind === 'error') {
+        // The store failed mid-replay: end cleanly; the client resumes with since.
+        stream.close();
+        ws.close(CLOSE_CODES.tryAgainLater, 'history unavailable');
+        return;
+      }
     }
   }
 

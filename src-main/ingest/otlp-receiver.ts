@@ -100,7 +100,7 @@ export async function receive(ctx: Context, signal: Signal, options: ReceiverOpt
   const request = body.length === 0 ? {} : encoding === 'json' ? parseJson(body) : decodeProtobuf(signal, body);
   const mapped = mapRequest(signal, request);
   // One append for the whole request: a reader never sees half of an export.
-  options.bus.publishChecked(mapped.events);
+  await options.bus.publishChecked(mapped.events);
   return encodeResponse(signal, encoding, { rejected: mapped.rejected, message: mapped.notes.join('; ') });
 }
 

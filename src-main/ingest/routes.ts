@@ -92,7 +92,9 @@ export const agentSessionRoutes = (options: { log: EventLog; prices: PriceStore 
     policy: { role: 'viewer', readOnly: 'allowed' },
     query: SessionsQuery,
     responses: { 200: { description: 'Newest first', schema: SessionsPage } },
-    handler: ({ query }) => ({ body: summarizeSessions(options.log, options.prices.read().prices, query.limit) }),
+    handler: async ({ query }) => ({
+      body: await summarizeSessions(options.log, options.prices.read().prices, query.limit),
+    }),
   }),
   defineRoute({
     method: 'get',
@@ -102,8 +104,8 @@ export const agentSessionRoutes = (options: { log: EventLog; prices: PriceStore 
     policy: { role: 'viewer', readOnly: 'allowed' },
     errors: [404],
     responses: { 200: { description: 'The trace', schema: TraceWaterfall } },
-    handler: ({ params }) => {
-      const trace = traceWaterfall(options.log, params.traceId!.toLowerCase());
+    handler: async ({ params }) => {
+      const trace = await traceWaterfall(options.log, params.traceId!.toLowerCase());
       if (!trace) throw new LookoutError('not_found', `no spans of trace ${params.traceId} are stored`);
       return { body: trace };
     },

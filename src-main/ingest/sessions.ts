@@ -53,12 +53,12 @@ const time = (value: unknown): number | undefined => {
 };
 
 /** Reads the newest matching events, oldest first (at most SCAN_LIMIT). */
-function* recentEvents(log: EventLog, patterns: readonly string[]): Generator<EventEnvelope> {
+async function* recentEvents(log: EventLog, patterns: readonly string[]): AsyncGenerator<EventEnvelope> {
   const last = log.lastSequenceNumber;
-  const oldest = log.seqFromEnd(0, last, patterns, SCAN_LIMIT - 1);
+  const oldest = await log.seqFromEnd(0, last, patterns, SCAN_LIMIT - 1);
   let after = oldest === null ? 0 : oldest - 1;
   for (;;) {
-    const rows = log.read({ after, upTo: last, patterns, limit: PAGE });
+    const rows = await log.read({ after, upTo: last, patterns, limit: PAGE });
     for (const row of rows) yield JSON.parse(row.json) as EventEnvelope;
     if (rows.length < PAGE) return;
     after = rows.at(-1)!.seq;
@@ -89,10 +89,10 @@ function isError(event: EventEnvelope): boolean {
   return false;
 }
 
-export function summarizeSessions(log: EventLog, prices: PriceTable['prices'], limit: number) {
+export async function summarizeSessions(log: EventLog, prices: PriceTable['prices'], limit: number) {
   const sessions = new Map<string, Accumulator>();
   let scanned = 0;
-  for (const event of recentEvents(log, SESSION_PATTERNS)) {
+  for await (const event of recentEvents(log, SESSION_PATTERNS)) {
     scanned += 1;
     const key = sessionKey(event);
     if (!key) continue;
@@ -188,8 +188,9 @@ export function summarizeSessions(log: EventLog, prices: PriceTable['prices'], l
 const round = (usd: number): number => Math.round(usd * 1e6) / 1e6;
 
 /** A trace's spans as a waterfall: depth-first from the roots, offsets from the first start. */
-export function traceWaterfall(log: EventLog, traceId: string): TraceWaterfall | undefined {
-  const spans = [...recentEvents(log, ['otel.span'])].filter((event) => event.data.trace_id === traceId);
+export async function traceWaterfall(log: EventLog, traceId: string): Promise<TraceWaterfall | undefined> {
+  const spans: EventEnvelope[] = [];
+  for await (const event of recentEvents(log, ['otel.span'])) if (event.data.trace_id === traceId) spans.push(event);
   if (spans.length === 0) return undefined;
   const start = Math.min(...spans.map((s) => time(s.data.start_time) ?? 0));
   const end = Math.max(...spans.map((s) => time(s.data.end_time) ?? 0));

@@ -4,6 +4,7 @@ import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
 import { type HolderRecord, isHeld, type LockPaths, readHolder, WorkspaceLock } from './lock.ts';
+import type { TeamLock } from './team-lock.ts';
 
 const WATCH_MS = 1000;
 /** After handing the lock to a CLI, how long the server waits for it before taking it back. */
@@ -44,6 +45,7 @@ export class SessionService {
 
   #identity: string | undefined;
   #onStateDirLost: (message: string) => void;
+  #team: TeamLock | undefined;
 
   constructor(options: {
     paths: LockPaths;
@@ -51,7 +53,14 @@ export class SessionService {
     logger: Logger;
     /** `.lookout/` was deleted or replaced under the running server. */
     onStateDirLost?: (message: string) => void;
+    /**
+     * Team mode: the workspace is held by one server of all those on the database. This
+     * server may hold (or hand to its local `lookout run`) the workspace only while it
+     * holds the team lock; otherwise it is read-only and names the team's holder.
+     */
+    team?: TeamLock;
   }) {
+    this.#team = options.team;
     this.#onStateDirLost = options.onStateDirLost ?? (() => undefined);
     this.#identity = identityOf(options.paths.stateDir);
     this.#paths = options.paths;
@@ -117,6 +126,21 @@ export class SessionService {
       );
       return;
     }
+    if (this.#team) {
+      const before = this.#team.lastHolder;
+      const wasHeld = this.#team.held;
+      const teamHeld = await this.#team.ensure();
+      if (this.#stopped) return;
+      if (!teamHeld) {
+        // Another server holds the workspace (or the database is away): never hold the
+        // local lock meanwhile, and name whoever the table says holds it.
+        if (this.#lock.held) await this.#lock.release();
+        this.#publishIfChanged({ read_only: true, lock: toLockInfo(this.#team.lastHolder) }, wasHeld ? 'lost' : reason);
+        return;
+      }
+      // A holder recorded by a server whose connection (and so its lock) is gone: it died.
+      if (!wasHeld && before && before.id !== this.#state.lock.id) reason = 'reclaimed';
+    }
     const mine = this.#lock.held;
     if (!mine && !isHeld(this.#paths)) {
       const reclaimed = await this.#lock.reclaimIfDead();
@@ -136,9 +160,17 @@ export class SessionService {
       this.#handoverUntil = 0; // the CLI has it now
     }
     const held = this.#lock.held;
+    const local = held ? null : isHeld(this.#paths) ? readHolder(this.#paths) : null;
     const next: SessionState = held
       ? { read_only: false, lock: toLockInfo(held) }
-      : { read_only: true, lock: isHeld(this.#paths) ? toLockInfo(readHolder(this.#paths)) : NO_LOCK };
+      : { read_only: true, lock: local ? toLockInfo(local) : NO_LOCK };
+    const holder = held ?? local;
+    if (this.#team && holder) {
+      // Tell the other servers who holds the workspace (and whose lock id to accept).
+      await this.#team.record(holder).catch((error: unknown) => {
+        this.#logger.warn({ err: error }, 'could not record the workspace holder for the team');
+      });
+    }
     this.#publishIfChanged(next, reason);
   }
 
@@ -152,7 +184,7 @@ export class SessionService {
       return;
     this.#state = next;
     this.#logger.info({ read_only: next.read_only, holder: describeHolder(next.lock), reason }, 'lock changed');
-    this.#bus.emit('session.lock_changed', { ...next, reason });
+    this.#bus.emitLater('session.lock_changed', { ...next, reason });
   }
 
   /** A CLI asks for the workspace: release it and keep away for a grace period. */
@@ -171,6 +203,11 @@ export class SessionService {
   /** The holder's id, from the state or, if the state is behind, from the lock on disk. */
   #isHolderId(id: string): boolean {
     if (this.#state.lock.id === id) return true;
+    if (this.#team && !this.#team.held) {
+      if (this.#team.lastHolder?.id !== id) return false;
+      void this.#tick();
+      return true;
+    }
     const holder = isHeld(this.#paths) ? readHolder(this.#paths) : null;
     if (holder?.id !== id) return false;
     void this.#tick(); // our state is behind: catch up (and publish) now
@@ -210,5 +247,6 @@ export class SessionService {
     clearInterval(this.#timer);
     await this.#queue;
     await this.#lock.release();
+    await this.#team?.release();
   }
 }

@@ -26,11 +26,11 @@ export interface CollectorContext {
   /** What this collector remembered at its last commit, if it still parses. */
   recall<T>(schema: z.ZodType<T>): T | undefined;
   /**
-   * Publishes events and remembers `memory`, in one synchronous step after checking
-   * every event, so what was reported and what is remembered never disagree: each
-   * thing is reported exactly once across runs. Throws once the run is cancelled.
+   * Publishes events and remembers `memory`, after checking every event, so what was
+   * reported and what is remembered never disagree: each thing is reported exactly once
+   * across runs. Rejects once the run is cancelled (or when the store refuses).
    */
-  commit(events: readonly CollectorEvent[], memory: unknown): void;
+  commit(events: readonly CollectorEvent[], memory: unknown): Promise<void>;
 }
 
 /**
@@ -49,7 +49,8 @@ export interface Collector {
 /** Where the runner reads and writes the system status (the state service). */
 export interface StatusPort {
   current(): SystemState;
-  set(next: SystemState): void;
+  /** Stores and publishes the new status; changes land in the order they were made. */
+  set(next: SystemState): Promise<void>;
 }
 
 export interface CollectionRunnerOptions {
@@ -150,8 +151,8 @@ export class CollectionRunner {
     return structuredClone(all);
   }
 
-  /** Starts a collection, or throws 409 while one runs. COLLECTING 0 is published before this returns. */
-  start(): Collection {
+  /** Starts a collection, or throws 409 while one runs. COLLECTING 0 is published before this resolves. */
+  async start(): Promise<Collection> {
     if (this.#stopped)
       throw new LookoutError('unavailable', 'the server is stopping; start the collection again once it is back');
     if (this.#current) {
@@ -178,13 +179,28 @@ export class CollectionRunner {
       pending: undefined,
     };
     this.#current = run;
-    this.#options.store.writePrivate(RUNNING_KEY, { id: record.id, started_at: record.started_at });
+    const marked = this.#options.store.writePrivate(RUNNING_KEY, { id: record.id, started_at: record.started_at });
     const { last_sync } = this.#options.status.current();
-    this.#options.status.set({ status: 'COLLECTING', progress: 0, last_sync, message: 'collection started' });
-    // The interval counts from the start row as stored, not from before the writes above.
-    run.publishedAt = Date.now();
-    run.settled = this.#execute(run);
-    return structuredClone(record);
+    const announced = this.#options.status.set({
+      status: 'COLLECTING',
+      progress: 0,
+      last_sync,
+      message: 'collection started',
+    });
+    const copy = structuredClone(record);
+    run.settled = (async () => {
+      try {
+        await Promise.all([marked, announced]);
+      } catch (error) {
+        this.#fail(run, 'collection', error);
+        return;
+      }
+      // The interval counts from the start row as stored, not from before the writes above.
+      run.publishedAt = Date.now();
+      await this.#execute(run);
+    })();
+    await announced.catch(() => undefined);
+    return copy;
   }
 
   /** Resolves when the collection has finished, one way or another. */
@@ -215,7 +231,7 @@ export class CollectionRunner {
     const last = this.#options.status.current();
     this.#finish(run, { status: 'cancelled', error: reason ?? 'cancelled on request' });
     const message = reason === undefined ? 'collection cancelled' : `collection cancelled: ${reason}`;
-    this.#options.status.set({ status: 'IDLE', progress: run.record.progress, last_sync: last.last_sync, message });
+    this.#setStatus({ status: 'IDLE', progress: run.record.progress, last_sync: last.last_sync, message });
     const draining = run.settled.finally(() => this.#draining.delete(draining));
     this.#draining.add(draining);
     return structuredClone(run.record);
@@ -239,8 +255,6 @@ export class CollectionRunner {
     const lastSync = this.#options.status.current().last_sync;
     let offset = 0;
     let collector: Collector | undefined;
-    // Let start() answer before the first collector does any work.
-    await Promise.resolve();
     try {
       for (collector of collectors) {
         if (run.controller.signal.aborted) return;
@@ -259,26 +273,37 @@ export class CollectionRunner {
       this.#advance(run, 100);
       const finishedAt = new Date().toISOString();
       this.#finish(run, { status: 'succeeded', finishedAt });
-      this.#options.status.set({ status: 'IDLE', progress: 100, last_sync: finishedAt });
+      await this.#options.status.set({ status: 'IDLE', progress: 100, last_sync: finishedAt });
       logger.info({ collection: run.record.id, results: run.record.results }, 'collection finished');
     } catch (error) {
       if (run.controller.signal.aborted) return; // cancel() has already said so
-      const name = collector?.name ?? 'collection';
-      const reason = clip(error instanceof Error ? error.message : String(error));
-      logger.warn({ err: error, collection: run.record.id, collector: name }, 'collection failed');
-      try {
-        this.#finish(run, { status: 'failed', error: reason });
-        const last = this.#options.status.current();
-        this.#options.status.set({
-          status: 'ERROR',
-          progress: run.record.progress,
-          last_sync: last.last_sync,
-          message: clip(`${name} collector failed: ${reason}`),
-        });
-      } catch (inner) {
-        logger.error({ err: inner, collection: run.record.id }, 'could not record a failed collection');
-      }
+      this.#fail(run, collector?.name ?? 'collection', error);
     }
+  }
+
+  /** Ends a run in ERROR, saying which collector failed and why. */
+  #fail(run: Run, name: string, error: unknown): void {
+    const reason = clip(error instanceof Error ? error.message : String(error));
+    this.#options.logger.warn({ err: error, collection: run.record.id, collector: name }, 'collection failed');
+    try {
+      this.#finish(run, { status: 'failed', error: reason });
+      const last = this.#options.status.current();
+      this.#setStatus({
+        status: 'ERROR',
+        progress: run.record.progress,
+        last_sync: last.last_sync,
+        message: clip(`${name} collector failed: ${reason}`),
+      });
+    } catch (inner) {
+      this.#options.logger.error({ err: inner, collection: run.record.id }, 'could not record a failed collection');
+    }
+  }
+
+  /** A status change nobody waits for: stored and published in order; a failure is logged. */
+  #setStatus(next: SystemState): void {
+    this.#options.status.set(next).catch((error: unknown) => {
+      this.#options.logger.error({ err: error, status: next.status }, 'could not record the system status');
+    });
   }
 
   #context(
@@ -299,7 +324,7 @@ export class CollectionRunner {
         if (!signal.aborted) progress(fraction);
       },
       recall: (schema) => store.readPrivate(key, schema),
-      commit: (events, memory) => {
+      commit: async (events, memory) => {
         if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Cancelled('cancelled');
         const metadata = { source: 'collector', collector: collector.name, collection_id: run.record.id };
         const inputs = events.map((event) => ({ type: event.type, data: event.data, metadata }));
@@ -312,8 +337,10 @@ export class CollectionRunner {
               `${collector.name} produced an invalid ${input.type} event: ${result.issues[0]?.path} ${result.issues[0]?.message}`,
             );
         }
-        for (let i = 0; i < inputs.length; i += MAX_BATCH) bus.publish(inputs.slice(i, i + MAX_BATCH), { batch: true });
-        store.writePrivate(key, memory);
+        for (let i = 0; i < inputs.length; i += MAX_BATCH) {
+          await bus.publish(inputs.slice(i, i + MAX_BATCH), { batch: true });
+        }
+        await store.writePrivate(key, memory);
       },
     };
   }
@@ -336,7 +363,7 @@ export class CollectionRunner {
     run.pending = undefined;
     if (this.#current !== run || run.record.progress === run.published) return;
     const { last_sync } = this.#options.status.current();
-    this.#options.status.set({
+    this.#setStatus({
       status: 'COLLECTING',
       progress: run.record.progress,
       last_sync,
@@ -359,18 +386,20 @@ export class CollectionRunner {
     this.#history.set(run.record.id, run.record);
     while (this.#history.size > HISTORY) this.#history.delete(this.#history.keys().next().value!);
     if (this.#current === run) this.#current = undefined;
-    this.#options.store.deletePrivate(RUNNING_KEY);
+    this.#options.store.deletePrivate(RUNNING_KEY).catch((error: unknown) => {
+      this.#options.logger.warn({ err: error }, 'could not clear the running-collection marker');
+    });
   }
 
   /** A marker left behind means the process died mid-collection. */
   #recoverInterrupted(): void {
     const marker = this.#options.store.readPrivate(RUNNING_KEY, RunningMarker);
     if (!marker) return;
-    this.#options.store.deletePrivate(RUNNING_KEY);
+    this.#options.store.deletePrivate(RUNNING_KEY).catch(() => undefined);
     const last = this.#options.status.current();
     if (last.status !== 'COLLECTING') return;
     this.#options.logger.warn({ collection: marker.id }, 'the last collection was interrupted');
-    this.#options.status.set({
+    this.#setStatus({
       status: 'ERROR',
       progress: last.progress,
       last_sync: last.last_sync,

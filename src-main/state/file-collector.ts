@@ -61,7 +61,7 @@ export class FileCollector implements Collector {
     const previous = context.recall(FileMemory)?.files;
     const count = Object.keys(current).length;
     if (!previous && count > FIRST_RUN_EVENT_LIMIT) {
-      context.commit([], { files: current });
+      await context.commit([], { files: current });
       return { source, files: count, baseline: true, created: 0, modified: 0, deleted: 0 };
     }
     const before: Snapshot = previous ?? {};
@@ -78,7 +78,9 @@ export class FileCollector implements Collector {
       if (!(file in current)) deleted.push({ type: 'file.deleted', data: { path: file } });
     }
     const byPath = (a: CollectorEvent, b: CollectorEvent) => String(a.data.path).localeCompare(String(b.data.path));
-    context.commit([...created.sort(byPath), ...modified.sort(byPath), ...deleted.sort(byPath)], { files: current });
+    await context.commit([...created.sort(byPath), ...modified.sort(byPath), ...deleted.sort(byPath)], {
+      files: current,
+    });
     context.progress(1);
     return {
       source,

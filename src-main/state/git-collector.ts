@@ -50,7 +50,7 @@ export class GitCollector implements Collector {
     const memory = context.recall(GitMemory);
     if (head === null) {
       // A repository without commits yet.
-      context.commit([], { head: null, branch, seen: memory?.seen ?? [] } satisfies GitMemory);
+      await context.commit([], { head: null, branch, seen: memory?.seen ?? [] } satisfies GitMemory);
       return { repository: true, branch, head: null, new_commits: 0 };
     }
 
@@ -79,7 +79,7 @@ export class GitCollector implements Collector {
       },
     }));
     const remembered = [...fresh.map((c) => c.sha).reverse(), ...(memory?.seen ?? [])].slice(0, SEEN_LIMIT);
-    context.commit(events, { head, branch, seen: remembered } satisfies GitMemory);
+    await context.commit(events, { head, branch, seen: remembered } satisfies GitMemory);
     context.progress(1);
     return { repository: true, branch, head, new_commits: events.length };
   }

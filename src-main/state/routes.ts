@@ -74,7 +74,7 @@ function putSection<S extends StateSection>(state: StateService, section: S): Ro
     body: schema,
     errors: [423],
     responses: { 200: { description: 'The section as stored', schema } },
-    handler: ({ body, ctx }) => sectionBody(ctx, state.replaceSection(section, body)),
+    handler: async ({ body, ctx }) => sectionBody(ctx, await state.replaceSection(section, body)),
   }) as Route;
 }
 
@@ -141,7 +141,7 @@ export const stateRoutes = (state: StateService): Route[] =>
       body: SystemStatusUpdate,
       errors: [423],
       responses: { 200: { description: 'The new system status', schema: SystemState } },
-      handler: ({ body }) => ({ body: state.updateSystem(body) }),
+      handler: async ({ body }) => ({ body: await state.updateSystem(body) }),
     }),
     defineRoute({
       method: 'post',
@@ -155,7 +155,7 @@ export const stateRoutes = (state: StateService): Route[] =>
       documentedBody: CommandRequestDocument,
       errors: [404, 409, 423],
       responses: { 200: { description: 'What the command did', schema: CommandResponse } },
-      handler: ({ body }) => ({ body: state.execute(body.command) }),
+      handler: async ({ body }) => ({ body: await state.execute(body.command) }),
     }),
     defineRoute({
       method: 'post',
@@ -169,8 +169,8 @@ export const stateRoutes = (state: StateService): Route[] =>
       responses: {
         202: { description: 'Started; poll GET /api/v1/collections/{id} or watch the events', schema: Collection },
       },
-      handler: ({ ctx }) => {
-        const collection = state.collections.start();
+      handler: async ({ ctx }) => {
+        const collection = await state.collections.start();
         ctx.set('Location', `${API_PREFIX}/collections/${collection.id}`);
         return { status: 202, body: collection };
       },

@@ -20,14 +20,14 @@ import { LookoutError } from '../errors.ts';
 import { assertJsonDepth } from '../transport/json-depth.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
-import type { Database } from '../store/database.ts';
+import type { SqlStore } from '../store/sql-store.ts';
 import { type Collector, CollectionRunner } from './collections.ts';
 import { FileCollector } from './file-collector.ts';
 import { GitCollector } from './git-collector.ts';
 import { StateStore } from './state-store.ts';
 
 export interface StateServiceOptions {
-  db: Database;
+  store: SqlStore;
   bus: EventBus;
   logger: Logger;
   workspace: string;
@@ -47,18 +47,43 @@ export class StateService {
   readonly collections: CollectionRunner;
   #store: StateStore;
   #bus: EventBus;
+  /** Changes (store, then publish) run one after another, in the order they were asked for. */
+  #changes: Promise<unknown> = Promise.resolve();
+  #unfollow: () => void = () => undefined;
 
-  constructor(options: StateServiceOptions) {
-    this.#store = new StateStore(options.db, options.logger);
+  private constructor(options: StateServiceOptions, store: StateStore) {
+    this.#store = store;
     this.#bus = options.bus;
     this.collections = new CollectionRunner({
       store: this.#store,
       bus: options.bus,
       logger: options.logger,
       workspace: options.workspace,
-      status: { current: () => this.system(), set: (next) => this.#setSystem(next) },
+      status: { current: () => this.system(), set: (next) => this.#change(() => this.#setSystem(next)) },
       collectors: options.collectors ?? [new GitCollector(), new FileCollector()],
     });
+  }
+
+  static async create(options: StateServiceOptions): Promise<StateService> {
+    const service = new StateService(options, await StateStore.open(options.store, options.logger));
+    if (options.store.dialect === 'postgres') {
+      // Team mode: another server may change the state. Its change arrives as an event
+      // after its write committed, so reading the rows then sees it.
+      let reloading: Promise<void> = Promise.resolve();
+      service.#unfollow = options.bus.listen(['system.state_changed', 'system.status_changed'], () => {
+        reloading = reloading
+          .then(() => service.#changes)
+          .then(() => service.#store.reload())
+          .catch((error: unknown) => options.logger.warn({ err: error }, 'could not reload the state'));
+      });
+    }
+    return service;
+  }
+
+  #change<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#changes.then(fn);
+    this.#changes = run.catch(() => undefined);
+    return run;
   }
 
   /** The whole document, as `GET /api/v1/state` and the WebSocket snapshot carry it. */
@@ -79,7 +104,15 @@ export class StateService {
    * into a busy status (COLLECTING, PROCESSING) without a progress starts it at 0, and
    * `message` is cleared unless given. Always published: the caller asked for it.
    */
-  updateSystem(update: SystemStatusUpdate): SystemState {
+  updateSystem(update: SystemStatusUpdate): Promise<SystemState> {
+    return this.#change(async () => {
+      const next = this.#nextSystem(update);
+      await this.#setSystem(next);
+      return next;
+    });
+  }
+
+  #nextSystem(update: SystemStatusUpdate): SystemState {
     const current = this.system();
     const status = update.status ?? current.status;
     const restart = status !== current.status && BUSY.has(status);
@@ -89,28 +122,31 @@ export class StateService {
       last_sync: current.last_sync,
       ...(update.message === undefined ? {} : { message: update.message }),
     };
-    this.#setSystem(next);
     return next;
   }
 
-  #setSystem(next: SystemState): void {
-    this.#store.set('system', next);
-    this.#bus.emit('system.status_changed', { ...next });
+  async #setSystem(next: SystemState): Promise<void> {
+    await this.#store.set('system', next);
+    await this.#bus.emit('system.status_changed', { ...next });
   }
 
   /** `PUT /api/v1/state/{section}`: the value is already validated against its schema. */
-  replaceSection<S extends StateSection>(section: S, value: StateDocument[S]): StateDocument[S] {
+  replaceSection<S extends StateSection>(section: S, value: StateDocument[S]): Promise<StateDocument[S]> {
     // Checked here as well as on the HTTP body: commands and collectors call this too,
     // and a section too deep to clone would break every snapshot after it.
     assertJsonDepth(value, section);
-    this.#store.set(section, value);
+    return this.#change(() => this.#replace(section, value));
+  }
+
+  async #replace<S extends StateSection>(section: S, value: StateDocument[S]): Promise<StateDocument[S]> {
+    await this.#store.set(section, value);
     const stored = this.#store.get(section);
-    this.#bus.emit('system.state_changed', { section });
+    await this.#bus.emit('system.state_changed', { section });
     return stored;
   }
 
   /** Parses and runs one command line; grammar errors are 400 `unknown_command`. */
-  execute(text: string): CommandResponse {
+  async execute(text: string): Promise<CommandResponse> {
     const parsed = parseCommand(text);
     if (!parsed.ok) {
       throw new LookoutError('unknown_command', parsed.error.message, {
@@ -125,20 +161,21 @@ export class StateService {
     return this.run(parsed.command);
   }
 
-  run(command: Command): CommandResponse {
+  async run(command: Command): Promise<CommandResponse> {
     switch (command.action) {
       case 'approve':
-        return this.#approve(command.target);
+        return this.#change(() => this.#approve(command.target));
       case 'brief':
-        return this.#brief(command.target);
+        return this.#change(() => this.#brief(command.target));
       case 'refresh':
-        return { action: 'refresh', collection: this.collections.start() };
+        return { action: 'refresh', collection: await this.collections.start() };
       case 'help':
         return { action: 'help', commands: [...COMMANDS] };
     }
   }
 
-  #approve(id: string): CommandResponse {
+  /** Read, decide and write inside one change, so two approvals never overwrite each other. */
+  async #approve(id: string): Promise<CommandResponse> {
     const priorities = this.section('priorities');
     const index = priorities.findIndex((p) => p.id === id);
     const priority = priorities[index];
@@ -151,15 +188,15 @@ export class StateService {
     if (priority.status === 'approved') return { action: 'approve', target: id, changed: false, priority };
     const approved: Priority = { ...priority, status: 'approved' };
     priorities[index] = approved;
-    this.replaceSection('priorities', priorities);
+    await this.#replace('priorities', priorities);
     return { action: 'approve', target: id, changed: true, priority: approved };
   }
 
-  #brief(id: string): CommandResponse {
+  async #brief(id: string): Promise<CommandResponse> {
     const target = resolveTarget(this.document(), id);
     if (!target) throw this.#unknownTarget(id, 'priority, commitment or calendar item');
     const brief: ActiveBrief = { target: id, summary: describeTarget(target), created_at: new Date().toISOString() };
-    this.replaceSection('active_brief', brief);
+    await this.#replace('active_brief', brief);
     return { action: 'brief', target: id, active_brief: brief };
   }
 
@@ -173,6 +210,9 @@ export class StateService {
 
   /** Cancels a running collection and waits (bounded) for it to let go. */
   async stop(): Promise<void> {
+    this.#unfollow();
     await this.collections.stop();
+    await this.#changes;
+    await this.#store.flushed();
   }
 }

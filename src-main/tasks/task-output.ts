@@ -204,7 +204,12 @@ export class TaskOutput {
       const last = i >= pending.length && this.#truncated;
       published++;
       try {
-        this.#bus.emit('task.output', { task_id: this.#taskId, stream, lines, ...(last ? { truncated: true } : {}) });
+        this.#bus.emitLater('task.output', {
+          task_id: this.#taskId,
+          stream,
+          lines,
+          ...(last ? { truncated: true } : {}),
+        });
       } catch (error) {
         this.#logger.error({ err: error, task: this.#taskId }, 'task output event failed');
       }

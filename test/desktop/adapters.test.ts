@@ -425,14 +425,15 @@ describe('the main adapter (desktop-app.ts over a mocked Electron, real runtimes
 
   it('notifications: opted-in failures notify; clicking opens the event in the dashboard', async () => {
     const { app, win, runtimes } = await launch();
-    const publish = (type: string, data: Record<string, unknown>) => runtimes[0]!.bus.publish([{ type, data }])[0]!;
+    const publish = async (type: string, data: Record<string, unknown>) =>
+      (await runtimes[0]!.bus.publish([{ type, data }]))[0]!;
     win.focused = false; // the user is in another app: notices are for then
-    publish('workflow.failed', { workflow_id: 'w1', error: 'not opted in yet' });
+    await publish('workflow.failed', { workflow_id: 'w1', error: 'not opted in yet' });
     await new Promise((resolve) => setTimeout(resolve, 20)); // delivered (and ignored) before the opt-in
     electron.Menu.applicationMenu!.item('Notify when a workflow fails').click!();
     expect(app.settings.value.notifications['workflow.failed']).toBe(true);
-    const failed = publish('workflow.failed', { workflow_id: 'w1', name: 'deploy', error: 'exit 1' });
-    publish('workflow.finished', { workflow_id: 'w2' }); // not opted in
+    const failed = await publish('workflow.failed', { workflow_id: 'w1', name: 'deploy', error: 'exit 1' });
+    await publish('workflow.finished', { workflow_id: 'w2' }); // not opted in
     await waitFor(() => electron.Notification.instances.length > 0, 'a notification');
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(electron.Notification.instances.map((n) => [n.options.title, n.options.body, n.shown])).toEqual([

@@ -112,12 +112,12 @@ describe('durability and graceful stop', () => {
     fs.rmSync(runtime.paths.lock, { recursive: true, force: true });
     fs.rmSync(`${runtime.paths.lock}.json`, { force: true });
     const started = Date.now();
-    const reasons = () =>
-      runtime.bus.log
-        .read({ after: 0, patterns: ['session.lock_changed'], limit: 100 })
-        .map((e) => (JSON.parse(e.json) as { data: { reason: string } }).data.reason);
-    while (!reasons().includes('compromised') || runtime.session.state.read_only) {
-      if (Date.now() - started > 10_000) throw new Error(`no recovery: ${reasons().join(',')}`);
+    const reasons = async () =>
+      (await runtime.bus.log.read({ after: 0, patterns: ['session.lock_changed'], limit: 100 })).map(
+        (e) => (JSON.parse(e.json) as { data: { reason: string } }).data.reason,
+      );
+    while (!(await reasons()).includes('compromised') || runtime.session.state.read_only) {
+      if (Date.now() - started > 10_000) throw new Error(`no recovery: ${(await reasons()).join(',')}`);
       await delay(100);
     }
     expect(runtime.session.state.lock.holder).toBe('server');

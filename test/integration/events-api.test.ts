@@ -177,7 +177,7 @@ describe('metadata on every envelope', () => {
       expect(event.metadata, event.type).toEqual(event.type === 'x.tagged' ? { agent: 'a' } : {});
     }
     // The stored JSON itself carries it (what every stream sends verbatim).
-    for (const row of runtime.bus.log.read({ after: 0, patterns: ['*'], limit: 100 })) {
+    for (const row of await runtime.bus.log.read({ after: 0, patterns: ['*'], limit: 100 })) {
       expect(JSON.parse(row.json)).toHaveProperty('metadata');
     }
     await ws.waitFor(() => ws.events().at(-1)?.sequence_number === last);
@@ -195,28 +195,28 @@ describe('metadata on every envelope', () => {
   it('is added to envelopes stored before the rule, when the store is opened', async () => {
     const workspace = tempWorkspace();
     const first = await createRuntime({ workspace, port: 0, logLevel: 'warn' });
-    first.bus.publish([{ type: 'x.old' }]);
+    await first.bus.publish([{ type: 'x.old' }]);
     // What a store written by an earlier version holds: no metadata key, schema version 2.
-    first.store.db.exec(`UPDATE events SET json = json_remove(json, '$.metadata')`);
+    first.database.db.exec(`UPDATE events SET json = json_remove(json, '$.metadata')`);
     // (Version 2 had no access tables either: they come with a later migration.)
-    first.store.db.exec('DROP TABLE refresh_tokens; DROP TABLE refresh_families; DROP TABLE users');
-    first.store.db.exec('PRAGMA user_version = 2');
+    first.database.db.exec('DROP TABLE refresh_tokens; DROP TABLE refresh_families; DROP TABLE users');
+    first.database.db.exec('PRAGMA user_version = 2');
     // …and none of the tables later migrations add (agents, tasks, …).
-    const later = first.store.db
+    const later = first.database.db
       .prepare(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('meta', 'events', 'state', 'sqlite_sequence')",
       )
       .all() as { name: string }[];
-    for (const { name } of later) first.store.db.exec(`DROP TABLE "${name}"`);
-    expect(JSON.parse(first.bus.log.read({ after: 0, patterns: ['x.old'], limit: 1 })[0]!.json)).not.toHaveProperty(
-      'metadata',
-    );
+    for (const { name } of later) first.database.db.exec(`DROP TABLE "${name}"`);
+    expect(
+      JSON.parse((await first.bus.log.read({ after: 0, patterns: ['x.old'], limit: 1 }))[0]!.json),
+    ).not.toHaveProperty('metadata');
     await first.stop();
     const second = await createRuntime({ workspace, port: 0, logLevel: 'warn' });
     try {
       const page = await history(second, '?since=0&types=x.old');
       expect(page.events).toHaveLength(1);
-      const raw = second.bus.log.read({ after: 0, patterns: ['x.old'], limit: 1 })[0]!.json;
+      const raw = (await second.bus.log.read({ after: 0, patterns: ['x.old'], limit: 1 }))[0]!.json;
       // Appended last, where new envelopes have it: the stored text reads like a new one.
       expect(Object.keys(JSON.parse(raw) as object)).toEqual([
         'type',
@@ -236,7 +236,7 @@ describe('retention', () => {
   it('keeps the count cap as events arrive (within 1% of it), without waiting for the sweep', async () => {
     const runtime = await startRuntime({ retentionEvents: 200 });
     for (let i = 0; i < 5; i++)
-      runtime.bus.publish(
+      await runtime.bus.publish(
         Array.from({ length: 100 }, () => ({ type: 'x.r', data: {} })),
         { batch: true },
       );

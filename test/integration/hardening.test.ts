@@ -11,12 +11,10 @@ import { connectWs, upgradeRefusal } from '../helpers/ws-client.ts';
 import { tempWorkspace } from '../helpers/workspace.ts';
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const lockEvents = (runtime: Runtime) =>
-  runtime.bus.log
-    .read({ after: 0, patterns: ['session.lock_changed'], limit: 1000 })
-    .map(
-      (e) => JSON.parse(e.json) as { data: { read_only: boolean; reason: string; lock: { holder: string | null } } },
-    );
+const lockEvents = async (runtime: Runtime) =>
+  (await runtime.bus.log.read({ after: 0, patterns: ['session.lock_changed'], limit: 1000 })).map(
+    (e) => JSON.parse(e.json) as { data: { read_only: boolean; reason: string; lock: { holder: string | null } } },
+  );
 
 describe('hardening', () => {
   it('cannot be tricked past the token or the read-only guard by the case or a trailing slash of a path', async () => {
@@ -65,7 +63,7 @@ describe('hardening', () => {
     ).toBe(200);
     const client = await connectWs(runtime, '?types=x.*');
     await client.waitFor((m) => m.some((x) => x.type === 'snapshot'));
-    runtime.bus.publish([{ type: 'x.after-snapshot', data: {} }]);
+    await runtime.bus.publish([{ type: 'x.after-snapshot', data: {} }]);
     await client.waitFor(() => client.events().length === 1, 5000);
   });
 
@@ -84,14 +82,14 @@ describe('hardening', () => {
     expect(run.code).toBe(0);
     expect(runtime.state.document().system.progress).toBe(42);
     // The run was shorter than the watch interval, yet every holder change was published…
-    expect(lockEvents(runtime).map((e) => e.data.lock.holder)).toEqual(['server', null, 'cli', 'server']);
+    expect((await lockEvents(runtime)).map((e) => e.data.lock.holder)).toEqual(['server', null, 'cli', 'server']);
     // …and the server is writable again right away, not after the handover grace period.
     expect(runtime.session.state.read_only).toBe(false);
   });
 
   it('prefers Last-Event-ID over since on SSE (the browser resends the same URL on reconnect)', async () => {
     const runtime = await startRuntime();
-    const [first] = runtime.bus.publish([
+    const [first] = await runtime.bus.publish([
       { type: 'x.1', data: {} },
       { type: 'x.2', data: {} },
       { type: 'x.3', data: {} },
@@ -114,7 +112,7 @@ describe('hardening', () => {
     const emit = spawnLookout(['emit', '--stdin', '--workspace', runtime.config.workspace]);
     emit.child.stdin!.write(`${JSON.stringify({ type: 'x.streamed', data: { n: 1 } })}\n`);
     await emit.waitFor(/^\d+\n/);
-    expect(runtime.bus.log.read({ after: 0, patterns: ['x.streamed'], limit: 10 })).toHaveLength(1);
+    expect(await runtime.bus.log.read({ after: 0, patterns: ['x.streamed'], limit: 10 })).toHaveLength(1);
     emit.child.stdin!.write('{"type":"workflow.failed","data":{}}\n');
     // Bad input (the catalogue refuses it) is exit code 2, and the message says what was sent.
     expect(await emit.exited).toBe(2);
@@ -135,7 +133,7 @@ describe('hardening', () => {
     }
     expect(fs.existsSync(path.join(workspace, '.lookout', 'session.lock'))).toBe(false);
     const runtime = await startRuntime({ workspace });
-    const types = runtime.bus.log.read({ after: 0, patterns: ['*'], limit: 10 }).map((e) => e.type);
+    const types = (await runtime.bus.log.read({ after: 0, patterns: ['*'], limit: 10 })).map((e) => e.type);
     expect(types).toEqual(
       ['system.started', 'session.lock_changed'].sort((a, b) => types.indexOf(a) - types.indexOf(b)),
     );
@@ -161,7 +159,7 @@ describe('hardening', () => {
     await delay(50);
     socket.resume();
     await client.waitFor((m) => m.some((x) => x.type === 'subscribed'));
-    runtime.bus.publish([
+    await runtime.bus.publish([
       { type: 'x.drop', data: {} },
       { type: 'x.keep', data: {} },
     ]);

@@ -39,7 +39,7 @@ describe('LiveClient (shared resuming client) against a real server', () => {
       offlineAfter: 2,
     });
     try {
-      runtime.bus.publish([
+      await runtime.bus.publish([
         { type: 'x.a', data: {} },
         { type: 'x.b', data: {} },
       ]);
@@ -55,7 +55,7 @@ describe('LiveClient (shared resuming client) against a real server', () => {
 
       runtime = await createRuntime({ workspace, port, logLevel: 'warn' });
       token = runtime.token;
-      runtime.bus.publish([{ type: 'x.c', data: {} }]);
+      await runtime.bus.publish([{ type: 'x.c', data: {} }]);
       await until(() => events.length === 3);
       expect(client.status.state).toBe('live');
       expect(events.map((e) => e.type)).toEqual(['x.a', 'x.b', 'x.c']);
@@ -68,7 +68,7 @@ describe('LiveClient (shared resuming client) against a real server', () => {
       fs.rmSync(`${runtime.paths.database}-shm`, { force: true });
       runtime = await createRuntime({ workspace, port, logLevel: 'warn' });
       token = runtime.token;
-      runtime.bus.publish([{ type: 'x.fresh', data: {} }]);
+      await runtime.bus.publish([{ type: 'x.fresh', data: {} }]);
       await until(() => events.some((e) => e.type === 'x.fresh'));
       expect(epochChanges).toHaveLength(1);
       expect(events.at(-1)!.type).toBe('x.fresh');
@@ -94,13 +94,13 @@ describe('LiveClient (shared resuming client) against a real server', () => {
       onGap: (gap) => gaps.push(gap),
     });
     try {
-      runtime.bus.publish(Array.from({ length: 5 }, (_, i) => ({ type: 'x.n', data: { i } })));
+      await runtime.bus.publish(Array.from({ length: 5 }, (_, i) => ({ type: 'x.n', data: { i } })));
       client.start();
       await until(() => events.length === 2 && gaps.length === 1);
       expect(gaps[0]).toMatchObject({ reason: 'limit' });
       client.subscribe(['chat.*']);
       await delay(100);
-      runtime.bus.publish([
+      await runtime.bus.publish([
         { type: 'x.hidden', data: {} },
         { type: 'chat.message_sent', data: { text: 'shown' } },
       ]);
@@ -134,9 +134,9 @@ describe('LiveClient (shared resuming client) against a real server', () => {
       backoff: { initialMs: 50, maxMs: 200 },
     });
     try {
-      const published = runtime.bus.publish(Array.from({ length: 5 }, (_, i) => ({ type: 'x.a', data: { i } })));
+      const published = await runtime.bus.publish(Array.from({ length: 5 }, (_, i) => ({ type: 'x.a', data: { i } })));
       // The newest stored event does not match: the seam is past the last event delivered.
-      const [other] = runtime.bus.publish([{ type: 'chat.message_sent', data: { text: 'not x' } }]);
+      const [other] = await runtime.bus.publish([{ type: 'chat.message_sent', data: { text: 'not x' } }]);
       client.start();
       await until(() => client.status.state === 'live' && !client.inTail && events.length === 3);
       expect(events.map((e) => e.sequence_number)).toEqual(published.slice(-3).map((e) => e.sequence_number));
@@ -147,7 +147,7 @@ describe('LiveClient (shared resuming client) against a real server', () => {
       // A dropped link: the reconnect resumes after the seam, not with the tail again.
       for (const socket of sockets.splice(0)) socket.destroy();
       await until(() => client.status.state !== 'live');
-      const [away] = runtime.bus.publish([{ type: 'x.away', data: {} }]);
+      const [away] = await runtime.bus.publish([{ type: 'x.away', data: {} }]);
       await until(() => events.length === 4);
       expect(urls[1]!.searchParams.get('since')).toBe(String(other!.sequence_number));
       expect(urls[1]!.searchParams.get('tail')).toBeNull();
@@ -158,7 +158,7 @@ describe('LiveClient (shared resuming client) against a real server', () => {
       for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${runtime.paths.database}${suffix}`, { force: true });
       runtime = await createRuntime({ workspace, port, logLevel: 'warn' });
       token = runtime.token;
-      runtime.bus.publish(Array.from({ length: 4 }, (_, i) => ({ type: 'x.new', data: { i } })));
+      await runtime.bus.publish(Array.from({ length: 4 }, (_, i) => ({ type: 'x.new', data: { i } })));
       await until(() => events.filter((e) => e.type === 'x.new').length === 3);
       const last = urls.at(-1)!;
       expect(last.searchParams.get('tail')).toBe('3');

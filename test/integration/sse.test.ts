@@ -101,7 +101,7 @@ describe('SSE /api/v1/sse', () => {
       runtime,
       Array.from({ length: 6 }, (_, i) => ({ type: 'x.s', data: { i } })),
     );
-    const all = runtime.bus.log.read({ after: 0, patterns: ['x.s'], limit: 100 }).map((e) => e.seq);
+    const all = (await runtime.bus.log.read({ after: 0, patterns: ['x.s'], limit: 100 })).map((e) => e.seq);
     const { frames } = await readSse(runtime, '?tail=2&types=x.s', {}, (f) =>
       f.some((x) => x.event === 'replay_complete'),
     );

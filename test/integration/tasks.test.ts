@@ -120,7 +120,8 @@ describe('tasks in worktree sandboxes (real git, real processes)', () => {
       );
       const log = fs.readFileSync(runtime.tasks.logFile(task.id), 'utf8');
       const children = (log.match(/children ([\d ]+)/)?.[1] ?? '').split(' ').filter(Boolean).map(Number);
-      const pid = (runtime.store.db.prepare('SELECT pid FROM tasks WHERE id = ?').get(task.id) as { pid: number }).pid;
+      const pid = (runtime.database.db.prepare('SELECT pid FROM tasks WHERE id = ?').get(task.id) as { pid: number })
+        .pid;
       expect(ready.status).toBe('running');
       expect(alive(pid)).toBe(true);
 

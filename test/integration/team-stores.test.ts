@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import type { Agent } from '../../src-shared/agents.ts';
 import { isFinalTaskStatus, type Task } from '../../src-shared/tasks.ts';
 import { AccessService, type RequestOrigin } from '../../src-main/access/access-service.ts';
@@ -14,7 +14,9 @@ import { worktreeProvider } from '../../src-main/tasks/sandbox/providers.ts';
 import { Sandboxes } from '../../src-main/tasks/sandbox/sandboxes.ts';
 import { TaskService } from '../../src-main/tasks/task-service.ts';
 import { git, tempRepo } from '../helpers/git-repo.ts';
-import { DIALECTS, openPgStore, openTestStore, testBus } from '../helpers/stores.ts';
+import { describeEachDialect, storeFixture } from '../helpers/dialects.ts';
+import { describePostgres } from '../helpers/postgres.ts';
+import { testBus } from '../helpers/test-bus.ts';
 import { tempWorkspace } from '../helpers/workspace.ts';
 
 const LOCAL: RequestOrigin = { address: '127.0.0.1', loopback: true };
@@ -57,130 +59,128 @@ async function rejection(promise: Promise<unknown>): Promise<LookoutError> {
 /** A request presenting nothing but the ticket in its query. */
 const NO_HEADERS = { headers: {} } as IncomingMessage;
 
-describe.each(DIALECTS)('domain stores on $dialect', ({ dialect, skip }) => {
-  describe.skipIf(skip)(skip ? `(skipped: ${skip})` : 'agents, git operations and access', () => {
-    it('agents: create, read back every field, update, refuse a taken name (also when two race), delete', async () => {
-      const { store } = await openTestStore(dialect);
-      const agents = new AgentRegistry({ store, bus: testBus() });
-      const a = await agents.create({ ...agentBody('alpha'), env: { A: '1' }, timeout_s: 30, network: true });
-      expect(await agents.get(a.id)).toMatchObject({
-        name: 'alpha',
-        status: 'idle',
-        env: { A: '1' },
-        timeout_s: 30,
-        network: true,
-        current_task_id: null,
-      });
-      const renamed = await agents.update(a.id, { name: 'beta', network: false });
-      expect(renamed).toMatchObject({ name: 'beta', network: false, timeout_s: 30 });
-      expect((await rejection(agents.create(agentBody('beta')))).code).toBe('conflict');
+describeEachDialect('agents, git operations and access stores', (dialect) => {
+  it('agents: create, read back every field, update, refuse a taken name (also when two race), delete', async () => {
+    const store = await (await storeFixture(dialect)).open();
+    const agents = new AgentRegistry({ store, bus: testBus() });
+    const a = await agents.create({ ...agentBody('alpha'), env: { A: '1' }, timeout_s: 30, network: true });
+    expect(await agents.get(a.id)).toMatchObject({
+      name: 'alpha',
+      status: 'idle',
+      env: { A: '1' },
+      timeout_s: 30,
+      network: true,
+      current_task_id: null,
+    });
+    const renamed = await agents.update(a.id, { name: 'beta', network: false });
+    expect(renamed).toMatchObject({ name: 'beta', network: false, timeout_s: 30 });
+    expect((await rejection(agents.create(agentBody('beta')))).code).toBe('conflict');
 
-      // Two creates with one name at once: exactly one wins, the other is the same 409.
-      const raced = await Promise.allSettled([agents.create(agentBody('gamma')), agents.create(agentBody('gamma'))]);
-      expect(raced.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-      const lost = raced.find((r) => r.status === 'rejected') as PromiseRejectedResult;
-      expect((lost.reason as LookoutError).code).toBe('conflict');
+    // Two creates with one name at once: exactly one wins, the other is the same 409.
+    const raced = await Promise.allSettled([agents.create(agentBody('gamma')), agents.create(agentBody('gamma'))]);
+    expect(raced.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const lost = raced.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect((lost.reason as LookoutError).code).toBe('conflict');
 
-      await agents.delete(a.id);
-      expect((await rejection(agents.get(a.id))).code).toBe('not_found');
-      expect((await agents.list()).map((x) => x.name)).toEqual(['gamma']);
+    await agents.delete(a.id);
+    expect((await rejection(agents.get(a.id))).code).toBe('not_found');
+    expect((await agents.list()).map((x) => x.name)).toEqual(['gamma']);
+  });
+
+  it('agents: of many claims racing for one agent exactly one wins, and a busy agent cannot be deleted', async () => {
+    const store = await (await storeFixture(dialect)).open();
+    const agents = new AgentRegistry({ store, bus: testBus() });
+    const agent = await agents.create(agentBody('solo'));
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => store.transaction((tx) => agents.claim(tx, agent.id, `task-${i}`))),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const winner = `task-${results.indexOf(true)}`;
+    expect((await agents.get(agent.id)).current_task_id).toBe(winner);
+    expect((await rejection(agents.delete(agent.id))).code).toBe('conflict');
+    await agents.setStatus(agent.id, 'idle', null, null);
+    await agents.delete(agent.id);
+  });
+
+  it('git operations: recorded with their numbers in order, listed per task and limited', async () => {
+    const store = await (await storeFixture(dialect)).open();
+    const git = new GitRunner({ store, bus: testBus() });
+    const repo = tempRepo();
+    await git.run(['status', '--porcelain'], { cwd: repo, record: 'diff_stat', taskId: 't1' });
+    await git.run(['rev-parse', 'HEAD'], { cwd: repo, record: 'commit', taskId: 't2', shaAfter: true });
+    await expect(git.run(['rev-parse', 'no-such-ref'], { cwd: repo, record: 'merge', taskId: 't1' })).rejects.toThrow(
+      /git rev-parse failed/,
+    );
+    const all = await git.list({ limit: 10 });
+    expect(all.map((op) => [op.task_id, op.operation_type, op.status])).toEqual([
+      ['t1', 'diff_stat', 'succeeded'],
+      ['t2', 'commit', 'succeeded'],
+      ['t1', 'merge', 'failed'],
+    ]);
+    expect(Number(all[0]!.id)).toBeLessThan(Number(all[1]!.id));
+    expect(typeof all[0]!.duration_ms).toBe('number');
+    expect(all[1]!.commit_sha).toMatch(/^[0-9a-f]{40}$/);
+    expect((await git.list({ taskId: 't1', limit: 1 })).map((op) => op.operation_type)).toEqual(['merge']);
+  });
+
+  it('access: users, sign-in, refresh rotation and reuse, a role change voids older tokens, codes work once', async () => {
+    const store = await (await storeFixture(dialect)).open();
+    const access = await openAccess(store);
+    const user = await access.createUser({ name: 'Ada', role: 'operator', password: 'correct horse 1' }, ADMIN);
+    expect(
+      (await rejection(access.createUser({ name: 'ada', role: 'viewer', password: 'x'.repeat(12) }, ADMIN))).code,
+    ).toBe('name_taken');
+    const session = await access.signIn({ name: 'ada', password: 'correct horse 1' }, REMOTE);
+    expect(await access.verifyAccessToken(session.response.access_token)).toMatchObject({
+      id: user.id,
+      role: 'operator',
     });
 
-    it('agents: of many claims racing for one agent exactly one wins, and a busy agent cannot be deleted', async () => {
-      const { store } = await openTestStore(dialect);
-      const agents = new AgentRegistry({ store, bus: testBus() });
-      const agent = await agents.create(agentBody('solo'));
-      const results = await Promise.all(
-        Array.from({ length: 12 }, (_, i) => store.transaction((tx) => agents.claim(tx, agent.id, `task-${i}`))),
-      );
-      expect(results.filter(Boolean)).toHaveLength(1);
-      const winner = `task-${results.indexOf(true)}`;
-      expect((await agents.get(agent.id)).current_task_id).toBe(winner);
-      expect((await rejection(agents.delete(agent.id))).code).toBe('conflict');
-      await agents.setStatus(agent.id, 'idle', null, null);
-      await agents.delete(agent.id);
+    const rotated = await access.refresh(session.refreshToken, session.response.refresh_binding, REMOTE);
+    // The first token again: a copy exists elsewhere, so the whole sign-in ends.
+    expect(
+      (await rejection(access.refresh(session.refreshToken, session.response.refresh_binding, REMOTE))).message,
+    ).toMatch(/already used/);
+    expect(
+      (await rejection(access.refresh(rotated.refreshToken, rotated.response.refresh_binding, REMOTE))).message,
+    ).toMatch(/ended/);
+
+    const again = await access.signIn({ name: 'Ada', password: 'correct horse 1' }, REMOTE);
+    await access.updateUser(user.id, { role: 'viewer' }, ADMIN);
+    expect((await rejection(access.verifyAccessToken(again.response.access_token))).message).toMatch(/revoked/);
+    const fresh = await access.signIn({ name: 'Ada', password: 'correct horse 1' }, REMOTE);
+    expect((await access.verifyAccessToken(fresh.response.access_token)).role).toBe('viewer');
+
+    const { code } = await access.mintCode();
+    await access.signIn({ code }, LOCAL);
+    expect((await rejection(access.signIn({ code }, LOCAL))).code).toBe('invalid_credentials');
+
+    await access.removeUser(user.id);
+    expect((await rejection(access.verifyAccessToken(fresh.response.access_token))).code).toBe('unauthorized');
+    expect(await access.listUsers()).toEqual([]);
+  });
+
+  it('access: a stream ticket opens one stream, however many requests race with it', async () => {
+    const store = await (await storeFixture(dialect)).open();
+    const access = await openAccess(store);
+    const { ticket } = await access.mintTicket({
+      id: 'owner',
+      name: 'owner',
+      role: 'admin',
+      kind: 'owner',
+      via: 'owner_token',
     });
-
-    it('git operations: recorded with their numbers in order, listed per task and limited', async () => {
-      const { store } = await openTestStore(dialect);
-      const git = new GitRunner({ store, bus: testBus() });
-      const repo = tempRepo();
-      await git.run(['status', '--porcelain'], { cwd: repo, record: 'diff_stat', taskId: 't1' });
-      await git.run(['rev-parse', 'HEAD'], { cwd: repo, record: 'commit', taskId: 't2', shaAfter: true });
-      await expect(git.run(['rev-parse', 'no-such-ref'], { cwd: repo, record: 'merge', taskId: 't1' })).rejects.toThrow(
-        /git rev-parse failed/,
-      );
-      const all = await git.list({ limit: 10 });
-      expect(all.map((op) => [op.task_id, op.operation_type, op.status])).toEqual([
-        ['t1', 'diff_stat', 'succeeded'],
-        ['t2', 'commit', 'succeeded'],
-        ['t1', 'merge', 'failed'],
-      ]);
-      expect(Number(all[0]!.id)).toBeLessThan(Number(all[1]!.id));
-      expect(typeof all[0]!.duration_ms).toBe('number');
-      expect(all[1]!.commit_sha).toMatch(/^[0-9a-f]{40}$/);
-      expect((await git.list({ taskId: 't1', limit: 1 })).map((op) => op.operation_type)).toEqual(['merge']);
-    });
-
-    it('access: users, sign-in, refresh rotation and reuse, a role change voids older tokens, codes work once', async () => {
-      const { store } = await openTestStore(dialect);
-      const access = await openAccess(store);
-      const user = await access.createUser({ name: 'Ada', role: 'operator', password: 'correct horse 1' }, ADMIN);
-      expect(
-        (await rejection(access.createUser({ name: 'ada', role: 'viewer', password: 'x'.repeat(12) }, ADMIN))).code,
-      ).toBe('name_taken');
-      const session = await access.signIn({ name: 'ada', password: 'correct horse 1' }, REMOTE);
-      expect(await access.verifyAccessToken(session.response.access_token)).toMatchObject({
-        id: user.id,
-        role: 'operator',
-      });
-
-      const rotated = await access.refresh(session.refreshToken, session.response.refresh_binding, REMOTE);
-      // The first token again: a copy exists elsewhere, so the whole sign-in ends.
-      expect(
-        (await rejection(access.refresh(session.refreshToken, session.response.refresh_binding, REMOTE))).message,
-      ).toMatch(/already used/);
-      expect(
-        (await rejection(access.refresh(rotated.refreshToken, rotated.response.refresh_binding, REMOTE))).message,
-      ).toMatch(/ended/);
-
-      const again = await access.signIn({ name: 'Ada', password: 'correct horse 1' }, REMOTE);
-      await access.updateUser(user.id, { role: 'viewer' }, ADMIN);
-      expect((await rejection(access.verifyAccessToken(again.response.access_token))).message).toMatch(/revoked/);
-      const fresh = await access.signIn({ name: 'Ada', password: 'correct horse 1' }, REMOTE);
-      expect((await access.verifyAccessToken(fresh.response.access_token)).role).toBe('viewer');
-
-      const { code } = await access.mintCode();
-      await access.signIn({ code }, LOCAL);
-      expect((await rejection(access.signIn({ code }, LOCAL))).code).toBe('invalid_credentials');
-
-      await access.removeUser(user.id);
-      expect((await rejection(access.verifyAccessToken(fresh.response.access_token))).code).toBe('unauthorized');
-      expect(await access.listUsers()).toEqual([]);
-    });
-
-    it('access: a stream ticket opens one stream, however many requests race with it', async () => {
-      const { store } = await openTestStore(dialect);
-      const access = await openAccess(store);
-      const { ticket } = await access.mintTicket({
-        id: 'owner',
-        name: 'owner',
-        role: 'admin',
-        kind: 'owner',
-        via: 'owner_token',
-      });
-      const tries = await Promise.allSettled(
-        Array.from({ length: 8 }, () => access.authenticate(NO_HEADERS, { origin: LOCAL, ticket })),
-      );
-      expect(tries.filter((t) => t.status === 'fulfilled')).toHaveLength(1);
-    });
+    const tries = await Promise.allSettled(
+      Array.from({ length: 8 }, () => access.authenticate(NO_HEADERS, { origin: LOCAL, ticket })),
+    );
+    expect(tries.filter((t) => t.status === 'fulfilled')).toHaveLength(1);
   });
 });
 
-describe.skipIf(DIALECTS[1]!.skip)('two servers on one PostgreSQL database', () => {
+describePostgres('two servers on one PostgreSQL database', () => {
   it('users and tokens made on one server count on the other; a disable, a removal and a key rotation reach it', async () => {
-    const { store: storeA, url } = await openTestStore('postgres');
-    const storeB = await openPgStore(url!);
+    const fixture = await storeFixture('postgres');
+    const [storeA, storeB] = [await fixture.open(), await fixture.open()];
     const a = await openAccess(storeA);
     const b = await openAccess(storeB);
 
@@ -284,10 +284,10 @@ async function settledAll(tasks: TaskService, ids: string[]): Promise<Task[]> {
   }
 }
 
-describe.skipIf(DIALECTS[1]!.skip)('the task queue across two servers on one PostgreSQL database', () => {
+describePostgres('the task queue across two servers on one PostgreSQL database', () => {
   it('many start calls racing on both servers: each task is started once and runs exactly once', async () => {
-    const { store: storeA, url } = await openTestStore('postgres');
-    const storeB = await openPgStore(url!);
+    const fixture = await storeFixture('postgres');
+    const [storeA, storeB] = [await fixture.open(), await fixture.open()];
     const repo = tempRepo();
     const clone = tempWorkspace();
     git(clone, 'clone', '--quiet', repo, '.');
@@ -374,8 +374,8 @@ describe.skipIf(DIALECTS[1]!.skip)('the task queue across two servers on one Pos
   });
 
   it('an agent busy on one server is busy on the other, and a cancel asked there ends the run here', async () => {
-    const { store: storeA, url } = await openTestStore('postgres');
-    const storeB = await openPgStore(url!);
+    const fixture = await storeFixture('postgres');
+    const [storeA, storeB] = [await fixture.open(), await fixture.open()];
     const repo = tempRepo();
     const clone = tempWorkspace();
     git(clone, 'clone', '--quiet', repo, '.');

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EventLog } from '../../src-main/events/event-log.ts';
+import { SqliteEventLog } from '../../src-main/events/sqlite-event-log.ts';
 import { openDatabase } from '../../src-main/store/database.ts';
 import { tempWorkspace } from '../helpers/workspace.ts';
 
@@ -19,7 +19,7 @@ describe('the WAL stays bounded', () => {
     const file = path.join(tempWorkspace(), 'lookout.db');
     const walMaxBytes = 2 * MiB;
     const db = openDatabase(file, { walMaxBytes });
-    const log = new EventLog(db);
+    const log = new SqliteEventLog(db);
     const payload = 'x'.repeat(2000);
     let largest = 0;
     // About 60 MiB of events, written as fast as the event loop allows (yielding between

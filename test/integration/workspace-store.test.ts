@@ -162,14 +162,14 @@ describe('WAL checkpoints', () => {
     const wal = `${runtime.paths.database}-wal`;
     const blob = 'x'.repeat(4000);
     for (let i = 0; i < 5; i++) {
-      runtime.bus.publish(
+      await runtime.bus.publish(
         Array.from({ length: 200 }, () => ({ type: 'x.fill', data: { blob } })),
         { batch: true },
       );
     }
     // Automatic checkpoints are off on the main connection…
     expect(
-      (runtime.store.db.prepare('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number })
+      (runtime.database.db.prepare('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number })
         .wal_autocheckpoint,
     ).toBe(0);
     // …yet the rows reach the main database file: only the worker can have copied them.

@@ -145,9 +145,9 @@ describe('write coalescing (corked sockets)', () => {
       })();
       const [late] = await Promise.all([joining, publisher(1), publisher(2), publisher(3), publisher(4)]);
 
-      const expected = runtime.bus.log
-        .read({ after: 0, patterns: ['x.race'], limit: 10_000 })
-        .map((e) => Number(e.seq));
+      const expected = (await runtime.bus.log.read({ after: 0, patterns: ['x.race'], limit: 10_000 })).map((e) =>
+        Number(e.seq),
+      );
       expect(expected.length).toBe(4 * 8 * 101 + 1);
       const last = expected.at(-1)!;
       const reached = (items: () => Item[]) => () => {

@@ -11,9 +11,9 @@ const publish = (runtime: Rt, events: { type: string; data?: Record<string, unkn
   api(runtime, '/api/v1/events', { method: 'POST', json: { events: events.map((e) => ({ data: {}, ...e })) } });
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Polls a condition (no fixed sleep): under load the publisher is simply slower. */
-async function waitUntil(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await delay(10);
   }
@@ -128,8 +128,11 @@ describe('WebSocket /ws', () => {
     })();
     // Resume from a point well inside the x.race stream: whatever a fresh runtime stored
     // at start-up (session.lock_changed, system.started, …) lies before it.
-    const firstRace = () => runtime.bus.log.read({ after: 0, patterns: ['x.race'], limit: 1 })[0]?.seq;
-    await waitUntil(() => firstRace() !== undefined && runtime.bus.log.lastSequenceNumber - firstRace()! >= 200);
+    const firstRace = async () => (await runtime.bus.log.read({ after: 0, patterns: ['x.race'], limit: 1 }))[0]?.seq;
+    await waitUntil(async () => {
+      const first = await firstRace();
+      return first !== undefined && runtime.bus.log.lastSequenceNumber - first >= 200;
+    });
     const since = runtime.bus.log.lastSequenceNumber - 100;
     const client = await connectWs(runtime, `?since=${since}&types=x.race`);
     await client.waitFor((m) => m.some((x) => x.type === 'replay_complete'));
@@ -143,9 +146,9 @@ describe('WebSocket /ws', () => {
     const seqs = client.events().map((e) => e.sequence_number);
     // Every x.race event after since arrives exactly once, in order: the expectation comes
     // from the log itself, not from a guess about how many events start-up stored.
-    const expected = runtime.bus.log
-      .read({ after: since, patterns: ['x.race'], limit: 1_000_000 })
-      .map((e) => Number(e.seq));
+    const expected = (await runtime.bus.log.read({ after: since, patterns: ['x.race'], limit: 1_000_000 })).map((e) =>
+      Number(e.seq),
+    );
     expect(expected.length).toBeGreaterThan(100);
     expect(seqs).toEqual(expected);
     const complete = client.controls('replay_complete')[0]!;
@@ -177,7 +180,7 @@ describe('WebSocket /ws', () => {
       runtime,
       Array.from({ length: 30 }, () => ({ type: 'x.r' })),
     );
-    runtime.bus.log.prune({ maxEvents: 10, maxAgeMs: 1e12 });
+    await runtime.bus.log.prune({ maxEvents: 10, maxAgeMs: 1e12 });
     const oldest = runtime.bus.log.oldestSequenceNumber;
     const client = await connectWs(runtime, '?since=0&types=x.r');
     await client.waitFor((m) => m.some((x) => x.type === 'replay_complete'));
@@ -219,7 +222,9 @@ describe('WebSocket /ws', () => {
       );
     }
     // The numbers the x.flood events got, from the log (not from a count of what else exists).
-    const flood = runtime.bus.log.read({ after: 0, patterns: ['x.flood'], limit: total }).map((e) => Number(e.seq));
+    const flood = (await runtime.bus.log.read({ after: 0, patterns: ['x.flood'], limit: total })).map((e) =>
+      Number(e.seq),
+    );
     const last = flood.at(-1)!;
     // Bounded: the server holds at most queueSize events for this client.
     const [stats] = runtime.gateway.stats();
@@ -284,8 +289,10 @@ describe('WebSocket /ws?tail=N', () => {
 
   it('sends the newest N matching events, then replay_complete, then live ones', async () => {
     const runtime = await startRuntime();
-    runtime.bus.publish(Array.from({ length: 30 }, (_, i) => ({ type: i % 3 === 0 ? 'x.a' : 'x.b', data: { i } })));
-    const stored = runtime.bus.log.read({ after: 0, patterns: ['x.a'], limit: 100 }).map((e) => e.seq);
+    await runtime.bus.publish(
+      Array.from({ length: 30 }, (_, i) => ({ type: i % 3 === 0 ? 'x.a' : 'x.b', data: { i } })),
+    );
+    const stored = (await runtime.bus.log.read({ after: 0, patterns: ['x.a'], limit: 100 })).map((e) => e.seq);
     expect(stored).toHaveLength(10);
 
     const client = await connectWs(runtime, '?tail=4&types=x.a');
@@ -300,7 +307,7 @@ describe('WebSocket /ws?tail=N', () => {
     expect(client.controls('connected')[0]).toMatchObject({ oldest_sequence_number: 1, types: ['x.a'] });
     expect(client.controls('gap')).toEqual([]); // what is older was not asked for
 
-    runtime.bus.publish([
+    await runtime.bus.publish([
       { type: 'x.b', data: {} },
       { type: 'x.a', data: { live: true } },
     ]);
@@ -311,8 +318,8 @@ describe('WebSocket /ws?tail=N', () => {
 
   it('sends everything there is when fewer events match, caps N at the replay limit, and lets since win', async () => {
     const runtime = await startRuntime({ replayLimit: 5 });
-    runtime.bus.publish(Array.from({ length: 8 }, (_, i) => ({ type: 'x.t', data: { i } })));
-    const all = runtime.bus.log.read({ after: 0, patterns: ['x.t'], limit: 100 }).map((e) => e.seq);
+    await runtime.bus.publish(Array.from({ length: 8 }, (_, i) => ({ type: 'x.t', data: { i } })));
+    const all = (await runtime.bus.log.read({ after: 0, patterns: ['x.t'], limit: 100 })).map((e) => e.seq);
 
     const few = await connectWs(runtime, '?tail=100&types=x.t,x.none');
     await few.waitFor(() => few.controls('replay_complete').length === 1);
@@ -331,7 +338,7 @@ describe('WebSocket /ws?tail=N', () => {
 
     // tail=0 is "live only", like no tail at all.
     const zero = await connectWs(runtime, '?tail=0&types=x.t');
-    runtime.bus.publish([{ type: 'x.t', data: { late: true } }]);
+    await runtime.bus.publish([{ type: 'x.t', data: { late: true } }]);
     await zero.waitFor(() => zero.events().length === 1);
     expect(zero.controls('replay_complete')).toEqual([]);
     for (const c of [few, none, resumed, zero]) c.ws.close();
@@ -339,8 +346,8 @@ describe('WebSocket /ws?tail=N', () => {
 
   it('starts at the oldest retained event, with no gap for what retention removed', async () => {
     const runtime = await startRuntime();
-    runtime.bus.publish(Array.from({ length: 20 }, (_, i) => ({ type: 'x.r', data: { i } })));
-    runtime.bus.log.prune({ maxEvents: 6, maxAgeMs: 86_400_000 });
+    await runtime.bus.publish(Array.from({ length: 20 }, (_, i) => ({ type: 'x.r', data: { i } })));
+    await runtime.bus.log.prune({ maxEvents: 6, maxAgeMs: 86_400_000 });
     const oldest = runtime.bus.log.oldestSequenceNumber;
     expect(oldest).toBeGreaterThan(1);
     const client = await connectWs(runtime, '?tail=50');
@@ -354,13 +361,13 @@ describe('WebSocket /ws?tail=N', () => {
 
   it('has no duplicate and no hole at the seam while events are being published', async () => {
     const runtime = await startRuntime();
-    runtime.bus.publish(Array.from({ length: 50 }, (_, i) => ({ type: 'x.seam', data: { i } })));
+    await runtime.bus.publish(Array.from({ length: 50 }, (_, i) => ({ type: 'x.seam', data: { i } })));
     // A publisher in this process runs between the clients' handshakes, so each client's
     // boundary falls somewhere inside the stream of publishes.
     let publishing = true;
     const publisher = (async () => {
       while (publishing) {
-        runtime.bus.publish([{ type: 'x.seam', data: {} }]);
+        await runtime.bus.publish([{ type: 'x.seam', data: {} }]);
         await new Promise((resolve) => setImmediate(resolve));
       }
     })();
@@ -369,7 +376,7 @@ describe('WebSocket /ws?tail=N', () => {
     publishing = false;
     await publisher;
     const last = runtime.bus.log.lastSequenceNumber;
-    const all = runtime.bus.log.read({ after: 0, patterns: ['x.seam'], limit: 100_000 }).map((e) => e.seq);
+    const all = (await runtime.bus.log.read({ after: 0, patterns: ['x.seam'], limit: 100_000 })).map((e) => e.seq);
     for (const client of clients) {
       await client.waitFor(() => seqs(client).at(-1) === last);
       const boundary = client.controls('connected')[0]!.last_sequence_number as number;

@@ -46,6 +46,12 @@ describe('config', () => {
     [{ LOOKOUT_SHUTDOWN_TIMEOUT_MS: '-1' }, /invalid setting shutdownTimeoutMs/],
     [{ LOOKOUT_ALLOW_REMOTE: 'maybe' }, /invalid setting allowRemote/],
     [{ LOOKOUT_CORS_ORIGINS: 'not a url' }, /invalid setting corsOrigins/],
+    [
+      { LOOKOUT_TRUSTED_PROXIES: '172.28.0.10,caddy' },
+      /invalid setting trustedProxies \(--trusted-proxies \/ LOOKOUT_TRUSTED_PROXIES\): expected IP addresses or CIDR/,
+    ],
+    [{ LOOKOUT_TRUSTED_PROXIES: '10.0.0.0/33' }, /invalid setting trustedProxies/],
+    [{ LOOKOUT_TRUSTED_PROXIES: '10.0.0.0/8/1' }, /invalid setting trustedProxies/],
   ])('rejects %o with exit code 2 and the setting named', (env, message) => {
     let caught: unknown;
     try {
@@ -56,6 +62,11 @@ describe('config', () => {
     expect(caught).toBeInstanceOf(StartupError);
     expect((caught as StartupError).exitCode).toBe(2);
     expect((caught as StartupError).message).toMatch(message);
+  });
+
+  it('takes trusted proxies as addresses and CIDR ranges, IPv4 and IPv6', () => {
+    const config = loadConfig({ env: { LOOKOUT_TRUSTED_PROXIES: '172.28.0.10, 10.0.0.0/8,fd00::/64' }, cwd: '/tmp' });
+    expect(config.trustedProxies).toEqual(['172.28.0.10', '10.0.0.0/8', 'fd00::/64']);
   });
 
   it('refuses a non-loopback host unless explicitly allowed', () => {

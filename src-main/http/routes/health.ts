@@ -7,7 +7,9 @@ export interface HealthSource {
   startedAtMs: number;
   /** As written in server.json: a start-up that finds a stale server.json compares it. */
   startedAt: string;
-  storePing: () => boolean;
+  /** The store's state: ok, or error and why (PostgreSQL unreachable, the LISTEN connection lost). */
+  storeHealth: () => { status: 'ok' | 'error'; reason?: string };
+  dialect: 'sqlite' | 'postgres';
   logStatus: () => LogFileStatus;
   schemaVersion: number;
   lastSequenceNumber: () => number;
@@ -22,7 +24,8 @@ export const healthRoutes = (source: HealthSource) => [
     policy: { role: 'public', readOnly: 'allowed' },
     responses: { 200: { description: 'The server is up', schema: Health } },
     handler: () => {
-      const storeOk = source.storePing();
+      const store = source.storeHealth();
+      const storeOk = store.status === 'ok';
       const log = source.logStatus();
       const body: Health = {
         status: storeOk && log.status === 'ok' ? 'ok' : 'degraded',
@@ -34,6 +37,8 @@ export const healthRoutes = (source: HealthSource) => [
           status: storeOk ? 'ok' : 'error',
           schema_version: source.schemaVersion,
           last_sequence_number: storeOk ? source.lastSequenceNumber() : 0,
+          ...(source.dialect === 'postgres' ? { dialect: source.dialect } : {}),
+          ...(store.reason === undefined ? {} : { error: store.reason }),
         },
         log,
       };

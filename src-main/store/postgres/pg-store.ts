@@ -2,6 +2,7 @@ import pg from 'pg';
 import { LookoutError, StartupError } from '../../errors.ts';
 import { planMigrations } from '../migrate.ts';
 import { SCHEMA_VERSION } from '../migrations.ts';
+import { redactUrl } from '../../config.ts';
 import {
   numberPlaceholders,
   type RunResult,
@@ -21,17 +22,6 @@ const CONNECT_TIMEOUT_MS = 5000;
 /** A statement that takes longer than this is abandoned (a hung network, not a slow query). */
 const QUERY_TIMEOUT_MS = 15_000;
 const POOL_SIZE = 10;
-
-/** The URL as it may be shown: the password replaced, everything else kept. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(an unparsable database URL)';
-  }
-}
 
 /** BIGINT (int8) and COUNT(*) come back as numbers, as node:sqlite gives them (all stay below 2^53). */
 const types = {

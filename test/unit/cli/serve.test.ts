@@ -14,6 +14,10 @@ import { type Config, SETTINGS, type SettingName } from '../../../src-main/confi
 const STRING_SAMPLES: Partial<Record<SettingName, [string, unknown]>> = {
   workspace: ['/tmp/lookout-settings-ws', path.resolve('/tmp/lookout-settings-ws')],
   host: ['127.0.0.2', '127.0.0.2'],
+  databaseUrl: [
+    'postgres://lookout:secret@db.example:5432/lookout',
+    'postgres://lookout:secret@db.example:5432/lookout',
+  ],
 };
 
 function sample(name: SettingName): [text: string, expected: unknown] {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventBus } from '../../../src-main/events/bus.ts';
-import { EventLog } from '../../../src-main/events/event-log.ts';
+import { SqliteEventLog } from '../../../src-main/events/sqlite-event-log.ts';
 import { SseHub } from '../../../src-main/gateway/sse.ts';
 import { LookoutError } from '../../../src-main/errors.ts';
 import { openDatabase } from '../../../src-main/store/database.ts';
@@ -21,7 +21,7 @@ afterEach(async () => {
 async function setup(options: { keepAliveMs?: number; queueSize?: number } = {}) {
   const db = openDatabase(':memory:');
   const captured = capturedLogger();
-  const bus = new EventBus({ log: new EventLog(db), logger: captured.logger, queueSize: 100 });
+  const bus = new EventBus({ log: new SqliteEventLog(db), logger: captured.logger, queueSize: 100 });
   const hello = { version: '9.9.9', workspace: '/work/space', session: { read_only: false, lock: NO_LOCK } };
   const hub = new SseHub({
     bus,
@@ -107,7 +107,7 @@ function open(port: number, query = '', headers: Record<string, string> = {}) {
 describe('SseHub', () => {
   it('opens with retry and the same connected handshake as /ws, then the tail, then live', async () => {
     const { bus, port, hello, hub, find } = await setup();
-    const seqs = bus.publish(Array.from({ length: 5 }, (_, i) => ({ type: 'x.t', data: { i } })));
+    const seqs = await bus.publish(Array.from({ length: 5 }, (_, i) => ({ type: 'x.t', data: { i } })));
     const client = open(port, '?tail=2&types=x.t');
     await client.until(() => client.frames.some((f) => f.event === 'replay_complete'));
     expect(client.response()!.headers).toMatchObject({
@@ -132,14 +132,14 @@ describe('SseHub', () => {
     expect(hub.clientCount).toBe(1);
     expect(find('sse client connected')[0]).toMatchObject({ tail: 2, types: ['x.t'] });
 
-    bus.publish([{ type: 'x.t', data: { live: true } }]);
+    await bus.publish([{ type: 'x.t', data: { live: true } }]);
     await client.until(() => client.events().length === 3);
     client.hangUp();
   });
 
   it('resumes from Last-Event-ID and refuses a bad query before any stream starts', async () => {
     const { bus, port } = await setup();
-    bus.publish(Array.from({ length: 4 }, () => ({ type: 'x.r' })));
+    await bus.publish(Array.from({ length: 4 }, () => ({ type: 'x.r' })));
     const client = open(port, '?tail=1', { 'last-event-id': '2' });
     await client.until(() => client.frames.some((f) => f.event === 'replay_complete'));
     expect(client.events()).toEqual([3, 4]);
@@ -164,7 +164,7 @@ describe('SseHub', () => {
     const blob = 'b'.repeat(60 * 1024);
     const published: number[] = [];
     for (let i = 0; i < 150; i++)
-      published.push(bus.publish([{ type: 'x.big', data: { i, blob } }])[0]!.sequence_number);
+      published.push((await bus.publish([{ type: 'x.big', data: { i, blob } }]))[0]!.sequence_number);
     client.response()!.resume();
     await client.until(() => client.events().length === 150);
     expect(client.events()).toEqual(published);

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { EventBus } from '../../../src-main/events/bus.ts';
-import { EventLog } from '../../../src-main/events/event-log.ts';
+import { SqliteEventLog } from '../../../src-main/events/sqlite-event-log.ts';
 import { type GatewayOptions, WsGateway } from '../../../src-main/gateway/ws-gateway.ts';
 import { LookoutError } from '../../../src-main/errors.ts';
 import { openDatabase } from '../../../src-main/store/database.ts';
@@ -28,7 +28,7 @@ afterEach(async () => {
 async function setup(overrides: Partial<GatewayOptions> = {}) {
   const db = openDatabase(':memory:');
   const captured = capturedLogger();
-  const bus = new EventBus({ log: new EventLog(db), logger: captured.logger, queueSize: 100 });
+  const bus = new EventBus({ log: new SqliteEventLog(db), logger: captured.logger, queueSize: 100 });
   const server = http.createServer((_req, res) => res.end());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
@@ -71,7 +71,7 @@ const opened = (client: Received) => client.waitFor((m) => m.length >= 2);
 describe('WsGateway handshake', () => {
   it('opens with connected (position, server, workspace, session) and the snapshot, all at one boundary', async () => {
     const { bus, gateway, hello, connect } = await setup();
-    bus.publish([{ type: 'x.a' }, { type: 'x.b' }]);
+    await bus.publish([{ type: 'x.a' }, { type: 'x.b' }]);
     const client = await connect('?types=x.*');
     await opened(client);
     const [connected, snapshot] = client.messages;
@@ -89,7 +89,7 @@ describe('WsGateway handshake', () => {
     expect(gateway.stats()).toEqual([
       { client_id: (connected as { client_id: string }).client_id, queued: 0, dropped: 0, buffered_bytes: 0 },
     ]);
-    bus.publish([{ type: 'x.c' }]);
+    await bus.publish([{ type: 'x.c' }]);
     await client.waitFor(() => client.events().length === 1);
 
     // A resuming client: the replay and its end come through the same paced pump.
@@ -213,7 +213,7 @@ describe('WsGateway client frames', () => {
     client.ws.send(JSON.stringify({ type: 'subscribe', types: ['x.b'] }));
     await client.waitFor(() => client.controls('subscribed').length === 1);
     expect(client.controls('subscribed')).toEqual([{ type: 'subscribed', types: ['x.b'] }]);
-    bus.publish([{ type: 'x.a' }, { type: 'x.b' }]);
+    await bus.publish([{ type: 'x.a' }, { type: 'x.b' }]);
     await client.waitFor(() => client.events().length === 1);
     expect(client.events()[0]!.type).toBe('x.b');
     client.ws.send(JSON.stringify({ type: 'ping' }));
@@ -325,7 +325,7 @@ describe('WsGateway backpressure', () => {
     const blob = 'b'.repeat(60 * 1024);
     const published: number[] = [];
     for (let i = 0; i < 150; i++) {
-      published.push(bus.publish([{ type: 'x.big', data: { i, blob } }])[0]!.sequence_number);
+      published.push((await bus.publish([{ type: 'x.big', data: { i, blob } }]))[0]!.sequence_number);
     }
     // Publishing is synchronous: the pump stopped at the high-water mark and the rest waits.
     const [backedUp] = gateway.stats();

@@ -6,6 +6,7 @@ import type { Task } from '../../src-shared/tasks.ts';
 import type { Runtime } from '../../src-main/runtime.ts';
 import { git, tempRepo } from '../helpers/git-repo.ts';
 import { createTestDatabase, describePostgres } from '../helpers/postgres.ts';
+import { runLookout } from '../helpers/cli.ts';
 import { api, startRuntime } from '../helpers/runtime.ts';
 import { call, settled, waitForTask } from '../helpers/tasks.ts';
 import { tempWorkspace } from '../helpers/workspace.ts';
@@ -166,5 +167,34 @@ describePostgres('team mode: agents, tasks and users across two servers on one d
       const res = await api(server, '/api/v1/agents', { headers: { authorization: `Bearer ${token}` } });
       expect(res.status, server.url).toBe(200);
     }
+  });
+
+  it('`lookout user add` with LOOKOUT_DATABASE_URL and no server running puts the user in the team database', async () => {
+    const { url } = await createTestDatabase();
+    const workspace = tempWorkspace();
+    const env = { ...process.env, LOOKOUT_DATABASE_URL: url };
+    const added = await runLookout(['user', 'add', 'kim', '--role', 'viewer', '--workspace', workspace], {
+      env,
+      input: 'a long password 2\n',
+    });
+    expect(added, added.stderr).toMatchObject({ code: 0 });
+    expect(added.stdout).toContain('created kim (viewer)');
+    expect(
+      fs.existsSync(path.join(workspace, '.lookout', 'lookout.db')) &&
+        fs.statSync(path.join(workspace, '.lookout', 'lookout.db')).size > 0,
+    ).toBe(false);
+    const bad = await runLookout(['user', 'list', '--workspace', workspace], {
+      env: { ...process.env, LOOKOUT_DATABASE_URL: 'mysql://nope' },
+    });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/LOOKOUT_DATABASE_URL is not a PostgreSQL URL/);
+
+    const server = await startRuntime({ databaseUrl: url });
+    const signIn = await fetch(`${server.url}/api/v1/auth/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'kim', password: 'a long password 2' }),
+    });
+    expect(signIn.status).toBe(200);
   });
 });

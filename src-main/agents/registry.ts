@@ -208,15 +208,39 @@ export class AgentRegistry {
       'UPDATE agents SET status = ?, current_task_id = ?, status_reason = ?, updated_at = ? WHERE id = ?',
       [status, taskId, reason, now(), id],
     );
-    const after = await this.find(id);
+    await this.announce(before, reason);
+  }
+
+  /**
+   * Frees the agent of `taskId` (idle, or error with why) inside the caller's transaction,
+   * so the task's end and its agent's release are one change: nobody sees the task ended
+   * and its agent still busy with it. Publish with `announce` once committed.
+   */
+  async release(
+    tx: SqlExecutor,
+    id: string,
+    taskId: string,
+    status: 'idle' | 'error',
+    reason: string | null,
+  ): Promise<void> {
+    await tx.run(
+      'UPDATE agents SET status = ?, current_task_id = NULL, status_reason = ?, updated_at = ? WHERE id = ? AND current_task_id = ?',
+      [status, reason, now(), id, taskId],
+    );
+  }
+
+  /** Publishes `agent.status_changed` if the agent's status or task differs from `before`. */
+  async announce(before: Agent | undefined, reason: string | null): Promise<void> {
+    if (!before) return; // deleted meanwhile: nothing to tell
+    const after = await this.find(before.id);
     if (!after) return;
     if (before.status !== after.status || before.current_task_id !== after.current_task_id) {
       await this.#bus.emit('agent.status_changed', {
-        agent_id: id,
+        agent_id: after.id,
         name: after.name,
         from: before.status,
         to: after.status,
-        task_id: taskId,
+        task_id: after.current_task_id,
         reason,
       });
     }

@@ -126,10 +126,11 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
         'Events carry the output live but stop after a budget; this is all of it. `offset` (bytes) returns only what follows; the response header `X-Output-Size` is the offset to ask for next, and `X-Task-Status` says whether more can come.',
       tags: ['tasks'],
       query: OutputQuery,
-      errors: [404],
+      errors: [404, 409],
       responses: { 200: { description: 'The output', contentType: 'text/plain' } },
       handler: async ({ params, query, ctx }) => {
-        const task = await tasks.get(params.id ?? '');
+        // 409 in team mode when another server ran it (its log is there).
+        const task = await tasks.withLocalOutput(params.id ?? '');
         const file = tasks.logFile(task.id);
         // No file yet: the task has not started (or printed nothing).
         const size = fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;

@@ -345,6 +345,22 @@ export class TaskService {
     });
   }
 
+  /**
+   * The task, if its complete output is here: with several servers its log is in the
+   * workspace of the server that ran it (the events carry it everywhere, up to their budget).
+   */
+  async withLocalOutput(id: string): Promise<Task> {
+    const row = await this.#row(id);
+    if (!row) return this.get(id);
+    if (this.#shared && row.runner !== null && row.runner !== this.runnerId)
+      throw new LookoutError(
+        'conflict',
+        `task ${id} ran on the server ${row.runner}: its complete output is in that server's workspace (.lookout/tasks/${id}.log); ask that server, or follow the task.output events`,
+        { details: { runner: row.runner } },
+      );
+    return toTask(row);
+  }
+
   logFile(id: string): string {
     return path.join(this.tasksDir, `${id}.log`);
   }
@@ -548,13 +564,20 @@ export class TaskService {
     to: TaskStatus,
     fields: Partial<Record<keyof TaskRow, string | number | null>>,
     eventFrom: TaskStatus = from,
+    /** More writes that commit (or not) with this one. */
+    within?: (tx: SqlExecutor) => Promise<void>,
   ): Promise<Task | undefined> {
     if (!TASK_TRANSITIONS[from].includes(to)) throw new Error(`task ${id}: ${from} → ${to} is not a transition`);
     const sets = Object.keys(fields).map((key) => `, ${key} = ?`);
-    const { changes } = await this.#store.run(
-      `UPDATE tasks SET status = ?, updated_at = ?${sets.join('')} WHERE id = ? AND status = ?`,
-      [to, now(), ...(Object.values(fields) as (string | number | null)[]), id, from],
-    );
+    const write = async (tx: SqlExecutor) => {
+      const result = await tx.run(
+        `UPDATE tasks SET status = ?, updated_at = ?${sets.join('')} WHERE id = ? AND status = ?`,
+        [to, now(), ...(Object.values(fields) as (string | number | null)[]), id, from],
+      );
+      if (result.changes === 1) await within?.(tx);
+      return result;
+    };
+    const { changes } = within ? await this.#store.transaction(write) : await write(this.#store);
     if (changes === 0) return undefined;
     return this.#published(eventFrom, await this.get(id));
   }
@@ -710,18 +733,26 @@ export class TaskService {
     await output.close();
     fs.rmSync(this.#promptFile(taskId), { force: true });
     this.#credentials.revoke(taskId);
-    await this.#settle(taskId, 'running', status, {
-      exit_code: exitCode,
-      reason,
-      head_sha: headSha,
-      diff_stat_json: diff === null ? null : JSON.stringify(diff),
-      completed_at: now(),
-      pid: null,
-      pid_start: null,
-    });
     // A program that could not even start marks its agent `error` (with why) until it runs again.
     const broken = reason?.startsWith('spawn_failed') === true;
-    await this.#agents.setStatus(agentId, broken ? 'error' : 'idle', null, broken ? reason : null);
+    const agentBefore = await this.#agents.find(agentId);
+    await this.#settle(
+      taskId,
+      'running',
+      status,
+      {
+        exit_code: exitCode,
+        reason,
+        head_sha: headSha,
+        diff_stat_json: diff === null ? null : JSON.stringify(diff),
+        completed_at: now(),
+        pid: null,
+        pid_start: null,
+      },
+      'running',
+      (tx) => this.#agents.release(tx, agentId, taskId, broken ? 'error' : 'idle', broken ? reason : null),
+    );
+    await this.#agents.announce(agentBefore, broken ? reason : null);
     if (sandbox) {
       // A clean success leaves everything on the branch: the worktree goes. Anything
       // else keeps it, uncommitted work and all, until the user removes it.

@@ -285,6 +285,7 @@ async function settledAll(tasks: TaskService, ids: string[]): Promise<Task[]> {
 }
 
 describePostgres('the task queue across two servers on one PostgreSQL database', () => {
+  // Many git worktrees and processes on two servers: slow on a loaded machine, hence the time.
   it('many start calls racing on both servers: each task is started once and runs exactly once', async () => {
     const fixture = await storeFixture('postgres');
     const [storeA, storeB] = [await fixture.open(), await fixture.open()];
@@ -371,7 +372,7 @@ describePostgres('the task queue across two servers on one PostgreSQL database',
     // Every agent is freed (right after its task settles), as the other server sees it.
     while (!(await b.agents.list()).every((agent) => agent.status === 'idle' && agent.current_task_id === null))
       await new Promise((resolve) => setTimeout(resolve, 25));
-  });
+  }, 90_000);
 
   it('an agent busy on one server is busy on the other, and a cancel asked there ends the run here', async () => {
     const fixture = await storeFixture('postgres');
@@ -402,5 +403,5 @@ describePostgres('the task queue across two servers on one PostgreSQL database',
     // The agent is freed right after its task settles.
     while ((await b.agents.get(sleeper.id)).status !== 'idle') await new Promise((resolve) => setTimeout(resolve, 25));
     expect((await rejection(b.tasks.merge(first.id, { push: false }))).message).toMatch(/only a succeeded task/);
-  });
+  }, 90_000);
 });

@@ -116,7 +116,7 @@ describePostgres('team mode: agents, tasks and users across two servers on one d
         (x) => x.status === 'idle',
       ),
     );
-  });
+  }, 90_000);
 
   it('a task queued while one server is full runs on the other, which hears of it through the shared event stream', async () => {
     const { url } = await createTestDatabase();
@@ -144,6 +144,11 @@ describePostgres('team mode: agents, tasks and users across two servers on one d
     // Its worktree was in the free server's clone, and its output is in that server's log.
     const output = await api(free, `/api/v1/tasks/${short.id}/output`);
     expect(await output.text()).toContain(freeDir);
+    const elsewhere = await api(busy, `/api/v1/tasks/${short.id}/output`);
+    expect(elsewhere.status).toBe(409);
+    expect(((await elsewhere.json()) as { error: { message: string } }).error.message).toMatch(
+      /ran on the server .*ask that server/,
+    );
 
     // The sleeper is busy for the free server too, and a cancel asked there ends it where it runs.
     const other = await send<Task>(free, 'POST', '/api/v1/tasks', { title: 'other', base: 'main' }, 201);
@@ -151,7 +156,7 @@ describePostgres('team mode: agents, tasks and users across two servers on one d
     await expect(free.tasks.start(sleeper.id, other.id)).rejects.toThrow(/busy with task/);
     expect((await free.tasks.cancel(long.id)).status).toBe('running'); // ended within a second
     expect((await waitForTask(free, long.id, settled)).status).toBe('cancelled');
-  });
+  }, 90_000);
 
   it('a user created on one server signs in on the other, and its token works on both', async () => {
     const { a, b } = await twoServers();

@@ -17,6 +17,7 @@ import pino from 'pino';
 import { EventBus } from '../src-main/events/bus.ts';
 import { SqliteEventLog } from '../src-main/events/sqlite-event-log.ts';
 import { openDatabase } from '../src-main/store/database.ts';
+import { SqliteStore } from '../src-main/store/sqlite/sqlite-store.ts';
 
 const { values } = parseArgs({
   options: { events: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '7' } },
@@ -27,7 +28,12 @@ const BATCH = 100;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lookout-bench-publish-'));
 const db = openDatabase(path.join(dir, 'lookout.db'));
-const bus = new EventBus({ log: new SqliteEventLog(db), logger: pino({ level: 'silent' }), queueSize: 100_000 });
+const bus = new EventBus({
+  // As the runtime builds it: through the store interface's SQLite adapter.
+  log: new SqliteEventLog(new SqliteStore(db)),
+  logger: pino({ level: 'silent' }),
+  queueSize: 100_000,
+});
 const subscription = bus.subscribe({ patterns: ['*'], onReadable: () => undefined });
 const batch = (n: number) =>
   Array.from({ length: BATCH }, (_, i) => ({
@@ -36,13 +42,13 @@ const batch = (n: number) =>
   }));
 
 try {
-  for (let n = 0; n < 5000; n += BATCH) bus.publish(batch(n)); // warm-up
+  for (let n = 0; n < 5000; n += BATCH) await bus.publish(batch(n)); // warm-up
   const rounds: number[] = [];
   const cpu: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const started = performance.now();
     const cpuBefore = process.cpuUsage();
-    for (let n = 0; n < EVENTS; n += BATCH) bus.publish(batch(n));
+    for (let n = 0; n < EVENTS; n += BATCH) await bus.publish(batch(n));
     const used = process.cpuUsage(cpuBefore);
     rounds.push(Math.round(EVENTS / ((performance.now() - started) / 1000)));
     cpu.push((used.user + used.system) / EVENTS);

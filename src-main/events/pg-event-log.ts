@@ -178,35 +178,44 @@ export class PgEventLog implements EventLog {
   /** One reader at a time; a wake-up during a read makes it read once more. */
   #kick(): Promise<void> {
     if (this.#reading) return this.#reading;
-    this.#reading = (async () => {
-      try {
-        while (this.#readAgain && !this.#stopped) {
-          this.#readAgain = false;
-          await this.#readNew();
-        }
-      } catch (error) {
-        // The database is away: try again soon (the LISTEN reconnect also wakes us).
-        this.#logger.warn({ err: error }, 'reading new events failed; retrying');
-        this.#readAgain = true;
-        clearTimeout(this.#retryTimer);
-        this.#retryTimer = setTimeout(() => void this.#kick(), 500);
-        this.#retryTimer.unref();
-      } finally {
-        this.#reading = undefined;
+    const reading = this.#readLoop().finally(() => {
+      if (this.#reading === reading) this.#reading = undefined;
+    });
+    this.#reading = reading;
+    return reading;
+  }
+
+  async #readLoop(): Promise<void> {
+    // Start after the caller has set #reading, so a wake-up meanwhile joins this read.
+    await Promise.resolve();
+    try {
+      while (this.#readAgain && !this.#stopped) {
+        this.#readAgain = false;
+        await this.#readNew();
       }
-    })();
-    return this.#reading;
+    } catch (error) {
+      // The database is away: try again soon (the LISTEN reconnect also wakes us).
+      this.#logger.warn({ err: error }, 'reading new events failed; retrying');
+      this.#readAgain = true;
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = setTimeout(() => void this.#kick(), 500);
+      this.#retryTimer.unref();
+    }
   }
 
   async #readNew(): Promise<void> {
     for (;;) {
+      // Known committed before the query starts, so the query's snapshot holds it: only
+      // then may its absence mean "pruned". (A number learnt while the query runs may be
+      // newer than the query's snapshot.)
+      const committed = this.#wanted;
       const rows = await this.#store.all<StoredEvent>(
         'SELECT seq, type, json FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
         [this.#lastSeen, FEED_PAGE],
       );
       if (this.#stopped) return;
       const first = rows[0]?.seq;
-      const expectedUpTo = Math.max(this.#wanted, rows.at(-1)?.seq ?? 0);
+      const expectedUpTo = Math.max(committed, rows.at(-1)?.seq ?? 0);
       // Numbers are contiguous and commit in order, so a missing number below a committed
       // one was pruned before this server read it: say so, never skip silently.
       const lostTo = first !== undefined ? first - 1 : expectedUpTo;

@@ -127,7 +127,6 @@ export class SessionService {
       return;
     }
     if (this.#team) {
-      const before = this.#team.lastHolder;
       const wasHeld = this.#team.held;
       const teamHeld = await this.#team.ensure();
       if (this.#stopped) return;
@@ -138,8 +137,12 @@ export class SessionService {
         this.#publishIfChanged({ read_only: true, lock: toLockInfo(this.#team.lastHolder) }, wasHeld ? 'lost' : reason);
         return;
       }
-      // A holder recorded by a server whose connection (and so its lock) is gone: it died.
-      if (!wasHeld && before && before.id !== this.#state.lock.id) reason = 'reclaimed';
+      // A holder still recorded by a server whose connection (and so its lock) is gone: it died.
+      const dead = this.#team.tookOverFrom;
+      if (!wasHeld && dead) {
+        this.#logger.warn({ pid: dead.pid, hostname: dead.hostname }, 'took over the workspace of a server that died');
+        reason = 'reclaimed';
+      }
     }
     const mine = this.#lock.held;
     if (!mine && !isHeld(this.#paths)) {

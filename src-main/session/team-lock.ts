@@ -31,6 +31,7 @@ export class TeamLock {
   /** The row as last written by us or read from the table. */
   #lastRow: HolderRecord | null = null;
   #written: string | undefined;
+  #tookOver: HolderRecord | null = null;
 
   constructor(store: PgStore, logger: Logger) {
     this.#store = store;
@@ -44,6 +45,14 @@ export class TeamLock {
   /** The holder as last seen (cheap; refreshed by `ensure`). */
   get lastHolder(): HolderRecord | null {
     return this.#lastRow;
+  }
+
+  /**
+   * Set when the last `ensure` took the lock and found a holder still recorded: that
+   * holder never released it (a clean release removes the row), so it died.
+   */
+  get tookOverFrom(): HolderRecord | null {
+    return this.#tookOver;
   }
 
   #lost(reason: string): void {
@@ -66,6 +75,7 @@ export class TeamLock {
    */
   async ensure(): Promise<boolean> {
     try {
+      this.#tookOver = null;
       if (this.#held && this.#client) {
         await this.#client.query('SELECT 1');
         return true;
@@ -82,7 +92,8 @@ export class TeamLock {
         LOCK_WORKSPACE,
       ]);
       this.#held = result.rows[0]?.ok === true;
-      if (!this.#held) await this.holder();
+      this.#tookOver = await this.holder();
+      if (!this.#held) this.#tookOver = null;
       return this.#held;
     } catch (error) {
       this.#lost((error as Error).message);

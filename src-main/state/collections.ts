@@ -324,7 +324,8 @@ export class CollectionRunner {
         if (!signal.aborted) progress(fraction);
       },
       recall: (schema) => store.readPrivate(key, schema),
-      commit: async (events, memory) => {
+      // Not async: a cancelled run or a bad event throws at once, before anything is published.
+      commit: (events, memory) => {
         if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Cancelled('cancelled');
         const metadata = { source: 'collector', collector: collector.name, collection_id: run.record.id };
         const inputs = events.map((event) => ({ type: event.type, data: event.data, metadata }));
@@ -337,10 +338,12 @@ export class CollectionRunner {
               `${collector.name} produced an invalid ${input.type} event: ${result.issues[0]?.path} ${result.issues[0]?.message}`,
             );
         }
-        for (let i = 0; i < inputs.length; i += MAX_BATCH) {
-          await bus.publish(inputs.slice(i, i + MAX_BATCH), { batch: true });
-        }
-        await store.writePrivate(key, memory);
+        return (async () => {
+          for (let i = 0; i < inputs.length; i += MAX_BATCH) {
+            await bus.publish(inputs.slice(i, i + MAX_BATCH), { batch: true });
+          }
+          await store.writePrivate(key, memory);
+        })();
       },
     };
   }

@@ -1,7 +1,14 @@
 import { afterEach } from 'vitest';
 import type { ConfigInput } from '../../src-main/config.ts';
 import { createRuntime, type Runtime } from '../../src-main/runtime.ts';
+import { createTestDatabase } from './postgres.ts';
 import { tempWorkspace } from './workspace.ts';
+
+/**
+ * `LOOKOUT_TEST_STORE=postgres` runs every runtime of a suite in team mode, each on a fresh
+ * PostgreSQL database: the same suites, the other store (see docs/team-mode.md).
+ */
+const onPostgres = process.env.LOOKOUT_TEST_STORE === 'postgres';
 
 const running: Runtime[] = [];
 afterEach(async () => {
@@ -10,7 +17,15 @@ afterEach(async () => {
 
 /** A real runtime on port 0 in a temporary workspace, stopped after the test. */
 export async function startRuntime(overrides: ConfigInput = {}): Promise<Runtime> {
-  const runtime = await createRuntime({ workspace: tempWorkspace(), port: 0, logLevel: 'warn', ...overrides });
+  const database =
+    onPostgres && overrides.databaseUrl === undefined ? { databaseUrl: (await createTestDatabase()).url } : {};
+  const runtime = await createRuntime({
+    workspace: tempWorkspace(),
+    port: 0,
+    logLevel: 'warn',
+    ...database,
+    ...overrides,
+  });
   running.push(runtime);
   return runtime;
 }

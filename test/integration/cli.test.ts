@@ -345,12 +345,12 @@ describe('lookout status, emit, tail', () => {
   it('tail --last N shows the newest N matching events, then live ones; --last with --since is a usage error', async () => {
     const runtime = await startRuntime();
     const workspace = runtime.config.workspace;
-    runtime.bus.publish(Array.from({ length: 6 }, (_, i) => ({ type: 'x.n', data: { i } })));
-    runtime.bus.publish([{ type: 'chat.message_sent', data: { text: 'not matching' } }]);
+    await runtime.bus.publish(Array.from({ length: 6 }, (_, i) => ({ type: 'x.n', data: { i } })));
+    await runtime.bus.publish([{ type: 'chat.message_sent', data: { text: 'not matching' } }]);
     const tail = spawnLookout(['tail', '--json', '--last', '2', '--types', 'x.*', '--workspace', workspace]);
     await tail.waitFor(/following/, 'stderr');
     await tail.waitFor(/"i":5/);
-    runtime.bus.publish([{ type: 'x.n', data: { i: 6 } }]);
+    await runtime.bus.publish([{ type: 'x.n', data: { i: 6 } }]);
     await tail.waitFor(/"i":6/);
     tail.child.kill('SIGINT');
     expect(await tail.exited).toBe(0);

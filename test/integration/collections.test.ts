@@ -85,7 +85,7 @@ function gatedCollector(
       reach();
       if (options.honorAbort) context.signal.addEventListener('abort', open);
       await gate;
-      context.commit([{ type: 'x.gated', data: { done: true } }], { ran: true });
+      await context.commit([{ type: 'x.gated', data: { done: true } }], { ran: true });
       return { ok: true };
     },
   };
@@ -296,7 +296,7 @@ describe('a failing collector', () => {
     useOnly(runtime, {
       name: 'sloppy',
       async collect(context) {
-        context.commit(
+        await context.commit(
           [
             { type: 'file.created', data: { path: 'fine.txt' } },
             { type: 'git.commit_created', data: { sha: 'not-a-sha', message: 'x' } },

@@ -12,7 +12,7 @@ describe('lookout db set-aside', () => {
     const workspace = tempWorkspace();
     const paths = workspacePaths(workspace);
     const runtime = await createRuntime({ workspace, port: 0, logLevel: 'silent' });
-    runtime.bus.publish([{ type: 'x.keep', data: { n: 1 } }]);
+    await runtime.bus.publish([{ type: 'x.keep', data: { n: 1 } }]);
     // Leave the WAL in place, as a kill -9 would: copy the files while the server runs.
     const snapshot = Object.fromEntries(
       ['', '-wal', '-shm'].map((suffix) => [suffix, fs.readFileSync(`${paths.database}${suffix}`)]),
@@ -30,7 +30,7 @@ describe('lookout db set-aside', () => {
     expect(fs.existsSync(paths.database)).toBe(false);
 
     const fresh = await createRuntime({ workspace, port: 0, logLevel: 'silent' });
-    expect(fresh.bus.log.read({ after: 0, patterns: ['x.*'], limit: 10 })).toEqual([]);
+    expect(await fresh.bus.log.read({ after: 0, patterns: ['x.*'], limit: 10 })).toEqual([]);
     await fresh.stop();
   });
 

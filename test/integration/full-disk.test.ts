@@ -124,7 +124,7 @@ describe.skipIf(!canMount)('a full disk (real tmpfs)', () => {
   it('says "no space left" when an existing database cannot be opened on a full disk', async () => {
     const { fs: disk, workspace } = workspaceOnTmpfs();
     const runtime = await createRuntime({ workspace, port: 0, logLevel: 'silent' });
-    runtime.bus.publish([event(1)]);
+    await runtime.bus.publish([event(1)]);
     await runtime.stop();
     disk.fill();
     const start = createRuntime({ workspace, port: 0, logLevel: 'silent' });

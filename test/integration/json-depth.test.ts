@@ -74,7 +74,7 @@ describe('JSON nesting depth', () => {
   it('refuses deep values from in-process publishers and state writers too', async () => {
     const runtime = await startRuntime();
     const before = runtime.bus.log.lastSequenceNumber;
-    expect(() => runtime.bus.publish([{ type: 'x.deep', data: deepValue(5000) }])).toThrow(LookoutError);
+    await expect(runtime.bus.publish([{ type: 'x.deep', data: deepValue(5000) }])).rejects.toThrow(LookoutError);
     expect(() =>
       runtime.state.replaceSection('priorities', [
         { id: 'P1', title: 't', status: 'open', extra: deepValue(2000) } as never,

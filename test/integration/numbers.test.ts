@@ -48,12 +48,12 @@ describe('one strict reading of numbers', () => {
 describe('/ws?since= beyond the newest event', () => {
   it('is clamped to the newest: replay_complete names it, and live events follow it', async () => {
     const runtime = await startRuntime();
-    runtime.bus.publish([{ type: 'x.one', data: {} }]);
+    await runtime.bus.publish([{ type: 'x.one', data: {} }]);
     const newest = runtime.bus.log.lastSequenceNumber;
     const client = await connectWs(runtime, `?since=${newest + 1000}`);
     await client.waitFor((m) => m.some((x) => x.type === 'replay_complete'));
     expect(client.controls('replay_complete')[0]!.last_sequence_number).toBe(newest);
-    runtime.bus.publish([{ type: 'x.two', data: {} }]);
+    await runtime.bus.publish([{ type: 'x.two', data: {} }]);
     await client.waitFor((m) => m.some((x) => x.type === 'x.two'));
     expect(client.events().map((e) => e.sequence_number)).toEqual([newest + 1]);
     client.ws.close();

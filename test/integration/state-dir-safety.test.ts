@@ -82,7 +82,7 @@ describe('nothing under .lookout/ is followed through a symlink', () => {
 
   it('creates the database files 0600', async () => {
     const runtime = await startRuntime();
-    runtime.bus.publish([{ type: 'x.mode', data: {} }]);
+    await runtime.bus.publish([{ type: 'x.mode', data: {} }]);
     for (const file of [runtime.paths.database, `${runtime.paths.database}-wal`, `${runtime.paths.database}-shm`])
       expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(fs.statSync(runtime.paths.log).mode & 0o777).toBe(0o600);

@@ -21,7 +21,7 @@ const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/u;
 describe('lookout tail prints nothing a terminal would act on', () => {
   it('escapes ESC, OSC 52, C1 and newlines in metadata, in text output', async () => {
     const runtime = await startRuntime();
-    runtime.bus.publish([HOSTILE]);
+    await runtime.bus.publish([HOSTILE]);
     const tail = spawnLookout(['tail', '--since', '0', '--types', 'x.*', '--workspace', runtime.config.workspace]);
     await tail.waitFor(/x\.hostile.*\n/);
     const output = tail.stdout();
@@ -34,7 +34,7 @@ describe('lookout tail prints nothing a terminal would act on', () => {
 
   it('escapes C1 and bidi characters in --json output (still valid JSON, same values)', async () => {
     const runtime = await startRuntime();
-    runtime.bus.publish([HOSTILE]);
+    await runtime.bus.publish([HOSTILE]);
     const tail = spawnLookout([
       'tail',
       '--json',

@@ -224,6 +224,13 @@ export class PgStore implements SqlStore {
       throw this.unavailable(error);
     }
     let broken = false;
+    // A connection that dies between two statements reports it as an event, not through
+    // a query: note it (the next statement fails with it) instead of crashing the process.
+    const onError = (error: Error) => {
+      broken = true;
+      this.#noteFault(error);
+    };
+    client.on('error', onError);
     try {
       await this.#query(client, 'BEGIN');
       const result = await fn(this.#executor(client));
@@ -235,6 +242,7 @@ export class PgStore implements SqlStore {
       });
       throw this.unavailable(error);
     } finally {
+      client.off('error', onError);
       // A connection whose ROLLBACK failed is in an unknown state: drop it, never reuse it.
       client.release(broken ? true : undefined);
     }

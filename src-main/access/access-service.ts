@@ -144,6 +144,12 @@ export class AccessService {
           )
         : new AccessTokens(loadSigningKey(options.signingKeyFile), options.accessTokenTtlS);
     const service = new AccessService(options, tokens);
+    // A user disabled on another server: its streams here close too (the event reaches every server).
+    if (service.#shared)
+      options.bus.listen(['auth.user_disabled'], (event) => {
+        const subject = (event.data as { user_id?: unknown }).user_id;
+        if (typeof subject === 'string') service.#revoked(subject);
+      });
     const store = new AccessStore(options.store);
     if (!service.#shared) for (const row of await store.users()) service.#cache(row, 0);
     await store.prune(Date.now());

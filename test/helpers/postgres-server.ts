@@ -117,8 +117,10 @@ function dataDir(dir: string): string {
  * Creates the cluster (initdb) in a new temporary folder and starts it. Settings are for
  * tests: fsync off (a crash of the machine loses the throwaway cluster, never a crash of
  * PostgreSQL itself, which an immediate stop simulates faithfully), room for many pools.
+ * `durable` keeps PostgreSQL's own defaults (fsync on), for benchmarks that must show
+ * what a deployment gets.
  */
-export async function initPostgresServer(): Promise<PostgresServerInfo> {
+export async function initPostgresServer(options: { durable?: boolean } = {}): Promise<PostgresServerInfo> {
   const unavailable = privateServerUnavailable();
   if (unavailable) throw new Error(unavailable);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lookout-pg-'));
@@ -152,9 +154,7 @@ export async function initPostgresServer(): Promise<PostgresServerInfo> {
       "listen_addresses = '127.0.0.1'",
       `unix_socket_directories = '${dir}'`,
       'max_connections = 300',
-      'fsync = off',
-      'full_page_writes = off',
-      'shared_buffers = 32MB',
+      ...(options.durable ? [] : ['fsync = off', 'full_page_writes = off', 'shared_buffers = 32MB']),
       "log_min_messages = 'warning'",
     ];
     fs.appendFileSync(path.join(dataDir(dir), 'postgresql.conf'), `\n# lookout test server\n${conf.join('\n')}\n`);

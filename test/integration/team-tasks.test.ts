@@ -172,6 +172,20 @@ describePostgres('team mode: agents, tasks and users across two servers on one d
       const res = await api(server, '/api/v1/agents', { headers: { authorization: `Bearer ${token}` } });
       expect(res.status, server.url).toBe(200);
     }
+
+    // A stream the user holds on B ends when an admin disables the user on A.
+    const stream = await fetch(`${b.url}/api/v1/sse`, { headers: { authorization: `Bearer ${token}` } });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.getReader();
+    await reader.read(); // the hello: the stream is open
+    const users = await call<{ users: { id: string; name: string }[] }>(a, 'GET', '/api/v1/users', undefined, 200);
+    const lin = users.users.find((u) => u.name === 'lin')!;
+    await send(a, 'PATCH', `/api/v1/users/${lin.id}`, { disabled: true }, 200);
+    let text = '';
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+      text += new TextDecoder().decode(chunk.value);
+    expect(text).toMatch(/revoked/);
+    expect((await api(b, '/api/v1/agents', { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
   });
 
   it('`lookout user add` with LOOKOUT_DATABASE_URL and no server running puts the user in the team database', async () => {

@@ -9,11 +9,13 @@ import { type Config, SETTINGS, type SettingName } from '../../../src-main/confi
  * A value for every setting that differs from its default, as text (what a flag or a
  * variable carries) and as the configuration should hold it. Derived from the schema in
  * the settings table, so a setting added tomorrow is covered without touching this test;
- * only free-form strings need a hand-picked value (the table cannot say what a host is).
+ * only free-form strings need a hand-picked value (the table cannot say what a host is),
+ * and lists of anything but URLs.
  */
 const STRING_SAMPLES: Partial<Record<SettingName, [string, unknown]>> = {
   workspace: ['/tmp/lookout-settings-ws', path.resolve('/tmp/lookout-settings-ws')],
   host: ['127.0.0.2', '127.0.0.2'],
+  trustedProxies: ['172.28.0.10,10.0.0.0/8', ['172.28.0.10', '10.0.0.0/8']],
   databaseUrl: [
     'postgres://lookout:secret@db.example:5432/lookout',
     'postgres://lookout:secret@db.example:5432/lookout',
@@ -21,6 +23,8 @@ const STRING_SAMPLES: Partial<Record<SettingName, [string, unknown]>> = {
 };
 
 function sample(name: SettingName): [text: string, expected: unknown] {
+  const known = STRING_SAMPLES[name];
+  if (known) return known;
   const setting = SETTINGS[name] as { schema: z.ZodType; default: unknown };
   const schema = setting.schema;
   if (schema instanceof z.ZodNumber) {
@@ -36,9 +40,7 @@ function sample(name: SettingName): [text: string, expected: unknown] {
     return [option, option];
   }
   if (schema instanceof z.ZodArray) return ['http://a.test:1,http://b.test:2', ['http://a.test:1', 'http://b.test:2']];
-  const known = STRING_SAMPLES[name];
-  if (!known) throw new Error(`no sample value for setting ${name}: add one to STRING_SAMPLES`);
-  return known;
+  throw new Error(`no sample value for setting ${name}: add one to STRING_SAMPLES`);
 }
 
 const NAMES = Object.keys(SETTINGS) as SettingName[];

@@ -168,10 +168,8 @@ export class AccessService {
     this.#keyCheck ??= (async () => {
       try {
         const { key, generation } = await currentSharedSigningKey(this.#o.store);
-        if (String(generation) !== this.#tokens.kid) {
-          this.#tokens.replaceKey(key, String(generation));
-          await this.#tickets.clear();
-        }
+        // (The rotating server cleared the shared tickets; clearing again here could drop newer ones.)
+        if (String(generation) !== this.#tokens.kid) this.#tokens.replaceKey(key, String(generation));
         this.#keyCheckedAt = Date.now();
       } finally {
         this.#keyCheck = undefined;

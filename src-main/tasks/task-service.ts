@@ -733,6 +733,17 @@ export class TaskService {
     await output.close();
     fs.rmSync(this.#promptFile(taskId), { force: true });
     this.#credentials.revoke(taskId);
+    if (sandbox) {
+      // A clean success leaves everything on the branch: the worktree goes. Anything
+      // else keeps it, uncommitted work and all, until the user removes it. Done before
+      // the task is final, so whoever sees it final (on any server) sees its sandbox settled.
+      await this.#sandboxes.setStatus(sandbox.id, 'kept');
+      if (status === 'succeeded') {
+        await this.#sandboxes.destroy(sandbox.id).catch((error: unknown) => {
+          this.#logger.warn({ err: error, sandbox: sandbox.id }, 'removing the sandbox failed');
+        });
+      }
+    }
     // A program that could not even start marks its agent `error` (with why) until it runs again.
     const broken = reason?.startsWith('spawn_failed') === true;
     const agentBefore = await this.#agents.find(agentId);
@@ -753,16 +764,6 @@ export class TaskService {
       (tx) => this.#agents.release(tx, agentId, taskId, broken ? 'error' : 'idle', broken ? reason : null),
     );
     await this.#agents.announce(agentBefore, broken ? reason : null);
-    if (sandbox) {
-      // A clean success leaves everything on the branch: the worktree goes. Anything
-      // else keeps it, uncommitted work and all, until the user removes it.
-      await this.#sandboxes.setStatus(sandbox.id, 'kept');
-      if (status === 'succeeded') {
-        await this.#sandboxes.destroy(sandbox.id).catch((error: unknown) => {
-          this.#logger.warn({ err: error, sandbox: sandbox.id }, 'removing the sandbox failed');
-        });
-      }
-    }
   }
 
   #environment(agent: Agent, taskId: string, workdir: string): Record<string, string> {

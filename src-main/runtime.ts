@@ -166,8 +166,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   let state: StateService;
   const closeStores = async () => {
     await log.stop();
-    if (store !== (database as unknown)) await store.close();
-    await database.close();
+    await store.close(); // on SQLite, this closes the database too
+    if (store instanceof PgStore) await database.close();
   };
   try {
     await log.prune(retention);

@@ -39,6 +39,19 @@ export function requireServer(workspace: string): ServerInfo {
   return info;
 }
 
+/**
+ * How long a call keeps trying while the server answers `503 unavailable` (team mode: its
+ * database is unreachable, nothing of the request was stored), waiting what Retry-After
+ * says each time. `onWait` hears the server's message before the first wait.
+ */
+export interface UnavailableRetry {
+  forMs: number;
+  onWait: (message: string) => void;
+}
+
+/** Longest single wait, whatever Retry-After says: the budget is what bounds the whole. */
+const MAX_RETRY_WAIT_MS = 10_000;
+
 /** A call to the server's API; its error body becomes one CLI line. */
 export async function callApi<T>(
   server: ServerInfo,
@@ -46,7 +59,33 @@ export async function callApi<T>(
   apiPath: string,
   body?: unknown,
   headers: Record<string, string> = {},
+  retry?: UnavailableRetry,
 ): Promise<T> {
+  const deadline = Date.now() + (retry?.forMs ?? 0);
+  for (let attempt = 0; ; attempt++) {
+    const { res, parsed } = await send(server, method, apiPath, body, headers);
+    if (res.ok) return parsed as T;
+    const error = (parsed as { error?: { message?: string; code?: string } } | undefined)?.error;
+    const waitMs = Math.min(
+      MAX_RETRY_WAIT_MS,
+      Math.max(250, Number(res.headers.get('retry-after') ?? 1) * 1000 || 1000),
+    );
+    if (retry && res.status === 503 && error?.code === 'unavailable' && Date.now() + waitMs <= deadline) {
+      if (attempt === 0) retry.onWait(error.message ?? 'the server is unavailable');
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      continue;
+    }
+    throw new CliError(`the server refused: ${error?.message ?? `HTTP ${res.status}`}`);
+  }
+}
+
+async function send(
+  server: ServerInfo,
+  method: string,
+  apiPath: string,
+  body: unknown,
+  headers: Record<string, string>,
+): Promise<{ res: Response; parsed: unknown }> {
   let res: Response;
   try {
     res = await fetch(`${server.url}${API_PREFIX}${apiPath}`, {
@@ -71,9 +110,5 @@ export async function callApi<T>(
   } catch {
     parsed = undefined;
   }
-  if (!res.ok) {
-    const error = (parsed as { error?: { message?: string; code?: string } } | undefined)?.error;
-    throw new CliError(`the server refused: ${error?.message ?? `HTTP ${res.status}`}`);
-  }
-  return parsed as T;
+  return { res, parsed };
 }

@@ -146,20 +146,44 @@ export function registerEmit(program: Command): void {
     .option('--data <json>', 'event data: JSON, @FILE, or - for stdin', '{}')
     .option('--metadata <json>', 'event metadata as JSON, e.g. {"agent":"claude"}')
     .option('--stdin', 'read events as JSON lines ({"type","data","metadata"?}) from stdin; sent in batches')
+    .option(
+      '--retry-for <seconds>',
+      'while the server answers 503 unavailable (team mode: its database is away), keep trying this long; 0: fail at once',
+      '30',
+    )
     .addHelpText(
       'after',
       '\nPrints the sequence number of each stored event, one per line.\nExamples:\n  lookout emit workflow.started --data \'{"workflow_id":"w1"}\'\n  tail -f agent.jsonl | lookout emit --stdin',
     )
     .action(
-      async (type: string | undefined, options: { data: string; metadata?: string; stdin?: boolean }, cmd: Command) => {
+      async (
+        type: string | undefined,
+        options: { data: string; metadata?: string; stdin?: boolean; retryFor: string },
+        cmd: Command,
+      ) => {
         try {
+          const retrySeconds = Number(options.retryFor);
+          if (!Number.isFinite(retrySeconds) || retrySeconds < 0 || retrySeconds > 3600)
+            throw new CliError(`--retry-for must be a number of seconds from 0 to 3600 (got ${options.retryFor})`, 2);
           const server = requireServer(findWorkspace(cmd.optsWithGlobals<{ workspace?: string }>().workspace));
+          // Said once per command, not once per batch: a stream keeps going when the database is back.
+          let told = false;
+          const retry = {
+            forMs: retrySeconds * 1000,
+            onWait: (message: string) => {
+              if (told) return;
+              told = true;
+              process.stderr.write(`lookout: ${message}; retrying for up to ${retrySeconds} s\n`);
+            },
+          };
           const send = async (batch: unknown[], single = false) => {
             const reply = await callApi<PublishResponse>(
               server,
               'POST',
               '/events',
               single ? batch[0] : { events: batch },
+              {},
+              retry,
             );
             process.stdout.write(reply.events.map((e) => `${e.sequence_number}\n`).join(''));
           };

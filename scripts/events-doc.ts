@@ -51,6 +51,8 @@ const NAMESPACE_PURPOSE: Record<string, string> = {
   agent_session: "an agent's session: start, end, each finished turn, notifications (Claude Code's hooks)",
   system: "the server's own life and the state document's changes",
   session: 'the workspace lock',
+  knowledge:
+    'documents added to or deleted from the knowledge base (see knowledge.md); the text itself is never in an event',
 };
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;

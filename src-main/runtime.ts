@@ -27,6 +27,8 @@ import { renderOtlpError } from './ingest/otlp-receiver.ts';
 import { agentSessionRoutes, ingestRoutes } from './ingest/routes.ts';
 import { PriceStore } from './ingest/sessions.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { KnowledgeService } from './knowledge/knowledge-service.ts';
+import { knowledgeRoutes } from './knowledge/routes.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { metricsRoutes } from './metrics/routes.ts';
 import { sessionRoutes } from './session/routes.ts';
@@ -77,6 +79,8 @@ export interface Runtime {
   readonly routes: readonly { prefix: string; route: Route }[];
   readonly agents: AgentRegistry;
   readonly tasks: TaskService;
+  /** Documents, their FTS5 index, search, and retrieval for discussions. */
+  readonly knowledge: KnowledgeService;
   readonly http: HttpServer;
   readonly url: string;
   readonly port: number;
@@ -219,6 +223,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     url: () => url,
   });
   agents.sandboxOf = (taskId) => tasks.sandboxOf(taskId);
+  // Knowledge is built on SQLite's FTS5: it stays in the workspace file, also in team mode.
+  const knowledge = new KnowledgeService({ db: database, bus });
   let hosts = new Set<string>();
   let origins = new Set<string>();
 
@@ -329,6 +335,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     ...agentSessionRoutes({ log, prices: new PriceStore(path.join(paths.stateDir, 'prices.json')) }),
     ...agentRoutes(agents, tasks),
     ...taskRoutes(tasks, sandboxes, git),
+    ...knowledgeRoutes(knowledge),
     ...sessionRoutes(session, () => ({
       url,
       pid: process.pid,
@@ -477,6 +484,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     routes: app.routes,
     agents,
     tasks,
+    knowledge,
     http: server,
     url,
     port,

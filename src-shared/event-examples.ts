@@ -8,6 +8,7 @@ export type ClientEventType = Exclude<
   | `agent.${string}`
   | `task.${string}`
   | `sandbox.${string}`
+  | `knowledge.${string}`
   | `auth.${string}`
   | 'git.operation_completed'
 >;
@@ -107,3 +108,22 @@ export const EVENT_EXAMPLES: { [T in ClientEventType]: EventData<T> } = {
 };
 
 export const CLIENT_EVENT_TYPES = Object.keys(EVENT_EXAMPLES) as ClientEventType[];
+
+/**
+ * Realistic `data` of the events the knowledge base publishes (server-only types), checked
+ * against the catalogue by a test: fixtures for the dashboard and the docs.
+ */
+export const KNOWLEDGE_EVENT_EXAMPLES: {
+  [T in Extract<CataloguedType, `knowledge.${string}`>]: EventData<T>;
+} = {
+  'knowledge.document_added': {
+    document_id: 'k9d8c7b6a5f4',
+    title: 'Offline mode notes',
+    source: 'docs/offline.md',
+    tags: ['design'],
+    chunk_count: 7,
+    bytes: 9214,
+    replaced: false,
+  },
+  'knowledge.document_deleted': { document_id: 'k9d8c7b6a5f4', title: 'Offline mode notes' },
+};

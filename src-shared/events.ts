@@ -239,6 +239,21 @@ export const CATALOGUE = {
   'sandbox.created': sandboxData,
   'sandbox.destroyed': sandboxData,
 
+  // The knowledge base (CONTRACT Part 2): a document's text is never in the event, only what it is.
+  'knowledge.document_added': z
+    .object({
+      document_id: id,
+      title: label,
+      source: z.string().max(2048).nullable(),
+      tags: z.array(z.string().max(64)).max(32),
+      chunk_count: z.number().int().nonnegative(),
+      bytes: z.number().int().nonnegative(),
+      /** True when the document replaced an earlier one with the same source (same id). */
+      replaced: z.boolean(),
+    })
+    .loose(),
+  'knowledge.document_deleted': z.object({ document_id: id, title: label }).loose(),
+
   'ceremony.started': z.object({ ...ceremonyId, name: label.optional() }).loose(),
   'ceremony.message': z.object({ ...ceremonyId, text, speaker: label.optional() }).loose(),
   'ceremony.ended': z.object({ ...ceremonyId }).loose(),
@@ -370,7 +385,15 @@ export const CUSTOM_NAMESPACE = 'x';
 export const CustomEventData = z.record(z.string(), z.unknown());
 
 /** Published by the server itself; a client that sends them is refused. */
-export const SERVER_NAMESPACES: readonly string[] = ['system', 'session', 'auth', 'agent', 'task', 'sandbox'];
+export const SERVER_NAMESPACES: readonly string[] = [
+  'system',
+  'session',
+  'auth',
+  'agent',
+  'task',
+  'sandbox',
+  'knowledge',
+];
 /** Single server-only types in a namespace clients may otherwise use (git.* is shared). */
 export const SERVER_TYPES: readonly string[] = ['git.operation_completed'];
 
@@ -483,7 +506,7 @@ export interface ValidEvent {
 export type ValidateEventResult = { ok: true; event: ValidEvent } | { ok: false; issues: FieldIssue[] };
 
 export interface ValidateEventOptions {
-  /** Only the server's own producers set this: system.*, session.*, agent.*, task.* and sandbox.* are its voice. */
+  /** Only the server's own producers set this: system.*, session.*, agent.*, task.*, sandbox.* and knowledge.* are its voice. */
   allowServerTypes?: boolean;
 }
 
@@ -629,6 +652,10 @@ const SUMMARIZERS: Summarizers = {
 
   'sandbox.created': (d) => `sandbox ${d.branch_name} created at ${d.path}`,
   'sandbox.destroyed': (d) => `sandbox ${d.branch_name} removed (branch kept)`,
+
+  'knowledge.document_added': (d) =>
+    `document ${d.title} ${d.replaced ? 'replaced' : 'added'} (${d.chunk_count} chunk${d.chunk_count === 1 ? '' : 's'})`,
+  'knowledge.document_deleted': (d) => `document ${d.title} deleted`,
 
   'ceremony.started': (d) => `${d.name ?? d.ceremony_id} started`,
   'ceremony.message': (d) => clip(d.speaker === undefined ? d.text : `${d.speaker}: ${d.text}`, SUMMARY_TEXT_LENGTH),

@@ -5,6 +5,7 @@ import { registerAgent } from './agent.ts';
 import { registerDb } from './db.ts';
 import { registerEmit } from './emit.ts';
 import { registerHooks } from './hooks.ts';
+import { registerKnowledge } from './knowledge.ts';
 import { registerOpen } from './open.ts';
 import { registerRun } from './run.ts';
 import { registerServe } from './serve.ts';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerDb(program);
   registerAgent(program);
   registerTask(program);
+  registerKnowledge(program);
   // --workspace works before or after the command name (and after a subcommand's).
   const addWorkspace = (command: Command) => {
     if (!command.options.some((option) => option.long === '--workspace'))

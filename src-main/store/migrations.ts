@@ -150,7 +150,57 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
   `,
-  // 6: team mode (several servers on one store) for tasks and access. `runner` names the
+  // 6: knowledge — documents, their chunks, and an FTS5 index over the chunks. The index is
+  // external-content (content='knowledge_chunks'): the text is stored once, in the chunks
+  // table, which snippet() reads back; triggers keep the index in step with every insert,
+  // update and delete, so no code path can forget to. 'porter unicode61 remove_diacritics 2'
+  // folds case and accents and stems English ("installing" finds "install").
+  `
+  CREATE TABLE knowledge_documents (
+    id          TEXT PRIMARY KEY,
+    title       TEXT NOT NULL,
+    source      TEXT UNIQUE,              -- adding the same source again replaces the document
+    tags_json   TEXT NOT NULL,
+    text        TEXT NOT NULL,            -- as added; chunks are derived from it
+    bytes       INTEGER NOT NULL,         -- UTF-8 length of text
+    chunk_count INTEGER NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX knowledge_documents_created ON knowledge_documents (created_at, id);
+
+  -- The title is repeated on each chunk because an FTS5 content table must hold every
+  -- indexed column; a document's title only changes when its chunks are rewritten anyway.
+  CREATE TABLE knowledge_chunks (
+    rowid       INTEGER PRIMARY KEY,      -- the FTS5 rowid
+    id          TEXT NOT NULL UNIQUE,
+    document_id TEXT NOT NULL REFERENCES knowledge_documents (id) ON DELETE CASCADE,
+    idx         INTEGER NOT NULL,
+    title       TEXT NOT NULL,
+    heading     TEXT NOT NULL,            -- heading path, 'Install › Linux'
+    body        TEXT NOT NULL,
+    UNIQUE (document_id, idx)
+  ) STRICT;
+
+  CREATE VIRTUAL TABLE knowledge_fts USING fts5(
+    title, heading, body,
+    content = 'knowledge_chunks', content_rowid = 'rowid',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+  );
+  CREATE TRIGGER knowledge_chunks_ai AFTER INSERT ON knowledge_chunks BEGIN
+    INSERT INTO knowledge_fts (rowid, title, heading, body) VALUES (new.rowid, new.title, new.heading, new.body);
+  END;
+  CREATE TRIGGER knowledge_chunks_ad AFTER DELETE ON knowledge_chunks BEGIN
+    INSERT INTO knowledge_fts (knowledge_fts, rowid, title, heading, body)
+      VALUES ('delete', old.rowid, old.title, old.heading, old.body);
+  END;
+  CREATE TRIGGER knowledge_chunks_au AFTER UPDATE ON knowledge_chunks BEGIN
+    INSERT INTO knowledge_fts (knowledge_fts, rowid, title, heading, body)
+      VALUES ('delete', old.rowid, old.title, old.heading, old.body);
+    INSERT INTO knowledge_fts (rowid, title, heading, body) VALUES (new.rowid, new.title, new.heading, new.body);
+  END;
+  `,
+  // 7: team mode (several servers on one store) for tasks and access. `runner` names the
   // server that runs a task and holds its worktree; a cancel asked on another server is
   // recorded for the runner to act on; a user's tokens issued before tokens_valid_from_ms
   // no longer count (a role or password change, on any server); one-use secrets (sign-in

@@ -207,7 +207,8 @@ describe('metadata on every envelope', () => {
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('meta', 'events', 'state', 'sqlite_sequence')",
       )
       .all() as { name: string }[];
-    for (const { name } of later) first.database.db.exec(`DROP TABLE "${name}"`);
+    // IF EXISTS: dropping an FTS5 table drops its shadow tables (knowledge_fts_data, …) with it.
+    for (const { name } of later) first.database.db.exec(`DROP TABLE IF EXISTS "${name}"`);
     expect(
       JSON.parse((await first.bus.log.read({ after: 0, patterns: ['x.old'], limit: 1 }))[0]!.json),
     ).not.toHaveProperty('metadata');

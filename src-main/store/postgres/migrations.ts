@@ -171,8 +171,11 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<number, string>> = {
   );
   CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
   `,
-  // 6: team mode for tasks and access (see the SQLite entry).
-  6: `
+  // 6: (SQLite: the knowledge tables and their FTS5 index.) Knowledge is built on SQLite's
+  // FTS5, so in team mode it stays in each server's workspace file; nothing to do here.
+  6: `SELECT 1;`,
+  // 7: team mode for tasks and access (see the SQLite entry).
+  7: `
   ALTER TABLE tasks ADD COLUMN runner TEXT;
   ALTER TABLE tasks ADD COLUMN cancel_requested_at TEXT;
   CREATE INDEX tasks_runner ON tasks (runner, status);

@@ -111,7 +111,7 @@ describe('EventBus.publish', () => {
       {
         path: 'type',
         message:
-          'system.*, session.*, auth.*, agent.*, task.*, sandbox.* and git.operation_completed are published by the server only',
+          'system.*, session.*, auth.*, agent.*, task.*, sandbox.*, knowledge.* and git.operation_completed are published by the server only',
       },
     ]);
     const envelope = await b.emit('system.started', { version: '1.2.3', pid: 7 });

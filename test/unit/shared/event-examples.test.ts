@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLIENT_EVENT_TYPES, EVENT_EXAMPLES } from '../../../src-shared/event-examples.ts';
+import { CLIENT_EVENT_TYPES, EVENT_EXAMPLES, KNOWLEDGE_EVENT_EXAMPLES } from '../../../src-shared/event-examples.ts';
 import {
   CATALOGUED_TYPES,
   SERVER_NAMESPACES,
@@ -28,5 +28,14 @@ describe('event examples (shown by /openapi.json for POST /events)', () => {
       false,
     );
     expect(publishBodyDocument().safeParse({}).success).toBe(false);
+  });
+
+  it('cover every knowledge.* type, each passing the catalogue (as the server publishes them)', () => {
+    const types = CATALOGUED_TYPES.filter((type) => namespaceOf(type) === 'knowledge');
+    expect(Object.keys(KNOWLEDGE_EVENT_EXAMPLES).sort()).toEqual([...types].sort());
+    for (const [type, data] of Object.entries(KNOWLEDGE_EVENT_EXAMPLES)) {
+      expect(validateEventInput({ type, data }, { allowServerTypes: true }), type).toMatchObject({ ok: true });
+      expect(validateEventInput({ type, data }).ok, `${type} from a client`).toBe(false);
+    }
   });
 });

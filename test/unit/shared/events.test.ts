@@ -132,7 +132,7 @@ describe('event types and patterns', () => {
 
 describe('the catalogue', () => {
   it('lists every catalogued type and namespace', () => {
-    expect(CATALOGUED_TYPES).toHaveLength(54);
+    expect(CATALOGUED_TYPES).toHaveLength(56);
     expect(CATALOGUED_TYPES).toContain('task.output');
     expect(CATALOGUED_TYPES).toContain('git.operation_completed');
     expect(CATALOGUED_TYPES).toContain('git.commit_created');
@@ -147,6 +147,7 @@ describe('the catalogue', () => {
       'agent',
       'task',
       'sandbox',
+      'knowledge',
       'ceremony',
       'kanban',
       'otel',
@@ -157,7 +158,7 @@ describe('the catalogue', () => {
       'auth',
       'x',
     ]);
-    expect(SERVER_NAMESPACES).toEqual(['system', 'session', 'auth', 'agent', 'task', 'sandbox']);
+    expect(SERVER_NAMESPACES).toEqual(['system', 'session', 'auth', 'agent', 'task', 'sandbox', 'knowledge']);
   });
 
   it('takes the namespace from before the first dot', () => {
@@ -266,7 +267,7 @@ describe('validateEventInput', () => {
       {
         path: 'type',
         message:
-          'system.*, session.*, auth.*, agent.*, task.*, sandbox.* and git.operation_completed are published by the server only',
+          'system.*, session.*, auth.*, agent.*, task.*, sandbox.*, knowledge.* and git.operation_completed are published by the server only',
       },
     ]);
     expect(issuesOf({ type: 'session.lock_changed', data: {} }, { allowServerTypes: false })[0]?.message).toMatch(

@@ -2,11 +2,15 @@
  * bench/events: event fan-out through the real `lookout serve` (HTTP publish → store →
  * WebSocket /ws), beside two peers doing the same job in the same run:
  *   - bare-ws:   node:http + `ws`, broadcast each event, no auth, no storage (the practical floor);
+ *   - bare-ws-corked: the same, with each client's socket corked while a tick's frames are
+ *                written and uncorked on the next tick (as uWebSockets does): one writev per
+ *                client per tick. No storage, no auth: the practical ceiling on this machine;
  *   - socket.io: Socket.IO with connection state recovery (its replay buffer is the closest
  *                analogue of Lookout's stored, resumable stream).
  *
  *   node bench/events.ts [--subscribers 10] [--events 20000] [--batch 100] [--inflight 1] [--rounds 3]
  *                        [--rate 1000] [--seconds 5] [--warmup 2000] [--timeout 180] [--write-doc FILE]
+ *                        [--servers lookout,bare-ws,bare-ws-corked,socket.io]
  *
  * `npm run bench` builds, runs this with --write-doc docs/benchmarks.md, and so rewrites that page.
  *
@@ -29,7 +33,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { io as ioClient, type Socket as IoSocket } from 'socket.io-client';
 import { WebSocket } from 'ws';
-import { writeBenchmarksDoc } from './benchmarks-doc.ts';
+import { type EventsBenchOutput, writeBenchmarksDoc } from './benchmarks-doc.ts';
 
 const { values } = parseArgs({
   options: {
@@ -43,6 +47,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '2000' },
     timeout: { type: 'string', default: '180' },
     'write-doc': { type: 'string' },
+    servers: { type: 'string', default: 'lookout,bare-ws,bare-ws-corked,socket.io' },
   },
 });
 
@@ -114,6 +119,27 @@ const wss = new WebSocketServer({ server, path: '/ws', perMessageDeflate: false 
 server.listen(0, '127.0.0.1', () => announce(server));
 `;
 
+/** bare ws, with every client's socket corked for the rest of the tick once a frame is written to it. */
+const BARE_WS_CORKED = `${PEER_COMMON}
+const { WebSocketServer, WebSocket } = require('ws');
+const corked = new Set();
+const uncorkAll = () => { for (const socket of corked) socket.uncork(); corked.clear(); };
+const server = http.createServer((req, res) => ingest(req, res, (envelope) => {
+  const frame = JSON.stringify(envelope);
+  for (const client of wss.clients) {
+    if (client.readyState !== WebSocket.OPEN) continue;
+    if (!corked.has(client._socket)) {
+      if (corked.size === 0) process.nextTick(uncorkAll);
+      corked.add(client._socket);
+      client._socket.cork();
+    }
+    client.send(frame);
+  }
+}));
+const wss = new WebSocketServer({ server, path: '/ws', perMessageDeflate: false });
+server.listen(0, '127.0.0.1', () => announce(server));
+`;
+
 const SOCKET_IO = `${PEER_COMMON}
 const { Server } = require('socket.io');
 const server = http.createServer((req, res) => ingest(req, res, (envelope) => io.emit('event', envelope)));
@@ -121,7 +147,27 @@ const io = new Server(server, { serveClient: false, connectionStateRecovery: { m
 server.listen(0, '127.0.0.1', () => announce(server));
 `;
 
-type Kind = 'lookout' | 'bare-ws' | 'socket.io';
+const KINDS = ['lookout', 'bare-ws', 'bare-ws-corked', 'socket.io'] as const;
+type Kind = (typeof KINDS)[number];
+const PEER_SOURCES: Record<Exclude<Kind, 'lookout'>, string> = {
+  'bare-ws': BARE_WS,
+  'bare-ws-corked': BARE_WS_CORKED,
+  'socket.io': SOCKET_IO,
+};
+
+const SERVERS = values.servers.split(',').map((name) => name.trim());
+for (const name of SERVERS) {
+  if (!(KINDS as readonly string[]).includes(name)) {
+    console.error(
+      `bench/events: --servers takes a comma-separated list of ${KINDS.join(', ')} (got ${JSON.stringify(name)})`,
+    );
+    process.exit(1);
+  }
+}
+if (values['write-doc'] && SERVERS.length !== KINDS.length) {
+  console.error('bench/events: --write-doc needs every server in the run (leave out --servers)');
+  process.exit(1);
+}
 
 interface EventData {
   i: number;
@@ -162,6 +208,15 @@ async function stopChild(child: ChildProcess): Promise<void> {
   children.delete(child);
 }
 
+/** CPU time (user + system, all threads) a process has used so far, in ms (/proc, clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100;
+
 function memoryMb(pid: number): { rss: number; peak: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
@@ -190,7 +245,7 @@ async function startServer(kind: Kind): Promise<Server> {
     // The default client limit is 10; more subscribers need a higher one.
     if (SUBSCRIBERS > 10) args.push('--max-clients', String(SUBSCRIBERS));
   } else {
-    args = ['-e', kind === 'bare-ws' ? BARE_WS : SOCKET_IO];
+    args = ['-e', PEER_SOURCES[kind]];
   }
   const spawnedAt = performance.now();
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -447,6 +502,12 @@ interface Result {
   connect_p50_ms: number;
   throughput_eps: number | null;
   publish_eps: number;
+  /**
+   * The server's CPU time per event in the throughput rounds (µs, all its threads): far
+   * steadier than wall-clock rates on a shared machine, since a neighbour's load delays the
+   * server without making it burn more CPU per event.
+   */
+  cpu_us_per_event: number;
   throughput_rounds_eps: (number | null)[];
   latency_p50_ms: number;
   latency_p99_ms: number;
@@ -504,6 +565,7 @@ async function run(kind: Kind): Promise<Result> {
 
     // 1. Throughput: batches as fast as the server answers, INFLIGHT POSTs at a time.
     const rounds: Round[] = [];
+    const cpuBefore = cpuMs(server.child.pid!);
     for (let r = 0; r < ROUNDS; r++) {
       const tFrom = WARMUP + r * EVENTS;
       const tTo = tFrom + EVENTS;
@@ -524,6 +586,8 @@ async function run(kind: Kind): Promise<Result> {
       const ms = recorder.lastReceiveAt - started;
       rounds.push({ complete, eps: EVENTS / (ms / 1000), publishEps: EVENTS / ((published - started) / 1000), ms });
     }
+
+    const cpuUsPerEvent = ((cpuMs(server.child.pid!) - cpuBefore) * 1000) / (ROUNDS * EVENTS);
 
     // 2. Latency at a steady rate: a batch every TICK_MS, sized to what is due by now.
     const lFrom = WARMUP + ROUNDS * EVENTS;
@@ -565,6 +629,7 @@ async function run(kind: Kind): Promise<Result> {
       // A round in which some subscriber never got everything has no fully-delivered rate.
       throughput_eps: rounds.every((r) => r.complete) ? Math.round(median(rounds.map((r) => r.eps))) : null,
       publish_eps: Math.round(median(rounds.map((r) => r.publishEps))),
+      cpu_us_per_event: round(cpuUsPerEvent),
       throughput_rounds_eps: rounds.map((r) => (r.complete ? Math.round(r.eps) : null)),
       latency_p50_ms: round(percentile(sorted, 50)),
       latency_p99_ms: round(percentile(sorted, 99)),
@@ -595,27 +660,37 @@ async function run(kind: Kind): Promise<Result> {
 
 // ---------------------------------------------------------------------------------------
 
-const results = {} as Record<Kind, Result>;
+const results: Partial<Record<Kind, Result>> = {};
 const startedAt = new Date();
 const loadAtStart = os.loadavg();
 try {
-  for (const kind of ['lookout', 'bare-ws', 'socket.io'] as const) results[kind] = await run(kind);
+  for (const kind of KINDS) if (SERVERS.includes(kind)) results[kind] = await run(kind);
 } catch (error) {
   console.error(`bench/events: ${(error as Error).message}`);
   killAllSync();
   process.exit(1);
 }
 
-const ratio = (a: number | null, b: number | null) =>
-  a === null || b === null || !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? null : round(a / b);
-const ratios = (peer: Result) => {
+const ratio = (a: number | null | undefined, b: number | null | undefined) =>
+  a === null ||
+  a === undefined ||
+  b === null ||
+  b === undefined ||
+  !Number.isFinite(a) ||
+  !Number.isFinite(b) ||
+  b === 0
+    ? null
+    : round(a / b);
+const ratios = (peer: Result | undefined) => {
   const l = results.lookout;
+  if (!l || !peer) return undefined;
   return {
     startup: ratio(l.startup_ms, peer.startup_ms),
     idle_rss: ratio(l.idle_rss_mb, peer.idle_rss_mb),
     connect: ratio(l.connect_p50_ms, peer.connect_p50_ms),
     throughput: ratio(l.throughput_eps, peer.throughput_eps),
     publish: ratio(l.publish_eps, peer.publish_eps),
+    cpu_per_event: ratio(l.cpu_us_per_event, peer.cpu_us_per_event),
     latency_p50: ratio(l.latency_p50_ms, peer.latency_p50_ms),
     latency_p99: ratio(l.latency_p99_ms, peer.latency_p99_ms),
     rss: ratio(l.rss_mb, peer.rss_mb),
@@ -638,8 +713,11 @@ const output = {
   },
   lookout: results.lookout,
   peer_bare_ws: results['bare-ws'],
+  peer_bare_ws_corked: results['bare-ws-corked'],
   peer_socket_io: results['socket.io'],
   ratio_lookout_vs_bare_ws: ratios(results['bare-ws']),
+  /** The fraction of the ceiling Lookout reaches (the issue's "as close to it as persisting allows"). */
+  ratio_lookout_vs_bare_ws_corked: ratios(results['bare-ws-corked']),
   ratio_lookout_vs_socket_io: ratios(results['socket.io']),
   all_delivered_exactly_once: Object.values(results).every((r) => r.delivery.complete),
 };
@@ -651,33 +729,48 @@ const row = (r: Result) => ({
   'connect ms': r.connect_p50_ms,
   'throughput ev/s': r.throughput_eps ?? 'incomplete',
   'publish ev/s': r.publish_eps,
+  'cpu µs/ev': r.cpu_us_per_event,
   'p50 ms': r.latency_p50_ms,
   'p99 ms': r.latency_p99_ms,
   'rss MB': r.rss_mb,
   missing: r.delivery.missing,
   dups: r.delivery.duplicates,
 });
-const ratioRow = (x: ReturnType<typeof ratios>) => ({
+const ratioRow = (x: NonNullable<ReturnType<typeof ratios>>) => ({
   'start ms': x.startup ?? '',
   'idle MB': x.idle_rss ?? '',
   'connect ms': x.connect ?? '',
   'throughput ev/s': x.throughput ?? '',
   'publish ev/s': x.publish ?? '',
+  'cpu µs/ev': x.cpu_per_event ?? '',
   'p50 ms': x.latency_p50 ?? '',
   'p99 ms': x.latency_p99 ?? '',
   'rss MB': x.rss ?? '',
   missing: '',
   dups: '',
 });
-console.table({
-  lookout: row(results.lookout),
-  'bare ws': row(results['bare-ws']),
-  'socket.io (recovery)': row(results['socket.io']),
-  'ratio lookout / bare ws': ratioRow(output.ratio_lookout_vs_bare_ws),
-  'ratio lookout / socket.io': ratioRow(output.ratio_lookout_vs_socket_io),
-});
+const LABELS: Record<Kind, string> = {
+  lookout: 'lookout',
+  'bare-ws': 'bare ws',
+  'bare-ws-corked': 'bare ws corked (ceiling)',
+  'socket.io': 'socket.io (recovery)',
+};
+const table: Record<string, ReturnType<typeof row> | ReturnType<typeof ratioRow>> = {};
+for (const kind of KINDS) {
+  const r = results[kind];
+  if (r) table[LABELS[kind]] = row(r);
+}
+for (const kind of KINDS) {
+  const x = kind === 'lookout' ? undefined : ratios(results[kind]);
+  if (x) table[`ratio lookout / ${LABELS[kind]}`] = ratioRow(x);
+}
+console.table(table);
 if (values['write-doc']) {
-  writeBenchmarksDoc(values['write-doc'], output, { startedAt, loadAtStart, argv: process.argv.slice(2) });
+  writeBenchmarksDoc(values['write-doc'], output as EventsBenchOutput, {
+    startedAt,
+    loadAtStart,
+    argv: process.argv.slice(2),
+  });
   console.error(`bench/events: wrote ${values['write-doc']}`);
 }
 killAllSync();

@@ -28,8 +28,9 @@ export const LAYERS = [
   ['metrics'],
   // Transport: the WebSocket/SSE gateway and the Koa app.
   ['gateway', 'http'],
-  // The composition root and the quit path it shares with its two hosts.
-  ['runtime.ts', 'quit-sequence.ts'],
+  // The composition root, the quit path it shares with its two hosts, and the serve
+  // process's idle memory trim.
+  ['runtime.ts', 'quit-sequence.ts', 'idle-memory-trim.ts'],
   ['cli', 'desktop'],
 ];
 

@@ -517,25 +517,58 @@ const parseErrors: z.core.ParseContext<z.core.$ZodIssue> = {
     issue.code === 'invalid_type' && issue.input === undefined ? `required (${issue.expected})` : undefined,
 };
 
+const isPlainObject = (value: unknown): value is Record<string, unknown> => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+};
+
+/** A JSON object EventInput takes as it is (zod's record drops an own `__proto__` key: zod decides those). */
+const plainRecord = (value: unknown): value is Record<string, unknown> =>
+  isPlainObject(value) && !Object.hasOwn(value, '__proto__');
+
+/**
+ * The envelope of a well-formed input, exactly as EventInput would parse it, without zod:
+ * zod's record walks and copies every key of `data`, which was the larger part of checking
+ * an `x.*` event. Anything this does not recognise as well-formed (undefined) goes through
+ * EventInput, which accepts or refuses it with field-precise messages.
+ */
+function wellFormedInput(input: unknown): EventInput | undefined {
+  if (!isPlainObject(input)) return undefined;
+  for (const key in input) if (key !== 'type' && key !== 'data' && key !== 'metadata') return undefined;
+  const { type, data, metadata } = input;
+  if (typeof type !== 'string' || type.length > MAX_EVENT_TYPE_LENGTH || !EVENT_TYPE_PATTERN.test(type)) {
+    return undefined;
+  }
+  if (data !== undefined && !plainRecord(data)) return undefined;
+  if (metadata !== undefined && !plainRecord(metadata)) return undefined;
+  // Like EventInput: a missing data is {}.
+  return { type, data: data ?? {}, metadata };
+}
+
 /**
  * Checks the envelope, who may publish the type, and the data against the catalogue.
  * Issue paths are relative to the event (`type`, `data.workflow_id`) so a batch can
  * prefix them with its index.
  */
 export function validateEventInput(input: unknown, options: ValidateEventOptions = {}): ValidateEventResult {
-  const envelope = EventInput.safeParse(input, parseErrors);
-  if (!envelope.success) {
-    return {
-      ok: false,
-      // One issue per stray field, at that field, so the path points at what to remove.
-      issues: envelope.error.issues.flatMap((issue) =>
-        issue.code === 'unrecognized_keys' && issue.path.length === 0
-          ? issue.keys.map((key) => ({ path: key, message: strayField(key) }))
-          : fieldIssues(new z.ZodError([issue])),
-      ),
-    };
+  let envelope = wellFormedInput(input);
+  if (envelope === undefined) {
+    const parsed = EventInput.safeParse(input, parseErrors);
+    if (!parsed.success) {
+      return {
+        ok: false,
+        // One issue per stray field, at that field, so the path points at what to remove.
+        issues: parsed.error.issues.flatMap((issue) =>
+          issue.code === 'unrecognized_keys' && issue.path.length === 0
+            ? issue.keys.map((key) => ({ path: key, message: strayField(key) }))
+            : fieldIssues(new z.ZodError([issue])),
+        ),
+      };
+    }
+    envelope = parsed.data;
   }
-  const { type, data, metadata } = envelope.data;
+  const { type, data, metadata } = envelope;
   const namespace = namespaceOf(type);
 
   if ((SERVER_NAMESPACES.includes(namespace) || SERVER_TYPES.includes(type)) && options.allowServerTypes !== true) {

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { type Config, loadConfig, SETTINGS, type SettingName } from '../config.ts';
 import { QuitSequence } from '../quit-sequence.ts';
+import { trimMemoryWhenIdle } from '../idle-memory-trim.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
 import { reportAndExit } from './output.ts';
 
@@ -114,5 +115,6 @@ export function registerServe(program: Command): void {
     process.stdout.write(
       `Lookout ${runtime.info.version} listening on ${runtime.url} (workspace ${config.workspace})\n`,
     );
+    trimMemoryWhenIdle(runtime.logger);
   });
 }

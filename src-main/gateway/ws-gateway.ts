@@ -14,6 +14,7 @@ import {
 } from '../../src-shared/protocol.ts';
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
+import type { StoredEvent } from '../events/event-log.ts';
 import { EventStream } from '../events/event-stream.ts';
 import type { Logger } from '../logger.ts';
 import type { RefusalCounter } from '../transport/refusal-counter.ts';
@@ -31,6 +32,7 @@ import {
   type ServerHello,
   type StreamParams,
 } from './stream-params.ts';
+import { eventFrame } from './text-frame.ts';
 import { coalesceWrites } from './write-coalescing.ts';
 
 /** Close codes that usually come without a reason, in words for the log. */
@@ -88,6 +90,8 @@ interface Client {
   failure?: string;
   principal: AuthPrincipal | null;
   expiry: NodeJS.Timeout | undefined;
+  /** The write callback of every frame (one closure per client, not per frame). */
+  onWritten: (error?: Error | null) => void;
 }
 
 /** The request id of each upgrade, for the refusal or the 101 that answers it. */
@@ -104,6 +108,8 @@ export class WsGateway {
   #wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_CLIENT_FRAME_BYTES,
+    // Also what lets events go out as shared pre-built frames (#sendEvent): with
+    // compression, ws would queue its own frames and ours could overtake them.
     perMessageDeflate: false,
     clientTracking: false,
   });
@@ -254,6 +260,7 @@ export class WsGateway {
       waitingForDrain: false,
       overflowed: false,
       principal,
+      onWritten: (error) => this.#onWritten(client, error),
       // A stream lives as long as the credential it was opened with; the client
       // reconnects with a fresh one and resumes with `since` (no hole, no duplicate).
       expiry:
@@ -339,13 +346,27 @@ export class WsGateway {
    */
   #send(client: Client, frame: string): void {
     coalesceWrites(client.socket);
-    client.ws.send(frame, (error) => {
-      if (error || !client.waitingForDrain) return;
-      if (client.ws.bufferedAmount <= HIGH_WATER_BYTES / 2) {
-        client.waitingForDrain = false;
-        this.#pump(client);
-      }
-    });
+    client.ws.send(frame, client.onWritten);
+  }
+
+  /**
+   * An event goes out as its shared, pre-built frame written straight to the socket (see
+   * text-frame.ts). That is safe beside ws's own writes: without compression ws writes
+   * each frame synchronously, so frames never interleave; the pump writes only while the
+   * connection is OPEN (never after our close frame); and ws counts the socket's buffer in
+   * bufferedAmount, so the high-water checks see these bytes too.
+   */
+  #sendEvent(client: Client, event: StoredEvent): void {
+    coalesceWrites(client.socket);
+    client.socket.write(eventFrame(event), client.onWritten);
+  }
+
+  #onWritten(client: Client, error: Error | null | undefined): void {
+    if (error || !client.waitingForDrain) return;
+    if (client.ws.bufferedAmount <= HIGH_WATER_BYTES / 2) {
+      client.waitingForDrain = false;
+      this.#pump(client);
+    }
   }
 
   #pump(client: Client): void {
@@ -359,7 +380,8 @@ export class WsGateway {
       }
       const item = stream.next();
       if (!item) return;
-      this.#send(client, item.kind === 'event' ? item.event.json : controlJson(item));
+      if (item.kind === 'event') this.#sendEvent(client, item.event);
+      else this.#send(client, controlJson(item));
       if (item.kind === 'error') {
         // The store failed mid-replay: end cleanly; the client resumes with since.
         stream.close();

@@ -54,4 +54,28 @@ describe('an idle server loads only what it uses', () => {
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
   });
+
+  it('gives back the young generation once idle after start-up, and serves as before afterwards', async () => {
+    const workspace = tempWorkspace();
+    const server = spawnLookout(['serve', '--workspace', workspace, '--port', '0', '--log-level', 'debug']);
+    const [, url] = await server.waitFor(LISTENING);
+    // The server logs the trim (a JSON line on stderr) with the young generation before and after.
+    const [line] = await server.waitFor(/\{[^\n]*"idle: trimmed memory"[^\n]*\}/, 'stderr', 20_000);
+    const trim = JSON.parse(line) as { young_generation_mb_before: number; young_generation_mb_after: number };
+    expect(trim.young_generation_mb_before).toBeGreaterThan(4);
+    expect(trim.young_generation_mb_after).toBeLessThanOrEqual(4);
+
+    const token = readServerInfo(workspacePaths(workspace).serverInfo)!.token;
+    const published = await fetch(`${url}/api/v1/events`, {
+      method: 'POST',
+      headers: { [HEADERS.sessionToken]: token, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'x.after-trim', data: { ok: true } }),
+    });
+    expect(published.status).toBe(201);
+    const read = await fetch(`${url}/api/v1/events?types=x.after-trim`, { headers: { [HEADERS.sessionToken]: token } });
+    expect(((await read.json()) as { events: { data: unknown }[] }).events.map((e) => e.data)).toEqual([{ ok: true }]);
+
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
 });

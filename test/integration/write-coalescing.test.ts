@@ -198,3 +198,70 @@ describe('write coalescing (corked sockets)', () => {
     },
   );
 });
+
+describe('shared event frames (src-main/gateway/text-frame.ts)', () => {
+  it(
+    'interleave with each client’s own control frames without tearing, at every frame-length form',
+    { timeout: 90_000 },
+    async () => {
+      const runtime = await startRuntime({ queueSize: 10_000 });
+      const clients = await Promise.all([0, 1, 2].map(() => connectWs(runtime, '?types=x.frame')));
+      const [pinger, switcher, plain] = clients as [Received, Received, Received];
+      await Promise.all(clients.map((c) => c.waitFor((m) => m.some((x) => x.type === 'snapshot'))));
+
+      // Payloads on both sides of the 7-bit, 16-bit and 64-bit length forms, multi-byte text included.
+      const sizes = [10, 100, 200, 60_000, 65_400];
+      const texts = sizes.flatMap((n) => ['a'.repeat(n), 'é€😀'.repeat(Math.floor(n / 9))]);
+      const publisher = async (p: number) => {
+        for (let round = 0; round < 6; round++) {
+          const res = await api(runtime, '/api/v1/events', {
+            method: 'POST',
+            json: { events: texts.map((text, i) => ({ type: 'x.frame', data: { p, round, i, text } })) },
+          });
+          expect(res.status).toBe(201);
+        }
+      };
+      // While events flow: one client pings (pongs are its own frames, written by ws), another
+      // changes its filter twice (a `subscribed` frame each time).
+      let pings = 0;
+      const pinging = (async () => {
+        for (let i = 0; i < 60; i++) {
+          pinger.ws.send(JSON.stringify({ type: 'ping', id: `p${i}` }));
+          pings++;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      })();
+      const switching = (async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        switcher.ws.send(JSON.stringify({ type: 'subscribe', types: ['x.none'] }));
+        await switcher.waitFor((m) => m.some((x) => x.type === 'subscribed'));
+        switcher.ws.send(JSON.stringify({ type: 'subscribe', types: ['x.frame'] }));
+      })();
+      await Promise.all([publisher(1), publisher(2), pinging, switching]);
+
+      const expected = await runtime.bus.log.read({ after: 0, patterns: ['x.frame'], limit: 10_000 });
+      expect(expected.length).toBe(2 * 6 * texts.length);
+      const last = expected.at(-1)!.seq;
+      for (const client of clients)
+        await client.waitFor(() => client.events().at(-1)?.sequence_number === last, 30_000);
+      await pinger.waitFor((m) => m.filter((x) => x.type === 'pong').length === pings, 30_000);
+
+      // Every frame parsed as JSON (wrap() would have thrown on a torn one) and nothing was refused.
+      for (const client of clients) expect(client.controls('error')).toEqual([]);
+      const byNumber = new Map(expected.map((e) => [e.seq, e.json]));
+      for (const client of [pinger, plain]) {
+        expect(client.events().map((e) => e.sequence_number)).toEqual(expected.map((e) => e.seq));
+      }
+      // The switcher got a suffix after its second subscribe, in order, each event intact.
+      const switched = switcher.events();
+      expect(switched.length).toBeGreaterThan(0);
+      expect(switched.map((e) => e.sequence_number)).toEqual(
+        expected.map((e) => e.seq).filter((seq) => seq >= switched[0]!.sequence_number),
+      );
+      for (const client of clients) {
+        for (const event of client.events()) expect(JSON.stringify(event)).toBe(byNumber.get(event.sequence_number));
+      }
+      expect(pinger.controls('pong').map((m) => m.id)).toEqual(Array.from({ length: pings }, (_, i) => `p${i}`));
+    },
+  );
+});

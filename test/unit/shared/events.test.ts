@@ -315,6 +315,47 @@ describe('validateEventInput', () => {
   });
 });
 
+describe('validateEventInput without zod for well-formed input', () => {
+  // What EventInput alone makes of an input (the reference the quick check must match).
+  const viaZod = (input: unknown) => {
+    const parsed = EventInput.safeParse(input);
+    return parsed.success ? parsed.data : 'refused';
+  };
+  const viaValidate = (input: unknown) => {
+    const result = validateEventInput(input, { allowServerTypes: true });
+    return result.ok ? result.event : 'refused';
+  };
+  const nullProto = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1 });
+  const inherited = Object.create({ hidden: 1 }) as Record<string, unknown>;
+  it.each([
+    ['a plain x event', { type: 'x.a', data: { n: 1, nested: { deep: [1, 2] } } }],
+    ['no data', { type: 'x.a' }],
+    ['metadata', { type: 'x.a', data: {}, metadata: { agent: 'claude' } }],
+    ['metadata: undefined kept as a key', { type: 'x.a', metadata: undefined }],
+    ['a null-prototype data object', { type: 'x.a', data: nullProto }],
+    ['data inheriting from another object', { type: 'x.a', data: inherited }],
+    ['an own __proto__ key in data', JSON.parse('{"type":"x.a","data":{"__proto__":{"p":1},"b":2}}') as unknown],
+    ['an own __proto__ key in metadata', JSON.parse('{"type":"x.a","metadata":{"__proto__":1}}') as unknown],
+    ['an own __proto__ key in the event', JSON.parse('{"type":"x.a","__proto__":{}}') as unknown],
+    ['a stray field', { type: 'x.a', extra: 1 }],
+    ['data: null', { type: 'x.a', data: null }],
+    ['data an array', { type: 'x.a', data: [1] }],
+    ['data a Date', { type: 'x.a', data: new Date(0) }],
+    ['metadata a string', { type: 'x.a', metadata: 'm' }],
+    ['a type too long', { type: `x.${'a'.repeat(127)}` }],
+    ['a bad type', { type: 'X.a' }],
+    ['no type', { data: {} }],
+    ['an array', [{ type: 'x.a' }]],
+    ['null', null],
+  ])('agrees with EventInput on %s', (_name, input) => {
+    const expected = viaZod(input);
+    const got = viaValidate(input);
+    expect(got === 'refused' ? got : JSON.stringify(got)).toEqual(
+      expected === 'refused' ? expected : JSON.stringify(expected),
+    );
+  });
+});
+
 describe('EventEnvelope', () => {
   const envelope = {
     type: 'workflow.started',

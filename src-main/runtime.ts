@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { API_PREFIX, AUTH_PATH, OTLP_PREFIX } from '../src-shared/protocol.ts';
 import type { ServerInfo } from '../src-shared/server-info.ts';
 import { AgentRegistry } from './agents/registry.ts';
 import { agentRoutes } from './agents/routes.ts';
 import { type Config, type ConfigInput, parseConfig } from './config.ts';
+import { RegistryAgentDirectory } from './discussions/agent-directory.ts';
 import { DiscussionService } from './discussions/discussion-service.ts';
 import { CommandProvider } from './discussions/providers/command-provider.ts';
 import { ModelProvider } from './discussions/providers/model-provider.ts';
@@ -196,10 +198,14 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   const token = randomBytes(32).toString('base64url');
   let port = config.port;
 
-  const agents = new AgentRegistry({ db: database, bus });
-  const git = new GitRunner({ db: database, bus });
+  // This server among those sharing a store: stable across its restarts (the host and the
+  // workspace it serves), so a restarted server settles the tasks it ran itself.
+  const runnerId = `${os.hostname()}:${config.workspace}`;
+  const agents = new AgentRegistry({ store, bus });
+  const git = new GitRunner({ store, bus });
   const sandboxes = new Sandboxes({
-    db: database,
+    store,
+    runnerId,
     bus,
     git,
     logger,
@@ -207,7 +213,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     stateDir: paths.stateDir,
   });
   const tasks = new TaskService({
-    db: database,
+    store,
+    runnerId,
     bus,
     logger,
     agents,
@@ -227,13 +234,14 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     stateDir: paths.stateDir,
     url: () => url,
   });
-  agents.sandboxOf = (agentId) => tasks.sandboxOf(agentId);
+  agents.sandboxOf = (taskId) => tasks.sandboxOf(taskId);
+  // Knowledge is built on SQLite's FTS5: it stays in the workspace file, also in team mode.
   const knowledge = new KnowledgeService({ db: database, bus });
   const discussions = new DiscussionService({
     db: database,
     bus,
     logger,
-    agents,
+    agents: await RegistryAgentDirectory.open(agents, bus),
     knowledge,
     providers: {
       command: new CommandProvider({ cwd: config.workspace, graceMs: Math.min(config.taskKillGraceMs, 2000) }),
@@ -248,8 +256,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
 
   let access: AccessService;
   try {
-    access = new AccessService({
-      db: database,
+    access = await AccessService.open({
+      store,
       bus,
       logger,
       signingKeyFile: paths.signingKey,

@@ -18,20 +18,27 @@ import type { EventBus } from '../events/bus.ts';
 import { tokensEqual } from '../transport/credentials.ts';
 import type { AuthPrincipal } from '../transport/principal.ts';
 import type { Logger } from '../logger.ts';
-import type { Database } from '../store/database.ts';
+import type { SqlStore } from '../store/sql-store.ts';
+import { isUniqueViolation } from '../store/unique-violation.ts';
 import { AccessStore, secretHash, toUser, type UserRow } from './access-store.ts';
-import { AccessTokens, looksLikeJwt } from './access-tokens.ts';
+import { AccessTokens, looksLikeJwt, tokenKid } from './access-tokens.ts';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.ts';
 import { SignInThrottle, TokenBuckets } from './rate-limits.ts';
-import { loadSigningKey, replaceSigningKey } from './signing-key.ts';
-import { SingleUseSecrets } from './single-use.ts';
+import {
+  currentSharedSigningKey,
+  loadSharedSigningKey,
+  loadSigningKey,
+  replaceSharedSigningKey,
+  replaceSigningKey,
+} from './signing-key.ts';
+import { type OneUseSecrets, SingleUseSecrets, StoredSingleUseSecrets } from './single-use.ts';
 
 export const OWNER_ID = 'owner';
 
 export type { AuthPrincipal };
 
 export interface AccessOptions {
-  db: Database;
+  store: SqlStore;
   bus: EventBus;
   logger: Logger;
   signingKeyFile: string;
@@ -58,6 +65,17 @@ export interface IssuedSession {
 
 const CODE_TTL_MS = 60_000;
 const TICKET_TTL_MS = 30_000;
+/** Servers sharing the store look at most this often whether another one rotated the signing key. */
+const KEY_CHECK_MS = 1000;
+/** …and at most this often when a token names a newer key than the one they hold. */
+const KEY_CATCH_UP_MS = 100;
+
+interface CachedUser {
+  name: string;
+  role: Role;
+  disabled: boolean;
+  validFromMs: number;
+}
 
 const owner = (via: AuthPrincipal['via'], expiresAt?: number): AuthPrincipal => ({
   id: OWNER_ID,
@@ -85,22 +103,93 @@ export class AccessService {
   readonly #o: AccessOptions;
   readonly #store: AccessStore;
   readonly #tokens: AccessTokens;
-  readonly #codes = new SingleUseSecrets<true>(CODE_TTL_MS);
-  readonly #tickets = new SingleUseSecrets<AuthPrincipal>(TICKET_TTL_MS);
+  /**
+   * Several servers share the store (PostgreSQL): users, the signing key, codes and
+   * tickets are read from it, since another server may have changed them a moment ago.
+   * A single server (SQLite) is the only writer, so it keeps users in memory.
+   */
+  readonly #shared: boolean;
+  readonly #codes: OneUseSecrets<true>;
+  readonly #tickets: OneUseSecrets<AuthPrincipal>;
   readonly #throttle: SignInThrottle;
   readonly #buckets: TokenBuckets;
-  /** Users by id, for the per-request check (disabled, current role) without a query. */
-  #users = new Map<string, { name: string; role: Role; disabled: boolean; validFromMs: number }>();
+  /** Users by id, for the per-request check (disabled, current role) without a query (single server). */
+  #users = new Map<string, CachedUser>();
   #revokeListeners: ((subject: string | undefined) => void)[] = [];
+  #keyCheckedAt = 0;
+  #keyCheck: Promise<void> | undefined;
 
-  constructor(options: AccessOptions) {
+  private constructor(options: AccessOptions, tokens: AccessTokens) {
     this.#o = options;
-    this.#store = new AccessStore(options.db);
-    this.#tokens = new AccessTokens(loadSigningKey(options.signingKeyFile), options.accessTokenTtlS);
+    this.#store = new AccessStore(options.store);
+    this.#shared = options.store.dialect === 'postgres';
+    this.#tokens = tokens;
+    this.#keyCheckedAt = Date.now();
+    this.#codes = this.#shared
+      ? new StoredSingleUseSecrets<true>(options.store, 'code', CODE_TTL_MS)
+      : new SingleUseSecrets<true>(CODE_TTL_MS);
+    this.#tickets = this.#shared
+      ? new StoredSingleUseSecrets<AuthPrincipal>(options.store, 'ticket', TICKET_TTL_MS)
+      : new SingleUseSecrets<AuthPrincipal>(TICKET_TTL_MS);
     this.#throttle = new SignInThrottle({ blockAfter: options.signInAttempts });
     this.#buckets = new TokenBuckets({ perSecond: options.apiRatePerSecond, burst: options.apiRateBurst });
-    for (const row of this.#store.users()) this.#cache(row, 0);
-    this.#store.prune(Date.now());
+  }
+
+  /** Loads the signing key (the workspace file, or the store's when servers share it) and the users. */
+  static async open(options: AccessOptions): Promise<AccessService> {
+    const tokens =
+      options.store.dialect === 'postgres'
+        ? await loadSharedSigningKey(options.store).then(
+            ({ key, generation }) => new AccessTokens(key, options.accessTokenTtlS, String(generation)),
+          )
+        : new AccessTokens(loadSigningKey(options.signingKeyFile), options.accessTokenTtlS);
+    const service = new AccessService(options, tokens);
+    // A user disabled on another server: its streams here close too (the event reaches every server).
+    if (service.#shared)
+      options.bus.listen(['auth.user_disabled'], (event) => {
+        const subject = (event.data as { user_id?: unknown }).user_id;
+        if (typeof subject === 'string') service.#revoked(subject);
+      });
+    const store = new AccessStore(options.store);
+    if (!service.#shared) for (const row of await store.users()) service.#cache(row, 0);
+    await store.prune(Date.now());
+    return service;
+  }
+
+  /**
+   * The key another server may have rotated: looked up at most once a second, or at once
+   * (at most every 100 ms) when a token names a newer generation than the one held.
+   */
+  async #freshKey(kid?: string): Promise<void> {
+    if (!this.#shared) return;
+    const now = Date.now();
+    const behind = kid !== undefined && Number(kid) > Number(this.#tokens.kid);
+    if (now - this.#keyCheckedAt < (behind ? KEY_CATCH_UP_MS : KEY_CHECK_MS)) return;
+    this.#keyCheck ??= (async () => {
+      try {
+        const { key, generation } = await currentSharedSigningKey(this.#o.store);
+        // (The rotating server cleared the shared tickets; clearing again here could drop newer ones.)
+        if (String(generation) !== this.#tokens.kid) this.#tokens.replaceKey(key, String(generation));
+        this.#keyCheckedAt = Date.now();
+      } finally {
+        this.#keyCheck = undefined;
+      }
+    })();
+    await this.#keyCheck;
+  }
+
+  /** A user's current standing: from memory (single server) or the store (shared). */
+  async #user(id: string): Promise<CachedUser | undefined> {
+    if (!this.#shared) return this.#users.get(id);
+    const row = await this.#store.userById(id);
+    return (
+      row && {
+        name: row.name,
+        role: row.role,
+        disabled: row.disabled_at !== null,
+        validFromMs: Number(row.tokens_valid_from_ms),
+      }
+    );
   }
 
   get accessTokenTtlS(): number {
@@ -122,7 +211,7 @@ export class AccessService {
       name: row.name,
       role: row.role,
       disabled: row.disabled_at !== null,
-      validFromMs: Math.max(validFromMs, previous?.validFromMs ?? 0),
+      validFromMs: Math.max(validFromMs, Number(row.tokens_valid_from_ms ?? 0), previous?.validFromMs ?? 0),
     });
   }
 
@@ -145,7 +234,7 @@ export class AccessService {
       return this.verifyAccessToken(presented);
     }
     if (options.ticket !== undefined) {
-      const principal = this.#tickets.consume(options.ticket);
+      const principal = await this.#tickets.consume(options.ticket);
       if (!principal) throw new LookoutError('unauthorized', 'the ticket is unknown, used or expired: get a new one');
       return { ...principal, via: 'ticket' };
     }
@@ -166,10 +255,11 @@ export class AccessService {
 
   /** An access JWT's principal, with the user's current role (a disabled user's tokens stop at once). */
   async verifyAccessToken(token: string): Promise<AuthPrincipal> {
+    await this.#freshKey(tokenKid(token));
     const claims = await this.#tokens.verify(token);
     const expiresAt = claims.exp * 1000;
     if (claims.sub === OWNER_ID) return owner('access_token', expiresAt);
-    const user = this.#users.get(claims.sub);
+    const user = await this.#user(claims.sub);
     if (!user || user.disabled || claims.iatMs <= user.validFromMs)
       throw new LookoutError(
         'unauthorized',
@@ -194,7 +284,7 @@ export class AccessService {
 
   async signIn(request: SignInRequest, origin: RequestOrigin): Promise<IssuedSession> {
     const method = 'password' in request ? 'password' : 'code' in request ? 'code' : 'token';
-    const row = 'name' in request ? this.#store.userByName(request.name) : undefined;
+    const row = 'name' in request ? await this.#store.userByName(request.name) : undefined;
     const keys = [
       `addr:${origin.address}`,
       ...('name' in request ? [`name:${request.name.normalize('NFC').toLowerCase()}`] : []),
@@ -203,33 +293,33 @@ export class AccessService {
 
     const verdict = this.#throttle.check(keys);
     if (verdict.retryAfterS !== undefined) {
-      this.#emit('auth.sign_in_failed', { ...audit, reason: 'rate_limited' });
+      await this.#emit('auth.sign_in_failed', { ...audit, reason: 'rate_limited' });
       throw new LookoutError('rate_limited', `too many failed sign-ins: try again in ${verdict.retryAfterS} s`, {
         headers: { 'Retry-After': String(verdict.retryAfterS) },
       });
     }
     if (verdict.delayMs > 0) await sleep(verdict.delayMs);
 
-    const fail = (reason: 'invalid_credentials' | 'disabled' | 'remote_owner', error = invalidCredentials()) => {
+    const fail = async (reason: 'invalid_credentials' | 'disabled' | 'remote_owner', error = invalidCredentials()) => {
       this.#throttle.failed(keys);
-      this.#emit('auth.sign_in_failed', { ...audit, reason });
+      await this.#emit('auth.sign_in_failed', { ...audit, reason });
       return error;
     };
 
     if ('password' in request) {
       // Always hash, even for an unknown name, so timing says nothing about who exists.
       const ok = await verifyPassword(request.password, row?.password_hash ?? (await decoyHash()));
-      if (!row || !ok) throw fail('invalid_credentials');
+      if (!row || !ok) throw await fail('invalid_credentials');
       if (row.disabled_at !== null)
-        throw fail(
+        throw await fail(
           'disabled',
           new LookoutError('invalid_credentials', `the account ${row.name} is disabled: ask an admin`),
         );
       this.#throttle.succeeded(keys[1]!);
       const at = new Date().toISOString();
-      this.#store.recordSignIn(row.id, at);
+      await this.#store.recordSignIn(row.id, at);
       const principal: Principal = { id: row.id, name: row.name, role: row.role };
-      this.#emit('auth.signed_in', {
+      await this.#emit('auth.signed_in', {
         user_id: row.id,
         name: row.name,
         role: row.role,
@@ -241,7 +331,7 @@ export class AccessService {
 
     // The owner: from this machine only, whatever the credential.
     if (!origin.loopback)
-      throw fail(
+      throw await fail(
         'remote_owner',
         new LookoutError(
           'invalid_credentials',
@@ -249,9 +339,11 @@ export class AccessService {
         ),
       );
     const ok =
-      'code' in request ? this.#codes.consume(request.code) === true : tokensEqual(request.token, this.#o.ownerToken);
+      'code' in request
+        ? (await this.#codes.consume(request.code)) === true
+        : tokensEqual(request.token, this.#o.ownerToken);
     if (!ok)
-      throw fail(
+      throw await fail(
         'invalid_credentials',
         new LookoutError(
           'invalid_credentials',
@@ -260,7 +352,13 @@ export class AccessService {
             : 'that token is not valid: take the current one from .lookout/server.json, or run `lookout open --print`',
         ),
       );
-    this.#emit('auth.signed_in', { user_id: OWNER_ID, name: OWNER_ID, role: 'admin', method, address: origin.address });
+    await this.#emit('auth.signed_in', {
+      user_id: OWNER_ID,
+      name: OWNER_ID,
+      role: 'admin',
+      method,
+      address: origin.address,
+    });
     return this.#issue({ id: OWNER_ID, name: OWNER_ID, role: 'admin' }, randomUUID(), true);
   }
 
@@ -270,9 +368,9 @@ export class AccessService {
     const refreshToken = randomBytes(32).toString('base64url');
     const binding = randomBytes(32).toString('base64url');
     const maxAgeS = this.#o.refreshTokenTtlDays * 86_400;
-    this.#store.transaction(() => {
-      if (newFamily) this.#store.insertFamily(familyId, principal.id, new Date(now).toISOString());
-      this.#store.insertToken({
+    await this.#store.transaction(async (tx) => {
+      if (newFamily) await tx.insertFamily(familyId, principal.id, new Date(now).toISOString());
+      await tx.insertToken({
         tokenHash: secretHash(refreshToken),
         bindingHash: secretHash(binding),
         familyId,
@@ -280,6 +378,7 @@ export class AccessService {
         expiresAt: now + maxAgeS * 1000,
       });
     });
+    await this.#freshKey();
     const { token } = await this.#tokens.sign(principal.id, principal.role);
     return {
       refreshToken,
@@ -307,15 +406,15 @@ export class AccessService {
     if (!cookieToken) throw refreshRefused('no refresh cookie was sent');
     if (!binding) throw refreshRefused('the X-Refresh-Binding header is missing');
     const tokenHash = secretHash(cookieToken);
-    const row = this.#store.token(tokenHash);
+    const row = await this.#store.token(tokenHash);
     const now = Date.now();
     if (!row) throw refreshRefused('the refresh token is unknown or expired');
     if (!tokensEqual(secretHash(binding), row.binding_hash)) throw refreshRefused('the refresh binding does not match');
     if (row.family_revoked_at !== null) throw refreshRefused('this sign-in was ended');
     if (row.expires_at_ms <= now) throw refreshRefused('the refresh token has expired');
-    if (row.used_at_ms !== null || !this.#store.useToken(tokenHash, now)) {
-      this.#store.revokeFamily(row.family_id, 'reuse', new Date(now).toISOString());
-      this.#emit('auth.refresh_reuse_detected', {
+    if (row.used_at_ms !== null || !(await this.#store.useToken(tokenHash, now))) {
+      await this.#store.revokeFamily(row.family_id, 'reuse', new Date(now).toISOString());
+      await this.#emit('auth.refresh_reuse_detected', {
         subject: row.subject,
         family_id: row.family_id,
         address: origin.address,
@@ -323,46 +422,50 @@ export class AccessService {
       this.#o.logger.warn({ subject: row.subject, family_id: row.family_id }, 'refresh token reuse: family revoked');
       throw refreshRefused('this refresh token was already used, so the sign-in was revoked');
     }
-    const principal = this.#principalFor(row.subject);
+    const principal = await this.#principalFor(row.subject);
     if (!principal) {
-      this.#store.revokeFamily(row.family_id, 'user gone', new Date(now).toISOString());
+      await this.#store.revokeFamily(row.family_id, 'user gone', new Date(now).toISOString());
       throw refreshRefused('the user is disabled or removed');
     }
     return this.#issue(principal, row.family_id, false);
   }
 
-  #principalFor(subject: string): Principal | undefined {
+  async #principalFor(subject: string): Promise<Principal | undefined> {
     if (subject === OWNER_ID) return { id: OWNER_ID, name: OWNER_ID, role: 'admin' };
-    const user = this.#users.get(subject);
+    const user = await this.#user(subject);
     return user && !user.disabled ? { id: subject, name: user.name, role: user.role } : undefined;
   }
 
   /** Ends the sign-in the refresh cookie belongs to (with the binding; anything less is ignored). */
-  signOut(cookieToken: string | undefined, binding: string | undefined): void {
+  async signOut(cookieToken: string | undefined, binding: string | undefined): Promise<void> {
     if (!cookieToken || !binding) return;
-    const row = this.#store.token(secretHash(cookieToken));
+    const row = await this.#store.token(secretHash(cookieToken));
     if (row && tokensEqual(secretHash(binding), row.binding_hash))
-      this.#store.revokeFamily(row.family_id, 'sign-out', new Date().toISOString());
+      await this.#store.revokeFamily(row.family_id, 'sign-out', new Date().toISOString());
   }
 
   /** A one-time owner sign-in code (`lookout open`, the desktop window). */
-  mintCode(): CodeResponse {
-    return { code: this.#codes.mint(true), expires_in: CODE_TTL_MS / 1000 };
+  async mintCode(): Promise<CodeResponse> {
+    return { code: await this.#codes.mint(true), expires_in: CODE_TTL_MS / 1000 };
   }
 
   /** A one-use ticket that opens /ws or SSE as this principal (browsers cannot set headers there). */
-  mintTicket(principal: AuthPrincipal): TicketResponse {
-    return { ticket: this.#tickets.mint(principal), expires_in: TICKET_TTL_MS / 1000 };
+  async mintTicket(principal: AuthPrincipal): Promise<TicketResponse> {
+    return { ticket: await this.#tickets.mint(principal), expires_in: TICKET_TTL_MS / 1000 };
   }
 
   /**
    * A new signing key: every access token and every refresh family dies, so everyone
    * signs in again (the owner's programs, which use the owner token, are unaffected).
    */
-  rotateKey(): number {
-    this.#tokens.replaceKey(replaceSigningKey(this.#o.signingKeyFile));
-    const revoked = this.#store.revokeAll('key rotated', new Date().toISOString());
-    this.#tickets.clear();
+  async rotateKey(): Promise<number> {
+    if (this.#shared) {
+      const { key, generation } = await replaceSharedSigningKey(this.#o.store);
+      this.#tokens.replaceKey(key, String(generation));
+      this.#keyCheckedAt = Date.now();
+    } else this.#tokens.replaceKey(replaceSigningKey(this.#o.signingKeyFile));
+    const revoked = await this.#store.revokeAll('key rotated', new Date().toISOString());
+    await this.#tickets.clear();
     this.#o.logger.info({ revoked_sessions: revoked }, 'signing key rotated');
     this.#revoked(undefined);
     return revoked;
@@ -370,16 +473,16 @@ export class AccessService {
 
   // -- users -------------------------------------------------------------------------
 
-  listUsers(): User[] {
-    return this.#store.users().map(toUser);
+  async listUsers(): Promise<User[]> {
+    return (await this.#store.users()).map(toUser);
   }
 
-  getUser(id: string): User {
-    return toUser(this.#requireUser(id));
+  async getUser(id: string): Promise<User> {
+    return toUser(await this.#requireUser(id));
   }
 
-  #requireUser(id: string): UserRow {
-    const row = this.#store.userById(id) ?? this.#store.userByName(id);
+  async #requireUser(id: string): Promise<UserRow> {
+    const row = (await this.#store.userById(id)) ?? (await this.#store.userByName(id));
     if (!row) throw new LookoutError('not_found', `no user ${JSON.stringify(id.slice(0, 80))}`);
     return row;
   }
@@ -393,63 +496,69 @@ export class AccessService {
     const { name, role, password } = parsed.data;
     if (name.toLowerCase() === OWNER_ID)
       throw new LookoutError('name_taken', '"owner" is the owner token\'s name; pick another');
-    if (this.#store.userByName(name)) throw new LookoutError('name_taken', `a user named ${name} exists already`);
+    if (await this.#store.userByName(name)) throw new LookoutError('name_taken', `a user named ${name} exists already`);
     const hash = await hashPassword(password);
     const id = `u_${randomBytes(9).toString('base64url')}`;
     const at = new Date().toISOString();
     try {
-      this.#store.insertUser({ id, name, role, password_hash: hash, at });
+      await this.#store.insertUser({ id, name, role, password_hash: hash, at });
     } catch (error) {
-      // Another request took the name while this one hashed.
-      if (String((error as Error).message).includes('UNIQUE'))
-        throw new LookoutError('name_taken', `a user named ${name} exists already`);
+      // Another request (here or on another server) took the name while this one hashed.
+      if (isUniqueViolation(error)) throw new LookoutError('name_taken', `a user named ${name} exists already`);
       throw error;
     }
-    const row = this.#store.userById(id)!;
+    const row = (await this.#store.userById(id))!;
     this.#cache(row, 0);
-    this.#emit('auth.user_created', { user_id: id, name, role, by: by.name });
+    await this.#emit('auth.user_created', { user_id: id, name, role, by: by.name });
     return toUser(row);
   }
 
   async updateUser(id: string, patch: UpdateUserRequest, by: Principal): Promise<User> {
-    const row = this.#requireUser(id);
+    const row = await this.#requireUser(id);
     const at = new Date().toISOString();
     const nowMs = Date.now();
     const hash = patch.password === undefined ? undefined : await hashPassword(patch.password);
     let revoke = false;
-    this.#store.transaction(() => {
+    await this.#store.transaction(async (tx) => {
       if (patch.role !== undefined && patch.role !== row.role) {
-        this.#store.setRole(row.id, patch.role, at);
+        await tx.setRole(row.id, patch.role, at);
         revoke = true;
       }
       if (hash !== undefined) {
-        this.#store.setPassword(row.id, hash, at);
+        await tx.setPassword(row.id, hash, at);
         revoke = true;
       }
       if (patch.disabled !== undefined && patch.disabled !== (row.disabled_at !== null)) {
-        this.#store.setDisabled(row.id, patch.disabled ? at : null, at);
+        await tx.setDisabled(row.id, patch.disabled ? at : null, at);
         revoke ||= patch.disabled;
       }
-      if (revoke) this.#store.revokeSubject(row.id, 'user changed', at);
+      if (revoke) {
+        await tx.revokeSubject(row.id, 'user changed', at);
+        await tx.setTokensValidFrom(row.id, nowMs);
+      }
     });
-    const updated = this.#store.userById(row.id)!;
+    const updated = (await this.#store.userById(row.id))!;
     // Tokens issued before a change of role or password no longer count.
     this.#cache(updated, revoke ? nowMs : 0);
     if (patch.disabled === true && row.disabled_at === null)
-      this.#emit('auth.user_disabled', { user_id: row.id, name: row.name, role: row.role, by: by.name });
+      await this.#emit('auth.user_disabled', { user_id: row.id, name: row.name, role: row.role, by: by.name });
     if (revoke) this.#revoked(row.id);
     return toUser(updated);
   }
 
-  removeUser(id: string): void {
-    const row = this.#requireUser(id);
-    this.#store.transaction(() => this.#store.deleteUser(row.id));
+  async removeUser(id: string): Promise<void> {
+    const row = await this.#requireUser(id);
+    await this.#store.transaction((tx) => tx.deleteUser(row.id));
     this.#users.delete(row.id);
     this.#revoked(row.id);
   }
 
-  #emit(type: string, data: Record<string, unknown>): void {
-    // An audit event that cannot be stored must not turn a sign-in into a 500: logged.
-    this.#o.bus.emitLater(type, data);
+  async #emit(type: string, data: Record<string, unknown>): Promise<void> {
+    try {
+      await this.#o.bus.emit(type, data);
+    } catch (error) {
+      // An audit event that cannot be stored must not turn a sign-in into a 500.
+      this.#o.logger.error({ err: error, type }, 'could not record an audit event');
+    }
   }
 }

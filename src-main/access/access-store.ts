@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { StatementSync } from 'node:sqlite';
 import type { Role, User } from '../../src-shared/access.ts';
-import type { Database } from '../store/database.ts';
+import type { SqlExecutor, SqlStore } from '../store/sql-store.ts';
 
 export interface UserRow {
   id: string;
@@ -13,6 +12,7 @@ export interface UserRow {
   updated_at: string;
   last_sign_in_at: string | null;
   disabled_at: string | null;
+  tokens_valid_from_ms: number;
 }
 
 export interface RefreshRow {
@@ -41,122 +41,138 @@ export const toUser = (row: UserRow): User => ({
   disabled: row.disabled_at !== null,
 });
 
-/** The access tables (migration 3) behind prepared statements. */
+/**
+ * The access tables (migration 5) in either dialect. `transaction` hands fn a store bound
+ * to the transaction, so every statement in it commits or rolls back together.
+ */
 export class AccessStore {
-  readonly #db: Database;
-  readonly #s: Record<string, StatementSync>;
+  readonly #x: SqlExecutor;
+  readonly #store: SqlStore | undefined;
 
-  constructor(db: Database) {
-    this.#db = db;
-    const p = (sql: string) => db.db.prepare(sql);
-    this.#s = {
-      userById: p('SELECT * FROM users WHERE id = ?'),
-      userByName: p('SELECT * FROM users WHERE name_key = ?'),
-      users: p('SELECT * FROM users ORDER BY name_key'),
-      insertUser: p(
-        'INSERT INTO users (id, name, name_key, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ),
-      updateRole: p('UPDATE users SET role = ?, updated_at = ? WHERE id = ?'),
-      updatePassword: p('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?'),
-      updateDisabled: p('UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?'),
-      signedIn: p('UPDATE users SET last_sign_in_at = ? WHERE id = ?'),
-      deleteUser: p('DELETE FROM users WHERE id = ?'),
-      insertFamily: p('INSERT INTO refresh_families (id, subject, created_at) VALUES (?, ?, ?)'),
-      insertToken: p(
-        'INSERT INTO refresh_tokens (token_hash, binding_hash, family_id, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?)',
-      ),
-      token: p(
-        'SELECT t.*, f.subject, f.revoked_at AS family_revoked_at FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.token_hash = ?',
-      ),
-      useToken: p('UPDATE refresh_tokens SET used_at_ms = ? WHERE token_hash = ? AND used_at_ms IS NULL'),
-      revokeFamily: p(
-        'UPDATE refresh_families SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL',
-      ),
-      revokeSubject: p(
-        'UPDATE refresh_families SET revoked_at = ?, revoked_reason = ? WHERE subject = ? AND revoked_at IS NULL',
-      ),
-      revokeAll: p('UPDATE refresh_families SET revoked_at = ?, revoked_reason = ? WHERE revoked_at IS NULL'),
-      deleteFamilies: p('DELETE FROM refresh_families WHERE subject = ?'),
-      // Keep a used token until it expires: a replay of it must still be recognised as reuse.
-      prune: p('DELETE FROM refresh_tokens WHERE expires_at_ms < ?'),
-      pruneFamilies: p(
-        'DELETE FROM refresh_families WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = refresh_families.id)',
-      ),
-    };
+  constructor(store: SqlStore | SqlExecutor) {
+    this.#x = store;
+    this.#store = 'transaction' in store ? store : undefined;
   }
 
-  transaction<T>(fn: () => T): T {
-    return this.#db.transaction(fn);
+  get dialect(): SqlExecutor['dialect'] {
+    return this.#x.dialect;
   }
 
-  userById(id: string): UserRow | undefined {
-    return this.#s.userById!.get(id) as UserRow | undefined;
+  transaction<T>(fn: (tx: AccessStore) => Promise<T>): Promise<T> {
+    if (!this.#store) return fn(this); // already inside one
+    return this.#store.transaction((tx) => fn(new AccessStore(tx)));
   }
 
-  userByName(name: string): UserRow | undefined {
-    return this.#s.userByName!.get(nameKey(name)) as UserRow | undefined;
+  userById(id: string): Promise<UserRow | undefined> {
+    return this.#x.get<UserRow>('SELECT * FROM users WHERE id = ?', [id]);
   }
 
-  users(): UserRow[] {
-    return this.#s.users!.all() as unknown as UserRow[];
+  userByName(name: string): Promise<UserRow | undefined> {
+    return this.#x.get<UserRow>('SELECT * FROM users WHERE name_key = ?', [nameKey(name)]);
   }
 
-  insertUser(row: { id: string; name: string; role: Role; password_hash: string; at: string }): void {
-    this.#s.insertUser!.run(row.id, row.name, nameKey(row.name), row.role, row.password_hash, row.at, row.at);
+  users(): Promise<UserRow[]> {
+    return this.#x.all<UserRow>('SELECT * FROM users ORDER BY name_key');
   }
 
-  setRole(id: string, role: Role, at: string): void {
-    this.#s.updateRole!.run(role, at, id);
+  async insertUser(row: { id: string; name: string; role: Role; password_hash: string; at: string }): Promise<void> {
+    await this.#x.run(
+      'INSERT INTO users (id, name, name_key, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [row.id, row.name, nameKey(row.name), row.role, row.password_hash, row.at, row.at],
+    );
   }
 
-  setPassword(id: string, hash: string, at: string): void {
-    this.#s.updatePassword!.run(hash, at, id);
+  async setRole(id: string, role: Role, at: string): Promise<void> {
+    await this.#x.run('UPDATE users SET role = ?, updated_at = ? WHERE id = ?', [role, at, id]);
   }
 
-  setDisabled(id: string, disabledAt: string | null, at: string): void {
-    this.#s.updateDisabled!.run(disabledAt, at, id);
+  async setPassword(id: string, hash: string, at: string): Promise<void> {
+    await this.#x.run('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?', [hash, at, id]);
   }
 
-  recordSignIn(id: string, at: string): void {
-    this.#s.signedIn!.run(at, id);
+  async setDisabled(id: string, disabledAt: string | null, at: string): Promise<void> {
+    await this.#x.run('UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?', [disabledAt, at, id]);
   }
 
-  deleteUser(id: string): void {
-    this.#s.deleteFamilies!.run(id);
-    this.#s.deleteUser!.run(id);
+  /** Tokens issued before `ms` no longer count (a change of role or password, on any server). */
+  async setTokensValidFrom(id: string, ms: number): Promise<void> {
+    await this.#x.run('UPDATE users SET tokens_valid_from_ms = ? WHERE id = ? AND tokens_valid_from_ms < ?', [
+      ms,
+      id,
+      ms,
+    ]);
   }
 
-  insertFamily(id: string, subject: string, at: string): void {
-    this.#s.insertFamily!.run(id, subject, at);
+  async recordSignIn(id: string, at: string): Promise<void> {
+    await this.#x.run('UPDATE users SET last_sign_in_at = ? WHERE id = ?', [at, id]);
   }
 
-  insertToken(row: { tokenHash: string; bindingHash: string; familyId: string; now: number; expiresAt: number }): void {
-    this.#s.insertToken!.run(row.tokenHash, row.bindingHash, row.familyId, row.now, row.expiresAt);
+  async deleteUser(id: string): Promise<void> {
+    await this.#x.run('DELETE FROM refresh_families WHERE subject = ?', [id]);
+    await this.#x.run('DELETE FROM users WHERE id = ?', [id]);
   }
 
-  token(tokenHash: string): RefreshRow | undefined {
-    return this.#s.token!.get(tokenHash) as RefreshRow | undefined;
+  async insertFamily(id: string, subject: string, at: string): Promise<void> {
+    await this.#x.run('INSERT INTO refresh_families (id, subject, created_at) VALUES (?, ?, ?)', [id, subject, at]);
   }
 
-  /** Marks a token used; false when it already was (a concurrent use won the race). */
-  useToken(tokenHash: string, now: number): boolean {
-    return Number(this.#s.useToken!.run(now, tokenHash).changes) === 1;
+  async insertToken(row: {
+    tokenHash: string;
+    bindingHash: string;
+    familyId: string;
+    now: number;
+    expiresAt: number;
+  }): Promise<void> {
+    await this.#x.run(
+      'INSERT INTO refresh_tokens (token_hash, binding_hash, family_id, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?)',
+      [row.tokenHash, row.bindingHash, row.familyId, row.now, row.expiresAt],
+    );
   }
 
-  revokeFamily(id: string, reason: string, at: string): void {
-    this.#s.revokeFamily!.run(at, reason, id);
+  token(tokenHash: string): Promise<RefreshRow | undefined> {
+    return this.#x.get<RefreshRow>(
+      'SELECT t.*, f.subject, f.revoked_at AS family_revoked_at FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.token_hash = ?',
+      [tokenHash],
+    );
   }
 
-  revokeSubject(subject: string, reason: string, at: string): number {
-    return Number(this.#s.revokeSubject!.run(at, reason, subject).changes);
+  /** Marks a token used; false when it already was (a concurrent use, here or on another server, won the race). */
+  async useToken(tokenHash: string, now: number): Promise<boolean> {
+    const { changes } = await this.#x.run(
+      'UPDATE refresh_tokens SET used_at_ms = ? WHERE token_hash = ? AND used_at_ms IS NULL',
+      [now, tokenHash],
+    );
+    return changes === 1;
   }
 
-  revokeAll(reason: string, at: string): number {
-    return Number(this.#s.revokeAll!.run(at, reason).changes);
+  async revokeFamily(id: string, reason: string, at: string): Promise<void> {
+    await this.#x.run(
+      'UPDATE refresh_families SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL',
+      [at, reason, id],
+    );
   }
 
-  prune(now: number): void {
-    this.#s.prune!.run(now);
-    this.#s.pruneFamilies!.run();
+  async revokeSubject(subject: string, reason: string, at: string): Promise<number> {
+    const { changes } = await this.#x.run(
+      'UPDATE refresh_families SET revoked_at = ?, revoked_reason = ? WHERE subject = ? AND revoked_at IS NULL',
+      [at, reason, subject],
+    );
+    return changes;
+  }
+
+  async revokeAll(reason: string, at: string): Promise<number> {
+    const { changes } = await this.#x.run(
+      'UPDATE refresh_families SET revoked_at = ?, revoked_reason = ? WHERE revoked_at IS NULL',
+      [at, reason],
+    );
+    return changes;
+  }
+
+  async prune(now: number): Promise<void> {
+    // Keep a used token until it expires: a replay of it must still be recognised as reuse.
+    await this.#x.run('DELETE FROM refresh_tokens WHERE expires_at_ms < ?', [now]);
+    await this.#x.run(
+      'DELETE FROM refresh_families WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = refresh_families.id)',
+    );
   }
 }

@@ -32,15 +32,23 @@ export interface AccessClaims {
  */
 export class AccessTokens {
   #key: CryptoKey;
+  #kid: string | undefined;
   readonly ttlSeconds: number;
 
-  constructor(key: KeyObject, ttlSeconds: number) {
+  /** `kid`: the key's generation when servers share it (team mode); tokens name it, and only it verifies. */
+  constructor(key: KeyObject, ttlSeconds: number, kid?: string) {
     this.#key = asCryptoKey(key);
+    this.#kid = kid;
     this.ttlSeconds = ttlSeconds;
   }
 
-  replaceKey(key: KeyObject): void {
+  get kid(): string | undefined {
+    return this.#kid;
+  }
+
+  replaceKey(key: KeyObject, kid?: string): void {
     this.#key = asCryptoKey(key);
+    this.#kid = kid;
   }
 
   async sign(subject: string, role: Role): Promise<{ token: string; claims: AccessClaims }> {
@@ -49,7 +57,7 @@ export class AccessTokens {
     const claims: AccessClaims = { sub: subject, role, jti: randomUUID(), iatMs: nowMs, exp: now + this.ttlSeconds };
     const { SignJWT } = await jose();
     const token = await new SignJWT({ role, iat_ms: nowMs })
-      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT', ...(this.#kid === undefined ? {} : { kid: this.#kid }) })
       .setSubject(subject)
       .setJti(claims.jti)
       .setIssuer(ISSUER)
@@ -64,12 +72,20 @@ export class AccessTokens {
   async verify(token: string): Promise<AccessClaims> {
     const { errors, jwtVerify } = await jose();
     try {
-      const { payload } = await jwtVerify(token, this.#key, {
+      const { payload, protectedHeader } = await jwtVerify(token, this.#key, {
         algorithms: [ALGORITHM],
         issuer: ISSUER,
         audience: AUDIENCE,
         requiredClaims: ['sub', 'jti', 'exp', 'iat'],
       });
+      if (this.#kid !== undefined && protectedHeader.kid !== this.#kid)
+        throw new LookoutError(
+          'unauthorized',
+          'the access token was signed with a key that was replaced: sign in again',
+          {
+            headers: { 'WWW-Authenticate': 'Bearer realm="lookout", error="invalid_token"' },
+          },
+        );
       const role = Role.safeParse(payload.role);
       if (!role.success) throw new LookoutError('unauthorized', 'the access token names no valid role');
       return {
@@ -102,6 +118,18 @@ export class AccessTokens {
  */
 const asCryptoKey = (key: KeyObject): CryptoKey =>
   key.toCryptoKey({ name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']) as CryptoKey;
+
+/** The `kid` a token's header names, read without verifying anything (undefined when there is none). */
+export function tokenKid(token: string): string | undefined {
+  try {
+    const header = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as {
+      kid?: unknown;
+    };
+    return typeof header.kid === 'string' ? header.kid : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** A JWT is three base64url parts; the owner token is one. */
 export const looksLikeJwt = (value: string): boolean => /^[\w-]+\.[\w-]+\.[\w-]*$/.test(value);

@@ -96,8 +96,11 @@ export const accessRoutes = (access: AccessService, options: AccessRoutesOptions
       tags: ['auth'],
       policy: { role: 'public', readOnly: 'allowed' },
       responses: { 204: { description: 'Signed out' } },
-      handler: ({ ctx }) => {
-        access.signOut(cookieValue(ctx.get('cookie'), cookieName()), ctx.get(HEADERS.refreshBinding) || undefined);
+      handler: async ({ ctx }) => {
+        await access.signOut(
+          cookieValue(ctx.get('cookie'), cookieName()),
+          ctx.get(HEADERS.refreshBinding) || undefined,
+        );
         setCookie(ctx, '', 0);
         return { status: 204 };
       },
@@ -123,7 +126,7 @@ export const accessRoutes = (access: AccessService, options: AccessRoutesOptions
       tags: ['auth'],
       policy: { role: 'viewer', readOnly: 'allowed' },
       responses: { 200: { description: 'A ticket', schema: TicketResponse } },
-      handler: ({ ctx }) => ({ body: access.mintTicket(principal(ctx)) }),
+      handler: async ({ ctx }) => ({ body: await access.mintTicket(principal(ctx)) }),
     }),
     defineRoute({
       method: 'post',
@@ -133,11 +136,11 @@ export const accessRoutes = (access: AccessService, options: AccessRoutesOptions
       tags: ['auth'],
       policy: { role: 'admin', readOnly: 'allowed' },
       responses: { 201: { description: 'A code', schema: CodeResponse } },
-      handler: ({ ctx }) => {
+      handler: async ({ ctx }) => {
         if (principal(ctx).kind !== 'owner')
           throw new LookoutError('forbidden', 'only the owner token mints sign-in codes');
         ctx.set('Cache-Control', 'no-store');
-        return { status: 201, body: access.mintCode() };
+        return { status: 201, body: await access.mintCode() };
       },
     }),
     defineRoute({
@@ -152,7 +155,7 @@ export const accessRoutes = (access: AccessService, options: AccessRoutesOptions
           schema: z.object({ revoked_sessions: z.number().int() }),
         },
       },
-      handler: () => ({ body: { revoked_sessions: access.rotateKey() } }),
+      handler: async () => ({ body: { revoked_sessions: await access.rotateKey() } }),
     }),
     defineRoute({
       method: 'get',
@@ -161,7 +164,7 @@ export const accessRoutes = (access: AccessService, options: AccessRoutesOptions
       tags: ['users'],
       policy: { role: 'admin', readOnly: 'allowed' },
       responses: { 200: { description: 'Users', schema: UsersList } },
-      handler: () => ({ body: { users: access.listUsers() } }),
+      handler: async () => ({ body: { users: await access.listUsers() } }),
     }),
     defineRoute({
       method: 'post',
@@ -182,7 +185,7 @@ export const accessRoutes = (access: AccessService, options: AccessRoutesOptions
       policy: { role: 'admin', readOnly: 'allowed' },
       errors: [404],
       responses: { 200: { description: 'The user', schema: User } },
-      handler: ({ params }) => ({ body: access.getUser(USER_ID.parse(params).id) }),
+      handler: async ({ params }) => ({ body: await access.getUser(USER_ID.parse(params).id) }),
     }),
     defineRoute({
       method: 'patch',
@@ -206,8 +209,8 @@ export const accessRoutes = (access: AccessService, options: AccessRoutesOptions
       policy: { role: 'admin', readOnly: 'allowed' },
       errors: [404],
       responses: { 204: { description: 'Removed' } },
-      handler: ({ params }) => {
-        access.removeUser(USER_ID.parse(params).id);
+      handler: async ({ params }) => {
+        await access.removeUser(USER_ID.parse(params).id);
         return { status: 204 };
       },
     }),

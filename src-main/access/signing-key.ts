@@ -1,5 +1,7 @@
 import { createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import type { SqlStore } from '../store/sql-store.ts';
+import { isUniqueViolation } from '../store/unique-violation.ts';
 
 const KEY_BYTES = 32;
 
@@ -32,4 +34,57 @@ export function replaceSigningKey(file: string): KeyObject {
   fs.writeFileSync(temp, `${randomBytes(KEY_BYTES).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
   fs.renameSync(temp, file);
   return loadSigningKey(file);
+}
+
+/** A key and its generation (the `kid` of the tokens it signs). */
+export interface SharedKey {
+  generation: number;
+  key: KeyObject;
+}
+
+const toSharedKey = (row: { generation: number; key: string }): SharedKey => {
+  const raw = Buffer.from(row.key, 'base64url');
+  if (raw.length < KEY_BYTES) throw new Error(`signing key ${row.generation} in the database is too short`);
+  return { generation: Number(row.generation), key: createSecretKey(raw) };
+};
+
+/**
+ * Servers sharing a store (team mode) sign with one key, kept in its `signing_keys`
+ * table: a token signed by one server is good on every other. The first server to start
+ * creates generation 1 (`ON CONFLICT DO NOTHING`: two starting at once agree on one key).
+ */
+export async function loadSharedSigningKey(store: SqlStore): Promise<SharedKey> {
+  await store.run(
+    'INSERT INTO signing_keys (generation, key, created_at) VALUES (1, ?, ?) ON CONFLICT (generation) DO NOTHING',
+    [randomBytes(KEY_BYTES).toString('base64url'), new Date().toISOString()],
+  );
+  return currentSharedSigningKey(store);
+}
+
+export async function currentSharedSigningKey(store: SqlStore): Promise<SharedKey> {
+  const row = await store.get<{ generation: number; key: string }>(
+    'SELECT generation, key FROM signing_keys ORDER BY generation DESC LIMIT 1',
+  );
+  if (!row) return loadSharedSigningKey(store);
+  return toSharedKey(row);
+}
+
+/** A new generation replaces the key on every server (each notices within a second); older ones are dropped. */
+export async function replaceSharedSigningKey(store: SqlStore): Promise<SharedKey> {
+  try {
+    await store.transaction(async (tx) => {
+      const top = await tx.get<{ generation: number | null }>('SELECT MAX(generation) AS generation FROM signing_keys');
+      const generation = Number(top?.generation ?? 0) + 1;
+      await tx.run('INSERT INTO signing_keys (generation, key, created_at) VALUES (?, ?, ?)', [
+        generation,
+        randomBytes(KEY_BYTES).toString('base64url'),
+        new Date().toISOString(),
+      ]);
+      await tx.run('DELETE FROM signing_keys WHERE generation < ?', [generation]);
+    });
+  } catch (error) {
+    // Another server rotated at the same moment: its new key is as fresh as ours would be.
+    if (!isUniqueViolation(error)) throw error;
+  }
+  return currentSharedSigningKey(store);
 }

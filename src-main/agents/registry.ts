@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { StatementSync } from 'node:sqlite';
 import { API_PREFIX } from '../../src-shared/protocol.ts';
 import {
   type Agent,
@@ -10,7 +9,8 @@ import {
 } from '../../src-shared/agents.ts';
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
-import type { Database } from '../store/database.ts';
+import type { SqlExecutor, SqlStore, SqlValue } from '../store/sql-store.ts';
+import { isUniqueViolation } from '../store/unique-violation.ts';
 import { findPreset, findProgram } from './presets.ts';
 
 interface AgentRow {
@@ -37,49 +37,52 @@ const modelJson = (model: AgentModel | null): string | null => (model === null ?
 export const newId = (): string => randomBytes(6).toString('hex');
 export const now = (): string => new Date().toISOString();
 
+const nameTaken = (name: string, id: string) =>
+  new LookoutError('conflict', `an agent named ${name} already exists (id ${id}); choose another name`, {
+    details: { agent_id: id },
+  });
+
 /**
  * The agents registry: rows in `agents`, every change published as `agent.*`. The
  * stored status is idle, working or error; `offline` is worked out on every read from
  * whether the program can be found, so installing a CLI brings its agent online.
  */
 export class AgentRegistry {
-  #db: Database;
+  #store: SqlStore;
   #bus: EventBus;
   #searchPath: () => string | undefined;
-  #sandboxOf: (agentId: string) => string | null;
-  #byId: StatementSync;
+  #sandboxOf: (taskId: string) => Promise<string | null>;
 
   constructor(options: {
-    db: Database;
+    store: SqlStore;
     bus: EventBus;
     searchPath?: () => string | undefined;
-    /** The sandbox an agent is working in (owned by the tasks domain). */
-    sandboxOf?: (agentId: string) => string | null;
+    /** The sandbox a task runs in (owned by the tasks domain). */
+    sandboxOf?: (taskId: string) => Promise<string | null>;
   }) {
-    this.#db = options.db;
+    this.#store = options.store;
     this.#bus = options.bus;
     this.#searchPath = options.searchPath ?? (() => process.env.PATH);
-    this.#sandboxOf = options.sandboxOf ?? (() => null);
-    this.#byId = this.#db.db.prepare('SELECT * FROM agents WHERE id = ?');
+    this.#sandboxOf = options.sandboxOf ?? (async () => null);
   }
 
   /** Set once the tasks domain exists (it is built after the registry). */
-  set sandboxOf(fn: (agentId: string) => string | null) {
+  set sandboxOf(fn: (taskId: string) => Promise<string | null>) {
     this.#sandboxOf = fn;
   }
 
-  list(): Agent[] {
-    const rows = this.#db.db.prepare('SELECT * FROM agents ORDER BY created_at, id').all() as unknown as AgentRow[];
-    return rows.map((row) => this.#toAgent(row));
+  async list(): Promise<Agent[]> {
+    const rows = await this.#store.all<AgentRow>('SELECT * FROM agents ORDER BY created_at, id');
+    return Promise.all(rows.map((row) => this.#toAgent(row)));
   }
 
-  find(id: string): Agent | undefined {
-    const row = this.#byId.get(id) as AgentRow | undefined;
+  async find(id: string, tx: SqlExecutor = this.#store): Promise<Agent | undefined> {
+    const row = await tx.get<AgentRow>('SELECT * FROM agents WHERE id = ?', [id]);
     return row ? this.#toAgent(row) : undefined;
   }
 
-  get(id: string): Agent {
-    const agent = this.find(id);
+  async get(id: string): Promise<Agent> {
+    const agent = await this.find(id);
     if (!agent)
       throw new LookoutError('not_found', `no agent has the id ${id}; list them with GET ${API_PREFIX}/agents`);
     return agent;
@@ -98,7 +101,7 @@ export class AgentRegistry {
     return provider === 'container' ? { found: true, file: program } : findProgram(program, this.#searchPath());
   }
 
-  create(input: AgentCreate): Agent {
+  async create(input: AgentCreate): Promise<Agent> {
     let command: string[];
     let passEnv = input.pass_env;
     if ('preset' in input && input.preset !== undefined) {
@@ -108,16 +111,14 @@ export class AgentRegistry {
     } else {
       command = 'command' in input && input.command !== undefined ? input.command : [];
     }
-    this.#checkName(input.name);
+    await this.#checkName(input.name);
     const at = now();
     const id = newId();
-    this.#db.db
-      .prepare(
-        `INSERT INTO agents (id, name, role, command_json, env_json, timeout_s, provider, image, network, model_json,
-           status, status_reason, current_task_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'idle', NULL, NULL, ?, ?)`,
-      )
-      .run(
+    await this.#write(
+      `INSERT INTO agents (id, name, role, command_json, env_json, timeout_s, provider, image, network, model_json,
+         status, status_reason, current_task_id, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'idle', NULL, NULL, ?, ?)`,
+      [
         id,
         input.name,
         input.role,
@@ -130,22 +131,22 @@ export class AgentRegistry {
         input.model ? JSON.stringify(input.model) : null,
         at,
         at,
-      );
-    const agent = this.get(id);
-    this.#bus.emitLater('agent.created', { agent_id: id, name: agent.name, agent });
+      ],
+      input.name,
+    );
+    const agent = await this.get(id);
+    await this.#bus.emit('agent.created', { agent_id: id, name: agent.name, agent });
     return agent;
   }
 
-  update(id: string, patch: AgentUpdate): Agent {
-    const before = this.get(id);
-    if (patch.name !== undefined && patch.name !== before.name) this.#checkName(patch.name);
+  async update(id: string, patch: AgentUpdate): Promise<Agent> {
+    const before = await this.get(id);
+    if (patch.name !== undefined && patch.name !== before.name) await this.#checkName(patch.name);
     const env = { env: patch.env ?? before.env, pass_env: patch.pass_env ?? before.pass_env };
-    this.#db.db
-      .prepare(
-        `UPDATE agents SET name = ?, role = ?, command_json = ?, env_json = ?, timeout_s = ?, provider = ?, image = ?,
-           network = ?, model_json = ?, updated_at = ? WHERE id = ?`,
-      )
-      .run(
+    await this.#write(
+      `UPDATE agents SET name = ?, role = ?, command_json = ?, env_json = ?, timeout_s = ?, provider = ?, image = ?,
+         network = ?, model_json = ?, updated_at = ? WHERE id = ?`,
+      [
         patch.name ?? before.name,
         patch.role ?? before.role,
         JSON.stringify(patch.command === null ? [] : (patch.command ?? before.command)),
@@ -157,57 +158,127 @@ export class AgentRegistry {
         modelJson(patch.model === undefined ? before.model : patch.model),
         now(),
         id,
-      );
-    const agent = this.get(id);
-    this.#bus.emitLater('agent.updated', { agent_id: id, name: agent.name, agent });
+      ],
+      patch.name ?? before.name,
+    );
+    const agent = await this.get(id);
+    await this.#bus.emit('agent.updated', { agent_id: id, name: agent.name, agent });
     return agent;
   }
 
-  delete(id: string): void {
-    const agent = this.get(id);
+  async delete(id: string): Promise<void> {
+    const agent = await this.get(id);
     if (agent.current_task_id !== null)
       throw new LookoutError(
         'conflict',
         `agent ${agent.name} is working on task ${agent.current_task_id}; cancel it first (POST ${API_PREFIX}/tasks/${agent.current_task_id}/cancel)`,
         { details: { task_id: agent.current_task_id } },
       );
-    this.#db.db.prepare('DELETE FROM agents WHERE id = ?').run(id);
-    this.#bus.emitLater('agent.deleted', { agent_id: id, name: agent.name });
+    // Only while idle: a task claimed meanwhile (on this server or another) keeps its agent.
+    const { changes } = await this.#store.run('DELETE FROM agents WHERE id = ? AND current_task_id IS NULL', [id]);
+    // Claimed or deleted meanwhile: look again, which says why (409 with the task, or 404).
+    if (changes === 0) return this.delete(id);
+    await this.#bus.emit('agent.deleted', { agent_id: id, name: agent.name });
+  }
+
+  /**
+   * Makes the agent busy with `taskId` if it is free: the half of starting a task that
+   * must hold across servers. Runs inside the caller's transaction; false when another
+   * request (here or on another server) took the agent first.
+   */
+  async claim(tx: SqlExecutor, id: string, taskId: string): Promise<boolean> {
+    const { changes } = await tx.run(
+      `UPDATE agents SET status = 'working', current_task_id = ?, status_reason = 'queued', updated_at = ?
+       WHERE id = ? AND current_task_id IS NULL`,
+      [taskId, now(), id],
+    );
+    return changes === 1;
+  }
+
+  /** Publishes what `claim` changed, once its transaction committed. */
+  async claimed(before: Agent, taskId: string): Promise<void> {
+    if (before.status === 'working' && before.current_task_id === taskId) return;
+    await this.#bus.emit('agent.status_changed', {
+      agent_id: before.id,
+      name: before.name,
+      from: before.status,
+      to: 'working',
+      task_id: taskId,
+      reason: 'queued',
+    });
   }
 
   /** Moves an agent to working (with its task) or back to idle/error; publishes the change. */
-  setStatus(id: string, status: Exclude<AgentStatus, 'offline'>, taskId: string | null, reason: string | null): void {
-    const before = this.find(id);
+  async setStatus(
+    id: string,
+    status: Exclude<AgentStatus, 'offline'>,
+    taskId: string | null,
+    reason: string | null,
+  ): Promise<void> {
+    const before = await this.find(id);
     if (!before) return; // deleted meanwhile: nothing to tell
-    this.#db.db
-      .prepare('UPDATE agents SET status = ?, current_task_id = ?, status_reason = ?, updated_at = ? WHERE id = ?')
-      .run(status, taskId, reason, now(), id);
-    const after = this.get(id);
+    await this.#store.run(
+      'UPDATE agents SET status = ?, current_task_id = ?, status_reason = ?, updated_at = ? WHERE id = ?',
+      [status, taskId, reason, now(), id],
+    );
+    await this.announce(before, reason);
+  }
+
+  /**
+   * Frees the agent of `taskId` (idle, or error with why) inside the caller's transaction,
+   * so the task's end and its agent's release are one change: nobody sees the task ended
+   * and its agent still busy with it. Publish with `announce` once committed.
+   */
+  async release(
+    tx: SqlExecutor,
+    id: string,
+    taskId: string,
+    status: 'idle' | 'error',
+    reason: string | null,
+  ): Promise<void> {
+    await tx.run(
+      'UPDATE agents SET status = ?, current_task_id = NULL, status_reason = ?, updated_at = ? WHERE id = ? AND current_task_id = ?',
+      [status, reason, now(), id, taskId],
+    );
+  }
+
+  /** Publishes `agent.status_changed` if the agent's status or task differs from `before`. */
+  async announce(before: Agent | undefined, reason: string | null): Promise<void> {
+    if (!before) return; // deleted meanwhile: nothing to tell
+    const after = await this.find(before.id);
+    if (!after) return;
     if (before.status !== after.status || before.current_task_id !== after.current_task_id) {
-      this.#bus.emitLater('agent.status_changed', {
-        agent_id: id,
+      await this.#bus.emit('agent.status_changed', {
+        agent_id: after.id,
         name: after.name,
         from: before.status,
         to: after.status,
-        task_id: taskId,
+        task_id: after.current_task_id,
         reason,
       });
     }
   }
 
-  #checkName(name: string): void {
-    const taken = this.#db.db.prepare('SELECT id FROM agents WHERE name = ?').get(name) as { id: string } | undefined;
-    if (taken)
-      throw new LookoutError(
-        'conflict',
-        `an agent named ${name} already exists (id ${taken.id}); choose another name`,
-        {
-          details: { agent_id: taken.id },
-        },
-      );
+  async #checkName(name: string): Promise<void> {
+    const taken = await this.#store.get<{ id: string }>('SELECT id FROM agents WHERE name = ?', [name]);
+    if (taken) throw nameTaken(name, taken.id);
   }
 
-  #toAgent(row: AgentRow): Agent {
+  /**
+   * An insert or update that may hit the unique name: another request (here or on another
+   * server) can take the name between the check and the write, and that is the same 409.
+   */
+  async #write(sql: string, params: SqlValue[], name: string): Promise<void> {
+    try {
+      await this.#store.run(sql, params);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const taken = await this.#store.get<{ id: string }>('SELECT id FROM agents WHERE name = ?', [name]);
+      throw nameTaken(name, taken?.id ?? 'unknown');
+    }
+  }
+
+  async #toAgent(row: AgentRow): Promise<Agent> {
     const command = JSON.parse(row.command_json) as string[];
     const env = JSON.parse(row.env_json) as { env: Record<string, string>; pass_env: string[] };
     const model = row.model_json === null ? null : (JSON.parse(row.model_json) as AgentModel);
@@ -228,14 +299,14 @@ export class AgentRegistry {
       status,
       status_reason: reason,
       current_task_id: row.current_task_id,
-      sandbox_id: row.current_task_id === null ? null : this.#sandboxOf(row.id),
+      sandbox_id: row.current_task_id === null ? null : await this.#sandboxOf(row.current_task_id),
       command,
       env: env.env,
       pass_env: env.pass_env,
       timeout_s: row.timeout_s,
       provider: row.provider as Agent['provider'],
       image: row.image,
-      network: row.network === 1,
+      network: Number(row.network) === 1,
       model,
       speaker: model !== null ? 'model' : command.length > 0 ? 'command' : 'external',
       created_at: row.created_at,

@@ -22,7 +22,7 @@ export const agentRoutes = (agents: AgentRegistry, tasks: TaskStarter): Route[] 
       summary: 'Every agent, with its status and current task',
       tags: ['agents'],
       responses: { 200: { description: 'The agents', schema: AgentList } },
-      handler: () => ({ body: { agents: agents.list() } }),
+      handler: async () => ({ body: { agents: await agents.list() } }),
     }),
     defineRoute({
       method: 'get',
@@ -43,7 +43,7 @@ export const agentRoutes = (agents: AgentRegistry, tasks: TaskStarter): Route[] 
       body: AgentCreate,
       errors: [409, 423],
       responses: { 201: { description: 'The agent', schema: Agent } },
-      handler: ({ body }) => ({ status: 201, body: agents.create(body) }),
+      handler: async ({ body }) => ({ status: 201, body: await agents.create(body) }),
     }),
     defineRoute({
       method: 'get',
@@ -53,7 +53,7 @@ export const agentRoutes = (agents: AgentRegistry, tasks: TaskStarter): Route[] 
       tags: ['agents'],
       errors: [404],
       responses: { 200: { description: 'The agent', schema: Agent } },
-      handler: ({ params }) => ({ body: agents.get(params.id ?? '') }),
+      handler: async ({ params }) => ({ body: await agents.get(params.id ?? '') }),
     }),
     defineRoute({
       method: 'patch',
@@ -64,7 +64,7 @@ export const agentRoutes = (agents: AgentRegistry, tasks: TaskStarter): Route[] 
       body: AgentUpdate,
       errors: [404, 409, 423],
       responses: { 200: { description: 'The agent', schema: Agent } },
-      handler: ({ params, body }) => ({ body: agents.update(params.id ?? '', body) }),
+      handler: async ({ params, body }) => ({ body: await agents.update(params.id ?? '', body) }),
     }),
     defineRoute({
       method: 'delete',
@@ -74,8 +74,8 @@ export const agentRoutes = (agents: AgentRegistry, tasks: TaskStarter): Route[] 
       tags: ['agents'],
       errors: [404, 409, 423],
       responses: { 204: { description: 'Removed' } },
-      handler: ({ params }) => {
-        agents.delete(params.id ?? '');
+      handler: async ({ params }) => {
+        await agents.delete(params.id ?? '');
         return { status: 204 };
       },
     }),

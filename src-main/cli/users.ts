@@ -7,9 +7,13 @@ import { generatePassword } from '../access/passwords.ts';
 import { SETTINGS } from '../config.ts';
 import { LookoutError } from '../errors.ts';
 import { EventBus } from '../events/bus.ts';
+import { createEventLog } from '../events/create-event-log.ts';
 import { SqliteEventLog } from '../events/sqlite-event-log.ts';
 import { createLogger } from '../logger.ts';
 import { openDatabase } from '../store/database.ts';
+import { PgStore } from '../store/postgres/pg-store.ts';
+import type { SqlStore } from '../store/sql-store.ts';
+import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { prepareStateDir, runningServer, workspacePaths } from '../workspace.ts';
 import { callApi, findWorkspace } from './connection.ts';
 import { CliError, reportAndExit } from './output.ts';
@@ -46,11 +50,12 @@ async function withAdmin<T>(cmd: Command, fn: (admin: UserAdmin) => Promise<T>):
   }
   const paths = prepareStateDir(workspace);
   const logger = createLogger({ level: 'silent' });
-  const store = openDatabase(paths.database);
-  const bus = new EventBus({ log: new SqliteEventLog(store), logger, queueSize: 1 });
+  const { store, log, close } = await openUserStore(paths.database);
+  const bus = new EventBus({ log, logger, queueSize: 1 });
   try {
-    const access = new AccessService({
-      db: store,
+    await log.start();
+    const access = await AccessService.open({
+      store,
       bus,
       logger,
       signingKeyFile: paths.signingKey,
@@ -63,18 +68,47 @@ async function withAdmin<T>(cmd: Command, fn: (admin: UserAdmin) => Promise<T>):
     });
     return await fn({
       create: (body) => access.createUser(body, OWNER),
-      list: async () => access.listUsers(),
-      update: (name, patch) => access.updateUser(access.getUser(name).id, patch, OWNER),
+      list: () => access.listUsers(),
+      update: async (name, patch) => access.updateUser((await access.getUser(name)).id, patch, OWNER),
       remove: async (name) => access.removeUser(name),
-      rotateKey: async () => access.rotateKey(),
+      rotateKey: () => access.rotateKey(),
     });
   } catch (error) {
     if (error instanceof LookoutError) throw new CliError(error.message, error.status === 400 ? 2 : 1);
     throw error;
   } finally {
     bus.close();
-    await store.close();
+    await log.stop();
+    await close();
   }
+}
+
+/**
+ * The store users live in: the team's PostgreSQL database when LOOKOUT_DATABASE_URL names
+ * one (users are shared by every server there, so they are set up in it, not in a
+ * workspace file), else the workspace's own SQLite file.
+ */
+async function openUserStore(
+  file: string,
+): Promise<{ store: SqlStore; log: ReturnType<typeof createEventLog>; close: () => Promise<void> }> {
+  const url = process.env[SETTINGS.databaseUrl.env];
+  if (url) {
+    const parsed = SETTINGS.databaseUrl.schema.safeParse(url);
+    if (!parsed.success)
+      throw new CliError(
+        `${SETTINGS.databaseUrl.env} is not a PostgreSQL URL: expected postgres://user:password@host:5432/database`,
+        2,
+      );
+    const store = await PgStore.open(url);
+    return {
+      store,
+      log: createEventLog(store, { logger: createLogger({ level: 'silent' }) }),
+      close: () => store.close(),
+    };
+  }
+  const database = openDatabase(file);
+  const store = new SqliteStore(database);
+  return { store, log: new SqliteEventLog(store), close: () => database.close() };
 }
 
 /** Reads a password: stdin's first line when it is not a terminal, else a hidden prompt asked twice. */

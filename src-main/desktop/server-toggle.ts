@@ -29,7 +29,7 @@ export interface ToggleRuntime {
   readonly config: { readonly workspace: string };
   readonly session: { readonly state: SessionState };
   /** Mints the one-time sign-in codes the window and the browser sign in with. */
-  readonly access: { mintCode(): { code: string; expires_in: number } };
+  readonly access: { mintCode(): Promise<{ code: string; expires_in: number }> };
   readonly bus: { listen(patterns: readonly string[], listener: (event: EventEnvelope) => void): () => void };
   stop(): Promise<void>;
 }

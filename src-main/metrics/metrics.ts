@@ -13,7 +13,7 @@ export interface MetricsSources {
   /** Who holds the workspace lock now (null: nobody). */
   lockHolder: () => 'server' | 'cli' | null;
   /** Tasks by status, every status listed (a status with none is 0, not absent). */
-  taskCounts: () => Record<string, number>;
+  taskCounts: () => Promise<Record<string, number>>;
 }
 
 /** Request durations from under a millisecond (a GET) to seconds (a stalled disk). */
@@ -130,8 +130,8 @@ export class Metrics {
       help: 'Tasks by status',
       labelNames: ['status'],
       registers,
-      collect() {
-        for (const [status, count] of Object.entries(sources.taskCounts())) this.labels({ status }).set(count);
+      async collect() {
+        for (const [status, count] of Object.entries(await sources.taskCounts())) this.labels({ status }).set(count);
       },
     });
     this.#requestDuration = new Histogram({

@@ -252,6 +252,34 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX discussion_messages_discussion ON discussion_messages (discussion_id, seq);
   CREATE INDEX discussion_messages_streaming ON discussion_messages (status) WHERE status = 'streaming';
   `,
+  // 8: team mode (several servers on one store) for tasks and access. `runner` names the
+  // server that runs a task and holds its worktree; a cancel asked on another server is
+  // recorded for the runner to act on; a user's tokens issued before tokens_valid_from_ms
+  // no longer count (a role or password change, on any server); one-use secrets (sign-in
+  // codes, stream tickets) and the token signing key live here when servers share them.
+  `
+  ALTER TABLE tasks ADD COLUMN runner TEXT;
+  ALTER TABLE tasks ADD COLUMN cancel_requested_at TEXT;
+  CREATE INDEX tasks_runner ON tasks (runner, status);
+  ALTER TABLE sandboxes ADD COLUMN runner TEXT;
+  ALTER TABLE users ADD COLUMN tokens_valid_from_ms INTEGER NOT NULL DEFAULT 0;
+
+  CREATE TABLE single_use_secrets (
+    hash          TEXT PRIMARY KEY,  -- sha256 of the secret: the secret itself is never stored
+    kind          TEXT NOT NULL,     -- 'code' or 'ticket'
+    value_json    TEXT NOT NULL,
+    expires_at_ms INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX single_use_secrets_expiry ON single_use_secrets (expires_at_ms);
+
+  -- The HS256 key of access tokens when servers share the store (a single server keeps it
+  -- in .lookout/signing.key). The highest generation signs; tokens name it as their kid.
+  CREATE TABLE signing_keys (
+    generation INTEGER PRIMARY KEY,
+    key        TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  ) STRICT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

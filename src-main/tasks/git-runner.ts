@@ -1,9 +1,8 @@
 import { execFile } from 'node:child_process';
-import type { StatementSync } from 'node:sqlite';
 import type { GitOperation, GitOperationType } from '../../src-shared/tasks.ts';
 import { now } from '../agents/registry.ts';
 import type { EventBus } from '../events/bus.ts';
-import type { Database } from '../store/database.ts';
+import type { SqlStore } from '../store/sql-store.ts';
 
 /** A git command that failed: git's own first line of stderr (or why it did not run). */
 export class GitCommandError extends Error {
@@ -87,17 +86,12 @@ const toOperation = (row: GitOperationRow): GitOperation => ({
 
 /** Runs git for the orchestrator (argv only) and keeps the record of what it did. */
 export class GitRunner {
-  #db: Database;
+  #store: SqlStore;
   #bus: EventBus;
-  #insert: StatementSync;
 
-  constructor(options: { db: Database; bus: EventBus }) {
-    this.#db = options.db;
+  constructor(options: { store: SqlStore; bus: EventBus }) {
+    this.#store = options.store;
     this.#bus = options.bus;
-    this.#insert = this.#db.db.prepare(
-      `INSERT INTO git_operations (task_id, sandbox_id, operation_type, status, commit_sha, error_message, duration_ms,
-         args_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
   }
 
   async run(args: readonly string[], options: GitRunOptions): Promise<string> {
@@ -106,49 +100,57 @@ export class GitRunner {
     try {
       stdout = await exec(args, options);
     } catch (error) {
-      this.#record(args, options, started, null, (error as Error).message);
+      await this.#record(args, options, started, null, (error as Error).message);
       throw error;
     }
     let sha: string | null = null;
     if (options.shaAfter) sha = (await exec(['rev-parse', 'HEAD'], { cwd: options.cwd })).trim();
-    this.#record(args, options, started, sha, null);
+    await this.#record(args, options, started, sha, null);
     return stdout;
   }
 
-  list(filter: { taskId?: string; limit: number }): GitOperation[] {
-    const rows = (filter.taskId === undefined
-      ? this.#db.db.prepare('SELECT * FROM git_operations ORDER BY id DESC LIMIT ?').all(filter.limit)
-      : this.#db.db
-          .prepare('SELECT * FROM git_operations WHERE task_id = ? ORDER BY id DESC LIMIT ?')
-          .all(filter.taskId, filter.limit)) as unknown as GitOperationRow[];
+  async list(filter: { taskId?: string; limit: number }): Promise<GitOperation[]> {
+    const rows =
+      filter.taskId === undefined
+        ? await this.#store.all<GitOperationRow>('SELECT * FROM git_operations ORDER BY id DESC LIMIT ?', [
+            filter.limit,
+          ])
+        : await this.#store.all<GitOperationRow>(
+            'SELECT * FROM git_operations WHERE task_id = ? ORDER BY id DESC LIMIT ?',
+            [filter.taskId, filter.limit],
+          );
     return rows.reverse().map(toOperation);
   }
 
-  #record(
+  async #record(
     args: readonly string[],
     options: GitRunOptions,
     started: number,
     sha: string | null,
     error: string | null,
-  ): void {
+  ): Promise<void> {
     if (options.record === undefined) return;
     const duration = Math.round(performance.now() - started);
     const taskId = options.taskId ?? null;
     const sandboxId = options.sandboxId ?? null;
     const message = error === null ? null : error.slice(0, 8000);
-    const result = this.#insert.run(
-      taskId,
-      sandboxId,
-      options.record,
-      error === null ? 'succeeded' : 'failed',
-      sha,
-      message,
-      duration,
-      JSON.stringify(args),
-      now(),
+    const row = await this.#store.get<{ id: number }>(
+      `INSERT INTO git_operations (task_id, sandbox_id, operation_type, status, commit_sha, error_message, duration_ms,
+         args_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      [
+        taskId,
+        sandboxId,
+        options.record,
+        error === null ? 'succeeded' : 'failed',
+        sha,
+        message,
+        duration,
+        JSON.stringify(args),
+        now(),
+      ],
     );
-    this.#bus.emitLater('git.operation_completed', {
-      operation_id: String(result.lastInsertRowid),
+    await this.#bus.emit('git.operation_completed', {
+      operation_id: String(row!.id),
       operation_type: options.record,
       status: error === null ? 'succeeded' : 'failed',
       task_id: taskId,

@@ -35,8 +35,8 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
       tags: ['tasks'],
       query: TaskListQuery,
       responses: { 200: { description: 'The tasks', schema: TaskList } },
-      handler: ({ query }) => ({
-        body: { tasks: tasks.list({ status: parseStatusList(query.status), agentId: query.agent_id }) },
+      handler: async ({ query }) => ({
+        body: { tasks: await tasks.list({ status: parseStatusList(query.status), agentId: query.agent_id }) },
       }),
     }),
     defineRoute({
@@ -64,7 +64,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
       tags: ['tasks'],
       errors: [404],
       responses: { 200: { description: 'The task', schema: Task } },
-      handler: ({ params }) => ({ body: tasks.get(params.id ?? '') }),
+      handler: async ({ params }) => ({ body: await tasks.get(params.id ?? '') }),
     }),
     defineRoute({
       method: 'patch',
@@ -102,7 +102,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
       tags: ['tasks'],
       errors: [404, 409, 423],
       responses: { 202: { description: 'The task', schema: Task } },
-      handler: ({ params }) => ({ status: 202, body: tasks.cancel(params.id ?? '') }),
+      handler: async ({ params }) => ({ status: 202, body: await tasks.cancel(params.id ?? '') }),
     }),
     defineRoute({
       method: 'post',
@@ -126,10 +126,11 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
         'Events carry the output live but stop after a budget; this is all of it. `offset` (bytes) returns only what follows; the response header `X-Output-Size` is the offset to ask for next, and `X-Task-Status` says whether more can come.',
       tags: ['tasks'],
       query: OutputQuery,
-      errors: [404],
+      errors: [404, 409],
       responses: { 200: { description: 'The output', contentType: 'text/plain' } },
-      handler: ({ params, query, ctx }) => {
-        const task = tasks.get(params.id ?? '');
+      handler: async ({ params, query, ctx }) => {
+        // 409 in team mode when another server ran it (its log is there).
+        const task = await tasks.withLocalOutput(params.id ?? '');
         const file = tasks.logFile(task.id);
         // No file yet: the task has not started (or printed nothing).
         const size = fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
@@ -150,7 +151,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
       summary: 'Sandboxes (git worktrees under .lookout/sandboxes/), newest first',
       tags: ['sandboxes'],
       responses: { 200: { description: 'The sandboxes', schema: SandboxList } },
-      handler: () => ({ body: { sandboxes: sandboxes.list() } }),
+      handler: async () => ({ body: { sandboxes: await sandboxes.list() } }),
     }),
     defineRoute({
       method: 'get',
@@ -160,7 +161,7 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
       tags: ['sandboxes'],
       errors: [404],
       responses: { 200: { description: 'The sandbox', schema: Sandbox } },
-      handler: ({ params }) => ({ body: sandboxes.get(params.id ?? '') }),
+      handler: async ({ params }) => ({ body: await sandboxes.get(params.id ?? '') }),
     }),
     defineRoute({
       method: 'delete',
@@ -180,6 +181,8 @@ export const taskRoutes = (tasks: TaskService, sandboxes: Sandboxes, git: GitRun
       tags: ['tasks'],
       query: GitOperationQuery,
       responses: { 200: { description: 'The operations', schema: GitOperationList } },
-      handler: ({ query }) => ({ body: { git_operations: git.list({ taskId: query.task_id, limit: query.limit }) } }),
+      handler: async ({ query }) => ({
+        body: { git_operations: await git.list({ taskId: query.task_id, limit: query.limit }) },
+      }),
     }),
   ] as Route[];

@@ -21,7 +21,7 @@ import { AgentProcess, isSameProcess, type RunOutcome, signalGroup } from '../ag
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
-import type { Database } from '../store/database.ts';
+import type { SqlExecutor, SqlStore } from '../store/sql-store.ts';
 import { exec, GitCommandError, type GitRunner } from './git-runner.ts';
 import type { SandboxProvider } from './sandbox/providers.ts';
 import type { Sandboxes } from './sandbox/sandboxes.ts';
@@ -48,6 +48,8 @@ interface TaskRow {
   merge_sha: string | null;
   merged_at: string | null;
   pull_request_url: string | null;
+  runner: string | null;
+  cancel_requested_at: string | null;
   created_at: string;
   updated_at: string;
   queued_at: string | null;
@@ -81,13 +83,38 @@ const toTask = (row: TaskRow): Task => ({
   completed_at: row.completed_at,
 });
 
-const PRIORITY_RANK: Record<TaskPriority, number> = { urgent: 0, high: 1, medium: 2, low: 3 };
+/** The queue's order in SQL: most urgent first, then the longest waiting. */
+const QUEUE_ORDER = `CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, queued_at, id`;
+
+/** How often a server looks for cancels asked on another server of the tasks it runs (team mode). */
+const CANCEL_POLL_MS = 1000;
+/** How often a server looks for queued tasks it was not told about (team mode; a missed notification). */
+const QUEUE_POLL_MS = 5000;
 
 /**
  * The argv element limit on Linux (MAX_ARG_STRLEN): a longer {prompt} cannot be passed
  * as one argument at all, so it is refused up front with the way round it.
  */
 const MAX_ARGV_ELEMENT_BYTES = 128 * 1024 - 1;
+
+/** A claim that lost its race: rolls its transaction back (see start). */
+class ClaimLost extends Error {}
+
+const notPending = (taskId: string, status: TaskStatus) =>
+  new LookoutError(
+    'conflict',
+    `task ${taskId} is ${status}; only a pending task can be started (create a new task to run it again)`,
+    { details: { status } },
+  );
+
+const agentBusy = (name: string, agentId: string, taskId: string) =>
+  new LookoutError(
+    'conflict',
+    `agent ${name} is busy with task ${taskId}; wait for it, cancel it, or pick another agent`,
+    {
+      details: { agent_id: agentId, current_task_id: taskId },
+    },
+  );
 
 export interface TaskSettings {
   maxRunning: number;
@@ -119,7 +146,9 @@ interface Running {
  */
 export class TaskService {
   readonly tasksDir: string;
-  #db: Database;
+  /** This server among the servers sharing the store: the `runner` of the tasks it runs. */
+  readonly runnerId: string;
+  #store: SqlStore;
   #bus: EventBus;
   #logger: Logger;
   #agents: AgentRegistry;
@@ -132,9 +161,15 @@ export class TaskService {
   #running = new Map<string, Running>();
   #merging: Promise<unknown> = Promise.resolve();
   #stopped = false;
+  #pumping = false;
+  #pumpAgain = false;
+  #pumped: Promise<void> = Promise.resolve();
+  #timers: NodeJS.Timeout[] = [];
+  #unlisten: (() => void) | undefined;
 
   constructor(options: {
-    db: Database;
+    store: SqlStore;
+    runnerId: string;
     bus: EventBus;
     logger: Logger;
     agents: AgentRegistry;
@@ -146,7 +181,8 @@ export class TaskService {
     stateDir: string;
     url: () => string;
   }) {
-    this.#db = options.db;
+    this.#store = options.store;
+    this.runnerId = options.runnerId;
     this.#bus = options.bus;
     this.#logger = options.logger;
     this.#agents = options.agents;
@@ -164,22 +200,26 @@ export class TaskService {
     return this.#running.size;
   }
 
+  /** Several servers share the store (PostgreSQL): the queue and the runs span them. */
+  get #shared(): boolean {
+    return this.#store.dialect === 'postgres';
+  }
+
   // ---------------------------------------------------------------------------------
   // Rows
 
   /** How many tasks are in each status (every status listed, 0 when none), for /metrics. */
-  countByStatus(): Record<TaskStatus, number> {
+  async countByStatus(): Promise<Record<TaskStatus, number>> {
     const counts = Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as Record<TaskStatus, number>;
-    const rows = this.#db.db.prepare('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status').all() as {
-      status: TaskStatus;
-      n: number;
-    }[];
-    for (const row of rows) counts[row.status] = row.n;
+    const rows = await this.#store.all<{ status: TaskStatus; n: number }>(
+      'SELECT status, COUNT(*) AS n FROM tasks GROUP BY status',
+    );
+    for (const row of rows) counts[row.status] = Number(row.n);
     return counts;
   }
 
-  list(filter: { status?: TaskStatus[]; agentId?: string } = {}): Task[] {
-    const rows = this.#db.db.prepare('SELECT * FROM tasks ORDER BY created_at DESC, id').all() as unknown as TaskRow[];
+  async list(filter: { status?: TaskStatus[]; agentId?: string } = {}): Promise<Task[]> {
+    const rows = await this.#store.all<TaskRow>('SELECT * FROM tasks ORDER BY created_at DESC, id');
     return rows
       .map(toTask)
       .filter(
@@ -189,13 +229,17 @@ export class TaskService {
       );
   }
 
-  find(id: string): Task | undefined {
-    const row = this.#db.db.prepare('SELECT * FROM tasks WHERE id = ?').get(id) as TaskRow | undefined;
+  async find(id: string): Promise<Task | undefined> {
+    const row = await this.#row(id);
     return row ? toTask(row) : undefined;
   }
 
-  get(id: string): Task {
-    const task = this.find(id);
+  #row(id: string, tx: SqlExecutor = this.#store): Promise<TaskRow | undefined> {
+    return tx.get<TaskRow>('SELECT * FROM tasks WHERE id = ?', [id]);
+  }
+
+  async get(id: string): Promise<Task> {
+    const task = await this.find(id);
     if (!task) throw new LookoutError('not_found', `no task has the id ${id}; list them with GET ${API_PREFIX}/tasks`);
     return task;
   }
@@ -210,19 +254,18 @@ export class TaskService {
     }
     const id = newId();
     const at = now();
-    this.#db.db
-      .prepare(
-        `INSERT INTO tasks (id, title, description, status, priority, base, timeout_s, created_at, updated_at)
-         VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
-      )
-      .run(id, input.title.trim(), input.description, input.priority, base, input.timeout_s ?? null, at, at);
-    const task = this.get(id);
-    this.#bus.emitLater('task.created', { task_id: id, title: task.title, task: this.#eventTask(task) });
+    await this.#store.run(
+      `INSERT INTO tasks (id, title, description, status, priority, base, timeout_s, created_at, updated_at)
+       VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
+      [id, input.title.trim(), input.description, input.priority, base, input.timeout_s ?? null, at, at],
+    );
+    const task = await this.get(id);
+    await this.#bus.emit('task.created', { task_id: id, title: task.title, task: this.#eventTask(task) });
     return task;
   }
 
   async update(id: string, patch: TaskUpdate): Promise<Task> {
-    const before = this.get(id);
+    const before = await this.get(id);
     const runChanges = patch.description !== undefined || patch.base !== undefined || patch.timeout_s !== undefined;
     if (runChanges && before.status !== 'pending')
       throw new LookoutError(
@@ -230,11 +273,12 @@ export class TaskService {
         `task ${id} is ${before.status}: description, base and timeout can change only while it is pending`,
       );
     if (patch.base !== undefined) await this.#sandboxes.resolve(patch.base);
-    this.#db.db
-      .prepare(
-        'UPDATE tasks SET title = ?, description = ?, priority = ?, base = ?, timeout_s = ?, updated_at = ? WHERE id = ?',
-      )
-      .run(
+    // What the run uses changes only while the task is still pending: a start (here or on
+    // another server) between the check above and this write wins, and this is a 409.
+    const { changes } = await this.#store.run(
+      `UPDATE tasks SET title = ?, description = ?, priority = ?, base = ?, timeout_s = ?, updated_at = ?
+       WHERE id = ?${runChanges ? " AND status = 'pending'" : ''}`,
+      [
         patch.title?.trim() ?? before.title,
         patch.description ?? before.description,
         patch.priority ?? before.priority,
@@ -242,19 +286,25 @@ export class TaskService {
         patch.timeout_s === undefined ? before.timeout_s : patch.timeout_s,
         now(),
         id,
-      );
+      ],
+    );
+    if (changes === 0) return this.update(id, patch); // says why (404, or 409 with the status)
     return this.#changed(id);
   }
 
   async delete(id: string, options: { deleteBranch: boolean }): Promise<void> {
-    const task = this.get(id);
+    const row = await this.#row(id);
+    if (!row) await this.get(id); // the 404
+    const task = toTask(row!);
     if (task.status === 'running' || task.status === 'queued')
       throw new LookoutError(
         'conflict',
         `task ${id} is ${task.status}; cancel it first (POST ${API_PREFIX}/tasks/${id}/cancel)`,
       );
+    if (task.sandbox_id !== null || (options.deleteBranch && task.git_branch !== null))
+      this.#requireLocal(row!, 'delete');
     if (task.sandbox_id !== null) {
-      const sandbox = this.#sandboxes.find(task.sandbox_id);
+      const sandbox = await this.#sandboxes.find(task.sandbox_id);
       if (sandbox && sandbox.status !== 'destroyed') await this.#sandboxes.destroy(sandbox.id);
     }
     if (options.deleteBranch && task.git_branch !== null) {
@@ -265,14 +315,35 @@ export class TaskService {
         taskId: id,
       });
     }
-    this.#db.db.prepare('DELETE FROM tasks WHERE id = ?').run(id);
+    // Not while it runs: a start on another server may have won since the check above.
+    const { changes } = await this.#store.run(
+      "DELETE FROM tasks WHERE id = ? AND status NOT IN ('queued', 'running')",
+      [id],
+    );
+    if (changes === 0) return this.delete(id, options); // says why (404, or 409 with the status)
     fs.rmSync(this.logFile(id), { force: true });
     fs.rmSync(this.#promptFile(id), { force: true });
-    this.#bus.emitLater('task.updated', {
+    await this.#bus.emit('task.updated', {
       task_id: id,
       title: task.title,
       task: { ...this.#eventTask(task), deleted: true },
     });
+  }
+
+  /**
+   * The task, if its complete output is here: with several servers its log is in the
+   * workspace of the server that ran it (the events carry it everywhere, up to their budget).
+   */
+  async withLocalOutput(id: string): Promise<Task> {
+    const row = await this.#row(id);
+    if (!row) return this.get(id);
+    if (this.#shared && row.runner !== null && row.runner !== this.runnerId)
+      throw new LookoutError(
+        'conflict',
+        `task ${id} ran on the server ${row.runner}: its complete output is in that server's workspace (.lookout/tasks/${id}.log); ask that server, or follow the task.output events`,
+        { details: { runner: row.runner } },
+      );
+    return toTask(row);
   }
 
   logFile(id: string): string {
@@ -286,20 +357,12 @@ export class TaskService {
   // ---------------------------------------------------------------------------------
   // The state machine
 
-  #transition(id: string, to: TaskStatus, fields: Partial<Record<keyof TaskRow, string | number | null>> = {}): Task {
-    const before = this.get(id);
-    if (!TASK_TRANSITIONS[before.status].includes(to))
-      throw new Error(`task ${id}: ${before.status} → ${to} is not a transition`);
-    const sets = Object.keys(fields).map((key) => `${key} = ?`);
-    this.#db.db
-      .prepare(`UPDATE tasks SET status = ?, updated_at = ?${sets.map((s) => `, ${s}`).join('')} WHERE id = ?`)
-      .run(to, now(), ...(Object.values(fields) as (string | number | null)[]), id);
-    const task = this.get(id);
-    this.#bus.emitLater('task.status_changed', {
-      task_id: id,
+  async #published(from: TaskStatus, task: Task): Promise<Task> {
+    await this.#bus.emit('task.status_changed', {
+      task_id: task.id,
       title: task.title,
-      from: before.status,
-      to,
+      from,
+      to: task.status,
       agent_id: task.assigned_agent_id,
       exit_code: task.exit_code,
       reason: task.reason,
@@ -307,9 +370,9 @@ export class TaskService {
     return task;
   }
 
-  #changed(id: string): Task {
-    const task = this.get(id);
-    this.#bus.emitLater('task.updated', { task_id: id, title: task.title, task: this.#eventTask(task) });
+  async #changed(id: string): Promise<Task> {
+    const task = await this.get(id);
+    await this.#bus.emit('task.updated', { task_id: id, title: task.title, task: this.#eventTask(task) });
     return task;
   }
 
@@ -318,26 +381,29 @@ export class TaskService {
     return { ...task, description: task.description.slice(0, 2000) };
   }
 
+  /**
+   * A task's branch and worktree live in the clone of the server that ran it: with several
+   * servers, git work on it (merge, delete the branch or the sandbox) happens there.
+   */
+  #requireLocal(row: TaskRow, action: string): void {
+    if (!this.#shared || row.runner === null || row.runner === this.runnerId) return;
+    throw new LookoutError(
+      'conflict',
+      `task ${row.id} ran on the server ${row.runner}, whose clone holds its branch and worktree; ${action} it through that server`,
+      { details: { runner: row.runner } },
+    );
+  }
+
   // ---------------------------------------------------------------------------------
   // Start, queue, run
 
   async start(agentId: string, taskId: string): Promise<Task> {
     if (this.#stopped)
       throw new LookoutError('unavailable', 'the server is stopping; start the task again once it is back');
-    const agent = this.#agents.get(agentId);
-    const task = this.get(taskId);
-    if (task.status !== 'pending')
-      throw new LookoutError(
-        'conflict',
-        `task ${taskId} is ${task.status}; only a pending task can be started (create a new task to run it again)`,
-        { details: { status: task.status } },
-      );
-    if (agent.current_task_id !== null)
-      throw new LookoutError(
-        'conflict',
-        `agent ${agent.name} is busy with task ${agent.current_task_id}; wait for it, cancel it, or pick another agent`,
-        { details: { agent_id: agent.id, current_task_id: agent.current_task_id } },
-      );
+    const agent = await this.#agents.get(agentId);
+    const task = await this.get(taskId);
+    if (task.status !== 'pending') throw notPending(taskId, task.status);
+    if (agent.current_task_id !== null) throw agentBusy(agent.name, agent.id, agent.current_task_id);
     const program = this.#agents.program(agent);
     if (!program.found)
       throw new LookoutError('conflict', `agent ${agent.name} is offline: ${program.reason}`, {
@@ -363,55 +429,142 @@ export class TaskService {
         { details: [{ path: 'description', message: 'too long for {prompt}' }] },
       );
     await this.#sandboxes.requireRepo();
-    // Checked again: the awaits above let another request in.
-    const fresh = this.get(taskId);
-    const freshAgent = this.#agents.get(agentId);
-    if (fresh.status !== 'pending' || freshAgent.current_task_id !== null)
+
+    // The claim: the task leaves pending and the agent becomes busy in one transaction,
+    // each write guarded by what the checks above saw. Two starts racing (on this server
+    // or on two servers sharing the store) cannot both pass: the second finds the row
+    // changed (on PostgreSQL it waits for the first's row lock, then re-reads) and nothing
+    // of it is kept. Rows are always locked task first, then agent: no deadlock.
+    const at = now();
+    const claimed = await this.#store
+      .transaction(async (tx) => {
+        const queued = await tx.run(
+          `UPDATE tasks SET status = 'queued', updated_at = ?, assigned_agent_id = ?, queued_at = ?, git_branch = ?
+         WHERE id = ? AND status = 'pending'`,
+          [at, agent.id, at, taskBranch(taskId), taskId],
+        );
+        if (queued.changes !== 1) return false;
+        if (!(await this.#agents.claim(tx, agent.id, taskId))) throw new ClaimLost();
+        return true;
+      })
+      .catch((error: unknown) => {
+        if (error instanceof ClaimLost) return false;
+        throw error;
+      });
+    if (!claimed) {
+      const [fresh, freshAgent] = await Promise.all([this.find(taskId), this.#agents.find(agentId)]);
+      if (fresh && fresh.status !== 'pending') throw notPending(taskId, fresh.status);
+      if (freshAgent?.current_task_id != null) throw agentBusy(agent.name, agent.id, freshAgent.current_task_id);
       throw new LookoutError(
         'conflict',
         `task ${taskId} or agent ${agent.name} changed meanwhile; look again and retry`,
       );
-
-    this.#agents.setStatus(agent.id, 'working', taskId, 'queued');
-    this.#transition(taskId, 'queued', {
-      assigned_agent_id: agent.id,
-      queued_at: now(),
-      git_branch: taskBranch(taskId),
-    });
+    }
+    await this.#agents.claimed(agent, taskId);
+    const queued = await this.#published('pending', await this.get(taskId));
     this.#pump();
-    return this.get(taskId);
+    return (await this.find(taskId)) ?? queued;
   }
 
   #prompt(task: Task): string {
     return task.description.trim() === '' ? task.title : `${task.title}\n\n${task.description}`;
   }
 
-  /** Starts queued tasks while there is room: most urgent first, then oldest. */
+  /**
+   * Starts queued tasks while there is room here. One pass at a time per server (a call
+   * during a pass asks for another); across servers the claim decides (see #claimNext).
+   */
   #pump(): void {
     if (this.#stopped) return;
-    while (this.#running.size < this.#settings.maxRunning) {
-      const queued = this.list({ status: ['queued'] }).sort(
-        (a, b) =>
-          PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] || (a.queued_at ?? '').localeCompare(b.queued_at ?? ''),
-      );
-      const next = queued[0];
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
+    }
+    this.#pumping = true;
+    this.#pumped = (async () => {
+      try {
+        do {
+          this.#pumpAgain = false;
+          await this.#pumpOnce();
+        } while (this.#pumpAgain && !this.#stopped);
+      } catch (error) {
+        this.#logger.error({ err: error }, 'starting queued tasks failed; the next change tries again');
+      } finally {
+        this.#pumping = false;
+      }
+    })();
+  }
+
+  async #pumpOnce(): Promise<void> {
+    while (!this.#stopped && this.#running.size < this.#settings.maxRunning) {
+      const next = await this.#claimNext();
       if (!next) return;
-      const agent = next.assigned_agent_id === null ? undefined : this.#agents.find(next.assigned_agent_id);
+      const agent = next.assigned_agent_id === null ? undefined : await this.#agents.find(next.assigned_agent_id);
       if (!agent) {
-        this.#transition(next.id, 'failed', { reason: 'agent_deleted', completed_at: now() });
+        await this.#settle(next.id, 'running', 'failed', { reason: 'agent_deleted', completed_at: now() }, 'queued');
         continue;
       }
-      this.#transition(next.id, 'running', { started_at: now() });
-      this.#agents.setStatus(agent.id, 'working', next.id, null);
+      await this.#published('queued', toTask(next));
+      await this.#agents.setStatus(agent.id, 'working', next.id, null);
       const running: Running = { taskId: next.id, agentId: agent.id, finished: Promise.resolve() };
       this.#running.set(next.id, running);
-      running.finished = this.#run(this.get(next.id), agent, running)
+      running.finished = this.#run(toTask(next), agent, running)
         .catch((error: unknown) => this.#logger.error({ err: error, task: next.id }, 'task run failed unexpectedly'))
         .finally(() => {
           this.#running.delete(next.id);
           this.#pump();
         });
     }
+  }
+
+  /**
+   * Takes the next queued task for this server: most urgent first, then oldest. On
+   * PostgreSQL the candidate row is locked with FOR UPDATE SKIP LOCKED, so servers pumping
+   * at once each get a different task (none waits for another's pick); the status guard on
+   * the update makes the take hold on SQLite too (one writer, BEGIN IMMEDIATE).
+   */
+  async #claimNext(): Promise<TaskRow | undefined> {
+    return this.#store.transaction(async (tx) => {
+      const candidate = await tx.get<{ id: string }>(
+        `SELECT id FROM tasks WHERE status = 'queued' ORDER BY ${QUEUE_ORDER} LIMIT 1${this.#shared ? ' FOR UPDATE SKIP LOCKED' : ''}`,
+      );
+      if (!candidate) return undefined;
+      const at = now();
+      const { changes } = await tx.run(
+        `UPDATE tasks SET status = 'running', updated_at = ?, started_at = ?, runner = ? WHERE id = ? AND status = 'queued'`,
+        [at, at, this.runnerId, candidate.id],
+      );
+      return changes === 1 ? this.#row(candidate.id, tx) : undefined;
+    });
+  }
+
+  /**
+   * Moves the task from `from` to `to` if it is still `from` (undefined when it is not:
+   * another request or server moved it first). The runner of a task is the only one that
+   * moves it out of running, so there `from` always holds.
+   */
+  async #settle(
+    id: string,
+    from: TaskStatus,
+    to: TaskStatus,
+    fields: Partial<Record<keyof TaskRow, string | number | null>>,
+    eventFrom: TaskStatus = from,
+    /** More writes that commit (or not) with this one. */
+    within?: (tx: SqlExecutor) => Promise<void>,
+  ): Promise<Task | undefined> {
+    if (!TASK_TRANSITIONS[from].includes(to)) throw new Error(`task ${id}: ${from} → ${to} is not a transition`);
+    const sets = Object.keys(fields).map((key) => `, ${key} = ?`);
+    const write = async (tx: SqlExecutor) => {
+      const result = await tx.run(
+        `UPDATE tasks SET status = ?, updated_at = ?${sets.join('')} WHERE id = ? AND status = ?`,
+        [to, now(), ...(Object.values(fields) as (string | number | null)[]), id, from],
+      );
+      if (result.changes === 1) await within?.(tx);
+      return result;
+    };
+    const { changes } = within ? await this.#store.transaction(write) : await write(this.#store);
+    if (changes === 0) return undefined;
+    return this.#published(eventFrom, await this.get(id));
   }
 
   async #run(task: Task, agent: Agent, running: Running): Promise<void> {
@@ -434,9 +587,11 @@ export class TaskService {
         provider: agent.provider,
       });
       sandboxId = sandbox.id;
-      this.#db.db
-        .prepare('UPDATE tasks SET sandbox_id = ?, base_sha = ? WHERE id = ?')
-        .run(sandbox.id, baseSha, task.id);
+      await this.#store.run('UPDATE tasks SET sandbox_id = ?, base_sha = ? WHERE id = ?', [
+        sandbox.id,
+        baseSha,
+        task.id,
+      ]);
       if (running.cancel)
         return this.#end(
           task.id,
@@ -483,9 +638,11 @@ export class TaskService {
         return await this.#end(task.id, agent.id, 'failed', null, `spawn_failed: ${code}`, output, sandboxId);
       }
       running.process = proc;
-      this.#db.db
-        .prepare('UPDATE tasks SET pid = ?, pid_start = ? WHERE id = ?')
-        .run(proc.pid, proc.startTime, task.id);
+      await this.#store.run('UPDATE tasks SET pid = ?, pid_start = ? WHERE id = ?', [
+        proc.pid,
+        proc.startTime,
+        task.id,
+      ]);
       if (running.cancel) void proc.terminate(running.cancel);
       const [outcome] = await Promise.all([proc.done, output.consume(proc.stdout, proc.stderr)]);
       await launch.stop?.();
@@ -534,10 +691,10 @@ export class TaskService {
   ): Promise<void> {
     let headSha: string | null = null;
     let diff: DiffStat | null = null;
-    const sandbox = sandboxId === null ? undefined : this.#sandboxes.find(sandboxId);
+    const sandbox = sandboxId === null ? undefined : await this.#sandboxes.find(sandboxId);
     if (sandbox) {
-      const task = this.get(taskId);
-      const agent = this.#agents.find(agentId);
+      const task = await this.get(taskId);
+      const agent = await this.#agents.find(agentId);
       try {
         if (status === 'succeeded') {
           const author = { name: `${agent?.name ?? 'agent'} (Lookout)`, email: 'lookout@localhost' };
@@ -561,28 +718,37 @@ export class TaskService {
     await output.close();
     fs.rmSync(this.#promptFile(taskId), { force: true });
     this.#credentials.revoke(taskId);
-    this.#transition(taskId, status, {
-      exit_code: exitCode,
-      reason,
-      head_sha: headSha,
-      diff_stat_json: diff === null ? null : JSON.stringify(diff),
-      completed_at: now(),
-      pid: null,
-      pid_start: null,
-    });
-    // A program that could not even start marks its agent `error` (with why) until it runs again.
-    const broken = reason?.startsWith('spawn_failed') === true;
-    this.#agents.setStatus(agentId, broken ? 'error' : 'idle', null, broken ? reason : null);
     if (sandbox) {
       // A clean success leaves everything on the branch: the worktree goes. Anything
-      // else keeps it, uncommitted work and all, until the user removes it.
+      // else keeps it, uncommitted work and all, until the user removes it. Done before
+      // the task is final, so whoever sees it final (on any server) sees its sandbox settled.
+      await this.#sandboxes.setStatus(sandbox.id, 'kept');
       if (status === 'succeeded') {
-        this.#sandboxes.setStatus(sandbox.id, 'kept');
         await this.#sandboxes.destroy(sandbox.id).catch((error: unknown) => {
           this.#logger.warn({ err: error, sandbox: sandbox.id }, 'removing the sandbox failed');
         });
-      } else this.#sandboxes.setStatus(sandbox.id, 'kept');
+      }
     }
+    // A program that could not even start marks its agent `error` (with why) until it runs again.
+    const broken = reason?.startsWith('spawn_failed') === true;
+    const agentBefore = await this.#agents.find(agentId);
+    await this.#settle(
+      taskId,
+      'running',
+      status,
+      {
+        exit_code: exitCode,
+        reason,
+        head_sha: headSha,
+        diff_stat_json: diff === null ? null : JSON.stringify(diff),
+        completed_at: now(),
+        pid: null,
+        pid_start: null,
+      },
+      'running',
+      (tx) => this.#agents.release(tx, agentId, taskId, broken ? 'error' : 'idle', broken ? reason : null),
+    );
+    await this.#agents.announce(agentBefore, broken ? reason : null);
   }
 
   #environment(agent: Agent, taskId: string, workdir: string): Record<string, string> {
@@ -598,23 +764,48 @@ export class TaskService {
   // ---------------------------------------------------------------------------------
   // Cancel
 
-  cancel(id: string): Task {
-    const task = this.get(id);
+  async cancel(id: string): Promise<Task> {
+    const task = await this.get(id);
     if (isFinalTaskStatus(task.status))
       throw new LookoutError('conflict', `task ${id} is already ${task.status}; nothing to cancel`, {
         details: { status: task.status },
       });
     if (task.status === 'pending' || task.status === 'queued') {
-      const settled = this.#transition(id, 'cancelled', { reason: 'cancelled', completed_at: now() });
-      if (task.assigned_agent_id !== null) this.#agents.setStatus(task.assigned_agent_id, 'idle', null, null);
-      return settled;
+      // A server may claim the queued task meanwhile: then it is running, and cancelled as such.
+      const settled = await this.#settle(id, task.status, 'cancelled', { reason: 'cancelled', completed_at: now() });
+      if (settled) {
+        if (task.assigned_agent_id !== null) await this.#agents.setStatus(task.assigned_agent_id, 'idle', null, null);
+        return settled;
+      }
+      return this.cancel(id);
     }
     const running = this.#running.get(id);
-    if (running) {
-      running.cancel ??= 'cancelled';
-      void running.process?.terminate('cancelled');
-    }
+    if (running) this.#cancelRun(running, 'cancelled');
+    // Running on another server: the request is recorded, and that server ends it (it looks every second).
+    else
+      await this.#store.run('UPDATE tasks SET cancel_requested_at = ? WHERE id = ? AND cancel_requested_at IS NULL', [
+        now(),
+        id,
+      ]);
     return this.get(id);
+  }
+
+  #cancelRun(running: Running, why: 'cancelled' | 'stopped'): void {
+    running.cancel ??= why;
+    void running.process?.terminate(why);
+  }
+
+  /** Ends the tasks this server runs whose cancel was asked on another server. */
+  async #pollCancels(): Promise<void> {
+    if (this.#running.size === 0) return;
+    const rows = await this.#store.all<{ id: string }>(
+      "SELECT id FROM tasks WHERE runner = ? AND status = 'running' AND cancel_requested_at IS NOT NULL",
+      [this.runnerId],
+    );
+    for (const row of rows) {
+      const running = this.#running.get(row.id);
+      if (running) this.#cancelRun(running, 'cancelled');
+    }
   }
 
   // ---------------------------------------------------------------------------------
@@ -628,7 +819,9 @@ export class TaskService {
   }
 
   async #merge(id: string, options: { push: boolean }): Promise<MergeResult> {
-    const task = this.get(id);
+    const row = await this.#row(id);
+    if (!row) await this.get(id); // the 404
+    const task = toTask(row!);
     if (task.status !== 'succeeded')
       throw new LookoutError('conflict', `task ${id} is ${task.status}; only a succeeded task can be merged`, {
         details: { status: task.status },
@@ -638,6 +831,7 @@ export class TaskService {
         'conflict',
         `task ${id} was merged already (${task.merge_sha ?? ''} at ${task.merged_at})`,
       );
+    this.#requireLocal(row!, 'merge');
     const root = await this.#sandboxes.requireRepo();
     const branch = task.git_branch ?? taskBranch(id);
     const base = task.base;
@@ -723,9 +917,12 @@ export class TaskService {
         { details: { merge_sha: mergeSha, base } },
       );
     }
-    this.#db.db
-      .prepare('UPDATE tasks SET merge_sha = ?, merged_at = ?, updated_at = ? WHERE id = ?')
-      .run(mergeSha, now(), now(), id);
+    await this.#store.run('UPDATE tasks SET merge_sha = ?, merged_at = ?, updated_at = ? WHERE id = ?', [
+      mergeSha,
+      now(),
+      now(),
+      id,
+    ]);
     let pushed = false;
     if (remote !== null) {
       await this.#git
@@ -743,7 +940,7 @@ export class TaskService {
         });
       pushed = true;
     }
-    return { task: this.#changed(id), merge_sha: mergeSha, base, checkout_updated: checkout !== null, pushed };
+    return { task: await this.#changed(id), merge_sha: mergeSha, base, checkout_updated: checkout !== null, pushed };
   }
 
   async #checkoutOf(root: string, ref: string): Promise<string | null> {
@@ -771,42 +968,69 @@ export class TaskService {
    * died with the server), so it is settled: its process group, if still alive and
    * still the one we started, is killed, and it ends `failed` with `server_restarted`.
    * Queued tasks stay queued and start as room allows. Sandboxes are reconciled with
-   * `git worktree list`.
+   * `git worktree list`. With several servers on one store, a server settles only the
+   * tasks it ran itself (its `runner` id is stable across restarts); the others' tasks
+   * are theirs, still running or to be settled when they come back.
    */
   async recover(): Promise<void> {
-    for (const task of this.list({ status: ['running'] })) {
-      const row = this.#db.db.prepare('SELECT pid, pid_start FROM tasks WHERE id = ?').get(task.id) as {
-        pid: number | null;
-        pid_start: string | null;
-      };
+    const rows = await this.#store.all<TaskRow>(
+      `SELECT * FROM tasks WHERE status = 'running'${this.#shared ? ' AND runner = ?' : ''}`,
+      this.#shared ? [this.runnerId] : [],
+    );
+    for (const row of rows) {
       if (row.pid !== null && isSameProcess(row.pid, row.pid_start)) {
         this.#logger.warn(
-          { task: task.id, pid: row.pid },
+          { task: row.id, pid: row.pid },
           'killing the process group of a task from before the restart',
         );
         signalGroup(row.pid, 'SIGKILL');
       }
-      fs.appendFileSync(this.logFile(task.id), '[lookout] the server stopped while this task ran; it was ended\n');
-      this.#transition(task.id, 'failed', {
+      fs.appendFileSync(this.logFile(row.id), '[lookout] the server stopped while this task ran; it was ended\n');
+      await this.#settle(row.id, 'running', 'failed', {
         reason: 'server_restarted',
         completed_at: now(),
         pid: null,
         pid_start: null,
       });
-      if (task.sandbox_id !== null) this.#sandboxes.setStatus(task.sandbox_id, 'kept');
+      if (row.sandbox_id !== null) await this.#sandboxes.setStatus(row.sandbox_id, 'kept');
     }
-    const busy = new Set(this.list({ status: ['queued'] }).map((task) => task.assigned_agent_id));
-    for (const agent of this.#agents.list())
-      if (agent.current_task_id !== null && !busy.has(agent.id)) this.#agents.setStatus(agent.id, 'idle', null, null);
+    // An agent stays busy only with a task still queued or running (on any server).
+    const busy = new Set(
+      (await this.list({ status: ['queued', 'running'] })).map((task) => `${task.assigned_agent_id}/${task.id}`),
+    );
+    for (const agent of await this.#agents.list())
+      if (agent.current_task_id !== null && !busy.has(`${agent.id}/${agent.current_task_id}`))
+        await this.#agents.setStatus(agent.id, 'idle', null, null);
     await this.#sandboxes
       .reconcile()
       .catch((error: unknown) => this.#logger.warn({ err: error }, 'sandbox reconcile failed'));
+    if (this.#shared) {
+      // Queued tasks started on another server, and cancels asked there, reach this one
+      // through the shared event stream; the timers only catch what a lost notification hid.
+      this.#unlisten = this.#bus.listen(['task.status_changed'], (event) => {
+        if ((event.data as { to?: string }).to === 'queued') this.#pump();
+      });
+      const every = (ms: number, fn: () => Promise<void> | void) => {
+        const timer = setInterval(() => {
+          void Promise.resolve()
+            .then(fn)
+            .catch((error: unknown) => this.#logger.warn({ err: error }, 'task queue check failed'));
+        }, ms);
+        timer.unref();
+        this.#timers.push(timer);
+      };
+      every(CANCEL_POLL_MS, () => this.#pollCancels());
+      every(QUEUE_POLL_MS, () => this.#pump());
+    }
     this.#pump();
   }
 
   /** Ends every running task (SIGTERM, then SIGKILL after `graceMs`) and waits until each is settled. */
   async stop(graceMs: number): Promise<void> {
     this.#stopped = true;
+    for (const timer of this.#timers.splice(0)) clearInterval(timer);
+    this.#unlisten?.();
+    await this.#pumped;
     const running = [...this.#running.values()];
     for (const run of running) {
       run.cancel ??= 'stopped';
@@ -815,11 +1039,11 @@ export class TaskService {
     await Promise.all(running.map((run) => run.finished));
   }
 
-  /** The sandbox an agent works in now. */
-  sandboxOf(agentId: string): string | null {
-    for (const run of this.#running.values()) {
-      if (run.agentId === agentId) return this.find(run.taskId)?.sandbox_id ?? null;
-    }
-    return null;
+  /** The sandbox a task runs in (null until it has one). */
+  async sandboxOf(taskId: string): Promise<string | null> {
+    return (
+      (await this.#store.get<{ sandbox_id: string | null }>('SELECT sandbox_id FROM tasks WHERE id = ?', [taskId]))
+        ?.sandbox_id ?? null
+    );
   }
 }

@@ -241,7 +241,8 @@ describe('the main adapter (desktop-app.ts over a mocked Electron, real runtimes
       `export LOOKOUT_URL=${runtime.url} LOOKOUT_TOKEN=${runtime.token} LOOKOUT_WORKSPACE=${app.switcher.current}`,
     );
     tray.menu!.item('Open in browser').click!();
-    expect(electron.shell.opened).toHaveLength(1);
+    // The one-time code comes from the store (shared by every server in team mode): a moment later.
+    await vi.waitFor(() => expect(electron.shell.opened).toHaveLength(1));
     expect(electron.shell.opened[0]).toMatch(new RegExp(`^${runtime.url}/\\?code=[\\w-]+$`));
     expect(electron.shell.opened[0]).not.toContain(runtime.token);
   });

@@ -120,8 +120,7 @@ describe('tasks in worktree sandboxes (real git, real processes)', () => {
       );
       const log = fs.readFileSync(runtime.tasks.logFile(task.id), 'utf8');
       const children = (log.match(/children ([\d ]+)/)?.[1] ?? '').split(' ').filter(Boolean).map(Number);
-      const pid = (runtime.database.db.prepare('SELECT pid FROM tasks WHERE id = ?').get(task.id) as { pid: number })
-        .pid;
+      const pid = (await runtime.store.get<{ pid: number }>('SELECT pid FROM tasks WHERE id = ?', [task.id]))!.pid;
       expect(ready.status).toBe('running');
       expect(alive(pid)).toBe(true);
 

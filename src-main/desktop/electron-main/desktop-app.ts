@@ -164,12 +164,13 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
     window.send(STATE_CHANGED_CHANNEL, state());
   }
 
-  function openInBrowser(): boolean {
+  async function openInBrowser(): Promise<boolean> {
     const runtime = toggle.serving;
     if (!runtime) return false;
     // Same sign-in as `lookout open`: a one-time code the page exchanges by POST and
     // drops from the address bar; the token itself never enters a URL.
-    openExternal(`${runtime.url}/?code=${encodeURIComponent(runtime.access.mintCode().code)}`);
+    const { code } = await runtime.access.mintCode();
+    openExternal(`${runtime.url}/?code=${encodeURIComponent(code)}`);
     return true;
   }
 
@@ -200,7 +201,7 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
       case 'open-dashboard':
         return window.show();
       case 'open-in-browser':
-        openInBrowser();
+        void openInBrowser().catch((error: unknown) => log(`could not open the dashboard: ${String(error)}`));
         return;
       case 'copy-env':
         copyEnv();
@@ -252,9 +253,9 @@ export async function launchDesktopApp(options: LaunchOptions = {}): Promise<Des
         await toggle.stop();
         return state();
       },
-      'server:open-in-browser': () => ({ opened: openInBrowser() }),
+      'server:open-in-browser': async () => ({ opened: await openInBrowser() }),
       'cli:copy-env': () => ({ copied: copyEnv() }),
-      'auth:sign-in-code': () => toggle.serving?.access.mintCode() ?? { code: null, expires_in: 0 },
+      'auth:sign-in-code': async () => (await toggle.serving?.access.mintCode()) ?? { code: null, expires_in: 0 },
       'workspace:choose': () => chooser.choose(),
     },
     (event: IpcMainInvokeEvent) => {

@@ -176,4 +176,30 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<number, string>> = {
   // (docs/decisions.md), so PostgreSQL has nothing to create. When it moves, its tables
   // come in a new migration here (with a tsvector index in place of FTS5).
   6: `SELECT 1;`,
+  // 7: (SQLite: agents may speak through a model; discussions and their messages.) The
+  // agents registry is on the store interface, so its new column is here too; discussions
+  // stay in each server's workspace SQLite file in team mode (docs/decisions.md).
+  7: `ALTER TABLE agents ADD COLUMN model_json TEXT;`,
+  // 8: team mode for tasks and access (see the SQLite entry).
+  8: `
+  ALTER TABLE tasks ADD COLUMN runner TEXT;
+  ALTER TABLE tasks ADD COLUMN cancel_requested_at TEXT;
+  CREATE INDEX tasks_runner ON tasks (runner, status);
+  ALTER TABLE sandboxes ADD COLUMN runner TEXT;
+  ALTER TABLE users ADD COLUMN tokens_valid_from_ms BIGINT NOT NULL DEFAULT 0;
+
+  CREATE TABLE single_use_secrets (
+    hash          TEXT PRIMARY KEY,
+    kind          TEXT NOT NULL,
+    value_json    TEXT NOT NULL,
+    expires_at_ms BIGINT NOT NULL
+  );
+  CREATE INDEX single_use_secrets_expiry ON single_use_secrets (expires_at_ms);
+
+  CREATE TABLE signing_keys (
+    generation INTEGER PRIMARY KEY,
+    key        TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  `,
 };

@@ -7,7 +7,7 @@ import { newId, now } from '../../agents/registry.ts';
 import { LookoutError } from '../../errors.ts';
 import type { EventBus } from '../../events/bus.ts';
 import type { Logger } from '../../logger.ts';
-import type { Database } from '../../store/database.ts';
+import type { SqlStore } from '../../store/sql-store.ts';
 import { exec, type GitRunner } from '../git-runner.ts';
 
 interface SandboxRow {
@@ -20,9 +20,10 @@ interface SandboxRow {
   branch_name: string;
   created_at: string;
   destroyed_at: string | null;
+  runner: string | null;
 }
 
-const toSandbox = (row: SandboxRow): Sandbox => ({ ...row }) as Sandbox;
+const toSandbox = ({ runner: _runner, ...row }: SandboxRow): Sandbox => row as Sandbox;
 
 const MAX_DIFF_FILES = 200;
 
@@ -59,7 +60,8 @@ export function parseNumstat(text: string): DiffStat {
  */
 export class Sandboxes {
   readonly dir: string;
-  #db: Database;
+  #store: SqlStore;
+  #runnerId: string;
   #bus: EventBus;
   #git: GitRunner;
   #logger: Logger;
@@ -67,14 +69,17 @@ export class Sandboxes {
   #root: Promise<string | null> | undefined;
 
   constructor(options: {
-    db: Database;
+    store: SqlStore;
+    /** This server (see TaskService.runnerId): worktrees are in its clone. */
+    runnerId: string;
     bus: EventBus;
     git: GitRunner;
     logger: Logger;
     workspace: string;
     stateDir: string;
   }) {
-    this.#db = options.db;
+    this.#store = options.store;
+    this.#runnerId = options.runnerId;
     this.#bus = options.bus;
     this.#git = options.git;
     this.#logger = options.logger;
@@ -127,19 +132,17 @@ export class Sandboxes {
     }
   }
 
-  list(): Sandbox[] {
-    return (
-      this.#db.db.prepare('SELECT * FROM sandboxes ORDER BY created_at DESC, id').all() as unknown as SandboxRow[]
-    ).map(toSandbox);
+  async list(): Promise<Sandbox[]> {
+    return (await this.#store.all<SandboxRow>('SELECT * FROM sandboxes ORDER BY created_at DESC, id')).map(toSandbox);
   }
 
-  find(id: string): Sandbox | undefined {
-    const row = this.#db.db.prepare('SELECT * FROM sandboxes WHERE id = ?').get(id) as SandboxRow | undefined;
+  async find(id: string): Promise<Sandbox | undefined> {
+    const row = await this.#store.get<SandboxRow>('SELECT * FROM sandboxes WHERE id = ?', [id]);
     return row ? toSandbox(row) : undefined;
   }
 
-  get(id: string): Sandbox {
-    const sandbox = this.find(id);
+  async get(id: string): Promise<Sandbox> {
+    const sandbox = await this.find(id);
     if (!sandbox)
       throw new LookoutError('not_found', `no sandbox has the id ${id}; list them with GET ${API_PREFIX}/sandboxes`);
     return sandbox;
@@ -164,14 +167,13 @@ export class Sandboxes {
       sandboxId: id,
     });
     const at = now();
-    this.#db.db
-      .prepare(
-        `INSERT INTO sandboxes (id, agent_id, task_id, provider, status, path, branch_name, created_at, destroyed_at)
-         VALUES (?, ?, ?, ?, 'active', ?, ?, ?, NULL)`,
-      )
-      .run(id, spec.agentId, spec.taskId, spec.provider, dir, spec.branch, at);
-    const sandbox = this.get(id);
-    this.#bus.emitLater('sandbox.created', this.#eventData(sandbox));
+    await this.#store.run(
+      `INSERT INTO sandboxes (id, agent_id, task_id, provider, status, path, branch_name, created_at, destroyed_at,
+         runner) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, NULL, ?)`,
+      [id, spec.agentId, spec.taskId, spec.provider, dir, spec.branch, at, this.#runnerId],
+    );
+    const sandbox = await this.get(id);
+    await this.#bus.emit('sandbox.created', this.#eventData(sandbox));
     return sandbox;
   }
 
@@ -205,14 +207,21 @@ export class Sandboxes {
     return parseNumstat(out);
   }
 
-  setStatus(id: string, status: Sandbox['status']): void {
-    this.#db.db.prepare('UPDATE sandboxes SET status = ? WHERE id = ?').run(status, id);
+  async setStatus(id: string, status: Sandbox['status']): Promise<void> {
+    await this.#store.run('UPDATE sandboxes SET status = ? WHERE id = ?', [status, id]);
   }
 
   /** Removes the worktree; the branch (and every commit on it) stays. */
   async destroy(id: string): Promise<Sandbox> {
-    const sandbox = this.get(id);
+    const row = await this.#store.get<SandboxRow>('SELECT * FROM sandboxes WHERE id = ?', [id]);
+    const sandbox = row ? toSandbox(row) : await this.get(id);
     if (sandbox.status === 'destroyed') return sandbox;
+    if (!this.#ours(row!))
+      throw new LookoutError(
+        'conflict',
+        `sandbox ${id} is a worktree in the clone of the server ${row!.runner}; remove it through that server`,
+        { details: { runner: row!.runner } },
+      );
     if (sandbox.status === 'active')
       throw new LookoutError(
         'conflict',
@@ -234,7 +243,7 @@ export class Sandboxes {
       }
     }
     await this.prune(root);
-    this.#markDestroyed(sandbox);
+    await this.#markDestroyed(sandbox);
     return this.get(id);
   }
 
@@ -251,7 +260,9 @@ export class Sandboxes {
   async reconcile(): Promise<void> {
     // The rows as they were at start-up: a task started while git answers below has a
     // sandbox this pass must not judge by a worktree list taken before it existed.
-    const rows = this.list().filter((sandbox) => sandbox.status !== 'destroyed');
+    const rows = (await this.#store.all<SandboxRow>("SELECT * FROM sandboxes WHERE status <> 'destroyed'"))
+      .filter((row) => this.#ours(row))
+      .map(toSandbox);
     const root = await this.repoRoot();
     if (root === null) return;
     await this.prune(root);
@@ -259,13 +270,14 @@ export class Sandboxes {
     const out = await exec(['worktree', 'list', '--porcelain', '-z'], { cwd: root });
     for (const field of out.split('\0')) if (field.startsWith('worktree ')) listed.add(path.resolve(field.slice(9)));
     for (const sandbox of rows) {
-      if (!listed.has(path.resolve(sandbox.path))) this.#markDestroyed(sandbox);
-      else if (this.find(sandbox.id)?.status === 'active') this.setStatus(sandbox.id, 'kept');
+      if (!listed.has(path.resolve(sandbox.path))) await this.#markDestroyed(sandbox);
+      else if ((await this.find(sandbox.id))?.status === 'active') await this.setStatus(sandbox.id, 'kept');
     }
     const ours = path.resolve(this.dir) + path.sep;
-    const known = () => new Set(this.list().flatMap((s) => (s.status === 'destroyed' ? [] : [path.resolve(s.path)])));
+    const known = async () =>
+      new Set((await this.list()).flatMap((s) => (s.status === 'destroyed' ? [] : [path.resolve(s.path)])));
     for (const dir of listed) {
-      if (!dir.startsWith(ours) || known().has(dir)) continue;
+      if (!dir.startsWith(ours) || (await known()).has(dir)) continue;
       this.#logger.warn({ path: dir }, 'removing a sandbox worktree no task knows');
       await this.#git
         .run(['worktree', 'remove', '--force', '--force', dir], { cwd: root, record: 'worktree_remove' })
@@ -273,11 +285,17 @@ export class Sandboxes {
     }
   }
 
-  #markDestroyed(sandbox: Sandbox): void {
-    this.#db.db
-      .prepare("UPDATE sandboxes SET status = 'destroyed', destroyed_at = ? WHERE id = ?")
-      .run(now(), sandbox.id);
-    this.#bus.emitLater('sandbox.destroyed', this.#eventData(this.get(sandbox.id)));
+  /** With several servers on one store, each judges and removes only the worktrees in its own clone. */
+  #ours(row: SandboxRow): boolean {
+    return this.#store.dialect !== 'postgres' || row.runner === null || row.runner === this.#runnerId;
+  }
+
+  async #markDestroyed(sandbox: Sandbox): Promise<void> {
+    await this.#store.run("UPDATE sandboxes SET status = 'destroyed', destroyed_at = ? WHERE id = ?", [
+      now(),
+      sandbox.id,
+    ]);
+    await this.#bus.emit('sandbox.destroyed', this.#eventData(await this.get(sandbox.id)));
   }
 
   #eventData(sandbox: Sandbox): Record<string, unknown> {

@@ -1,0 +1,48 @@
+import type { Agent } from '../../src-shared/agents.ts';
+import type { AgentRegistry } from '../agents/registry.ts';
+import type { EventBus } from '../events/bus.ts';
+import type { AgentDirectory } from './discussion-service.ts';
+
+/**
+ * The agents as the discussion service sees them: a copy of the registry kept current by
+ * the registry's own events. The turn logic reads agents synchronously, in the middle of
+ * its store work, and the registry is asynchronous (in team mode it is PostgreSQL, shared
+ * with other servers): the events already carry every agent whole, on every server, so
+ * following them is both cheaper than a query per lookup and correct across servers.
+ */
+export class RegistryAgentDirectory implements AgentDirectory {
+  readonly #agents = new Map<string, Agent>();
+  #stopListening: () => void = () => {};
+
+  static async open(registry: AgentRegistry, bus: EventBus): Promise<RegistryAgentDirectory> {
+    const directory = new RegistryAgentDirectory();
+    // Listen before reading, so no change falls between the two; an agent an event has
+    // already told us about is newer than the list read alongside it.
+    const touched = new Set<string>();
+    directory.#stopListening = bus.listen(['agent.*'], (event) => {
+      const data = event.data as { agent_id?: unknown; agent?: Agent; to?: Agent['status'] };
+      if (typeof data.agent_id !== 'string') return;
+      touched.add(data.agent_id);
+      directory.#apply(event.type, data.agent_id, data);
+    });
+    for (const agent of await registry.list()) if (!touched.has(agent.id)) directory.#agents.set(agent.id, agent);
+    return directory;
+  }
+
+  find(id: string): Agent | undefined {
+    return this.#agents.get(id);
+  }
+
+  close(): void {
+    this.#stopListening();
+  }
+
+  #apply(type: string, id: string, data: { agent?: Agent; to?: Agent['status'] }): void {
+    if (type === 'agent.deleted') this.#agents.delete(id);
+    else if (data.agent !== undefined) this.#agents.set(id, data.agent);
+    else if (type === 'agent.status_changed' && data.to !== undefined) {
+      const agent = this.#agents.get(id);
+      if (agent) this.#agents.set(id, { ...agent, status: data.to });
+    }
+  }
+}

@@ -11,7 +11,6 @@ import { createEventLog } from '../events/create-event-log.ts';
 import { SqliteEventLog } from '../events/sqlite-event-log.ts';
 import { createLogger } from '../logger.ts';
 import { openDatabase } from '../store/database.ts';
-import { PgStore } from '../store/postgres/pg-store.ts';
 import type { SqlStore } from '../store/sql-store.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { prepareStateDir, runningServer, workspacePaths } from '../workspace.ts';
@@ -99,6 +98,9 @@ async function openUserStore(
         `${SETTINGS.databaseUrl.env} is not a PostgreSQL URL: expected postgres://user:password@host:5432/database`,
         2,
       );
+    // Loaded here, not at start: every lookout command (serve included) imports this file,
+    // and only team mode needs PostgreSQL's client.
+    const { PgStore } = await import('../store/postgres/pg-store.ts');
     const store = await PgStore.open(url);
     return {
       store,

@@ -1,6 +1,7 @@
 import { type EventEnvelope, namespaceOf, summarize } from '../../src-shared/events.ts';
 import { type EventsPage, type GapReason, MAX_HISTORY_PAGE } from '../../src-shared/protocol.ts';
 import { EMPTY_FILTER, type Filterable, isEmptyFilter, type LogFilter, matchesFilter } from './filter.ts';
+import { VersionedModel } from './versioned-model.ts';
 
 /**
  * The activity log's model: every event the page holds, in sequence-number order, with
@@ -144,7 +145,7 @@ function lowerBound(rows: readonly LogRow[], key: number): number {
   return lo;
 }
 
-export class ActivityLog {
+export class ActivityLog extends VersionedModel {
   readonly capacity: number;
   /**
    * Most events held while the reader is away from the live tail (scrolled up, loading
@@ -165,10 +166,9 @@ export class ActivityLog {
   #pendingSeqs = new Set<number>();
   /** Held-aside events let go while paused (beyond pauseCapacity): shown as a notice on resume. */
   #pendingDropped: { from: number; to: number; count: number } | null = null;
-  #version = 0;
-  #listeners = new Set<() => void>();
 
   constructor(options: ActivityLogOptions = {}) {
+    super();
     this.capacity = options.capacity ?? DEFAULT_CAPACITY;
     this.holdCapacity = Math.floor(this.capacity * 1.5);
     this.pauseCapacity = Math.max(1, Math.floor(this.capacity / 2));
@@ -221,11 +221,6 @@ export class ActivityLog {
     return this.#events + BACKFILL_PAGE <= (this.#hold ? this.holdCapacity : this.capacity);
   }
 
-  /** Changes on every mutation; what React subscribes to. */
-  get version(): number {
-    return this.#version;
-  }
-
   get lastSequenceNumber(): number | undefined {
     for (let i = this.#rows.length - 1; i >= 0; i--) {
       const row = this.#rows[i]!;
@@ -259,11 +254,6 @@ export class ActivityLog {
     return this.#visible.length - lowerBound(this.#visible, key + 0.25);
   }
 
-  subscribe(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
   // -- writing ---------------------------------------------------------------------
 
   /**
@@ -283,13 +273,13 @@ export class ActivityLog {
         fresh.push(event);
       }
       this.#boundPending();
-      if (fresh.length > 0) this.#changed();
+      if (fresh.length > 0) this.changed();
       return fresh;
     }
     const fresh = this.#insert(events);
     if (fresh.length > 0) {
       this.#evict();
-      this.#changed();
+      this.changed();
     }
     return fresh;
   }
@@ -389,7 +379,7 @@ export class ActivityLog {
   addGap(from: number, to: number, reason: GapKind): void {
     if (!Number.isInteger(from) || !Number.isInteger(to) || to < from || from < 1) return;
     this.#addGap(from, to, reason);
-    this.#changed();
+    this.changed();
   }
 
   #addGap(from: number, to: number, reason: GapKind): void {
@@ -437,7 +427,7 @@ export class ActivityLog {
     // The newest end first: it joins the events below the notice, and each click reaches further back.
     const since = Math.max(gap.from - 1, gap.to - BACKFILL_PAGE);
     this.#replaceRow(gap, { ...gap, loading: true, error: null, requestSince: since });
-    this.#changed();
+    this.changed();
     return { since, limit: BACKFILL_PAGE };
   }
 
@@ -456,7 +446,7 @@ export class ActivityLog {
     if (goneTo >= gap.from) this.#addGap(gap.from, goneTo, 'retention');
     const keepFrom = Math.max(gap.from, oldest);
     if (keepFrom <= since) this.#addGap(keepFrom, since, gap.reason);
-    this.#changed();
+    this.changed();
     return fresh;
   }
 
@@ -464,7 +454,7 @@ export class ActivityLog {
     const gap = this.#gap(id);
     if (!gap) return;
     this.#replaceRow(gap, { ...gap, loading: false, requestSince: null, error: message });
-    this.#changed();
+    this.changed();
   }
 
   setFilter(filter: LogFilter): void {
@@ -472,7 +462,7 @@ export class ActivityLog {
     this.#visible = isEmptyFilter(filter)
       ? [...this.#rows]
       : this.#rows.filter((row) => row.kind === 'gap' || matchesFilter(row, filter));
-    this.#changed();
+    this.changed();
   }
 
   setPaused(paused: boolean): void {
@@ -488,7 +478,7 @@ export class ActivityLog {
       if (dropped) this.#addGap(dropped.from, dropped.to, 'unloaded');
       this.#evict();
     }
-    this.#changed();
+    this.changed();
   }
 
   /**
@@ -501,7 +491,7 @@ export class ActivityLog {
     if (!hold) {
       const before = this.#events;
       this.#evict();
-      if (this.#events !== before) this.#changed();
+      if (this.#events !== before) this.changed();
     }
   }
 
@@ -514,7 +504,7 @@ export class ActivityLog {
     this.#pending = [];
     this.#pendingSeqs.clear();
     this.#pendingDropped = null;
-    this.#changed();
+    this.changed();
   }
 
   /** The shown events as JSON lines, the format `lookout tail --json` prints. */
@@ -554,10 +544,5 @@ export class ActivityLog {
     if (i !== -1) this.#rows[i] = next;
     const j = this.#visible.indexOf(row, lowerBound(this.#visible, row.key));
     if (j !== -1) this.#visible[j] = next;
-  }
-
-  #changed(): void {
-    this.#version++;
-    for (const listener of this.#listeners) listener();
   }
 }

@@ -1,6 +1,7 @@
 import type { Discussion, Message } from '../../src-shared/discussions.ts';
 import type { EventEnvelope } from '../../src-shared/events.ts';
 import { type DeltaInput, type StoredMessage, Transcript } from './transcript.ts';
+import { VersionedModel } from './versioned-model.ts';
 
 /** Event types that carry a discussion's messages (what the transcript is built from). */
 export const TRANSCRIPT_EVENT_TYPES = [
@@ -37,7 +38,7 @@ function deltaOf(data: Record<string, unknown>): DeltaInput | undefined {
  * transcript, fed straight from the stream: deltas and messages of the open discussion
  * go into its Transcript in the order they arrived, one batch per animation frame.
  */
-export class DiscussionBoard {
+export class DiscussionBoard extends VersionedModel {
   discussions: Discussion[] = [];
   loaded = false;
   selectedId: string | null = null;
@@ -45,22 +46,6 @@ export class DiscussionBoard {
   /** The open discussion's stored messages are all read (paging done). */
   transcriptLoaded = false;
   transcriptError: string | null = null;
-  #version = 0;
-  #listeners = new Set<() => void>();
-
-  get version(): number {
-    return this.#version;
-  }
-
-  readonly subscribe = (listener: () => void): (() => void) => {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  };
-
-  #changed(): void {
-    this.#version++;
-    for (const listener of this.#listeners) listener();
-  }
 
   get selected(): Discussion | undefined {
     return this.selectedId === null ? undefined : this.discussion(this.selectedId);
@@ -73,13 +58,13 @@ export class DiscussionBoard {
   setList(discussions: Discussion[]): void {
     this.discussions = discussions;
     this.loaded = true;
-    this.#changed();
+    this.changed();
   }
 
   /** A discussion as an event or a write answered it: newer than what is listed, or new. */
   upsert(discussion: Discussion): void {
     this.#upsertQuiet(discussion);
-    this.#changed();
+    this.changed();
   }
 
   /**
@@ -93,7 +78,7 @@ export class DiscussionBoard {
     this.transcriptLoaded = false;
     this.transcriptError = null;
     if (id !== null) this.#feed(held.filter((e) => e.data.discussion_id === id));
-    this.#changed();
+    this.changed();
   }
 
   /** A page of stored messages of the open discussion (ignored if another one opened meanwhile). */
@@ -101,19 +86,19 @@ export class DiscussionBoard {
     if (this.selectedId !== id || !this.transcript) return;
     this.transcript.applyMessages(messages);
     if (last) this.transcriptLoaded = true;
-    this.#changed();
+    this.changed();
   }
 
   /** A message this page just posted (its event follows; applying both is harmless). */
   addMessage(id: string, message: Message): void {
     if (this.selectedId !== id || !this.transcript) return;
-    if (this.transcript.applyMessages([message])) this.#changed();
+    if (this.transcript.applyMessages([message])) this.changed();
   }
 
   pageFailed(id: string, message: string): void {
     if (this.selectedId !== id) return;
     this.transcriptError = message;
-    this.#changed();
+    this.changed();
   }
 
   /** Applies a batch of events; says what the controller should fetch. */
@@ -138,7 +123,7 @@ export class DiscussionBoard {
         mine.push(event);
     }
     if (mine.length > 0 && this.#feed(mine)) changed = true;
-    if (changed) this.#changed();
+    if (changed) this.changed();
     return effects;
   }
 

@@ -1,44 +1,29 @@
 import type { EventEnvelope } from '../../src-shared/events.ts';
 import type { KnowledgeDocumentSummary } from '../../src-shared/knowledge.ts';
+import { VersionedModel } from './versioned-model.ts';
 
 /**
  * The knowledge base's documents as the dashboard lists them: the list the server last
  * gave, kept current by `knowledge.*` events (which say when to read it again, not the
  * whole document).
  */
-export class KnowledgeLibrary {
+export class KnowledgeLibrary extends VersionedModel {
   documents: KnowledgeDocumentSummary[] = [];
   loaded = false;
   /** Bumps on every `knowledge.*` event: an open search runs again to stay true. */
   changes = 0;
-  #version = 0;
-  #listeners = new Set<() => void>();
-
-  get version(): number {
-    return this.#version;
-  }
-
-  readonly subscribe = (listener: () => void): (() => void) => {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  };
-
-  #changed(): void {
-    this.#version++;
-    for (const listener of this.#listeners) listener();
-  }
 
   setDocuments(documents: KnowledgeDocumentSummary[]): void {
     this.documents = documents;
     this.loaded = true;
-    this.#changed();
+    this.changed();
   }
 
   /** Drops a document the page just deleted, before the list is read again. */
   remove(id: string): void {
     const before = this.documents.length;
     this.documents = this.documents.filter((d) => d.id !== id);
-    if (this.documents.length !== before) this.#changed();
+    if (this.documents.length !== before) this.changed();
   }
 
   /** Whether these events changed the knowledge base (the list is read again then). */
@@ -48,7 +33,7 @@ export class KnowledgeLibrary {
     );
     if (touched) {
       this.changes++;
-      this.#changed();
+      this.changed();
     }
     return touched;
   }

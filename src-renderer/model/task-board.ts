@@ -1,6 +1,7 @@
 import type { Agent } from '../../src-shared/agents.ts';
 import type { EventEnvelope } from '../../src-shared/events.ts';
 import { type GitOperation, type Task, type TaskStatus, TASK_STATUSES } from '../../src-shared/tasks.ts';
+import { VersionedModel } from './versioned-model.ts';
 
 /** Lines of a task's output the detail view holds; older ones stay in the log file. */
 export const MAX_OUTPUT_LINES = 50_000;
@@ -42,33 +43,17 @@ export interface BoardEffects {
  * open in the detail view with its output (read exactly, by byte offset, from the log the
  * server keeps; `task.output` events only say when to read more) and its git operations.
  */
-export class TaskBoard {
+export class TaskBoard extends VersionedModel {
   agents: Agent[] = [];
   tasks: Task[] = [];
   selected: SelectedTask | null = null;
   loaded = false;
-  #version = 0;
-  #listeners = new Set<() => void>();
-
-  get version(): number {
-    return this.#version;
-  }
-
-  readonly subscribe = (listener: () => void): (() => void) => {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  };
-
-  #changed(): void {
-    this.#version++;
-    for (const listener of this.#listeners) listener();
-  }
 
   setLists(agents: Agent[], tasks: Task[]): void {
     this.agents = agents;
     this.tasks = tasks;
     this.loaded = true;
-    this.#changed();
+    this.changed();
   }
 
   task(id: string): Task | undefined {
@@ -88,7 +73,7 @@ export class TaskBoard {
 
   select(id: string | null): void {
     this.selected = id === null ? null : { id, lines: [], dropped: 0, offset: 0, partial: '', gitOperations: [] };
-    this.#changed();
+    this.changed();
   }
 
   /** Appends what the log held from `offset` on (ignored if the selection moved or the offset is stale). */
@@ -104,13 +89,13 @@ export class TaskBoard {
       selected.dropped += extra;
     }
     selected.offset = next;
-    this.#changed();
+    this.changed();
   }
 
   setGitOperations(id: string, operations: GitOperation[]): void {
     if (this.selected?.id !== id) return;
     this.selected.gitOperations = operations;
-    this.#changed();
+    this.changed();
   }
 
   /** What the controller should fetch after these events. */

@@ -85,6 +85,8 @@ export interface Runtime {
   readonly routes: readonly { prefix: string; route: Route }[];
   readonly agents: AgentRegistry;
   readonly tasks: TaskService;
+  /** Team mode: this server's lease on the work it holds (tasks; see src-main/store/server-lease.ts). */
+  readonly lease: ServerLease | undefined;
   /** Documents, their FTS5 index, search, and retrieval for discussions. */
   readonly knowledge: KnowledgeService;
   readonly discussions: DiscussionService;
@@ -523,6 +525,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     routes: app.routes,
     agents,
     tasks,
+    lease,
     knowledge,
     discussions,
     http: server,

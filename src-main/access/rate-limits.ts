@@ -1,3 +1,4 @@
+import { DB_NOW_MS } from '../store/postgres/clock.ts';
 import type { SqlStore } from '../store/sql-store.ts';
 
 /**
@@ -147,11 +148,6 @@ export class SignInThrottle implements SignInLimiter {
 // ---------------------------------------------------------------------------------------
 // Team mode: the same limits in the shared store (PostgreSQL), one row per key.
 
-/**
- * The database's clock in ms: every server counts on one clock, so a window is the same
- * length whichever server a request reaches.
- */
-const DB_NOW_MS = '(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT';
 /** Stale rows are deleted at most this often (each server, in the background of a write). */
 const PRUNE_EVERY_MS = 60_000;
 

@@ -1,13 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../logger.ts';
+import { DB_NOW_MS } from './postgres/clock.ts';
 import type { SqlExecutor, SqlStore } from './sql-store.ts';
-
-/**
- * The database's clock in ms. Every expiry is stamped and compared by PostgreSQL itself,
- * so servers whose clocks disagree still agree on which lease has run out.
- */
-const DB_NOW_MS = '(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT';
 
 /**
  * A server's lease on the work it does (team mode): one row in `server_leases` per server

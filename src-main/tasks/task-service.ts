@@ -177,6 +177,7 @@ export class TaskService {
   #timers: NodeJS.Timeout[] = [];
   #unlisten: (() => void) | undefined;
   #lease: ServerLease | undefined;
+  #recovered = false;
 
   constructor(options: {
     store: SqlStore;
@@ -211,6 +212,10 @@ export class TaskService {
     this.#lease?.onLost((leaseId) => {
       for (const running of this.#running.values())
         if (running.leaseId === leaseId) this.#cancelRun(running, 'lost', 0);
+    });
+    // Without a live lease nothing is claimed; with a new one, queued tasks may start again.
+    this.#lease?.onAcquired(() => {
+      if (this.#recovered) this.#pump();
     });
     this.tasksDir = path.join(options.stateDir, 'tasks');
     fs.mkdirSync(this.tasksDir, { recursive: true, mode: 0o700 });
@@ -1110,6 +1115,7 @@ export class TaskService {
         await this.reclaimOrphans();
       }
     }
+    this.#recovered = true;
     this.#pump();
   }
 

@@ -802,6 +802,11 @@ export class TaskService {
     );
     // Not settled: another server settled it after this one lost its lease, and said so.
     if (settled) await this.#agents.announce(agentBefore, broken ? reason : null);
+    else
+      this.#logger.warn(
+        { task: taskId },
+        'another server had settled this task already (this server lost its lease): nothing more recorded',
+      );
   }
 
   /** Whether the run of `taskId` lost its server lease (team mode); ends it if it just did. */

@@ -22,7 +22,7 @@ interface Endpoint {
   token: string;
 }
 
-const LEASE_S = 2;
+const LEASE_S = 3;
 
 async function http<T>(server: Endpoint, method: string, route: string, json?: unknown): Promise<T> {
   const res = await fetch(`${server.url}${route}`, {
@@ -115,13 +115,17 @@ interface Envelope {
   data: Record<string, unknown>;
 }
 
-async function eventsAbout(server: Endpoint, taskId: string, agentId: string): Promise<Envelope[]> {
-  const { events } = await http<{ events: Envelope[] }>(
-    server,
-    'GET',
-    '/api/v1/events?types=task.status_changed,agent.status_changed&limit=1000',
+/**
+ * The status events about a task or its agent, as stored: read from the database, since
+ * a server that just published one may not have heard of the other's yet.
+ */
+async function eventsAbout(runtime: Runtime, taskId: string, agentId: string): Promise<Envelope[]> {
+  const rows = await runtime.store.all<{ json: string }>(
+    "SELECT json FROM events WHERE type IN ('task.status_changed', 'agent.status_changed') ORDER BY seq",
   );
-  return events.filter((e) => e.data.task_id === taskId || e.data.agent_id === agentId);
+  return rows
+    .map((row) => JSON.parse(row.json) as Envelope)
+    .filter((e) => e.data.task_id === taskId || e.data.agent_id === agentId);
 }
 
 /** A second server in this process on the same database, serving a clone of `repo`. */
@@ -140,6 +144,19 @@ describePostgres('team mode: a lost server’s running tasks', () => {
     const a = await spawnServer(repo, url);
     const { task, agent, pid } = await startLongTask(a.server);
     const b = await survivor(repo, url);
+    // While A lives (and renews), its task is never taken, however long it runs: watch for
+    // three leases that B's sweeps leave it running and A's lease is renewed.
+    const renewals = new Set<string>();
+    const watchUntil = Date.now() + 3 * LEASE_S * 1000;
+    while (Date.now() < watchUntil) {
+      expect((await http<Task>(endpoint(b), 'GET', `/api/v1/tasks/${task.id}`)).status).toBe('running');
+      const lease = await b.store.get<{ renewed_at: string }>('SELECT renewed_at FROM server_leases WHERE holder = ?', [
+        `${os.hostname()}:${repo}`,
+      ]);
+      renewals.add(lease!.renewed_at);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(renewals.size).toBeGreaterThanOrEqual(3);
 
     const killedAt = Date.now();
     a.child.child.kill('SIGKILL');
@@ -161,7 +178,7 @@ describePostgres('team mode: a lost server’s running tasks', () => {
     expect(sandbox.status).toBe('kept');
 
     // Published once: one running → failed, one working → idle.
-    const events = await eventsAbout(endpoint(b), task.id, agent.id);
+    const events = await eventsAbout(b, task.id, agent.id);
     const ended = events.filter((e) => e.type === 'task.status_changed' && e.data.from === 'running');
     expect(ended.map((e) => [e.data.to, e.data.reason])).toEqual([['failed', 'runner_lost']]);
     const released = events.filter((e) => e.type === 'agent.status_changed' && e.data.reason === 'runner_lost');
@@ -177,7 +194,7 @@ describePostgres('team mode: a lost server’s running tasks', () => {
     );
     // …and its task stays as the survivor settled it: nothing more was published.
     expect((await http<Task>(again.server, 'GET', `/api/v1/tasks/${task.id}`)).status).toBe('failed');
-    expect(await eventsAbout(endpoint(b), task.id, agent.id)).toEqual(events);
+    expect(await eventsAbout(b, task.id, agent.id)).toEqual(events);
     again.child.child.kill('SIGTERM');
     expect(await again.child.exited).toBe(0);
   }, 90_000);
@@ -216,10 +233,12 @@ describePostgres('team mode: a lost server’s running tasks', () => {
     );
     expect(fs.existsSync(doneFile)).toBe(false);
 
-    // Exactly one ending, by B, and A's own end of the run changed nothing.
+    // Exactly one ending, by B: A's own end of the run found it settled and published nothing
+    // (read from the database once A said so; A's own view may still be catching up).
+    await a.child.waitFor(/had settled this task already/, 'stderr', 30_000);
     const final = await http<Task>(a.server, 'GET', `/api/v1/tasks/${task.id}`);
     expect([final.status, final.reason, final.head_sha]).toEqual(['failed', 'runner_lost', null]);
-    const events = await eventsAbout(a.server, task.id, agent.id);
+    const events = await eventsAbout(b, task.id, agent.id);
     const ended = events.filter((e) => e.type === 'task.status_changed' && e.data.from === 'running');
     expect(ended.map((e) => [e.data.to, e.data.reason])).toEqual([['failed', 'runner_lost']]);
     expect(events.filter((e) => e.type === 'agent.status_changed' && e.data.to === 'idle')).toHaveLength(1);
@@ -268,12 +287,8 @@ describePostgres('team mode: a lost server’s running tasks', () => {
     const all = rounds.flat();
     expect(all.sort()).toEqual(ids.map((x) => x.task).sort());
 
-    const { events } = await http<{ events: Envelope[] }>(
-      endpoint(c),
-      'GET',
-      '/api/v1/events?types=task.status_changed,agent.status_changed&limit=1000',
-    );
     for (const { task, agent } of ids) {
+      const events = await eventsAbout(c, task, agent);
       expect(events.filter((e) => e.type === 'task.status_changed' && e.data.task_id === task)).toHaveLength(1);
       expect(events.filter((e) => e.type === 'agent.status_changed' && e.data.agent_id === agent)).toHaveLength(1);
       expect((await http<Agent>(endpoint(c), 'GET', `/api/v1/agents/${agent}`)).status).toBe('idle');

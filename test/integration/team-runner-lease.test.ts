@@ -177,8 +177,11 @@ describePostgres('team mode: a lost server’s running tasks', () => {
     const sandbox = await http<{ status: string }>(endpoint(b), 'GET', `/api/v1/sandboxes/${settled.sandbox_id}`);
     expect(sandbox.status).toBe('kept');
 
-    // Published once: one running → failed, one working → idle.
-    const events = await eventsAbout(b, task.id, agent.id);
+    // Published once (after the commit the task's row shows): one running → failed, one working → idle.
+    const events = await until(async () => {
+      const about = await eventsAbout(b, task.id, agent.id);
+      return about.some((e) => e.type === 'agent.status_changed' && e.data.reason === 'runner_lost') && about;
+    }, 'the reclaim’s events');
     const ended = events.filter((e) => e.type === 'task.status_changed' && e.data.from === 'running');
     expect(ended.map((e) => [e.data.to, e.data.reason])).toEqual([['failed', 'runner_lost']]);
     const released = events.filter((e) => e.type === 'agent.status_changed' && e.data.reason === 'runner_lost');
@@ -238,7 +241,10 @@ describePostgres('team mode: a lost server’s running tasks', () => {
     await a.child.waitFor(/had settled this task already/, 'stderr', 30_000);
     const final = await http<Task>(a.server, 'GET', `/api/v1/tasks/${task.id}`);
     expect([final.status, final.reason, final.head_sha]).toEqual(['failed', 'runner_lost', null]);
-    const events = await eventsAbout(b, task.id, agent.id);
+    const events = await until(async () => {
+      const about = await eventsAbout(b, task.id, agent.id);
+      return about.some((e) => e.type === 'agent.status_changed' && e.data.reason === 'runner_lost') && about;
+    }, 'the reclaim’s events');
     const ended = events.filter((e) => e.type === 'task.status_changed' && e.data.from === 'running');
     expect(ended.map((e) => [e.data.to, e.data.reason])).toEqual([['failed', 'runner_lost']]);
     expect(events.filter((e) => e.type === 'agent.status_changed' && e.data.to === 'idle')).toHaveLength(1);

@@ -7,7 +7,12 @@ import type { Task } from '../../src-shared/tasks.ts';
 import type { Runtime } from '../../src-main/runtime.ts';
 import { spawnLookout, type Spawned } from '../helpers/cli.ts';
 import { git, tempRepo } from '../helpers/git-repo.ts';
-import { createTestDatabase, describePostgres } from '../helpers/postgres.ts';
+import {
+  createTestDatabase,
+  describePostgres,
+  describePrivatePostgres,
+  startPrivatePostgres,
+} from '../helpers/postgres.ts';
 import { startRuntime } from '../helpers/runtime.ts';
 import { tempWorkspace } from '../helpers/workspace.ts';
 
@@ -304,4 +309,63 @@ describePostgres('team mode: a lost server’s running tasks', () => {
     expect(await b.tasks.reclaimOrphans()).toEqual([]);
     expect(Number((await b.store.get<{ n: number }>('SELECT COUNT(*) AS n FROM server_leases'))!.n)).toBe(2);
   }, 90_000);
+});
+
+describePrivatePostgres('team mode: the database goes away under a running task', () => {
+  it('a blip shorter than the lease changes nothing; an outage longer than it ends the task once (runner_lost), and the server goes on', async () => {
+    const postgres = await startPrivatePostgres();
+    const { url } = await postgres.createDatabase();
+    const leaseS = 6;
+    const a = await startRuntime({ workspace: tempRepo(), databaseUrl: url, runnerLeaseS: leaseS });
+    const { task, agent, pid } = await startLongTask(endpoint(a));
+    const renewedAt = async () =>
+      (await a.store.get<{ renewed_at: string }>('SELECT renewed_at FROM server_leases'))!.renewed_at;
+
+    // A blip: the database restarts at once. The lease outlives it: the task runs on.
+    const before = await renewedAt();
+    await postgres.restart('immediate');
+    await until(async () => (await renewedAt().catch(() => before)) !== before, 'a renewal after the blip', 30_000);
+    expect(alive(pid)).toBe(true);
+    expect((await a.tasks.get(task.id)).status).toBe('running');
+
+    // An outage longer than the lease: the server cannot prove it holds the task, so it
+    // kills it (another server could have settled it by then)…
+    await postgres.stop('immediate');
+    try {
+      await until(() => !alive(pid), 'the server to end its task without a lease', leaseS * 1000 + 30_000);
+    } finally {
+      await postgres.start();
+    }
+    // …and once the database is back the task ends exactly once, its agent freed.
+    const settled = await until(
+      async () => {
+        const t = await a.tasks.find(task.id).catch(() => undefined);
+        return t && t.status !== 'running' ? t : undefined;
+      },
+      'the task to be settled once the database is back',
+      30_000,
+    );
+    expect([settled.status, settled.reason]).toEqual(['failed', 'runner_lost']);
+    const events = await until(async () => {
+      const about = await eventsAbout(a, task.id, agent.id);
+      return about.some((e) => e.type === 'agent.status_changed' && e.data.to === 'idle') && about;
+    }, 'the events of the ending');
+    const ended = events.filter((e) => e.type === 'task.status_changed' && e.data.from === 'running');
+    expect(ended.map((e) => [e.data.to, e.data.reason])).toEqual([['failed', 'runner_lost']]);
+    expect(events.filter((e) => e.type === 'agent.status_changed' && e.data.to === 'idle')).toHaveLength(1);
+    expect((await a.agents.get(agent.id)).status).toBe('idle');
+
+    // The server took a new lease and runs tasks again.
+    const quick = await http<Agent>(endpoint(a), 'POST', '/api/v1/agents', {
+      name: 'quick',
+      command: [process.execPath, '-e', 'console.log("ok")'],
+    });
+    const next = await http<Task>(endpoint(a), 'POST', '/api/v1/tasks', { title: 'after', base: 'main' });
+    await http(endpoint(a), 'POST', `/api/v1/agents/${quick.id}/start-task`, { task_id: next.id });
+    const done = await until(async () => {
+      const t = await a.tasks.get(next.id);
+      return ['queued', 'running'].includes(t.status) ? undefined : t;
+    }, 'the next task');
+    expect(done.status).toBe('succeeded');
+  }, 120_000);
 });

@@ -13,6 +13,9 @@ function patternClause(patterns: readonly string[]): { sql: string; params: stri
   return { sql: `(${patterns.map(() => 'type GLOB ?').join(' OR ')})`, params: [...patterns] };
 }
 
+/** Publishes one transaction takes at most (a bound on one commit's size and on one feed's burst). */
+export const DEFAULT_MAX_GROUP = 1000;
+
 /** One publisher's events waiting for the next group commit. */
 interface PendingAppend {
   events: readonly NewEvent[];
@@ -58,7 +61,7 @@ export class SqliteEventLog implements EventLog {
   #maxEvents: number | undefined;
   /** Everything at or below this number is known to be pruned by count already. */
   #prunedUpTo = 0;
-  #groupCommit: boolean;
+  #maxGroup: number;
   /** Appends waiting for the next group commit, in arrival order. */
   #queue: PendingAppend[] = [];
   #flushScheduled = false;
@@ -69,16 +72,17 @@ export class SqliteEventLog implements EventLog {
   /**
    * `maxEvents`, when given, is enforced as events arrive (in steps of 1%, so pruning
    * costs one DELETE per hundredth of the cap); age retention runs on a timer.
-   * `groupCommit: false` commits every append on its own, synchronously (benches compare).
+   * `maxGroup` bounds the publishes one transaction takes (1: group commit off, every
+   * append commits at once, synchronously when the connection is free).
    */
-  constructor(db: Database | SqliteStore, options: { maxEvents?: number | undefined; groupCommit?: boolean } = {}) {
+  constructor(db: Database | SqliteStore, options: { maxEvents?: number | undefined; maxGroup?: number } = {}) {
     if ('database' in db) {
       this.#store = db;
       db = db.database;
     }
     this.#db = db;
     this.#maxEvents = options.maxEvents;
-    this.#groupCommit = options.groupCommit ?? true;
+    this.#maxGroup = Math.max(1, options.maxGroup ?? DEFAULT_MAX_GROUP);
     this.epoch = db.epoch;
     const row = db.db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'events'`).get() as
       { seq: number } | undefined;
@@ -135,23 +139,18 @@ export class SqliteEventLog implements EventLog {
     events: readonly NewEvent[],
     now = Date.now(),
     check?: (json: string, index: number) => void,
-  ): Awaitable<Appended> {
+  ): Promise<Appended> {
     if (this.#stopped) {
       return Promise.reject(new LookoutError('unavailable', 'the server is shutting down; the event was not stored'));
     }
-    if (!this.#groupCommit) {
-      return this.#exclusive(() => {
-        let result: Appended | undefined;
-        let failure: { error: unknown } | undefined;
-        this.#commitGroup([
-          { events, now, check, resolve: (a) => (result = a), reject: (error) => (failure = { error }) },
-        ]);
-        if (failure) throw failure.error;
-        return result!;
-      });
-    }
     return new Promise<Appended>((resolve, reject) => {
       this.#queue.push({ events, now, check, resolve, reject });
+      if (this.#queue.length >= this.#maxGroup) {
+        // A full group (or group commit off: maxGroup 1) commits now, synchronously when
+        // the connection is free.
+        void this.#exclusive(() => this.#flush());
+        return;
+      }
       if (this.#flushScheduled) return;
       this.#flushScheduled = true;
       // setImmediate, not nextTick: the check phase comes after every socket read of this

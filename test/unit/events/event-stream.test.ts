@@ -16,7 +16,7 @@ function newBus(): EventBus {
   // Group commit off: each publish is stored and fanned out inside publish(), so these
   // tests can interleave publishes and reads step by step (group commit has its own suite).
   return new EventBus({
-    log: new SqliteEventLog(db, { groupCommit: false }),
+    log: new SqliteEventLog(db, { maxGroup: 1 }),
     logger: capturedLogger().logger,
     queueSize: 1000,
   });

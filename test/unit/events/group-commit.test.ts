@@ -77,6 +77,22 @@ describe('group commit (SQLite event log)', () => {
     expect(log.commits.transactions).toBe(2);
   });
 
+  it('bounds a group at maxGroup publishes; maxGroup 1 commits each append at once', async () => {
+    const db = fileDatabase();
+    const log = new SqliteEventLog(db, { maxGroup: 5 });
+    const results = await Promise.all(Array.from({ length: 12 }, () => log.append([ev('x.a')])));
+    expect(results.map((r) => r.stored[0]!.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(log.commits).toEqual({ transactions: 3, events: 12, requests: 12 });
+
+    const alone = new SqliteEventLog(db, { maxGroup: 1 });
+    const appended = alone.append([ev('x.b')]);
+    // Committed and numbered before append returns (the connection was free).
+    expect(alone.lastSequenceNumber).toBe(13);
+    expect((await appended).stored[0]!.seq).toBe(13);
+    await Promise.all([alone.append([ev('x.c')]), alone.append([ev('x.d')])]);
+    expect(alone.commits.transactions).toBe(3);
+  });
+
   it('fans out only after the COMMIT: a second connection sees every event the feed hands out', async () => {
     const db = fileDatabase();
     const store = new SqliteStore(db);

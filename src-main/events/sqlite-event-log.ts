@@ -16,6 +16,9 @@ function patternClause(patterns: readonly string[]): { sql: string; params: stri
 /** Publishes one transaction takes at most (a bound on one commit's size and on one feed's burst). */
 export const DEFAULT_MAX_GROUP = 1000;
 
+/** Rows per multi-row INSERT. */
+const INSERT_CHUNK = 32;
+
 /** One publisher's events waiting for the next group commit. */
 interface PendingAppend {
   events: readonly NewEvent[];
@@ -51,6 +54,7 @@ export class SqliteEventLog implements EventLog {
   #feed: FeedListener = () => undefined;
   #last: number;
   #insert: StatementSync;
+  #insertChunk: StatementSync;
   #oldest: StatementSync;
   #begin: StatementSync;
   #commit: StatementSync;
@@ -88,6 +92,9 @@ export class SqliteEventLog implements EventLog {
       { seq: number } | undefined;
     this.#last = row?.seq ?? 0;
     this.#insert = db.db.prepare('INSERT INTO events (seq, type, ts_ms, json) VALUES (?, ?, ?, ?)');
+    this.#insertChunk = db.db.prepare(
+      `INSERT INTO events (seq, type, ts_ms, json) VALUES ${Array<string>(INSERT_CHUNK).fill('(?, ?, ?, ?)').join(', ')}`,
+    );
     this.#oldest = db.db.prepare('SELECT MIN(seq) AS seq FROM events');
     this.#begin = db.db.prepare('BEGIN IMMEDIATE');
     this.#commit = db.db.prepare('COMMIT');
@@ -248,6 +255,8 @@ export class SqliteEventLog implements EventLog {
     const stored: StoredEvent[] = [];
     const envelopes: EventEnvelope[] = [];
     let seq = first;
+    // Every event is serialized and checked before any is inserted: a refused batch never
+    // touches the database.
     for (const event of events) {
       const envelope: EventEnvelope = {
         type: event.type,
@@ -260,11 +269,27 @@ export class SqliteEventLog implements EventLog {
       };
       const json = JSON.stringify(envelope);
       check?.(json, seq - first);
-      this.#insert.run(seq, event.type, now, json);
       stored.push({ seq, type: event.type, json });
       envelopes.push(envelope);
       seq++;
     }
+    // Rows go in INSERT_CHUNK at a time (one statement call instead of one per row: about
+    // 1 µs less per event, measured in docs/performance.md), the rest one by one.
+    let i = 0;
+    if (stored.length >= INSERT_CHUNK) {
+      const params: (number | string)[] = new Array<number | string>(INSERT_CHUNK * 4);
+      for (; i + INSERT_CHUNK <= stored.length; i += INSERT_CHUNK) {
+        for (let k = 0; k < INSERT_CHUNK; k++) {
+          const row = stored[i + k]!;
+          params[k * 4] = row.seq;
+          params[k * 4 + 1] = row.type;
+          params[k * 4 + 2] = now;
+          params[k * 4 + 3] = row.json;
+        }
+        this.#insertChunk.run(...params);
+      }
+    }
+    for (; i < stored.length; i++) this.#insert.run(stored[i]!.seq, stored[i]!.type, now, stored[i]!.json);
     return { stored, envelopes };
   }
 

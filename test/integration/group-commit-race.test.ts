@@ -20,6 +20,12 @@ import { api, startRuntime } from '../helpers/runtime.ts';
  */
 
 const TYPES = '?types=x.race';
+
+/** How one publish ended: its number, or why it failed. */
+interface Outcome {
+  seq?: number;
+  failed?: string;
+}
 const RECONNECT_EVERY = 37;
 
 /** Refuses (at insert) events of type x.boom, in the store's own SQL: a per-request database error. */
@@ -262,7 +268,7 @@ describe('group commit under a race', () => {
       const runtime = await startRuntime();
       const file = runtime.database.file;
       const first = runtime.bus.log.lastSequenceNumber + 1;
-      const publish = async (i: number, type = 'x.quit'): Promise<{ seq?: number; failed?: string }> => {
+      const publish = async (i: number, type = 'x.quit'): Promise<Outcome> => {
         try {
           const res = await api(runtime, '/api/v1/events', { method: 'POST', json: { type, data: { i } } });
           const body = (await res.json()) as { events?: { sequence_number: number }[]; error?: { code: string } };
@@ -274,20 +280,20 @@ describe('group commit under a race', () => {
       // Publishes from an in-process producer too, queued in the same turns as the stop.
       const inProcess = Array.from({ length: 20 }, (_, i) =>
         runtime.bus.publish([{ type: 'x.quit', data: { i: 1000 + i } }]).then(
-          (envelopes) => ({ seq: envelopes[0]!.sequence_number }) as { seq?: number; failed?: string },
-          (error: unknown) => ({ failed: String((error as Error).message) }),
+          (envelopes): Outcome => ({ seq: envelopes[0]!.sequence_number }),
+          (error: unknown): Outcome => ({ failed: String((error as Error).message) }),
         ),
       );
       // Keep-alive connections opened beforehand, so the POSTs below reach the server at once.
       await Promise.all(Array.from({ length: 40 }, (_, i) => publish(i, 'x.warm')));
       // And publishes queued while the stop sequence runs (its first step emits system.stopping).
-      const duringStop: Promise<{ seq?: number; failed?: string }>[] = [];
+      const duringStop: Promise<Outcome>[] = [];
       runtime.bus.listen(['system.stopping'], () => {
         for (let i = 0; i < 10; i++) {
           duringStop.push(
             runtime.bus.publish([{ type: 'x.quit', data: { i: 3000 + i } }]).then(
-              (envelopes) => ({ seq: envelopes[0]!.sequence_number }),
-              (error: unknown) => ({ failed: String((error as Error).message) }),
+              (envelopes): Outcome => ({ seq: envelopes[0]!.sequence_number }),
+              (error: unknown): Outcome => ({ failed: String((error as Error).message) }),
             ),
           );
         }

@@ -15,7 +15,15 @@ interface ServerResult {
   delivery: { complete: boolean; missing: number; duplicates: number };
 }
 type Ratios = Record<
-  'startup' | 'idle_rss' | 'connect' | 'throughput' | 'cpu_per_event' | 'latency_p50' | 'latency_p99' | 'rss' | 'settled_rss',
+  | 'startup'
+  | 'idle_rss'
+  | 'connect'
+  | 'throughput'
+  | 'cpu_per_event'
+  | 'latency_p50'
+  | 'latency_p99'
+  | 'rss'
+  | 'settled_rss',
   number | null
 >;
 export interface EventsBenchOutput {

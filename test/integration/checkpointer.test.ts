@@ -21,6 +21,7 @@ async function until(what: string, done: () => boolean, timeoutMs = 15_000): Pro
 function walDatabase(file: string): DatabaseSync {
   const db = new DatabaseSync(file);
   db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA busy_timeout = 5000'); // a write may meet the worker's TRUNCATE, as in openDatabase
   db.exec('PRAGMA wal_autocheckpoint = 0');
   db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)');
   return db;

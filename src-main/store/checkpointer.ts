@@ -17,7 +17,12 @@ parentPort.on('message', (message) => {
     return;
   }
   if (message === 'retire') {
-    try { db.exec('PRAGMA wal_checkpoint(TRUNCATE)'); } catch { /* busy: the WAL stays as it is */ }
+    // A TRUNCATE holds the writer lock while it waits for readers: never wait, so a write
+    // arriving meanwhile is held up for the reset alone (milliseconds), not a busy timeout.
+    try {
+      db.exec('PRAGMA busy_timeout = 0');
+      db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    } catch { /* busy: the WAL stays as it is, and the next write starts a worker again */ }
   }
   if (message === 'retire' || message === 'close') {
     try { db.close(); } catch { /* already closed */ }

@@ -73,6 +73,27 @@ describe('the checkpoint worker', () => {
     db.close();
   }, 60_000);
 
+  it('retires without waiting when a reader keeps the WAL busy, and starts again at the next write', async () => {
+    const file = path.join(tempWorkspace(), 'lookout.db');
+    const db = walDatabase(file);
+    const checkpointer = new Checkpointer(file, 64 * MiB, () => undefined, { idleExitMs: 300 });
+    let rows = write(db, checkpointer, 5);
+    expect(checkpointer.running).toBe(true);
+    // Another connection holds a read snapshot: the retiring worker's TRUNCATE cannot reset the WAL.
+    const reader = new DatabaseSync(file);
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM t').get();
+    await until('the worker retired', () => !checkpointer.running);
+    expect(walSize(file)).toBeGreaterThan(4 * MiB); // left as it was
+    rows += write(db, checkpointer, 0.1); // the writer is not held up: no busy timeout ran out
+    expect(checkpointer.running).toBe(true); // the WAL is still large: a new worker
+    reader.exec('COMMIT');
+    reader.close();
+    await checkpointer.close();
+    expect(db.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: rows });
+    db.close();
+  }, 60_000);
+
   it('switches automatic checkpoints back on when the worker cannot open the database', async () => {
     const dir = tempWorkspace();
     // A "database" SQLite cannot open (a directory) beside a WAL big enough to start the worker.

@@ -84,7 +84,7 @@ export interface Runtime {
   readonly routes: readonly { prefix: string; route: Route }[];
   readonly agents: AgentRegistry;
   readonly tasks: TaskService;
-  /** Documents, their FTS5 index, search, and retrieval for discussions. */
+  /** Documents, their full-text index (FTS5, or tsvector in team mode), search, and retrieval for discussions. */
   readonly knowledge: KnowledgeService;
   readonly discussions: DiscussionService;
   readonly http: HttpServer;
@@ -235,8 +235,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     url: () => url,
   });
   agents.sandboxOf = (taskId) => tasks.sandboxOf(taskId);
-  // Knowledge is built on SQLite's FTS5: it stays in the workspace file, also in team mode.
-  const knowledge = new KnowledgeService({ db: database, bus });
+  // On the store: SQLite's FTS5 for a single user, PostgreSQL's tsvector in team mode.
+  const knowledge = new KnowledgeService({ store, bus });
   const discussions = new DiscussionService({
     db: database,
     bus,

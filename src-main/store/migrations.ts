@@ -280,6 +280,9 @@ export const MIGRATIONS: readonly string[] = [
     created_at TEXT NOT NULL
   ) STRICT;
   `,
+  // 9: knowledge on PostgreSQL (team mode: one knowledge base for every server). SQLite
+  // keeps the tables and FTS5 index of migration 6 as they are: nothing to do here.
+  `SELECT 1;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

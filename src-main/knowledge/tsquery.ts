@@ -61,9 +61,10 @@ type Lexed =
   | { type: 'string'; value: string; quoted: boolean }
   | { type: '(' | ')' | '{' | '}' | ':' | '*' | '^' | '+' | ',' | '-' };
 
+const OPERATORS = new Set(['AND', 'OR', 'NOT']);
 const PUNCTUATION = new Set(['(', ')', '{', '}', ':', '*', '^', '+', ',', '-']);
-/** FTS5 barewords: ASCII letters, digits and `_`, and anything beyond ASCII. */
-const BAREWORD = /^[A-Za-z0-9_\u001a\u0080-\u{10ffff}]$/u;
+/** FTS5 barewords: ASCII letters, digits and `_`, and anything beyond ASCII (control characters are gone already: cleanQuery). */
+const BAREWORD = /^[A-Za-z0-9_\u0080-\u{10ffff}]$/u;
 
 function lex(text: string): Lexed[] {
   const out: Lexed[] = [];
@@ -151,33 +152,41 @@ class Parser {
     return node;
   }
 
+  /** Phrases and NEAR groups side by side (FTS5 joins only those implicitly, never a parenthesized group). */
   #sequence(): Node {
-    const children = [this.#primary()];
-    while (this.#startsPrimary()) children.push(this.#primary());
+    const first = this.#primary(true);
+    if (first.group) return first.node;
+    const children = [first.node];
+    while (this.#startsPrimary()) children.push(this.#primary(false).node);
     return children.length === 1 ? children[0]! : { kind: 'and', children };
   }
 
   #startsPrimary(): boolean {
     const token = this.#peek();
     if (token === undefined) return false;
-    if (token.type === 'string') return token.quoted || !['AND', 'OR', 'NOT'].includes(token.value);
+    if (token.type === 'string') return token.quoted || !OPERATORS.has(token.value);
     return token.type === '(' || token.type === '{' || token.type === '-' || token.type === '^';
   }
 
-  #primary(inherited: readonly Weight[] = ALL_WEIGHTS): Node {
+  #primary(groupAllowed: boolean): { node: Node; group: boolean } {
     if (++this.#depth > MAX_DEPTH) throw new QuerySyntaxError('nested too deeply');
     try {
-      const weights = this.#columnFilter() ?? inherited;
+      const weights = this.#columnFilter() ?? ALL_WEIGHTS;
       const token = this.#peek();
       if (token?.type === '(') {
+        if (!groupAllowed) throw new QuerySyntaxError('a parenthesized group needs an operator before it');
         this.#at++;
         const node = restrict(this.#or(), weights);
         this.#expect(')');
-        return node;
+        return { node, group: true };
       }
-      if (this.#isWord('NEAR') && this.#peek(1)?.type === '(') return this.#near(weights);
+      // A word before `(` can only be NEAR (FTS5 refuses `near(…)`, `a (b)`).
+      if (token?.type === 'string' && this.#peek(1)?.type === '(') {
+        if (!this.#isWord('NEAR')) throw new QuerySyntaxError(`unexpected ( after ${token.value}`);
+        return { node: this.#near(weights), group: false };
+      }
       if (token?.type === '^') this.#at++; // a column's first word: not expressible, searched anywhere
-      return { kind: 'phrase', terms: this.#phrase(), weights };
+      return { node: { kind: 'phrase', terms: this.#phrase(), weights }, group: false };
     } finally {
       this.#depth--;
     }
@@ -220,7 +229,8 @@ class Parser {
     const terms: Term[] = [];
     for (;;) {
       const token = this.#peek();
-      if (token?.type !== 'string') throw new QuerySyntaxError('expected a word or a "phrase"');
+      if (token?.type !== 'string' || (!token.quoted && OPERATORS.has(token.value)))
+        throw new QuerySyntaxError('expected a word or a "phrase"');
       this.#at++;
       const words = tokenize(token.value).map((t) => ({ lexeme: t.lexeme, prefix: false }));
       if (this.#peek()?.type === '*') {
@@ -311,13 +321,18 @@ const term = (t: Term, weights: readonly Weight[]): string => {
   return `${quoteLexeme(t.lexeme)}${suffix === '' ? '' : `:${suffix}`}`;
 };
 
+/**
+ * undefined stands for "matches nothing": a phrase with no word in it (`"..."`), or one kept
+ * to no column (`title:(body:x)`), as in FTS5. It is simplified away: nothing AND x is
+ * nothing, nothing OR x is x, x NOT nothing is x; a query that is nothing finds nothing.
+ */
 function phrase(terms: readonly Term[], weights: readonly Weight[]): string | undefined {
   if (terms.length === 0 || weights.length === 0) return undefined;
   const written = terms.map((t) => term(t, weights)).join(' <-> ');
   return terms.length === 1 ? written : `(${written})`;
 }
 
-/** The tsquery text of a node; undefined when it holds nothing searchable (it then drops out, as a stop word would). */
+/** The tsquery text of a node; undefined when it matches nothing. */
 function write(node: Node): string | undefined {
   switch (node.kind) {
     case 'phrase':
@@ -342,15 +357,16 @@ function write(node: Node): string | undefined {
     }
     case 'and':
     case 'or': {
-      const parts = node.children.map(write).filter((p): p is string => p !== undefined);
+      const written = node.children.map(write);
+      if (node.kind === 'and' && written.includes(undefined)) return undefined;
+      const parts = written.filter((p): p is string => p !== undefined);
       if (parts.length <= 1) return parts[0];
       return `(${parts.join(node.kind === 'and' ? ' & ' : ' | ')})`;
     }
     case 'not': {
       const left = write(node.left);
       const right = write(node.right);
-      if (left === undefined || right === undefined) return left;
-      return `(${left} & !${right})`;
+      return left === undefined || right === undefined ? left : `(${left} & !${right})`;
     }
   }
 }

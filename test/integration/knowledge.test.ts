@@ -341,6 +341,61 @@ describeEachDialect('knowledge: documents and search over a real server', (diale
     expect(list.documents).toHaveLength(1);
   });
 
+  it('reads NEAR, prefixes, column filters and ^ alike on both stores', async () => {
+    const runtime = await start();
+    const ids = new Map<string, string>();
+    for (const { key, ...doc } of CORPUS) ids.set((await add(runtime, doc)).id, key);
+    const found = async (q: string) =>
+      new Set((await search(runtime, q, 100)).results.map((r) => ids.get(r.document_id)));
+    // "SQLite backup" (title), "A SQLite backup" (heading), "stored in SQLite; a backup" (long):
+    // one word between them in the last.
+    expect(await found('NEAR(sqlite backup, 0)')).toEqual(new Set(['title', 'heading']));
+    expect(await found('NEAR(backup sqlite, 1)')).toEqual(new Set(['title', 'heading', 'long']));
+    expect(await found('back*')).toEqual(new Set(['title', 'heading', 'long', 'unrelated']));
+    expect(await found('garden* OR astro*')).toEqual(new Set(['gardening', 'astronomy']));
+    expect(await found('heading:backups')).toEqual(new Set(['heading']));
+    expect(await found('{title heading}: backup')).toEqual(new Set(['title', 'heading']));
+    expect(await found('- title: sqlite')).toEqual(new Set(['heading', 'long']));
+    expect(await found('^copy')).toEqual(new Set(['title']));
+    expect(await found('sqlite + backup')).toEqual(new Set(['title', 'heading']));
+    expect(await found('(backup OR dinner) NOT (sqlite OR storage)')).toEqual(new Set(['unrelated']));
+    // Accents, case and stems fold the same way.
+    await add(runtime, { title: 'Émigré café', text: 'Naïve émigrés were INSTALLING things.' });
+    expect((await search(runtime, 'emigre cafe naive installs')).results.map((r) => r.title)).toEqual(['Émigré café']);
+  });
+
+  it("keeps a document's own marker characters as text and still marks the matches", async () => {
+    const runtime = await start();
+    // U+E000 / U+E001 are what the stores' snippets mark matches with internally.
+    const text = 'A \uE000fake\uE001 mark beside the real needle word.';
+    const doc = await add(runtime, { title: 'Markers', text });
+    expect(
+      ((await (await api(runtime, `/api/v1/knowledge/documents/${doc.id}`)).json()) as KnowledgeDocument).text,
+    ).toBe(text);
+    const [hit] = (await search(runtime, 'needle')).results;
+    expect(hit!.snippet).toBe('A \uFFFDfake\uFFFD mark beside the real needle word.');
+    expect(hit!.highlights.map(([s, e]) => hit!.snippet.slice(s, e))).toEqual(['needle']);
+    // A query holding them is only text; they separate words as in the indexed text.
+    expect((await search(runtime, '\uE000needle\uE001')).results.map((r) => r.document_id)).toEqual([doc.id]);
+  });
+
+  it('indexes a document of the largest size and finds words at its start, middle and end', async () => {
+    const runtime = await start();
+    const words = (n: number) => Array.from({ length: n }, (_, i) => `filler${i % 997}`).join(' ');
+    const text = `# Start\n\nopeningword ${words(48_000)}\n\n## Middle\n\nmiddleword ${words(48_000)} closingword`;
+    expect(text.length).toBeLessThanOrEqual(MAX_TEXT_LENGTH);
+    const doc = await add(runtime, { title: 'Huge', text });
+    expect(doc.chunk_count).toBeGreaterThan(400);
+    for (const word of ['openingword', 'middleword', 'closingword']) {
+      const [hit] = (await search(runtime, word)).results;
+      expect(hit!.document_id).toBe(doc.id);
+      expect(hit!.highlights.map(([s, e]) => hit!.snippet.slice(s, e))).toEqual([word]);
+    }
+    expect((await search(runtime, 'middleword')).results[0]!.heading).toBe('Start › Middle');
+    expect((await api(runtime, `/api/v1/knowledge/documents/${doc.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await search(runtime, 'filler1')).results).toEqual([]);
+  });
+
   it('keeps documents and the index across a restart', async () => {
     const workspace = tempWorkspace();
     const store = await storeFor(dialect);

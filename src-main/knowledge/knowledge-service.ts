@@ -9,7 +9,7 @@ import {
 import { API_PREFIX } from '../../src-shared/protocol.ts';
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
-import type { SqlStore } from '../store/sql-store.ts';
+import type { SqlExecutor, SqlStore } from '../store/sql-store.ts';
 import { isUniqueViolation } from '../store/unique-violation.ts';
 import { chunkDocument } from './chunker.ts';
 import { fts5Index } from './fts5-index.ts';
@@ -76,15 +76,13 @@ export class KnowledgeService implements KnowledgeRetriever {
     const source = input.source ?? null;
     const write = () =>
       this.#store.transaction(async (tx) => {
-        // FOR UPDATE (PostgreSQL): two servers replacing one source take turns. SQLite's
-        // transactions are serialized already (BEGIN IMMEDIATE) and have no such clause.
+        // Two servers replacing one source take turns.
         const existing =
           source === null
             ? undefined
-            : await tx.get<{ id: string }>(
-                `SELECT id FROM knowledge_documents WHERE source = ?${tx.dialect === 'postgres' ? ' FOR UPDATE' : ''}`,
-                [source],
-              );
+            : await tx.get<{ id: string }>(`SELECT id FROM knowledge_documents WHERE source = ?${forUpdate(tx)}`, [
+                source,
+              ]);
         const id = existing?.id ?? newId();
         if (existing) {
           await tx.run('DELETE FROM knowledge_chunks WHERE document_id = ?', [id]);
@@ -163,7 +161,10 @@ export class KnowledgeService implements KnowledgeRetriever {
   /** Removes the document, its chunks and their index entries in one transaction. */
   async delete(id: string): Promise<void> {
     const removed = await this.#store.transaction(async (tx) => {
-      const row = await tx.get<{ title: string }>('SELECT title FROM knowledge_documents WHERE id = ?', [id]);
+      const row = await tx.get<{ title: string }>(
+        `SELECT title FROM knowledge_documents WHERE id = ?${forUpdate(tx)}`,
+        [id],
+      );
       if (!row) return undefined;
       // SQLite: the chunks' delete trigger takes each one out of the FTS5 index; PostgreSQL:
       // the index is a column of the chunk.
@@ -261,6 +262,12 @@ export class KnowledgeService implements KnowledgeRetriever {
     };
   }
 }
+
+/**
+ * Locks the row read on PostgreSQL, where servers write at once; SQLite's transactions are
+ * serialized already (BEGIN IMMEDIATE) and it has no such clause.
+ */
+const forUpdate = (tx: SqlExecutor): string => (tx.dialect === 'postgres' ? ' FOR UPDATE' : '');
 
 const documentNotFound = (id: string): LookoutError =>
   new LookoutError(

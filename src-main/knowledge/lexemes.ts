@@ -34,10 +34,22 @@ export interface Token {
   lexeme: string;
 }
 
+/** Words seen lately and their lexemes: prose repeats its words, and stemming is most of the cost. */
+const recent = new Map<string, string>();
+const MAX_RECENT = 20_000;
+
 /** One word as the index knows it: case and accents folded, stemmed. Empty when nothing is left. */
 export function lexeme(word: string): string {
-  const folded = word.toLowerCase().normalize('NFKD').replace(/\p{M}/gu, '');
-  return /^[a-z]{3,}$/.test(folded) ? stemmer(folded) : folded;
+  let value = recent.get(word);
+  if (value === undefined) {
+    const lower = word.toLowerCase();
+    // ASCII has nothing to decompose: skip the normalization for the common case.
+    const folded = /^[\x00-\x7f]*$/.test(lower) ? lower : lower.normalize('NFKD').replace(/\p{M}/gu, '');
+    value = /^[a-z]{3,}$/.test(folded) ? stemmer(folded) : folded;
+    if (recent.size >= MAX_RECENT) recent.clear();
+    recent.set(word, value);
+  }
+  return value;
 }
 
 /** Every token of the text with its place, in order (tokens too long to index are left out). */
@@ -45,7 +57,8 @@ export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   for (const match of text.matchAll(TOKEN)) {
     const value = lexeme(match[0]);
-    if (value === '' || Buffer.byteLength(value) > MAX_LEXEME_BYTES) continue;
+    // A UTF-16 unit is at most 3 UTF-8 bytes: only a long word needs counting.
+    if (value === '' || (value.length * 3 > MAX_LEXEME_BYTES && Buffer.byteLength(value) > MAX_LEXEME_BYTES)) continue;
     tokens.push({ start: match.index, end: match.index + match[0].length, lexeme: value });
   }
   return tokens;

@@ -43,8 +43,8 @@ export function lexeme(word: string): string {
   let value = recent.get(word);
   if (value === undefined) {
     const lower = word.toLowerCase();
-    // ASCII has nothing to decompose: skip the normalization for the common case.
-    const folded = /^[\x00-\x7f]*$/.test(lower) ? lower : lower.normalize('NFKD').replace(/\p{M}/gu, '');
+    // Printable ASCII has nothing to decompose: skip the normalization for the common case.
+    const folded = /^[ -~]*$/.test(lower) ? lower : lower.normalize('NFKD').replace(/\p{M}/gu, '');
     value = /^[a-z]{3,}$/.test(folded) ? stemmer(folded) : folded;
     if (recent.size >= MAX_RECENT) recent.clear();
     recent.set(word, value);

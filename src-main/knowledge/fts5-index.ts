@@ -50,7 +50,7 @@ export const fts5Index: SearchIndex = {
 
   isSyntaxError: isQuerySyntaxError,
 
-  snippets(exec: SqlExecutor, match: string, rowids: readonly number[]): Promise<SnippetRow[]> {
+  snippets(exec: SqlExecutor, match: string, ranked: readonly Ranked[]): Promise<SnippetRow[]> {
     // The MATCH is repeated so snippet() knows what to mark; the rowid list keeps it to the top rows.
     return exec.all<SnippetRow>(
       `SELECT f.rowid AS rowid, c.id AS chunk_id, c.document_id, c.idx, c.title, c.heading, d.source,
@@ -59,7 +59,7 @@ export const fts5Index: SearchIndex = {
        JOIN knowledge_chunks c ON c.rowid = f.rowid
        JOIN knowledge_documents d ON d.id = c.document_id
        WHERE knowledge_fts MATCH ? AND f.rowid IN (SELECT value FROM json_each(?))`,
-      [match, JSON.stringify(rowids)],
+      [match, JSON.stringify(ranked.map((r) => r.rowid))],
     );
   },
 };

@@ -179,11 +179,7 @@ export class KnowledgeService implements KnowledgeRetriever {
   async search(query: string, options: { limit: number }): Promise<KnowledgeSearchResponse> {
     const { ranked, match, mode } = await this.#rank(query, options.limit);
     if (ranked.length === 0) return { results: [], mode };
-    const rows = await this.#index.snippets(
-      this.#store,
-      match,
-      ranked.map((r) => r.rowid),
-    );
+    const rows = await this.#index.snippets(this.#store, match, ranked);
     const byRowid = new Map(rows.map((row) => [row.rowid, row]));
     const results = ranked.flatMap(({ rowid, score }) => {
       const row = byRowid.get(rowid);
@@ -210,18 +206,7 @@ export class KnowledgeService implements KnowledgeRetriever {
     const ids = options.documentIds === undefined ? undefined : [...new Set(options.documentIds)];
     if (ids !== undefined && ids.length === 0) return [];
     const { ranked } = await this.#rank(query, limit, ids);
-    if (ranked.length > 0 || ids === undefined) {
-      const rows = await this.#store.all<ChunkRow>(
-        `SELECT c.rowid AS rowid, c.id AS chunk_id, c.document_id, c.title, c.body
-         FROM knowledge_chunks c WHERE c.rowid IN (SELECT CAST(wanted.value AS BIGINT) FROM ${this.#index.jsonValues('wanted')})`,
-        [JSON.stringify(ranked.map((r) => r.rowid))],
-      );
-      const byRowid = new Map(rows.map((row) => [row.rowid, row]));
-      return ranked.flatMap(({ rowid, score }) => {
-        const row = byRowid.get(rowid);
-        return row ? [toRetrieved(row, score)] : [];
-      });
-    }
+    if (ranked.length > 0 || ids === undefined) return this.#chunksOf(ranked);
     // Nothing matched inside the documents the discussion was given: they were given for a
     // reason, so their openings are the best context there is.
     const rows = await this.#store.all<ChunkRow>(
@@ -233,6 +218,24 @@ export class KnowledgeService implements KnowledgeRetriever {
       [JSON.stringify(ids), limit],
     );
     return rows.map((row) => toRetrieved(row, 0));
+  }
+
+  /** The ranked chunks' text, best first: read with the ranking (PostgreSQL), or now (SQLite). */
+  async #chunksOf(ranked: readonly Ranked[]): Promise<RetrievedChunk[]> {
+    const unread = ranked.filter((r) => r.chunk === undefined).map((r) => r.rowid);
+    const rows =
+      unread.length === 0
+        ? []
+        : await this.#store.all<ChunkRow>(
+            `SELECT c.rowid AS rowid, c.id AS chunk_id, c.document_id, c.title, c.body
+             FROM knowledge_chunks c WHERE c.rowid IN (SELECT CAST(wanted.value AS BIGINT) FROM ${this.#index.jsonValues('wanted')})`,
+            [JSON.stringify(unread)],
+          );
+    const byRowid = new Map(rows.map((row) => [row.rowid, row]));
+    return ranked.flatMap(({ rowid, score, chunk }) => {
+      const row = chunk ?? byRowid.get(rowid);
+      return row ? [toRetrieved(row, score)] : [];
+    });
   }
 
   /**

@@ -15,13 +15,8 @@ export interface ChunkInsert {
   body: string;
 }
 
-export interface Ranked {
-  rowid: number;
-  /** Relevance, higher is better; comparable within one query only. */
-  score: number;
-}
-
-export interface SnippetRow {
+/** A chunk as search results and retrieval show it. */
+export interface ChunkColumns {
   rowid: number;
   chunk_id: string;
   document_id: string;
@@ -29,6 +24,17 @@ export interface SnippetRow {
   title: string;
   heading: string;
   source: string | null;
+}
+
+export interface Ranked {
+  rowid: number;
+  /** Relevance, higher is better; comparable within one query only. */
+  score: number;
+  /** The chunk itself, when the index read it with the ranking (PostgreSQL: one round trip fewer). */
+  chunk?: ChunkColumns & { body: string };
+}
+
+export interface SnippetRow extends ChunkColumns {
   /** With MARK_OPEN / MARK_CLOSE around each match (parseSnippet reads it). */
   snippet: string;
 }
@@ -45,8 +51,8 @@ export interface SearchIndex {
   rank(exec: SqlExecutor, match: string, limit: number, ids?: readonly string[]): Promise<Ranked[]>;
   /** True for the error rank() raises on query text it cannot read (anything else is real). */
   isSyntaxError(error: unknown): boolean;
-  /** The chunks of these rowids with a snippet for the query (any order). */
-  snippets(exec: SqlExecutor, match: string, rowids: readonly number[]): Promise<SnippetRow[]>;
+  /** The ranked chunks with a snippet for the query (any order; a chunk deleted meanwhile is left out). */
+  snippets(exec: SqlExecutor, match: string, ranked: readonly Ranked[]): Promise<SnippetRow[]>;
 }
 
 /** Rows per multi-row INSERT: few statements (round trips on PostgreSQL), far below either's parameter limit. */

@@ -2,6 +2,7 @@ import type { SqlExecutor } from '../store/sql-store.ts';
 import { chunkVector } from './lexemes.ts';
 import { markedSnippet } from './snippet.ts';
 import {
+  type ChunkColumns,
   type ChunkInsert,
   COLUMN_WEIGHTS,
   INSERT_BATCH,
@@ -55,15 +56,23 @@ export const tsvectorIndex: SearchIndex = {
   async rank(exec: SqlExecutor, match: string, limit: number, ids?: readonly string[]): Promise<Ranked[]> {
     const { tsquery } = compileQuery(match);
     if (tsquery === undefined) return [];
-    const rows = await exec.all<Ranked>(
-      `SELECT c.rowid, ts_rank_cd('${RANK_WEIGHTS}', c.tsv, q.q, ${RANK_NORMALIZATION}) AS score
-       FROM knowledge_chunks c, (SELECT CAST(? AS tsquery) AS q) AS q
-       WHERE c.tsv @@ q.q ${ids === undefined ? '' : 'AND c.document_id IN (SELECT value FROM json_array_elements_text(CAST(? AS json)))'}
-       ORDER BY score DESC, c.rowid
-       LIMIT ?`,
+    // The top rows' columns come with the ranking, read for those rows only (after LIMIT):
+    // a round trip to the database is most of what a search of rare words costs.
+    const rows = await exec.all<ChunkColumns & { score: number; body: string }>(
+      `SELECT r.rowid, r.score, c.id AS chunk_id, c.document_id, c.idx, c.title, c.heading, d.source, c.body
+       FROM (
+         SELECT c.rowid, ts_rank_cd('${RANK_WEIGHTS}', c.tsv, q.q, ${RANK_NORMALIZATION}) AS score
+         FROM knowledge_chunks c, (SELECT CAST(? AS tsquery) AS q) AS q
+         WHERE c.tsv @@ q.q ${ids === undefined ? '' : 'AND c.document_id IN (SELECT value FROM json_array_elements_text(CAST(? AS json)))'}
+         ORDER BY score DESC, c.rowid
+         LIMIT ?
+       ) AS r
+       JOIN knowledge_chunks c ON c.rowid = r.rowid
+       JOIN knowledge_documents d ON d.id = c.document_id
+       ORDER BY r.score DESC, r.rowid`,
       ids === undefined ? [tsquery, limit] : [tsquery, JSON.stringify(ids), limit],
     );
-    return rows;
+    return rows.map(({ score, ...chunk }) => ({ rowid: chunk.rowid, score, chunk }));
   },
 
   // compileQuery raises QuerySyntaxError where FTS5 would; PostgreSQL refusing the tsquery
@@ -73,14 +82,13 @@ export const tsvectorIndex: SearchIndex = {
     error instanceof QuerySyntaxError ||
     ['42601', '54001'].includes(String((error as { code?: unknown } | null)?.code ?? '')),
 
-  async snippets(exec: SqlExecutor, match: string, rowids: readonly number[]): Promise<SnippetRow[]> {
+  // rank() read the chunks already: the snippets are made here, in JavaScript.
+  async snippets(_exec: SqlExecutor, match: string, ranked: readonly Ranked[]): Promise<SnippetRow[]> {
     const { highlights } = compileQuery(match);
-    const rows = await exec.all<Omit<SnippetRow, 'snippet'> & { body: string }>(
-      `SELECT c.rowid, c.id AS chunk_id, c.document_id, c.idx, c.title, c.heading, d.source, c.body
-       FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id
-       WHERE c.rowid IN (SELECT CAST(value AS bigint) FROM json_array_elements_text(CAST(? AS json)))`,
-      [JSON.stringify(rowids)],
-    );
-    return rows.map(({ body, ...row }) => ({ ...row, snippet: markedSnippet(body, highlights, SNIPPET_TOKENS) }));
+    return ranked.flatMap(({ chunk }) => {
+      if (!chunk) return [];
+      const { body, ...row } = chunk;
+      return [{ ...row, snippet: markedSnippet(body, highlights, SNIPPET_TOKENS) }];
+    });
   },
 };

@@ -172,7 +172,7 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<number, string>> = {
   CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
   `,
   // 6: (SQLite: knowledge documents, chunks and their FTS5 index.) Shipped as a no-op when
-  // knowledge stayed in each server's SQLite file; its tables came with 9.
+  // knowledge stayed in each server's SQLite file; its tables came with 10.
   6: `SELECT 1;`,
   // 7: (SQLite: agents may speak through a model; discussions and their messages.) The
   // agents registry is on the store interface, so its new column is here too; discussions
@@ -200,13 +200,42 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<number, string>> = {
     created_at TEXT NOT NULL
   );
   `,
-  // 9: knowledge on PostgreSQL, so every server of a team sees one knowledge base (6 left
+  // 9: team mode — server leases (runner liveness) and shared rate limits (see the SQLite
+  // entry). Expiries and windows are in ms by the database's clock (clock_timestamp()).
+  9: `
+  ALTER TABLE tasks ADD COLUMN lease_id TEXT;
+  CREATE INDEX tasks_lease ON tasks (lease_id) WHERE status = 'running';
+
+  CREATE TABLE server_leases (
+    id            TEXT PRIMARY KEY,
+    holder        TEXT NOT NULL,
+    pid           INTEGER NOT NULL,
+    acquired_at   TEXT NOT NULL,
+    renewed_at    TEXT NOT NULL,
+    expires_at_ms BIGINT NOT NULL
+  );
+
+  CREATE TABLE rate_buckets (
+    key    TEXT PRIMARY KEY,
+    tokens DOUBLE PRECISION NOT NULL,
+    at_ms  BIGINT NOT NULL
+  );
+
+  CREATE TABLE sign_in_failures (
+    key              TEXT PRIMARY KEY,
+    count            INTEGER NOT NULL,
+    last_ms          BIGINT NOT NULL,
+    blocked_until_ms BIGINT NOT NULL
+  );
+  CREATE INDEX sign_in_failures_last ON sign_in_failures (last_ms);
+  `,
+  // 10: knowledge on PostgreSQL, so every server of a team sees one knowledge base (6 left
   // it in each server's SQLite file). The same tables as SQLite's migration 6; in place of
   // the FTS5 table, each chunk carries its index entry: \`tsv\`, a tsvector of Lookout's own
   // lexemes (src-main/knowledge/lexemes.ts: folded, Porter-stemmed, weighted A title,
   // B heading path, C text), written with the row (so it cannot fall out of step) and
   // searched through a GIN index.
-  9: `
+  10: `
   CREATE TABLE knowledge_documents (
     id          TEXT PRIMARY KEY,
     title       TEXT NOT NULL,

@@ -311,6 +311,9 @@ export const MIGRATIONS: readonly string[] = [
     blocked_until_ms INTEGER NOT NULL
   ) STRICT;
   `,
+  // 10: knowledge on PostgreSQL (team mode: one knowledge base for every server). SQLite
+  // keeps the tables and FTS5 index of migration 6 as they are: nothing to do here.
+  `SELECT 1;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -25,17 +25,20 @@ function filesUnder(dir) {
 
 /**
  * The sources newer than their build output: each src-main/src-shared `.ts` against its
- * `.js` in dist/, and the dashboard's sources against dist/renderer/index.html. Empty
+ * `.js` in dist/ and against the server bundle, and the dashboard's sources against dist/renderer/index.html. Empty
  * when there are no sources beside dist/ (an installed package) or nothing is stale.
  */
 export function staleSources(root) {
   const stale = [];
+  // The bundle `lookout` runs (build/bundle-server.ts) holds every source: older than any is stale.
+  const bundle = mtime(path.join(root, 'dist', 'server', 'lookout.js'));
   for (const layer of ['src-main', 'src-shared']) {
     for (const source of filesUnder(path.join(root, layer))) {
       if (!source.endsWith('.ts') || source.endsWith('.d.ts')) continue;
       const relative = path.relative(root, source);
       const built = mtime(path.join(root, 'dist', relative.replace(/\.ts$/, '.js')));
-      if (built === undefined || mtime(source) > built) stale.push(relative);
+      const changed = mtime(source);
+      if (built === undefined || changed > built || (bundle !== undefined && changed > bundle)) stale.push(relative);
     }
   }
   const page = mtime(path.join(root, 'dist', 'renderer', 'index.html'));

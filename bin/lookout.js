@@ -32,7 +32,8 @@ if (argv[0] === 'hooks' && argv[1] === 'emit') {
   const { hookEmitMain } = await import(entry.href);
   await hookEmitMain(argv.slice(2));
 } else {
-  const built = new URL('../dist/src-main/cli/main.js', import.meta.url);
+  // The build bundles the command into one module (build/bundle-server.ts: ~8 MB less idle RSS).
+  const built = new URL('../dist/server/lookout.js', import.meta.url);
   let entry = new URL('../src-main/cli/main.ts', import.meta.url);
   if (existsSync(built)) {
     entry = built;

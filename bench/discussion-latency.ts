@@ -30,7 +30,7 @@ const PARALLEL = Number(values.parallel);
 const root = path.resolve(import.meta.dirname, '..');
 const bin = path.join(root, 'bin/lookout.js');
 const AGENT = path.join(root, 'test/fixtures/discussion-agent.mjs');
-if (!fs.existsSync(path.join(root, 'dist/src-main/cli/main.js'))) {
+if (!fs.existsSync(path.join(root, 'dist/server/lookout.js'))) {
   console.error('bench/discussion-latency: run `npm run build` first (the benchmark measures the built server)');
   process.exit(1);
 }

@@ -21,7 +21,7 @@ const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' 
 const RUNS = Number(values.runs);
 const root = path.resolve(import.meta.dirname, '..');
 const bin = path.join(root, 'bin/lookout.js');
-if (!fs.existsSync(path.join(root, 'dist/src-main/cli/main.js'))) {
+if (!fs.existsSync(path.join(root, 'dist/server/lookout.js'))) {
   console.error('bench/startup: run `npm run build` first (the benchmark measures the built server)');
   process.exit(1);
 }

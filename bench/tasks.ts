@@ -33,7 +33,7 @@ const LINES = Number(values.lines);
 const TASKS = Number(values.tasks);
 const root = path.resolve(import.meta.dirname, '..');
 const bin = path.join(root, 'bin/lookout.js');
-if (!fs.existsSync(path.join(root, 'dist/src-main/cli/main.js'))) {
+if (!fs.existsSync(path.join(root, 'dist/server/lookout.js'))) {
   console.error('bench/tasks: run `npm run build` first (the benchmark measures the built server)');
   process.exit(1);
 }

@@ -32,10 +32,13 @@ if (argv[0] === 'hooks' && argv[1] === 'emit') {
   const { hookEmitMain } = await import(entry.href);
   await hookEmitMain(argv.slice(2));
 } else {
-  // The build bundles the command into one module (build/bundle-server.ts: ~8 MB less idle RSS).
-  const built = new URL('../dist/server/lookout.js', import.meta.url);
+  // The build bundles the command into one module (build/bundle-server.ts: ~9 MB less idle
+  // RSS); tsc's dist/src-main/ is the fallback (the desktop package ships only that).
+  const built = ['../dist/server/lookout.js', '../dist/src-main/cli/main.js']
+    .map((file) => new URL(file, import.meta.url))
+    .find((file) => existsSync(file));
   let entry = new URL('../src-main/cli/main.ts', import.meta.url);
-  if (existsSync(built)) {
+  if (built) {
     entry = built;
     const { staleSources, staleWarning } = await import('./build-freshness.js');
     const stale = staleSources(ROOT);

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { HEADERS } from '../../src-shared/protocol.ts';
 import { readServerInfo, workspacePaths } from '../../src-main/workspace.ts';
@@ -33,10 +34,24 @@ async function loadedBuiltins(pid: number, file: string): Promise<string[]> {
   return fs.readFileSync(`${file}.builtins`, 'utf8').split('\n');
 }
 
-const loadedPackages = (file: string): Set<string> =>
-  new Set(
-    [...fs.readFileSync(file, 'utf8').matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)\//g)].map((match) => match[1]!),
-  );
+const packagesIn = (text: string): string[] =>
+  [...text.matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)\//g)].map((match) => match[1]!);
+
+/**
+ * The packages the server has loaded: those loaded from node_modules, and those inlined in
+ * the chunks of the server bundle it has loaded (build/bundle-server.ts), read from each
+ * chunk's source map. A package that the bundle inlines is loaded as soon as its chunk is.
+ */
+function loadedPackages(file: string): Set<string> {
+  const urls = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const packages = new Set(packagesIn(urls.join('\n')));
+  for (const url of urls) {
+    if (!url.startsWith('file:') || !url.includes('/dist/server/')) continue;
+    const map = JSON.parse(fs.readFileSync(`${fileURLToPath(url)}.map`, 'utf8')) as { sources: string[] };
+    for (const name of packagesIn(map.sources.join('\n'))) packages.add(name);
+  }
+  return packages;
+}
 
 // Issue 19 (idle RSS): libraries only some requests need are loaded on their first use.
 describe('an idle server loads only what it uses', () => {
@@ -55,10 +70,17 @@ describe('an idle server loads only what it uses', () => {
     expect(events.status).toBe(200);
 
     const idle = loadedPackages(loaded);
-    expect(idle.has('koa')).toBe(true); // the recorder saw the server's own imports
+    // The recorder saw the server's own imports: the bundle `lookout` runs, its inlined
+    // packages, and what it requires from node_modules at run time.
+    expect(fs.readFileSync(loaded, 'utf8')).toContain('/dist/server/lookout.js');
+    expect(idle.has('koa')).toBe(true);
+    expect(idle.has('zod')).toBe(true);
+    expect(idle.has('@koa/router')).toBe(true);
     expect(idle.has('jose')).toBe(false);
     expect(idle.has('protobufjs')).toBe(false);
     expect(idle.has('pg')).toBe(false); // PostgreSQL's client: team mode only
+    expect(idle.has('pino-pretty')).toBe(false); // a terminal only
+    expect(idle.has('electron')).toBe(false);
 
     // Neither Node's fetch (undici) nor http2, however JSON is answered: a read, a write,
     // an error (node:http and @koa/router are loaded with require, JSON bodies are sent as text).

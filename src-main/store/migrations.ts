@@ -280,6 +280,9 @@ export const MIGRATIONS: readonly string[] = [
     created_at TEXT NOT NULL
   ) STRICT;
   `,
+  // 9: state rows carry a version, bumped by every write, so several servers on one store
+  // write a section by compare-and-set (no lost update) and a cache never goes backwards.
+  `ALTER TABLE state ADD COLUMN version INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

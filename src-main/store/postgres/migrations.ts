@@ -202,4 +202,6 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<number, string>> = {
     created_at TEXT NOT NULL
   );
   `,
+  // 9: state rows carry a version, bumped by every write: servers write by compare-and-set.
+  9: `ALTER TABLE state ADD COLUMN version BIGINT NOT NULL DEFAULT 0;`,
 };

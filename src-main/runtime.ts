@@ -176,6 +176,10 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   if (pgStore)
     logger.info({ database: pgStore.location }, 'team mode: events, state and the session lock in PostgreSQL');
 
+  // This server among those sharing a store: stable across its restarts (the host and the
+  // workspace it serves), so a restarted server settles the tasks it ran itself, and finds
+  // what its collectors reported from its workspace.
+  const runnerId = `${os.hostname()}:${config.workspace}`;
   const retention = { maxEvents: config.retentionEvents, maxAgeMs: config.retentionDays * 86_400_000 };
   const log = createEventLog(store, { logger, maxEvents: retention.maxEvents });
   const bus = new EventBus({ log, logger, queueSize: config.queueSize });
@@ -188,7 +192,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   try {
     await log.prune(retention);
     await log.start();
-    state = await StateService.create({ store, bus, logger, workspace: config.workspace });
+    state = await StateService.create({ store, bus, logger, workspace: config.workspace, server: runnerId });
   } catch (error) {
     await closeStores().catch(() => undefined);
     flushLogger(logger, logFile);
@@ -197,10 +201,6 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
 
   const token = randomBytes(32).toString('base64url');
   let port = config.port;
-
-  // This server among those sharing a store: stable across its restarts (the host and the
-  // workspace it serves), so a restarted server settles the tasks it ran itself.
-  const runnerId = `${os.hostname()}:${config.workspace}`;
   const agents = new AgentRegistry({ store, bus });
   const git = new GitRunner({ store, bus });
   const sandboxes = new Sandboxes({

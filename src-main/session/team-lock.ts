@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '../logger.ts';
-import { LOCK_NAMESPACE, LOCK_WORKSPACE } from '../store/postgres/advisory-locks.ts';
+import { advisoryLockHeld, LOCK_NAMESPACE, LOCK_WORKSPACE } from '../store/postgres/advisory-locks.ts';
 import type { PgStore } from '../store/postgres/pg-store.ts';
 import { HolderRecord } from './lock.ts';
 
@@ -33,14 +33,7 @@ export interface TeamView {
   cleared: TeamHolder | null;
 }
 
-/**
- * Is the workspace advisory lock held by anyone, in this database? (Advisory locks are
- * per database; `pg_locks` lists every database's, so the filter matters.) Integer-pair
- * keys show as classid/objid with objsubid 2.
- */
-const LOCK_IS_HELD = `EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2
-  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND classid::bigint = ${LOCK_NAMESPACE} AND objid::bigint = ${LOCK_WORKSPACE})`;
+const LOCK_IS_HELD = advisoryLockHeld(LOCK_WORKSPACE);
 
 /**
  * Team mode's side of the workspace lock. Every server of a team takes lock-bound writes

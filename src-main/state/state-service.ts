@@ -26,6 +26,7 @@ import { FileCollector } from './file-collector.ts';
 import { GitCollector } from './git-collector.ts';
 import { StaleSection, StateStore } from './state-store.ts';
 import { StateLock } from './state-lock.ts';
+import { type CollectionClaim, TeamCollectionClaim } from './collection-claim.ts';
 import type { PgStore } from '../store/postgres/pg-store.ts';
 
 export interface StateServiceOptions {
@@ -35,6 +36,11 @@ export interface StateServiceOptions {
   workspace: string;
   /** Replaces the built-in collectors (git, files); tests pass their own. */
   collectors?: readonly Collector[];
+  /**
+   * Team mode: this server's name among those on the store (stable across its restarts).
+   * Each server collects its own workspace and remembers what it reported under its name.
+   */
+  server?: string;
 }
 
 const BUSY: ReadonlySet<SystemStatus> = new Set(['COLLECTING', 'PROCESSING']);
@@ -70,7 +76,7 @@ export class StateService {
   #reloadAgain = false;
   #reloadRunning = false;
 
-  private constructor(options: StateServiceOptions, store: StateStore) {
+  private constructor(options: StateServiceOptions, store: StateStore, claim: CollectionClaim | undefined) {
     this.#store = store;
     this.#bus = options.bus;
     this.#logger = options.logger;
@@ -81,13 +87,18 @@ export class StateService {
       workspace: options.workspace,
       status: { current: () => this.system(), set: (next) => this.#change(() => this.#setSystem(next)) },
       collectors: options.collectors ?? [new GitCollector(), new FileCollector()],
+      ...(claim ? { claim } : {}),
     });
   }
 
   static async create(options: StateServiceOptions): Promise<StateService> {
-    const service = new StateService(options, await StateStore.open(options.store, options.logger));
-    if (options.store.dialect === 'postgres') {
-      service.#teamLock = new StateLock(options.store as PgStore);
+    const team = options.store.dialect === 'postgres' ? (options.store as PgStore) : undefined;
+    const server = team ? (options.server ?? 'server') : undefined;
+    const store = await StateStore.open(options.store, options.logger, server === undefined ? {} : { server });
+    const claim = team && server !== undefined ? new TeamCollectionClaim(team, server) : undefined;
+    const service = new StateService(options, store, claim);
+    if (team) {
+      service.#teamLock = new StateLock(team);
       // Another server's change arrives as an event after its write committed, so reading
       // the rows then sees it. The versions keep the cache from going backwards, so the
       // reload need not wait for local changes.

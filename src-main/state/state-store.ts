@@ -68,14 +68,23 @@ export class StateStore {
   #private = new Map<string, string>();
   #writes: Promise<unknown> = Promise.resolve();
 
-  private constructor(store: SqlStore, logger: Logger) {
+  /** Team mode: the suffix (`@<server>`) of this server's private rows. */
+  #suffix: string;
+
+  private constructor(store: SqlStore, logger: Logger, server: string | undefined) {
     this.#store = store;
     this.#logger = logger;
     this.#document = initialState();
+    this.#suffix = server === undefined ? '' : `@${server}`;
   }
 
-  static async open(store: SqlStore, logger: Logger): Promise<StateStore> {
-    const state = new StateStore(store, logger);
+  /**
+   * `server` (team mode) names this server among those sharing the store: its private rows
+   * (what its collectors reported from its own workspace) are stored under its name, so
+   * servers never read or overwrite each other's.
+   */
+  static async open(store: SqlStore, logger: Logger, options: { server?: string } = {}): Promise<StateStore> {
+    const state = new StateStore(store, logger, options.server);
     await state.#loadPrivate();
     await state.reload();
     return state;
@@ -84,8 +93,14 @@ export class StateStore {
   async #loadPrivate(): Promise<void> {
     const rows = await this.#store.all<{ section: string; json: string }>('SELECT section, json FROM state');
     for (const row of rows) {
-      if (!(DOCUMENT_ROWS as readonly string[]).includes(row.section)) this.#private.set(row.section, row.json);
+      if ((DOCUMENT_ROWS as readonly string[]).includes(row.section)) continue;
+      if (this.#suffix && !row.section.endsWith(this.#suffix)) continue; // another server's
+      this.#private.set(row.section, row.json);
     }
+  }
+
+  #privateKey(key: string): string {
+    return privateKey(key) + this.#suffix;
   }
 
   /**
@@ -164,7 +179,7 @@ export class StateStore {
 
   /** A private row (collector memory), checked against its schema; undefined when absent or unreadable. */
   readPrivate<T>(key: string, schema: z.ZodType<T>): T | undefined {
-    const json = this.#private.get(privateKey(key));
+    const json = this.#private.get(this.#privateKey(key));
     if (json === undefined) return undefined;
     const parsed = schema.safeParse(parseJson(json));
     if (parsed.success) return parsed.data;
@@ -174,13 +189,15 @@ export class StateStore {
 
   async writePrivate(key: string, value: unknown): Promise<void> {
     const json = JSON.stringify(value);
-    this.#private.set(privateKey(key), json);
-    await this.#enqueue(() => this.#store.run(UPSERT, [key, json, new Date().toISOString()]));
+    const row = this.#privateKey(key);
+    this.#private.set(row, json);
+    await this.#enqueue(() => this.#store.run(UPSERT, [row, json, new Date().toISOString()]));
   }
 
   async deletePrivate(key: string): Promise<void> {
-    this.#private.delete(privateKey(key));
-    await this.#enqueue(() => this.#store.run('DELETE FROM state WHERE section = ?', [key]));
+    const row = this.#privateKey(key);
+    this.#private.delete(row);
+    await this.#enqueue(() => this.#store.run('DELETE FROM state WHERE section = ?', [row]));
   }
 
   /** Resolves when every write made so far has been tried. */

@@ -1,4 +1,7 @@
+import os from 'node:os';
 import { expect, it } from 'vitest';
+import { z } from 'zod';
+import type { Collector } from '../../src-main/state/collections.ts';
 import type { Runtime } from '../../src-main/runtime.ts';
 import { createTestDatabase, describePostgres } from '../helpers/postgres.ts';
 import { api, startRuntime } from '../helpers/runtime.ts';
@@ -125,4 +128,51 @@ describePostgres('team mode: the state document with several writers', () => {
       expect((await getState(b)).priorities).toEqual(value);
     }
   });
+
+  it(
+    'runs one collection at a time in the team (409 naming the server that runs it), each server remembering its own workspace',
+    { timeout: 60_000 },
+    async () => {
+      const database = await createTestDatabase();
+      const a = await startRuntime({ databaseUrl: database.url });
+      const b = await startRuntime({ databaseUrl: database.url });
+      let finish: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (finish = resolve));
+      const recalled: Record<string, unknown> = {};
+      const probe = (server: string, wait: boolean): Collector => ({
+        name: 'probe',
+        async collect(context) {
+          recalled[server] = context.recall(z.object({ server: z.string() }));
+          if (wait) await gate;
+          await context.commit([], { server });
+          return { server };
+        },
+      });
+      for (const runtime of [a, b])
+        for (const name of runtime.state.collections.collectorNames) runtime.state.collections.unregister(name);
+      a.state.collections.register(probe('a', true));
+      b.state.collections.register(probe('b', false));
+
+      const started = await json<{ id: string }>(await api(a, '/api/v1/collections', { method: 'POST' }));
+      const refused = await api(b, '/api/v1/collections', { method: 'POST' });
+      expect(refused.status).toBe(409);
+      const body = (await refused.json()) as { error: { message: string; details: { running: { id: string } } } };
+      expect(body.error.message).toContain(`on the server ${os.hostname()}:${a.config.workspace}`);
+      expect(body.error.details.running.id).toBe(started.id);
+      // The refused start announced nothing: the status is A's run's.
+      expect((await json<SystemState>(await api(b, '/api/v1/system/status'))).status).toBe('COLLECTING');
+
+      finish();
+      await a.state.collections.settled(started.id);
+      const second = await api(b, '/api/v1/collections', { method: 'POST' });
+      expect(second.status).toBe(202);
+      await b.state.collections.settled(((await second.json()) as { id: string }).id);
+      // B's collector found nothing of A's: each server remembers its own workspace.
+      expect(recalled).toEqual({ a: undefined, b: undefined });
+      const third = await json<{ id: string }>(await api(a, '/api/v1/collections', { method: 'POST' }));
+      await a.state.collections.settled(third.id);
+      expect(recalled.a).toEqual({ server: 'a' });
+      expect((await json<SystemState>(await api(b, '/api/v1/system/status'))).status).toBe('IDLE');
+    },
+  );
 });

@@ -8,3 +8,14 @@ export const LOCK_WORKSPACE = 2;
 export const LOCK_STATE = 3;
 /** Held by the server running a collection, so the team runs one at a time. */
 export const LOCK_COLLECTION = 4;
+
+/**
+ * SQL: is Lookout's advisory lock `key` held by anyone, in this database? (Advisory locks
+ * are per database, and `pg_locks` lists every database's; integer-pair keys show as
+ * classid/objid with objsubid 2.) Lets a server tell a live holder from a dead one's row
+ * without taking the lock itself.
+ */
+export const advisoryLockHeld = (key: number): string =>
+  `EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND classid::bigint = ${LOCK_NAMESPACE} AND objid::bigint = ${Math.trunc(key)})`;

@@ -282,7 +282,19 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 9: state rows carry a version, bumped by every write, so several servers on one store
   // write a section by compare-and-set (no lost update) and a cache never goes backwards.
-  `ALTER TABLE state ADD COLUMN version INTEGER NOT NULL DEFAULT 0;`,
+  // The table is rebuilt rather than altered: SQLite has no ADD COLUMN IF NOT EXISTS, and
+  // a store whose version was set back by hand must still migrate.
+  `
+  CREATE TABLE state_versioned (
+    section    TEXT PRIMARY KEY,
+    json       TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version    INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  INSERT INTO state_versioned (section, json, updated_at) SELECT section, json, updated_at FROM state;
+  DROP TABLE state;
+  ALTER TABLE state_versioned RENAME TO state;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

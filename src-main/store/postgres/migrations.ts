@@ -203,5 +203,5 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<number, string>> = {
   );
   `,
   // 9: state rows carry a version, bumped by every write: servers write by compare-and-set.
-  9: `ALTER TABLE state ADD COLUMN version BIGINT NOT NULL DEFAULT 0;`,
+  9: `ALTER TABLE state ADD COLUMN IF NOT EXISTS version BIGINT NOT NULL DEFAULT 0;`,
 };

@@ -114,7 +114,12 @@ export class TeamLock {
         if (!this.#held) return false;
       }
       const key = JSON.stringify(entry);
-      if (key === this.#written) return true;
+      if (key === this.#written) {
+        // Nothing to record: check the connection that holds the lock (a cut that sent no
+        // reset shows only when it is used).
+        await client.query('SELECT 1');
+        return true;
+      }
       // On the lock's own connection: a write that lands after we lost the lock is impossible.
       await client.query(
         `INSERT INTO session_holder (id, kind, pid, hostname, started_at, holder_id, command_json, handover_until_ms)

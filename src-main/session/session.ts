@@ -158,7 +158,7 @@ export class SessionService {
       ? { read_only: false, lock: toLockInfo(held) }
       : { read_only: true, lock: local ? toLockInfo(local) : NO_LOCK };
     if (!this.#team) {
-      this.#publishIfChanged(next, reason);
+      await this.#publishIfChanged(next, reason);
       return;
     }
     await this.#refreshTeam(this.#team, next, held, local, reason);
@@ -198,7 +198,7 @@ export class SessionService {
           'a lookout run holds this workspace while another server’s command holds the team’s',
         );
       }
-      this.#publishIfChanged(next, reason);
+      await this.#publishIfChanged(next, reason);
       return;
     }
     this.#conflictLogged = false;
@@ -224,14 +224,14 @@ export class SessionService {
       // Another server's command holds the workspace (or is about to): that server
       // announced it to everyone (the event stream is shared), so it is only adopted here.
       const lock = other.handoverUntil > 0 ? NO_LOCK : toLockInfo(other.holder);
-      this.#publishIfChanged({ read_only: true, lock }, reason, { announce: false });
+      await this.#publishIfChanged({ read_only: true, lock }, reason, { announce: false });
       this.#followingTeam = true;
       return;
     }
     // Writable again because the other server's command finished: that server said so.
     // Because its server died, or for a reason of our own: ours to say.
     const followed = this.#followingTeam && !view.cleared && reason !== 'start';
-    this.#publishIfChanged(next, reason, { announce: !followed });
+    await this.#publishIfChanged(next, reason, { announce: !followed });
     this.#followingTeam = false;
   }
 
@@ -240,7 +240,7 @@ export class SessionService {
    * change another server made is announced by that server (the event stream is shared,
    * so every dashboard hears it once), and only adopted here; see #refreshTeam.
    */
-  #publishIfChanged(next: SessionState, reason: string, options: { announce?: boolean } = {}): void {
+  async #publishIfChanged(next: SessionState, reason: string, options: { announce?: boolean } = {}): Promise<void> {
     const previous = this.#state;
     if (
       previous.read_only === next.read_only &&
@@ -254,7 +254,14 @@ export class SessionService {
       { read_only: next.read_only, holder: describeHolder(next.lock), reason, announced: announce },
       'lock changed',
     );
-    if (announce) this.#bus.emitLater('session.lock_changed', { ...next, reason });
+    if (!announce) return;
+    const published = this.#bus.emit('session.lock_changed', { ...next, reason }).then(
+      () => undefined,
+      (error: unknown) => this.#logger.error({ err: error, type: 'session.lock_changed' }, 'could not publish'),
+    );
+    // Team mode: the other servers learn of the change from this event, so it is stored
+    // before a handover or a recheck is answered (the CLI then acts on a team that knows).
+    if (this.#team) await published;
   }
 
   /**
@@ -287,7 +294,7 @@ export class SessionService {
       }
       this.#handoverUntil = until;
       await this.#lock.release();
-      this.#publishIfChanged({ read_only: true, lock: NO_LOCK }, 'handover');
+      await this.#publishIfChanged({ read_only: true, lock: NO_LOCK }, 'handover');
       released = true;
     });
     return released;

@@ -280,7 +280,38 @@ export const MIGRATIONS: readonly string[] = [
     created_at TEXT NOT NULL
   ) STRICT;
   `,
-  // 9: state rows carry a version, bumped by every write, so several servers on one store
+  // 9: team mode — server leases (runner liveness) and shared rate limits. A server's
+  // running tasks carry the lease it heartbeats; a lease that runs out lets another server
+  // settle them. The leases and the rate-limit counters are used on PostgreSQL only (one
+  // SQLite server needs no lease and keeps its limits in memory); the tables exist here too
+  // so both schemas stay one.
+  `
+  ALTER TABLE tasks ADD COLUMN lease_id TEXT;
+  CREATE INDEX tasks_lease ON tasks (lease_id) WHERE status = 'running';
+
+  CREATE TABLE server_leases (
+    id            TEXT PRIMARY KEY, -- random per server incarnation
+    holder        TEXT NOT NULL,    -- the runner id: <host name>:<workspace>
+    pid           INTEGER NOT NULL,
+    acquired_at   TEXT NOT NULL,
+    renewed_at    TEXT NOT NULL,
+    expires_at_ms INTEGER NOT NULL  -- by the database's clock
+  ) STRICT;
+
+  CREATE TABLE rate_buckets (
+    key    TEXT PRIMARY KEY,        -- the principal's id
+    tokens REAL NOT NULL,
+    at_ms  INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE sign_in_failures (
+    key              TEXT PRIMARY KEY, -- name:… or addr:…
+    count            INTEGER NOT NULL,
+    last_ms          INTEGER NOT NULL,
+    blocked_until_ms INTEGER NOT NULL
+  ) STRICT;
+  `,
+  // 10: state rows carry a version, bumped by every write, so several servers on one store
   // write a section by compare-and-set (no lost update) and a cache never goes backwards.
   // The table is rebuilt rather than altered: SQLite has no ADD COLUMN IF NOT EXISTS, and
   // a store whose version was set back by hand must still migrate.

@@ -202,6 +202,35 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<number, string>> = {
     created_at TEXT NOT NULL
   );
   `,
-  // 9: state rows carry a version, bumped by every write: servers write by compare-and-set.
-  9: `ALTER TABLE state ADD COLUMN IF NOT EXISTS version BIGINT NOT NULL DEFAULT 0;`,
+  // 9: team mode — server leases (runner liveness) and shared rate limits (see the SQLite
+  // entry). Expiries and windows are in ms by the database's clock (clock_timestamp()).
+  9: `
+  ALTER TABLE tasks ADD COLUMN lease_id TEXT;
+  CREATE INDEX tasks_lease ON tasks (lease_id) WHERE status = 'running';
+
+  CREATE TABLE server_leases (
+    id            TEXT PRIMARY KEY,
+    holder        TEXT NOT NULL,
+    pid           INTEGER NOT NULL,
+    acquired_at   TEXT NOT NULL,
+    renewed_at    TEXT NOT NULL,
+    expires_at_ms BIGINT NOT NULL
+  );
+
+  CREATE TABLE rate_buckets (
+    key    TEXT PRIMARY KEY,
+    tokens DOUBLE PRECISION NOT NULL,
+    at_ms  BIGINT NOT NULL
+  );
+
+  CREATE TABLE sign_in_failures (
+    key              TEXT PRIMARY KEY,
+    count            INTEGER NOT NULL,
+    last_ms          BIGINT NOT NULL,
+    blocked_until_ms BIGINT NOT NULL
+  );
+  CREATE INDEX sign_in_failures_last ON sign_in_failures (last_ms);
+  `,
+  // 10: state rows carry a version, bumped by every write: servers write by compare-and-set.
+  10: `ALTER TABLE state ADD COLUMN IF NOT EXISTS version BIGINT NOT NULL DEFAULT 0;`,
 };

@@ -184,7 +184,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   // what its collectors reported from its workspace.
   const runnerId = `${os.hostname()}:${config.workspace}`;
   const retention = { maxEvents: config.retentionEvents, maxAgeMs: config.retentionDays * 86_400_000 };
-  const log = createEventLog(store, { logger, maxEvents: retention.maxEvents });
+  const log = createEventLog(store, { logger, maxEvents: retention.maxEvents, maxGroup: config.groupCommitMax });
   const bus = new EventBus({ log, logger, queueSize: config.queueSize });
   let state: StateService;
   const closeStores = async () => {

@@ -138,7 +138,9 @@ export class DiscussionService {
   // ---------------------------------------------------------------------------------
   // Writes
 
-  create(input: DiscussionCreate): Discussion {
+  async create(input: DiscussionCreate): Promise<Discussion> {
+    // The knowledge base is asked first (asynchronously); everything after is one synchronous step.
+    const knownDocuments = await Promise.all((input.document_ids ?? []).map((id) => this.#knowledge.find(id)));
     this.#assertRunning();
     // A moderator not listed among the participants chairs from the front of the order.
     const moderator = input.strategy === 'moderated' ? (input.moderator ?? input.participants[0]!) : null;
@@ -156,7 +158,7 @@ export class DiscussionService {
     if (ids !== input.participants) unknownAgent(moderator!, 'moderator');
     input.participants.forEach((id, index) => unknownAgent(id, `participants.${index}`));
     (input.document_ids ?? []).forEach((id, index) => {
-      if (this.#knowledge.find(id) === undefined)
+      if (knownDocuments[index] === undefined)
         missing.push({ path: `document_ids.${index}`, message: `no knowledge document has the id ${id}` });
     });
     if (missing.length > 0)
@@ -398,10 +400,27 @@ export class DiscussionService {
   }
 
   #startReply(id: string, agent: Agent): void {
+    // Retrieval is asynchronous (the knowledge base may be in PostgreSQL): the reply's slot
+    // is taken now, so no other turn starts meanwhile; its message follows the retrieval.
+    const controller = new AbortController();
+    const reply: Reply = { messageId: '', agentId: agent.id, controller, done: Promise.resolve() };
+    this.#replies.set(id, reply);
+    reply.done = this.#retrieveAndReply(id, agent, reply).catch((error: unknown) => {
+      this.#logger.error({ err: error, discussion: id }, 'a reply failed unexpectedly');
+    });
+  }
+
+  async #retrieveAndReply(id: string, agent: Agent, reply: Reply): Promise<void> {
+    const chunks = await this.#retrieve(this.#store.find(id)!, this.#transcript(id).at(-1)?.content ?? '');
+    if (reply.controller.signal.aborted) {
+      // Paused, completed or stopped while retrieving: this turn never began.
+      this.#replies.delete(id);
+      setImmediate(() => this.#safely(id, () => this.#afterTurn(id)));
+      return;
+    }
     const row = this.#store.find(id)!;
     const participants = this.#store.participants(id);
     const transcript = this.#transcript(id);
-    const chunks = this.#retrieve(row, transcript.at(-1)?.content ?? '');
     const at = now();
     const message: Message = {
       id: newId(),
@@ -447,12 +466,8 @@ export class DiscussionService {
         text: c.text,
       })),
     };
-    const controller = new AbortController();
-    const reply: Reply = { messageId: message.id, agentId: agent.id, controller, done: Promise.resolve() };
-    this.#replies.set(id, reply);
-    reply.done = this.#runReply(id, agent, message, input, controller).catch((error: unknown) => {
-      this.#logger.error({ err: error, discussion: id }, 'a reply failed unexpectedly');
-    });
+    reply.messageId = message.id;
+    await this.#runReply(id, agent, message, input, reply.controller);
   }
 
   async #runReply(
@@ -542,11 +557,11 @@ export class DiscussionService {
     return recent.slice(start);
   }
 
-  #retrieve(row: DiscussionRow, lastContent: string): RetrievedChunk[] {
+  async #retrieve(row: DiscussionRow, lastContent: string): Promise<RetrievedChunk[]> {
     if (this.#settings.knowledgeChunks === 0) return [];
     const query = `${row.topic}\n${lastContent.slice(-1000)}`;
     try {
-      return this.#knowledge.retrieve(query, {
+      return await this.#knowledge.retrieve(query, {
         ...(row.document_ids.length > 0 ? { documentIds: row.document_ids } : {}),
         limit: this.#settings.knowledgeChunks,
       });

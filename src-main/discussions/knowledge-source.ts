@@ -8,5 +8,5 @@ export type { RetrievedChunk } from '../knowledge/retrieval.ts';
  * discussion may only name documents that do).
  */
 export interface KnowledgeSource extends KnowledgeRetriever {
-  find(id: string): { title: string } | undefined;
+  find(id: string): Promise<{ title: string } | undefined>;
 }

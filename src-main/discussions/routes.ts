@@ -56,8 +56,8 @@ export const discussionRoutes = (discussions: DiscussionService): Route[] =>
       body: DiscussionCreate,
       errors: [404, 423],
       responses: { 201: { description: 'The discussion', schema: Discussion } },
-      handler: ({ body, ctx }) => {
-        const discussion = discussions.create(body);
+      handler: async ({ body, ctx }) => {
+        const discussion = await discussions.create(body);
         ctx.set('Location', `${API_PREFIX}/discussions/${discussion.id}`);
         return { status: 201, body: discussion };
       },

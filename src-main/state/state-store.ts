@@ -46,7 +46,7 @@ export class StaleSection extends Error {
  * so the document rows are cached in memory and written through; reads never wait on the
  * store.
  *
- * Every document row has a version (migration 10) that each write bumps by
+ * Every document row has a version (migration 11) that each write bumps by
  * compare-and-set against the version this cache holds: with several servers on one
  * store, a write made over a section another server changed meanwhile fails
  * (`StaleSection`) instead of overwriting it, and the caller re-reads and decides again.

@@ -311,7 +311,10 @@ export const MIGRATIONS: readonly string[] = [
     blocked_until_ms INTEGER NOT NULL
   ) STRICT;
   `,
-  // 10: state rows carry a version, bumped by every write, so several servers on one store
+  // 10: knowledge on PostgreSQL (team mode: one knowledge base for every server). SQLite
+  // keeps the tables and FTS5 index of migration 6 as they are: nothing to do here.
+  `SELECT 1;`,
+  // 11: state rows carry a version, bumped by every write, so several servers on one store
   // write a section by compare-and-set (no lost update) and a cache never goes backwards.
   // The table is rebuilt rather than altered: SQLite has no ADD COLUMN IF NOT EXISTS, and
   // a store whose version was set back by hand must still migrate.

@@ -238,7 +238,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   // Knowledge is built on SQLite's FTS5: it stays in the workspace file, also in team mode.
   const knowledge = new KnowledgeService({ db: database, bus });
   const discussions = new DiscussionService({
-    db: database,
+    store,
+    runnerId,
     bus,
     logger,
     agents: await RegistryAgentDirectory.open(agents, bus),
@@ -441,7 +442,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   await bus.emit('system.started', { version: VERSION, pid: process.pid });
   // Settle what a previous run left (tasks it was running, worktrees) before new work starts.
   await tasks.recover();
-  discussions.recover();
+  await discussions.recover();
   logger.info({ url, workspace: config.workspace, version: VERSION }, 'listening');
 
   const sweep = setInterval(() => {

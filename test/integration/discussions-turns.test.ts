@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Discussion, Message, MessagePage } from '../../src-shared/discussions.ts';
 import {
   commandAgent,
@@ -31,10 +31,10 @@ describe('turn strategies', () => {
     const person = await call<Posted>(runtime, 'POST', path, { content: 'And the cost?' }, 201);
     expect(person.message).toMatchObject({ author: 'user', author_kind: 'user', turn: 3 });
     expect(person.discussion.next_speaker).toBe(ada.id);
-    const assigned = events
-      .filter((e) => e.type === 'discussion.turn_assigned')
-      .map((e) => [e.data.agent_id, e.data.speaker]);
-    expect(assigned.slice(0, 3)).toEqual([
+    const assigned = () =>
+      events.filter((e) => e.type === 'discussion.turn_assigned').map((e) => [e.data.agent_id, e.data.speaker]);
+    await vi.waitFor(() => expect(assigned().length).toBeGreaterThanOrEqual(3));
+    expect(assigned().slice(0, 3)).toEqual([
       [ada.id, 'external'],
       [bob.id, 'external'],
       [ada.id, 'external'],
@@ -84,8 +84,15 @@ describe('turn strategies', () => {
     expect(named.messages.map((m) => m.author)).toEqual([chair.id]);
     // bob answers; the moderator speaks again, and names bob again.
     await call(runtime, 'POST', `/api/v1/discussions/${d.id}/messages`, { content: 'Yes.', author: bob.id }, 201);
-    await waitForDiscussion(runtime, d.id, (_, m) => m.length === 3 && m[2]!.status === 'complete');
-    const reasons = events.filter((e) => e.type === 'discussion.turn_assigned').map((e) => e.data.reason);
+    await waitForDiscussion(
+      runtime,
+      d.id,
+      (x, m) => m.length === 3 && m[2]!.status === 'complete' && x.next_speaker === bob.id,
+    );
+    // (On PostgreSQL the bus hears its own events back from the database: wait for them.)
+    const assigned = () => events.filter((e) => e.type === 'discussion.turn_assigned');
+    await vi.waitFor(() => expect(assigned().length).toBeGreaterThanOrEqual(4));
+    const reasons = assigned().map((e) => e.data.reason);
     expect(reasons.slice(0, 4)).toEqual([
       'the moderator decides who speaks next',
       'named by the moderator',
@@ -98,7 +105,11 @@ describe('turn strategies', () => {
     expect(e.moderator).toBe(vague.id); // the first participant by default
     const fallback = await waitForDiscussion(runtime, e.id, (x) => x.next_speaker === ada.id);
     expect(fallback.messages).toHaveLength(1);
-    const turn = events.filter((x) => x.type === 'discussion.turn_assigned' && x.data.discussion_id === e.id).at(-1)!;
+    const turn = await vi.waitFor(() => {
+      const last = events.filter((x) => x.type === 'discussion.turn_assigned' && x.data.discussion_id === e.id).at(-1);
+      expect(last?.data.agent_id).toBe(ada.id);
+      return last!;
+    });
     expect(turn.data.reason).toBe('round robin: the moderator named no participant');
   });
 

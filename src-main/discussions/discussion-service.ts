@@ -253,7 +253,8 @@ export class DiscussionService {
     this.#assertRunning();
     let author = USER_AUTHOR;
     let authorName = 'you';
-    const agent = body.author !== undefined && body.author !== USER_AUTHOR ? await this.#agents.find(body.author) : null;
+    const agent =
+      body.author !== undefined && body.author !== USER_AUTHOR ? await this.#agents.find(body.author) : null;
     const { message, events, driving } = await this.#store.transaction(async (tx) => {
       // Settles first what a dead driver left, so this message follows it.
       const taken = await this.#take(tx, id);
@@ -320,7 +321,9 @@ export class DiscussionService {
 
   async pause(id: string): Promise<Discussion> {
     const row = await this.#changeStatus(id, 'pause', (r) =>
-      r.status === 'active' ? { to: 'paused', reason: 'paused by an operator' } : 'only an active discussion can be paused',
+      r.status === 'active'
+        ? { to: 'paused', reason: 'paused by an operator' }
+        : 'only an active discussion can be paused',
     );
     return this.#view(row);
   }
@@ -352,9 +355,7 @@ export class DiscussionService {
   async #changeStatus(
     id: string,
     action: string,
-    decide: (
-      row: DiscussionRow,
-    ) => { to: DiscussionStatus; reason: string | null; turnDue?: TurnDue | null } | string,
+    decide: (row: DiscussionRow) => { to: DiscussionStatus; reason: string | null; turnDue?: TurnDue | null } | string,
   ): Promise<DiscussionRow> {
     const { before, events } = await this.#store.transaction(async (tx) => {
       const taken = await this.#take(tx, id);
@@ -448,7 +449,10 @@ export class DiscussionService {
       for (const id of taken) this.#logger.info({ discussion: id }, 'took over a discussion whose server is gone');
       await this.#publish(events);
       // A reply left streaming by this server itself (its ending could not be stored, the database being away).
-      for (const id of await this.#store.strandedBy(this.runnerId, [...this.#replies.values()].map((r) => r.messageId))) {
+      for (const id of await this.#store.strandedBy(
+        this.runnerId,
+        [...this.#replies.values()].map((r) => r.messageId),
+      )) {
         const stranded = await this.#store.transaction(async (tx) => (await this.#take(tx, id, true)).events);
         await this.#publish(stranded);
       }
@@ -482,7 +486,10 @@ export class DiscussionService {
         { content: message.content, status: 'failed', error: RESTARTED, truncated: false, at: now() },
         tx,
       );
-      events.push(['discussion.message_created', { discussion_id: id, message: await this.#store.message(message.id, tx) }]);
+      events.push([
+        'discussion.message_created',
+        { discussion_id: id, message: await this.#store.message(message.id, tx) },
+      ]);
       this.#logger.info({ discussion: id, message: message.id }, 'reply interrupted: its server stopped');
     }
     // Taken over, back after a restart, or a reply settled: an active discussion under way
@@ -640,46 +647,48 @@ export class DiscussionService {
     const controller = new AbortController();
     const reply: Reply = { messageId: newId(), agentId: agent.id, controller, done: Promise.resolve() };
     this.#replies.set(id, reply);
-    const message = await this.#store.transaction(async (tx) => {
-      // Still this server's, still active, and nothing said meanwhile (a post, a pause):
-      // else the turn logic runs again from what is there now.
-      const row = await this.#store.lock(tx, id);
-      if (
-        !row ||
-        row.driver !== this.runnerId ||
-        row.status !== 'active' ||
-        row.current_turn !== assigned.current_turn ||
-        row.next_speaker !== agent.id ||
-        row.speaking
-      )
-        return undefined;
-      const at = now();
-      const message: Message = {
-        id: reply.messageId,
-        discussion_id: id,
-        author: agent.id,
-        author_name: agent.name,
-        author_kind: 'agent',
-        content: '',
-        status: 'streaming',
-        error: null,
-        truncated: false,
-        turn: row.current_turn + 1,
-        citations: chunks.map((c) => ({ document_id: c.document_id, title: c.title, chunk_id: c.chunk_id })),
-        created_at: at,
-        completed_at: null,
-      };
-      await this.#store.insertMessage(message, tx);
-      await this.#store.update(
-        id,
-        { current_turn: message.turn, next_speaker: agent.id, updated_at: at, turn_due: null },
-        tx,
-      );
-      return message;
-    }).catch((error: unknown) => {
-      this.#replies.delete(id);
-      throw error;
-    });
+    const message = await this.#store
+      .transaction(async (tx) => {
+        // Still this server's, still active, and nothing said meanwhile (a post, a pause):
+        // else the turn logic runs again from what is there now.
+        const row = await this.#store.lock(tx, id);
+        if (
+          !row ||
+          row.driver !== this.runnerId ||
+          row.status !== 'active' ||
+          row.current_turn !== assigned.current_turn ||
+          row.next_speaker !== agent.id ||
+          row.speaking
+        )
+          return undefined;
+        const at = now();
+        const message: Message = {
+          id: reply.messageId,
+          discussion_id: id,
+          author: agent.id,
+          author_name: agent.name,
+          author_kind: 'agent',
+          content: '',
+          status: 'streaming',
+          error: null,
+          truncated: false,
+          turn: row.current_turn + 1,
+          citations: chunks.map((c) => ({ document_id: c.document_id, title: c.title, chunk_id: c.chunk_id })),
+          created_at: at,
+          completed_at: null,
+        };
+        await this.#store.insertMessage(message, tx);
+        await this.#store.update(
+          id,
+          { current_turn: message.turn, next_speaker: agent.id, updated_at: at, turn_due: null },
+          tx,
+        );
+        return message;
+      })
+      .catch((error: unknown) => {
+        this.#replies.delete(id);
+        throw error;
+      });
     if (!message) {
       this.#replies.delete(id);
       return;

@@ -260,9 +260,10 @@ export class DiscussionStore {
   /** Who drives these discussions, and their status (a driver checking on its replies in flight). */
   async drivers(ids: readonly string[]): Promise<{ id: string; driver: string | null; status: DiscussionStatus }[]> {
     if (ids.length === 0) return [];
-    return this.#store.all(`SELECT id, driver, status FROM discussions WHERE id IN (${ids.map(() => '?').join(', ')})`, [
-      ...ids,
-    ]);
+    return this.#store.all(
+      `SELECT id, driver, status FROM discussions WHERE id IN (${ids.map(() => '?').join(', ')})`,
+      [...ids],
+    );
   }
 
   /** Discussions `driver` drives that hold a streaming message other than `inFlight` (its own replies now). */

@@ -243,6 +243,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     bus,
     logger,
     agents: await RegistryAgentDirectory.open(agents, bus),
+    status: agents,
     knowledge,
     providers: {
       command: new CommandProvider({ cwd: config.workspace, graceMs: Math.min(config.taskKillGraceMs, 2000) }),

@@ -30,6 +30,14 @@ export interface AgentDirectory {
   find(id: string): Promise<Agent | undefined>;
 }
 
+/** Shows an agent `working` while it speaks (the agents registry). */
+export interface SpeakerStatus {
+  speaking(agentId: string, reason: string): Promise<void>;
+  spoke(agentId: string, reason: string): Promise<void>;
+}
+
+const speakingIn = (discussionId: string): string => `speaking in discussion ${discussionId}`;
+
 export interface DiscussionSettings {
   /** A reply's time limit when its agent sets no timeout_s. */
   replyTimeoutS: number;
@@ -111,6 +119,7 @@ export class DiscussionService {
   #bus: EventBus;
   #logger: Logger;
   #agents: AgentDirectory;
+  #status: SpeakerStatus | undefined;
   #knowledge: KnowledgeSource;
   #providers: { command: SpeakerProvider; model: SpeakerProvider };
   #settings: DiscussionSettings;
@@ -131,6 +140,7 @@ export class DiscussionService {
     bus: EventBus;
     logger: Logger;
     agents: AgentDirectory;
+    status?: SpeakerStatus;
     knowledge: KnowledgeSource;
     providers: { command: SpeakerProvider; model: SpeakerProvider };
     settings: DiscussionSettings;
@@ -140,6 +150,7 @@ export class DiscussionService {
     this.#bus = options.bus;
     this.#logger = options.logger.child({ domain: 'discussions' });
     this.#agents = options.agents;
+    this.#status = options.status;
     this.#knowledge = options.knowledge;
     this.#providers = options.providers;
     this.#settings = options.settings;
@@ -721,6 +732,7 @@ export class DiscussionService {
     try {
       await this.#bus.emit('discussion.message_started', { discussion_id: id, message });
       await this.#emitUpdated(id);
+      await this.#showStatus(agent.id, id, true);
     } catch (error) {
       // Nobody was told the reply started: it ends before it begins, with the reason.
       controller.abort(`could not publish the reply: ${(error as Error).message}`);
@@ -816,6 +828,7 @@ export class DiscussionService {
       return this.#store.message(message.id, tx);
     });
     if (!stored) return;
+    await this.#showStatus(agent.id, id, false);
     if (!ok) this.#logger.warn({ discussion: id, agent: agent.id, error: stored.error }, 'reply failed');
     this.#replies.delete(id);
     await this.#bus.emit('discussion.message_created', { discussion_id: id, message: stored });
@@ -910,7 +923,22 @@ export class DiscussionService {
   }
 
   async #publish(events: readonly Pending[]): Promise<void> {
-    for (const [type, data] of events) await this.#bus.emit(type, data);
+    for (const [type, data] of events) {
+      await this.#bus.emit(type, data);
+      // A reply its server left behind: its agent no longer speaks.
+      const message = data.message as Message | undefined;
+      if (message?.error === RESTARTED) await this.#showStatus(message.author, message.discussion_id, false);
+    }
+  }
+
+  /** The agent's `working` status while it speaks; never fails the reply (logged). */
+  async #showStatus(agentId: string, discussionId: string, speaking: boolean): Promise<void> {
+    try {
+      if (speaking) await this.#status?.speaking(agentId, speakingIn(discussionId));
+      else await this.#status?.spoke(agentId, speakingIn(discussionId));
+    } catch (error) {
+      this.#logger.warn({ err: error, agent: agentId }, 'could not update the agent status');
+    }
   }
 
   async #row(id: string): Promise<DiscussionRow> {

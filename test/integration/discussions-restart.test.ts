@@ -79,7 +79,7 @@ describe('a discussion survives a server restart', () => {
       command: [process.execPath, DISCUSSION_AGENT, 'slow', file],
     });
     const d = await post<Discussion>('/discussions', { topic: 'Crash test', participants: [agent.id], max_turns: 4 });
-    // Wait until the reply's text has been saved at least once (every second while it streams).
+    // Wait until the reply's text has been saved at least once (before each delta is published).
     for (;;) {
       const res = await fetch(`${url}/api/v1/discussions/${d.id}/messages`, { headers: { 'x-session-token': token } });
       const page = (await res.json()) as MessagePage;

@@ -131,6 +131,7 @@ export class DiscussionService {
   #driving = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
+  #tickFailing = false;
   #unlisten: (() => void) | undefined;
   #stopped = false;
 
@@ -468,8 +469,13 @@ export class DiscussionService {
         await this.#publish(stranded);
       }
       for (const id of new Set([...taken, ...(await this.#store.due(this.runnerId))])) this.#spin(id);
+      if (this.#tickFailing) this.#logger.info('discussion lease checks work again');
+      this.#tickFailing = false;
     } catch (error) {
-      this.#logger.warn({ err: error }, 'discussion lease check failed; trying again at the next tick');
+      // Once per outage, not every second of it.
+      if (!this.#tickFailing)
+        this.#logger.warn({ err: error }, 'discussion lease check failed; trying again every tick until it works');
+      this.#tickFailing = true;
     } finally {
       this.#ticking = false;
     }

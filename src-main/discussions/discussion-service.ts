@@ -558,6 +558,10 @@ export class DiscussionService {
       | { kind: 'status'; before: DiscussionRow }
       | { kind: 'failed'; message: Message }
       | { kind: 'assigned'; row: DiscussionRow; choice: TurnChoice; agent: Agent | undefined; name: string };
+    // The participants' agents are read before the transaction: a transaction awaits only
+    // its own statements (on SQLite a registry read inside it would wait for it forever).
+    const agents = new Map<string, Agent | undefined>();
+    for (const p of await this.#store.participants(id)) agents.set(p.agent_id, await this.#agents.find(p.agent_id));
     const decision = await this.#store.transaction(async (tx): Promise<Decision> => {
       const row = await this.#store.lock(tx, id);
       if (!row || row.driver !== this.runnerId) {
@@ -590,7 +594,7 @@ export class DiscussionService {
           .map((m) => m.author)
           .reverse(),
       });
-      const agent = await this.#agents.find(choice.agent_id);
+      const agent = agents.get(choice.agent_id);
       const name = agent?.name ?? participants.find((p) => p.agent_id === choice.agent_id)?.name ?? choice.agent_id;
       if (!agent) {
         // A turn that cannot even start (its agent was removed): a failed message, then the next.

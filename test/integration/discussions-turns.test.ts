@@ -41,6 +41,25 @@ describe('turn strategies', () => {
     ]);
   });
 
+  it('a participant removed from the registry: its turn is a failed message saying so, and the next speaker goes on', async () => {
+    const runtime = await startRuntime();
+    const ada = await externalAgent(runtime, 'ada');
+    const bob = await externalAgent(runtime, 'bob');
+    const d = await newDiscussion(runtime, { participants: [ada.id, bob.id] });
+    await call(runtime, 'DELETE', `/api/v1/agents/${bob.id}`, undefined, 204);
+    const path = `/api/v1/discussions/${d.id}/messages`;
+    const r = await call<Posted>(runtime, 'POST', path, { content: 'Over to bob.', author: ada.id }, 201);
+    expect(r.discussion).toMatchObject({ next_speaker: ada.id, current_turn: 2 });
+    const { messages } = await waitForDiscussion(runtime, d.id, (_, m) => m.length === 2);
+    expect(messages[1]).toMatchObject({
+      author: bob.id,
+      author_name: 'bob',
+      status: 'failed',
+      error: `agent ${bob.id} no longer exists in the registry`,
+      turn: 2,
+    });
+  });
+
   it('mention: the @-mentioned participant speaks next, round robin when nobody is mentioned', async () => {
     const runtime = await startRuntime();
     const ada = await externalAgent(runtime, 'ada');

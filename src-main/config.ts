@@ -286,6 +286,14 @@ export const SETTINGS = {
     flag: '--task-output-event-bytes',
     describe: 'Output per task sent as task.output events; the log file keeps all of it',
   },
+  runnerLeaseS: {
+    schema: int(2, 3600),
+    default: 30,
+    env: 'LOOKOUT_RUNNER_LEASE_S',
+    flag: '--runner-lease-s',
+    describe:
+      "Team mode: a server's lease on the tasks it runs, renewed every third of it; a server silent this long loses its running tasks to another (failed, runner_lost) and kills them itself",
+  },
 } as const;
 
 type Settings = typeof SETTINGS;

@@ -52,6 +52,7 @@ import { taskRoutes } from './tasks/routes.ts';
 import { containerProvider, worktreeProvider } from './tasks/sandbox/providers.ts';
 import { Sandboxes } from './tasks/sandbox/sandboxes.ts';
 import { TaskService } from './tasks/task-service.ts';
+import { ServerLease } from './store/server-lease.ts';
 import { VERSION } from './version.ts';
 import {
   claimServerInfo,
@@ -84,6 +85,8 @@ export interface Runtime {
   readonly routes: readonly { prefix: string; route: Route }[];
   readonly agents: AgentRegistry;
   readonly tasks: TaskService;
+  /** Team mode: this server's lease on the work it holds (tasks; see src-main/store/server-lease.ts). */
+  readonly lease: ServerLease | undefined;
   /** Documents, their FTS5 index, search, and retrieval for discussions. */
   readonly knowledge: KnowledgeService;
   readonly discussions: DiscussionService;
@@ -201,6 +204,11 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   // This server among those sharing a store: stable across its restarts (the host and the
   // workspace it serves), so a restarted server settles the tasks it ran itself.
   const runnerId = `${os.hostname()}:${config.workspace}`;
+  // Team mode: this server's lease on the work it holds, heartbeated in the database, so
+  // the others settle its running tasks if it is lost for good (docs/team-mode.md).
+  const lease = pgStore
+    ? new ServerLease({ store, holder: runnerId, durationMs: config.runnerLeaseS * 1000, logger })
+    : undefined;
   const agents = new AgentRegistry({ store, bus });
   const git = new GitRunner({ store, bus });
   const sandboxes = new Sandboxes({
@@ -233,6 +241,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     credentials: { issue: () => token, revoke: () => undefined },
     stateDir: paths.stateDir,
     url: () => url,
+    ...(lease ? { lease } : {}),
   });
   agents.sandboxOf = (taskId) => tasks.sandboxOf(taskId);
   // Knowledge is built on SQLite's FTS5: it stays in the workspace file, also in team mode.
@@ -442,6 +451,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   writeServerInfo(paths, info);
   await bus.emit('system.started', { version: VERSION, pid: process.pid });
   // Settle what a previous run left (tasks it was running, worktrees) before new work starts.
+  await lease?.start();
   await tasks.recover();
   await discussions.recover();
   logger.info({ url, workspace: config.workspace, version: VERSION }, 'listening');
@@ -480,6 +490,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
       // Tasks end first, so their last output and status reach the clients still connected.
       await step('stop tasks', () => tasks.stop(Math.min(config.taskKillGraceMs, 2000)));
       await step('stop discussions', () => discussions.stop());
+      // What this server held is settled: giving the lease up tells the others at once.
+      if (lease) await step('release lease', () => lease.release());
       // Stop accepting, tell streaming clients, let in-flight requests finish (bounded),
       // then close the store, release the lock, and remove the runtime file.
       const closingHttp = server.close(config.shutdownTimeoutMs);
@@ -515,6 +527,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     routes: app.routes,
     agents,
     tasks,
+    lease,
     knowledge,
     discussions,
     http: server,

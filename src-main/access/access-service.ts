@@ -23,7 +23,14 @@ import { isUniqueViolation } from '../store/unique-violation.ts';
 import { AccessStore, secretHash, toUser, type UserRow } from './access-store.ts';
 import { AccessTokens, looksLikeJwt, tokenKid } from './access-tokens.ts';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.ts';
-import { SignInThrottle, TokenBuckets } from './rate-limits.ts';
+import {
+  type ApiRateLimiter,
+  type SignInLimiter,
+  SignInThrottle,
+  StoredSignInThrottle,
+  StoredTokenBuckets,
+  TokenBuckets,
+} from './rate-limits.ts';
 import {
   currentSharedSigningKey,
   loadSharedSigningKey,
@@ -111,8 +118,8 @@ export class AccessService {
   readonly #shared: boolean;
   readonly #codes: OneUseSecrets<true>;
   readonly #tickets: OneUseSecrets<AuthPrincipal>;
-  readonly #throttle: SignInThrottle;
-  readonly #buckets: TokenBuckets;
+  readonly #throttle: SignInLimiter;
+  readonly #buckets: ApiRateLimiter;
   /** Users by id, for the per-request check (disabled, current role) without a query (single server). */
   #users = new Map<string, CachedUser>();
   #revokeListeners: ((subject: string | undefined) => void)[] = [];
@@ -131,8 +138,12 @@ export class AccessService {
     this.#tickets = this.#shared
       ? new StoredSingleUseSecrets<AuthPrincipal>(options.store, 'ticket', TICKET_TTL_MS)
       : new SingleUseSecrets<AuthPrincipal>(TICKET_TTL_MS);
-    this.#throttle = new SignInThrottle({ blockAfter: options.signInAttempts });
-    this.#buckets = new TokenBuckets({ perSecond: options.apiRatePerSecond, burst: options.apiRateBurst });
+    // Shared counters when servers share the store: N servers allow what one does.
+    const buckets = { perSecond: options.apiRatePerSecond, burst: options.apiRateBurst };
+    this.#throttle = this.#shared
+      ? new StoredSignInThrottle(options.store, { blockAfter: options.signInAttempts })
+      : new SignInThrottle({ blockAfter: options.signInAttempts });
+    this.#buckets = this.#shared ? new StoredTokenBuckets(options.store, buckets) : new TokenBuckets(buckets);
   }
 
   /** Loads the signing key (the workspace file, or the store's when servers share it) and the users. */
@@ -269,9 +280,9 @@ export class AccessService {
   }
 
   /** API rate limit per principal; the owner on loopback is exempt. */
-  checkRate(principal: AuthPrincipal, origin: RequestOrigin): void {
+  async checkRate(principal: AuthPrincipal, origin: RequestOrigin): Promise<void> {
     if (principal.kind === 'owner' && origin.loopback) return;
-    const retryAfter = this.#buckets.take(principal.id);
+    const retryAfter = await this.#buckets.take(principal.id);
     if (retryAfter > 0)
       throw new LookoutError(
         'rate_limited',
@@ -291,7 +302,7 @@ export class AccessService {
     ];
     const audit = { method, address: origin.address, ...(row ? { name: row.name } : {}) } as const;
 
-    const verdict = this.#throttle.check(keys);
+    const verdict = await this.#throttle.check(keys);
     if (verdict.retryAfterS !== undefined) {
       await this.#emit('auth.sign_in_failed', { ...audit, reason: 'rate_limited' });
       throw new LookoutError('rate_limited', `too many failed sign-ins: try again in ${verdict.retryAfterS} s`, {
@@ -301,7 +312,7 @@ export class AccessService {
     if (verdict.delayMs > 0) await sleep(verdict.delayMs);
 
     const fail = async (reason: 'invalid_credentials' | 'disabled' | 'remote_owner', error = invalidCredentials()) => {
-      this.#throttle.failed(keys);
+      await this.#throttle.failed(keys);
       await this.#emit('auth.sign_in_failed', { ...audit, reason });
       return error;
     };
@@ -315,7 +326,7 @@ export class AccessService {
           'disabled',
           new LookoutError('invalid_credentials', `the account ${row.name} is disabled: ask an admin`),
         );
-      this.#throttle.succeeded(keys[1]!);
+      await this.#throttle.succeeded(keys[1]!);
       const at = new Date().toISOString();
       await this.#store.recordSignIn(row.id, at);
       const principal: Principal = { id: row.id, name: row.name, role: row.role };

@@ -54,20 +54,20 @@ async function resolve(
 }
 
 /** Role, rate limit and read-only checks for one principal against one policy. */
-export function enforce(
+export async function enforce(
   policy: RoutePolicy,
   principal: AuthPrincipal | null,
   origin: RequestOrigin,
   options: GuardOptions,
   lockId: string | undefined,
-): void {
+): Promise<void> {
   if (policy.role === 'public') return;
   if (!principal) throw needCredential();
   if (!roleAllows(principal.role, policy.role))
     throw new LookoutError('forbidden', `this needs the ${policy.role} role; ${principal.name} is ${principal.role}`, {
       details: { required_role: policy.role, role: principal.role },
     });
-  options.access.checkRate(principal, origin);
+  await options.access.checkRate(principal, origin);
   if (policy.readOnly === 'blocked') options.assertWritable(lockId);
 }
 
@@ -97,7 +97,7 @@ export function policyGuard(options: GuardOptions): PolicyGuard {
     if (route.policy.role === 'public') return (_ctx, next) => next();
     return async (ctx, next) => {
       const { origin, principal } = await resolve(ctx, options, Boolean(route.policy.ticket), false);
-      enforce(route.policy, principal, origin, options, ctx.get(HEADERS.lockId) || undefined);
+      await enforce(route.policy, principal, origin, options, ctx.get(HEADERS.lockId) || undefined);
       await next();
     };
   };
@@ -114,6 +114,6 @@ export async function authorizeUpgrade(
     ? (new URL(req.url ?? '/', 'http://localhost').searchParams.get('ticket') ?? undefined)
     : undefined;
   const principal = (await options.access.authenticate(req, { origin, ticket })) ?? null;
-  enforce(policy, principal, origin, options, undefined);
+  await enforce(policy, principal, origin, options, undefined);
   return principal;
 }

@@ -8,12 +8,13 @@ import type { Readable } from 'node:stream';
  * a shell, and it is always reaped.
  */
 
-export type Ending = 'exited' | 'cancelled' | 'timed_out' | 'stopped';
+/** `lost`: the server lost its lease on the task (team mode), so another server may have settled it. */
+export type Ending = 'exited' | 'cancelled' | 'timed_out' | 'stopped' | 'lost';
 
 export interface RunOutcome {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
-  /** Why it ended: on its own, or because Lookout ended it (cancel, timeout, server stop). */
+  /** Why it ended: on its own, or because Lookout ended it (cancel, timeout, server stop, lease lost). */
   ending: Ending;
 }
 

@@ -280,7 +280,38 @@ export const MIGRATIONS: readonly string[] = [
     created_at TEXT NOT NULL
   ) STRICT;
   `,
-  // 9: discussions driven by one server at a time (team mode). `driver` is the runner id
+  // 9: team mode — server leases (runner liveness) and shared rate limits. A server's
+  // running tasks carry the lease it heartbeats; a lease that runs out lets another server
+  // settle them. The leases and the rate-limit counters are used on PostgreSQL only (one
+  // SQLite server needs no lease and keeps its limits in memory); the tables exist here too
+  // so both schemas stay one.
+  `
+  ALTER TABLE tasks ADD COLUMN lease_id TEXT;
+  CREATE INDEX tasks_lease ON tasks (lease_id) WHERE status = 'running';
+
+  CREATE TABLE server_leases (
+    id            TEXT PRIMARY KEY, -- random per server incarnation
+    holder        TEXT NOT NULL,    -- the runner id: <host name>:<workspace>
+    pid           INTEGER NOT NULL,
+    acquired_at   TEXT NOT NULL,
+    renewed_at    TEXT NOT NULL,
+    expires_at_ms INTEGER NOT NULL  -- by the database's clock
+  ) STRICT;
+
+  CREATE TABLE rate_buckets (
+    key    TEXT PRIMARY KEY,        -- the principal's id
+    tokens REAL NOT NULL,
+    at_ms  INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE sign_in_failures (
+    key              TEXT PRIMARY KEY, -- name:… or addr:…
+    count            INTEGER NOT NULL,
+    last_ms          INTEGER NOT NULL,
+    blocked_until_ms INTEGER NOT NULL
+  ) STRICT;
+  `,
+  // 10: discussions driven by one server at a time (team mode). `driver` is the runner id
   // of the server taking a discussion's turns and `driver_until_ms` when its lease ends
   // (renewed while it lives; another server takes over once it lapses); `turn_due` says
   // the turn logic owes a run ('next', or 'resume' after a resume or a takeover), so a

@@ -21,6 +21,7 @@ import { AgentProcess, isSameProcess, type RunOutcome, signalGroup } from '../ag
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
+import type { ServerLease } from '../store/server-lease.ts';
 import type { SqlExecutor, SqlStore } from '../store/sql-store.ts';
 import { exec, GitCommandError, type GitRunner } from './git-runner.ts';
 import type { SandboxProvider } from './sandbox/providers.ts';
@@ -49,6 +50,7 @@ interface TaskRow {
   merged_at: string | null;
   pull_request_url: string | null;
   runner: string | null;
+  lease_id: string | null;
   cancel_requested_at: string | null;
   created_at: string;
   updated_at: string;
@@ -130,11 +132,19 @@ export interface TaskCredentials {
   revoke(taskId: string): void;
 }
 
+/** Why Lookout ended a run: a cancel, the server stopping, or its lease lost (team mode: another server may settle it). */
+type RunCancel = 'cancelled' | 'stopped' | 'lost';
+
+/** What a task ended by a lost lease says (also the reason another server gives it). */
+const RUNNER_LOST = 'runner_lost';
+
 interface Running {
   taskId: string;
   agentId: string;
+  /** The server lease it runs under (team mode). */
+  leaseId?: string | undefined;
   process?: AgentProcess;
-  cancel?: 'cancelled' | 'stopped';
+  cancel?: RunCancel;
   finished: Promise<void>;
   stop?: () => Promise<void>;
 }
@@ -166,6 +176,8 @@ export class TaskService {
   #pumped: Promise<void> = Promise.resolve();
   #timers: NodeJS.Timeout[] = [];
   #unlisten: (() => void) | undefined;
+  #lease: ServerLease | undefined;
+  #recovered = false;
 
   constructor(options: {
     store: SqlStore;
@@ -180,6 +192,8 @@ export class TaskService {
     credentials: TaskCredentials;
     stateDir: string;
     url: () => string;
+    /** Team mode: this server's lease, carried by the tasks it runs (see reclaimOrphans). */
+    lease?: ServerLease;
   }) {
     this.#store = options.store;
     this.runnerId = options.runnerId;
@@ -192,6 +206,17 @@ export class TaskService {
     this.#settings = options.settings;
     this.#credentials = options.credentials;
     this.#url = options.url;
+    this.#lease = options.lease;
+    // Fencing: a server that lost its lease may already have had its tasks settled by
+    // another; it ends them at once and does not finish them (see #end).
+    this.#lease?.onLost((leaseId) => {
+      for (const running of this.#running.values())
+        if (running.leaseId === leaseId) this.#cancelRun(running, 'lost', 0);
+    });
+    // Without a live lease nothing is claimed; with a new one, queued tasks may start again.
+    this.#lease?.onAcquired(() => {
+      if (this.#recovered) this.#pump();
+    });
     this.tasksDir = path.join(options.stateDir, 'tasks');
     fs.mkdirSync(this.tasksDir, { recursive: true, mode: 0o700 });
   }
@@ -506,7 +531,12 @@ export class TaskService {
       }
       await this.#published('queued', toTask(next));
       await this.#agents.setStatus(agent.id, 'working', next.id, null);
-      const running: Running = { taskId: next.id, agentId: agent.id, finished: Promise.resolve() };
+      const running: Running = {
+        taskId: next.id,
+        agentId: agent.id,
+        leaseId: next.lease_id ?? undefined,
+        finished: Promise.resolve(),
+      };
       this.#running.set(next.id, running);
       running.finished = this.#run(toTask(next), agent, running)
         .catch((error: unknown) => this.#logger.error({ err: error, task: next.id }, 'task run failed unexpectedly'))
@@ -521,18 +551,23 @@ export class TaskService {
    * Takes the next queued task for this server: most urgent first, then oldest. On
    * PostgreSQL the candidate row is locked with FOR UPDATE SKIP LOCKED, so servers pumping
    * at once each get a different task (none waits for another's pick); the status guard on
-   * the update makes the take hold on SQLite too (one writer, BEGIN IMMEDIATE).
+   * the update makes the take hold on SQLite too (one writer, BEGIN IMMEDIATE). In team
+   * mode the task carries this server's lease, held (share-locked) by the claim: a server
+   * whose lease is not live takes nothing.
    */
   async #claimNext(): Promise<TaskRow | undefined> {
+    if (this.#lease && !this.#lease.valid) return undefined;
     return this.#store.transaction(async (tx) => {
+      const leaseId = this.#lease ? await this.#lease.hold(tx) : null;
+      if (leaseId === undefined) return undefined;
       const candidate = await tx.get<{ id: string }>(
         `SELECT id FROM tasks WHERE status = 'queued' ORDER BY ${QUEUE_ORDER} LIMIT 1${this.#shared ? ' FOR UPDATE SKIP LOCKED' : ''}`,
       );
       if (!candidate) return undefined;
       const at = now();
       const { changes } = await tx.run(
-        `UPDATE tasks SET status = 'running', updated_at = ?, started_at = ?, runner = ? WHERE id = ? AND status = 'queued'`,
-        [at, at, this.runnerId, candidate.id],
+        `UPDATE tasks SET status = 'running', updated_at = ?, started_at = ?, runner = ?, lease_id = ? WHERE id = ? AND status = 'queued'`,
+        [at, at, this.runnerId, leaseId, candidate.id],
       );
       return changes === 1 ? this.#row(candidate.id, tx) : undefined;
     });
@@ -598,7 +633,7 @@ export class TaskService {
           agent.id,
           running.cancel === 'cancelled' ? 'cancelled' : 'failed',
           null,
-          running.cancel === 'stopped' ? 'server_stopped' : 'cancelled',
+          { cancelled: 'cancelled', stopped: 'server_stopped', lost: RUNNER_LOST }[running.cancel],
           output,
           sandboxId,
         );
@@ -672,6 +707,8 @@ export class TaskService {
         return { status: 'timed_out', reason: `timeout: no result within ${timeoutS} s` };
       case 'stopped':
         return { status: 'failed', reason: 'server_stopped' };
+      case 'lost':
+        return { status: 'failed', reason: RUNNER_LOST };
       default:
         if (outcome.exitCode === 0) return { status: 'succeeded', reason: null };
         if (outcome.exitCode !== null) return { status: 'failed', reason: `exit_code_${outcome.exitCode}` };
@@ -691,6 +728,20 @@ export class TaskService {
   ): Promise<void> {
     let headSha: string | null = null;
     let diff: DiffStat | null = null;
+    let noted = false;
+    const lost = () => {
+      if (!(status === 'failed' && reason === RUNNER_LOST) && !this.#leaseLost(taskId)) return false;
+      // Another server may have settled the task already: record nothing as its result.
+      status = 'failed';
+      reason = RUNNER_LOST;
+      if (!noted)
+        output.note(
+          'this server lost its lease on the task (it could not renew it in time), so another server may have settled it; the run was ended and its result is not recorded',
+        );
+      noted = true;
+      return true;
+    };
+    lost();
     const sandbox = sandboxId === null ? undefined : await this.#sandboxes.find(sandboxId);
     if (sandbox) {
       const task = await this.get(taskId);
@@ -715,6 +766,7 @@ export class TaskService {
         }
       }
     }
+    lost(); // (committing took time: look again before the worktree goes)
     await output.close();
     fs.rmSync(this.#promptFile(taskId), { force: true });
     this.#credentials.revoke(taskId);
@@ -732,7 +784,7 @@ export class TaskService {
     // A program that could not even start marks its agent `error` (with why) until it runs again.
     const broken = reason?.startsWith('spawn_failed') === true;
     const agentBefore = await this.#agents.find(agentId);
-    await this.#settle(
+    const settled = await this.#settle(
       taskId,
       'running',
       status,
@@ -748,7 +800,22 @@ export class TaskService {
       'running',
       (tx) => this.#agents.release(tx, agentId, taskId, broken ? 'error' : 'idle', broken ? reason : null),
     );
-    await this.#agents.announce(agentBefore, broken ? reason : null);
+    // Not settled: another server settled it after this one lost its lease, and said so.
+    if (settled) await this.#agents.announce(agentBefore, broken ? reason : null);
+    else
+      this.#logger.warn(
+        { task: taskId },
+        'another server had settled this task already (this server lost its lease): nothing more recorded',
+      );
+  }
+
+  /** Whether the run of `taskId` lost its server lease (team mode); ends it if it just did. */
+  #leaseLost(taskId: string): boolean {
+    const run = this.#running.get(taskId);
+    if (!run || run.leaseId === undefined || !this.#lease) return false;
+    // Reading the lease's id checks its deadline, which tells the onLost listener at once.
+    if (this.#lease.id !== run.leaseId) this.#cancelRun(run, 'lost', 0);
+    return run.cancel === 'lost';
   }
 
   #environment(agent: Agent, taskId: string, workdir: string): Record<string, string> {
@@ -790,9 +857,9 @@ export class TaskService {
     return this.get(id);
   }
 
-  #cancelRun(running: Running, why: 'cancelled' | 'stopped'): void {
+  #cancelRun(running: Running, why: RunCancel, graceMs?: number): void {
     running.cancel ??= why;
-    void running.process?.terminate(why);
+    void running.process?.terminate(why, graceMs);
   }
 
   /** Ends the tasks this server runs whose cancel was asked on another server. */
@@ -994,6 +1061,31 @@ export class TaskService {
       });
       if (row.sandbox_id !== null) await this.#sandboxes.setStatus(row.sandbox_id, 'kept');
     }
+    if (this.#shared) {
+      // Tasks another server settled while this one was gone (runner_lost) may have left
+      // their programs running here, cut off from any server: end them now.
+      const left = await this.#store.all<TaskRow>(
+        "SELECT * FROM tasks WHERE runner = ? AND status <> 'running' AND pid IS NOT NULL",
+        [this.runnerId],
+      );
+      for (const row of left) {
+        if (isSameProcess(row.pid!, row.pid_start)) {
+          this.#logger.warn(
+            { task: row.id, pid: row.pid },
+            'killing the process group of a task another server settled while this one was away',
+          );
+          signalGroup(row.pid!, 'SIGKILL');
+          fs.appendFileSync(
+            this.logFile(row.id),
+            `[lookout] another server settled this task (${row.reason ?? row.status}) while this server was away; its program was ended when this server came back\n`,
+          );
+        }
+        await this.#store.run('UPDATE tasks SET pid = NULL, pid_start = NULL WHERE id = ? AND pid = ?', [
+          row.id,
+          row.pid,
+        ]);
+      }
+    }
     // An agent stays busy only with a task still queued or running (on any server).
     const busy = new Set(
       (await this.list({ status: ['queued', 'running'] })).map((task) => `${task.assigned_agent_id}/${task.id}`),
@@ -1021,8 +1113,86 @@ export class TaskService {
       };
       every(CANCEL_POLL_MS, () => this.#pollCancels());
       every(QUEUE_POLL_MS, () => this.#pump());
+      if (this.#lease) {
+        every(Math.max(100, Math.floor(this.#lease.durationMs / 3)), async () => {
+          await this.reclaimOrphans();
+        });
+        await this.reclaimOrphans();
+      }
     }
+    this.#recovered = true;
     this.#pump();
+  }
+
+  /**
+   * Settles the running tasks of servers that are gone (team mode): a task whose lease ran
+   * out (its server stopped renewing it: killed, machine lost, cut off for longer than the
+   * lease) ends `failed` with `runner_lost`, its agent is freed and its sandbox kept (the
+   * worktree is in that server's clone). Any number of servers may sweep at once: the
+   * leases are reaped and the tasks locked with SKIP LOCKED and moved with a guarded
+   * UPDATE, so each task is settled, and its events published, exactly once. Answers the
+   * tasks this call settled.
+   */
+  async reclaimOrphans(): Promise<string[]> {
+    const lease = this.#lease;
+    if (!lease || this.#stopped) return [];
+    // A cheap look first: most sweeps find nothing and take no lock.
+    const orphans = await this.#store.all<{ id: string; assigned_agent_id: string | null }>(
+      `SELECT id, assigned_agent_id FROM tasks t WHERE status = 'running' AND lease_id IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM server_leases l WHERE l.id = t.lease_id)`,
+    );
+    if (orphans.length === 0 && !(await lease.anyExpired())) return [];
+    const settled = await this.#store.transaction(async (tx) => {
+      const reaped = await lease.reap(tx);
+      const holders = new Map(reaped.map((l) => [l.id, l.holder]));
+      const rows = await tx.all<TaskRow>(
+        `SELECT * FROM tasks t WHERE status = 'running' AND lease_id IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM server_leases l WHERE l.id = t.lease_id)
+         ORDER BY id FOR UPDATE SKIP LOCKED`,
+      );
+      const done: { row: TaskRow; agent?: string }[] = [];
+      const at = now();
+      for (const row of rows) {
+        const { changes } = await tx.run(
+          `UPDATE tasks SET status = 'failed', reason = ?, completed_at = ?, updated_at = ? WHERE id = ? AND status = 'running'`,
+          [RUNNER_LOST, at, at, row.id],
+        );
+        if (changes !== 1) continue;
+        let agent: string | undefined;
+        if (row.assigned_agent_id !== null) {
+          const freed = await tx.run(
+            `UPDATE agents SET status = 'idle', current_task_id = NULL, status_reason = ?, updated_at = ?
+             WHERE id = ? AND current_task_id = ?`,
+            [RUNNER_LOST, at, row.assigned_agent_id, row.id],
+          );
+          if (freed.changes === 1)
+            agent = (await tx.get<{ name: string }>('SELECT name FROM agents WHERE id = ?', [row.assigned_agent_id]))
+              ?.name;
+        }
+        if (row.sandbox_id !== null)
+          await tx.run("UPDATE sandboxes SET status = 'kept' WHERE id = ? AND status = 'active'", [row.sandbox_id]);
+        this.#logger.warn(
+          { task: row.id, runner: row.runner, lease: row.lease_id, holder: holders.get(row.lease_id!) },
+          'settled a task whose server stopped renewing its lease (runner_lost)',
+        );
+        done.push(agent === undefined ? { row } : { row, agent });
+      }
+      return done;
+    });
+    for (const { row, agent } of settled) {
+      await this.#published('running', await this.get(row.id));
+      if (agent !== undefined)
+        await this.#bus.emit('agent.status_changed', {
+          agent_id: row.assigned_agent_id,
+          name: agent,
+          from: 'working',
+          to: 'idle',
+          task_id: null,
+          reason: RUNNER_LOST,
+        });
+    }
+    if (settled.length > 0) this.#pump(); // their agents are free for queued tasks
+    return settled.map(({ row }) => row.id);
   }
 
   /** Ends every running task (SIGTERM, then SIGKILL after `graceMs`) and waits until each is settled. */

@@ -178,7 +178,7 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<number, string>> = {
   6: `SELECT 1;`,
   // 7: (SQLite: agents may speak through a model; discussions and their messages.) The
   // agents registry is on the store interface, so its new column is here too; discussions
-  // came to PostgreSQL later, with migration 9.
+  // came to PostgreSQL later, with migration 10.
   7: `ALTER TABLE agents ADD COLUMN model_json TEXT;`,
   // 8: team mode for tasks and access (see the SQLite entry).
   8: `
@@ -202,9 +202,38 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<number, string>> = {
     created_at TEXT NOT NULL
   );
   `,
-  // 9: discussions move into the shared store (SQLite had them since 7), with the driver
-  // lease the SQLite entry adds: one server takes a discussion's turns at a time.
+  // 9: team mode — server leases (runner liveness) and shared rate limits (see the SQLite
+  // entry). Expiries and windows are in ms by the database's clock (clock_timestamp()).
   9: `
+  ALTER TABLE tasks ADD COLUMN lease_id TEXT;
+  CREATE INDEX tasks_lease ON tasks (lease_id) WHERE status = 'running';
+
+  CREATE TABLE server_leases (
+    id            TEXT PRIMARY KEY,
+    holder        TEXT NOT NULL,
+    pid           INTEGER NOT NULL,
+    acquired_at   TEXT NOT NULL,
+    renewed_at    TEXT NOT NULL,
+    expires_at_ms BIGINT NOT NULL
+  );
+
+  CREATE TABLE rate_buckets (
+    key    TEXT PRIMARY KEY,
+    tokens DOUBLE PRECISION NOT NULL,
+    at_ms  BIGINT NOT NULL
+  );
+
+  CREATE TABLE sign_in_failures (
+    key              TEXT PRIMARY KEY,
+    count            INTEGER NOT NULL,
+    last_ms          BIGINT NOT NULL,
+    blocked_until_ms BIGINT NOT NULL
+  );
+  CREATE INDEX sign_in_failures_last ON sign_in_failures (last_ms);
+  `,
+  // 10: discussions move into the shared store (SQLite had them since 7), with the driver
+  // lease the SQLite entry adds: one server takes a discussion's turns at a time.
+  10: `
   CREATE TABLE discussions (
     id                TEXT PRIMARY KEY,
     topic             TEXT NOT NULL,

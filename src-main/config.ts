@@ -175,6 +175,14 @@ export const SETTINGS = {
     flag: '--queue-size',
     describe: 'Events buffered per slow subscriber before the oldest are dropped',
   },
+  groupCommitMax: {
+    schema: int(1, 100_000),
+    default: 1000,
+    env: 'LOOKOUT_GROUP_COMMIT_MAX',
+    flag: '--group-commit-max',
+    describe:
+      'Most publishes committed together in one SQLite transaction (group commit; 1 turns it off: each publish commits alone)',
+  },
   heartbeatMs: {
     schema: int(100, 3_600_000),
     default: 30_000,

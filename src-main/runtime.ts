@@ -180,7 +180,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     logger.info({ database: pgStore.location }, 'team mode: events, state and the session lock in PostgreSQL');
 
   const retention = { maxEvents: config.retentionEvents, maxAgeMs: config.retentionDays * 86_400_000 };
-  const log = createEventLog(store, { logger, maxEvents: retention.maxEvents });
+  const log = createEventLog(store, { logger, maxEvents: retention.maxEvents, maxGroup: config.groupCommitMax });
   const bus = new EventBus({ log, logger, queueSize: config.queueSize });
   let state: StateService;
   const closeStores = async () => {

@@ -18,9 +18,9 @@ export interface PublishOptions {
 /**
  * The event bus: validate → stamp → store → fan out. An event is committed before any
  * subscriber sees it and before its publisher is answered, and every subscriber sees
- * events in sequence order. Publishing returns a promise (PostgreSQL answers over the
- * network), but on SQLite the append and the fan-out still happen synchronously inside
- * publish(): the promise is already settled when it is returned.
+ * events in sequence order. Publishing returns a promise: PostgreSQL answers over the
+ * network, and SQLite commits the publishes of one turn of the event loop together
+ * (group commit, sqlite-event-log.ts), each publish still all or nothing.
  *
  * Fan-out is driven by the log's feed, not by the publisher: on PostgreSQL the feed
  * brings every server's events, ours included, in sequence order.
@@ -100,7 +100,7 @@ export class EventBus {
     }
   }
 
-  /** Not async on purpose: on SQLite the append and fan-out run before this returns. */
+  /** Not async on purpose: a log that answers at once (group commit off) is answered without a hop. */
   #store(events: readonly NewEvent[], check?: (json: string, index: number) => void): Promise<EventEnvelope[]> {
     if (events.length === 0) return Promise.resolve([]);
     const appended = this.log.append(events, Date.now(), check);

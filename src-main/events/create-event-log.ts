@@ -9,9 +9,14 @@ import { SqliteEventLog } from './sqlite-event-log.ts';
 /**
  * The event log of a store's dialect (not started: the bus registers its feed first).
  * Tells the stores apart by dialect, not class: a SQLite-only server never loads `pg`.
+ * `maxGroup` (publishes per group commit) is SQLite's: PostgreSQL commits each publish.
  */
-export function createEventLog(store: SqlStore, options: { logger: Logger; maxEvents?: number }): EventLog {
+export function createEventLog(
+  store: SqlStore,
+  options: { logger: Logger; maxEvents?: number; maxGroup?: number },
+): EventLog {
   if (store.dialect === 'postgres') return new PgEventLog(store as PgStore, options);
-  if (store instanceof SqliteStore) return new SqliteEventLog(store, { maxEvents: options.maxEvents });
+  if (store instanceof SqliteStore)
+    return new SqliteEventLog(store, { maxEvents: options.maxEvents, maxGroup: options.maxGroup });
   throw new Error(`no event log for a ${store.dialect} store of this kind`);
 }

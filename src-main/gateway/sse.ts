@@ -95,6 +95,13 @@ export class SseHub {
           return;
         }
         if (!res.write(text)) {
+          // Over the mark only because Node corks the socket until the tick ends (a group
+          // commit feeds many events at once): let the bytes go and look again.
+          const socket = res.socket;
+          if (socket?.writableCorked) {
+            socket.uncork();
+            if (socket.writableLength < socket.writableHighWaterMark) continue;
+          }
           waiting = true;
           res.once('drain', () => {
             waiting = false;

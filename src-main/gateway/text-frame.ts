@@ -28,15 +28,12 @@ export function textFrame(payload: string): Buffer {
  * The bus hands the same StoredEvent object to every subscription, so with N clients an
  * event is UTF-8 encoded and framed once instead of N times (ws frames per send: a byte
  * count, a header buffer and two writes per client), and each client's writev gets one
- * buffer per event. Held only while some queue still holds the event.
+ * buffer per event. Kept on the event object itself, so it lives exactly as long as some
+ * queue holds the event (a WeakMap did the same, but its ephemeron entries cost every
+ * scavenge: measured in docs/performance.md).
  */
-const frames = new WeakMap<StoredEvent, Buffer>();
+type Framed = StoredEvent & { frame?: Buffer };
 
 export function eventFrame(event: StoredEvent): Buffer {
-  let frame = frames.get(event);
-  if (frame === undefined) {
-    frame = textFrame(event.json);
-    frames.set(event, frame);
-  }
-  return frame;
+  return ((event as Framed).frame ??= textFrame(event.json));
 }

@@ -19,3 +19,17 @@ export function coalesceWrites(stream: Writable): void {
   stream.cork();
   process.nextTick(uncork, stream);
 }
+
+/**
+ * Lets what a client's socket holds go now, before the tick ends. For a pump that reaches
+ * its high-water mark while corked: the bytes are only waiting for the uncork, not for a
+ * slow reader, so they go to the kernel first (loopback takes megabytes at once) and the
+ * pump goes on. Without this, a group commit of many large events (one feed of several
+ * requests' events) would fill a fast client's queue before the tick ends and drop events
+ * it would have read at once. Returns whether anything was held.
+ */
+export function releaseWrites(stream: Writable): boolean {
+  if (!corked.has(stream)) return false;
+  uncork(stream);
+  return true;
+}

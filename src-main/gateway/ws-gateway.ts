@@ -33,7 +33,7 @@ import {
   type StreamParams,
 } from './stream-params.ts';
 import { eventFrame } from './text-frame.ts';
-import { coalesceWrites } from './write-coalescing.ts';
+import { coalesceWrites, releaseWrites } from './write-coalescing.ts';
 
 /** Close codes that usually come without a reason, in words for the log. */
 const CLOSE_REASONS = new Map<number, string>([
@@ -373,6 +373,8 @@ export class WsGateway {
     const { ws, stream } = client;
     if (client.waitingForDrain) return;
     while (ws.readyState === WebSocket.OPEN) {
+      // Over the mark only because the socket is corked: let the bytes go and look again.
+      if (ws.bufferedAmount > HIGH_WATER_BYTES && releaseWrites(client.socket)) continue;
       if (ws.bufferedAmount > HIGH_WATER_BYTES) {
         // Resumed by the write callback of a frame already in flight (below).
         client.waitingForDrain = true;

@@ -25,7 +25,7 @@ describe('the WAL stays bounded', () => {
     // About 60 MiB of events, written as fast as the event loop allows (yielding between
     // batches so the checkpoint timer can fire, as a busy server's does).
     for (let batch = 0; batch < 600; batch++) {
-      log.append(Array.from({ length: 50 }, (_, i) => ({ type: 'x.load', data: { i, payload } })));
+      await log.append(Array.from({ length: 50 }, (_, i) => ({ type: 'x.load', data: { i, payload } })));
       largest = Math.max(largest, walSize(file));
       await new Promise((resolve) => setImmediate(resolve));
       if (batch % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -33,10 +33,10 @@ describe('the WAL stays bounded', () => {
     // Without the bound the WAL ends near the total written (~60 MiB).
     expect(largest).toBeLessThan(4 * walMaxBytes);
     // Once writes stop, the next checkpoint brings it back under the limit.
-    log.append([{ type: 'x.load', data: { last: true } }]);
+    await log.append([{ type: 'x.load', data: { last: true } }]);
     const deadline = Date.now() + 10_000;
     while (walSize(file) > walMaxBytes && Date.now() < deadline) {
-      log.append([{ type: 'x.load', data: { tick: true } }]);
+      await log.append([{ type: 'x.load', data: { tick: true } }]);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(walSize(file)).toBeLessThanOrEqual(walMaxBytes);

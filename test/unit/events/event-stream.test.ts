@@ -13,10 +13,16 @@ afterEach(async () => {
 function newBus(): EventBus {
   const db = openDatabase(':memory:');
   open.push(db);
-  return new EventBus({ log: new SqliteEventLog(db), logger: capturedLogger().logger, queueSize: 1000 });
+  // Group commit off: each publish is stored and fanned out inside publish(), so these
+  // tests can interleave publishes and reads step by step (group commit has its own suite).
+  return new EventBus({
+    log: new SqliteEventLog(db, { maxGroup: 1 }),
+    logger: capturedLogger().logger,
+    queueSize: 1000,
+  });
 }
 
-/** On SQLite the bus stores and fans out inside publish(): the promise is already settled. */
+/** With group commit off the bus stores and fans out inside publish(): the promise is already settled. */
 const publish = (bus: EventBus, types: string[]) => void bus.publish(types.map((type) => ({ type })));
 const many = (bus: EventBus, n: number, type = 'x.n') => {
   for (let i = 0; i < n; i += 1000)

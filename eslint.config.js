@@ -39,6 +39,31 @@ export default tseslint.config(
     rules: { 'lookout/layering': 'error' },
   },
   {
+    // An ESM import of node:http evaluates its WebSocket getter, which loads undici and
+    // http2 into every server (docs/idle-memory.md): these two modules require it instead.
+    files: ['src-main/**/*.ts'],
+    ignores: ['src-main/transport/node-http.ts', 'src-main/http/koa-router.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'node:http',
+              allowTypeImports: true,
+              message: 'Use `http` from src-main/transport/node-http.ts (an ESM import of node:http loads undici).',
+            },
+            {
+              name: '@koa/router',
+              allowTypeImports: true,
+              message: 'Use `Router` from src-main/http/koa-router.ts (its ESM build imports node:http).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src-shared/**'],
     rules: {
       'no-restricted-imports': [

@@ -11,10 +11,19 @@ interface ServerResult {
   latency_p99_ms: number;
   rss_mb: number;
   peak_rss_mb: number;
+  settled_rss_mb: number | null;
   delivery: { complete: boolean; missing: number; duplicates: number };
 }
 type Ratios = Record<
-  'startup' | 'idle_rss' | 'connect' | 'throughput' | 'cpu_per_event' | 'latency_p50' | 'latency_p99' | 'rss',
+  | 'startup'
+  | 'idle_rss'
+  | 'connect'
+  | 'throughput'
+  | 'cpu_per_event'
+  | 'latency_p50'
+  | 'latency_p99'
+  | 'rss'
+  | 'settled_rss',
   number | null
 >;
 export interface EventsBenchOutput {
@@ -41,9 +50,9 @@ export function writeBenchmarksDoc(
 ): void {
   const cpus = os.cpus();
   const row = (name: string, r: ServerResult) =>
-    `| ${name} | ${cell(r.startup_ms)} | ${cell(r.idle_rss_mb)} | ${cell(r.connect_p50_ms)} | ${cell(r.throughput_eps)} | ${cell(r.cpu_us_per_event)} | ${cell(r.latency_p50_ms)} | ${cell(r.latency_p99_ms)} | ${cell(r.rss_mb)} | ${r.delivery.complete ? 'yes' : `no (${r.delivery.missing} missing, ${r.delivery.duplicates} dups)`} |`;
+    `| ${name} | ${cell(r.startup_ms)} | ${cell(r.idle_rss_mb)} | ${cell(r.connect_p50_ms)} | ${cell(r.throughput_eps)} | ${cell(r.cpu_us_per_event)} | ${cell(r.latency_p50_ms)} | ${cell(r.latency_p99_ms)} | ${cell(r.rss_mb)} | ${cell(r.settled_rss_mb)} | ${r.delivery.complete ? 'yes' : `no (${r.delivery.missing} missing, ${r.delivery.duplicates} dups)`} |`;
   const ratioRow = (name: string, x: Ratios) =>
-    `| ${name} | ${cell(x.startup, '×')} | ${cell(x.idle_rss, '×')} | ${cell(x.connect, '×')} | **${cell(x.throughput, '×')}** | ${cell(x.cpu_per_event, '×')} | ${cell(x.latency_p50, '×')} | ${cell(x.latency_p99, '×')} | ${cell(x.rss, '×')} | |`;
+    `| ${name} | ${cell(x.startup, '×')} | ${cell(x.idle_rss, '×')} | ${cell(x.connect, '×')} | **${cell(x.throughput, '×')}** | ${cell(x.cpu_per_event, '×')} | ${cell(x.latency_p50, '×')} | ${cell(x.latency_p99, '×')} | ${cell(x.rss, '×')} | ${cell(x.settled_rss, '×')} | |`;
   const c = output.config;
   const text = `# Benchmarks
 
@@ -81,8 +90,8 @@ against its schema. **Read the ratios, not the absolute numbers:** the machine i
 
 ## Results
 
-| server | start-up ms | idle RSS MB | connect ms (p50) | throughput ev/s (delivered to all) | server CPU µs/event | p50 ms | p99 ms | RSS after MB | every event exactly once |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| server | start-up ms | idle RSS MB | connect ms (p50) | throughput ev/s (delivered to all) | server CPU µs/event | p50 ms | p99 ms | RSS after MB | RSS settled MB | every event exactly once |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${row('Lookout', output.lookout)}
 ${row('bare ws', output.peer_bare_ws)}
 ${row('bare ws corked (ceiling)', output.peer_bare_ws_corked)}
@@ -97,7 +106,11 @@ is better. Server CPU is the server process's CPU time (user + system, all threa
 throughput rounds per event published, which a busy neighbour disturbs far less than the rates. Start-up is spawn → "listening" (Lookout opens its database,
 takes the workspace lock and writes \`server.json\` first); connect is a WebSocket open until
 the client is subscribed (Lookout: its \`connected\` message, which also carries a snapshot of
-the state). \`bench/startup.ts\` measures start-up and idle memory in more detail.
+the state). Idle RSS is read one second after listening, nobody connected; RSS after, right
+after the latency phase with every subscriber connected; RSS settled, after
+${c.settle_s ?? 0} s more without traffic (subscribers still connected), which shows what a
+server gives back after a flood. \`bench/startup.ts\` measures start-up and idle memory in more
+detail, and [idle-memory.md](idle-memory.md) says where it goes.
 
 ## What the throughput comes from
 

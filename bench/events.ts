@@ -9,7 +9,7 @@
  *                analogue of Lookout's stored, resumable stream).
  *
  *   node bench/events.ts [--subscribers 10] [--events 20000] [--batch 100] [--inflight 1] [--rounds 3]
- *                        [--rate 1000] [--seconds 5] [--warmup 2000] [--timeout 180] [--write-doc FILE]
+ *                        [--rate 1000] [--seconds 5] [--warmup 2000] [--settle 16] [--timeout 180] [--write-doc FILE]
  *                        [--servers lookout,bare-ws,bare-ws-corked,socket.io]
  *
  * `npm run bench` builds, runs this with --write-doc docs/benchmarks.md, and so rewrites that page.
@@ -20,7 +20,8 @@
  *   1. throughput: N events in batches (--inflight POSTs at a time), timed until every subscriber
  *      has all N; repeated --rounds times, the median reported (one round is ~1-2 s and noisy);
  *   2. latency: a steady rate for a few seconds (a batch every 10 ms), p50/p99 per delivery;
- *   3. server RSS after both.
+ *   3. server RSS after both, and again once the server has been idle for --settle seconds
+ *      (subscribers still connected): what it gives back after a flood (0 skips the wait).
  * Before those, per server: start-up (spawn → listening), idle RSS (one second after listening,
  * nobody connected) and connect time (open → subscribed: Lookout's `connected`, the peers' open),
  * the median over the subscribers.
@@ -45,6 +46,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '2000' },
+    settle: { type: 'string', default: '16' },
     timeout: { type: 'string', default: '180' },
     'write-doc': { type: 'string' },
     servers: { type: 'string', default: 'lookout,bare-ws,bare-ws-corked,socket.io' },
@@ -68,6 +70,8 @@ const ROUNDS = positiveInt('rounds', values.rounds, 20);
 const RATE = positiveInt('rate', values.rate, 100_000);
 const SECONDS = positiveInt('seconds', values.seconds, 60);
 const WARMUP = positiveInt('warmup', values.warmup, 1_000_000);
+/** Lookout ends its checkpoint worker after 10 s without writes and trims its heap on its 5 s idle look. */
+const SETTLE_S = values.settle === '0' ? 0 : positiveInt('settle', values.settle, 600);
 const TIMEOUT_S = positiveInt('timeout', values.timeout, 3600);
 
 /** Latency phase: one batch per tick, sized so the rate holds on average. */
@@ -217,11 +221,28 @@ function cpuMs(pid: number): number {
 }
 const CLOCK_TICKS = 100;
 
-function memoryMb(pid: number): { rss: number; peak: number } {
+/**
+ * A process's memory from /proc: resident (RSS), its peak, and RSS split into anonymous
+ * memory (heaps, malloc, stacks) and file-backed pages (mostly the Node binary's own code and
+ * data, shared with every other Node process), plus its thread count.
+ */
+function memoryMb(pid: number): { rss: number; peak: number; anon: number; file: number; threads: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
+  return {
+    rss: field('VmRSS') / 1024,
+    peak: field('VmHWM') / 1024,
+    anon: field('RssAnon') / 1024,
+    file: field('RssFile') / 1024,
+    threads: field('Threads'),
+  };
 }
+const memoryBreakdown = (m: ReturnType<typeof memoryMb>) => ({
+  rss_mb: round(m.rss),
+  anon_mb: round(m.anon),
+  file_mb: round(m.file),
+  threads: m.threads,
+});
 
 interface Server {
   kind: Kind;
@@ -515,6 +536,14 @@ interface Result {
   latency_samples: number;
   rss_mb: number;
   peak_rss_mb: number;
+  /** RSS after --settle seconds without traffic following the flood (null: --settle 0). */
+  settled_rss_mb: number | null;
+  /** /proc's split of RSS: idle, right after the flood, and settled. */
+  memory: {
+    idle: ReturnType<typeof memoryBreakdown>;
+    after: ReturnType<typeof memoryBreakdown>;
+    settled: ReturnType<typeof memoryBreakdown> | null;
+  };
   delivery: {
     subscribers: number;
     expected_per_subscriber: number;
@@ -615,8 +644,14 @@ async function run(kind: Kind): Promise<Result> {
     recorder.lastProgressAt = Math.max(recorder.lastProgressAt, performance.now());
     await waitDelivered(recorder, lFrom, lTo, performance.now() + 30_000);
 
-    // 3. Memory, with every subscriber still connected.
+    // 3. Memory, with every subscriber still connected; then again once the server has
+    // been idle for a while (what it gives back after a flood).
     const memory = memoryMb(server.child.pid!);
+    let settled: ReturnType<typeof memoryMb> | null = null;
+    if (SETTLE_S > 0) {
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_S * 1000));
+      settled = memoryMb(server.child.pid!);
+    }
 
     const subs = recorder.subscribers;
     const sum = (f: (s: Subscriber) => number) => subs.reduce((n, s) => n + f(s), 0);
@@ -637,6 +672,12 @@ async function run(kind: Kind): Promise<Result> {
       latency_samples: sorted.length,
       rss_mb: round(memory.rss),
       peak_rss_mb: round(memory.peak),
+      settled_rss_mb: settled ? round(settled.rss) : null,
+      memory: {
+        idle: memoryBreakdown(idle),
+        after: memoryBreakdown(memory),
+        settled: settled ? memoryBreakdown(settled) : null,
+      },
       delivery: {
         subscribers: subs.length,
         expected_per_subscriber: total,
@@ -694,6 +735,7 @@ const ratios = (peer: Result | undefined) => {
     latency_p50: ratio(l.latency_p50_ms, peer.latency_p50_ms),
     latency_p99: ratio(l.latency_p99_ms, peer.latency_p99_ms),
     rss: ratio(l.rss_mb, peer.rss_mb),
+    settled_rss: ratio(l.settled_rss_mb, peer.settled_rss_mb),
   };
 };
 
@@ -709,6 +751,7 @@ const output = {
     rate_eps: RATE,
     seconds: SECONDS,
     warmup: WARMUP,
+    settle_s: SETTLE_S,
     latency_batch_every_ms: TICK_MS,
   },
   lookout: results.lookout,
@@ -733,6 +776,7 @@ const row = (r: Result) => ({
   'p50 ms': r.latency_p50_ms,
   'p99 ms': r.latency_p99_ms,
   'rss MB': r.rss_mb,
+  'settled MB': r.settled_rss_mb ?? '',
   missing: r.delivery.missing,
   dups: r.delivery.duplicates,
 });
@@ -746,6 +790,7 @@ const ratioRow = (x: NonNullable<ReturnType<typeof ratios>>) => ({
   'p50 ms': x.latency_p50 ?? '',
   'p99 ms': x.latency_p99 ?? '',
   'rss MB': x.rss ?? '',
+  'settled MB': x.settled_rss ?? '',
   missing: '',
   dups: '',
 });

@@ -1,15 +1,21 @@
 /**
- * bench/knowledge-search: search over 10,000 chunks (issue 14 aims at p50 < 10 ms).
+ * bench/knowledge-search: search over 10,000 chunks (issue 14 aims at p50 < 10 ms), on
+ * SQLite (FTS5, BM25) and on PostgreSQL (team mode: tsvector, GIN, ts_rank_cd) in the same
+ * run, with the same text and the same queries:
  *
- *   1. indexing: documents added through KnowledgeService (chunker + FTS5 triggers, one
- *      transaction each) — chunks/s and the database size;
- *   2. search in process: KnowledgeService.search (BM25, snippets, highlight offsets) for a
+ *   1. indexing: documents added through KnowledgeService (chunker + index, one
+ *      transaction each) — chunks/s and the size on disk;
+ *   2. search in process: KnowledgeService.search (ranking, snippets, highlight offsets) for a
  *      mix of queries (one word, two words, a phrase, a prefix, a question that falls back
  *      to any word), p50/p99, beside the peer measured on the same chunks in the same run:
  *      a naive scan, `body LIKE '%word%'` for every word (what ranking would need: every match);
  *   3. search over HTTP: GET /api/v1/knowledge/search, whole requests, p50/p99.
  *
- *   node bench/knowledge-search.ts [--chunks 10000] [--searches 500]
+ *   node bench/knowledge-search.ts [--chunks 10000] [--searches 500] [--database-url URL | --no-postgres]
+ *
+ * Without --database-url (a superuser URL: a database is created on it) a throwaway
+ * PostgreSQL is started from the machine's binaries with its default durability, as
+ * bench/events-postgres.ts does.
  *
  * The text is synthetic but shaped like prose: words drawn from a 5,000-word vocabulary with
  * a Zipf distribution (a few very common words, a long tail), from a fixed seed.
@@ -19,12 +25,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createRuntime } from '../src-main/runtime.ts';
+import pg from 'pg';
+import { createRuntime, type Runtime } from '../src-main/runtime.ts';
+import { initPostgresServer, removePostgresServer } from '../test/helpers/postgres-server.ts';
 
 const { values } = parseArgs({
   options: {
     chunks: { type: 'string', default: '10000' },
     searches: { type: 'string', default: '500' },
+    'database-url': { type: 'string' },
+    'no-postgres': { type: 'boolean', default: false },
   },
 });
 const count = (name: keyof typeof values) => {
@@ -40,8 +50,9 @@ const SEARCHES = count('searches');
 /** Sections per document: each becomes one chunk (kept under the chunker's target size). */
 const SECTIONS = 20;
 
-// A small deterministic PRNG (mulberry32), so every run indexes the same text.
-let seed = 20261130;
+// A small deterministic PRNG (mulberry32), so every run (and both stores) index the same text.
+const SEED = 20261130;
+let seed = SEED;
 const random = () => {
   seed = (seed + 0x6d2b79f5) | 0;
   let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
@@ -95,66 +106,79 @@ const QUERY_KINDS: Record<string, () => string> = {
 /** The words a LIKE scan looks for: the query's letters-only words. */
 const likeWords = (q: string) => q.match(/[a-z]+/g)!.filter((w) => !['how', 'does', 'relate', 'to', 'and'].includes(w));
 
-const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'lookout-bench-knowledge-'));
-const runtime = await createRuntime({
-  workspace,
-  port: 0,
-  logLevel: 'warn',
-  apiRateBurst: 1_000_000,
-  apiRatePerSecond: 1_000_000,
+interface Measured {
+  chunks: number;
+  documents: number;
+  index: { chunks_per_s: number; size_mib: number };
+  search_ms: { p50: number; p99: number; samples: number; mean_results: number };
+  search_ms_by_kind: Record<string, { p50: number; p99: number }>;
+  peer_like_scan_ms: { p50: number; p99: number; samples: number };
+  ratio_p50: number;
+  http_search_ms: { p50: number; p99: number; samples: number };
+}
+
+/** The same queries for both stores, drawn once. */
+seed = SEED + 1;
+const QUERIES = Array.from({ length: SEARCHES }, (_, i) => {
+  const kinds = Object.keys(QUERY_KINDS);
+  const kind = kinds[i % kinds.length]!;
+  return { kind, q: QUERY_KINDS[kind]!() };
 });
-try {
-  // 1. indexing
+
+async function sizeMib(runtime: Runtime): Promise<number> {
+  if (runtime.store.dialect === 'sqlite') {
+    runtime.database.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    return round(fs.statSync(runtime.database.file).size / 1024 / 1024, 1);
+  }
+  const row = await runtime.store.get<{ bytes: number }>(
+    "SELECT pg_total_relation_size('knowledge_chunks') + pg_total_relation_size('knowledge_documents') AS bytes",
+  );
+  return round(row!.bytes / 1024 / 1024, 1);
+}
+
+async function measure(runtime: Runtime): Promise<Measured> {
+  // 1. indexing: the same text on every store
+  seed = SEED;
   const documents = Math.ceil(CHUNKS / SECTIONS);
   let indexed = 0;
   const addStarted = performance.now();
   for (let d = 0; d < documents; d++) {
     const sections = Math.min(SECTIONS, CHUNKS - d * SECTIONS);
     const text = Array.from({ length: sections }, (_, i) => section(i)).join('\n\n');
-    indexed += runtime.knowledge.add({ title: `Document ${d} ${word()} ${word()}`, text }).document.chunk_count;
+    indexed += (await runtime.knowledge.add({ title: `Document ${d} ${word()} ${word()}`, text })).document.chunk_count;
   }
   const addMs = performance.now() - addStarted;
-  runtime.database.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
-  const dbBytes = fs.statSync(runtime.database.file).size;
+  if (runtime.store.dialect === 'postgres') await runtime.store.run('ANALYZE knowledge_chunks');
+  const size = await sizeMib(runtime);
 
-  // 2. in process, FTS5 vs a LIKE scan over the same chunks
-  const queries = Array.from({ length: SEARCHES }, (_, i) => {
-    const kinds = Object.keys(QUERY_KINDS);
-    const kind = kinds[i % kinds.length]!;
-    return { kind, q: QUERY_KINDS[kind]!() };
-  });
-  for (const { q } of queries.slice(0, 50)) runtime.knowledge.search(q, { limit: 10 }); // warm up
+  // 2. in process, the index vs a LIKE scan over the same chunks
+  for (const { q } of QUERIES.slice(0, 50)) await runtime.knowledge.search(q, { limit: 10 }); // warm up
   const byKind: Record<string, number[]> = {};
   const all: number[] = [];
   let hits = 0;
-  for (const { kind, q } of queries) {
+  for (const { kind, q } of QUERIES) {
     const t = performance.now();
-    hits += runtime.knowledge.search(q, { limit: 10 }).results.length;
+    hits += (await runtime.knowledge.search(q, { limit: 10 })).results.length;
     const ms = performance.now() - t;
     all.push(ms);
     (byKind[kind] ??= []).push(ms);
   }
-  const likeStatements = new Map<number, ReturnType<typeof runtime.database.db.prepare>>();
-  const like = (words: string[]) => {
-    let statement = likeStatements.get(words.length);
-    if (!statement) {
-      statement = runtime.database.db.prepare(
-        `SELECT id, document_id FROM knowledge_chunks WHERE ${words.map(() => 'body LIKE ?').join(' OR ')}`,
-      );
-      likeStatements.set(words.length, statement);
-    }
-    return statement.all(...words.map((w) => `%${w}%`));
-  };
+  // SQLite's LIKE ignores ASCII case; ILIKE does the same work on PostgreSQL.
+  const like = runtime.store.dialect === 'sqlite' ? 'LIKE' : 'ILIKE';
   const likeSamples: number[] = [];
-  for (const { q } of queries.slice(0, Math.min(SEARCHES, 200))) {
+  for (const { q } of QUERIES.slice(0, Math.min(SEARCHES, 200))) {
+    const words = likeWords(q);
     const t = performance.now();
-    like(likeWords(q));
+    await runtime.store.all(
+      `SELECT id, document_id FROM knowledge_chunks WHERE ${words.map(() => `body ${like} ?`).join(' OR ')}`,
+      words.map((w) => `%${w}%`),
+    );
     likeSamples.push(performance.now() - t);
   }
 
   // 3. over HTTP
   const httpSamples: number[] = [];
-  for (const { q } of queries.slice(0, Math.min(SEARCHES, 300))) {
+  for (const { q } of QUERIES.slice(0, Math.min(SEARCHES, 300))) {
     const t = performance.now();
     const response = await fetch(`${runtime.url}/api/v1/knowledge/search?${new URLSearchParams({ q })}`, {
       headers: { 'x-session-token': runtime.token },
@@ -164,34 +188,93 @@ try {
     httpSamples.push(performance.now() - t);
   }
 
-  const fts = stats(all);
+  const search = stats(all);
   const likeStats = stats(likeSamples);
-  const result = {
+  return {
     chunks: indexed,
     documents,
-    index: { chunks_per_s: Math.round(indexed / (addMs / 1000)), database_mib: round(dbBytes / 1024 / 1024, 1) },
-    search_ms: { ...fts, samples: all.length, mean_results: round(hits / all.length, 1) },
+    index: { chunks_per_s: Math.round(indexed / (addMs / 1000)), size_mib: size },
+    search_ms: { ...search, samples: all.length, mean_results: round(hits / all.length, 1) },
     search_ms_by_kind: Object.fromEntries(Object.entries(byKind).map(([kind, samples]) => [kind, stats(samples)])),
     peer_like_scan_ms: { ...likeStats, samples: likeSamples.length },
-    ratio_p50: round(likeStats.p50 / fts.p50, 1),
+    ratio_p50: round(likeStats.p50 / search.p50, 1),
     http_search_ms: { ...stats(httpSamples), samples: httpSamples.length },
-    node: process.version,
-    cpus: os.cpus().length,
   };
-  console.log(JSON.stringify(result));
-  console.log('');
-  console.log(`| measure (${indexed} chunks in ${documents} documents) | p50 | p99 |`);
-  console.log('|---|---|---|');
-  console.log(`| search, in process (BM25 + snippet), all kinds | ${fts.p50} ms | ${fts.p99} ms |`);
-  for (const [kind, s] of Object.entries(result.search_ms_by_kind))
-    console.log(`| … ${kind.replace('_', ' ')} | ${s.p50} ms | ${s.p99} ms |`);
-  console.log(`| peer: LIKE '%word%' scan of the same chunks | ${likeStats.p50} ms | ${likeStats.p99} ms |`);
-  console.log(`| FTS5 faster than the scan (p50) | ×${result.ratio_p50} | |`);
-  console.log(
-    `| GET /api/v1/knowledge/search (whole request) | ${result.http_search_ms.p50} ms | ${result.http_search_ms.p99} ms |`,
-  );
-  console.log(`| indexing | ${result.index.chunks_per_s} chunks/s | database ${result.index.database_mib} MiB |`);
-} finally {
-  await runtime.stop();
-  fs.rmSync(workspace, { recursive: true, force: true });
 }
+
+async function run(databaseUrl?: string): Promise<Measured> {
+  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'lookout-bench-knowledge-'));
+  const runtime = await createRuntime({
+    workspace,
+    port: 0,
+    logLevel: 'warn',
+    apiRateBurst: 1_000_000,
+    apiRatePerSecond: 1_000_000,
+    ...(databaseUrl === undefined ? {} : { databaseUrl }),
+  });
+  try {
+    return await measure(runtime);
+  } finally {
+    await runtime.stop();
+    fs.rmSync(workspace, { recursive: true, force: true });
+  }
+}
+
+/** A fresh database on the server at `adminUrl`. */
+async function createDatabase(adminUrl: string): Promise<string> {
+  const name = `lookout_bench_knowledge_${process.pid}_${Date.now()}`;
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+const results: { sqlite: Measured; postgres?: Measured | { error: string } } = { sqlite: await run() };
+if (!values['no-postgres']) {
+  let throwaway: string | undefined;
+  try {
+    let adminUrl = values['database-url'];
+    if (adminUrl === undefined) {
+      const server = await initPostgresServer({ durable: true });
+      throwaway = server.dir;
+      adminUrl = server.url;
+    }
+    results.postgres = await run(await createDatabase(adminUrl));
+  } catch (error) {
+    results.postgres = { error: (error as Error).message };
+  } finally {
+    if (throwaway) await removePostgresServer(throwaway);
+  }
+}
+
+console.log(JSON.stringify({ ...results, node: process.version, cpus: os.cpus().length, load: os.loadavg() }));
+console.log('');
+const { sqlite } = results;
+const postgres = results.postgres && 'chunks' in results.postgres ? results.postgres : undefined;
+const cell = (m: Measured | undefined, pick: (m: Measured) => { p50: number; p99: number }) =>
+  m ? `${pick(m).p50} ms | ${pick(m).p99} ms` : 'n/a | n/a';
+console.log(
+  `| measure (${sqlite.chunks} chunks in ${sqlite.documents} documents) | SQLite p50 | p99 | PostgreSQL p50 | p99 |`,
+);
+console.log('|---|---|---|---|---|');
+const row = (label: string, pick: (m: Measured) => { p50: number; p99: number }) =>
+  console.log(`| ${label} | ${cell(sqlite, pick)} | ${cell(postgres, pick)} |`);
+row('search, in process (ranking + snippet), all kinds', (m) => m.search_ms);
+for (const kind of Object.keys(sqlite.search_ms_by_kind))
+  row(`… ${kind.replace('_', ' ')}`, (m) => m.search_ms_by_kind[kind]!);
+row("peer: LIKE '%word%' scan of the same chunks", (m) => m.peer_like_scan_ms);
+row('GET /api/v1/knowledge/search (whole request)', (m) => m.http_search_ms);
+console.log(
+  `| index faster than the scan (p50) | ×${sqlite.ratio_p50} | | ${postgres ? `×${postgres.ratio_p50}` : 'n/a'} | |`,
+);
+console.log(
+  `| indexing | ${sqlite.index.chunks_per_s} chunks/s | ${sqlite.index.size_mib} MiB | ${postgres ? `${postgres.index.chunks_per_s} chunks/s | ${postgres.index.size_mib} MiB` : 'n/a | n/a'} |`,
+);
+if (results.postgres && !postgres)
+  console.log(`PostgreSQL not measured: ${(results.postgres as { error: string }).error}`);

@@ -87,7 +87,7 @@ export interface Runtime {
   readonly tasks: TaskService;
   /** Team mode: this server's lease on the work it holds (tasks; see src-main/store/server-lease.ts). */
   readonly lease: ServerLease | undefined;
-  /** Documents, their FTS5 index, search, and retrieval for discussions. */
+  /** Documents, their full-text index (FTS5, or tsvector in team mode), search, and retrieval for discussions. */
   readonly knowledge: KnowledgeService;
   readonly discussions: DiscussionService;
   readonly http: HttpServer;
@@ -244,8 +244,8 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     ...(lease ? { lease } : {}),
   });
   agents.sandboxOf = (taskId) => tasks.sandboxOf(taskId);
-  // Knowledge is built on SQLite's FTS5: it stays in the workspace file, also in team mode.
-  const knowledge = new KnowledgeService({ db: database, bus });
+  // On the store: SQLite's FTS5 for a single user, PostgreSQL's tsvector in team mode.
+  const knowledge = new KnowledgeService({ store, bus });
   const discussions = new DiscussionService({
     store,
     runnerId,

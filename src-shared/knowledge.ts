@@ -3,7 +3,8 @@ import { integerParam } from './non-negative-integer.ts';
 
 /**
  * Wire shapes of the knowledge base (CONTRACT Part 2, "Discussions and knowledge"): plain
- * text and Markdown documents, split into chunks that an FTS5 index ranks with BM25.
+ * text and Markdown documents, split into chunks that a full-text index ranks (SQLite: FTS5
+ * and BM25; team mode on PostgreSQL: tsvector and ts_rank_cd).
  * Discussions put the best chunks into an agent's prompt; people search them.
  */
 
@@ -136,7 +137,7 @@ export const KnowledgeSearchResult = z.object({
   source: z.string().nullable(),
   snippet: z.string(),
   highlights: z.array(z.tuple([z.number().int(), z.number().int()])),
-  /** Relevance, higher is better (BM25, negated from SQLite's lower-is-better). Comparable within one query only. */
+  /** Relevance, higher is better (SQLite: BM25 negated; PostgreSQL: ts_rank_cd). Comparable within one query only. */
   score: z.number(),
 });
 export type KnowledgeSearchResult = z.infer<typeof KnowledgeSearchResult>;

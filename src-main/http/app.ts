@@ -1,6 +1,6 @@
 import cors from '@koa/cors';
-import Router from '@koa/router';
 import Koa from 'koa';
+import { Router } from './koa-router.ts';
 import compose from 'koa-compose';
 import { API_PREFIX, HEADERS } from '../../src-shared/protocol.ts';
 import type { Logger } from '../logger.ts';

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { HEADERS } from '../../src-shared/protocol.ts';
 import { LookoutError, StartupError } from '../errors.ts';
 import { acceptableRequestId } from '../transport/request-id.ts';
+import { http } from '../transport/node-http.ts';
 import { writeRawError } from '../transport/raw-response.ts';
 
 /**
@@ -30,7 +31,7 @@ function onClientError(error: NodeJS.ErrnoException & { bytesParsed?: number }, 
 }
 
 /** This server is not a proxy: CONNECT gets a 405 with what it does accept, not a silent close. */
-function onConnect(req: http.IncomingMessage, socket: Duplex): void {
+function onConnect(req: IncomingMessage, socket: Duplex): void {
   socket.on('error', () => socket.destroy());
   const allow = 'GET, HEAD, POST, PUT, DELETE, OPTIONS';
   writeRawError(
@@ -43,7 +44,7 @@ function onConnect(req: http.IncomingMessage, socket: Duplex): void {
 }
 
 export interface HttpServer {
-  readonly server: http.Server;
+  readonly server: Server;
   readonly port: number;
   /** True once close() has begun: responses then carry `Connection: close`. */
   readonly draining: boolean;
@@ -56,7 +57,7 @@ export interface HttpServer {
 
 /** Starts an http.Server for `handler` and resolves once it accepts connections. */
 export async function listen(
-  handler: http.RequestListener,
+  handler: RequestListener,
   options: {
     host: string;
     port: number;
@@ -67,7 +68,7 @@ export async function listen(
   },
 ): Promise<HttpServer> {
   let draining = false;
-  const inFlight = new Set<http.ServerResponse>();
+  const inFlight = new Set<ServerResponse>();
   let idle: (() => void) | undefined;
   const headersTimeout = options.headersTimeoutMs ?? 10_000;
   const server = http.createServer(

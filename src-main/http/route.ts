@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { REQUIRED_ROLES, type RequiredRole } from '../../src-shared/access.ts';
 import { fieldIssues } from '../../src-shared/errors.ts';
 import { LookoutError } from '../errors.ts';
+import { isPlainJson, setJsonBody } from './json-response.ts';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -114,7 +115,8 @@ export function mountRoutes(
       const result = await route.handler({ query, body, params: ctx.params as Record<string, string>, ctx });
       if (result) {
         ctx.status = result.status ?? 200;
-        if (result.body !== undefined) ctx.body = result.body;
+        if (isPlainJson(result.body)) setJsonBody(ctx, result.body);
+        else if (result.body !== undefined) ctx.body = result.body;
       }
     });
   }

@@ -37,10 +37,13 @@ const STOP_WORDS = new Set(
 
 const OPERATORS = new Set(['AND', 'OR', 'NOT', 'NEAR']);
 
-/** NUL and other control characters to spaces. */
+/**
+ * NUL and other control characters to spaces; the snippet markers to U+FFFD, as in the
+ * indexed text (withoutMarkers), where they separate words.
+ */
 export function cleanQuery(text: string): string {
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
-  return text.replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
+  return withoutMarkers(text.replace(/[\u0000-\u001f\u007f]/g, ' ')).trim();
 }
 
 const words = (text: string): string[] => text.split(/\s+/).filter((word) => word !== '');

@@ -1,7 +1,7 @@
 /**
  * What discussions ask of the knowledge base: the best chunks for a query, to put into an
  * agent's prompt with a citation. Kept as a narrow interface so discussions depend on
- * this, not on the store or FTS5 (team mode would answer it from PostgreSQL instead).
+ * this, not on the store or its index (SQLite's FTS5, or PostgreSQL's tsvector in team mode).
  */
 
 export interface RetrievedChunk {
@@ -22,9 +22,9 @@ export interface RetrieveOptions {
 
 export interface KnowledgeRetriever {
   /**
-   * Best first. Never throws on query text: any text is read as FTS5 syntax when it parses,
+   * Best first. Never rejects on query text: any text is read as FTS5 syntax when it parses,
    * else as literal words. When `documentIds` is given and the query finds nothing in them
    * (or is blank), their first chunks are returned instead, in the order of `documentIds`.
    */
-  retrieve(query: string, options: RetrieveOptions): RetrievedChunk[];
+  retrieve(query: string, options: RetrieveOptions): Promise<RetrievedChunk[]>;
 }

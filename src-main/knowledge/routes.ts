@@ -13,7 +13,7 @@ import { defineRoute, type Route } from '../http/route.ts';
 import type { KnowledgeService } from './knowledge-service.ts';
 
 const SEARCH_HELP = [
-  'Ranks chunks with BM25 (a word in the title counts 5×, in the heading path 2×, in the text 1×), best first.',
+  'Ranks chunks with BM25 (team mode on PostgreSQL: ts_rank_cd), a word in the title counting 5×, in the heading path 2×, in the text 1×, best first.',
   'Any text is safe: FTS5 syntax is used when it parses (`"exact phrase"`, `NEAR(a b, 5)`, `title:install`,',
   '`inst*`, `a AND (b OR c) NOT d`, `^start`); otherwise, or when plain words found nothing together,',
   'each word is searched as a literal and any of them matches (`mode: "words"`).',
@@ -47,8 +47,8 @@ export const knowledgeRoutes = (knowledge: KnowledgeService): Route[] =>
         201: { description: 'The document, added', schema: KnowledgeDocument },
         200: { description: 'The document with this source, replaced', schema: KnowledgeDocument },
       },
-      handler: ({ body, ctx }) => {
-        const { document, replaced } = knowledge.add(body);
+      handler: async ({ body, ctx }) => {
+        const { document, replaced } = await knowledge.add(body);
         ctx.set('Location', `${API_PREFIX}/knowledge/documents/${document.id}`);
         return { status: replaced ? 200 : 201, body: document };
       },
@@ -60,7 +60,7 @@ export const knowledgeRoutes = (knowledge: KnowledgeService): Route[] =>
       summary: 'Every document (without its text), newest first',
       tags: ['knowledge'],
       responses: { 200: { description: 'The documents', schema: KnowledgeDocumentList } },
-      handler: () => ({ body: { documents: knowledge.list() } }),
+      handler: async () => ({ body: { documents: await knowledge.list() } }),
     }),
     defineRoute({
       method: 'get',
@@ -70,7 +70,7 @@ export const knowledgeRoutes = (knowledge: KnowledgeService): Route[] =>
       tags: ['knowledge'],
       errors: [404],
       responses: { 200: { description: 'The document', schema: KnowledgeDocument } },
-      handler: ({ params }) => ({ body: knowledge.get(params.id ?? '') }),
+      handler: async ({ params }) => ({ body: await knowledge.get(params.id ?? '') }),
     }),
     defineRoute({
       method: 'delete',
@@ -81,8 +81,8 @@ export const knowledgeRoutes = (knowledge: KnowledgeService): Route[] =>
       tags: ['knowledge'],
       errors: [404, 423],
       responses: { 204: { description: 'Deleted' } },
-      handler: ({ params }) => {
-        knowledge.delete(params.id ?? '');
+      handler: async ({ params }) => {
+        await knowledge.delete(params.id ?? '');
         return { status: 204 };
       },
     }),
@@ -96,7 +96,7 @@ export const knowledgeRoutes = (knowledge: KnowledgeService): Route[] =>
       tags: ['knowledge'],
       errors: [404],
       responses: { 200: { description: 'The chunk', schema: KnowledgeChunk } },
-      handler: ({ params }) => ({ body: knowledge.chunk(params.id ?? '') }),
+      handler: async ({ params }) => ({ body: await knowledge.chunk(params.id ?? '') }),
     }),
     defineRoute({
       method: 'get',
@@ -107,6 +107,6 @@ export const knowledgeRoutes = (knowledge: KnowledgeService): Route[] =>
       tags: ['knowledge'],
       query: KnowledgeSearchQuery,
       responses: { 200: { description: 'The best chunks, best first', schema: KnowledgeSearchResponse } },
-      handler: ({ query }) => ({ body: knowledge.search(query.q, { limit: query.limit }) }),
+      handler: async ({ query }) => ({ body: await knowledge.search(query.q, { limit: query.limit }) }),
     }),
   ] as Route[];

@@ -311,7 +311,10 @@ export const MIGRATIONS: readonly string[] = [
     blocked_until_ms INTEGER NOT NULL
   ) STRICT;
   `,
-  // 10: discussions driven by one server at a time (team mode). `driver` is the runner id
+  // 10: knowledge on PostgreSQL (team mode: one knowledge base for every server). SQLite
+  // keeps the tables and FTS5 index of migration 6 as they are: nothing to do here.
+  `SELECT 1;`,
+  // 11: discussions driven by one server at a time (team mode). `driver` is the runner id
   // of the server taking a discussion's turns and `driver_until_ms` when its lease ends
   // (renewed while it lives; another server takes over once it lapses); `turn_due` says
   // the turn logic owes a run ('next', or 'resume' after a resume or a takeover), so a

@@ -1,7 +1,7 @@
-import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { HEADERS } from '../../src-shared/protocol.ts';
 import type { LookoutError } from '../errors.ts';
+import { http } from './node-http.ts';
 
 /**
  * An error answered on a raw socket, outside Koa (refused WebSocket upgrades, requests

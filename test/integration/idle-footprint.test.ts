@@ -14,7 +14,24 @@ import fs from 'node:fs';
 import { registerHooks } from 'node:module';
 const out = process.env.LOOKOUT_TEST_LOADED;
 registerHooks({ load(url, context, next) { fs.appendFileSync(out, url + '\\n'); return next(url, context); } });
+// Node's own modules (undici, http2) load without the hooks: list them on demand.
+process.on('SIGUSR2', () => {
+  fs.writeFileSync(out + '.tmp', process.moduleLoadList.join('\\n'));
+  fs.renameSync(out + '.tmp', out + '.builtins');
+});
 `;
+
+/** Node's internal modules the server has loaded so far (it writes them on SIGUSR2). */
+async function loadedBuiltins(pid: number, file: string): Promise<string[]> {
+  fs.rmSync(`${file}.builtins`, { force: true });
+  process.kill(pid, 'SIGUSR2');
+  const deadline = Date.now() + 10_000;
+  while (!fs.existsSync(`${file}.builtins`)) {
+    if (Date.now() > deadline) throw new Error('the server did not list its modules');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return fs.readFileSync(`${file}.builtins`, 'utf8').split('\n');
+}
 
 const loadedPackages = (file: string): Set<string> =>
   new Set(
@@ -42,6 +59,24 @@ describe('an idle server loads only what it uses', () => {
     expect(idle.has('jose')).toBe(false);
     expect(idle.has('protobufjs')).toBe(false);
     expect(idle.has('pg')).toBe(false); // PostgreSQL's client: team mode only
+
+    // Neither Node's fetch (undici) nor http2, however JSON is answered: a read, a write,
+    // an error (node:http and @koa/router are loaded with require, JSON bodies are sent as text).
+    const posted = await fetch(`${url}/api/v1/events`, {
+      method: 'POST',
+      headers: { [HEADERS.sessionToken]: token, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'x.footprint', data: { n: 1 } }),
+    });
+    expect(posted.status).toBe(201);
+    expect(posted.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(await posted.json()).toMatchObject({ events: [{ sequence_number: expect.any(Number) }] });
+    const missing = await fetch(`${url}/api/v1/no-such-thing`, { headers: { [HEADERS.sessionToken]: token } });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 'not_found' } });
+    const builtins = await loadedBuiltins(server.child.pid!, loaded);
+    expect(builtins).toContain('NativeModule http'); // the list is real
+    expect(builtins).not.toContain('NativeModule internal/deps/undici/undici');
+    expect(builtins).not.toContain('NativeModule http2');
 
     const reply = await fetch(`${url}/v1/logs`, {
       method: 'POST',

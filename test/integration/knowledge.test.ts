@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type {
   KnowledgeChunk,
   KnowledgeDocument,
@@ -7,8 +7,32 @@ import type {
 } from '../../src-shared/knowledge.ts';
 import { MAX_TEXT_LENGTH, snippetParts } from '../../src-shared/knowledge.ts';
 import { createRuntime, type Runtime } from '../../src-main/runtime.ts';
+import type { Dialect } from '../../src-main/store/sql-store.ts';
+import { describeEachDialect } from '../helpers/dialects.ts';
+import { createTestDatabase } from '../helpers/postgres.ts';
 import { api, startRuntime } from '../helpers/runtime.ts';
 import { tempWorkspace } from '../helpers/workspace.ts';
+
+/** Where a test's runtimes keep their data: the workspace's SQLite file, or a fresh PostgreSQL database. */
+async function storeFor(dialect: Dialect): Promise<{ databaseUrl?: string }> {
+  return dialect === 'postgres' ? { databaseUrl: (await createTestDatabase()).url } : {};
+}
+
+/** How many chunks the full-text index still finds for these words (any of them). */
+async function indexed(runtime: Runtime, words: string[]): Promise<number> {
+  if (runtime.store.dialect === 'sqlite') {
+    const row = await runtime.store.get<{ n: number }>(
+      'SELECT count(*) AS n FROM knowledge_fts WHERE knowledge_fts MATCH ?',
+      [words.join(' OR ')],
+    );
+    return row!.n;
+  }
+  const row = await runtime.store.get<{ n: number }>(
+    'SELECT count(*) AS n FROM knowledge_chunks WHERE tsv @@ CAST(? AS tsquery)',
+    [words.map((w) => `'${w}'`).join(' | ')],
+  );
+  return row!.n;
+}
 
 type ErrorBody = { error: { code: string; message: string; details?: { path: string; message: string }[] } };
 
@@ -69,9 +93,11 @@ const CORPUS = [
   ),
 ];
 
-describe('knowledge: documents and search over a real server', () => {
+describeEachDialect('knowledge: documents and search over a real server', (dialect) => {
+  const start = async () => startRuntime(await storeFor(dialect));
+
   it('adds, lists, reads, searches and deletes, publishing each change', async () => {
-    const runtime = await startRuntime();
+    const runtime = await start();
     const text = '# Install\n\nRun the installer — it is quick.\n\n## Linux\n\nOn Linux, installing uses the AppImage.';
     const doc = await add(runtime, {
       title: 'Install guide',
@@ -129,11 +155,8 @@ describe('knowledge: documents and search over a real server', () => {
     expect((await search(runtime, 'install')).results).toEqual([]);
     expect((await api(runtime, `/api/v1/knowledge/documents/${doc.id}`)).status).toBe(404);
     await refused(await api(runtime, `/api/v1/knowledge/documents/${doc.id}`, { method: 'DELETE' }), 404);
-    // The index holds nothing of it any more (the delete trigger removed every row).
-    const left = runtime.database.db
-      .prepare("SELECT count(*) AS n FROM knowledge_fts WHERE knowledge_fts MATCH 'install OR linux'")
-      .get() as { n: number };
-    expect(left.n).toBe(0);
+    // The index holds nothing of it any more (SQLite: the delete trigger removed every row).
+    expect(await indexed(runtime, ['install', 'linux'])).toBe(0);
 
     const events = (await (await api(runtime, '/api/v1/events?types=knowledge.*&limit=100')).json()) as {
       events: { type: string; data: Record<string, unknown> }[];
@@ -154,7 +177,7 @@ describe('knowledge: documents and search over a real server', () => {
   });
 
   it('ranks a small corpus in the expected order', async () => {
-    const runtime = await startRuntime();
+    const runtime = await start();
     const ids = new Map<string, string>();
     for (const { key, ...doc } of CORPUS) ids.set((await add(runtime, doc)).id, key);
     const order = async (q: string) => (await search(runtime, q)).results.map((r) => ids.get(r.document_id));
@@ -183,7 +206,7 @@ describe('knowledge: documents and search over a real server', () => {
   });
 
   it('answers every kind of FTS5 syntax, broken or not, with results or a 400 — never a 500', async () => {
-    const runtime = await startRuntime();
+    const runtime = await start();
     for (const { key, ...doc } of CORPUS) await add(runtime, { ...doc, source: key });
     const queries = [
       '"sqlite backup"',
@@ -253,7 +276,7 @@ describe('knowledge: documents and search over a real server', () => {
   });
 
   it('refuses bad input with a clear 400 (or 404), storing nothing', async () => {
-    const runtime = await startRuntime();
+    const runtime = await start();
     const post = (json: unknown) => api(runtime, '/api/v1/knowledge/documents', { method: 'POST', json });
     await refused(await post({ text: 'x' }), 400, 'body.title');
     await refused(await post({ title: ' \t', text: 'x' }), 400, 'body.title');
@@ -302,7 +325,7 @@ describe('knowledge: documents and search over a real server', () => {
   });
 
   it('replaces a document added again with the same source, keeping its id', async () => {
-    const runtime = await startRuntime();
+    const runtime = await start();
     const first = await add(runtime, { title: 'Notes', text: 'old words about zebras', source: 'notes.md' });
     const res = await api(runtime, '/api/v1/knowledge/documents', {
       method: 'POST',
@@ -318,29 +341,85 @@ describe('knowledge: documents and search over a real server', () => {
     expect(list.documents).toHaveLength(1);
   });
 
+  it('reads NEAR, prefixes, column filters and ^ alike on both stores', async () => {
+    const runtime = await start();
+    const ids = new Map<string, string>();
+    for (const { key, ...doc } of CORPUS) ids.set((await add(runtime, doc)).id, key);
+    const found = async (q: string) =>
+      new Set((await search(runtime, q, 100)).results.map((r) => ids.get(r.document_id)));
+    // "SQLite backup" (title), "A SQLite backup" (heading), "stored in SQLite; a backup" (long):
+    // one word between them in the last.
+    expect(await found('NEAR(sqlite backup, 0)')).toEqual(new Set(['title', 'heading']));
+    expect(await found('NEAR(backup sqlite, 1)')).toEqual(new Set(['title', 'heading', 'long']));
+    expect(await found('back*')).toEqual(new Set(['title', 'heading', 'long', 'unrelated']));
+    expect(await found('garden* OR astro*')).toEqual(new Set(['gardening', 'astronomy']));
+    expect(await found('heading:backups')).toEqual(new Set(['heading']));
+    expect(await found('{title heading}: backup')).toEqual(new Set(['title', 'heading']));
+    expect(await found('- title: sqlite')).toEqual(new Set(['heading', 'long']));
+    expect(await found('^copy')).toEqual(new Set(['title']));
+    expect(await found('sqlite + backup')).toEqual(new Set(['title', 'heading']));
+    expect(await found('(backup OR dinner) NOT (sqlite OR storage)')).toEqual(new Set(['unrelated']));
+    // Accents, case and stems fold the same way.
+    await add(runtime, { title: 'Émigré café', text: 'Naïve émigrés were INSTALLING things.' });
+    expect((await search(runtime, 'emigre cafe naive installs')).results.map((r) => r.title)).toEqual(['Émigré café']);
+  });
+
+  it("keeps a document's own marker characters as text and still marks the matches", async () => {
+    const runtime = await start();
+    // U+E000 / U+E001 are what the stores' snippets mark matches with internally.
+    const text = 'A \uE000fake\uE001 mark beside the real needle word.';
+    const doc = await add(runtime, { title: 'Markers', text });
+    expect(
+      ((await (await api(runtime, `/api/v1/knowledge/documents/${doc.id}`)).json()) as KnowledgeDocument).text,
+    ).toBe(text);
+    const [hit] = (await search(runtime, 'needle')).results;
+    expect(hit!.snippet).toBe('A \uFFFDfake\uFFFD mark beside the real needle word.');
+    expect(hit!.highlights.map(([s, e]) => hit!.snippet.slice(s, e))).toEqual(['needle']);
+    // A query holding them is only text; they separate words as in the indexed text.
+    expect((await search(runtime, '\uE000needle\uE001')).results.map((r) => r.document_id)).toEqual([doc.id]);
+  });
+
+  it('indexes a document of the largest size and finds words at its start, middle and end', async () => {
+    const runtime = await start();
+    const words = (n: number) => Array.from({ length: n }, (_, i) => `filler${i % 997}`).join(' ');
+    const text = `# Start\n\nopeningword ${words(48_000)}\n\n## Middle\n\nmiddleword ${words(48_000)} closingword`;
+    expect(text.length).toBeLessThanOrEqual(MAX_TEXT_LENGTH);
+    const doc = await add(runtime, { title: 'Huge', text });
+    expect(doc.chunk_count).toBeGreaterThan(400);
+    for (const word of ['openingword', 'middleword', 'closingword']) {
+      const [hit] = (await search(runtime, word)).results;
+      expect(hit!.document_id).toBe(doc.id);
+      expect(hit!.highlights.map(([s, e]) => hit!.snippet.slice(s, e))).toEqual([word]);
+    }
+    expect((await search(runtime, 'middleword')).results[0]!.heading).toBe('Start › Middle');
+    expect((await api(runtime, `/api/v1/knowledge/documents/${doc.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await search(runtime, 'filler1')).results).toEqual([]);
+  });
+
   it('keeps documents and the index across a restart', async () => {
     const workspace = tempWorkspace();
-    const first = await createRuntime({ workspace, port: 0, logLevel: 'warn' });
+    const store = await storeFor(dialect);
+    const first = await createRuntime({ workspace, port: 0, logLevel: 'warn', ...store });
     let id: string;
     try {
       id = (await add(first, { title: 'Persisted', text: 'durable knowledge survives restarts' })).id;
     } finally {
       await first.stop();
     }
-    const second = await startRuntime({ workspace });
+    const second = await startRuntime({ workspace, ...store });
     const found = await search(second, 'survive');
     expect(found.results.map((r) => r.document_id)).toEqual([id]);
   });
 });
 
-describe('knowledge: retrieval for discussions', () => {
+describeEachDialect('knowledge: retrieval for discussions', (dialect) => {
   it('gives the best chunks, restricted to the given documents, or their openings when nothing matches', async () => {
-    const runtime = await startRuntime();
+    const runtime = await startRuntime(await storeFor(dialect));
     const ids = new Map<string, string>();
     for (const { key, ...doc } of CORPUS) ids.set(key, (await add(runtime, doc)).id);
     const k = runtime.knowledge;
 
-    const best = k.retrieve('sqlite backup', { limit: 2 });
+    const best = await k.retrieve('sqlite backup', { limit: 2 });
     expect(best.map((c) => c.document_id)).toEqual([ids.get('title'), ids.get('heading')]);
     expect(best[0]).toEqual({
       document_id: ids.get('title'),
@@ -352,14 +431,16 @@ describe('knowledge: retrieval for discussions', () => {
     expect(best[0]!.score).toBeGreaterThan(best[1]!.score);
 
     // Restricted: only the listed documents, best first; unknown ids ignored.
-    const inside = k.retrieve('sqlite backup', { documentIds: [ids.get('long')!, 'nope'], limit: 5 });
+    const inside = await k.retrieve('sqlite backup', { documentIds: [ids.get('long')!, 'nope'], limit: 5 });
     expect(inside.map((c) => c.document_id)).toEqual([ids.get('long')]);
 
     // A topic sentence is not FTS syntax; it still finds chunks.
-    expect(k.retrieve('What is our backup policy for the SQLite file?', { limit: 3 }).length).toBeGreaterThan(0);
+    expect((await k.retrieve('What is our backup policy for the SQLite file?', { limit: 3 })).length).toBeGreaterThan(
+      0,
+    );
 
     // Nothing matches inside the given documents: their first chunks, in the given order.
-    const openings = k.retrieve('quantum chromodynamics', {
+    const openings = await k.retrieve('quantum chromodynamics', {
       documentIds: [ids.get('unrelated')!, ids.get('heading')!],
       limit: 3,
     });
@@ -371,14 +452,14 @@ describe('knowledge: retrieval for discussions', () => {
     expect(openings[1]!.text).toBe('# Operations\n\nGeneral notes.');
 
     // Without documents, nothing matching is nothing; odd input never throws.
-    expect(k.retrieve('quantum chromodynamics', { limit: 3 })).toEqual([]);
-    for (const q of ['', '(((', '"', '*', '\u0000', 'x'.repeat(100_000), 'NEAR(']) {
-      expect(() => k.retrieve(q, { limit: 3 })).not.toThrow();
+    expect(await k.retrieve('quantum chromodynamics', { limit: 3 })).toEqual([]);
+    for (const q of ['', '(((', '"', '*', '\u0000', 'x'.repeat(100_000), 'NEAR(', 'a:b', "'", '\\']) {
+      expect(Array.isArray(await k.retrieve(q, { limit: 3 }))).toBe(true);
     }
-    expect(k.retrieve('', { documentIds: [ids.get('title')!], limit: 1 }).map((c) => c.document_id)).toEqual([
+    expect((await k.retrieve('', { documentIds: [ids.get('title')!], limit: 1 })).map((c) => c.document_id)).toEqual([
       ids.get('title'),
     ]);
-    expect(k.retrieve('backup', { documentIds: [], limit: 3 })).toEqual([]);
-    expect(k.retrieve('backup', { limit: 0 })).toEqual([]);
+    expect(await k.retrieve('backup', { documentIds: [], limit: 3 })).toEqual([]);
+    expect(await k.retrieve('backup', { limit: 0 })).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@ import type { ErrorCode } from '../../../src-shared/errors.ts';
 import { LookoutError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { storageRequestError } from '../../store/storage-errors.ts';
+import { setJsonBody } from '../json-response.ts';
 
 /** Errors raised by Koa, the router or the body parser carry a status; give each a code. */
 const CODE_FOR_STATUS: Record<number, ErrorCode> = {
@@ -65,7 +66,7 @@ export function errorHandler(
       ctx.status = known.status;
       for (const [name, value] of Object.entries(known.headers)) ctx.set(name, value);
       const renderer = renderers.find((candidate) => candidate.matches(ctx.path));
-      ctx.body = known.toBody();
+      setJsonBody(ctx, known.toBody());
       try {
         renderer?.render(ctx, known);
       } catch (renderError) {

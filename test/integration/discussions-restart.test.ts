@@ -40,7 +40,11 @@ describe('a discussion survives a server restart', () => {
 
     // (Under LOOKOUT_TEST_STORE=postgres: the same database, as a restarted server has.)
     const second = await startRuntime({ workspace, ...sameStore(first) });
-    const after = await waitForDiscussion(second, d.id, (_, m) => m.length >= 2 && m[1]!.status === 'streaming');
+    const after = await waitForDiscussion(
+      second,
+      d.id,
+      (x, m) => x.speaking && m.length >= 2 && m[1]!.status === 'streaming',
+    );
     expect(after.discussion).toMatchObject({ status: 'active', next_speaker: slow.id, speaking: true });
     expect(after.messages[0]).toMatchObject({ author: slow.id, status: 'failed', error: 'server_restarted', turn: 1 });
     expect(after.messages[0]!.content).toMatch(/^slow-0 /);

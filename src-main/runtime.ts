@@ -248,10 +248,12 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   // On the store: SQLite's FTS5 for a single user, PostgreSQL's tsvector in team mode.
   const knowledge = new KnowledgeService({ store, bus });
   const discussions = new DiscussionService({
-    db: database,
+    store,
+    runnerId,
     bus,
     logger,
     agents: await RegistryAgentDirectory.open(agents, bus),
+    status: agents,
     knowledge,
     providers: {
       command: new CommandProvider({ cwd: config.workspace, graceMs: Math.min(config.taskKillGraceMs, 2000) }),
@@ -452,7 +454,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   // Settle what a previous run left (tasks it was running, worktrees) before new work starts.
   await lease?.start();
   await tasks.recover();
-  discussions.recover();
+  await discussions.recover();
   logger.info({ url, workspace: config.workspace, version: VERSION }, 'listening');
 
   const sweep = setInterval(() => {

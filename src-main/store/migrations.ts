@@ -329,6 +329,18 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE state;
   ALTER TABLE state_versioned RENAME TO state;
   `,
+  // 12: discussions driven by one server at a time (team mode). `driver` is the runner id
+  // of the server taking a discussion's turns and `driver_until_ms` when its lease ends
+  // (renewed while it lives; another server takes over once it lapses); `turn_due` says
+  // the turn logic owes a run ('next', or 'resume' after a resume or a takeover), so a
+  // message posted on any server reaches the driver through the row, not only through an
+  // event it might miss. A single server is always its discussions' driver.
+  `
+  ALTER TABLE discussions ADD COLUMN driver TEXT;
+  ALTER TABLE discussions ADD COLUMN driver_until_ms INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE discussions ADD COLUMN turn_due TEXT;
+  CREATE INDEX discussions_driver ON discussions (driver, status);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -179,6 +179,10 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   if (pgStore)
     logger.info({ database: pgStore.location }, 'team mode: events, state and the session lock in PostgreSQL');
 
+  // This server among those sharing a store: stable across its restarts (the host and the
+  // workspace it serves), so a restarted server settles the tasks it ran itself, and finds
+  // what its collectors reported from its workspace.
+  const runnerId = `${os.hostname()}:${config.workspace}`;
   const retention = { maxEvents: config.retentionEvents, maxAgeMs: config.retentionDays * 86_400_000 };
   const log = createEventLog(store, { logger, maxEvents: retention.maxEvents, maxGroup: config.groupCommitMax });
   const bus = new EventBus({ log, logger, queueSize: config.queueSize });
@@ -191,7 +195,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   try {
     await log.prune(retention);
     await log.start();
-    state = await StateService.create({ store, bus, logger, workspace: config.workspace });
+    state = await StateService.create({ store, bus, logger, workspace: config.workspace, server: runnerId });
   } catch (error) {
     await closeStores().catch(() => undefined);
     flushLogger(logger, logFile);
@@ -201,9 +205,6 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   const token = randomBytes(32).toString('base64url');
   let port = config.port;
 
-  // This server among those sharing a store: stable across its restarts (the host and the
-  // workspace it serves), so a restarted server settles the tasks it ran itself.
-  const runnerId = `${os.hostname()}:${config.workspace}`;
   // Team mode: this server's lease on the work it holds, heartbeated in the database, so
   // the others settle its running tasks if it is lost for good (docs/team-mode.md).
   const lease = pgStore
@@ -247,10 +248,12 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   // On the store: SQLite's FTS5 for a single user, PostgreSQL's tsvector in team mode.
   const knowledge = new KnowledgeService({ store, bus });
   const discussions = new DiscussionService({
-    db: database,
+    store,
+    runnerId,
     bus,
     logger,
     agents: await RegistryAgentDirectory.open(agents, bus),
+    status: agents,
     knowledge,
     providers: {
       command: new CommandProvider({ cwd: config.workspace, graceMs: Math.min(config.taskKillGraceMs, 2000) }),
@@ -451,7 +454,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
   // Settle what a previous run left (tasks it was running, worktrees) before new work starts.
   await lease?.start();
   await tasks.recover();
-  discussions.recover();
+  await discussions.recover();
   logger.info({ url, workspace: config.workspace, version: VERSION }, 'listening');
 
   const sweep = setInterval(() => {

@@ -225,6 +225,31 @@ export class AgentRegistry {
   }
 
   /**
+   * Shows an agent as `working` while it speaks in a discussion (`reason` says where), if
+   * it is idle and has no task; a task's claim still takes it (tasks go by
+   * current_task_id). `spoke` puts it back, only if it is still marked for that reason.
+   */
+  async speaking(id: string, reason: string): Promise<void> {
+    const before = await this.find(id);
+    const { changes } = await this.#store.run(
+      `UPDATE agents SET status = 'working', status_reason = ?, updated_at = ?
+       WHERE id = ? AND status = 'idle' AND current_task_id IS NULL`,
+      [reason, now(), id],
+    );
+    if (changes === 1) await this.announce(before, reason);
+  }
+
+  async spoke(id: string, reason: string): Promise<void> {
+    const before = await this.find(id);
+    const { changes } = await this.#store.run(
+      `UPDATE agents SET status = 'idle', status_reason = NULL, updated_at = ?
+       WHERE id = ? AND status = 'working' AND status_reason = ? AND current_task_id IS NULL`,
+      [now(), id, reason],
+    );
+    if (changes === 1) await this.announce(before, null);
+  }
+
+  /**
    * Frees the agent of `taskId` (idle, or error with why) inside the caller's transaction,
    * so the task's end and its agent's release are one change: nobody sees the task ended
    * and its agent still busy with it. Publish with `announce` once committed.

@@ -1,8 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { describeHolder } from '../../src-shared/session.ts';
-import { readHolder, WorkspaceLock } from '../session/lock.ts';
+import { describeHolder, type HandoverResponse, type LockInfo } from '../../src-shared/session.ts';
+import { type HolderRecord, readHolder, WorkspaceLock } from '../session/lock.ts';
 import { prepareStateDir, runningServer } from '../workspace.ts';
 import { callApi, findWorkspace } from './connection.ts';
 import { CliError, reportAndExit } from './output.ts';
@@ -27,6 +27,19 @@ function ownProcessGroup(): number | undefined {
       return undefined;
     }
   }
+}
+
+/** The `lookout run` of another server of the team, as our server named it when refusing a handover. */
+function teamHolder(lock: LockInfo): HolderRecord | undefined {
+  if (lock.holder !== 'cli' || lock.pid === null || lock.id === null) return undefined;
+  return {
+    kind: 'cli',
+    pid: lock.pid,
+    hostname: lock.hostname ?? '?',
+    started_at: lock.since ?? '',
+    id: lock.id,
+    command: [],
+  };
 }
 
 function parseWait(value: string | boolean | undefined): number | undefined {
@@ -67,11 +80,14 @@ export function registerRun(program: Command): void {
         let announced = false;
         for (;;) {
           const server = runningServer(paths);
-          // Ask a running server to let go; it takes the lock back when we are done.
-          if (server) await callApi(server, 'POST', '/session/handover');
+          // Ask a running server to let go; it takes the lock back when we are done. In
+          // team mode it refuses while another server's `lookout run` holds the workspace,
+          // and names that command: it is the one we wait for, not our own server.
+          const handover = server ? await callApi<HandoverResponse>(server, 'POST', '/session/handover') : undefined;
           const result = await lock.acquire('cli', argv);
           if (result.ok) break;
-          const holder = result.holder;
+          const team = handover && !handover.released ? teamHolder(handover.session.lock) : undefined;
+          const holder = team ?? result.holder;
           const described = holder
             ? describeHolder({
                 holder: holder.kind,
@@ -85,7 +101,7 @@ export function registerRun(program: Command): void {
           if (now >= giveUpAt && (holder?.kind !== 'server' || now >= serverGraceUntil)) {
             throw new CliError(
               waitSeconds === undefined
-                ? `the workspace is held by ${described}${holder ? ` running \`${holder.command.join(' ')}\`` : ''}; wait for it with \`lookout run --wait -- …\``
+                ? `the workspace is held by ${described}${holder && holder.command.length > 0 ? ` running \`${holder.command.join(' ')}\`` : ''}; wait for it with \`lookout run --wait -- …\``
                 : `gave up after ${waitSeconds} s: the workspace is still held by ${described}`,
               EXIT_LOCKED,
             );

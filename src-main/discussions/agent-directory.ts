@@ -5,17 +5,23 @@ import type { AgentDirectory } from './discussion-service.ts';
 
 /**
  * The agents as the discussion service sees them: a copy of the registry kept current by
- * the registry's own events. The turn logic reads agents synchronously, in the middle of
- * its store work, and the registry is asynchronous (in team mode it is PostgreSQL, shared
- * with other servers): the events already carry every agent whole, on every server, so
- * following them is both cheaper than a query per lookup and correct across servers.
+ * the registry's own events, with the registry itself behind it. A discussion's view names
+ * every participant, and a list of discussions would otherwise be a query per participant;
+ * the events carry every agent whole, on every server. An agent the copy does not know
+ * yet (created a moment ago, its event still on its way from the database) is read from
+ * the registry, so a discussion can name an agent as soon as its creation was answered.
  */
 export class RegistryAgentDirectory implements AgentDirectory {
   readonly #agents = new Map<string, Agent>();
+  readonly #registry: AgentRegistry;
   #stopListening: () => void = () => {};
 
+  private constructor(registry: AgentRegistry) {
+    this.#registry = registry;
+  }
+
   static async open(registry: AgentRegistry, bus: EventBus): Promise<RegistryAgentDirectory> {
-    const directory = new RegistryAgentDirectory();
+    const directory = new RegistryAgentDirectory(registry);
     // Listen before reading, so no change falls between the two; an agent an event has
     // already told us about is newer than the list read alongside it.
     const touched = new Set<string>();
@@ -29,8 +35,8 @@ export class RegistryAgentDirectory implements AgentDirectory {
     return directory;
   }
 
-  find(id: string): Agent | undefined {
-    return this.#agents.get(id);
+  async find(id: string): Promise<Agent | undefined> {
+    return this.#agents.get(id) ?? (await this.#registry.find(id));
   }
 
   close(): void {

@@ -30,7 +30,7 @@ const lifecycle = (
     tags: ['discussions'],
     errors: [404, 409, 423],
     responses: { 200: { description: 'The discussion', schema: Discussion } },
-    handler: ({ params }) => ({ body: discussions[action](params.id ?? '') }),
+    handler: async ({ params }) => ({ body: await discussions[action](params.id ?? '') }),
   });
 
 export const discussionRoutes = (discussions: DiscussionService): Route[] =>
@@ -43,7 +43,7 @@ export const discussionRoutes = (discussions: DiscussionService): Route[] =>
       tags: ['discussions'],
       query: DiscussionListQuery,
       responses: { 200: { description: 'The discussions', schema: DiscussionList } },
-      handler: ({ query }) => ({ body: { discussions: discussions.list(query.status) } }),
+      handler: async ({ query }) => ({ body: { discussions: await discussions.list(query.status) } }),
     }),
     defineRoute({
       method: 'post',
@@ -70,7 +70,7 @@ export const discussionRoutes = (discussions: DiscussionService): Route[] =>
       tags: ['discussions'],
       errors: [404],
       responses: { 200: { description: 'The discussion', schema: Discussion } },
-      handler: ({ params }) => ({ body: discussions.get(params.id ?? '') }),
+      handler: async ({ params }) => ({ body: await discussions.get(params.id ?? '') }),
     }),
     defineRoute({
       method: 'get',
@@ -83,8 +83,8 @@ export const discussionRoutes = (discussions: DiscussionService): Route[] =>
       query: MessageListQuery,
       errors: [404],
       responses: { 200: { description: 'A page of messages', schema: MessagePage } },
-      handler: ({ params, query }) => ({
-        body: discussions.messages(params.id ?? '', { after: query.after, limit: query.limit }),
+      handler: async ({ params, query }) => ({
+        body: await discussions.messages(params.id ?? '', { after: query.after, limit: query.limit }),
       }),
     }),
     defineRoute({
@@ -98,7 +98,7 @@ export const discussionRoutes = (discussions: DiscussionService): Route[] =>
       body: MessagePost,
       errors: [404, 409, 423],
       responses: { 201: { description: 'The stored message and the discussion after it', schema: MessagePosted } },
-      handler: ({ params, body }) => ({ status: 201, body: discussions.post(params.id ?? '', body) }),
+      handler: async ({ params, body }) => ({ status: 201, body: await discussions.post(params.id ?? '', body) }),
     }),
     lifecycle(
       discussions,

@@ -4,7 +4,7 @@ import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
 import { type HolderRecord, isHeld, type LockPaths, readHolder, WorkspaceLock } from './lock.ts';
-import type { TeamLock } from './team-lock.ts';
+import type { TeamHolder, TeamLock, TeamView } from './team-lock.ts';
 
 const WATCH_MS = 1000;
 /** After handing the lock to a CLI, how long the server waits for it before taking it back. */
@@ -46,6 +46,12 @@ export class SessionService {
   #identity: string | undefined;
   #onStateDirLost: (message: string) => void;
   #team: TeamLock | undefined;
+  /** Team mode: the server record a handover was made under (the team row names it until the command comes). */
+  #handoverRecord: HolderRecord | undefined;
+  /** Team mode: the state was adopted from another server's holder. */
+  #followingTeam = false;
+  #conflictLogged = false;
+  #unfollow: () => void = () => undefined;
 
   constructor(options: {
     paths: LockPaths;
@@ -54,9 +60,8 @@ export class SessionService {
     /** `.lookout/` was deleted or replaced under the running server. */
     onStateDirLost?: (message: string) => void;
     /**
-     * Team mode: the workspace is held by one server of all those on the database. This
-     * server may hold (or hand to its local `lookout run`) the workspace only while it
-     * holds the team lock; otherwise it is read-only and names the team's holder.
+     * Team mode: every server on the database takes writes while no `lookout run` holds
+     * the workspace; one that does (through any server) makes every server read-only.
      */
     team?: TeamLock;
   }) {
@@ -81,6 +86,9 @@ export class SessionService {
   /** Takes the lock if free (else starts read-only) and begins watching. */
   async start(): Promise<void> {
     await this.#serially(() => this.#refresh('start'));
+    // Team mode: another server's change arrives as its event; look at the team row then
+    // rather than at the next tick (the tick still catches a server that died silently).
+    if (this.#team) this.#unfollow = this.#bus.listen(['session.lock_changed'], () => void this.#tick());
     this.#timer = setInterval(() => void this.#tick(), WATCH_MS);
     this.#timer.unref();
   }
@@ -126,24 +134,6 @@ export class SessionService {
       );
       return;
     }
-    if (this.#team) {
-      const wasHeld = this.#team.held;
-      const teamHeld = await this.#team.ensure();
-      if (this.#stopped) return;
-      if (!teamHeld) {
-        // Another server holds the workspace (or the database is away): never hold the
-        // local lock meanwhile, and name whoever the table says holds it.
-        if (this.#lock.held) await this.#lock.release();
-        this.#publishIfChanged({ read_only: true, lock: toLockInfo(this.#team.lastHolder) }, wasHeld ? 'lost' : reason);
-        return;
-      }
-      // A holder still recorded by a server whose connection (and so its lock) is gone: it died.
-      const dead = this.#team.tookOverFrom;
-      if (!wasHeld && dead) {
-        this.#logger.warn({ pid: dead.pid, hostname: dead.hostname }, 'took over the workspace of a server that died');
-        reason = 'reclaimed';
-      }
-    }
     const mine = this.#lock.held;
     if (!mine && !isHeld(this.#paths)) {
       const reclaimed = await this.#lock.reclaimIfDead();
@@ -167,17 +157,90 @@ export class SessionService {
     const next: SessionState = held
       ? { read_only: false, lock: toLockInfo(held) }
       : { read_only: true, lock: local ? toLockInfo(local) : NO_LOCK };
-    const holder = held ?? local;
-    if (this.#team && holder) {
-      // Tell the other servers who holds the workspace (and whose lock id to accept).
-      await this.#team.record(holder).catch((error: unknown) => {
-        this.#logger.warn({ err: error }, 'could not record the workspace holder for the team');
-      });
+    if (!this.#team) {
+      await this.#publishIfChanged(next, reason);
+      return;
     }
-    this.#publishIfChanged(next, reason);
+    await this.#refreshTeam(this.#team, next, held, local, reason);
   }
 
-  #publishIfChanged(next: SessionState, reason: string): void {
+  /**
+   * Team mode: this server's own view (above) meets the team's. While a `lookout run`
+   * holds the workspace here (or we handed it over to one), we hold the team lock for it,
+   * and every other server turns read-only; while we hold our own file lock, the team
+   * decides: writable unless another server's command holds the workspace.
+   */
+  async #refreshTeam(
+    team: TeamLock,
+    next: SessionState,
+    held: HolderRecord | undefined,
+    local: HolderRecord | null,
+    reason: string,
+  ): Promise<void> {
+    const handingOver = !held && !local && Date.now() < this.#handoverUntil;
+    const ours: TeamHolder | null =
+      local?.kind === 'cli'
+        ? { holder: local, handoverUntil: 0 }
+        : handingOver && this.#handoverRecord
+          ? { holder: this.#handoverRecord, handoverUntil: this.#handoverUntil }
+          : null;
+    if (ours) {
+      // Ours to hold for the team. A loss (the database went away) is re-taken here; if
+      // another server's command took the workspace meanwhile, both run: say so.
+      const taken = await team.take(ours).catch((error: unknown) => {
+        this.#logger.warn({ err: error }, 'could not record the workspace holder for the team');
+        return team.held;
+      });
+      if (!taken && !this.#conflictLogged) {
+        this.#conflictLogged = true;
+        this.#logger.warn(
+          { holder: team.last?.holder },
+          'a lookout run holds this workspace while another server’s command holds the team’s',
+        );
+      }
+      await this.#publishIfChanged(next, reason);
+      return;
+    }
+    this.#conflictLogged = false;
+    if (team.held) await team.release(); // the command finished or died, or the handover ran out
+    let view: TeamView;
+    try {
+      view = await team.current();
+    } catch (error) {
+      // The database is away: keep what we knew about the team (writes fail on their own).
+      this.#logger.debug({ err: error }, 'could not read the team workspace holder');
+      view = { holder: team.last, cleared: null };
+    }
+    if (view.cleared) {
+      const dead = view.cleared.holder;
+      this.#logger.warn(
+        { pid: dead.pid, hostname: dead.hostname, kind: dead.kind },
+        'the server holding the workspace for a lookout run died; the workspace is the servers’ again',
+      );
+      reason = 'reclaimed';
+    }
+    const other = held ? view.holder : null;
+    if (other) {
+      // Another server's command holds the workspace (or is about to): that server
+      // announced it to everyone (the event stream is shared), so it is only adopted here.
+      const lock = other.handoverUntil > 0 ? NO_LOCK : toLockInfo(other.holder);
+      await this.#publishIfChanged({ read_only: true, lock }, reason, { announce: false });
+      this.#followingTeam = true;
+      return;
+    }
+    // Writable again because the other server's command finished: that server said so.
+    // Because its server died, or for a reason of our own: ours to say.
+    const followed = this.#followingTeam && !view.cleared && reason !== 'start';
+    await this.#publishIfChanged(next, reason, { announce: !followed });
+    this.#followingTeam = false;
+  }
+
+  /**
+   * Adopts `next` if it differs; publishes it unless `announce` is false. In team mode a
+   * change another server made is announced by that server (the event stream is shared,
+   * so every dashboard hears it once), and only adopted here; see #refreshTeam.
+   */
+  async #publishIfChanged(next: SessionState, reason: string, options: { announce?: boolean } = {}): Promise<void> {
     const previous = this.#state;
     if (
       previous.read_only === next.read_only &&
@@ -186,32 +249,63 @@ export class SessionService {
     )
       return;
     this.#state = next;
-    this.#logger.info({ read_only: next.read_only, holder: describeHolder(next.lock), reason }, 'lock changed');
-    this.#bus.emitLater('session.lock_changed', { ...next, reason });
+    const announce = options.announce ?? true;
+    this.#logger.info(
+      { read_only: next.read_only, holder: describeHolder(next.lock), reason, announced: announce },
+      'lock changed',
+    );
+    if (!announce) return;
+    const published = this.#bus.emit('session.lock_changed', { ...next, reason }).then(
+      () => undefined,
+      (error: unknown) => this.#logger.error({ err: error, type: 'session.lock_changed' }, 'could not publish'),
+    );
+    // Team mode: the other servers learn of the change from this event, so it is stored
+    // before a handover or a recheck is answered (the CLI then acts on a team that knows).
+    if (this.#team) await published;
   }
 
-  /** A CLI asks for the workspace: release it and keep away for a grace period. */
+  /**
+   * A CLI asks for the workspace: release it and keep away for a grace period. In team
+   * mode the team lock is taken for the command first (every other server turns
+   * read-only); while another server's command holds the workspace, nothing is released.
+   */
   async handover(): Promise<boolean> {
     let released = false;
     await this.#serially(async () => {
-      if (!this.#lock.held) return;
-      this.#handoverUntil = Date.now() + HANDOVER_GRACE_MS;
+      const own = this.#lock.held;
+      if (!own) return;
+      const until = Date.now() + HANDOVER_GRACE_MS;
+      if (this.#team) {
+        let taken: boolean;
+        try {
+          taken = await this.#team.take({ holder: own, handoverUntil: until });
+        } catch (error) {
+          throw new LookoutError(
+            'unavailable',
+            `cannot hand the workspace over: the team's database is unreachable (${(error as Error).message}); try again once it is back`,
+            { headers: { 'Retry-After': '1' } },
+          );
+        }
+        if (!taken) {
+          await this.#refresh('handover'); // name the holder in the answer
+          return;
+        }
+        this.#handoverRecord = own;
+      }
+      this.#handoverUntil = until;
       await this.#lock.release();
-      this.#publishIfChanged({ read_only: true, lock: NO_LOCK }, 'handover');
+      await this.#publishIfChanged({ read_only: true, lock: NO_LOCK }, 'handover');
       released = true;
     });
     return released;
   }
 
-  /** The holder's id, from the state or, if the state is behind, from the lock on disk. */
+  /** The holder's id, from the state or, if the state is behind, from the lock on disk (or the team's row). */
   #isHolderId(id: string): boolean {
     if (this.#state.lock.id === id) return true;
-    if (this.#team && !this.#team.held) {
-      if (this.#team.lastHolder?.id !== id) return false;
-      void this.#tick();
-      return true;
-    }
-    const holder = isHeld(this.#paths) ? readHolder(this.#paths) : null;
+    const team = this.#team?.last;
+    const holder =
+      team && team.handoverUntil === 0 ? team.holder : isHeld(this.#paths) ? readHolder(this.#paths) : null;
     if (holder?.id !== id) return false;
     void this.#tick(); // our state is behind: catch up (and publish) now
     return true;
@@ -235,6 +329,20 @@ export class SessionService {
         { details: { lock } },
       );
     }
+    const team = this.#team?.last;
+    if (team && team.handoverUntil > 0) {
+      // Another server handed the workspace to its `lookout run`, which has not taken it yet.
+      const seconds = Math.max(1, Math.ceil((team.handoverUntil - Date.now()) / 1000));
+      const by = `the server pid ${team.holder.pid} on ${team.holder.hostname}`;
+      return new LookoutError(
+        'read_only',
+        `the workspace is read-only: ${by} handed it over to a lookout command that has not taken it yet; writes resume when that command finishes, or within ${seconds} s if it never takes the lock`,
+        {
+          details: { lock, handover: true, server: { pid: team.holder.pid, hostname: team.holder.hostname } },
+          headers: { 'Retry-After': String(seconds) },
+        },
+      );
+    }
     // Handed over to a `lookout run` that has not taken the lock yet: nobody holds it,
     // and this server takes it back when the grace period ends.
     const seconds = Math.max(1, Math.ceil((this.#handoverUntil - Date.now()) / 1000));
@@ -249,7 +357,8 @@ export class SessionService {
     this.#stopped = true;
     clearInterval(this.#timer);
     await this.#queue;
+    this.#unfollow();
     await this.#lock.release();
-    await this.#team?.release();
+    await this.#team?.close();
   }
 }

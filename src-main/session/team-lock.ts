@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '../logger.ts';
-import { LOCK_NAMESPACE, LOCK_WORKSPACE } from '../store/postgres/advisory-locks.ts';
+import { advisoryLockHeld, LOCK_NAMESPACE, LOCK_WORKSPACE } from '../store/postgres/advisory-locks.ts';
 import type { PgStore } from '../store/postgres/pg-store.ts';
 import { HolderRecord } from './lock.ts';
 
@@ -11,49 +11,67 @@ interface HolderRow {
   started_at: string;
   holder_id: string;
   command_json: string;
+  handover_until_ms: number;
+  live: boolean;
 }
 
 /**
- * Team mode's workspace lock: one PostgreSQL advisory lock for all servers on the
- * database, held (session-level) on a connection of its own. PostgreSQL releases it the
- * moment that connection dies — a server killed with -9, a network cut — so no stale
- * lock outlives its holder and no timeout has to be guessed. The `session_holder` row
- * says who holds the workspace (this server, or the `lookout run` it handed the
- * workspace to), so every server can name the holder and accept its lock id.
+ * Who holds the team's workspace: a `lookout run` (`handoverUntil` 0), or the server it
+ * asked, between handing the workspace over and the command taking it (`holder` is that
+ * server, `handoverUntil` when it takes the workspace back if the command never comes).
+ */
+export interface TeamHolder {
+  holder: HolderRecord;
+  handoverUntil: number;
+}
+
+/** What `current` found. */
+export interface TeamView {
+  /** The live holder, or null when the workspace is the servers' (every one may write). */
+  holder: TeamHolder | null;
+  /** A holder whose server died (its lock went with its connection): this call cleared it. */
+  cleared: TeamHolder | null;
+}
+
+const LOCK_IS_HELD = advisoryLockHeld(LOCK_WORKSPACE);
+
+/**
+ * Team mode's side of the workspace lock. Every server of a team takes lock-bound writes
+ * while no `lookout run` holds the workspace; a `lookout run` takes it through the server
+ * on its machine (its own file lock there, as with one server), and that server holds
+ * this team lock for it: a PostgreSQL advisory lock, session-level, on a connection of its
+ * own, plus the `session_holder` row naming the command. Every other server reads the row
+ * (at once when the `session.lock_changed` event arrives, and every second) and turns
+ * read-only naming the command.
  *
- * A server that loses its lock connection stops believing it holds the lock at once
- * (the connection's error/end), and checks the connection on every watch tick.
+ * The row counts only while somebody holds the advisory lock. The command's liveness is
+ * watched by its server (the pid on its host, the file lock's mtime); the server's own
+ * liveness by PostgreSQL: a server killed with -9 or cut off loses its connection and so
+ * the lock, and the next server that looks clears the row (`cleared`) and the team is
+ * writable again. The row is written on the lock's own connection, so a write that lands
+ * after the lock was lost is impossible.
  */
 export class TeamLock {
   #store: PgStore;
   #logger: Logger;
   #client: pg.Client | undefined;
   #held = false;
-  /** The row as last written by us or read from the table. */
-  #lastRow: HolderRecord | null = null;
   #written: string | undefined;
-  #tookOver: HolderRecord | null = null;
+  #last: TeamHolder | null = null;
 
   constructor(store: PgStore, logger: Logger) {
     this.#store = store;
     this.#logger = logger;
   }
 
+  /** Whether this server holds the team lock (for its `lookout run`, or a handover to one). */
   get held(): boolean {
     return this.#held;
   }
 
-  /** The holder as last seen (cheap; refreshed by `ensure`). */
-  get lastHolder(): HolderRecord | null {
-    return this.#lastRow;
-  }
-
-  /**
-   * Set when the last `ensure` took the lock and found a holder still recorded: that
-   * holder never released it (a clean release removes the row), so it died.
-   */
-  get tookOverFrom(): HolderRecord | null {
-    return this.#tookOver;
+  /** Another server's holder as last read (cheap; refreshed by `current`). Null while we hold it. */
+  get last(): TeamHolder | null {
+    return this.#held ? null : this.#last;
   }
 
   #lost(reason: string): void {
@@ -69,84 +87,120 @@ export class TeamLock {
     }
   }
 
+  async #connection(): Promise<pg.Client> {
+    if (this.#client) return this.#client;
+    const client = this.#store.newClient();
+    client.on('error', (error) => this.#lost(error.message));
+    client.on('end', () => this.#lost('the connection closed'));
+    this.#client = client;
+    await client.connect();
+    return client;
+  }
+
   /**
-   * Holds the lock if it can (trying again when not held, checking the connection when
-   * held). Returns whether this server holds it now. Never throws: an unreachable
-   * database means "not held".
+   * Takes the team lock for `entry` (a handover, or the command that now holds the
+   * workspace here) and records it, or keeps it and updates the record. Resolves false
+   * when another server holds it; rejects when the database cannot be reached.
    */
-  async ensure(): Promise<boolean> {
+  async take(entry: TeamHolder): Promise<boolean> {
     try {
-      this.#tookOver = null;
-      if (this.#held && this.#client) {
-        await this.#client.query('SELECT 1');
+      const client = await this.#connection();
+      if (!this.#held) {
+        const result = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [
+          LOCK_NAMESPACE,
+          LOCK_WORKSPACE,
+        ]);
+        this.#held = result.rows[0]?.ok === true;
+        if (!this.#held) return false;
+      }
+      const key = JSON.stringify(entry);
+      if (key === this.#written) {
+        // Nothing to record: check the connection that holds the lock (a cut that sent no
+        // reset shows only when it is used).
+        await client.query('SELECT 1');
         return true;
       }
-      if (!this.#client) {
-        const client = this.#store.newClient();
-        client.on('error', (error) => this.#lost(error.message));
-        client.on('end', () => this.#lost('the connection closed'));
-        this.#client = client;
-        await client.connect();
-      }
-      const result = await this.#client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [
-        LOCK_NAMESPACE,
-        LOCK_WORKSPACE,
-      ]);
-      this.#held = result.rows[0]?.ok === true;
-      this.#tookOver = await this.holder();
-      if (!this.#held) this.#tookOver = null;
-      return this.#held;
+      // On the lock's own connection: a write that lands after we lost the lock is impossible.
+      await client.query(
+        `INSERT INTO session_holder (id, kind, pid, hostname, started_at, holder_id, command_json, handover_until_ms)
+         VALUES (1, $1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, pid = excluded.pid, hostname = excluded.hostname,
+           started_at = excluded.started_at, holder_id = excluded.holder_id, command_json = excluded.command_json,
+           handover_until_ms = excluded.handover_until_ms`,
+        [
+          entry.holder.kind,
+          entry.holder.pid,
+          entry.holder.hostname,
+          entry.holder.started_at,
+          entry.holder.id,
+          JSON.stringify(entry.holder.command),
+          entry.handoverUntil,
+        ],
+      );
+      this.#written = key;
+      return true;
     } catch (error) {
       this.#lost((error as Error).message);
-      return false;
+      throw error;
     }
   }
 
-  /** Who holds the workspace according to the table (another server, or the CLI one of them serves). */
-  async holder(): Promise<HolderRecord | null> {
-    try {
-      const row = await this.#store.get<HolderRow>(
-        'SELECT kind, pid, hostname, started_at, holder_id, command_json FROM session_holder WHERE id = 1',
-      );
-      this.#lastRow = row ? toRecord(row) : null;
-    } catch {
-      // Unreachable: keep what we knew.
+  /**
+   * Who holds the team's workspace, if anyone but us. A row left by a server that died
+   * (nobody holds the advisory lock) is cleared here, by exactly one server (the DELETE
+   * re-checks the lock and names the row it read), which then says so (`cleared`).
+   * Rejects when the database cannot be reached.
+   */
+  async current(): Promise<TeamView> {
+    if (this.#held && this.#client) {
+      // Ours: check the connection that holds it (its loss frees the lock).
+      try {
+        await this.#client.query('SELECT 1');
+        return { holder: null, cleared: null };
+      } catch (error) {
+        this.#lost((error as Error).message);
+      }
     }
-    return this.#lastRow;
-  }
-
-  /** Records who holds the workspace (we do, or the CLI we handed it to). Only while we hold the lock. */
-  async record(holder: HolderRecord): Promise<void> {
-    if (!this.#held || !this.#client) return;
-    const key = JSON.stringify(holder);
-    if (key === this.#written) return;
-    // On the lock's own connection: a write that lands after we lost the lock is impossible.
-    await this.#client.query(
-      `INSERT INTO session_holder (id, kind, pid, hostname, started_at, holder_id, command_json)
-       VALUES (1, $1, $2, $3, $4, $5, $6)
-       ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, pid = excluded.pid, hostname = excluded.hostname,
-         started_at = excluded.started_at, holder_id = excluded.holder_id, command_json = excluded.command_json`,
-      [holder.kind, holder.pid, holder.hostname, holder.started_at, holder.id, JSON.stringify(holder.command)],
+    const row = await this.#store.get<HolderRow>(
+      `SELECT kind, pid, hostname, started_at, holder_id, command_json, handover_until_ms, ${LOCK_IS_HELD} AS live
+       FROM session_holder WHERE id = 1`,
     );
-    this.#written = key;
-    this.#lastRow = holder;
+    const entry = row ? toEntry(row) : null;
+    if (!row || row.live) {
+      this.#last = entry;
+      return { holder: entry, cleared: null };
+    }
+    const deleted = await this.#store.get<{ holder_id: string }>(
+      `DELETE FROM session_holder WHERE id = 1 AND holder_id = ? AND NOT ${LOCK_IS_HELD} RETURNING holder_id`,
+      [row.holder_id],
+    );
+    this.#last = null;
+    return { holder: null, cleared: deleted ? entry : null };
   }
 
-  /** Gives the lock up (stop): the row goes first, so nobody reads a holder that left. */
+  /** Gives the team lock up (the command finished, or died): the row goes first, so nobody reads a holder that left. */
   async release(): Promise<void> {
     const client = this.#client;
     if (this.#held && client) {
       try {
         await client.query('DELETE FROM session_holder WHERE id = 1');
         await client.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_NAMESPACE, LOCK_WORKSPACE]);
-      } catch {
-        // Ending the connection below releases the lock anyway.
+      } catch (error) {
+        // Ending the connection releases the lock anyway; the row is cleared by whoever looks next.
+        this.#lost((error as Error).message);
+        return;
       }
     }
     this.#held = false;
-    this.#lastRow = null;
     this.#written = undefined;
+  }
+
+  /** Releases and closes the connection (the server stops). */
+  async close(): Promise<void> {
+    await this.release();
+    const client = this.#client;
     this.#client = undefined;
+    this.#last = null;
     if (client) {
       client.removeAllListeners();
       client.on('error', () => undefined);
@@ -155,7 +209,7 @@ export class TeamLock {
   }
 }
 
-function toRecord(row: HolderRow): HolderRecord | null {
+function toEntry(row: HolderRow): TeamHolder | null {
   let command: unknown = [];
   try {
     command = JSON.parse(row.command_json);
@@ -170,5 +224,5 @@ function toRecord(row: HolderRow): HolderRecord | null {
     id: row.holder_id,
     command,
   });
-  return parsed.success ? parsed.data : null;
+  return parsed.success ? { holder: parsed.data, handoverUntil: Number(row.handover_until_ms) } : null;
 }

@@ -6,6 +6,7 @@ import type { Collection, SystemState } from '../../src-shared/state.ts';
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
+import type { CollectionClaim } from './collection-claim.ts';
 import type { StateStore } from './state-store.ts';
 
 /** An event a collector reports; metadata naming the collector and the run is added. */
@@ -60,6 +61,8 @@ export interface CollectionRunnerOptions {
   workspace: string;
   status: StatusPort;
   collectors: readonly Collector[];
+  /** Team mode: one collection at a time across every server (the system status is one). */
+  claim?: CollectionClaim;
 }
 
 /** Finished collections kept for `GET /api/v1/collections/{id}` (memory only). */
@@ -181,6 +184,31 @@ export class CollectionRunner {
       pending: undefined,
     };
     this.#current = run;
+    const claim = this.#options.claim;
+    if (claim) {
+      // Held before anything is announced: a refused start leaves the status alone.
+      let taken: Awaited<ReturnType<CollectionClaim['take']>>;
+      try {
+        taken = await claim.take(record);
+      } catch (error) {
+        this.#current = undefined;
+        throw error;
+      }
+      if (!taken.ok) {
+        this.#current = undefined;
+        const where = taken.running
+          ? ` on the server ${taken.running.server} (${taken.running.id})`
+          : ' on another server';
+        throw new LookoutError('conflict', `a collection is already running${where}; wait for it or cancel it there`, {
+          details: { running: taken.running },
+        });
+      }
+      if (this.#stopped) {
+        this.#current = undefined;
+        await claim.release();
+        throw new LookoutError('unavailable', 'the server is stopping; start the collection again once it is back');
+      }
+    }
     const marked = this.#options.store.writePrivate(RUNNING_KEY, { id: record.id, started_at: record.started_at });
     const { last_sync } = this.#options.status.current();
     const announced = this.#options.status.set({
@@ -244,6 +272,7 @@ export class CollectionRunner {
     const record = structuredClone(run.record);
     // Answered once IDLE is stored: a client that reads the status next sees it.
     await stored;
+    await this.#releaseClaim();
     return record;
   }
 
@@ -251,11 +280,16 @@ export class CollectionRunner {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#current) await this.cancel(this.#current.record.id, 'the server is stopping');
-    if (this.#draining.size === 0) return;
+    if (this.#draining.size === 0) return await this.#closeClaim();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)));
     await Promise.race([Promise.allSettled([...this.#draining]), timeout]);
     clearTimeout(timer);
+    await this.#closeClaim();
+  }
+
+  async #closeClaim(): Promise<void> {
+    await this.#options.claim?.close();
   }
 
   async #execute(run: Run): Promise<void> {
@@ -286,6 +320,7 @@ export class CollectionRunner {
       this.#endProgress(run);
       await this.#options.status.set({ status: 'IDLE', progress: 100, last_sync: finishedAt });
       this.#finish(run, { status: 'succeeded', finishedAt });
+      await this.#releaseClaim();
       logger.info({ collection: run.record.id, results: run.record.results }, 'collection finished');
     } catch (error) {
       if (run.controller.signal.aborted) return; // cancel() has already said so
@@ -306,10 +341,13 @@ export class CollectionRunner {
         progress: run.record.progress,
         last_sync: last.last_sync,
         message: clip(`${name} collector failed: ${reason}`),
-      }).then(() => this.#finish(run, { status: 'failed', error: reason }));
+      }).then(() => {
+        this.#finish(run, { status: 'failed', error: reason });
+        return this.#releaseClaim();
+      });
     } catch (inner) {
       this.#options.logger.error({ err: inner, collection: run.record.id }, 'could not record a failed collection');
-      return Promise.resolve();
+      return this.#releaseClaim();
     }
   }
 
@@ -416,11 +454,36 @@ export class CollectionRunner {
     });
   }
 
-  /** A marker left behind means the process died mid-collection. */
+  /** Gives the team's slot back, once the run's final status is stored (never before: it would land over the next run's). */
+  async #releaseClaim(): Promise<void> {
+    await this.#options.claim?.release().catch((error: unknown) => {
+      this.#options.logger.warn({ err: error }, 'could not release the team collection slot');
+    });
+  }
+
+  /**
+   * A marker left behind means the process died mid-collection. (Its own marker: in team
+   * mode each server's is its own, and a COLLECTING shown while another server's
+   * collection runs is that one's, not ours to end.)
+   */
   #recoverInterrupted(): void {
     const marker = this.#options.store.readPrivate(RUNNING_KEY, RunningMarker);
     if (!marker) return;
     this.#options.store.deletePrivate(RUNNING_KEY).catch(() => undefined);
+    const claim = this.#options.claim;
+    if (!claim) {
+      this.#reportInterrupted(marker);
+      return;
+    }
+    void claim
+      .busy()
+      .then((busy) => {
+        if (!busy) this.#reportInterrupted(marker);
+      })
+      .catch((error: unknown) => this.#options.logger.warn({ err: error }, 'could not check for a running collection'));
+  }
+
+  #reportInterrupted(marker: z.infer<typeof RunningMarker>): void {
     const last = this.#options.status.current();
     if (last.status !== 'COLLECTING') return;
     this.#options.logger.warn({ collection: marker.id }, 'the last collection was interrupted');

@@ -58,7 +58,10 @@ function getSection<S extends StateSection>(state: StateService, section: S): Ro
     tags: ['state'],
     policy: { role: 'viewer', readOnly: 'allowed' },
     responses: { 200: { description: `The ${section} section`, schema: SECTION_SCHEMAS[section] } },
-    handler: ({ ctx }) => sectionBody(ctx, state.section(section)),
+    handler: async ({ ctx }) => {
+      await state.synced();
+      return sectionBody(ctx, state.section(section));
+    },
   }) as Route;
 }
 
@@ -88,7 +91,10 @@ export const stateRoutes = (state: StateService): Route[] =>
       tags: ['state'],
       policy: { role: 'viewer', readOnly: 'allowed' },
       responses: { 200: { description: 'The state document', schema: StateDocument } },
-      handler: () => ({ body: state.document() }),
+      handler: async () => {
+        await state.synced(); // team mode: a change whose event this server has seen is in it
+        return { body: state.document() };
+      },
     }),
     // One path per section, each with its own schema; the parameterised routes below
     // (left out of the document, so no path overlaps another) only explain a 404.
@@ -128,7 +134,10 @@ export const stateRoutes = (state: StateService): Route[] =>
       tags: ['state'],
       policy: { role: 'viewer', readOnly: 'allowed' },
       responses: { 200: { description: 'The system status', schema: SystemState } },
-      handler: () => ({ body: state.system() }),
+      handler: async () => {
+        await state.synced();
+        return { body: state.system() };
+      },
     }),
     defineRoute({
       method: 'post',

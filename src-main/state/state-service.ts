@@ -24,7 +24,10 @@ import type { SqlStore } from '../store/sql-store.ts';
 import { type Collector, CollectionRunner } from './collections.ts';
 import { FileCollector } from './file-collector.ts';
 import { GitCollector } from './git-collector.ts';
-import { StateStore } from './state-store.ts';
+import { StaleSection, StateStore } from './state-store.ts';
+import { StateLock } from './state-lock.ts';
+import { type CollectionClaim, TeamCollectionClaim } from './collection-claim.ts';
+import type { PgStore } from '../store/postgres/pg-store.ts';
 
 export interface StateServiceOptions {
   store: SqlStore;
@@ -33,27 +36,50 @@ export interface StateServiceOptions {
   workspace: string;
   /** Replaces the built-in collectors (git, files); tests pass their own. */
   collectors?: readonly Collector[];
+  /**
+   * Team mode: this server's name among those on the store (stable across its restarts).
+   * Each server collects its own workspace and remembers what it reported under its name.
+   */
+  server?: string;
 }
 
 const BUSY: ReadonlySet<SystemStatus> = new Set(['COLLECTING', 'PROCESSING']);
+/** A change that keeps losing its compare-and-set (another writer outside the state lock) gives up after this many tries. */
+const MAX_ATTEMPTS = 5;
 
 /**
  * The state document and everything that changes it: system status, the replaceable
  * sections, commands and collections. Every change is stored first, then published
  * (`system.status_changed` with the new system object, `system.state_changed` naming
  * the section), so a client that sees the event and then reads the state sees the change.
+ *
+ * Team mode (several servers, one PostgreSQL store): any server may change the state.
+ * Each change holds the team's state lock (StateLock) while it re-reads the document,
+ * decides, writes by compare-and-set and publishes, so no change is lost and the events
+ * reach subscribers in the order the changes were stored. Every server reloads the rows
+ * when another's `system.*` event arrives (so snapshots follow), and every read through
+ * the API reads them again first: a client that wrote through one server, or saw the
+ * event, and then reads through any server sees the change.
  */
 export class StateService {
   readonly collections: CollectionRunner;
   #store: StateStore;
   #bus: EventBus;
+  #logger: Logger;
   /** Changes (store, then publish) run one after another, in the order they were asked for. */
   #changes: Promise<unknown> = Promise.resolve();
   #unfollow: () => void = () => undefined;
+  /** Team mode: changes across servers one at a time. */
+  #teamLock: StateLock | undefined;
+  /** Team mode: the reload another server's event started (reads wait for it). */
+  #reloading: Promise<void> = Promise.resolve();
+  #reloadAgain = false;
+  #reloadRunning = false;
 
-  private constructor(options: StateServiceOptions, store: StateStore) {
+  private constructor(options: StateServiceOptions, store: StateStore, claim: CollectionClaim | undefined) {
     this.#store = store;
     this.#bus = options.bus;
+    this.#logger = options.logger;
     this.collections = new CollectionRunner({
       store: this.#store,
       bus: options.bus,
@@ -61,32 +87,83 @@ export class StateService {
       workspace: options.workspace,
       status: { current: () => this.system(), set: (next) => this.#change(() => this.#setSystem(next)) },
       collectors: options.collectors ?? [new GitCollector(), new FileCollector()],
+      ...(claim ? { claim } : {}),
     });
   }
 
   static async create(options: StateServiceOptions): Promise<StateService> {
-    const service = new StateService(options, await StateStore.open(options.store, options.logger));
-    if (options.store.dialect === 'postgres') {
-      // Team mode: another server may change the state. Its change arrives as an event
-      // after its write committed, so reading the rows then sees it. The reload runs as a
-      // change of its own, so it never lands between a local write and its cache update.
-      let queued = false;
-      service.#unfollow = options.bus.listen(['system.state_changed', 'system.status_changed'], () => {
-        if (queued) return;
-        queued = true;
-        service
-          .#change(async () => {
-            queued = false;
-            await service.#store.reload();
-          })
-          .catch((error: unknown) => options.logger.warn({ err: error }, 'could not reload the state'));
-      });
+    const team = options.store.dialect === 'postgres' ? (options.store as PgStore) : undefined;
+    const server = team ? (options.server ?? 'server') : undefined;
+    const store = await StateStore.open(options.store, options.logger, server === undefined ? {} : { server });
+    const claim = team && server !== undefined ? new TeamCollectionClaim(team, server) : undefined;
+    const service = new StateService(options, store, claim);
+    if (team) {
+      service.#teamLock = new StateLock(team);
+      // Another server's change arrives as an event after its write committed, so reading
+      // the rows then sees it. The versions keep the cache from going backwards, so the
+      // reload need not wait for local changes.
+      service.#unfollow = options.bus.listen(['system.state_changed', 'system.status_changed'], () =>
+        service.#reload(),
+      );
     }
     return service;
   }
 
+  /** Starts a reload, or asks the running one to go again (an event may have come mid-read). */
+  #reload(): void {
+    if (this.#reloadRunning) {
+      this.#reloadAgain = true;
+      return;
+    }
+    this.#reloadRunning = true;
+    this.#reloading = (async () => {
+      try {
+        do {
+          this.#reloadAgain = false;
+          await this.#store.reload();
+        } while (this.#reloadAgain);
+      } catch (error) {
+        this.#logger.warn({ err: error }, 'could not reload the state');
+      } finally {
+        this.#reloadRunning = false;
+      }
+    })();
+  }
+
+  /**
+   * Resolves once the cache holds at least what the store held when this was called.
+   * Team mode: a read started now (joined with the one running, if any), so a client that
+   * wrote through one server and reads through another (a round-robin proxy) sees its
+   * write. On SQLite (one writer, this one) it is immediate.
+   */
+  synced(): Promise<void> {
+    if (!this.#teamLock) return this.#reloading;
+    this.#reload();
+    return this.#reloading;
+  }
+
+  /**
+   * Runs one change after the ones asked before it. In team mode it holds the team's
+   * state lock, starts from the stored document, and on a lost compare-and-set (a writer
+   * outside the lock) decides again from the newer rows.
+   */
   #change<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#changes.then(fn);
+    const lock = this.#teamLock;
+    const attempt = async (): Promise<T> => {
+      for (let tries = 1; ; tries++) {
+        try {
+          if (lock) await this.#store.reload();
+          return await fn();
+        } catch (error) {
+          if (!(error instanceof StaleSection) || tries >= MAX_ATTEMPTS) throw error;
+          this.#logger.info(
+            { section: error.section, tries },
+            'state changed by another server meanwhile; deciding again',
+          );
+        }
+      }
+    };
+    const run = this.#changes.then(() => (lock ? lock.run(attempt) : attempt()));
     this.#changes = run.catch(() => undefined);
     return run;
   }
@@ -219,5 +296,7 @@ export class StateService {
     await this.collections.stop();
     await this.#changes;
     await this.#store.flushed();
+    await this.#reloading;
+    await this.#teamLock?.close();
   }
 }

@@ -314,6 +314,33 @@ export const MIGRATIONS: readonly string[] = [
   // 10: knowledge on PostgreSQL (team mode: one knowledge base for every server). SQLite
   // keeps the tables and FTS5 index of migration 6 as they are: nothing to do here.
   `SELECT 1;`,
+  // 11: state rows carry a version, bumped by every write, so several servers on one store
+  // write a section by compare-and-set (no lost update) and a cache never goes backwards.
+  // The table is rebuilt rather than altered: SQLite has no ADD COLUMN IF NOT EXISTS, and
+  // a store whose version was set back by hand must still migrate.
+  `
+  CREATE TABLE state_versioned (
+    section    TEXT PRIMARY KEY,
+    json       TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version    INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  INSERT INTO state_versioned (section, json, updated_at) SELECT section, json, updated_at FROM state;
+  DROP TABLE state;
+  ALTER TABLE state_versioned RENAME TO state;
+  `,
+  // 12: discussions driven by one server at a time (team mode). `driver` is the runner id
+  // of the server taking a discussion's turns and `driver_until_ms` when its lease ends
+  // (renewed while it lives; another server takes over once it lapses); `turn_due` says
+  // the turn logic owes a run ('next', or 'resume' after a resume or a takeover), so a
+  // message posted on any server reaches the driver through the row, not only through an
+  // event it might miss. A single server is always its discussions' driver.
+  `
+  ALTER TABLE discussions ADD COLUMN driver TEXT;
+  ALTER TABLE discussions ADD COLUMN driver_until_ms INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE discussions ADD COLUMN turn_due TEXT;
+  CREATE INDEX discussions_driver ON discussions (driver, status);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

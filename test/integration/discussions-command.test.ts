@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Agent } from '../../src-shared/agents.ts';
 import type { Message } from '../../src-shared/discussions.ts';
 import { commandAgent, newDiscussion, recordDiscussionEvents, waitForDiscussion } from '../helpers/discussions.ts';
 import { startRuntime } from '../helpers/runtime.ts';
@@ -166,6 +167,13 @@ describe('command agents in a discussion (real processes)', () => {
     await waitFor(() => events.find((e) => e.type === 'discussion.message_delta'));
     const pid = Number(fs.readFileSync(file, 'utf8'));
     expect(isAlive(pid)).toBe(true);
+    // While it speaks the agent shows as working, and says where.
+    const agentNow = () => call<Agent>(runtime, 'GET', `/api/v1/agents/${agent.id}`, undefined, 200);
+    expect(await agentNow()).toMatchObject({
+      status: 'working',
+      status_reason: `speaking in discussion ${created.id}`,
+      current_task_id: null,
+    });
     const paused = await call<{ status: string }>(
       runtime,
       'POST',
@@ -182,6 +190,8 @@ describe('command agents in a discussion (real processes)', () => {
     expect(messages[0]).toMatchObject({ status: 'failed', error: 'paused' });
     expect(messages[0]!.content).toMatch(/^slow-0 /);
     await waitFor(() => (isAlive(pid) ? undefined : true));
+    for (let a = await agentNow(); a.status !== 'idle'; a = await agentNow()) expect(a.status).toBe('working');
+    expect(await agentNow()).toMatchObject({ status: 'idle', status_reason: null });
     // Paused: nothing can be said.
     await call(runtime, 'POST', `/api/v1/discussions/${created.id}/messages`, { content: 'hello?' }, 409);
     await call(runtime, 'POST', `/api/v1/discussions/${created.id}/pause`, undefined, 409);

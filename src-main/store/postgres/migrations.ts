@@ -176,7 +176,7 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<number, string>> = {
   6: `SELECT 1;`,
   // 7: (SQLite: agents may speak through a model; discussions and their messages.) The
   // agents registry is on the store interface, so its new column is here too; discussions
-  // stay in each server's workspace SQLite file in team mode (docs/decisions.md).
+  // came to PostgreSQL later, with migration 12.
   7: `ALTER TABLE agents ADD COLUMN model_json TEXT;`,
   // 8: team mode for tasks and access (see the SQLite entry).
   8: `
@@ -261,5 +261,60 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<number, string>> = {
     UNIQUE (document_id, idx)
   );
   CREATE INDEX knowledge_chunks_tsv ON knowledge_chunks USING gin (tsv);
+  `,
+  // 11: state rows carry a version, bumped by every write: servers write by compare-and-set.
+  11: `ALTER TABLE state ADD COLUMN IF NOT EXISTS version BIGINT NOT NULL DEFAULT 0;`,
+  // 12: discussions move into the shared store (SQLite had them since 7), with the driver
+  // lease the SQLite entry adds: one server takes a discussion's turns at a time.
+  12: `
+  CREATE TABLE discussions (
+    id                TEXT PRIMARY KEY,
+    topic             TEXT NOT NULL,
+    context           TEXT NOT NULL,
+    strategy          TEXT NOT NULL,
+    moderator         TEXT,
+    status            TEXT NOT NULL,
+    status_reason     TEXT,
+    current_turn      INTEGER NOT NULL DEFAULT 0,
+    next_speaker      TEXT,
+    max_turns         INTEGER NOT NULL,
+    document_ids_json TEXT NOT NULL,
+    created_at        TEXT NOT NULL,
+    updated_at        TEXT NOT NULL,
+    completed_at      TEXT,
+    driver            TEXT,
+    driver_until_ms   BIGINT NOT NULL DEFAULT 0,
+    turn_due          TEXT
+  );
+  CREATE INDEX discussions_status ON discussions (status, created_at);
+  CREATE INDEX discussions_driver ON discussions (driver, status);
+
+  CREATE TABLE discussion_participants (
+    discussion_id TEXT NOT NULL REFERENCES discussions (id) ON DELETE CASCADE,
+    position      INTEGER NOT NULL,
+    agent_id      TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    PRIMARY KEY (discussion_id, position),
+    UNIQUE (discussion_id, agent_id)
+  );
+
+  CREATE TABLE discussion_messages (
+    seq            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id             TEXT NOT NULL UNIQUE,
+    discussion_id  TEXT NOT NULL REFERENCES discussions (id) ON DELETE CASCADE,
+    author         TEXT NOT NULL,
+    author_name    TEXT NOT NULL,
+    author_kind    TEXT NOT NULL CHECK (author_kind IN ('user', 'agent')),
+    content        TEXT NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('complete', 'streaming', 'failed')),
+    error          TEXT,
+    truncated      INTEGER NOT NULL DEFAULT 0,
+    turn           INTEGER NOT NULL,
+    citations_json TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    completed_at   TEXT
+  );
+  CREATE INDEX discussion_messages_discussion ON discussion_messages (discussion_id, seq);
+  CREATE INDEX discussion_messages_streaming ON discussion_messages (status) WHERE status = 'streaming';
   `,
 };

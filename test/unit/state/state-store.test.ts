@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { expect, it } from 'vitest';
 import { initialState } from '../../../src-shared/state.ts';
-import { StateStore } from '../../../src-main/state/state-store.ts';
+import { StaleSection, StateStore } from '../../../src-main/state/state-store.ts';
 import { capturedLogger } from '../../helpers/captured-logger.ts';
 import { describeEachDialect, type StoreFixture, storeFixture } from '../../helpers/dialects.ts';
 
@@ -44,6 +44,33 @@ describeEachDialect('StateStore', (dialect) => {
     expect(state.get('active_brief')).toBeNull();
     await state.reload();
     expect(state.get('active_brief')).toMatchObject({ target: 'P1' });
+  });
+
+  it('writes a section by compare-and-set: a write over a version another writer replaced fails and writes nothing', async () => {
+    fixture = await storeFixture(dialect);
+    const { state: a } = await open();
+    const { state: b } = await open();
+    await a.set('priorities', [{ id: 'P1', title: 'first', status: 'open' }]); // a new row
+    // B never read A's row: its insert loses, and B's cache stays as it was.
+    await expect(b.set('priorities', [{ id: 'P9', title: 'blind', status: 'open' }])).rejects.toBeInstanceOf(
+      StaleSection,
+    );
+    expect(b.get('priorities')).toEqual([]);
+    expect(await b.reload()).toBe(true);
+    await b.set('priorities', [{ id: 'P1', title: 'second', status: 'open' }]); // over A's version
+    // Now A holds the older version: its write fails, and the row keeps B's.
+    await expect(a.set('priorities', [{ id: 'P1', title: 'lost?', status: 'open' }])).rejects.toThrow(
+      /changed by another server/,
+    );
+    const { state: reader } = await open();
+    expect(reader.get('priorities')).toEqual([{ id: 'P1', title: 'second', status: 'open' }]);
+    // A reload takes only newer rows, and says whether anything changed.
+    expect(await a.reload()).toBe(true);
+    expect(a.get('priorities')).toEqual([{ id: 'P1', title: 'second', status: 'open' }]);
+    expect(await a.reload()).toBe(false);
+    await a.set('priorities', []);
+    expect(await b.reload()).toBe(true);
+    expect(b.get('priorities')).toEqual([]);
   });
 
   it('falls back to the default for a row it cannot read, and says so', async () => {

@@ -22,6 +22,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --loglevel=error
 COPY tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
+# npm run build bundles the server with this script (dist/server/lookout.js).
+COPY build/bundle-server.ts ./build/
 COPY src-shared ./src-shared
 COPY src-main ./src-main
 COPY src-renderer ./src-renderer

@@ -67,6 +67,17 @@ describe('Dockerfile', () => {
       true,
     );
     expect(build.some((i) => i.keyword === 'RUN' && /npm run build/.test(i.args))).toBe(true);
+    // Whatever script `npm run build` runs is copied into the build stage (the server bundle's).
+    const buildScript = (JSON.parse(read('package.json')) as { scripts: { build: string } }).scripts.build;
+    const scripts = [...buildScript.matchAll(/\bnode (\S+\.ts)\b/g)].map((match) => match[1]!);
+    expect(scripts).toContain('build/bundle-server.ts');
+    const copied = build.filter((i) => i.keyword === 'COPY').map((i) => i.args.split(' ')[0]!);
+    for (const script of scripts) expect(copied, script).toContain(script);
+    // …and not left out of the build context (.dockerignore drops build/ but for it).
+    const ignored = read('.dockerignore').split('\n');
+    for (const script of scripts) {
+      if (ignored.includes(script.split('/')[0]!)) expect(ignored, script).toContain(`!${script}`);
+    }
     const deps = byStage.get('prod-deps')!;
     expect(deps.some((i) => i.keyword === 'RUN' && /npm ci .*--omit=dev/.test(i.args))).toBe(true);
 

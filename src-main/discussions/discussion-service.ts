@@ -130,7 +130,8 @@ export class DiscussionService {
   /** Discussions this server drives, as of its last claim or renewal (team mode's event filter). */
   #driving = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
-  #ticking = false;
+  /** The team-mode tick in progress, awaited by `stop` so none runs after the hand-over. */
+  #tickRun: Promise<void> | undefined;
   #tickFailing = false;
   #unlisten: (() => void) | undefined;
   #stopped = false;
@@ -421,6 +422,9 @@ export class DiscussionService {
     this.#stopped = true;
     clearInterval(this.#timer);
     this.#unlisten?.();
+    // A tick already running could renew the leases after the release below, or take
+    // orphans over: let it finish first (it takes nothing once it sees #stopped).
+    await this.#tickRun;
     const replies = [...this.#replies.values()];
     for (const reply of replies) reply.controller.abort(RESTARTED);
     await Promise.all(replies.map((reply) => reply.done));
@@ -433,11 +437,19 @@ export class DiscussionService {
   }
 
   /** Team mode, every tick: renew, stop what was decided elsewhere, take over the dead's, run what is due. */
-  async #tick(): Promise<void> {
-    if (this.#ticking || this.#stopped) return;
-    this.#ticking = true;
+  #tick(): Promise<void> {
+    if (this.#tickRun || this.#stopped) return this.#tickRun ?? Promise.resolve();
+    this.#tickRun = this.#tickOnce().finally(() => {
+      this.#tickRun = undefined;
+    });
+    return this.#tickRun;
+  }
+
+  async #tickOnce(): Promise<void> {
     try {
       this.#driving = new Set(await this.#store.renew(this.runnerId, this.#leaseMs));
+      // Stopping meanwhile: take nothing over that this server would never drive.
+      if (this.#stopped) return;
       // A reply whose discussion was paused or completed elsewhere (its event missed), or
       // taken over by another server while this one was stalled, stops here.
       if (this.#replies.size > 0) {
@@ -476,8 +488,6 @@ export class DiscussionService {
       if (!this.#tickFailing)
         this.#logger.warn({ err: error }, 'discussion lease check failed; trying again every tick until it works');
       this.#tickFailing = true;
-    } finally {
-      this.#ticking = false;
     }
   }
 

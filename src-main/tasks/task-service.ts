@@ -17,7 +17,7 @@ import {
 } from '../../src-shared/tasks.ts';
 import { newId, now, type AgentRegistry } from '../agents/registry.ts';
 import { agentEnvironment } from '../agents/environment.ts';
-import { AgentProcess, isSameProcess, type RunOutcome, signalGroup } from '../agents/runner.ts';
+import { AgentProcess, isSameProcess, processStartTime, type RunOutcome, signalGroup } from '../agents/runner.ts';
 import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
@@ -1065,11 +1065,13 @@ export class TaskService {
       // Tasks another server settled while this one was gone (runner_lost) may have left
       // their programs running here, cut off from any server: end them now.
       const left = await this.#store.all<TaskRow>(
-        "SELECT * FROM tasks WHERE runner = ? AND status <> 'running' AND pid IS NOT NULL",
-        [this.runnerId],
+        "SELECT * FROM tasks WHERE runner = ? AND status <> 'running' AND reason = ? AND pid IS NOT NULL",
+        [this.runnerId, RUNNER_LOST],
       );
       for (const row of left) {
-        if (isSameProcess(row.pid!, row.pid_start)) {
+        // Only a process proven to be the task's (its start time read back and equal):
+        // without that proof a reused pid could name an unrelated process group.
+        if (row.pid_start !== null && processStartTime(row.pid!) === row.pid_start) {
           this.#logger.warn(
             { task: row.id, pid: row.pid },
             'killing the process group of a task another server settled while this one was away',

@@ -20,13 +20,13 @@
  * one clock: this process publishes and subscribes). Every subscriber must get every event
  * exactly once and in sequence order; loss, duplicates and disorder are reported, not hidden.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { WebSocket } from 'ws';
+import { cleanupServersSync, type LookoutServer, startLookout } from './lookout-server.ts';
 import { initPostgresServer, removePostgresServer, removePostgresServerSync } from '../test/helpers/postgres-server.ts';
 
 const { values } = parseArgs({
@@ -69,19 +69,14 @@ const STALL_MS = 10_000;
 
 const root = path.resolve(import.meta.dirname, '..');
 const bin = path.join(root, 'bin/lookout.js');
-const LISTENING = /listening on (http:\/\/127\.0\.0\.1:(\d+))/;
 
 // ---------------------------------------------------------------------------------------
 // Everything started here is torn down on every exit.
 
-const children = new Set<ChildProcess>();
-const tempDirs = new Set<string>();
 let postgresDir: string | undefined;
 
 function cleanupSync(): void {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
-  tempDirs.clear();
+  cleanupServersSync();
   if (postgresDir) removePostgresServerSync(postgresDir);
   postgresDir = undefined;
 }
@@ -92,60 +87,15 @@ setTimeout(() => {
   process.exit(2);
 }, option.timeout * 1000).unref();
 
-interface Server {
-  child: ChildProcess;
-  port: number;
-  url: string;
-  token: string;
-}
+type Server = LookoutServer;
 
-async function startServer(databaseUrl?: string): Promise<Server> {
-  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'lookout-bench-pg-'));
-  tempDirs.add(workspace);
-  const args = [bin, 'serve', '--workspace', workspace, '--port', '0', '--log-level', 'warn'];
-  args.push('--max-clients', String(Math.max(10, SUBSCRIBERS + 2)));
+function startServer(databaseUrl?: string): Promise<Server> {
+  const args = ['--max-clients', String(Math.max(10, SUBSCRIBERS + 2))];
   if (databaseUrl) args.push('--database-url', databaseUrl);
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`lookout did not listen within 30 s\n${output}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = LISTENING.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`lookout exited (${code ?? signal}) before listening\n${output}`));
-    });
-  });
-  const info = path.join(workspace, '.lookout', 'server.json');
-  const deadline = Date.now() + 5000;
-  while (!fs.existsSync(info)) {
-    if (Date.now() > deadline) throw new Error(`lookout listens but wrote no ${info}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  const { token } = JSON.parse(fs.readFileSync(info, 'utf8')) as { token: string };
-  return { child, port: Number(new URL(url).port), url, token };
+  return startLookout({ args });
 }
 
-async function stopServer(server: Server): Promise<void> {
-  const { child } = server;
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
-  children.delete(child);
-}
+const stopServer = (server: Server): Promise<void> => server.stop();
 
 // ---------------------------------------------------------------------------------------
 // Subscribers record each event by index: loss, duplicates and disorder show.

@@ -81,6 +81,8 @@ describe('an idle server loads only what it uses', () => {
     expect(idle.has('pg')).toBe(false); // PostgreSQL's client: team mode only
     expect(idle.has('pino-pretty')).toBe(false); // a terminal only
     expect(idle.has('electron')).toBe(false);
+    // prom-client requires it at load, for exemplars only (build/bundle-server.ts LAZY_REQUIRES).
+    expect(idle.has('@opentelemetry/api')).toBe(false);
 
     // Neither Node's fetch (undici) nor http2, however JSON is answered: a read, a write,
     // an error (node:http and @koa/router are loaded with require, JSON bodies are sent as text).
@@ -99,6 +101,9 @@ describe('an idle server loads only what it uses', () => {
     expect(builtins).toContain('NativeModule http'); // the list is real
     expect(builtins).not.toContain('NativeModule internal/deps/undici/undici');
     expect(builtins).not.toContain('NativeModule http2');
+    // ws's client and prom-client's Pushgateway require these at load; the bundle defers them.
+    expect(builtins).not.toContain('NativeModule tls');
+    expect(builtins).not.toContain('NativeModule https');
 
     const reply = await fetch(`${url}/v1/logs`, {
       method: 'POST',

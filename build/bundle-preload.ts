@@ -2,7 +2,7 @@
 // and zod) into one CommonJS file. A sandboxed preload can require only `electron` and
 // a few built-ins — not ESM, not node_modules — so the tsc output cannot be used there.
 //
-//   node build/bundle-preload.ts   →   dist/src-main/desktop/electron-main/preload.cjs
+//   node build/bundle-preload.ts   →   dist/desktop/preload.cjs (beside the bundled main process, build/bundle-server.ts)
 //
 // Runs after `npm run build` (package.json: build:preload). Uses Vite (already a dev
 // dependency, for the dashboard) in library mode; no extra tooling. The test suite
@@ -13,8 +13,10 @@ import { build } from 'vite';
 
 const root = path.resolve(import.meta.dirname, '..');
 export const PRELOAD_FILE = 'preload.cjs';
+/** Beside the bundled main process (build/bundle-server.ts DESKTOP_BUNDLE), where desktop-app.ts looks. */
+export const PRELOAD_BUNDLE = `dist/desktop/${PRELOAD_FILE}`;
 
-export async function bundlePreload(outDir = path.join(root, 'dist/src-main/desktop/electron-main')): Promise<string> {
+export async function bundlePreload(outDir = path.join(root, path.dirname(PRELOAD_BUNDLE))): Promise<string> {
   await build({
     configFile: false,
     root,

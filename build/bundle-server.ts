@@ -1,18 +1,20 @@
 // Bundles the `lookout` command (src-main/cli/main.ts and everything it imports, its
 // dependencies included) into one ES module, dist/server/lookout.js, which bin/lookout.js
-// runs. Why (issue 19, docs/idle-memory.md "Bundled build"): with ~590 modules to resolve,
-// Node's module loader gets hot enough at start-up for TurboFan to compile it, which keeps
+// runs; and the desktop app's main process the same way into dist/desktop/main.js.
+// Why (issue 19, docs/idle-memory.md "Bundled build"): with ~590 modules to resolve, Node's module loader gets hot enough at start-up for TurboFan to compile it, which keeps
 // ~5 MB of compiler code resident for good; one module instead saves ~8 MB of idle RSS.
 //
-//   node build/bundle-server.ts   →   dist/server/lookout.js (+ .map, + lazily loaded chunks)
+//   node build/bundle-server.ts   →   dist/server/lookout.js, dist/desktop/main.js
+//                                     (+ .map, + lazily loaded chunks)
 //
-// Part of `npm run build` (after tsc, whose dist/src-main/ the desktop app, the git/agent
-// hooks and the checkpoint worker still use). What only some requests need stays out of the
+// Part of `npm run build` (after tsc, whose dist/src-main/ `lookout hooks emit` and tests
+// that import built files still use). What only some requests need stays out of the
 // bundle and loads from node_modules at first use, as before: jose (first JWT), protobufjs
 // (first OTLP protobuf request; required at run time, so never seen here), pg (team mode),
-// pino-pretty (a terminal), swagger-ui-dist (files served from disk); electron never.
-// Paths found from `import.meta.dirname` (dashboard, OTLP .proto files, package.json,
-// bin/lookout.js) walk up to the package root, so they work from dist/server/ too.
+// pino-pretty (a terminal), swagger-ui-dist (files served from disk); electron is never
+// inlined. Paths found from `import.meta.dirname` (dashboard, OTLP .proto files,
+// package.json, bin/lookout.js) walk up to the package root, so they work from dist/server/
+// and dist/desktop/ too.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,6 +24,7 @@ import { type Plugin, rolldown } from 'rolldown';
 
 const root = path.resolve(import.meta.dirname, '..');
 export const SERVER_BUNDLE = 'dist/server/lookout.js';
+export const DESKTOP_BUNDLE = 'dist/desktop/main.js';
 
 /** Loaded at first use from node_modules, never inlined (see above). */
 export const LAZY_PACKAGES = ['jose', 'pg', 'pino-pretty', 'protobufjs', 'swagger-ui-dist', 'electron'];
@@ -65,9 +68,10 @@ export function lazyRequires(names: readonly string[] = LAZY_REQUIRES): Plugin {
   };
 }
 
-export async function bundleServer(outDir = path.join(root, path.dirname(SERVER_BUNDLE))): Promise<string> {
-  const bundle = await rolldown({
-    input: path.join(root, 'src-main/cli/main.ts'),
+/** Bundles `input` (a path from the package root) into `outDir`/`entryFileName`, cleared first. */
+async function bundle(input: string, outDir: string, entryFileName: string): Promise<string> {
+  const build = await rolldown({
+    input: path.join(root, input),
     platform: 'node',
     tsconfig: path.join(root, 'tsconfig.json'),
     external: (id) => id.startsWith('node:') || isLazy(id),
@@ -82,9 +86,9 @@ export async function bundleServer(outDir = path.join(root, path.dirname(SERVER_
   // Chunk names carry a hash: clear the last build's so none is left behind.
   fs.rmSync(outDir, { recursive: true, force: true });
   try {
-    await bundle.write({
+    await build.write({
       dir: outDir,
-      entryFileNames: path.basename(SERVER_BUNDLE),
+      entryFileNames: entryFileName,
       chunkFileNames: '[name]-[hash].js',
       format: 'esm',
       sourcemap: true,
@@ -96,10 +100,24 @@ export async function bundleServer(outDir = path.join(root, path.dirname(SERVER_
       comments: { legal: false, annotation: false, jsdoc: false },
     });
   } finally {
-    await bundle.close();
+    await build.close();
   }
-  return path.join(outDir, path.basename(SERVER_BUNDLE));
+  return path.join(outDir, entryFileName);
 }
+
+/** The `lookout` command: dist/server/lookout.js. */
+export const bundleServer = (outDir = path.join(root, path.dirname(SERVER_BUNDLE))): Promise<string> =>
+  bundle('src-main/cli/main.ts', outDir, path.basename(SERVER_BUNDLE));
+
+/**
+ * The desktop app's main process (package.json "main"): dist/desktop/main.js, the same
+ * server as the command's bundle plus the Electron adapters. `electron` stays an external
+ * import, which Electron's main process provides (the npm package of that name is only
+ * the binary's installer). `npm run build:preload` (build/bundle-preload.ts) then puts the
+ * preload beside it, where desktop-app.ts looks for it.
+ */
+export const bundleDesktop = (outDir = path.join(root, path.dirname(DESKTOP_BUNDLE))): Promise<string> =>
+  bundle('src-main/desktop/electron-main/main.ts', outDir, path.basename(DESKTOP_BUNDLE));
 
 /**
  * Fills Node's compile cache for the bundle, the cache `bin/lookout.js` enables (the same
@@ -123,6 +141,8 @@ export function warmCompileCache(file: string, env: NodeJS.ProcessEnv = process.
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const file = await bundleServer();
+  // Electron's main process runs its own Node (another compile cache): nothing to warm for it.
   warmCompileCache(file);
-  process.stdout.write(`bundled ${path.relative(root, file)}\n`);
+  const desktop = await bundleDesktop();
+  process.stdout.write(`bundled ${path.relative(root, file)} and ${path.relative(root, desktop)}\n`);
 }

@@ -9,7 +9,7 @@ import { tempWorkspace } from '../helpers/workspace.ts';
  * then run the way a sandboxed Electron preload runs: a fresh context whose `require`
  * knows only `electron`. No Node globals, no node_modules, no ESM.
  */
-describe('the bundled preload (dist/src-main/desktop/electron-main/preload.cjs)', () => {
+describe('the bundled preload (dist/desktop/preload.cjs)', () => {
   it('is one CommonJS file that needs nothing but electron, and exposes a validating window.lookout', async () => {
     const file = await bundlePreload(tempWorkspace());
     const code = fs.readFileSync(file, 'utf8');

@@ -6,7 +6,7 @@ import { createDesktopApi } from '../ipc-api.ts';
  * The preload: exposes `window.lookout` (see ipc-api.ts) through the context bridge and
  * nothing else — no ipcRenderer, no event objects. It runs sandboxed, where only a few
  * built-ins can be required, so build/bundle-preload.ts bundles it (with zod) into one
- * CommonJS file, dist/src-main/desktop/electron-main/preload.cjs, which the window loads.
+ * CommonJS file, dist/desktop/preload.cjs (beside the bundled main process), which the window loads.
  */
 
 // Zod probes `new Function` to decide whether to compile validators; under the pages'

@@ -28,13 +28,18 @@ describe('OutgoingFrames', () => {
       () => undefined,
       () => true,
     );
-    out.push(frame('a'));
-    out.push(frame('b'));
-    out.push(frame('c'));
-    expect(out.bytes).toBe(3);
-    // The publisher's answer is written when its await resumes, in this same tick.
-    await Promise.resolve();
-    publisher.stream.write('201');
+    // As in the server: a group commit in the check phase feeds the subscribers, and the
+    // publisher's answer is written when its await resumes, in the same turn.
+    await new Promise<void>((resolve) =>
+      setImmediate(() => {
+        out.push(frame('a'));
+        out.push(frame('b'));
+        out.push(frame('c'));
+        expect(out.bytes).toBe(3);
+        void Promise.resolve().then(() => publisher.stream.write('201'));
+        resolve();
+      }),
+    );
     await checkPhase();
     expect(log).toEqual(['publisher:201', 'client:abc']);
     expect(client.writes).toHaveLength(1);

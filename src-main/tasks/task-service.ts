@@ -487,7 +487,10 @@ export class TaskService {
     }
     await this.#agents.claimed(agent, taskId);
     const queued = await this.#published('pending', await this.get(taskId));
+    // Answer after the pass that may start it: with room, the caller hears `running` (on
+    // PostgreSQL the claim takes round trips, so not waiting would often answer `queued`).
     this.#pump();
+    await this.#pumped;
     return (await this.find(taskId)) ?? queued;
   }
 

@@ -529,6 +529,11 @@ interface Result {
    * server without making it burn more CPU per event.
    */
   cpu_us_per_event: number;
+  /**
+   * This process's CPU per event in the same rounds: the publisher and every subscriber
+   * (parse, order and exactly-once checks). On two cores it competes with the server.
+   */
+  client_cpu_us_per_event: number;
   throughput_rounds_eps: (number | null)[];
   latency_p50_ms: number;
   latency_p99_ms: number;
@@ -595,6 +600,7 @@ async function run(kind: Kind): Promise<Result> {
     // 1. Throughput: batches as fast as the server answers, INFLIGHT POSTs at a time.
     const rounds: Round[] = [];
     const cpuBefore = cpuMs(server.child.pid!);
+    const clientCpuBefore = process.cpuUsage();
     for (let r = 0; r < ROUNDS; r++) {
       const tFrom = WARMUP + r * EVENTS;
       const tTo = tFrom + EVENTS;
@@ -617,6 +623,8 @@ async function run(kind: Kind): Promise<Result> {
     }
 
     const cpuUsPerEvent = ((cpuMs(server.child.pid!) - cpuBefore) * 1000) / (ROUNDS * EVENTS);
+    const clientCpu = process.cpuUsage(clientCpuBefore);
+    const clientCpuUsPerEvent = (clientCpu.user + clientCpu.system) / (ROUNDS * EVENTS);
 
     // 2. Latency at a steady rate: a batch every TICK_MS, sized to what is due by now.
     const lFrom = WARMUP + ROUNDS * EVENTS;
@@ -665,6 +673,7 @@ async function run(kind: Kind): Promise<Result> {
       throughput_eps: rounds.every((r) => r.complete) ? Math.round(median(rounds.map((r) => r.eps))) : null,
       publish_eps: Math.round(median(rounds.map((r) => r.publishEps))),
       cpu_us_per_event: round(cpuUsPerEvent),
+      client_cpu_us_per_event: round(clientCpuUsPerEvent),
       throughput_rounds_eps: rounds.map((r) => (r.complete ? Math.round(r.eps) : null)),
       latency_p50_ms: round(percentile(sorted, 50)),
       latency_p99_ms: round(percentile(sorted, 99)),
@@ -773,6 +782,7 @@ const row = (r: Result) => ({
   'throughput ev/s': r.throughput_eps ?? 'incomplete',
   'publish ev/s': r.publish_eps,
   'cpu µs/ev': r.cpu_us_per_event,
+  'client µs/ev': r.client_cpu_us_per_event,
   'p50 ms': r.latency_p50_ms,
   'p99 ms': r.latency_p99_ms,
   'rss MB': r.rss_mb,
@@ -787,6 +797,7 @@ const ratioRow = (x: NonNullable<ReturnType<typeof ratios>>) => ({
   'throughput ev/s': x.throughput ?? '',
   'publish ev/s': x.publish ?? '',
   'cpu µs/ev': x.cpu_per_event ?? '',
+  'client µs/ev': '',
   'p50 ms': x.latency_p50 ?? '',
   'p99 ms': x.latency_p99 ?? '',
   'rss MB': x.rss ?? '',

@@ -246,6 +246,7 @@ export class SessionService {
     }
     // Writable again because the other server's command finished: that server said so.
     // Because its server died, or for a reason of our own: ours to say.
+    this.#acked = undefined; // the next holder is acknowledged afresh
     const followed = this.#followingTeam && !view.cleared && reason !== 'start';
     await this.#publishIfChanged(next, reason, { announce: !followed });
     this.#followingTeam = false;
@@ -383,7 +384,14 @@ export class SessionService {
    */
   async #fence(team: TeamLock, fence: WriteFence, server: string): Promise<void> {
     await this.#drain();
-    const servers = await team.otherServers(server);
+    let servers: string[];
+    try {
+      servers = await team.otherServers(server);
+    } catch (error) {
+      // The database went away mid-handover: the command is answered; nobody can write meanwhile anyway.
+      this.#logger.warn({ err: error }, 'could not list the servers to wait for at the handover');
+      return;
+    }
     const missing = await fence.wait(servers, FENCE_MS);
     if (missing.length > 0)
       this.#logger.warn(

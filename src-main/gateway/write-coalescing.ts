@@ -6,7 +6,7 @@ let scheduled = false;
 
 function flushWaiting(): void {
   scheduled = false;
-  // Taken first: a write callback may resume a pump that pushes again, into a new round.
+  // Taken first: a batch pushed to while this round runs is flushed in the next, never cleared unwritten.
   const batches = [...waiting];
   waiting.clear();
   for (const batch of batches) batch.flush();

@@ -81,8 +81,8 @@ export class SseHub {
 
     const id = randomUUID();
     let waiting = false;
-    // Like /ws: a turn's messages leave in one write after the publishers' answers
-    // (write-coalescing.ts), one chunk of the chunked body instead of one per event.
+    // Like /ws: a turn's messages leave in one write (write-coalescing.ts), one chunk of
+    // the chunked body instead of one per event.
     // Everything this stream sends goes through `out`, so it stays in order.
     const out = new OutgoingFrames(
       res,

@@ -85,14 +85,24 @@ function patternClause(patterns: readonly string[]): { sql: string; params: stri
 /**
  * The event history in PostgreSQL, shared by every server on the database.
  *
- * Appends are serialized by the row lock on `event_counter` (taken by the UPDATE that
- * hands out the numbers and held until COMMIT), so transactions commit in number order:
- * whatever a reader sees is a prefix of the history, never 12 without 11. The append's
- * transaction also NOTIFYs the newest number; every server LISTENs on a dedicated
- * connection and then reads `seq > lastSeen ORDER BY seq` from the table, so its
- * subscribers get every server's events once and in order. Local appends take the same
- * path (they only wake the reader sooner). A lost LISTEN connection is re-opened and the
- * reader catches up from lastSeen, so nothing committed is missed.
+ * Appends are serialized by the row lock on `event_counter` (taken when a transaction
+ * reads the number to start from, held until COMMIT), so transactions commit in number
+ * order: whatever a reader sees is a prefix of the history, never 12 without 11. The
+ * append's transaction also NOTIFYs the newest number; every server LISTENs on a
+ * dedicated connection and then reads `seq > lastSeen ORDER BY seq` from the table, so its
+ * subscribers get every server's events once and in order, and only committed ones.
+ * Local appends take the same path (they only wake the reader sooner). A lost LISTEN
+ * connection is re-opened and the reader catches up from lastSeen, so nothing committed
+ * is missed.
+ *
+ * **Group commit** (docs/performance.md, docs/decisions.md): publishes that arrive in the
+ * same turn of the event loop, or while this server's previous group is committing, share
+ * one transaction (at most `maxGroup` publishes; 1 turns it off). The counter row allows
+ * one writer at a time anyway, so a server gains nothing from several transactions queueing
+ * on it, and one COMMIT (its WAL flush) and three round trips serve the whole group. Each
+ * publish stays all or nothing and is answered only after the COMMIT; one that fails (its
+ * check, or an insert a constraint refuses) fails alone and uses no number; a failed
+ * COMMIT answers every publisher of the group with the error (none was acknowledged).
  */
 export class PgEventLog implements EventLog {
   readonly dialect = 'postgres' as const;

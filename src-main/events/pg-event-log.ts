@@ -133,8 +133,8 @@ export class PgEventLog implements EventLog {
   #drainScheduled = false;
   /** The group commits in progress (one group at a time), while any. */
   #draining: Promise<void> | undefined;
-  /** Commits of group commit off (maxGroup 1): each publish alone, several at once. */
-  #alone = new Set<Promise<void>>();
+  /** Commits of group commit off (maxGroup 1: each publish alone, several at once) and answers still to give. */
+  #pending = new Set<Promise<void>>();
   /** Set by stop(): what is queued is committed, new appends are refused. */
   #stopping = false;
   /** Transactions committed by append, and the events and publishes in them (the group-commit ratio, for tests). */
@@ -182,7 +182,8 @@ export class PgEventLog implements EventLog {
    */
   async stop(): Promise<void> {
     this.#stopping = true;
-    await Promise.all([this.#drain(), ...this.#alone]);
+    await this.#drain();
+    while (this.#pending.size > 0) await Promise.all(this.#pending);
     this.#stopped = true;
     this.#wakeWaiters();
     clearTimeout(this.#reconnectTimer);
@@ -354,8 +355,7 @@ export class PgEventLog implements EventLog {
     return new Promise<Appended>((resolve, reject) => {
       const request: PendingAppend = { events, now, check, resolve, reject };
       if (this.#maxGroup === 1) {
-        const committing = this.#commit([request]).finally(() => this.#alone.delete(committing));
-        this.#alone.add(committing);
+        this.#track(this.#commit([request]));
         return;
       }
       this.#queue.push(request);
@@ -386,9 +386,16 @@ export class PgEventLog implements EventLog {
     return draining;
   }
 
+  /** Keeps count of work stop() must wait for. */
+  #track(work: Promise<void>): void {
+    this.#pending.add(work);
+    void work.finally(() => this.#pending.delete(work));
+  }
+
   /**
    * One transaction for the group; never throws: each publisher gets its answer or its
-   * error, answers only after the COMMIT.
+   * error, answers only after the COMMIT. Resolves once the transaction is over; the
+   * answers follow on their own, so the next group need not wait for them.
    */
   async #commit(group: readonly PendingAppend[]): Promise<void> {
     let outcomes: Outcome[];
@@ -401,6 +408,11 @@ export class PgEventLog implements EventLog {
       for (const request of group) request.reject(error);
       return;
     }
+    this.#track(this.#answer(group, outcomes, last));
+  }
+
+  /** Answers each publisher of a committed group, once the feed has passed its events. */
+  async #answer(group: readonly PendingAppend[], outcomes: readonly Outcome[], last: number): Promise<void> {
     const events = countStored(outcomes);
     if (events > 0) {
       this.commits.transactions++;

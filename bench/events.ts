@@ -25,6 +25,9 @@
  * Before those, per server: start-up (spawn → listening), idle RSS (one second after listening,
  * nobody connected) and connect time (open → subscribed: Lookout's `connected`, the peers' open),
  * the median over the subscribers.
+ * The servers are all started first and stay up; their throughput rounds take turns (round r
+ * starts with server r), so a neighbour's burst of load falls on one round of each rather
+ * than on one server's whole run. Then each server's latency phase, then one common --settle wait.
  * Each subscriber must get each event exactly once; loss and duplicates are reported, not hidden.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -42,7 +45,7 @@ const { values } = parseArgs({
     events: { type: 'string', default: '20000' },
     batch: { type: 'string', default: '100' },
     inflight: { type: 'string', default: '1' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     rate: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '2000' },
@@ -529,6 +532,11 @@ interface Result {
    * server without making it burn more CPU per event.
    */
   cpu_us_per_event: number;
+  /**
+   * This process's CPU per event in the same rounds: the publisher and every subscriber
+   * (parse, order and exactly-once checks). On two cores it competes with the server.
+   */
+  client_cpu_us_per_event: number;
   throughput_rounds_eps: (number | null)[];
   latency_p50_ms: number;
   latency_p99_ms: number;
@@ -572,131 +580,150 @@ const percentile = (sorted: Float64Array, p: number) =>
   sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const round = (x: number) => Math.round(x * 100) / 100;
 
-async function run(kind: Kind): Promise<Result> {
-  const latencyCount = RATE * SECONDS;
-  const total = WARMUP + ROUNDS * EVENTS + latencyCount;
+/** One server under test, from start to its result. */
+interface Session {
+  kind: Kind;
+  server: Server;
+  idle: ReturnType<typeof memoryMb>;
+  recorder: Recorder;
+  stats: PublishStats;
+  total: number;
+  rounds: Round[];
+  /** Server and load-generator CPU over the throughput rounds (ms, µs). */
+  serverCpuMs: number;
+  clientCpuUs: number;
+  /** After the latency phase, and once idle for --settle seconds. */
+  after?: ReturnType<typeof memoryMb>;
+  settled?: ReturnType<typeof memoryMb>;
+}
+
+const LATENCY_COUNT = RATE * SECONDS;
+
+/** Starts the server, reads its idle memory, connects the subscribers, warms up. */
+async function open(kind: Kind): Promise<Session> {
+  const total = WARMUP + ROUNDS * EVENTS + LATENCY_COUNT;
   const server = await startServer(kind);
   // Idle: a second after listening, before anyone connects.
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const idle = memoryMb(server.child.pid!);
   const recorder = createRecorder(total);
   const stats: PublishStats = { posts: 0, failedPosts: 0, failedEvents: 0, firstError: undefined };
-  try {
-    for (let s = 0; s < SUBSCRIBERS; s++) {
-      recorder.subscribers.push(
-        kind === 'socket.io' ? await connectIo(server, recorder, total) : await connectWs(server, recorder, total),
-      );
-    }
-
-    // Warm-up (JIT, connection pools); delivered and verified like the rest, not timed.
-    for (let i = 0; i < WARMUP; i += BATCH) await post(server, i, Math.min(BATCH, WARMUP - i), stats);
-    await waitDelivered(recorder, 0, WARMUP, performance.now() + 30_000);
-
-    // 1. Throughput: batches as fast as the server answers, INFLIGHT POSTs at a time.
-    const rounds: Round[] = [];
-    const cpuBefore = cpuMs(server.child.pid!);
-    for (let r = 0; r < ROUNDS; r++) {
-      const tFrom = WARMUP + r * EVENTS;
-      const tTo = tFrom + EVENTS;
-      const started = performance.now();
-      recorder.lastProgressAt = started;
-      let cursor = tFrom;
-      const worker = async () => {
-        while (cursor < tTo) {
-          const from = cursor;
-          cursor = Math.min(tTo, cursor + BATCH);
-          await post(server, from, cursor - from, stats);
-        }
-      };
-      await Promise.all(Array.from({ length: INFLIGHT }, worker));
-      const published = performance.now();
-      recorder.lastProgressAt = Math.max(recorder.lastProgressAt, published);
-      const complete = await waitDelivered(recorder, tFrom, tTo, performance.now() + 60_000);
-      const ms = recorder.lastReceiveAt - started;
-      rounds.push({ complete, eps: EVENTS / (ms / 1000), publishEps: EVENTS / ((published - started) / 1000), ms });
-    }
-
-    const cpuUsPerEvent = ((cpuMs(server.child.pid!) - cpuBefore) * 1000) / (ROUNDS * EVENTS);
-
-    // 2. Latency at a steady rate: a batch every TICK_MS, sized to what is due by now.
-    const lFrom = WARMUP + ROUNDS * EVENTS;
-    const lTo = lFrom + latencyCount;
-    recorder.latFrom = lFrom;
-    recorder.latTo = lTo;
-    const inflight = new Set<Promise<void>>();
-    const t0 = performance.now();
-    let next = lFrom;
-    for (let tick = 1; next < lTo; tick++) {
-      const due = Math.min(lTo, lFrom + Math.floor(((performance.now() - t0) * RATE) / 1000));
-      if (due > next) {
-        if (inflight.size >= MAX_INFLIGHT) await Promise.race(inflight);
-        // Split a large backlog (timer hiccup) into batches the servers all accept.
-        for (let i = next; i < due; i += 1000) {
-          const p: Promise<void> = post(server, i, Math.min(1000, due - i), stats).finally(() => inflight.delete(p));
-          inflight.add(p);
-        }
-        next = due;
-      }
-      const wait = t0 + tick * TICK_MS - performance.now();
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, wait)));
-    }
-    await Promise.all(inflight);
-    recorder.lastProgressAt = Math.max(recorder.lastProgressAt, performance.now());
-    await waitDelivered(recorder, lFrom, lTo, performance.now() + 30_000);
-
-    // 3. Memory, with every subscriber still connected; then again once the server has
-    // been idle for a while (what it gives back after a flood).
-    const memory = memoryMb(server.child.pid!);
-    let settled: ReturnType<typeof memoryMb> | null = null;
-    if (SETTLE_S > 0) {
-      await new Promise((resolve) => setTimeout(resolve, SETTLE_S * 1000));
-      settled = memoryMb(server.child.pid!);
-    }
-
-    const subs = recorder.subscribers;
-    const sum = (f: (s: Subscriber) => number) => subs.reduce((n, s) => n + f(s), 0);
-    const sorted = Float64Array.from(recorder.latencies).sort();
-    const missing = total * subs.length - sum((s) => s.received);
-    return {
-      startup_ms: round(server.startupMs),
-      idle_rss_mb: round(idle.rss),
-      connect_p50_ms: round(median(subs.map((s) => s.connectMs))),
-      // A round in which some subscriber never got everything has no fully-delivered rate.
-      throughput_eps: rounds.every((r) => r.complete) ? Math.round(median(rounds.map((r) => r.eps))) : null,
-      publish_eps: Math.round(median(rounds.map((r) => r.publishEps))),
-      cpu_us_per_event: round(cpuUsPerEvent),
-      throughput_rounds_eps: rounds.map((r) => (r.complete ? Math.round(r.eps) : null)),
-      latency_p50_ms: round(percentile(sorted, 50)),
-      latency_p99_ms: round(percentile(sorted, 99)),
-      latency_max_ms: round(sorted.at(-1) ?? Number.NaN),
-      latency_samples: sorted.length,
-      rss_mb: round(memory.rss),
-      peak_rss_mb: round(memory.peak),
-      settled_rss_mb: settled ? round(settled.rss) : null,
-      memory: {
-        idle: memoryBreakdown(idle),
-        after: memoryBreakdown(memory),
-        settled: settled ? memoryBreakdown(settled) : null,
-      },
-      delivery: {
-        subscribers: subs.length,
-        expected_per_subscriber: total,
-        complete: missing === 0 && sum((s) => s.duplicates) === 0,
-        missing,
-        duplicates: sum((s) => s.duplicates),
-        out_of_order: sum((s) => s.outOfOrder),
-        foreign: sum((s) => s.foreign),
-        gap_messages: sum((s) => s.gaps.length),
-        gaps_sample: subs.flatMap((s) => s.gaps).slice(0, 5),
-        failed_posts: stats.failedPosts,
-        failed_events: stats.failedEvents,
-        first_post_error: stats.firstError,
-      },
-    };
-  } finally {
-    for (const sub of recorder.subscribers) sub.close();
-    await stopChild(server.child);
+  const session: Session = { kind, server, idle, recorder, stats, total, rounds: [], serverCpuMs: 0, clientCpuUs: 0 };
+  for (let s = 0; s < SUBSCRIBERS; s++) {
+    recorder.subscribers.push(
+      kind === 'socket.io' ? await connectIo(server, recorder, total) : await connectWs(server, recorder, total),
+    );
   }
+  // Warm-up (JIT, connection pools); delivered and verified like the rest, not timed.
+  for (let i = 0; i < WARMUP; i += BATCH) await post(server, i, Math.min(BATCH, WARMUP - i), stats);
+  await waitDelivered(recorder, 0, WARMUP, performance.now() + 30_000);
+  return session;
+}
+
+/** Throughput round r: batches as fast as the server answers, INFLIGHT POSTs at a time. */
+async function throughputRound(session: Session, r: number): Promise<void> {
+  const { server, recorder, stats } = session;
+  const cpuBefore = cpuMs(server.child.pid!);
+  const clientCpuBefore = process.cpuUsage();
+  const tFrom = WARMUP + r * EVENTS;
+  const tTo = tFrom + EVENTS;
+  const started = performance.now();
+  recorder.lastProgressAt = started;
+  let cursor = tFrom;
+  const worker = async () => {
+    while (cursor < tTo) {
+      const from = cursor;
+      cursor = Math.min(tTo, cursor + BATCH);
+      await post(server, from, cursor - from, stats);
+    }
+  };
+  await Promise.all(Array.from({ length: INFLIGHT }, worker));
+  const published = performance.now();
+  recorder.lastProgressAt = Math.max(recorder.lastProgressAt, published);
+  const complete = await waitDelivered(recorder, tFrom, tTo, performance.now() + 60_000);
+  const ms = recorder.lastReceiveAt - started;
+  session.rounds.push({ complete, eps: EVENTS / (ms / 1000), publishEps: EVENTS / ((published - started) / 1000), ms });
+  session.serverCpuMs += cpuMs(server.child.pid!) - cpuBefore;
+  const clientCpu = process.cpuUsage(clientCpuBefore);
+  session.clientCpuUs += clientCpu.user + clientCpu.system;
+}
+
+/** Latency at a steady rate: a batch every TICK_MS, sized to what is due by now; then memory. */
+async function latencyPhase(session: Session): Promise<void> {
+  const { server, recorder, stats } = session;
+  const lFrom = WARMUP + ROUNDS * EVENTS;
+  const lTo = lFrom + LATENCY_COUNT;
+  recorder.latFrom = lFrom;
+  recorder.latTo = lTo;
+  const inflight = new Set<Promise<void>>();
+  const t0 = performance.now();
+  let next = lFrom;
+  for (let tick = 1; next < lTo; tick++) {
+    const due = Math.min(lTo, lFrom + Math.floor(((performance.now() - t0) * RATE) / 1000));
+    if (due > next) {
+      if (inflight.size >= MAX_INFLIGHT) await Promise.race(inflight);
+      // Split a large backlog (timer hiccup) into batches the servers all accept.
+      for (let i = next; i < due; i += 1000) {
+        const p: Promise<void> = post(server, i, Math.min(1000, due - i), stats).finally(() => inflight.delete(p));
+        inflight.add(p);
+      }
+      next = due;
+    }
+    const wait = t0 + tick * TICK_MS - performance.now();
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, wait)));
+  }
+  await Promise.all(inflight);
+  recorder.lastProgressAt = Math.max(recorder.lastProgressAt, performance.now());
+  await waitDelivered(recorder, lFrom, lTo, performance.now() + 30_000);
+  // With every subscriber still connected.
+  session.after = memoryMb(server.child.pid!);
+}
+
+function result(session: Session): Result {
+  const { server, idle, recorder, stats, total, rounds } = session;
+  const memory = session.after!;
+  const settled = session.settled ?? null;
+  const subs = recorder.subscribers;
+  const sum = (f: (s: Subscriber) => number) => subs.reduce((n, s) => n + f(s), 0);
+  const sorted = Float64Array.from(recorder.latencies).sort();
+  const missing = total * subs.length - sum((s) => s.received);
+  return {
+    startup_ms: round(server.startupMs),
+    idle_rss_mb: round(idle.rss),
+    connect_p50_ms: round(median(subs.map((s) => s.connectMs))),
+    // A round in which some subscriber never got everything has no fully-delivered rate.
+    throughput_eps: rounds.every((r) => r.complete) ? Math.round(median(rounds.map((r) => r.eps))) : null,
+    publish_eps: Math.round(median(rounds.map((r) => r.publishEps))),
+    cpu_us_per_event: round((session.serverCpuMs * 1000) / (ROUNDS * EVENTS)),
+    client_cpu_us_per_event: round(session.clientCpuUs / (ROUNDS * EVENTS)),
+    throughput_rounds_eps: rounds.map((r) => (r.complete ? Math.round(r.eps) : null)),
+    latency_p50_ms: round(percentile(sorted, 50)),
+    latency_p99_ms: round(percentile(sorted, 99)),
+    latency_max_ms: round(sorted.at(-1) ?? Number.NaN),
+    latency_samples: sorted.length,
+    rss_mb: round(memory.rss),
+    peak_rss_mb: round(memory.peak),
+    settled_rss_mb: settled ? round(settled.rss) : null,
+    memory: {
+      idle: memoryBreakdown(idle),
+      after: memoryBreakdown(memory),
+      settled: settled ? memoryBreakdown(settled) : null,
+    },
+    delivery: {
+      subscribers: subs.length,
+      expected_per_subscriber: total,
+      complete: missing === 0 && sum((s) => s.duplicates) === 0,
+      missing,
+      duplicates: sum((s) => s.duplicates),
+      out_of_order: sum((s) => s.outOfOrder),
+      foreign: sum((s) => s.foreign),
+      gap_messages: sum((s) => s.gaps.length),
+      gaps_sample: subs.flatMap((s) => s.gaps).slice(0, 5),
+      failed_posts: stats.failedPosts,
+      failed_events: stats.failedEvents,
+      first_post_error: stats.firstError,
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -704,12 +731,33 @@ async function run(kind: Kind): Promise<Result> {
 const results: Partial<Record<Kind, Result>> = {};
 const startedAt = new Date();
 const loadAtStart = os.loadavg();
+const sessions: Session[] = [];
 try {
-  for (const kind of KINDS) if (SERVERS.includes(kind)) results[kind] = await run(kind);
+  // Every server is started (and its idle memory read) one after the other, and all stay
+  // up with their subscribers connected. The throughput rounds then take turns, round r
+  // starting with server r (mod n): a burst of load from a neighbour lands on one round of
+  // each server rather than on one server's whole measurement, so the ratios of the
+  // medians hold far better on a shared machine than sequential runs did.
+  for (const kind of KINDS) if (SERVERS.includes(kind)) sessions.push(await open(kind));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let i = 0; i < sessions.length; i++) await throughputRound(sessions[(r + i) % sessions.length]!, r);
+  }
+  for (const session of sessions) await latencyPhase(session);
+  if (SETTLE_S > 0) {
+    // What each server gives back after the flood: every one has been idle at least this long.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_S * 1000));
+    for (const session of sessions) session.settled = memoryMb(session.server.child.pid!);
+  }
+  for (const session of sessions) results[session.kind] = result(session);
 } catch (error) {
   console.error(`bench/events: ${(error as Error).message}`);
   killAllSync();
   process.exit(1);
+} finally {
+  for (const session of sessions) {
+    for (const sub of session.recorder.subscribers) sub.close();
+  }
+  await Promise.all(sessions.map((session) => stopChild(session.server.child)));
 }
 
 const ratio = (a: number | null | undefined, b: number | null | undefined) =>
@@ -773,6 +821,7 @@ const row = (r: Result) => ({
   'throughput ev/s': r.throughput_eps ?? 'incomplete',
   'publish ev/s': r.publish_eps,
   'cpu µs/ev': r.cpu_us_per_event,
+  'client µs/ev': r.client_cpu_us_per_event,
   'p50 ms': r.latency_p50_ms,
   'p99 ms': r.latency_p99_ms,
   'rss MB': r.rss_mb,
@@ -787,6 +836,7 @@ const ratioRow = (x: NonNullable<ReturnType<typeof ratios>>) => ({
   'throughput ev/s': x.throughput ?? '',
   'publish ev/s': x.publish ?? '',
   'cpu µs/ev': x.cpu_per_event ?? '',
+  'client µs/ev': '',
   'p50 ms': x.latency_p50 ?? '',
   'p99 ms': x.latency_p99 ?? '',
   'rss MB': x.rss ?? '',

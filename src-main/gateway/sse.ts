@@ -7,6 +7,7 @@ import type { EventBus } from '../events/bus.ts';
 import { EventStream } from '../events/event-stream.ts';
 import type { Logger } from '../logger.ts';
 import { connectedMessage, controlJson, parseStreamParams, type ServerHello } from './stream-params.ts';
+import { OutgoingFrames } from './write-coalescing.ts';
 
 interface SseClient {
   id: string;
@@ -80,33 +81,40 @@ export class SseHub {
 
     const id = randomUUID();
     let waiting = false;
+    // Like /ws: a turn's messages leave in one write after the publishers' answers
+    // (write-coalescing.ts), one chunk of the chunked body instead of one per event.
+    // Everything this stream sends goes through `out`, so it stays in order.
+    const out = new OutgoingFrames(
+      res,
+      () => {
+        // The write that leaves the response below half its mark resumes a waiting pump.
+        if (!waiting || res.writableLength > res.writableHighWaterMark / 2) return;
+        waiting = false;
+        pump();
+      },
+      () => !res.writableEnded && !res.destroyed,
+    );
+    const send = (text: string) => out.push(Buffer.from(text));
     const pump = () => {
       if (waiting || res.writableEnded) return;
-      // No corking here (unlike /ws): Node's ServerResponse already corks the socket for
-      // each chunked write and uncorks on the next tick, so one tick's events leave in one writev.
       for (let item = stream.next(); item; item = stream.next()) {
-        const text =
+        send(
           item.kind === 'event'
             ? `id: ${item.event.seq}\nevent: ${item.event.type}\ndata: ${item.event.json}\n\n`
-            : `event: ${item.kind}\ndata: ${controlJson(item)}\n\n`;
+            : `event: ${item.kind}\ndata: ${controlJson(item)}\n\n`,
+        );
         if (item.kind === 'error') {
-          res.write(text);
           end('history unavailable');
           return;
         }
-        if (!res.write(text)) {
-          // Over the mark only because Node corks the socket until the tick ends (a group
-          // commit feeds many events at once): let the bytes go and look again.
-          const socket = res.socket;
-          if (socket?.writableCorked) {
-            socket.uncork();
-            if (socket.writableLength < socket.writableHighWaterMark) continue;
-          }
+        if (res.writableLength + out.bytes > res.writableHighWaterMark) {
+          // Over the mark only because of what the batch holds, or because Node corks the
+          // socket until the tick ends: let the bytes go to the kernel and look again.
+          out.flush();
+          if (res.socket?.writableCorked) res.socket.uncork();
+          if (res.writableLength <= res.writableHighWaterMark) continue;
+          // Resumed by the write callback above once the reader catches up.
           waiting = true;
-          res.once('drain', () => {
-            waiting = false;
-            pump();
-          });
           return;
         }
       }
@@ -120,14 +128,14 @@ export class SseHub {
       onReadable: pump,
     });
     const connected = connectedMessage(id, stream, this.#bus.log.epoch, this.#getHello());
-    res.write(`retry: 2000\nevent: connected\ndata: ${JSON.stringify(connected)}\n\n`);
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), this.#keepAliveMs);
+    send(`retry: 2000\nevent: connected\ndata: ${JSON.stringify(connected)}\n\n`);
+    const keepAlive = setInterval(() => send(': keep-alive\n\n'), this.#keepAliveMs);
     keepAlive.unref();
 
     // Like /ws: the stream lasts as long as its credential. At expiry it says so and
     // ends; the client reconnects with a fresh token (or ticket) and Last-Event-ID.
     const finish = (code: 'token_expired' | 'revoked', message: string) => {
-      if (!res.writableEnded) res.write(`event: error\ndata: ${JSON.stringify({ type: 'error', code, message })}\n\n`);
+      if (!res.writableEnded) send(`event: error\ndata: ${JSON.stringify({ type: 'error', code, message })}\n\n`);
       end(code);
     };
     const expiry =
@@ -145,6 +153,8 @@ export class SseHub {
       clearInterval(keepAlive);
       stream.close();
       this.#clients.delete(id);
+      // What was made for the client (the error that ends it, say) goes before the end.
+      out.flush();
       if (!res.writableEnded) res.end();
       this.#logger.info(
         {

@@ -32,8 +32,8 @@ import {
   type ServerHello,
   type StreamParams,
 } from './stream-params.ts';
-import { eventFrame } from './text-frame.ts';
-import { coalesceWrites, releaseWrites } from './write-coalescing.ts';
+import { eventFrame, textFrame } from './text-frame.ts';
+import { OutgoingFrames } from './write-coalescing.ts';
 
 /** Close codes that usually come without a reason, in words for the log. */
 const CLOSE_REASONS = new Map<number, string>([
@@ -78,8 +78,8 @@ export interface GatewayOptions {
 interface Client {
   id: string;
   ws: WebSocket;
-  /** The TCP socket under `ws`: corked while a tick's frames are written (write-coalescing.ts). */
-  socket: Duplex;
+  /** This tick's frames for the client, written to its socket as one buffer (write-coalescing.ts). */
+  out: OutgoingFrames;
   stream: EventStream;
   alive: boolean;
   /** The payload of our last ping: only a pong echoing it proves the client alive. */
@@ -90,8 +90,11 @@ interface Client {
   failure?: string;
   principal: AuthPrincipal | null;
   expiry: NodeJS.Timeout | undefined;
-  /** The write callback of every frame (one closure per client, not per frame). */
-  onWritten: (error?: Error | null) => void;
+}
+
+/** Bytes made for the client and not yet read by the kernel: ws's buffer and the socket's, plus the batch's. */
+function unsent(client: Client): number {
+  return client.ws.bufferedAmount + client.out.bytes;
 }
 
 /** The request id of each upgrade, for the refusal or the 101 that answers it. */
@@ -131,7 +134,7 @@ export class WsGateway {
       client_id: c.id,
       queued: c.stream.queued,
       dropped: c.stream.dropped,
-      buffered_bytes: c.ws.bufferedAmount,
+      buffered_bytes: unsent(c),
     }));
   }
 
@@ -254,20 +257,23 @@ export class WsGateway {
     const client: Client = {
       id,
       ws,
-      socket,
       alive: true,
       pingPayload: undefined,
       waitingForDrain: false,
       overflowed: false,
       principal,
-      onWritten: (error) => this.#onWritten(client, error),
+      out: new OutgoingFrames(
+        socket,
+        (error) => this.#onWritten(client, error),
+        () => ws.readyState === WebSocket.OPEN,
+      ),
       // A stream lives as long as the credential it was opened with; the client
       // reconnects with a fresh one and resumes with `since` (no hole, no duplicate).
       expiry:
         principal?.expiresAt === undefined
           ? undefined
           : setTimeout(
-              () => ws.close(CLOSE_TOKEN_EXPIRED, 'token_expired'),
+              () => this.#close(client, CLOSE_TOKEN_EXPIRED, 'token_expired'),
               Math.max(0, principal.expiresAt - Date.now()),
             ).unref(),
       stream: new EventStream(o.bus, {
@@ -323,7 +329,7 @@ export class WsGateway {
    */
   #control(client: Client, message: ControlMessage): void {
     if (client.ws.readyState !== WebSocket.OPEN) return;
-    if (client.ws.bufferedAmount > MAX_UNSENT_BYTES) return this.#overflow(client);
+    if (unsent(client) > MAX_UNSENT_BYTES) return this.#overflow(client);
     this.#send(client, JSON.stringify(message));
   }
 
@@ -331,39 +337,46 @@ export class WsGateway {
     if (client.overflowed) return;
     client.overflowed = true;
     this.#options.logger.warn(
-      { client_id: client.id, buffered_bytes: client.ws.bufferedAmount },
+      { client_id: client.id, buffered_bytes: unsent(client) },
       'websocket client does not read what it asks for; closing it',
     );
     client.stream.close();
+    client.out.drop();
     client.ws.close(CLOSE_CODES.policy, `more than ${MAX_UNSENT_BYTES} bytes unread`);
     // It is not reading, so the close handshake may never finish: cut it.
     setTimeout(() => client.ws.terminate(), OVERFLOW_TERMINATE_MS).unref();
   }
 
   /**
-   * Every frame goes out with a write callback: whichever frame drains the socket below
-   * the low-water mark resumes a pump that paused (a large snapshot can be that frame).
+   * Control messages go through the client's batch like events, so the two stay in the
+   * order they were made. The batch's one write per flush carries the callback that
+   * resumes a pump waiting for the socket to drain.
    */
-  #send(client: Client, frame: string): void {
-    coalesceWrites(client.socket);
-    client.ws.send(frame, client.onWritten);
+  #send(client: Client, json: string): void {
+    client.out.push(textFrame(json));
   }
 
   /**
-   * An event goes out as its shared, pre-built frame written straight to the socket (see
-   * text-frame.ts). That is safe beside ws's own writes: without compression ws writes
-   * each frame synchronously, so frames never interleave; the pump writes only while the
-   * connection is OPEN (never after our close frame); and ws counts the socket's buffer in
-   * bufferedAmount, so the high-water checks see these bytes too.
+   * An event goes out as its shared, pre-built frame (see text-frame.ts), written straight
+   * to the socket with the rest of the tick's frames. That is safe beside ws's own writes
+   * (pings, pongs, close): without compression ws writes each of its frames whole and at
+   * once, so frames never interleave; the batch writes only while the connection is OPEN
+   * (never after a close frame); and unsent() adds what the batch holds to ws's
+   * bufferedAmount, so the high-water checks see every byte.
    */
   #sendEvent(client: Client, event: StoredEvent): void {
-    coalesceWrites(client.socket);
-    client.socket.write(eventFrame(event), client.onWritten);
+    client.out.push(eventFrame(event));
+  }
+
+  /** Our close frame comes after every frame already made for the client. */
+  #close(client: Client, code: number, reason: string): void {
+    client.out.flush();
+    client.ws.close(code, reason);
   }
 
   #onWritten(client: Client, error: Error | null | undefined): void {
     if (error || !client.waitingForDrain) return;
-    if (client.ws.bufferedAmount <= HIGH_WATER_BYTES / 2) {
+    if (unsent(client) <= HIGH_WATER_BYTES / 2) {
       client.waitingForDrain = false;
       this.#pump(client);
     }
@@ -373,9 +386,9 @@ export class WsGateway {
     const { ws, stream } = client;
     if (client.waitingForDrain) return;
     while (ws.readyState === WebSocket.OPEN) {
-      // Over the mark only because the socket is corked: let the bytes go and look again.
-      if (ws.bufferedAmount > HIGH_WATER_BYTES && releaseWrites(client.socket)) continue;
-      if (ws.bufferedAmount > HIGH_WATER_BYTES) {
+      // Over the mark only because of what the batch holds: let the bytes go and look again.
+      if (unsent(client) > HIGH_WATER_BYTES && client.out.flush()) continue;
+      if (unsent(client) > HIGH_WATER_BYTES) {
         // Resumed by the write callback of a frame already in flight (below).
         client.waitingForDrain = true;
         return;
@@ -387,7 +400,7 @@ export class WsGateway {
       if (item.kind === 'error') {
         // The store failed mid-replay: end cleanly; the client resumes with since.
         stream.close();
-        ws.close(CLOSE_CODES.tryAgainLater, 'history unavailable');
+        this.#close(client, CLOSE_CODES.tryAgainLater, 'history unavailable');
         return;
       }
     }
@@ -450,7 +463,7 @@ export class WsGateway {
     for (const client of this.#clients.values()) {
       const p = client.principal;
       if (!p || p.via === 'owner_token') continue;
-      if (subject === undefined || p.id === subject) client.ws.close(CLOSE_REVOKED, 'revoked');
+      if (subject === undefined || p.id === subject) this.#close(client, CLOSE_REVOKED, 'revoked');
     }
   }
 
@@ -462,7 +475,7 @@ export class WsGateway {
       (client) =>
         new Promise<void>((resolve) => {
           client.ws.once('close', () => resolve());
-          client.ws.close(CLOSE_CODES.goingAway, 'server shutting down');
+          this.#close(client, CLOSE_CODES.goingAway, 'server shutting down');
         }),
     );
     const timer = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());

@@ -1,7 +1,6 @@
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { SqliteEventLog } from '../../src-main/events/sqlite-event-log.ts';
-import type { Runtime } from '../../src-main/runtime.ts';
 import type { SqlStore } from '../../src-main/store/sql-store.ts';
 import { SqliteStore } from '../../src-main/store/sqlite/sqlite-store.ts';
 import { api, startRuntime } from '../helpers/runtime.ts';

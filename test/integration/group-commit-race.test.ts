@@ -14,7 +14,7 @@ import { sseSubscriber, wsSubscriber } from '../helpers/stream-subscribers.ts';
  * with exactly the acknowledged events, once each, in order; the failures must fail only
  * their own request; and no subscriber may be handed an event its commit has not made
  * visible to another connection. (On PostgreSQL, LOOKOUT_TEST_STORE=postgres, the same
- * race runs over its one-transaction-per-publish path.)
+ * race runs over its group commit; pg-group-commit-race.test.ts races two servers.)
  */
 
 const TYPES = '?types=x.race';

@@ -293,7 +293,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     paths,
     bus,
     logger,
-    ...(pgStore ? { team: new TeamLock(pgStore, logger) } : {}),
+    ...(pgStore ? { team: new TeamLock(pgStore, logger), server: runnerId } : {}),
     onStateDirLost: (message) => {
       logger.error(message);
       if (options.onStateDirLost) options.onStateDirLost(message);
@@ -305,6 +305,7 @@ export async function createRuntime(input: ConfigInput | Config, options: Runtim
     access,
     trustProxy,
     assertWritable: (lockId) => assertWritable(session, lockId),
+    admitWrite: (run) => session.admitWrite(run),
   };
   const hello = () => ({ version: VERSION, workspace: config.workspace, session: session.state });
 

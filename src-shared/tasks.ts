@@ -119,7 +119,7 @@ export const Task = z.object({
   git_branch: z.string().nullable(),
   pull_request_url: z.string().nullable(),
   exit_code: z.number().int().nullable(),
-  /** Why it ended as it did: `exit_code_1`, `cancelled`, `timeout`, `server_restarted`, … */
+  /** Why it ended as it did: `exit_code_1`, `cancelled`, `timeout`, `server_restarted`, `runner_lost` (team mode), … */
   reason: z.string().nullable(),
   timeout_s: z.number().int().nullable(),
   /** The sha the task branch ended on (after Lookout committed what the agent left). */

@@ -12,6 +12,11 @@ export interface GuardOptions {
   trustProxy: ProxyTrust;
   /** Throws 423 unless the workspace is writable (or the request shows the lock holder's id). */
   assertWritable: (lockId: string | undefined) => void;
+  /**
+   * Runs a lock-bound request found writable, counted until it is answered, so a handover
+   * of the workspace waits for it (SessionService.admitWrite).
+   */
+  admitWrite?: <T>(run: () => Promise<T>) => Promise<T>;
 }
 
 const needCredential = () =>
@@ -97,8 +102,12 @@ export function policyGuard(options: GuardOptions): PolicyGuard {
     if (route.policy.role === 'public') return (_ctx, next) => next();
     return async (ctx, next) => {
       const { origin, principal } = await resolve(ctx, options, Boolean(route.policy.ticket), false);
-      await enforce(route.policy, principal, origin, options, ctx.get(HEADERS.lockId) || undefined);
-      await next();
+      const lockId = ctx.get(HEADERS.lockId) || undefined;
+      await enforce(route.policy, principal, origin, options, lockId);
+      if (route.policy.readOnly !== 'blocked' || !options.admitWrite) return next();
+      // Checked again and admitted in one turn: a handover in between cannot miss it.
+      options.assertWritable(lockId);
+      await options.admitWrite(next);
     };
   };
 }

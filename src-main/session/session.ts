@@ -4,11 +4,17 @@ import { LookoutError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
 import { type HolderRecord, isHeld, type LockPaths, readHolder, WorkspaceLock } from './lock.ts';
-import type { TeamHolder, TeamLock, TeamView } from './team-lock.ts';
+import type { TeamHolder, TeamLock, TeamView, WriteFence } from './team-lock.ts';
 
 const WATCH_MS = 1000;
 /** After handing the lock to a CLI, how long the server waits for it before taking it back. */
 const HANDOVER_GRACE_MS = 10_000;
+/**
+ * Team mode: how long a handover waits for the other servers to acknowledge it (each has
+ * seen the new holder and its writes admitted before have ended). A server that never
+ * answers (it died within its lease, or its database link is gone) costs this once.
+ */
+const FENCE_MS = 5_000;
 
 /** Device and inode of a directory: tells the one we started with from a new one at the same path. */
 function identityOf(dir: string): string | undefined {
@@ -52,6 +58,12 @@ export class SessionService {
   #followingTeam = false;
   #conflictLogged = false;
   #unfollow: () => void = () => undefined;
+  /** Lock-bound requests admitted and not yet answered (see admitWrite). */
+  #writes = new Set<Promise<unknown>>();
+  /** Team mode: this server's name among the team's (its lease holder), for the write fence. */
+  #server: string | undefined;
+  /** Team mode: the holder whose fence this server last acknowledged. */
+  #acked: string | undefined;
 
   constructor(options: {
     paths: LockPaths;
@@ -64,8 +76,11 @@ export class SessionService {
      * the workspace; one that does (through any server) makes every server read-only.
      */
     team?: TeamLock;
+    /** Team mode: this server's name among the team's (the holder of its lease in `server_leases`). */
+    server?: string;
   }) {
     this.#team = options.team;
+    this.#server = options.server;
     this.#onStateDirLost = options.onStateDirLost ?? (() => undefined);
     this.#identity = identityOf(options.paths.stateDir);
     this.#paths = options.paths;
@@ -226,10 +241,12 @@ export class SessionService {
       const lock = other.handoverUntil > 0 ? NO_LOCK : toLockInfo(other.holder);
       await this.#publishIfChanged({ read_only: true, lock }, reason, { announce: false });
       this.#followingTeam = true;
+      this.#acknowledge(team, other.holder.id);
       return;
     }
     // Writable again because the other server's command finished: that server said so.
     // Because its server died, or for a reason of our own: ours to say.
+    this.#acked = undefined; // the next holder is acknowledged afresh
     const followed = this.#followingTeam && !view.cleared && reason !== 'start';
     await this.#publishIfChanged(next, reason, { announce: !followed });
     this.#followingTeam = false;
@@ -271,6 +288,7 @@ export class SessionService {
    */
   async handover(): Promise<boolean> {
     let released = false;
+    let fence: WriteFence | undefined;
     await this.#serially(async () => {
       const own = this.#lock.held;
       if (!own) return;
@@ -278,6 +296,8 @@ export class SessionService {
       if (this.#team) {
         let taken: boolean;
         try {
+          // Listening before the holder is written: no acknowledgement is missed.
+          if (this.#server !== undefined) fence = await this.#team.fence(own.id);
           taken = await this.#team.take({ holder: own, handoverUntil: until });
         } catch (error) {
           throw new LookoutError(
@@ -295,8 +315,12 @@ export class SessionService {
       this.#handoverUntil = until;
       await this.#lock.release();
       await this.#publishIfChanged({ read_only: true, lock: NO_LOCK }, 'handover');
+      // Read-only from here on: the writes admitted before end before the command is
+      // answered (on every server of a team: the fence), so none lands during its hold.
+      if (this.#team && fence && this.#server !== undefined) await this.#fence(this.#team, fence, this.#server);
+      else await this.#drain();
       released = true;
-    });
+    }).finally(() => fence?.close());
     return released;
   }
 
@@ -317,6 +341,63 @@ export class SessionService {
    */
   mayWrite(lockId: string | undefined): boolean {
     return !this.#state.read_only || (lockId !== undefined && lockId !== '' && this.#isHolderId(lockId));
+  }
+
+  /**
+   * Runs a lock-bound request that was just found writable (the guard calls this in the
+   * same turn as its check, so no state change falls between them), counting it until it
+   * is answered: a handover waits for the ones admitted before it (#drain).
+   */
+  admitWrite<T>(run: () => Promise<T>): Promise<T> {
+    const running = run();
+    const tracked = running.catch(() => undefined);
+    this.#writes.add(tracked);
+    void tracked.then(() => this.#writes.delete(tracked));
+    return running;
+  }
+
+  /** Resolves once every lock-bound request admitted until now has been answered (at most FENCE_MS). */
+  async #drain(): Promise<void> {
+    if (this.#writes.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, FENCE_MS)));
+    await Promise.race([Promise.all([...this.#writes]), bound]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * Team mode, on a server that just saw another's holder: once the writes it admitted
+   * before have ended, tell the holding server (its handover waits for that).
+   */
+  #acknowledge(team: TeamLock, holderId: string): void {
+    const server = this.#server;
+    if (server === undefined || this.#acked === holderId) return;
+    this.#acked = holderId;
+    void this.#drain()
+      .then(() => team.acknowledge(holderId, server))
+      .catch((error: unknown) => this.#logger.debug({ err: error }, 'could not acknowledge the workspace holder'));
+  }
+
+  /**
+   * Team mode, in a handover: waits (at most FENCE_MS) until this server's own writes
+   * admitted before and every other live server's have ended, each server saying so.
+   */
+  async #fence(team: TeamLock, fence: WriteFence, server: string): Promise<void> {
+    await this.#drain();
+    let servers: string[];
+    try {
+      servers = await team.otherServers(server);
+    } catch (error) {
+      // The database went away mid-handover: the command is answered; nobody can write meanwhile anyway.
+      this.#logger.warn({ err: error }, 'could not list the servers to wait for at the handover');
+      return;
+    }
+    const missing = await fence.wait(servers, FENCE_MS);
+    if (missing.length > 0)
+      this.#logger.warn(
+        { servers: missing },
+        'handing the workspace over without word from some servers (a write they admitted before may still land)',
+      );
   }
 
   /** The 423 for a write refused now: who holds the lock, or that a handover is under way. */

@@ -1,8 +1,24 @@
 import type pg from 'pg';
 import type { Logger } from '../logger.ts';
 import { advisoryLockHeld, LOCK_NAMESPACE, LOCK_WORKSPACE } from '../store/postgres/advisory-locks.ts';
+import { DB_NOW_MS } from '../store/postgres/clock.ts';
 import type { PgStore } from '../store/postgres/pg-store.ts';
 import { HolderRecord } from './lock.ts';
+
+/** Where servers say they have seen a holder and ended the writes they let in before (see WriteFence). */
+const FENCE_CHANNEL = 'lookout_write_fence';
+
+/**
+ * A handover's fence: the other servers' acknowledgements that they have seen the new
+ * holder and that the lock-bound writes they admitted before seeing it have ended. The
+ * command is answered after it, so no write admitted under the old holder lands during
+ * the command's hold (docs/team-mode.md, "A write in flight during a handover").
+ */
+export interface WriteFence {
+  /** Resolves once every server named has acknowledged, or after timeoutMs: the ones that did not. */
+  wait(servers: readonly string[], timeoutMs: number): Promise<string[]>;
+  close(): void;
+}
 
 interface HolderRow {
   kind: string;
@@ -58,10 +74,69 @@ export class TeamLock {
   #held = false;
   #written: string | undefined;
   #last: TeamHolder | null = null;
+  #listening = false;
 
   constructor(store: PgStore, logger: Logger) {
     this.#store = store;
     this.#logger = logger;
+  }
+
+  /**
+   * Starts collecting acknowledgements for `holderId` (before the holder is written, so
+   * none is missed), on the lock's own connection.
+   */
+  async fence(holderId: string): Promise<WriteFence> {
+    const client = await this.#connection();
+    if (!this.#listening) {
+      await client.query(`LISTEN ${FENCE_CHANNEL}`);
+      this.#listening = true;
+    }
+    const acked = new Set<string>();
+    let check: (() => void) | undefined;
+    const onNotification = (message: pg.Notification) => {
+      if (message.channel !== FENCE_CHANNEL || !message.payload) return;
+      try {
+        const { holder, server } = JSON.parse(message.payload) as { holder?: unknown; server?: unknown };
+        if (holder === holderId && typeof server === 'string') acked.add(server);
+      } catch {
+        return; // not ours to read
+      }
+      check?.();
+    };
+    client.on('notification', onNotification);
+    return {
+      wait: (servers, timeoutMs) =>
+        new Promise<string[]>((resolve) => {
+          const missing = () => servers.filter((server) => !acked.has(server));
+          const timer = setTimeout(() => finish(), timeoutMs);
+          const finish = () => {
+            clearTimeout(timer);
+            check = undefined;
+            resolve(missing());
+          };
+          check = () => {
+            if (missing().length === 0) finish();
+          };
+          check?.();
+        }),
+      close: () => {
+        client.off('notification', onNotification);
+      },
+    };
+  }
+
+  /** Tells the server holding the team lock that this one has seen `holderId` and its earlier writes ended. */
+  async acknowledge(holderId: string, server: string): Promise<void> {
+    await this.#store.run('SELECT pg_notify(?, ?)', [FENCE_CHANNEL, JSON.stringify({ holder: holderId, server })]);
+  }
+
+  /** The other servers alive now (a live lease in `server_leases`): those a fence waits for. */
+  async otherServers(self: string): Promise<string[]> {
+    const rows = await this.#store.all<{ holder: string }>(
+      `SELECT DISTINCT holder FROM server_leases WHERE expires_at_ms > ${DB_NOW_MS} AND holder <> ?`,
+      [self],
+    );
+    return rows.map((row) => row.holder);
   }
 
   /** Whether this server holds the team lock (for its `lookout run`, or a handover to one). */
@@ -78,6 +153,7 @@ export class TeamLock {
     if (this.#held) this.#logger.warn({ reason }, 'lost the team workspace lock (its database connection ended)');
     this.#held = false;
     this.#written = undefined;
+    this.#listening = false;
     const client = this.#client;
     this.#client = undefined;
     if (client) {
@@ -200,6 +276,7 @@ export class TeamLock {
     await this.release();
     const client = this.#client;
     this.#client = undefined;
+    this.#listening = false;
     this.#last = null;
     if (client) {
       client.removeAllListeners();

@@ -171,7 +171,7 @@ export const stateRoutes = (state: StateService): Route[] =>
       path: '/collections',
       summary: 'Start a collection (git commits and file changes since the last sync)',
       description:
-        'Answers at once; the system status goes COLLECTING with progress published every tenth (`system.status_changed`), then IDLE with `last_sync`, or ERROR with the reason. One at a time: 409 while one runs.',
+        'Answers at once; the system status goes COLLECTING with progress published every tenth (`system.status_changed`), then IDLE with `last_sync`, or ERROR with the reason. One at a time: 409 while one runs (`details.collection`); in team mode one at a time in the whole team, and a start while another server collects is 409 naming it (`details.running`: `server`, `id`, `started_at`).',
       tags: ['collections'],
       policy: { role: 'operator', readOnly: 'blocked' },
       errors: [409, 423],

@@ -24,7 +24,12 @@ export class ServerLease {
   #validUntil = 0;
   #heartbeat: NodeJS.Timeout | undefined;
   #deadline: NodeJS.Timeout | undefined;
-  #beating = false;
+  /**
+   * The renewal or acquisition in flight, if any. Every write this class makes to its own
+   * row goes through it, one at a time, so release() can wait for it: an INSERT sent before
+   * release() and landing after its DELETE would otherwise leave a row nobody renews.
+   */
+  #inFlight: Promise<void> | undefined;
   #stopped = false;
   #lost: ((leaseId: string) => void)[] = [];
   #acquired: ((leaseId: string) => void)[] = [];
@@ -61,13 +66,25 @@ export class ServerLease {
 
   /** Takes the first lease and starts renewing it. */
   async start(): Promise<void> {
-    await this.#acquire();
+    await this.#serially(() => this.#acquire());
+    if (this.#stopped) return;
     const every = Math.max(100, Math.floor(this.durationMs / 3));
     this.#heartbeat = setInterval(() => void this.#beat(), every);
     this.#heartbeat.unref();
   }
 
+  /** Runs one write on this server's row unless another is in flight (it is then skipped: the next beat comes soon). */
+  #serially(write: () => Promise<void>): Promise<void> {
+    if (this.#inFlight || this.#stopped) return this.#inFlight ?? Promise.resolve();
+    const running = write().finally(() => {
+      if (this.#inFlight === running) this.#inFlight = undefined;
+    });
+    this.#inFlight = running;
+    return running;
+  }
+
   async #acquire(): Promise<void> {
+    if (this.#stopped) return;
     const id = randomUUID();
     const sentAt = performance.now();
     const at = new Date().toISOString();
@@ -76,15 +93,22 @@ export class ServerLease {
        VALUES (?, ?, ?, ?, ?, ${DB_NOW_MS} + ?)`,
       [id, this.holder, process.pid, at, at, this.durationMs],
     );
+    // release() came while the INSERT was on its way: it waits for us, and the row is ours to remove.
+    if (this.#stopped) {
+      await this.#store.run('DELETE FROM server_leases WHERE id = ?', [id]);
+      return;
+    }
     this.#id = id;
     this.#extend(sentAt);
     for (const listener of this.#acquired) listener(id);
   }
 
   /** Renews the lease (or, having lost it, takes a new one); never throws. */
-  async #beat(): Promise<void> {
-    if (this.#beating || this.#stopped) return;
-    this.#beating = true;
+  #beat(): Promise<void> {
+    return this.#serially(() => this.#renew());
+  }
+
+  async #renew(): Promise<void> {
     try {
       if (!this.valid) {
         await this.#acquire();
@@ -101,8 +125,6 @@ export class ServerLease {
       else this.#lose(id, 'the database says it ran out (another server may have settled its work)');
     } catch (error) {
       this.#logger.warn({ err: error }, 'renewing the server lease failed; trying again');
-    } finally {
-      this.#beating = false;
     }
   }
 
@@ -159,11 +181,16 @@ export class ServerLease {
     );
   }
 
-  /** Stops renewing and gives the lease up (a clean stop: what still carries it is orphaned at once). */
+  /**
+   * Stops renewing and gives the lease up (a clean stop: what still carries it is orphaned
+   * at once). A renewal or acquisition already sent is waited for first, so no row of this
+   * server outlives the call.
+   */
   async release(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#heartbeat);
     clearTimeout(this.#deadline);
+    await this.#inFlight?.catch(() => undefined);
     const id = this.#id;
     this.#id = undefined;
     if (id !== undefined) await this.#store.run('DELETE FROM server_leases WHERE id = ?', [id]);

@@ -487,7 +487,10 @@ export class TaskService {
     }
     await this.#agents.claimed(agent, taskId);
     const queued = await this.#published('pending', await this.get(taskId));
+    // Answer after the pass that may start it: with room, the caller hears `running` (on
+    // PostgreSQL the claim takes round trips, so not waiting would often answer `queued`).
     this.#pump();
+    await this.#pumped;
     return (await this.find(taskId)) ?? queued;
   }
 
@@ -1134,6 +1137,13 @@ export class TaskService {
    * leases are reaped and the tasks locked with SKIP LOCKED and moved with a guarded
    * UPDATE, so each task is settled, and its events published, exactly once. Answers the
    * tasks this call settled.
+   *
+   * The events are stored before the settle commits, while its row locks are held, so a
+   * sweeper that dies (or whose database goes away) between the two loses nothing:
+   * - the append fails or never happens: the settle rolls back with it, the lease row and
+   *   the task are as they were, and the next sweep (on any server) does both again;
+   * - the append is stored but the COMMIT never comes: the next sweep settles the task and
+   *   finds its events already stored, so it publishes nothing twice.
    */
   async reclaimOrphans(): Promise<string[]> {
     const lease = this.#lease;
@@ -1152,49 +1162,92 @@ export class TaskService {
          AND NOT EXISTS (SELECT 1 FROM server_leases l WHERE l.id = t.lease_id)
          ORDER BY id FOR UPDATE SKIP LOCKED`,
       );
-      const done: { row: TaskRow; agent?: string }[] = [];
-      const at = now();
+      const done: string[] = [];
       for (const row of rows) {
-        const { changes } = await tx.run(
-          `UPDATE tasks SET status = 'failed', reason = ?, completed_at = ?, updated_at = ? WHERE id = ? AND status = 'running'`,
-          [RUNNER_LOST, at, at, row.id],
-        );
-        if (changes !== 1) continue;
-        let agent: string | undefined;
-        if (row.assigned_agent_id !== null) {
-          const freed = await tx.run(
-            `UPDATE agents SET status = 'idle', current_task_id = NULL, status_reason = ?, updated_at = ?
-             WHERE id = ? AND current_task_id = ?`,
-            [RUNNER_LOST, at, row.assigned_agent_id, row.id],
-          );
-          if (freed.changes === 1)
-            agent = (await tx.get<{ name: string }>('SELECT name FROM agents WHERE id = ?', [row.assigned_agent_id]))
-              ?.name;
-        }
-        if (row.sandbox_id !== null)
-          await tx.run("UPDATE sandboxes SET status = 'kept' WHERE id = ? AND status = 'active'", [row.sandbox_id]);
-        this.#logger.warn(
-          { task: row.id, runner: row.runner, lease: row.lease_id, holder: holders.get(row.lease_id!) },
-          'settled a task whose server stopped renewing its lease (runner_lost)',
-        );
-        done.push(agent === undefined ? { row } : { row, agent });
+        if (await this.#settleLost(tx, row, holders.get(row.lease_id!))) done.push(row.id);
       }
       return done;
     });
-    for (const { row, agent } of settled) {
-      await this.#published('running', await this.get(row.id));
-      if (agent !== undefined)
-        await this.#bus.emit('agent.status_changed', {
-          agent_id: row.assigned_agent_id,
-          name: agent,
-          from: 'working',
-          to: 'idle',
-          task_id: null,
-          reason: RUNNER_LOST,
-        });
-    }
     if (settled.length > 0) this.#pump(); // their agents are free for queued tasks
-    return settled.map(({ row }) => row.id);
+    return settled;
+  }
+
+  /** One orphaned task, inside the reclaim's transaction: settled, and announced unless an earlier try did. */
+  async #settleLost(tx: SqlExecutor, row: TaskRow, holder: string | undefined): Promise<boolean> {
+    const at = now();
+    const { changes } = await tx.run(
+      `UPDATE tasks SET status = 'failed', reason = ?, completed_at = ?, updated_at = ? WHERE id = ? AND status = 'running'`,
+      [RUNNER_LOST, at, at, row.id],
+    );
+    if (changes !== 1) return false;
+    let agent: string | undefined;
+    if (row.assigned_agent_id !== null) {
+      const freed = await tx.run(
+        `UPDATE agents SET status = 'idle', current_task_id = NULL, status_reason = ?, updated_at = ?
+         WHERE id = ? AND current_task_id = ?`,
+        [RUNNER_LOST, at, row.assigned_agent_id, row.id],
+      );
+      if (freed.changes === 1)
+        agent = (await tx.get<{ name: string }>('SELECT name FROM agents WHERE id = ?', [row.assigned_agent_id]))?.name;
+    }
+    if (row.sandbox_id !== null)
+      await tx.run("UPDATE sandboxes SET status = 'kept' WHERE id = ? AND status = 'active'", [row.sandbox_id]);
+    this.#logger.warn(
+      { task: row.id, runner: row.runner, lease: row.lease_id, holder },
+      'settled a task whose server stopped renewing its lease (runner_lost)',
+    );
+    if (await this.#lostAnnounced(tx, row)) return true;
+    const task = toTask((await this.#row(row.id, tx))!);
+    // One append: the task's ending and its agent's release are stored together or not at all.
+    await this.#bus.publish(
+      [
+        {
+          type: 'task.status_changed',
+          data: {
+            task_id: task.id,
+            title: task.title,
+            from: 'running',
+            to: task.status,
+            agent_id: task.assigned_agent_id,
+            exit_code: task.exit_code,
+            reason: task.reason,
+          },
+        },
+        ...(agent === undefined
+          ? []
+          : [
+              {
+                type: 'agent.status_changed',
+                data: {
+                  agent_id: row.assigned_agent_id,
+                  name: agent,
+                  from: 'working',
+                  to: 'idle',
+                  task_id: null,
+                  reason: RUNNER_LOST,
+                },
+              },
+            ]),
+      ],
+      { allowServerTypes: true },
+    );
+    return true;
+  }
+
+  /**
+   * Whether an earlier sweep stored this task's runner_lost events and then died before its
+   * settle committed (see reclaimOrphans). Only events since the task started are looked at
+   * (an hour's margin for clocks that differ between servers); a task ends failed once, so
+   * one such event is proof.
+   */
+  async #lostAnnounced(tx: SqlExecutor, row: TaskRow): Promise<boolean> {
+    const since = (row.started_at === null ? 0 : Date.parse(row.started_at)) - 3_600_000;
+    const found = await tx.get<{ seq: number }>(
+      `SELECT seq FROM events WHERE type = 'task.status_changed' AND ts_ms >= ?
+       AND (json::jsonb -> 'data' ->> 'task_id') = ? AND (json::jsonb -> 'data' ->> 'reason') = ? LIMIT 1`,
+      [since, row.id, RUNNER_LOST],
+    );
+    return found !== undefined;
   }
 
   /** Ends every running task (SIGTERM, then SIGKILL after `graceMs`) and waits until each is settled. */

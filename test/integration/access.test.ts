@@ -1,29 +1,49 @@
-import { createSecretKey, randomBytes } from 'node:crypto';
+import { createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createRuntime } from '../../src-main/runtime.ts';
+import { currentSharedSigningKey } from '../../src-main/access/signing-key.ts';
+import type { Runtime } from '../../src-main/runtime.ts';
 import { addUser, bearer, refresh, signedFrom, signIn, userSession } from '../helpers/access.ts';
 import { api, startRuntime } from '../helpers/runtime.ts';
 import { SECRET_IN_LOG, tempWorkspace } from '../helpers/workspace.ts';
 
-const keyOf = (file: string) => createSecretKey(Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64url'));
+/** The key a token signs with, as the runtime holds it, and (team mode) its generation, which tokens name as `kid`. */
+interface Signer {
+  key: KeyObject;
+  kid?: string;
+  /** The stored form, to compare across a restart or a rotation. */
+  stored: string;
+}
+
+/**
+ * The runtime's signing key, read where its store keeps it: `.lookout/signing.key` on
+ * SQLite, the `signing_keys` table when servers share PostgreSQL (LOOKOUT_TEST_STORE=postgres).
+ */
+async function signerOf(runtime: Runtime): Promise<Signer> {
+  if (runtime.store.dialect === 'postgres') {
+    const { key, generation } = await currentSharedSigningKey(runtime.store);
+    return { key, kid: String(generation), stored: key.export().toString('base64url') };
+  }
+  const stored = fs.readFileSync(runtime.paths.signingKey, 'utf8');
+  return { key: createSecretKey(Buffer.from(stored.trim(), 'base64url')), stored };
+}
 
 async function forge(
-  key: Parameters<SignJWT['sign']>[0],
+  signer: Pick<Signer, 'key' | 'kid'>,
   claims: { sub?: string; role?: string; aud?: string; exp?: number } = {},
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ role: claims.role ?? 'admin' })
-    .setProtectedHeader({ alg: 'HS256' })
+    .setProtectedHeader({ alg: 'HS256', ...(signer.kid === undefined ? {} : { kid: signer.kid }) })
     .setSubject(claims.sub ?? 'owner')
     .setJti('j1')
     .setIssuer('lookout')
     .setAudience(claims.aud ?? 'lookout-api')
     .setIssuedAt(now - 5)
     .setExpirationTime(claims.exp ?? now + 60)
-    .sign(key);
+    .sign(signer.key);
 }
 
 const events = async (runtime: Awaited<ReturnType<typeof startRuntime>>, types: string) =>
@@ -115,7 +135,7 @@ describe('access: sign-in, tokens and refresh', () => {
 
   it('answers 401 token_expired for an expired token and 401 for forged ones (alg none, wrong key, tampered, wrong audience)', async () => {
     const runtime = await startRuntime();
-    const key = keyOf(runtime.paths.signingKey);
+    const key = await signerOf(runtime);
     const now = Math.floor(Date.now() / 1000);
     const expired = await forge(key, { exp: now - 1 });
     const res = await fetch(`${runtime.url}/api/v1/events`, { headers: bearer(expired) });
@@ -132,10 +152,13 @@ describe('access: sign-in, tokens and refresh', () => {
         .setAudience('lookout-api')
         .setExpirationTime('1h')
         .encode(),
-      await forge(createSecretKey(randomBytes(32))),
+      // Another key, naming the current generation when there is one.
+      await forge({ key: createSecretKey(randomBytes(32)), kid: key.kid }),
       tampered,
       await forge(key, { aud: 'something-else' }),
       'a.b.c',
+      // Team mode: the right key under another generation's name is refused too.
+      ...(key.kid === undefined ? [] : [await forge({ key: key.key, kid: String(Number(key.kid) + 1) })]),
     ];
     for (const token of forged) {
       const response = await fetch(`${runtime.url}/api/v1/users`, { headers: bearer(token) });
@@ -145,34 +168,34 @@ describe('access: sign-in, tokens and refresh', () => {
     expect((await fetch(`${runtime.url}/api/v1/events`, { headers: bearer(valid) })).status).toBe(200);
   });
 
-  it('keeps the signing key in .lookout (0600): tokens and refreshes outlive a restart; rotate-key ends them', async () => {
+  it('keeps the signing key where its store lives (SQLite: .lookout, 0600; team mode: the database, never on disk): tokens and refreshes outlive a restart; rotate-key ends them', async () => {
     const workspace = tempWorkspace();
-    const first = await createRuntime({ workspace, port: 0, logLevel: 'warn' });
+    const first = await startRuntime({ workspace });
     const signed = await signedFrom(await signIn(first, { token: first.token }));
-    const key = fs.readFileSync(first.paths.signingKey, 'utf8');
-    expect(fs.statSync(first.paths.signingKey).mode & 0o777).toBe(0o600);
+    const key = (await signerOf(first)).stored;
+    if (first.store.dialect === 'postgres') expect(fs.existsSync(first.paths.signingKey)).toBe(false);
+    else expect(fs.statSync(first.paths.signingKey).mode & 0o777).toBe(0o600);
     await first.stop();
 
-    const second = await createRuntime({ workspace, port: 0, logLevel: 'warn' });
-    try {
-      expect(fs.readFileSync(second.paths.signingKey, 'utf8')).toBe(key);
-      expect((await fetch(`${second.url}/api/v1/auth/me`, { headers: bearer(signed.access) })).status).toBe(200);
-      // The cookie is named after the port; the value is what counts.
-      const value = signed.cookie.split('=')[1];
-      const again = await signedFrom(
-        await refresh(second, { cookie: `lookout_refresh_${second.port}=${value}`, binding: signed.binding }),
-      );
+    // A restart: the same workspace and, in team mode, the same database.
+    const databaseUrl = first.config.databaseUrl;
+    const second = await startRuntime({ workspace, ...(databaseUrl === undefined ? {} : { databaseUrl }) });
+    expect((await signerOf(second)).stored).toBe(key);
+    expect((await fetch(`${second.url}/api/v1/auth/me`, { headers: bearer(signed.access) })).status).toBe(200);
+    // The cookie is named after the port; the value is what counts.
+    const value = signed.cookie.split('=')[1];
+    const again = await signedFrom(
+      await refresh(second, { cookie: `lookout_refresh_${second.port}=${value}`, binding: signed.binding }),
+    );
 
-      const rotated = await api(second, '/api/v1/auth/rotate-key', { method: 'POST' });
-      expect(await rotated.json()).toEqual({ revoked_sessions: 1 });
-      expect(fs.readFileSync(second.paths.signingKey, 'utf8')).not.toBe(key);
-      expect((await fetch(`${second.url}/api/v1/auth/me`, { headers: bearer(again.access) })).status).toBe(401);
-      expect((await refresh(second, again)).status).toBe(401);
-      // Programs with the owner token carry on.
-      expect((await api(second, '/api/v1/session')).status).toBe(200);
-    } finally {
-      await second.stop();
-    }
+    const rotated = await api(second, '/api/v1/auth/rotate-key', { method: 'POST' });
+    expect(await rotated.json()).toEqual({ revoked_sessions: 1 });
+    expect((await signerOf(second)).stored).not.toBe(key);
+    expect((await fetch(`${second.url}/api/v1/auth/me`, { headers: bearer(again.access) })).status).toBe(401);
+    expect((await refresh(second, again)).status).toBe(401);
+    // Programs with the owner token carry on.
+    expect((await api(second, '/api/v1/session')).status).toBe(200);
+    if (second.store.dialect === 'postgres') expect(fs.existsSync(second.paths.signingKey)).toBe(false);
   });
 
   it('mints one-time codes for the owner only: each works once', async () => {
@@ -394,7 +417,7 @@ describe('access: streams', () => {
 
   it('closes a stream when its access token expires (WS 4401, SSE an error event), and the owner token never expires', async () => {
     const runtime = await startRuntime();
-    const key = keyOf(runtime.paths.signingKey);
+    const key = await signerOf(runtime);
     const soon = await forge(key, { exp: Math.floor(Date.now() / 1000) + 2 });
     const { ws } = await wsOpen(`${runtime.url.replace('http', 'ws')}/ws`, bearer(soon));
     const owner = await wsOpen(`${runtime.url.replace('http', 'ws')}/ws`, { 'x-session-token': runtime.token });

@@ -140,6 +140,60 @@ async function survivor(repo: string, databaseUrl: string, runnerLeaseS = LEASE_
   return startRuntime({ workspace: clone, databaseUrl, runnerLeaseS });
 }
 
+/**
+ * `n` tasks left running by a server that died holding them (its lease, `dead-lease`, ran
+ * out a minute ago), each with its agent still working: what a sweep must settle.
+ */
+async function orphans(server: Runtime, n: number): Promise<{ task: string; agent: string }[]> {
+  const ids: { task: string; agent: string }[] = [];
+  for (let i = 0; i < n; i++) {
+    const agent = await http<Agent>(endpoint(server), 'POST', '/api/v1/agents', {
+      name: `orphan-${i}`,
+      command: [process.execPath, '-e', ''],
+    });
+    const task = await http<Task>(endpoint(server), 'POST', '/api/v1/tasks', { title: `orphan ${i}`, base: 'main' });
+    ids.push({ task: task.id, agent: agent.id });
+  }
+  await server.store.run(
+    `INSERT INTO server_leases (id, holder, pid, acquired_at, renewed_at, expires_at_ms)
+     VALUES ('dead-lease', 'gone:/srv/lookout', 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z',
+             (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT - 60000)`,
+  );
+  for (const { task, agent } of ids) {
+    await server.store.run(
+      `UPDATE tasks SET status = 'running', assigned_agent_id = ?, runner = 'gone:/srv/lookout', lease_id = 'dead-lease',
+       started_at = created_at WHERE id = ?`,
+      [agent, task],
+    );
+    await server.store.run(`UPDATE agents SET status = 'working', current_task_id = ? WHERE id = ?`, [task, agent]);
+  }
+  return ids;
+}
+
+/**
+ * Makes the next statement matching `when` fail once, as if the sweeping server died right
+ * there: a trigger counting on a sequence (sequences ignore rollbacks, so it fails once).
+ * `at: 'insert'` fails the INSERT of such an event; `at: 'commit'` fails the COMMIT of a
+ * transaction that settled a task as runner_lost (a deferred constraint trigger).
+ */
+async function failOnce(server: Runtime, at: 'insert' | 'commit'): Promise<void> {
+  const name = `die_at_${at}`;
+  await server.store.run(`CREATE SEQUENCE ${name}`);
+  await server.store.run(
+    `CREATE FUNCTION ${name}() RETURNS trigger AS $$ BEGIN
+       IF nextval('${name}') = 1 THEN RAISE EXCEPTION 'the sweeping server died (${at})'; END IF;
+       RETURN ${at === 'insert' ? 'NEW' : 'NULL'};
+     END $$ LANGUAGE plpgsql`,
+  );
+  await server.store.run(
+    at === 'insert'
+      ? `CREATE TRIGGER ${name} BEFORE INSERT ON events FOR EACH ROW
+         WHEN (NEW.json LIKE '%"reason":"runner_lost"%') EXECUTE FUNCTION ${name}()`
+      : `CREATE CONSTRAINT TRIGGER ${name} AFTER UPDATE ON tasks DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+         WHEN (NEW.reason = 'runner_lost') EXECUTE FUNCTION ${name}()`,
+  );
+}
+
 const endpoint = (runtime: Runtime): Endpoint => ({ url: runtime.url, token: runtime.token });
 
 describePostgres('team mode: a lost server’s running tasks', () => {
@@ -271,29 +325,7 @@ describePostgres('team mode: a lost server’s running tasks', () => {
     const b = await survivor(repo, url, 3600);
     const c = await survivor(repo, url, 3600);
     const n = 12;
-    const ids: { task: string; agent: string }[] = [];
-    for (let i = 0; i < n; i++) {
-      const agent = await http<Agent>(endpoint(b), 'POST', '/api/v1/agents', {
-        name: `orphan-${i}`,
-        command: [process.execPath, '-e', ''],
-      });
-      const task = await http<Task>(endpoint(b), 'POST', '/api/v1/tasks', { title: `orphan ${i}`, base: 'main' });
-      ids.push({ task: task.id, agent: agent.id });
-    }
-    // A server that died holding them: its lease ran out a minute ago.
-    await b.store.run(
-      `INSERT INTO server_leases (id, holder, pid, acquired_at, renewed_at, expires_at_ms)
-       VALUES ('dead-lease', 'gone:/srv/lookout', 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z',
-               (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT - 60000)`,
-    );
-    for (const { task, agent } of ids) {
-      await b.store.run(
-        `UPDATE tasks SET status = 'running', assigned_agent_id = ?, runner = 'gone:/srv/lookout', lease_id = 'dead-lease',
-         started_at = created_at WHERE id = ?`,
-        [agent, task],
-      );
-      await b.store.run(`UPDATE agents SET status = 'working', current_task_id = ? WHERE id = ?`, [task, agent]);
-    }
+    const ids = await orphans(b, n);
     const rounds = await Promise.all([b, c, b, c, b, c].map((server) => server.tasks.reclaimOrphans()));
     const all = rounds.flat();
     expect(all.sort()).toEqual(ids.map((x) => x.task).sort());
@@ -309,6 +341,44 @@ describePostgres('team mode: a lost server’s running tasks', () => {
     expect(await b.tasks.reclaimOrphans()).toEqual([]);
     expect(Number((await b.store.get<{ n: number }>('SELECT COUNT(*) AS n FROM server_leases'))!.n)).toBe(2);
   }, 90_000);
+
+  it('a sweep that dies before its events are stored settles nothing: the next sweep settles and announces, once', async () => {
+    const { url } = await createTestDatabase();
+    const b = await survivor(tempRepo(), url, 3600);
+    const [{ task, agent }] = (await orphans(b, 1)) as [{ task: string; agent: string }];
+    await failOnce(b, 'insert');
+
+    await expect(b.tasks.reclaimOrphans()).rejects.toThrow(/the sweeping server died/);
+    // Nothing of it stayed: the task runs on the dead lease, which is still there to reap.
+    expect((await http<Task>(endpoint(b), 'GET', `/api/v1/tasks/${task}`)).status).toBe('running');
+    expect((await http<Agent>(endpoint(b), 'GET', `/api/v1/agents/${agent}`)).status).toBe('working');
+    expect(await b.store.get('SELECT id FROM server_leases WHERE id = ?', ['dead-lease'])).toBeDefined();
+
+    expect(await b.tasks.reclaimOrphans()).toEqual([task]);
+    const events = await eventsAbout(b, task, agent);
+    expect(events.map((e) => [e.type, e.data.to, e.data.reason])).toEqual([
+      ['task.status_changed', 'failed', 'runner_lost'],
+      ['agent.status_changed', 'idle', 'runner_lost'],
+    ]);
+    expect((await http<Task>(endpoint(b), 'GET', `/api/v1/tasks/${task}`)).reason).toBe('runner_lost');
+  }, 60_000);
+
+  it('a sweep that dies after storing its events but before its commit: the next one settles without announcing twice', async () => {
+    const { url } = await createTestDatabase();
+    const b = await survivor(tempRepo(), url, 3600);
+    const [{ task, agent }] = (await orphans(b, 1)) as [{ task: string; agent: string }];
+    await failOnce(b, 'commit');
+
+    await expect(b.tasks.reclaimOrphans()).rejects.toThrow(/the sweeping server died/);
+    expect((await http<Task>(endpoint(b), 'GET', `/api/v1/tasks/${task}`)).status).toBe('running');
+    const announced = await eventsAbout(b, task, agent);
+    expect(announced).toHaveLength(2);
+
+    expect(await b.tasks.reclaimOrphans()).toEqual([task]);
+    expect((await http<Task>(endpoint(b), 'GET', `/api/v1/tasks/${task}`)).status).toBe('failed');
+    expect((await http<Agent>(endpoint(b), 'GET', `/api/v1/agents/${agent}`)).status).toBe('idle');
+    expect(await eventsAbout(b, task, agent)).toEqual(announced);
+  }, 60_000);
 });
 
 describePrivatePostgres('team mode: the database goes away under a running task', () => {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 import { expect, it } from 'vitest';
 import type { Runtime } from '../../src-main/runtime.ts';
 import { processRunning } from '../../src-main/session/lock.ts';
@@ -177,6 +178,50 @@ describePostgres('team mode: the session lock is between the team and a lookout 
         } catch {
           // Gone already.
         }
+      }
+    },
+  );
+  it(
+    'a write B admitted before A handed the workspace over ends before the command is answered (the write fence)',
+    { timeout: 60_000 },
+    async () => {
+      const database = await createTestDatabase();
+      const a = await startRuntime({ databaseUrl: database.url });
+      const b = await startRuntime({ databaseUrl: database.url });
+      expect((await writePriorities(b, 'first')).status).toBe(200);
+
+      // Hold B's next write inside its transaction: the test locks the row it must update.
+      const blocker = new pg.Client({ connectionString: database.url });
+      await blocker.connect();
+      try {
+        await blocker.query('BEGIN');
+        await blocker.query("SELECT section FROM state WHERE section = 'priorities' FOR UPDATE");
+        const order: string[] = [];
+        const write = writePriorities(b, 'in flight on B').then((response) => {
+          order.push('write');
+          return response;
+        });
+        await until(
+          async () =>
+            (await blocker.query(`SELECT 1 FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted`)).rows
+              .length > 0,
+          'B’s write to wait for the row',
+        );
+
+        // `lookout run` asks A for the workspace: every server turns read-only…
+        const handover = api(a, '/api/v1/session/handover', { method: 'POST' }).then((response) => {
+          order.push('handover');
+          return response;
+        });
+        await until(() => b.session.state.read_only, 'B to hear of the handover');
+        expect((await writePriorities(b, 'after the handover')).status).toBe(423);
+        // …and the command is answered only once the write B let in before has ended.
+        await blocker.query('ROLLBACK');
+        expect((await write).status).toBe(200);
+        expect((await handover).status).toBe(200);
+        expect(order).toEqual(['write', 'handover']);
+      } finally {
+        await blocker.end();
       }
     },
   );

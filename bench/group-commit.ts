@@ -8,9 +8,10 @@
  *    them in one tick.
  * 2. `http`: the real `lookout serve`, P concurrent publishers each POSTing one event at a
  *    time (hooks, SDKs, many agents), 10 WebSocket subscribers, with group commit on (the
- *    default) and off (LOOKOUT_GROUP_COMMIT_MAX=1), the two alternated in the same run. With
- *    `--parts http,postgres` a third server runs in team mode on a throwaway PostgreSQL
- *    (or --database-url), whose path commits each publish on its own.
+ *    default) and off (LOOKOUT_GROUP_COMMIT_MAX=1), the two alternated in the same run.
+ * 3. `postgres`: the same as `http` with the server in team mode on a throwaway PostgreSQL
+ *    (or --database-url, on which a database per server is created), group commit on and
+ *    off alternated, each server on a fresh database.
  *
  *   node bench/group-commit.ts [--parts log,http] [--events 20000] [--rounds 5] [--sizes 1,2,5,10,50,100]
  *                              [--publishers 1,10,50] [--http-events 3000] [--http-rounds 3]
@@ -115,10 +116,17 @@ for (const size of PARTS.has('log') ? SIZES : []) {
 // ---------------------------------------------------------------------------------------
 // Part 2: the real server, P concurrent one-event publishers.
 
-type Mode = 'group commit' | 'one commit per publish' | 'postgres';
-const MODE_ENV: Record<Exclude<Mode, 'postgres'>, Record<string, string>> = {
+type Mode = 'group commit' | 'one commit per publish' | 'postgres, group commit' | 'postgres, one commit per publish';
+const MODE_ENV: Record<Mode, Record<string, string>> = {
   'group commit': {},
   'one commit per publish': { LOOKOUT_GROUP_COMMIT_MAX: '1' },
+  'postgres, group commit': {},
+  'postgres, one commit per publish': { LOOKOUT_GROUP_COMMIT_MAX: '1' },
+};
+/** The mode each mode is compared with (its "off"). */
+const BASELINE: Partial<Record<Mode, Mode>> = {
+  'group commit': 'one commit per publish',
+  'postgres, group commit': 'postgres, one commit per publish',
 };
 
 interface HttpRound {
@@ -253,26 +261,34 @@ try {
       // Alternated (A B, B A, …) so a neighbour's load falls on both alike.
       const order: Mode[] =
         r % 2 === 0 ? ['group commit', 'one commit per publish'] : ['one commit per publish', 'group commit'];
-      for (const mode of order) await runMode(mode, MODE_ENV[mode as Exclude<Mode, 'postgres'>]);
+      for (const mode of order) await runMode(mode, MODE_ENV[mode]);
     }
   }
   if (PARTS.has('postgres')) {
-    modes.push('postgres');
+    modes.push('postgres, group commit', 'postgres, one commit per publish');
     let adminUrl = values['database-url'];
     if (!adminUrl) {
       const info = await initPostgresServer({ durable: true });
       postgresDir = info.dir;
       adminUrl = info.url;
     }
+    let databases = 0;
     for (let r = 0; r < HTTP_ROUNDS; r++) {
-      const name = `lookout_bench_gc_${process.pid}_${r}`;
-      const admin = new pg.Client({ connectionString: adminUrl });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${name}`);
-      await admin.end();
-      const url = new URL(adminUrl);
-      url.pathname = `/${name}`;
-      await runMode('postgres', {}, ['--database-url', url.toString()]);
+      const order: Mode[] =
+        r % 2 === 0
+          ? ['postgres, group commit', 'postgres, one commit per publish']
+          : ['postgres, one commit per publish', 'postgres, group commit'];
+      for (const mode of order) {
+        // A fresh database per server, so each starts from the same table sizes.
+        const name = `lookout_bench_gc_${process.pid}_${databases++}`;
+        const admin = new pg.Client({ connectionString: adminUrl });
+        await admin.connect();
+        await admin.query(`CREATE DATABASE ${name}`);
+        await admin.end();
+        const url = new URL(adminUrl);
+        url.pathname = `/${name}`;
+        await runMode(mode, MODE_ENV[mode], ['--database-url', url.toString()]);
+      }
     }
   }
 } catch (error) {
@@ -334,7 +350,7 @@ if (results.length > 0) {
   );
 }
 if (http.length > 0) {
-  const alone = (p: number) => http.find((h) => h.mode === 'one commit per publish' && h.publishers === p);
+  const baseline = (mode: Mode, p: number) => http.find((h) => h.mode === BASELINE[mode] && h.publishers === p);
   console.table(
     Object.fromEntries(
       http.map((h) => [
@@ -346,8 +362,8 @@ if (http.length > 0) {
           'POST p50 ms': h.post_p50_ms,
           'POST p99 ms': h.post_p99_ms,
           'delivered vs one commit per publish':
-            h.delivered_eps && alone(h.publishers)?.delivered_eps
-              ? round(h.delivered_eps / alone(h.publishers)!.delivered_eps!)
+            h.delivered_eps && baseline(h.mode, h.publishers)?.delivered_eps
+              ? round(h.delivered_eps / baseline(h.mode, h.publishers)!.delivered_eps!)
               : '',
           errors: h.failed_posts + h.delivery_errors,
         },

@@ -181,7 +181,7 @@ export const SETTINGS = {
     env: 'LOOKOUT_GROUP_COMMIT_MAX',
     flag: '--group-commit-max',
     describe:
-      'Most publishes committed together in one SQLite transaction (group commit; 1 turns it off: each publish commits alone)',
+      'Most publishes committed together in one transaction, SQLite or PostgreSQL (group commit; 1 turns it off: each publish commits alone)',
   },
   heartbeatMs: {
     schema: int(100, 3_600_000),

@@ -9,7 +9,7 @@ import { SqliteEventLog } from './sqlite-event-log.ts';
 /**
  * The event log of a store's dialect (not started: the bus registers its feed first).
  * Tells the stores apart by dialect, not class: a SQLite-only server never loads `pg`.
- * `maxGroup` (publishes per group commit) is SQLite's: PostgreSQL commits each publish.
+ * `maxGroup` bounds the publishes per group commit, on either store.
  */
 export function createEventLog(
   store: SqlStore,

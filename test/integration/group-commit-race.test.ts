@@ -1,12 +1,10 @@
-import http from 'node:http';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { SqliteEventLog } from '../../src-main/events/sqlite-event-log.ts';
-import type { Runtime } from '../../src-main/runtime.ts';
 import type { SqlStore } from '../../src-main/store/sql-store.ts';
 import { SqliteStore } from '../../src-main/store/sqlite/sqlite-store.ts';
 import { api, startRuntime } from '../helpers/runtime.ts';
+import { sseSubscriber, wsSubscriber } from '../helpers/stream-subscribers.ts';
 
 /**
  * Group commit under a race: many one-event publishers at once, over HTTP and in-process,
@@ -16,7 +14,7 @@ import { api, startRuntime } from '../helpers/runtime.ts';
  * with exactly the acknowledged events, once each, in order; the failures must fail only
  * their own request; and no subscriber may be handed an event its commit has not made
  * visible to another connection. (On PostgreSQL, LOOKOUT_TEST_STORE=postgres, the same
- * race runs over its one-transaction-per-publish path.)
+ * race runs over its group commit; pg-group-commit-race.test.ts races two servers.)
  */
 
 const TYPES = '?types=x.race';
@@ -26,7 +24,6 @@ interface Outcome {
   seq?: number;
   failed?: string;
 }
-const RECONNECT_EVERY = 37;
 
 /** Refuses (at insert) events of type x.boom, in the store's own SQL: a per-request database error. */
 async function refuseBoom(store: SqlStore): Promise<void> {
@@ -38,97 +35,6 @@ async function refuseBoom(store: SqlStore): Promise<void> {
   await store.run(`CREATE FUNCTION refuse_boom() RETURNS trigger AS $$
     BEGIN IF NEW.type = 'x.boom' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`);
   await store.run('CREATE TRIGGER refuse_boom BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse_boom()');
-}
-
-interface Collector {
-  seqs: number[];
-  /** Anything else with meaning: gaps, errors (none are expected here). */
-  odd: string[];
-  connections: number;
-  stop: () => void;
-}
-
-/** A WebSocket subscriber; with `reconnect`, it cuts its connection every few events and resumes with since. */
-function wsSubscriber(runtime: Runtime, reconnect: boolean): Collector {
-  const collector: Collector = { seqs: [], odd: [], connections: 0, stop: () => undefined };
-  let stopped = false;
-  let current: WebSocket | undefined;
-  const open = () => {
-    if (stopped) return;
-    const since = collector.seqs.length > 0 ? `&since=${collector.seqs.at(-1)}` : '';
-    const ws = new WebSocket(`ws://127.0.0.1:${runtime.port}/ws${TYPES}${since}`, {
-      headers: { 'x-session-token': runtime.token },
-    });
-    current = ws;
-    collector.connections++;
-    let sinceOpen = 0;
-    ws.on('message', (raw) => {
-      const message = JSON.parse(raw.toString()) as { type: string; sequence_number?: number };
-      if (typeof message.sequence_number === 'number') {
-        collector.seqs.push(message.sequence_number);
-        if (reconnect && ++sinceOpen % RECONNECT_EVERY === 0) ws.terminate();
-      } else if (!['connected', 'snapshot', 'replay_complete'].includes(message.type)) {
-        collector.odd.push(raw.toString());
-      }
-    });
-    ws.on('error', () => undefined);
-    ws.on('close', () => {
-      if (current === ws) setImmediate(open);
-    });
-  };
-  open();
-  collector.stop = () => {
-    stopped = true;
-    current?.terminate();
-  };
-  return collector;
-}
-
-/** An SSE subscriber; with `reconnect`, it drops the response every few events and resumes with Last-Event-ID. */
-function sseSubscriber(runtime: Runtime, reconnect: boolean): Collector {
-  const collector: Collector = { seqs: [], odd: [], connections: 0, stop: () => undefined };
-  let stopped = false;
-  let current: http.ClientRequest | undefined;
-  const open = () => {
-    if (stopped) return;
-    const headers: Record<string, string> = { 'x-session-token': runtime.token };
-    if (collector.seqs.length > 0) headers['Last-Event-ID'] = String(collector.seqs.at(-1));
-    collector.connections++;
-    let sinceOpen = 0;
-    let buffer = '';
-    const req = http.get(`${runtime.url}/api/v1/sse${TYPES}`, { headers, agent: false }, (res) => {
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const id = /^id: (\d+)$/m.exec(block);
-          const event = /^event: (.+)$/m.exec(block)?.[1];
-          if (id) {
-            collector.seqs.push(Number(id[1]));
-            if (reconnect && ++sinceOpen % RECONNECT_EVERY === 0) {
-              req.destroy();
-              return;
-            }
-          } else if (event && !['connected', 'replay_complete'].includes(event)) {
-            collector.odd.push(block);
-          }
-        }
-      });
-    });
-    current = req;
-    req.on('error', () => undefined);
-    req.on('close', () => {
-      if (current === req) setImmediate(open);
-    });
-  };
-  open();
-  collector.stop = () => {
-    stopped = true;
-    current?.destroy();
-  };
-  return collector;
 }
 
 describe('group commit under a race', () => {
@@ -161,16 +67,15 @@ describe('group commit under a race', () => {
       }
 
       const subscribers = [
-        wsSubscriber(runtime, false),
-        wsSubscriber(runtime, false),
-        wsSubscriber(runtime, true),
-        wsSubscriber(runtime, true),
-        sseSubscriber(runtime, false),
-        sseSubscriber(runtime, true),
+        wsSubscriber(runtime, TYPES, false),
+        wsSubscriber(runtime, TYPES, false),
+        wsSubscriber(runtime, TYPES, true),
+        wsSubscriber(runtime, TYPES, true),
+        sseSubscriber(runtime, TYPES, false),
+        sseSubscriber(runtime, TYPES, true),
       ];
       // Each subscriber is live before publishing starts: a `connected` has arrived.
-      await expect.poll(() => subscribers.every((s) => s.connections > 0), { timeout: 10_000 }).toBe(true);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await expect.poll(() => subscribers.every((s) => s.live > 0), { timeout: 10_000 }).toBe(true);
       const firstSeq = runtime.bus.log.lastSequenceNumber + 1;
 
       const acknowledged: number[] = [];

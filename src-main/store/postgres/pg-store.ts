@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { LookoutError, StartupError } from '../../errors.ts';
 import { planMigrations } from '../migrate.ts';
+import { isConnectionFault } from './connection-fault.ts';
 import { LOCK_MIGRATIONS, LOCK_NAMESPACE } from './advisory-locks.ts';
 import { SCHEMA_VERSION } from '../migrations.ts';
 import { redactUrl } from '../../config.ts';
@@ -27,19 +28,6 @@ const types = {
       : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
 };
 
-/** SQLSTATE classes and driver errors that mean "the database cannot be reached", not "the SQL is wrong". */
-export function isConnectionFault(error: unknown): boolean {
-  const e = error as { code?: unknown; message?: unknown };
-  const code = typeof e?.code === 'string' ? e.code : '';
-  if (/^(08|57P|53)/.test(code)) return true; // connection exception, operator intervention, resources
-  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'ENOENT'].includes(code))
-    return true;
-  const message = typeof e?.message === 'string' ? e.message : '';
-  return /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Connection ended|not queryable/i.test(
-    message,
-  );
-}
-
 const describe = (error: unknown): string => {
   const e = error as { code?: unknown; message?: unknown };
   const message = typeof e?.message === 'string' && e.message ? e.message : String(error);
@@ -59,6 +47,8 @@ export interface PgStoreOptions {
  * becomes a typed 503 (`unavailable`, with Retry-After) so a publisher is answered at
  * once, never left hanging, and /health says why.
  */
+export { isConnectionFault };
+
 export class PgStore implements SqlStore {
   readonly dialect = 'postgres' as const;
   readonly location: string;
@@ -213,6 +203,21 @@ export class PgStore implements SqlStore {
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.withClient(async (client) => {
+      await client.query('BEGIN');
+      const result = await fn(this.#executor(client));
+      await client.query('COMMIT');
+      return result;
+    });
+  }
+
+  /**
+   * One pooled connection for a caller that drives its own statements (the event log's
+   * group commit bundles several in one round trip). If fn throws, whatever it left open
+   * is rolled back and the error comes out as `unavailable` when it is a connection
+   * fault; a connection whose ROLLBACK failed, or that reported an error, is dropped.
+   */
+  async withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -228,9 +233,8 @@ export class PgStore implements SqlStore {
     };
     client.on('error', onError);
     try {
-      await this.#query(client, 'BEGIN');
-      const result = await fn(this.#executor(client));
-      await this.#query(client, 'COMMIT');
+      const result = await fn(client);
+      this.#noteOk();
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {

@@ -15,6 +15,16 @@ export type StreamItem =
 
 const PAGE = 256;
 
+interface Replay {
+  cursor: number;
+  /** The last number this replay reads (the boundary, or the end of a refilled overflow). */
+  upTo: number;
+  page: StoredEvent[];
+  lastSent: number;
+  /** A refill of events the live queue dropped meanwhile: it ends without replay_complete. */
+  refill: boolean;
+}
+
 /**
  * What one client (WebSocket or SSE) receives, as a pull-based sequence: an optional
  * replay from the store (after `since`, or the newest `tail` events), then the live
@@ -37,7 +47,7 @@ export class EventStream {
   readonly oldestAtBoundary: number;
   #bus: EventBus;
   #subscription: Subscription;
-  #replay: { cursor: number; page: StoredEvent[]; lastSent: number } | undefined;
+  #replay: Replay | undefined;
   #pending: StreamItem[] = [];
   #replayLimit: number;
   #onReadable: () => void;
@@ -67,6 +77,13 @@ export class EventStream {
     });
     this.boundary = bus.log.lastSequenceNumber;
     this.oldestAtBoundary = bus.log.oldestSequenceNumber;
+    const replaying = options.since !== undefined || (options.tail !== undefined && options.tail > 0);
+    // While the store is read, live events wait in the bounded queue; on PostgreSQL the
+    // pages arrive asynchronously and a flood can overflow it. What overflows then is in
+    // the store too, so it is read from there after the replay (a refill) instead of
+    // being announced as a gap: a client that asked for history loses nothing to the
+    // speed of the store.
+    if (replaying) this.#subscription.holdDrops();
     if (options.since !== undefined) this.#await(this.#startReplay(options.since));
     else if (options.tail !== undefined && options.tail > 0) this.#await(this.#startTail(options.tail));
   }
@@ -127,7 +144,7 @@ export class EventStream {
       const patterns = this.#subscription.patterns;
       return andThen(log.countRange(cursor, this.boundary, patterns), ({ count, first }) => {
         const start = (at: number) => {
-          this.#replay = { cursor: at, page: [], lastSent: since };
+          this.#replay = { cursor: at, upTo: this.boundary, page: [], lastSent: since, refill: false };
         };
         if (count <= this.#replayLimit || first === null) return start(cursor);
         // Send the newest replayLimit events; the older part is announced as a gap the
@@ -151,7 +168,7 @@ export class EventStream {
     // what is stored: starting below it would announce the pruned range as a gap.
     return andThen(this.#bus.log.seqFromEnd(0, this.boundary, this.#subscription.patterns, take), (before) => {
       const cursor = Math.max(before ?? 0, this.oldestAtBoundary - 1);
-      this.#replay = { cursor, page: [], lastSent: cursor };
+      this.#replay = { cursor, upTo: this.boundary, page: [], lastSent: cursor, refill: false };
     });
   }
 
@@ -175,7 +192,7 @@ export class EventStream {
     if (pending) return pending;
     const replay = this.#replay;
     if (replay) {
-      if (replay.page.length === 0 && replay.cursor < this.boundary) {
+      if (replay.page.length === 0 && replay.cursor < replay.upTo) {
         this.#await(this.#nextPage(replay));
         if (this.#waiting) return undefined;
         const gap = this.#pending.shift();
@@ -186,9 +203,12 @@ export class EventStream {
         replay.lastSent = event.seq;
         return { kind: 'event', event };
       }
-      if (replay.cursor < this.boundary) return this.#next();
+      if (replay.cursor < replay.upTo) return this.#next();
       this.#replay = undefined;
-      return { kind: 'replay_complete', last_sequence_number: replay.lastSent };
+      this.#refill();
+      // The refill's events are past the boundary, live to the client: the replay proper ends here.
+      if (!replay.refill) return { kind: 'replay_complete', last_sequence_number: replay.lastSent };
+      return this.#next();
     }
     const item = this.#subscription.take();
     if (!item) return undefined;
@@ -197,23 +217,35 @@ export class EventStream {
       : { kind: 'event', event: item.event };
   }
 
+  /**
+   * At the end of a replay: the live events the queue dropped meanwhile become the next
+   * replay (still holding drops, which the refill may cause in turn), or the queue goes
+   * back to announcing its drops.
+   */
+  #refill(): void {
+    const dropped = this.#subscription.releaseDrops();
+    if (!dropped) return;
+    this.#subscription.holdDrops();
+    this.#replay = { cursor: dropped.from - 1, upTo: dropped.to, page: [], lastSent: dropped.from - 1, refill: true };
+  }
+
   /** Fills the replay page (or queues a retention gap when rows were pruned since the replay began). */
-  #nextPage(replay: { cursor: number; page: StoredEvent[] }): Awaitable<void> {
+  #nextPage(replay: Replay): Awaitable<void> {
     const log = this.#bus.log;
     // Retention may have pruned rows since the replay began: announce, never skip.
     return andThen(log.oldest(), (oldest) => {
       if (replay.cursor + 1 < oldest) {
-        const to = Math.min(oldest - 1, this.boundary);
+        const to = Math.min(oldest - 1, replay.upTo);
         const from = replay.cursor + 1;
         replay.cursor = to;
         this.#pending.push({ kind: 'gap', from, to, reason: 'retention' });
         return;
       }
       return andThen(
-        log.read({ after: replay.cursor, upTo: this.boundary, patterns: this.#subscription.patterns, limit: PAGE }),
+        log.read({ after: replay.cursor, upTo: replay.upTo, patterns: this.#subscription.patterns, limit: PAGE }),
         (page) => {
           replay.page = page;
-          replay.cursor = page.length < PAGE ? this.boundary : page.at(-1)!.seq;
+          replay.cursor = page.length < PAGE ? replay.upTo : page.at(-1)!.seq;
         },
       );
     });

@@ -21,6 +21,9 @@ export class Subscription {
   #head = 0;
   #gap: OverflowGap | undefined;
   #dropped = 0;
+  /** Drops are being held back from the counts (see holdDrops), and how many so far. */
+  #holding = false;
+  #held = 0;
   #onReadable: () => void;
   #closed = false;
   #release: (subscription: Subscription) => void;
@@ -74,8 +77,8 @@ export class Subscription {
     if (this.size >= this.capacity) {
       const oldest = this.#items[this.#head]!;
       this.#items[this.#head++] = undefined;
-      this.#dropped++;
-      if (this.#stats) this.#stats.dropped++;
+      if (this.#holding) this.#held++;
+      else this.#count(1);
       this.#gap = this.#gap ? { from: this.#gap.from, to: oldest.seq } : { from: oldest.seq, to: oldest.seq };
     }
     this.#items.push(event);
@@ -97,6 +100,38 @@ export class Subscription {
     const wasEmpty = this.size === 0 && !this.#gap;
     this.#gap = this.#gap ? { ...this.#gap, to: Math.max(this.#gap.to, to) } : { from, to, reason: 'retention' };
     if (wasEmpty) this.#onReadable();
+  }
+
+  #count(dropped: number): void {
+    this.#dropped += dropped;
+    if (this.#stats) this.#stats.dropped += dropped;
+  }
+
+  /**
+   * From now on, events dropped on overflow are not counted as dropped yet: the consumer
+   * is still reading the store (a replay), and may fetch them from there instead.
+   */
+  holdDrops(): void {
+    this.#holding = true;
+  }
+
+  /**
+   * Ends holdDrops. The overflow gap made meanwhile is handed back (and no longer
+   * announced) for the consumer to read from the store; it is counted as dropped only if
+   * it cannot be handed back (merged with a range this server could not read at all).
+   */
+  releaseDrops(): OverflowGap | undefined {
+    this.#holding = false;
+    const held = this.#held;
+    this.#held = 0;
+    const gap = this.#gap;
+    if (!gap || held === 0) return undefined;
+    if (gap.reason === 'retention') {
+      this.#count(held);
+      return undefined;
+    }
+    this.#gap = undefined;
+    return gap;
   }
 
   /** The next thing to deliver: a pending overflow gap first, then the oldest event. */

@@ -191,6 +191,45 @@ describe('EventStream', () => {
     expect(drain(s)).toEqual(['gap 1-2 overflow', '3', '4']);
   });
 
+  it('reads from the store what the live queue dropped during a replay: no gap, nothing counted as dropped', () => {
+    const bus = newBus();
+    publish(bus, ['x.1', 'x.2', 'x.3']);
+    const { stream: s } = stream(bus, { since: 0, capacity: 2, patterns: ['x.keep'] });
+    // Published while the replay has not been read yet: 5 matching events for a queue of 2.
+    publish(bus, ['x.keep', 'x.skip', 'x.keep', 'x.keep', 'x.skip', 'x.keep', 'x.keep']);
+    expect(drain(s)).toEqual(['complete 0', '4', '6', '7', '9', '10']);
+    expect(s.dropped).toBe(0);
+    expect(bus.stats.dropped).toBe(0);
+    // Once caught up, the queue announces its drops again.
+    publish(bus, ['x.keep', 'x.keep', 'x.keep']);
+    expect(drain(s)).toEqual(['gap 11-11 overflow', '12', '13']);
+    expect(s.dropped).toBe(1);
+    expect(bus.stats.dropped).toBe(1);
+  });
+
+  it('refills again when the queue overflows while a refill is being read', () => {
+    const bus = newBus();
+    publish(bus, ['x.1', 'x.2']);
+    const { stream: s } = stream(bus, { since: 0, capacity: 2 });
+    publish(bus, ['x.3', 'x.4', 'x.5', 'x.6']); // 3-4 dropped
+    expect(s.next()).toMatchObject({ kind: 'event', event: { seq: 1 } });
+    expect(s.next()).toMatchObject({ kind: 'event', event: { seq: 2 } });
+    expect(s.next()).toMatchObject({ kind: 'replay_complete', last_sequence_number: 2 });
+    expect(s.next()).toMatchObject({ kind: 'event', event: { seq: 3 } }); // the refill has begun
+    publish(bus, ['x.7', 'x.8']); // 5-6 dropped now
+    expect(drain(s)).toEqual(['4', '5', '6', '7', '8']);
+    expect(bus.stats.dropped).toBe(0);
+  });
+
+  it('a live-only stream still announces its drops as gap(overflow)', () => {
+    const bus = newBus();
+    publish(bus, ['x.1']);
+    const { stream: s } = stream(bus, { capacity: 1 });
+    publish(bus, ['x.2', 'x.3']);
+    expect(drain(s)).toEqual(['gap 2-2 overflow', '3']);
+    expect(bus.stats.dropped).toBe(1);
+  });
+
   it('close() stops live delivery and releases its subscription', () => {
     const bus = newBus();
     const { stream: s } = stream(bus);

@@ -18,9 +18,10 @@ export interface PublishOptions {
 /**
  * The event bus: validate → stamp → store → fan out. An event is committed before any
  * subscriber sees it and before its publisher is answered, and every subscriber sees
- * events in sequence order. Publishing returns a promise: PostgreSQL answers over the
- * network, and SQLite commits the publishes of one turn of the event loop together
- * (group commit, sqlite-event-log.ts), each publish still all or nothing.
+ * events in sequence order. Publishing returns a promise: both logs commit the publishes
+ * of one turn of the event loop together (group commit: sqlite-event-log.ts,
+ * pg-event-log.ts, where those arriving during a commit join the next), each publish
+ * still all or nothing.
  *
  * Fan-out is driven by the log's feed, not by the publisher: on PostgreSQL the feed
  * brings every server's events, ours included, in sequence order.

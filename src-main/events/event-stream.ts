@@ -223,7 +223,9 @@ export class EventStream {
    * back to announcing its drops.
    */
   #refill(): void {
-    const dropped = this.#subscription.releaseDrops();
+    // Bounded like a replay: a client that keeps falling further behind than replayLimit
+    // while reading the store gets gap(overflow) again, not an endless read of the store.
+    const dropped = this.#subscription.releaseDrops(this.#replayLimit);
     if (!dropped) return;
     this.#subscription.holdDrops();
     this.#replay = { cursor: dropped.from - 1, upTo: dropped.to, page: [], lastSent: dropped.from - 1, refill: true };
@@ -241,13 +243,13 @@ export class EventStream {
         this.#pending.push({ kind: 'gap', from, to, reason: 'retention' });
         return;
       }
-      return andThen(
-        log.read({ after: replay.cursor, upTo: replay.upTo, patterns: this.#subscription.patterns, limit: PAGE }),
-        (page) => {
-          replay.page = page;
-          replay.cursor = page.length < PAGE ? replay.upTo : page.at(-1)!.seq;
-        },
-      );
+      const patterns = this.#subscription.patterns;
+      return andThen(log.read({ after: replay.cursor, upTo: replay.upTo, patterns, limit: PAGE }), (page) => {
+        replay.cursor = page.length < PAGE ? replay.upTo : page.at(-1)!.seq;
+        // A new filter set while the page was on its way (PostgreSQL) applies to it too.
+        const now = this.#subscription.patterns;
+        replay.page = now === patterns ? page : page.filter((event) => matchesAny(event.type, now));
+      });
     });
   }
 

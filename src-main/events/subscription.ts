@@ -79,7 +79,11 @@ export class Subscription {
       this.#items[this.#head++] = undefined;
       if (this.#holding) this.#held++;
       else this.#count(1);
-      this.#gap = this.#gap ? { from: this.#gap.from, to: oldest.seq } : { from: oldest.seq, to: oldest.seq };
+      // One announced range: a range this server could not read (offerLost) may already be
+      // waiting, below or above the dropped event; it keeps the range `retention`.
+      this.#gap = this.#gap
+        ? { ...this.#gap, from: Math.min(this.#gap.from, oldest.seq), to: Math.max(this.#gap.to, oldest.seq) }
+        : { from: oldest.seq, to: oldest.seq };
     }
     this.#items.push(event);
     if (this.#stats && this.size > this.#stats.queueHighWater) this.#stats.queueHighWater = this.size;
@@ -98,7 +102,9 @@ export class Subscription {
   offerLost(from: number, to: number): void {
     if (this.#closed) return;
     const wasEmpty = this.size === 0 && !this.#gap;
-    this.#gap = this.#gap ? { ...this.#gap, to: Math.max(this.#gap.to, to) } : { from, to, reason: 'retention' };
+    this.#gap = this.#gap
+      ? { from: Math.min(this.#gap.from, from), to: Math.max(this.#gap.to, to), reason: 'retention' }
+      : { from, to, reason: 'retention' };
     if (wasEmpty) this.#onReadable();
   }
 
@@ -117,16 +123,17 @@ export class Subscription {
 
   /**
    * Ends holdDrops. The overflow gap made meanwhile is handed back (and no longer
-   * announced) for the consumer to read from the store; it is counted as dropped only if
-   * it cannot be handed back (merged with a range this server could not read at all).
+   * announced) for the consumer to read from the store, if it holds at most `max` events.
+   * Otherwise it stays to be announced, and its events count as dropped: a larger one, or
+   * one merged with a range this server could not read at all (`retention`).
    */
-  releaseDrops(): OverflowGap | undefined {
+  releaseDrops(max: number): OverflowGap | undefined {
     this.#holding = false;
     const held = this.#held;
     this.#held = 0;
     const gap = this.#gap;
     if (!gap || held === 0) return undefined;
-    if (gap.reason === 'retention') {
+    if (gap.reason === 'retention' || held > max) {
       this.#count(held);
       return undefined;
     }

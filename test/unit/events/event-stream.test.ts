@@ -221,6 +221,32 @@ describe('EventStream', () => {
     expect(bus.stats.dropped).toBe(0);
   });
 
+  it('announces a replay’s overflow as gap(overflow) when it is more than replayLimit events', () => {
+    const bus = newBus();
+    publish(bus, ['x.1']);
+    const { stream: s } = stream(bus, { since: 0, capacity: 1, replayLimit: 2 });
+    publish(bus, ['x.2', 'x.3', 'x.4', 'x.5']); // 2-4 dropped: three, over the limit of two
+    expect(drain(s)).toEqual(['1', 'complete 1', 'gap 2-4 overflow', '5']);
+    expect(bus.stats.dropped).toBe(3);
+  });
+
+  it('applies a filter changed while a page is on its way (an asynchronous store) to that page', async () => {
+    const bus = newBus();
+    publish(bus, ['x.a', 'x.b', 'x.a', 'x.b']);
+    // The real log, answering its reads a turn later, as PostgreSQL does.
+    const log = bus.log;
+    const read = log.read.bind(log);
+    log.read = (options) => new Promise((resolve) => setImmediate(() => resolve(read(options))));
+    let readable = 0;
+    const s = new EventStream(bus, { since: 0, patterns: ['*'], replayLimit: 100, onReadable: () => readable++ });
+    await new Promise((resolve) => setImmediate(resolve)); // count and oldest answered
+    expect(s.next()).toBeUndefined(); // the page is on its way
+    s.setPatterns(['x.a']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(readable).toBeGreaterThan(0);
+    expect(drain(s)).toEqual(['1', '3', 'complete 3']);
+  });
+
   it('a live-only stream still announces its drops as gap(overflow)', () => {
     const bus = newBus();
     publish(bus, ['x.1']);

@@ -103,4 +103,48 @@ describe('Subscription', () => {
     expect(sub.size).toBe(0);
     expect(sub.take()).toBeUndefined();
   });
+
+  it('merges a range it could not read with an overflow into one retention gap, never an inverted one', () => {
+    const { sub } = subscription({ capacity: 3 });
+    for (const seq of [5, 6, 7]) sub.offer(event(seq));
+    sub.offerLost(8, 10);
+    sub.offer(event(11)); // drops 5
+    const first = sub.take();
+    expect(first).toEqual({ gap: { from: 5, to: 10, reason: 'retention' } });
+    const other = subscription({ capacity: 1 }).sub;
+    other.offer(event(1));
+    other.offer(event(2)); // drops 1: an overflow gap
+    other.offerLost(3, 4);
+    expect(other.take()).toEqual({ gap: { from: 1, to: 4, reason: 'retention' } });
+  });
+
+  it('holds drops uncounted for a refill, and counts them when the gap cannot be refilled', () => {
+    const stats = { dropped: 0, queueHighWater: 0 } as unknown as ConstructorParameters<
+      typeof Subscription
+    >[0]['stats'];
+    const make = () =>
+      new Subscription({ patterns: ['*'], capacity: 1, onReadable: () => undefined, release: () => undefined, stats });
+    const refilled = make();
+    refilled.holdDrops();
+    for (const seq of [1, 2, 3]) refilled.offer(event(seq));
+    expect(refilled.releaseDrops(10)).toEqual({ from: 1, to: 2 });
+    expect(refilled.dropped).toBe(0);
+    expect(drain(refilled)).toEqual([3]);
+    // More than the caller will read back: announced and counted after all.
+    const tooMany = make();
+    tooMany.holdDrops();
+    for (const seq of [1, 2, 3, 4]) tooMany.offer(event(seq));
+    expect(tooMany.releaseDrops(2)).toBeUndefined();
+    expect(tooMany.dropped).toBe(3);
+    expect(drain(tooMany)).toEqual(['gap 1-3', 4]);
+    // Merged with a range this server could not read: announced and counted.
+    const lost = make();
+    lost.holdDrops();
+    lost.offer(event(1));
+    lost.offer(event(2));
+    lost.offerLost(3, 5);
+    expect(lost.releaseDrops(10)).toBeUndefined();
+    expect(lost.dropped).toBe(1);
+    expect(stats!.dropped).toBe(4);
+  });
 });

@@ -278,8 +278,12 @@ export class DashboardController {
     if (effects.reloadLists) void this.refreshTasks();
     if (effects.readOutput) void this.#readOutput();
     if (effects.reloadGitOperations) void this.#loadGitOperations();
-    if (this.knowledge.affectedBy(fresh) && this.knowledge.loaded) void this.refreshKnowledge();
-    if (this.discussions.apply(fresh).reloadList && this.discussions.loaded) void this.refreshDiscussions();
+    // Also while the first read is under way: it may have been answered before this change,
+    // and would otherwise leave the view without it until the next one.
+    if (this.knowledge.affectedBy(fresh) && (this.knowledge.loaded || this.#documents.running))
+      void this.refreshKnowledge();
+    if (this.discussions.apply(fresh).reloadList && (this.discussions.loaded || this.#discussionList.running))
+      void this.refreshDiscussions();
     const relevant = events.filter((event) => STATE_TYPES.includes(event.type));
     if (relevant.length > 0) {
       this.app.dispatch({ type: 'events', events: relevant });

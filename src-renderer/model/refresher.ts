@@ -12,6 +12,11 @@ export class Refresher {
     this.#read = read;
   }
 
+  /** Whether a read is under way (a change heard now must be read again after it). */
+  get running(): boolean {
+    return this.#running !== undefined;
+  }
+
   run(): Promise<void> {
     if (this.#running) {
       this.#again = true;

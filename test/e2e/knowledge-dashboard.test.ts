@@ -158,4 +158,38 @@ describe('the Knowledge view', () => {
     await holder.exited;
     await expect.poll(() => del.isEnabled(), { timeout: 10_000 }).toBe(true);
   });
+
+  it('shows a document added while the first list read is still on its way', async () => {
+    const runtime = await startRuntime();
+    const { page } = await chromium.open(runtime);
+    const heard: string[] = [];
+    page.on('websocket', (ws) => ws.on('framereceived', (frame) => heard.push(String(frame.payload))));
+    // The view's first read is answered by the server at once (no document yet), but the
+    // answer reaches the page only after the document's event has.
+    let answered = false;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let first = true;
+    await page.route('**/api/v1/knowledge/documents', async (route) => {
+      if (route.request().method() !== 'GET' || !first) return route.continue();
+      first = false;
+      const response = await route.fetch();
+      answered = true;
+      await held;
+      await route.fulfill({ response });
+    });
+    await page.reload(); // so the page's WebSocket is one whose frames are heard
+    const { docs } = await openKnowledge(page);
+    await expect.poll(() => answered, { timeout: 10_000 }).toBe(true);
+    const added = await api(runtime, '/api/v1/knowledge/documents', {
+      method: 'POST',
+      json: { title: 'Added mid-read', text: 'some text' },
+    });
+    expect(added.status).toBe(201);
+    await expect
+      .poll(() => heard.some((payload) => payload.includes('knowledge.document_added')), { timeout: 10_000 })
+      .toBe(true);
+    release();
+    await docs.locator('[data-document]').filter({ hasText: 'Added mid-read' }).waitFor({ timeout: 10_000 });
+  });
 });

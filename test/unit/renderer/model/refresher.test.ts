@@ -37,4 +37,15 @@ describe('Refresher', () => {
     await refresher.run();
     expect(calls).toBe(2);
   });
+
+  it('says whether a read is under way', async () => {
+    let release!: () => void;
+    const refresher = new Refresher(() => new Promise<void>((resolve) => (release = resolve)));
+    expect(refresher.running).toBe(false);
+    const run = refresher.run();
+    expect(refresher.running).toBe(true);
+    release();
+    await run;
+    expect(refresher.running).toBe(false);
+  });
 });

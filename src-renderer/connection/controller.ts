@@ -278,12 +278,8 @@ export class DashboardController {
     if (effects.reloadLists) void this.refreshTasks();
     if (effects.readOutput) void this.#readOutput();
     if (effects.reloadGitOperations) void this.#loadGitOperations();
-    // Also while the first read is under way: it may have been answered before this change,
-    // and would otherwise leave the view without it until the next one.
-    if (this.knowledge.affectedBy(fresh) && (this.knowledge.loaded || this.#documents.running))
-      void this.refreshKnowledge();
-    if (this.discussions.apply(fresh).reloadList && (this.discussions.loaded || this.#discussionList.running))
-      void this.refreshDiscussions();
+    if (this.knowledge.affectedBy(fresh)) this.#documents.changed();
+    if (this.discussions.apply(fresh).reloadList) this.#discussionList.changed();
     const relevant = events.filter((event) => STATE_TYPES.includes(event.type));
     if (relevant.length > 0) {
       this.app.dispatch({ type: 'events', events: relevant });

@@ -7,17 +7,24 @@ export class Refresher {
   #read: () => Promise<void>;
   #running: Promise<void> | undefined;
   #again = false;
+  /** Whether run() was ever called: the list is wanted (its view was opened). */
+  #asked = false;
 
   constructor(read: () => Promise<void>) {
     this.#read = read;
   }
 
-  /** Whether a read is under way (a change heard now must be read again after it). */
-  get running(): boolean {
-    return this.#running !== undefined;
+  /**
+   * For a change heard on the stream: reads again if the list was ever asked for, else
+   * nothing (a list no view has opened is never fetched). Also during the first read,
+   * which may have been answered before the change, and after a first read that failed.
+   */
+  changed(): void {
+    if (this.#asked) void this.run();
   }
 
   run(): Promise<void> {
+    this.#asked = true;
     if (this.#running) {
       this.#again = true;
       return this.#running;

@@ -38,14 +38,26 @@ describe('Refresher', () => {
     expect(calls).toBe(2);
   });
 
-  it('says whether a read is under way', async () => {
+  it('reads again on a change only once it was asked for, including during the first read', async () => {
+    let reads = 0;
     let release!: () => void;
-    const refresher = new Refresher(() => new Promise<void>((resolve) => (release = resolve)));
-    expect(refresher.running).toBe(false);
-    const run = refresher.run();
-    expect(refresher.running).toBe(true);
+    const refresher = new Refresher(
+      () =>
+        new Promise<void>((resolve) => {
+          reads++;
+          release = resolve;
+        }),
+    );
+    refresher.changed();
+    expect(reads).toBe(0); // nobody asked for the list: nothing is fetched
+    const first = refresher.run();
+    refresher.changed(); // heard while the first read is on its way
     release();
-    await run;
-    expect(refresher.running).toBe(false);
+    await expect.poll(() => reads).toBe(2);
+    release();
+    await first;
+    refresher.changed(); // and after it
+    expect(reads).toBe(3);
+    release();
   });
 });
